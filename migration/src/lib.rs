@@ -1,0 +1,19 @@
+//! Pupitre's database schema, as append-only sea-orm migrations.
+//!
+//! Schema only: demo data lives in `seed/` and is loaded by `pupitre seed`. A migration that has
+//! shipped is never edited; a change is a new migration appended to [`Migrator::migrations`].
+//! Every migration must run on SQLite and on PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_foundation;
+
+/// The ordered list of Pupitre's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_foundation::Migration)]
+    }
+}

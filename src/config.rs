@@ -1,0 +1,251 @@
+//! Typed settings read from the environment (and a `.env` file when present).
+//!
+//! Every key is documented in `.env.example` and the README. Secrets are held in [`Secret`],
+//! whose `Debug` never prints them. Production refuses to start with unsafe settings and names
+//! each one.
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// Which kind of deployment this is; production tightens the defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A secret value: never printed by `Debug`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// All settings of one Pupitre instance.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub env: Environment,
+    pub bind: String,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub jwt_secret: Secret,
+    /// True when no secret was configured and a random one was generated (development only).
+    pub jwt_secret_generated: bool,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub introspection: bool,
+    pub graphiql: bool,
+    pub max_body_bytes: usize,
+    pub graphql_max_depth: usize,
+    pub graphql_max_complexity: usize,
+    pub graphql_max_batch: usize,
+    pub default_tenant: Option<String>,
+    pub login_max_failures: u64,
+    pub login_window_secs: i64,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub workers: usize,
+}
+
+/// The placeholder secret shipped in `.env.example`; production refuses it.
+pub const EXAMPLE_JWT_SECRET: &str = "change-me-development-only-secret-0123456789";
+
+/// Why the settings cannot be used; lists every problem at once.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Settings {
+    /// Reads `.env` (if present) then the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env file is normal; a malformed one is reported by the parse below.
+        let _ = dotenvy::dotenv();
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    /// Builds settings from a key/value map; used by `from_env` and by tests.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let env = match get("PUPITRE_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                problems.push(format!("PUPITRE_ENV must be `development` or `production`, not `{other}`"));
+                Environment::Development
+            }
+        };
+        let prod = env == Environment::Production;
+
+        fn parse<T: std::str::FromStr>(
+            problems: &mut Vec<String>,
+            key: &str,
+            raw: Option<String>,
+            default: T,
+        ) -> T {
+            match raw {
+                None => default,
+                Some(v) => v.parse().unwrap_or_else(|_| {
+                    problems.push(format!("{key} has an invalid value `{v}`"));
+                    default
+                }),
+            }
+        }
+
+        let (jwt_secret, jwt_secret_generated) = match get("PUPITRE_JWT_SECRET") {
+            Some(s) => (Secret::new(s), false),
+            None => {
+                if prod {
+                    problems.push("PUPITRE_JWT_SECRET is required in production".into());
+                }
+                (Secret::new(random_secret()), true)
+            }
+        };
+        if prod && !jwt_secret_generated {
+            if jwt_secret.expose().len() < 32 {
+                problems.push("PUPITRE_JWT_SECRET must be at least 32 bytes in production".into());
+            }
+            if jwt_secret.expose() == EXAMPLE_JWT_SECRET {
+                problems.push("PUPITRE_JWT_SECRET is the example value from .env.example".into());
+            }
+        }
+
+        let graphiql = parse(&mut problems, "PUPITRE_GRAPHIQL", get("PUPITRE_GRAPHIQL"), !prod);
+        if prod && graphiql {
+            problems.push("PUPITRE_GRAPHIQL must not be enabled in production".into());
+        }
+        let log_format = match get("PUPITRE_LOG_FORMAT").as_deref() {
+            None => {
+                if prod {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Pretty
+                }
+            }
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                problems.push(format!("PUPITRE_LOG_FORMAT must be `json` or `pretty`, not `{other}`"));
+                LogFormat::Pretty
+            }
+        };
+        let access_token_ttl_secs =
+            parse(&mut problems, "PUPITRE_ACCESS_TOKEN_TTL_SECS", get("PUPITRE_ACCESS_TOKEN_TTL_SECS"), 900);
+        if !(30..=3600).contains(&access_token_ttl_secs) {
+            problems.push("PUPITRE_ACCESS_TOKEN_TTL_SECS must be between 30 and 3600".into());
+        }
+        let settings = Settings {
+            env,
+            bind: get("PUPITRE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://pupitre.db?mode=rwc".into()),
+            db_max_connections: parse(&mut problems, "PUPITRE_DB_MAX_CONNECTIONS", get("PUPITRE_DB_MAX_CONNECTIONS"), 10),
+            jwt_secret,
+            jwt_secret_generated,
+            jwt_issuer: get("PUPITRE_JWT_ISSUER").unwrap_or_else(|| "pupitre".into()),
+            jwt_audience: get("PUPITRE_JWT_AUDIENCE").unwrap_or_else(|| "pupitre-api".into()),
+            access_token_ttl_secs,
+            refresh_token_ttl_secs: parse(
+                &mut problems,
+                "PUPITRE_REFRESH_TOKEN_TTL_SECS",
+                get("PUPITRE_REFRESH_TOKEN_TTL_SECS"),
+                30 * 24 * 3600,
+            ),
+            introspection: parse(&mut problems, "PUPITRE_INTROSPECTION", get("PUPITRE_INTROSPECTION"), !prod),
+            graphiql,
+            max_body_bytes: parse(&mut problems, "PUPITRE_MAX_BODY_BYTES", get("PUPITRE_MAX_BODY_BYTES"), 1 << 20),
+            graphql_max_depth: parse(&mut problems, "PUPITRE_GRAPHQL_MAX_DEPTH", get("PUPITRE_GRAPHQL_MAX_DEPTH"), 10),
+            graphql_max_complexity: parse(
+                &mut problems,
+                "PUPITRE_GRAPHQL_MAX_COMPLEXITY",
+                get("PUPITRE_GRAPHQL_MAX_COMPLEXITY"),
+                1000,
+            ),
+            graphql_max_batch: parse(&mut problems, "PUPITRE_GRAPHQL_MAX_BATCH", get("PUPITRE_GRAPHQL_MAX_BATCH"), 5),
+            default_tenant: get("PUPITRE_DEFAULT_TENANT"),
+            login_max_failures: parse(&mut problems, "PUPITRE_LOGIN_MAX_FAILURES", get("PUPITRE_LOGIN_MAX_FAILURES"), 5),
+            login_window_secs: parse(&mut problems, "PUPITRE_LOGIN_WINDOW_SECS", get("PUPITRE_LOGIN_WINDOW_SECS"), 900),
+            log_format,
+            log_filter: get("PUPITRE_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into()),
+            workers: parse(
+                &mut problems,
+                "PUPITRE_WORKERS",
+                get("PUPITRE_WORKERS"),
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            ),
+        };
+        if problems.is_empty() { Ok(settings) } else { Err(ConfigError(problems)) }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+}
+
+fn random_secret() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn development_defaults_need_no_configuration() {
+        let s = Settings::from_map(&map(&[])).expect("defaults are valid");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://pupitre.db?mode=rwc");
+        assert!(s.jwt_secret_generated);
+        assert!(s.graphiql && s.introspection);
+    }
+
+    #[test]
+    fn production_refuses_unsafe_settings_and_names_each() {
+        let err = Settings::from_map(&map(&[("PUPITRE_ENV", "production"), ("PUPITRE_GRAPHIQL", "true")]))
+            .expect_err("unsafe");
+        let text = err.to_string();
+        assert!(text.contains("PUPITRE_JWT_SECRET is required"), "{text}");
+        assert!(text.contains("PUPITRE_GRAPHIQL"), "{text}");
+        let err = Settings::from_map(&map(&[("PUPITRE_ENV", "production"), ("PUPITRE_JWT_SECRET", EXAMPLE_JWT_SECRET)]))
+            .expect_err("example secret");
+        assert!(err.to_string().contains("example value"));
+    }
+
+    #[test]
+    fn production_with_a_real_secret_turns_introspection_off() {
+        let s = Settings::from_map(&map(&[
+            ("PUPITRE_ENV", "production"),
+            ("PUPITRE_JWT_SECRET", "a-real-secret-that-is-long-enough-0123456789"),
+        ]))
+        .expect("valid");
+        assert!(!s.introspection && !s.graphiql);
+        assert_eq!(format!("{:?}", s.jwt_secret), "Secret(<redacted>)");
+    }
+}

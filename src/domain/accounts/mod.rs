@@ -1,0 +1,888 @@
+//! Accounts: registration, sign-in sessions with rotating refresh tokens, profiles and their
+//! rectification, roles and guardian links.
+//!
+//! Every function takes the tenant (or the [`Actor`], which carries it) explicitly; queries start
+//! from [`scoped`]. Access to another person's data is decided by [`policy::decide`] only.
+
+mod passwords;
+pub mod tokens;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::audit::{self, AuditRecord};
+use super::consent::{self, Purpose};
+use super::tenancy::{Tenant, scoped};
+use super::types::{BirthDate, Civility, Email, Locale, Password, PersonName, Phone, PostalAddress};
+use super::Services;
+use crate::entities::{auth_session, guardian_link, login_failure, privacy_policy, refresh_token, user, user_role};
+use crate::error::{AppError, AppResult};
+use crate::policy::{self, Actor, Category, Column, DataField, Op, Relations, Role, RoleSet, SubjectFacts, SubjectStatus};
+
+/// Hashes a password with argon2id (for the seeder and account creation).
+pub async fn hash_password(password: Password) -> AppResult<String> {
+    passwords::hash(password).await
+}
+
+/// Log-in throttling and session lifetime.
+#[derive(Clone, Debug)]
+pub struct LoginPolicy {
+    pub max_failures: u64,
+    pub window_secs: i64,
+    pub refresh_ttl_secs: i64,
+}
+
+/// A user with their roles.
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub user: user::Model,
+    pub roles: RoleSet,
+}
+
+impl UserRecord {
+    /// What the policy needs to know about this person as a data subject.
+    pub fn facts(&self) -> SubjectFacts {
+        SubjectFacts {
+            id: Some(self.user.id),
+            status: status_of(&self.user.status),
+            is_staff: self.roles.any_staff(),
+            ..SubjectFacts::person(self.user.id)
+        }
+    }
+}
+
+fn status_of(s: &str) -> SubjectStatus {
+    match s {
+        "restricted" => SubjectStatus::Restricted,
+        "erased" => SubjectStatus::Erased,
+        _ => SubjectStatus::Active,
+    }
+}
+
+/// Tokens handed to a client after register, log-in or refresh.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub access_token: String,
+    pub refresh_token: crate::telemetry::Redacted<String>,
+    pub expires_in: i64,
+    pub user: UserRecord,
+}
+
+/// A new learner account.
+#[derive(Debug)]
+pub struct Registration {
+    pub email: Email,
+    pub password: Password,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub civility: Option<Civility>,
+    pub locale: Locale,
+    pub accepted_policy_version: String,
+    pub marketing_email_consent: bool,
+}
+
+/// A change to one field: leave it, clear it, or set it.
+#[derive(Clone, Debug, Default)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    fn touched(&self) -> bool {
+        !matches!(self, Patch::Keep)
+    }
+}
+
+/// A rectification of a profile (SPEC §6), already parsed.
+#[derive(Clone, Debug, Default)]
+pub struct ProfilePatch {
+    pub civility: Patch<Civility>,
+    pub first_name: Patch<PersonName>,
+    pub last_name: Patch<PersonName>,
+    pub email: Patch<Email>,
+    pub phone: Patch<Phone>,
+    pub postal_address: Patch<PostalAddress>,
+    pub birth_date: Patch<BirthDate>,
+    pub locale: Patch<Locale>,
+}
+
+impl ProfilePatch {
+    fn touched_fields(&self) -> Vec<DataField> {
+        let mut f = Vec::new();
+        let pairs: [(bool, DataField); 8] = [
+            (self.civility.touched(), DataField::Civility),
+            (self.first_name.touched(), DataField::FirstName),
+            (self.last_name.touched(), DataField::LastName),
+            (self.email.touched(), DataField::Email),
+            (self.phone.touched(), DataField::Phone),
+            (self.postal_address.touched(), DataField::PostalAddress),
+            (self.birth_date.touched(), DataField::BirthDate),
+            (self.locale.touched(), DataField::Locale),
+        ];
+        for (t, d) in pairs {
+            if t {
+                f.push(d);
+            }
+        }
+        f
+    }
+}
+
+/// The tenant's current privacy-policy version (the latest published).
+pub async fn current_policy(services: &Services, tenant_id: Uuid) -> AppResult<Option<privacy_policy::Model>> {
+    Ok(scoped::<privacy_policy::Entity>(tenant_id)
+        .filter(privacy_policy::Column::PublishedAt.lte(services.clock.now()))
+        .order_by_desc(privacy_policy::Column::PublishedAt)
+        .one(&services.db)
+        .await?)
+}
+
+async fn email_taken<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &Email, except: Option<Uuid>) -> AppResult<bool> {
+    let mut q = scoped::<user::Entity>(tenant_id).filter(user::Column::Email.eq(email.as_str()));
+    if let Some(id) = except {
+        q = q.filter(user::Column::Id.ne(id));
+    }
+    Ok(q.one(conn).await?.is_some())
+}
+
+/// Creates a learner account, records acceptance of the current privacy policy (and the
+/// marketing consent if given) and signs the new user in.
+pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, request_id: &str) -> AppResult<SignIn> {
+    let policy = current_policy(services, tenant.id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("this organisation has not published a privacy policy yet".into()))?;
+    if policy.version != reg.accepted_policy_version {
+        return Err(AppError::bad_input(
+            "input.acceptedPolicyVersion",
+            format!("must be the current privacy-policy version ({})", policy.version),
+        ));
+    }
+    if email_taken(&services.db, tenant.id, &reg.email, None).await? {
+        return Err(AppError::Conflict("an account with this e-mail address already exists".into()));
+    }
+    let hash = passwords::hash(reg.password).await?;
+    let now = services.clock.now();
+    let id = Uuid::now_v7();
+    let model = user::Model {
+        id,
+        tenant_id: tenant.id,
+        email: Some(reg.email.into_inner()),
+        password_hash: Some(hash),
+        civility: reg.civility.map(|c| c.as_str().to_owned()),
+        first_name: reg.first_name.into_inner(),
+        last_name: reg.last_name.into_inner(),
+        phone: None,
+        address_line1: None,
+        address_line2: None,
+        postal_code: None,
+        city: None,
+        country: None,
+        birth_date: None,
+        locale: reg.locale.into_inner(),
+        status: "active".into(),
+        last_contact_at: Some(now),
+        accepted_policy_version: Some(policy.version.clone()),
+        accepted_policy_at: Some(now),
+        created_at: now,
+        updated_at: now,
+    };
+    let roles = RoleSet::from_roles(&[Role::Learner]);
+    let actor = Actor::user(tenant.id, id, None, roles, request_id.to_owned());
+    let marketing = reg.marketing_email_consent;
+    let version = policy.version.clone();
+    let refresh_ttl = services.login.refresh_ttl_secs;
+    let (session_id, refresh) = services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                user::Entity::insert(user::ActiveModel::from(model)).exec_without_returning(txn).await?;
+                insert_role(txn, actor.tenant_id, id, Role::Learner, now, None).await?;
+                if marketing {
+                    consent::insert(txn, actor.tenant_id, Some(id), None, Purpose::MarketingEmail, true, now, "registration", Some(version.clone()), Some(id))
+                        .await?;
+                }
+                audit::record(
+                    txn,
+                    &actor,
+                    now,
+                    AuditRecord {
+                        action: "account.registered",
+                        category: Some(Category::Identity),
+                        subject_id: Some(id),
+                        purpose: Column::Subject.purpose(),
+                        details: Some(serde_json::json!({ "accepted_policy_version": version })),
+                    },
+                )
+                .await?;
+                open_session(txn, actor.tenant_id, id, now, refresh_ttl).await
+            })
+        })
+        .await
+        .map_err(|e| map_unique(e.into(), "an account with this e-mail address already exists"))?;
+    let user = find_record(services, tenant.id, id).await?.ok_or(AppError::NotFound)?;
+    sign_in(services, user, session_id, refresh)
+}
+
+/// Turns a unique-constraint violation into `CONFLICT`.
+fn map_unique(e: AppError, message: &str) -> AppError {
+    if let AppError::Internal { source, .. } = &e {
+        let text = source.to_string().to_lowercase();
+        if text.contains("unique") || text.contains("duplicate") {
+            return AppError::Conflict(message.into());
+        }
+    }
+    e
+}
+
+async fn insert_role<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+    at: DateTime<Utc>,
+    by: Option<Uuid>,
+) -> AppResult<()> {
+    user_role::Entity::insert(user_role::ActiveModel {
+        user_id: Set(user_id),
+        role: Set(role.as_str().to_owned()),
+        tenant_id: Set(tenant_id),
+        granted_at: Set(at),
+        granted_by: Set(by),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+async fn open_session<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    ttl_secs: i64,
+) -> AppResult<(Uuid, String)> {
+    let session_id = Uuid::now_v7();
+    let expires = now + Duration::seconds(ttl_secs);
+    auth_session::Entity::insert(auth_session::ActiveModel {
+        id: Set(session_id),
+        tenant_id: Set(tenant_id),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        expires_at: Set(expires),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    let refresh = insert_refresh_token(conn, session_id, now, expires).await?;
+    Ok((session_id, refresh))
+}
+
+async fn insert_refresh_token<C: ConnectionTrait>(
+    conn: &C,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> AppResult<String> {
+    let (token, hash) = tokens::new_refresh_token();
+    refresh_token::Entity::insert(refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session_id),
+        token_hash: Set(hash),
+        issued_at: Set(now),
+        expires_at: Set(expires),
+        used_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(token)
+}
+
+fn sign_in(services: &Services, user: UserRecord, session_id: Uuid, refresh: String) -> AppResult<SignIn> {
+    let access = services
+        .tokens
+        .issue_access(user.user.tenant_id, user.user.id, session_id, user.roles, services.clock.now().timestamp())
+        .map_err(|e| AppError::internal("signing an access token", e))?;
+    Ok(SignIn {
+        access_token: access,
+        refresh_token: crate::telemetry::Redacted(refresh),
+        expires_in: services.tokens.access_ttl_secs,
+        user,
+    })
+}
+
+/// Keyed hash for throttling keys: never the e-mail itself.
+fn throttle_key(services: &Services, tenant_id: Uuid, kind: &str, value: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(&services.throttle_secret) {
+        Ok(m) => m,
+        Err(_) => return tokens::hash_refresh_token(&format!("{tenant_id}:{kind}:{value}")),
+    };
+    mac.update(format!("{tenant_id}:{kind}:{value}").as_bytes());
+    tokens::hex(&mac.finalize().into_bytes())
+}
+
+/// Signs in with e-mail and password. After `max_failures` failures within the window for the
+/// same e-mail (whether or not an account exists), or four times as many from the same client,
+/// every attempt is refused with `RATE_LIMITED` until the window has passed.
+pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: String, client: Option<&str>) -> AppResult<SignIn> {
+    let now = services.clock.now();
+    let window_start = now - Duration::seconds(services.login.window_secs);
+    let normalised = email.trim().to_lowercase();
+    let mut keys = vec![(throttle_key(services, tenant.id, "email", &normalised), services.login.max_failures)];
+    if let Some(c) = client {
+        keys.push((throttle_key(services, tenant.id, "client", c), services.login.max_failures * 4));
+    }
+    for (key, limit) in &keys {
+        let recent = login_failure::Entity::find()
+            .filter(login_failure::Column::KeyHash.eq(key.as_str()))
+            .filter(login_failure::Column::At.gt(window_start))
+            .order_by_asc(login_failure::Column::At)
+            .limit(*limit)
+            .all(&services.db)
+            .await?;
+        if recent.len() as u64 >= *limit {
+            let oldest = recent.first().map(|f| f.at).unwrap_or(now);
+            let retry = (oldest + Duration::seconds(services.login.window_secs) - now).num_seconds().max(1);
+            return Err(AppError::RateLimited { retry_after_secs: retry as u64 });
+        }
+    }
+    let found = scoped::<user::Entity>(tenant.id)
+        .filter(user::Column::Email.eq(normalised.as_str()))
+        .filter(user::Column::Status.ne("erased"))
+        .one(&services.db)
+        .await?;
+    let ok = passwords::verify(password, found.as_ref().and_then(|u| u.password_hash.clone())).await?;
+    let Some(found) = found.filter(|_| ok) else {
+        for (key, _) in &keys {
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant.id),
+                key_hash: Set(key.clone()),
+                at: Set(now),
+            })
+            .exec_without_returning(&services.db)
+            .await?;
+        }
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::At.lt(window_start))
+            .exec(&services.db)
+            .await?;
+        return Err(AppError::InvalidCredentials);
+    };
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::KeyHash.eq(keys[0].0.as_str()))
+        .exec(&services.db)
+        .await?;
+    let user_id = found.id;
+    let refresh_ttl = services.login.refresh_ttl_secs;
+    let tenant_id = tenant.id;
+    let (session_id, refresh) = services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                user::Entity::update_many()
+                    .col_expr(user::Column::LastContactAt, Expr::value(now))
+                    .filter(user::Column::Id.eq(user_id))
+                    .exec(txn)
+                    .await?;
+                open_session(txn, tenant_id, user_id, now, refresh_ttl).await
+            })
+        })
+        .await?;
+    let record = find_record(services, tenant.id, user_id).await?.ok_or(AppError::NotFound)?;
+    sign_in(services, record, session_id, refresh)
+}
+
+enum RefreshOutcome {
+    Rotated { user_id: Uuid, session_id: Uuid, token: String },
+    Reused,
+    Invalid,
+}
+
+/// Rotates a refresh token. Presenting a token that was already rotated revokes the whole
+/// session (token family): whoever holds the newer token is signed out too.
+pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppResult<SignIn> {
+    let now = services.clock.now();
+    let hash = tokens::hash_refresh_token(token);
+    let tenant_id = tenant.id;
+    let outcome = services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let Some(rt) = refresh_token::Entity::find()
+                    .filter(refresh_token::Column::TokenHash.eq(hash.as_str()))
+                    .one(txn)
+                    .await?
+                else {
+                    return Ok(RefreshOutcome::Invalid);
+                };
+                let Some(session) = scoped::<auth_session::Entity>(tenant_id)
+                    .filter(auth_session::Column::Id.eq(rt.session_id))
+                    .one(txn)
+                    .await?
+                else {
+                    return Ok(RefreshOutcome::Invalid);
+                };
+                if session.revoked_at.is_some() || session.expires_at <= now || rt.expires_at <= now {
+                    return Ok(RefreshOutcome::Invalid);
+                }
+                let claimed = refresh_token::Entity::update_many()
+                    .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+                    .filter(refresh_token::Column::Id.eq(rt.id))
+                    .filter(refresh_token::Column::UsedAt.is_null())
+                    .exec(txn)
+                    .await?;
+                if claimed.rows_affected != 1 {
+                    revoke_sessions(txn, tenant_id, SessionScope::One(session.id), now, "refresh token reuse").await?;
+                    return Ok(RefreshOutcome::Reused);
+                }
+                let user_active = scoped::<user::Entity>(tenant_id)
+                    .filter(user::Column::Id.eq(session.user_id))
+                    .filter(user::Column::Status.ne("erased"))
+                    .one(txn)
+                    .await?
+                    .is_some();
+                if !user_active {
+                    return Ok(RefreshOutcome::Invalid);
+                }
+                let token = insert_refresh_token(txn, session.id, now, session.expires_at).await?;
+                Ok(RefreshOutcome::Rotated { user_id: session.user_id, session_id: session.id, token })
+            })
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated { user_id, session_id, token } => {
+            let record = find_record(services, tenant.id, user_id).await?.ok_or(AppError::Unauthenticated)?;
+            sign_in(services, record, session_id, token)
+        }
+        RefreshOutcome::Reused => {
+            tracing::warn!(tenant.id = %tenant.id, "refresh token reuse detected; session revoked");
+            Err(AppError::Unauthenticated)
+        }
+        RefreshOutcome::Invalid => Err(AppError::Unauthenticated),
+    }
+}
+
+enum SessionScope {
+    One(Uuid),
+    AllOf { user_id: Uuid, except: Option<Uuid> },
+}
+
+async fn revoke_sessions<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    scope: SessionScope,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> AppResult<u64> {
+    let mut q = auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
+        .col_expr(auth_session::Column::RevokedReason, Expr::value(reason))
+        .filter(auth_session::Column::TenantId.eq(tenant_id))
+        .filter(auth_session::Column::RevokedAt.is_null());
+    q = match scope {
+        SessionScope::One(id) => q.filter(auth_session::Column::Id.eq(id)),
+        SessionScope::AllOf { user_id, except } => {
+            let q = q.filter(auth_session::Column::UserId.eq(user_id));
+            match except {
+                Some(e) => q.filter(auth_session::Column::Id.ne(e)),
+                None => q,
+            }
+        }
+    };
+    Ok(q.exec(conn).await?.rows_affected)
+}
+
+/// Checks that the session behind an access token is still open (not logged out, not revoked
+/// by refresh-token reuse, not expired).
+pub async fn session_is_open(services: &Services, tenant_id: Uuid, session_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    let now = services.clock.now();
+    Ok(scoped::<auth_session::Entity>(tenant_id)
+        .filter(auth_session::Column::Id.eq(session_id))
+        .filter(auth_session::Column::UserId.eq(user_id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .filter(auth_session::Column::ExpiresAt.gt(now))
+        .one(&services.db)
+        .await?
+        .is_some())
+}
+
+/// Logs out: revokes the current session, or every session of the user.
+pub async fn logout(services: &Services, actor: &Actor, everywhere: bool) -> AppResult<u64> {
+    let (Some(user_id), Some(session_id)) = (actor.user_id, actor.session_id) else {
+        return Err(AppError::Unauthenticated);
+    };
+    let scope = if everywhere { SessionScope::AllOf { user_id, except: None } } else { SessionScope::One(session_id) };
+    revoke_sessions(&services.db, actor.tenant_id, scope, services.clock.now(), "logout").await
+}
+
+/// Changes the actor's password and signs out every other session.
+pub async fn change_password(services: &Services, actor: &Actor, current: String, new: Password) -> AppResult<()> {
+    let user_id = actor.user_id.ok_or(AppError::Unauthenticated)?;
+    let found = scoped::<user::Entity>(actor.tenant_id)
+        .filter(user::Column::Id.eq(user_id))
+        .one(&services.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if !passwords::verify(current, found.password_hash.clone()).await? {
+        return Err(AppError::bad_input("input.currentPassword", "is not the current password"));
+    }
+    let hash = passwords::hash(new).await?;
+    let now = services.clock.now();
+    let actor = actor.clone();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let mut m: user::ActiveModel = found.into();
+                m.password_hash = Set(Some(hash));
+                m.updated_at = Set(now);
+                m.update(txn).await?;
+                revoke_sessions(txn, actor.tenant_id, SessionScope::AllOf { user_id, except: actor.session_id }, now, "password changed")
+                    .await?;
+                audit::record(
+                    txn,
+                    &actor,
+                    now,
+                    AuditRecord {
+                        action: "account.password_changed",
+                        category: None,
+                        subject_id: Some(user_id),
+                        purpose: Column::Subject.purpose(),
+                        details: None,
+                    },
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+async fn roles_of<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, RoleSet>> {
+    let mut map: HashMap<Uuid, RoleSet> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    let rows = scoped::<user_role::Entity>(tenant_id)
+        .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    for r in rows {
+        if let Some(role) = Role::parse(&r.role) {
+            map.entry(r.user_id).or_default().insert(role);
+        }
+    }
+    Ok(map)
+}
+
+/// One user of the tenant with their roles, or `None` (also for other tenants' ids).
+pub async fn find_record(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<UserRecord>> {
+    Ok(find_records(services, tenant_id, &[id]).await?.pop())
+}
+
+/// Users of the tenant with their roles, in two queries whatever the number of ids.
+pub async fn find_records(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<UserRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users = scoped::<user::Entity>(tenant_id).filter(user::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let mut roles = roles_of(&services.db, tenant_id, &ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let r = roles.remove(&u.id).unwrap_or_default();
+            UserRecord { user: u, roles: r }
+        })
+        .collect())
+}
+
+/// Who the actor is guardian of, and (once sessions exist) whom they teach.
+pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relations> {
+    let Some(me) = actor.user_id else { return Ok(Relations::default()) };
+    let wards = scoped::<guardian_link::Entity>(actor.tenant_id)
+        .filter(guardian_link::Column::GuardianId.eq(me))
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .map(|l| l.minor_id)
+        .collect::<HashSet<_>>();
+    // Instructors' learners come from session enrollments (catalogue issue); none exist yet.
+    Ok(Relations { wards, learners: HashSet::new() })
+}
+
+/// Ids of the wards of `guardian` (for `me { wards }`).
+pub async fn wards_of(services: &Services, tenant_id: Uuid, guardian: Uuid) -> AppResult<Vec<UserRecord>> {
+    let ids: Vec<Uuid> = scoped::<guardian_link::Entity>(tenant_id)
+        .filter(guardian_link::Column::GuardianId.eq(guardian))
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .map(|l| l.minor_id)
+        .collect();
+    find_records(services, tenant_id, &ids).await
+}
+
+/// A page of users visible to a staff actor, in id order. Rows are scoped by the same matrix
+/// the fields use: support, billing and the privacy officer see everyone; an admin sees staff
+/// accounts; marketing sees people who consent to marketing e-mail; an instructor their learners.
+pub async fn list_users(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    first: u64,
+    after: Option<Uuid>,
+) -> AppResult<(Vec<UserRecord>, bool)> {
+    if !actor.roles.any_staff() {
+        return Err(AppError::Forbidden);
+    }
+    let mut q = scoped::<user::Entity>(actor.tenant_id);
+    let everyone = [Role::Support, Role::Billing, Role::PrivacyOfficer].iter().any(|r| actor.has(*r));
+    if !everyone {
+        let mut allowed: HashSet<Uuid> = HashSet::new();
+        if actor.has(Role::Admin) {
+            let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
+            allowed.extend(
+                scoped::<user_role::Entity>(actor.tenant_id)
+                    .filter(user_role::Column::Role.is_in(staff))
+                    .all(&services.db)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.user_id),
+            );
+        }
+        if actor.has(Role::Instructor) {
+            allowed.extend(relations.learners.iter().copied());
+        }
+        if actor.has(Role::Marketing) {
+            let candidates: Vec<Uuid> = scoped::<user::Entity>(actor.tenant_id)
+                .filter(user::Column::Status.eq("active"))
+                .select_only()
+                .column(user::Column::Id)
+                .into_tuple()
+                .all(&services.db)
+                .await?;
+            allowed.extend(consent::given_for(services, actor.tenant_id, &candidates, Purpose::MarketingEmail).await?);
+        }
+        q = q.filter(user::Column::Id.is_in(allowed));
+    }
+    if let Some(a) = after {
+        q = q.filter(user::Column::Id.gt(a));
+    }
+    let mut users = q.order_by_asc(user::Column::Id).limit(first + 1).all(&services.db).await?;
+    let has_next = users.len() as u64 > first;
+    users.truncate(first as usize);
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let mut roles = roles_of(&services.db, actor.tenant_id, &ids).await?;
+    Ok((
+        users
+            .into_iter()
+            .map(|u| {
+                let r = roles.remove(&u.id).unwrap_or_default();
+                UserRecord { user: u, roles: r }
+            })
+            .collect(),
+        has_next,
+    ))
+}
+
+/// Rectifies a profile (the subject, or a guardian for a ward). Every touched field must be
+/// writable under the policy; the change and its audit record commit together.
+pub async fn update_profile(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    target: Uuid,
+    patch: ProfilePatch,
+) -> AppResult<UserRecord> {
+    let record = find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)?;
+    let facts = record.facts();
+    let fields = patch.touched_fields();
+    if fields.is_empty() {
+        return Err(AppError::bad_input("input", "names no field to change"));
+    }
+    let mut column = Column::Subject;
+    for f in &fields {
+        if !policy::decide(actor, relations, &facts, *f, Op::Write).allowed() {
+            return Err(AppError::Forbidden);
+        }
+    }
+    if actor.user_id != Some(target) {
+        column = Column::Guardian;
+    }
+    if let Patch::Set(email) = &patch.email {
+        if email_taken(&services.db, actor.tenant_id, email, Some(target)).await? {
+            return Err(AppError::Conflict("another account uses this e-mail address".into()));
+        }
+    }
+    let now = services.clock.now();
+    let mut m: user::ActiveModel = record.user.clone().into();
+    match patch.civility {
+        Patch::Keep => {}
+        Patch::Clear => m.civility = Set(None),
+        Patch::Set(c) => m.civility = Set(Some(c.as_str().to_owned())),
+    }
+    if let Patch::Set(n) = patch.first_name {
+        m.first_name = Set(n.into_inner());
+    }
+    if let Patch::Set(n) = patch.last_name {
+        m.last_name = Set(n.into_inner());
+    }
+    if let Patch::Set(e) = patch.email {
+        m.email = Set(Some(e.into_inner()));
+    }
+    match patch.phone {
+        Patch::Keep => {}
+        Patch::Clear => m.phone = Set(None),
+        Patch::Set(p) => m.phone = Set(Some(p.into_inner())),
+    }
+    match patch.postal_address {
+        Patch::Keep => {}
+        Patch::Clear => {
+            m.address_line1 = Set(None);
+            m.address_line2 = Set(None);
+            m.postal_code = Set(None);
+            m.city = Set(None);
+            m.country = Set(None);
+        }
+        Patch::Set(a) => {
+            m.address_line1 = Set(Some(a.line1));
+            m.address_line2 = Set(a.line2);
+            m.postal_code = Set(Some(a.postal_code));
+            m.city = Set(Some(a.city));
+            m.country = Set(Some(a.country));
+        }
+    }
+    match patch.birth_date {
+        Patch::Keep => {}
+        Patch::Clear => m.birth_date = Set(None),
+        Patch::Set(b) => m.birth_date = Set(Some(b.date())),
+    }
+    if let Patch::Set(l) = patch.locale {
+        m.locale = Set(l.into_inner());
+    }
+    m.updated_at = Set(now);
+    let names: Vec<&str> = fields.iter().map(|f| field_name(*f)).collect();
+    let actor_c = actor.clone();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                m.update(txn).await?;
+                audit::record(
+                    txn,
+                    &actor_c,
+                    now,
+                    AuditRecord {
+                        action: "profile.rectified",
+                        category: Some(Category::Identity),
+                        subject_id: Some(target),
+                        purpose: column.purpose(),
+                        details: Some(serde_json::json!({ "fields": names })),
+                    },
+                )
+                .await
+            })
+        })
+        .await
+        .map_err(|e| map_unique(e.into(), "another account uses this e-mail address"))?;
+    find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)
+}
+
+fn field_name(f: DataField) -> &'static str {
+    match f {
+        DataField::Civility => "civility",
+        DataField::FirstName => "firstName",
+        DataField::LastName => "lastName",
+        DataField::Email => "email",
+        DataField::Phone => "phone",
+        DataField::PostalAddress => "postalAddress",
+        DataField::BirthDate => "birthDate",
+        DataField::Locale => "locale",
+        other => other.category().as_str(),
+    }
+}
+
+/// Grants or revokes a role (admin). Revoking signs the user out everywhere so the change
+/// takes effect at once; an admin cannot remove their own admin role.
+pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Role, granted: bool) -> AppResult<UserRecord> {
+    if !actor.has(Role::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    if !granted && role == Role::Admin && actor.user_id == Some(target) {
+        return Err(AppError::Conflict("an admin cannot remove their own admin role".into()));
+    }
+    let record = find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)?;
+    if record.roles.has(role) == granted {
+        return Ok(record);
+    }
+    let now = services.clock.now();
+    let actor_c = actor.clone();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                if granted {
+                    insert_role(txn, actor_c.tenant_id, target, role, now, actor_c.user_id).await?;
+                } else {
+                    user_role::Entity::delete_many()
+                        .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
+                        .filter(user_role::Column::UserId.eq(target))
+                        .filter(user_role::Column::Role.eq(role.as_str()))
+                        .exec(txn)
+                        .await?;
+                    revoke_sessions(txn, actor_c.tenant_id, SessionScope::AllOf { user_id: target, except: None }, now, "role revoked")
+                        .await?;
+                }
+                audit::record(
+                    txn,
+                    &actor_c,
+                    now,
+                    AuditRecord {
+                        action: if granted { "role.granted" } else { "role.revoked" },
+                        category: None,
+                        subject_id: Some(target),
+                        purpose: Column::Admin.purpose(),
+                        details: Some(serde_json::json!({ "role": role.as_str() })),
+                    },
+                )
+                .await
+            })
+        })
+        .await?;
+    find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)
+}
+
+/// Writes one audit record for a staff read (outside any transaction).
+pub async fn audit_read(services: &Services, actor: &Actor, subject: Uuid, category: Category, column: Column) -> AppResult<()> {
+    audit::record(
+        &services.db,
+        actor,
+        services.clock.now(),
+        AuditRecord {
+            action: "personal_data.read",
+            category: Some(category),
+            subject_id: Some(subject),
+            purpose: column.purpose(),
+            details: None,
+        },
+    )
+    .await
+}
+
+/// Today's date on the service clock (for birth-date checks).
+pub fn today(services: &Services) -> NaiveDate {
+    services.clock.now().date_naive()
+}

@@ -1,0 +1,54 @@
+//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane), run on the
+//! blocking pool so a log-in never stalls the async workers.
+
+use std::sync::OnceLock;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+
+use crate::domain::types::Password;
+use crate::error::{AppError, AppResult};
+
+fn argon2() -> AppResult<Argon2<'static>> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| AppError::internal("configuring argon2", e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password into a PHC string.
+pub async fn hash(password: Password) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || -> AppResult<String> {
+        let hash = argon2()?
+            .hash_password(password.expose().as_bytes())
+            .map_err(|e| AppError::internal("hashing a password", e.to_string()))?;
+        Ok(hash.to_string())
+    })
+    .await
+    .map_err(|e| AppError::internal("hashing a password", e))?
+}
+
+/// Verifies `password` against `phc`; when there is no account, verifies against a fixed dummy
+/// hash so that the answer takes the same time either way.
+pub async fn verify(password: String, phc: Option<String>) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || -> AppResult<bool> {
+        let known = phc.is_some();
+        let phc = match phc {
+            Some(p) => p,
+            None => dummy_hash()?.to_owned(),
+        };
+        let ok = argon2()?.verify_password(password.as_bytes(), phc.as_str()).is_ok();
+        Ok(ok && known)
+    })
+    .await
+    .map_err(|e| AppError::internal("verifying a password", e))?
+}
+
+fn dummy_hash() -> AppResult<&'static str> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(d) = DUMMY.get() {
+        return Ok(d);
+    }
+    let h = argon2()?
+        .hash_password(b"pupitre-timing-equaliser")
+        .map_err(|e| AppError::internal("hashing a password", e.to_string()))?
+        .to_string();
+    Ok(DUMMY.get_or_init(|| h))
+}

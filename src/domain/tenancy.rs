@@ -1,0 +1,148 @@
+//! Tenants: the directory that resolves a request to exactly one tenant, and the one helper
+//! that scopes every query to it.
+//!
+//! Row scoping by tenant happens here and nowhere else: services start their queries with
+//! [`scoped`], so a row of another tenant is invisible even when its id is known.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use crate::entities::{auth_session, consent_record, guardian_link, privacy_policy, tenant, user, user_role};
+use crate::error::{AppError, AppResult};
+
+/// Entities that belong to a tenant.
+pub trait TenantOwned: EntityTrait {
+    fn tenant_column() -> Self::Column;
+}
+
+macro_rules! tenant_owned {
+    ($($m:ident),*) => {$(
+        impl TenantOwned for $m::Entity {
+            fn tenant_column() -> Self::Column {
+                $m::Column::TenantId
+            }
+        }
+    )*};
+}
+tenant_owned!(user, user_role, guardian_link, auth_session, consent_record, privacy_policy);
+
+/// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.
+pub fn scoped<E: TenantOwned>(tenant_id: Uuid) -> Select<E> {
+    E::find().filter(E::tenant_column().eq(tenant_id))
+}
+
+/// A tenant as requests see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub host: Option<String>,
+    pub dpo_name: String,
+    pub dpo_email: String,
+}
+
+impl From<tenant::Model> for Tenant {
+    fn from(m: tenant::Model) -> Self {
+        Tenant { id: m.id, slug: m.slug, name: m.name, host: m.host, dpo_name: m.dpo_name, dpo_email: m.dpo_email }
+    }
+}
+
+struct Cache {
+    tenants: Vec<Arc<Tenant>>,
+    loaded_at: Option<Instant>,
+}
+
+/// An in-memory copy of the (small, rarely changing) tenant table, refreshed every
+/// [`TenantDirectory::TTL`] and on a miss, so resolving a tenant costs no SQL per request.
+#[derive(Clone)]
+pub struct TenantDirectory {
+    db: DatabaseConnection,
+    cache: Arc<RwLock<Cache>>,
+}
+
+/// How an anonymous request names its tenant.
+#[derive(Clone, Debug, Default)]
+pub struct TenantHint<'a> {
+    pub header_slug: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub default_slug: Option<&'a str>,
+}
+
+impl TenantDirectory {
+    pub const TTL: Duration = Duration::from_secs(30);
+    const MISS_REFRESH: Duration = Duration::from_secs(1);
+
+    pub fn new(db: DatabaseConnection) -> Self {
+        TenantDirectory { db, cache: Arc::new(RwLock::new(Cache { tenants: Vec::new(), loaded_at: None })) }
+    }
+
+    async fn snapshot(&self, force_if_older_than: Option<Duration>) -> AppResult<Vec<Arc<Tenant>>> {
+        {
+            let c = self.cache.read().await;
+            let fresh = c.loaded_at.is_some_and(|t| {
+                let age = t.elapsed();
+                age < Self::TTL && force_if_older_than.is_none_or(|f| age < f)
+            });
+            if fresh {
+                return Ok(c.tenants.clone());
+            }
+        }
+        let rows = tenant::Entity::find().all(&self.db).await?;
+        let tenants: Vec<Arc<Tenant>> = rows.into_iter().map(|m| Arc::new(Tenant::from(m))).collect();
+        let mut c = self.cache.write().await;
+        c.tenants = tenants.clone();
+        c.loaded_at = Some(Instant::now());
+        Ok(tenants)
+    }
+
+    /// Forgets the cached copy (after the seeder or an admin changed tenants).
+    pub async fn invalidate(&self) {
+        self.cache.write().await.loaded_at = None;
+    }
+
+    async fn find(&self, pred: impl Fn(&Tenant) -> bool) -> AppResult<Option<Arc<Tenant>>> {
+        if let Some(t) = self.snapshot(None).await?.into_iter().find(|t| pred(t)) {
+            return Ok(Some(t));
+        }
+        Ok(self.snapshot(Some(Self::MISS_REFRESH)).await?.into_iter().find(|t| pred(t)))
+    }
+
+    pub async fn by_id(&self, id: Uuid) -> AppResult<Option<Arc<Tenant>>> {
+        self.find(|t| t.id == id).await
+    }
+
+    pub async fn by_slug(&self, slug: &str) -> AppResult<Option<Arc<Tenant>>> {
+        self.find(|t| t.slug == slug).await
+    }
+
+    /// Resolves an anonymous request: the `X-Pupitre-Tenant` header, else the host name, else
+    /// `PUPITRE_DEFAULT_TENANT`, else the only tenant of a single-tenant installation.
+    pub async fn resolve(&self, hint: &TenantHint<'_>) -> AppResult<Arc<Tenant>> {
+        if let Some(slug) = hint.header_slug {
+            return self.by_slug(slug).await?.ok_or(AppError::NotFound);
+        }
+        if let Some(host) = hint.host {
+            let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+            if let Some(t) = self.find(|t| t.host.as_deref() == Some(host.as_str())).await? {
+                return Ok(t);
+            }
+        }
+        if let Some(slug) = hint.default_slug {
+            return self.by_slug(slug).await?.ok_or(AppError::NotFound);
+        }
+        let all = self.snapshot(Some(Self::MISS_REFRESH)).await?;
+        match all.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(AppError::NotFound),
+            _ => Err(AppError::bad_input(
+                "X-Pupitre-Tenant",
+                "this installation serves several tenants: name one with the X-Pupitre-Tenant header",
+            )),
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Parsed value types ("parse, don't validate"). Each `parse` returns the field-relative error
+//! the API reports as `BAD_USER_INPUT`; `Debug` of personal values is redacted.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::error::AppError;
+
+macro_rules! redacted {
+    ($ty:ident) => {
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($ty), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+fn bad(field: &str, message: &str) -> AppError {
+    AppError::bad_input(field, message)
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// A normalised e-mail address (trimmed, lower-cased).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Email(String);
+redacted!(Email);
+
+impl Email {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim().to_lowercase();
+        let err = || bad(field, "must be a valid e-mail address");
+        if s.len() > 254 || has_control(&s) || s.contains(char::is_whitespace) {
+            return Err(err());
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(err)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain.split('.').all(|l| {
+                !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            return Err(err());
+        }
+        Ok(Email(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A phone number in E.164 (`+33612345678`); spaces, dots, dashes and parentheses are dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Phone(String);
+redacted!(Phone);
+
+impl Phone {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+        let digits = compact.strip_prefix('+').ok_or_else(|| {
+            bad(field, "must be an international number in E.164 format, e.g. +33612345678")
+        })?;
+        if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) || digits.starts_with('0') {
+            return Err(bad(field, "must be an international number in E.164 format, e.g. +33612345678"));
+        }
+        Ok(Phone(compact))
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A person's first or last name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+redacted!(PersonName);
+
+impl PersonName {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim();
+        if s.is_empty() || s.chars().count() > 100 {
+            return Err(bad(field, "must be between 1 and 100 characters"));
+        }
+        if !s.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.')) {
+            return Err(bad(field, "may contain letters, spaces, hyphens, apostrophes and dots only"));
+        }
+        Ok(PersonName(s.to_owned()))
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Civility (form of address), as printed on invoices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Civility {
+    Mr,
+    Ms,
+    Mx,
+}
+
+impl Civility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Civility::Mr => "mr",
+            Civility::Ms => "ms",
+            Civility::Mx => "mx",
+        }
+    }
+    pub fn parse_stored(s: &str) -> Option<Civility> {
+        match s {
+            "mr" => Some(Civility::Mr),
+            "ms" => Some(Civility::Ms),
+            "mx" => Some(Civility::Mx),
+            _ => None,
+        }
+    }
+}
+
+/// A postal address; the country is an ISO 3166-1 alpha-2 code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostalAddress {
+    pub line1: String,
+    pub line2: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+}
+redacted!(PostalAddress);
+
+impl PostalAddress {
+    pub fn parse(
+        field: &str,
+        line1: &str,
+        line2: Option<&str>,
+        postal_code: &str,
+        city: &str,
+        country: &str,
+    ) -> Result<Self, AppError> {
+        let text = |name: &str, v: &str, max: usize| -> Result<String, AppError> {
+            let v = v.trim();
+            if v.is_empty() || v.chars().count() > max || has_control(v) {
+                return Err(bad(&format!("{field}.{name}"), &format!("must be between 1 and {max} characters")));
+            }
+            Ok(v.to_owned())
+        };
+        let line1 = text("line1", line1, 200)?;
+        let line2 = match line2.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(l) => Some(text("line2", l, 200)?),
+            None => None,
+        };
+        let postal_code = text("postalCode", postal_code, 16)?;
+        if !postal_code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+            return Err(bad(&format!("{field}.postalCode"), "may contain letters, digits, spaces and hyphens only"));
+        }
+        let city = text("city", city, 100)?;
+        let country = country.trim().to_uppercase();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(bad(&format!("{field}.country"), "must be an ISO 3166-1 alpha-2 code, e.g. FR"));
+        }
+        Ok(PostalAddress { line1, line2, postal_code, city, country })
+    }
+}
+
+/// A birth date: not in the future, not before 1900.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BirthDate(NaiveDate);
+redacted!(BirthDate);
+
+impl BirthDate {
+    pub fn parse(field: &str, date: NaiveDate, today: NaiveDate) -> Result<Self, AppError> {
+        let min = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        if date > today || date < min {
+            return Err(bad(field, "must be a past date after 1900-01-01"));
+        }
+        Ok(BirthDate(date))
+    }
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// Whether someone born on `birth` is a minor (under 18) on `today`.
+pub fn is_minor(birth: NaiveDate, today: NaiveDate) -> bool {
+    birth.checked_add_months(chrono::Months::new(18 * 12)).is_some_and(|adult| adult > today)
+}
+
+/// A password as typed: 12 to 128 characters. Never printed.
+#[derive(Clone)]
+pub struct Password(String);
+redacted!(Password);
+
+impl Password {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let n = raw.chars().count();
+        if !(12..=128).contains(&n) {
+            return Err(bad(field, "must be between 12 and 128 characters"));
+        }
+        Ok(Password(raw.to_owned()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A BCP 47 language tag of the simple form `fr` or `fr-FR`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Locale(String);
+
+impl Locale {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim();
+        let mut parts = s.split('-');
+        let lang_ok = parts.next().is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()));
+        let region_ok = match parts.next() {
+            None => true,
+            Some(r) => r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()),
+        };
+        if !lang_ok || !region_ok || parts.next().is_some() {
+            return Err(bad(field, "must be a language tag such as fr or fr-FR"));
+        }
+        Ok(Locale(s.to_owned()))
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A URL-safe identifier: lower-case letters, digits and hyphens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim();
+        let ok = (1..=64).contains(&s.len())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if !ok {
+            return Err(bad(field, "must be 1 to 64 lower-case letters, digits or hyphens"));
+        }
+        Ok(Slug(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse("e", "  Lea.Martin@Example.FR ").map(|e| e.into_inner()).ok(), Some("lea.martin@example.fr".into()));
+        for bad in ["", "no-at", "a@b", "a@@b.fr", "a b@c.fr", "@x.fr", "a@.fr", "a@x..fr"] {
+            assert!(Email::parse("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_must_be_e164() {
+        assert!(Phone::parse("p", "+33 6 12 34 56 78").is_ok());
+        for bad in ["0612345678", "+0612345678", "+33abc", "+1234", "+1234567890123456"] {
+            assert!(Phone::parse("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_prints_personal_values() {
+        let e = Email::parse("e", "lea@example.fr").map(|e| format!("{e:?}")).unwrap_or_default();
+        assert!(!e.contains("lea"), "{e}");
+        let p = format!("{:?}", Password::parse("p", "correct horse battery").ok());
+        assert!(!p.contains("horse"), "{p}");
+    }
+
+    #[test]
+    fn minors_are_under_eighteen() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+        assert!(is_minor(NaiveDate::from_ymd_opt(2012, 5, 14).unwrap_or_default(), today));
+        assert!(!is_minor(NaiveDate::from_ymd_opt(2008, 11, 26).unwrap_or_default(), today));
+    }
+}

@@ -1,0 +1,27 @@
+//! sea-orm entities: one module per table, plain data, no behaviour.
+//!
+//! Models that hold personal data implement `Debug` by hand so that nothing but their ids can
+//! reach a log. GraphQL never exposes these types directly (see `graphql/`).
+
+pub mod audit_entry;
+pub mod auth_session;
+pub mod consent_record;
+pub mod guardian_link;
+pub mod login_failure;
+pub mod privacy_policy;
+pub mod refresh_token;
+pub mod tenant;
+pub mod user;
+pub mod user_role;
+
+/// Implements a redacted `Debug` that prints only the listed (non-personal) fields.
+macro_rules! redacted_debug {
+    ($ty:ty, $name:literal, $($field:ident),*) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct($name)$(.field(stringify!($field), &self.$field))*.finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use redacted_debug;

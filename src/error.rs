@@ -1,0 +1,178 @@
+//! The one application error type and its mapping to GraphQL and HTTP.
+//!
+//! Clients see a stable `extensions.code` (and, for bad input, the offending field); internal
+//! causes are logged once with their whole chain and never sent to clients.
+
+use std::fmt;
+
+/// What a client can switch on; the GraphQL `extensions.code` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    BadUserInput,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for metrics and documentation.
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::BadUserInput,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every failure a domain service or resolver can report.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The one answer to a failed log-in, whether or not the account exists.
+    #[error("invalid e-mail or password")]
+    InvalidCredentials,
+    #[error("not allowed")]
+    Forbidden,
+    /// `field` is the path of the offending input, e.g. `input.phone`.
+    #[error("{message}")]
+    BadUserInput { field: String, message: String },
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("internal error while {context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// Shorthand for results of domain services.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::BadUserInput { field: field.into(), message: message.into() }
+    }
+
+    pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
+        AppError::Internal { context, source: source.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => ErrorCode::Unauthenticated,
+            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Internal { .. } => ErrorCode::Internal,
+        }
+    }
+
+    /// Prefixes the field path of a bad-input error (`phone` becomes `input.phone`).
+    pub fn under(self, prefix: &str) -> Self {
+        match self {
+            AppError::BadUserInput { field, message } => {
+                AppError::BadUserInput { field: format!("{prefix}.{field}"), message }
+            }
+            other => other,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::internal("accessing the database", e)
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+/// Writes the whole cause chain on one line, for logs.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cur = self.0.source();
+        while let Some(c) = cur {
+            write!(f, ": {c}")?;
+            cur = c.source();
+        }
+        Ok(())
+    }
+}
+
+/// Resolvers turn domain results into GraphQL results with `.gql()`, never with a bare `?`
+/// (async-graphql's blanket `From<Display>` would drop the code).
+pub trait IntoGql<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> IntoGql<T> for AppResult<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| async_graphql::ErrorExtensions::extend(&e))
+    }
+}
+
+impl async_graphql::ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        let e = self;
+        if let AppError::Internal { .. } = e {
+            // Logged here, once, inside the request span that carries the request id.
+            tracing::error!(error.chain = %Chain(e), "internal error");
+            let mut err = async_graphql::Error::new("internal error");
+            err = err.extend_with(|_, ext| ext.set("code", ErrorCode::Internal.as_str()));
+            return err;
+        }
+        let code = e.code();
+        let message = e.to_string();
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            match e {
+                AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! Per-request context: request id, tenant, principal, and lazily verified actor and
+//! relations, so a request that fails validation never touches the database.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, Loader};
+use std::collections::HashMap;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::domain::accounts::{self, tokens::AccessClaims};
+use crate::domain::consent::{self, Purpose};
+use crate::domain::tenancy::Tenant;
+use crate::domain::Services;
+use crate::error::{AppError, AppResult};
+use crate::policy::{Actor, Category, Column, Relations};
+
+/// Who sent the request, as far as the HTTP layer could tell without the database.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Anonymous,
+    /// A signed, unexpired access token of this tenant; its session is checked on first use.
+    Token(AccessClaims),
+}
+
+/// Everything one GraphQL request knows about itself.
+pub struct RequestCtx {
+    pub request_id: String,
+    pub tenant: Arc<Tenant>,
+    pub principal: Principal,
+    /// A stable key for the client (its address), used only for log-in throttling.
+    pub client_key: Option<String>,
+    actor: OnceCell<Result<Actor, ()>>,
+    relations: OnceCell<Relations>,
+    audited: Mutex<HashSet<(Uuid, Category)>>,
+    pub marketing_consent: DataLoader<MarketingConsentLoader>,
+}
+
+impl RequestCtx {
+    pub fn new(services: &Services, request_id: String, tenant: Arc<Tenant>, principal: Principal, client_key: Option<String>) -> Self {
+        let loader = MarketingConsentLoader { services: services.clone(), tenant_id: tenant.id };
+        RequestCtx {
+            request_id,
+            tenant,
+            principal,
+            client_key,
+            actor: OnceCell::new(),
+            relations: OnceCell::new(),
+            audited: Mutex::new(HashSet::new()),
+            marketing_consent: DataLoader::new(loader, tokio::spawn),
+        }
+    }
+
+    /// The actor; for a token, checks once that its session is still open.
+    pub async fn actor(&self, services: &Services) -> AppResult<Actor> {
+        let res = self
+            .actor
+            .get_or_try_init(|| async {
+                Ok::<_, AppError>(match &self.principal {
+                    Principal::Anonymous => Ok(Actor::anonymous(self.tenant.id, self.request_id.clone())),
+                    Principal::Token(c) => {
+                        if accounts::session_is_open(services, self.tenant.id, c.sid, c.sub).await? {
+                            Ok(Actor::user(self.tenant.id, c.sub, Some(c.sid), c.role_set(), self.request_id.clone()))
+                        } else {
+                            Err(())
+                        }
+                    }
+                })
+            })
+            .await?;
+        res.clone().map_err(|_| AppError::Unauthenticated)
+    }
+
+    /// The actor, who must be signed in.
+    pub async fn user_actor(&self, services: &Services) -> AppResult<Actor> {
+        let a = self.actor(services).await?;
+        if a.user_id.is_none() {
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(a)
+    }
+
+    /// The actor's relations to other people, loaded once per request.
+    pub async fn relations(&self, services: &Services, actor: &Actor) -> AppResult<&Relations> {
+        self.relations.get_or_try_init(|| accounts::relations(services, actor)).await
+    }
+
+    /// Writes one audit record per subject and category per request.
+    pub async fn audit_read(&self, services: &Services, actor: &Actor, subject: Uuid, category: Category, column: Column) -> AppResult<()> {
+        let first = match self.audited.lock() {
+            Ok(mut set) => set.insert((subject, category)),
+            Err(_) => true,
+        };
+        if first {
+            accounts::audit_read(services, actor, subject, category, column).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Batches "does this person consent to marketing e-mail right now" for a whole list.
+pub struct MarketingConsentLoader {
+    services: Services,
+    tenant_id: Uuid,
+}
+
+impl Loader<Uuid> for MarketingConsentLoader {
+    type Value = bool;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
+        let given = consent::given_for(&self.services, self.tenant_id, keys, Purpose::MarketingEmail).await.map_err(Arc::new)?;
+        Ok(keys.iter().map(|k| (*k, given.contains(k))).collect())
+    }
+}
+
+/// The shared services.
+pub fn services<'a>(ctx: &Context<'a>) -> AppResult<&'a Services> {
+    ctx.data::<Services>().map_err(|_| AppError::internal("reading the schema data", "services missing"))
+}
+
+/// The request context.
+pub fn request<'a>(ctx: &Context<'a>) -> AppResult<&'a RequestCtx> {
+    ctx.data::<RequestCtx>().map_err(|_| AppError::internal("reading the request data", "request context missing"))
+}

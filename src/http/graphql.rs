@@ -1,0 +1,342 @@
+//! GraphQL over HTTP (https://graphql.github.io/graphql-over-http/): POST JSON (single or a
+//! capped batch), GET for queries only (a mutation over GET → 405), content negotiation between
+//! `application/graphql-response+json` and `application/json`, and the spec's status codes.
+//!
+//! Authentication and tenant resolution happen here without SQL (the token is verified
+//! cryptographically; tenants come from a cached directory); the session is checked lazily by
+//! the first resolver that needs the actor, so a request rejected by validation runs no SQL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use async_graphql::parser::types::OperationType;
+use serde_json::{Map, Value};
+
+use super::{AppState, RequestId};
+use crate::domain::tenancy::{Tenant, TenantHint};
+use crate::error::{AppError, ErrorCode};
+use crate::graphql::context::{Principal, RequestCtx};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The response media type the client accepts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response type: `application/graphql-response+json` when the client lists it
+/// first (or alone), `application/json` for `application/json`, `*/*` or no `Accept` at all.
+fn negotiate(req: &HttpRequest) -> Option<Media> {
+    let Some(raw) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let mut best: Option<(f32, Media)> = None;
+    for part in raw.split(',') {
+        let mut pieces = part.split(';');
+        let ty = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let media = match ty.as_str() {
+            GRAPHQL_RESPONSE => Media::GraphqlResponse,
+            JSON | "*/*" | "application/*" => Media::Json,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, media));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+fn request_id(req: &HttpRequest) -> String {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+}
+
+/// A response carrying only errors, for failures before execution.
+fn error_response(status: StatusCode, media: Media, rid: &str, code: ErrorCode, message: &str, field: Option<&str>) -> HttpResponse {
+    let mut ext = Map::new();
+    ext.insert("code".into(), code.as_str().into());
+    ext.insert("requestId".into(), rid.into());
+    if let Some(f) = field {
+        ext.insert("field".into(), f.into());
+    }
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": ext }] });
+    HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+}
+
+fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
+    let status = match e.code() {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if let AppError::Internal { .. } = e {
+        tracing::error!(error.chain = %crate::error::Chain(e), "internal error before execution");
+        return error_response(status, media, rid, ErrorCode::Internal, "internal error", None);
+    }
+    let field = match e {
+        AppError::BadUserInput { field, .. } => Some(field.as_str()),
+        _ => None,
+    };
+    error_response(status, media, rid, e.code(), &e.to_string(), field)
+}
+
+/// Resolves tenant and principal from headers, without SQL.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(Arc<Tenant>, Principal), AppError> {
+    let services = &state.services;
+    let header_slug = req.headers().get("x-pupitre-tenant").and_then(|v| v.to_str().ok()).map(str::trim);
+    match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => {
+            let raw = value.to_str().map_err(|_| AppError::Unauthenticated)?;
+            let token = raw.strip_prefix("Bearer ").ok_or(AppError::Unauthenticated)?.trim();
+            let claims = services.tokens.verify_access(token).map_err(|e| {
+                tracing::info!(auth.rejected = %e, "access token rejected");
+                AppError::Unauthenticated
+            })?;
+            let tenant = services.tenants.by_id(claims.tid).await?.ok_or(AppError::Unauthenticated)?;
+            if header_slug.is_some_and(|s| s != tenant.slug) {
+                tracing::info!(auth.rejected = "tenant mismatch", "access token rejected");
+                return Err(AppError::Unauthenticated);
+            }
+            Ok((tenant, Principal::Token(claims)))
+        }
+        None => {
+            let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+            let hint = TenantHint { header_slug, host, default_slug: state.settings.default_tenant.as_deref() };
+            Ok((services.tenants.resolve(&hint).await?, Principal::Anonymous))
+        }
+    }
+}
+
+/// A request body that is not a valid GraphQL-over-HTTP request.
+struct Invalid(String);
+
+/// Checks the parameter types the spec requires and builds the async-graphql request.
+fn to_request(obj: Map<String, Value>) -> Result<async_graphql::Request, Invalid> {
+    match obj.get("query") {
+        Some(Value::String(_)) => {}
+        _ => return Err(Invalid("`query` must be a string".into())),
+    }
+    let mut clean = Map::new();
+    for (k, v) in obj {
+        match (k.as_str(), &v) {
+            (_, Value::Null) => {}
+            ("query", _) => {
+                clean.insert(k, v);
+            }
+            ("operationName", Value::String(_)) => {
+                clean.insert(k, v);
+            }
+            ("variables" | "extensions", Value::Object(_)) => {
+                clean.insert(k, v);
+            }
+            ("operationName", _) => return Err(Invalid("`operationName` must be a string or null".into())),
+            ("variables", _) => return Err(Invalid("`variables` must be an object or null".into())),
+            ("extensions", _) => return Err(Invalid("`extensions` must be an object or null".into())),
+            _ => {}
+        }
+    }
+    serde_json::from_value(Value::Object(clean)).map_err(|e| Invalid(format!("invalid request: {e}")))
+}
+
+/// Finishes a response: adds the request id to every error, gives async-graphql's own errors
+/// (parse, validation, coercion) the `BAD_USER_INPUT` code, counts errors by code.
+fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Value, bool) {
+    let request_error = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    for err in &mut resp.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", ErrorCode::BadUserInput.as_str());
+        }
+        ext.set("requestId", rid);
+        if let Some(async_graphql::Value::String(code)) = ext.get("code") {
+            state.metrics.graphql_error(code);
+        }
+    }
+    let mut value = serde_json::to_value(&resp).unwrap_or_else(|_| serde_json::json!({ "errors": [{ "message": "internal error" }] }));
+    if request_error {
+        if let Value::Object(m) = &mut value {
+            m.remove("data");
+        }
+    }
+    (value, request_error)
+}
+
+async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Vec<async_graphql::Request>, batch: bool) -> HttpResponse {
+    let rid = request_id(req);
+    let (tenant, principal) = match authenticate(req, state).await {
+        Ok(x) => x,
+        Err(e) => return app_error_response(&e, media, &rid),
+    };
+    let client_key = req.peer_addr().map(|a| a.ip().to_string());
+    let mut outputs = Vec::with_capacity(requests.len());
+    let mut any_request_error = false;
+    for r in requests {
+        let ctx = RequestCtx::new(&state.services, rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
+        let resp = state.schema.execute(r.data(ctx)).await;
+        let (v, request_error) = finish(state, resp, &rid);
+        any_request_error |= request_error;
+        outputs.push(v);
+    }
+    let status = if media == Media::GraphqlResponse && !batch && any_request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
+    HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+}
+
+/// `POST /graphql`.
+pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let rid = request_id(&req);
+    let Some(media) = negotiate(&req) else {
+        return HttpResponse::NotAcceptable().body("accept application/graphql-response+json or application/json");
+    };
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut ct = content_type.split(';');
+    let essence = ct.next().unwrap_or("").trim().to_ascii_lowercase();
+    let charset_ok = ct.all(|p| {
+        p.trim().to_ascii_lowercase().strip_prefix("charset=").is_none_or(|c| c.trim_matches('"') == "utf-8")
+    });
+    if essence != JSON || !charset_ok {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            "send the request as application/json (utf-8)",
+            None,
+        );
+    }
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "the body is not valid JSON", None);
+        }
+    };
+    let (items, batch) = match parsed {
+        Value::Object(o) => (vec![o], false),
+        Value::Array(a) => {
+            if a.is_empty() || a.len() > state.settings.graphql_max_batch {
+                let msg = format!("a batch holds 1 to {} operations", state.settings.graphql_max_batch);
+                return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None);
+            }
+            let mut objs = Vec::with_capacity(a.len());
+            for v in a {
+                match v {
+                    Value::Object(o) => objs.push(o),
+                    _ => {
+                        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "batch items must be objects", None);
+                    }
+                }
+            }
+            (objs, true)
+        }
+        _ => {
+            return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "the body must be a JSON object", None);
+        }
+    };
+    let mut requests = Vec::with_capacity(items.len());
+    for o in items {
+        match to_request(o) {
+            Ok(r) => requests.push(r),
+            Err(Invalid(msg)) => return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None),
+        }
+    }
+    execute(&req, &state, media, requests, batch).await
+}
+
+/// The operation a GET would run, if the document parses.
+fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    let ops: Vec<_> = doc.operations.iter().collect();
+    match operation_name {
+        Some(name) => ops.into_iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty),
+        None if ops.len() == 1 => ops.first().map(|(_, op)| op.node.ty),
+        None => None,
+    }
+}
+
+/// `GET /graphql`: GraphiQL for a browser (development), queries for everyone else.
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let rid = request_id(&req);
+    let params: HashMap<String, String> =
+        web::Query::<HashMap<String, String>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
+    let wants_html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if state.settings.graphiql && wants_html && !params.contains_key("query") {
+        let html = async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("Pupitre").finish();
+        return HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html);
+    }
+    let Some(media) = negotiate(&req) else {
+        return HttpResponse::NotAcceptable().body("accept application/graphql-response+json or application/json");
+    };
+    let Some(query) = params.get("query") else {
+        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "missing `query` parameter", None);
+    };
+    let op_name = params.get("operationName").filter(|s| !s.is_empty());
+    if let Some(ty) = operation_type(query, op_name.map(String::as_str)) {
+        if ty != OperationType::Query {
+            let mut r = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                &rid,
+                ErrorCode::BadUserInput,
+                "mutations must be sent with POST",
+                None,
+            );
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return r;
+        }
+    }
+    let mut obj = Map::new();
+    obj.insert("query".into(), Value::String(query.clone()));
+    if let Some(n) = op_name {
+        obj.insert("operationName".into(), Value::String(n.clone()));
+    }
+    for key in ["variables", "extensions"] {
+        if let Some(raw) = params.get(key).filter(|s| !s.is_empty()) {
+            match serde_json::from_str::<Value>(raw) {
+                Ok(v) => {
+                    obj.insert(key.into(), v);
+                }
+                Err(_) => {
+                    let msg = format!("`{key}` must be a JSON object");
+                    return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None);
+                }
+            }
+        }
+    }
+    match to_request(obj) {
+        Ok(r) => execute(&req, &state, media, vec![r], false).await,
+        Err(Invalid(msg)) => error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None),
+    }
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, POST")).finish()
+}

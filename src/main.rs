@@ -1,0 +1,74 @@
+//! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
+//! `seed`, `schema`. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use pupitre::config::Settings;
+use pupitre::startup::{self, Application};
+
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema]";
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, flags) = match args.split_first() {
+        Some((c, rest)) if !c.starts_with('-') => (c.as_str(), rest.to_vec()),
+        _ => ("serve", args.clone()),
+    };
+    if command == "schema" {
+        print!("{}", pupitre::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout) {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
+    if settings.jwt_secret_generated {
+        tracing::warn!("PUPITRE_JWT_SECRET is not set: using a random secret, tokens will not survive a restart");
+    }
+    let result = match (command, flags.as_slice()) {
+        ("serve", []) => serve(settings, false).await,
+        ("serve", [flag]) if flag == "--demo" => serve(settings, true).await,
+        ("migrate", []) => startup::prepare_database(&settings).await.map(|_| ()).map_err(|e| e.to_string()),
+        ("seed", []) => seed(&settings).await,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "pupitre stopped with an error");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn seed(settings: &Settings) -> Result<(), String> {
+    let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
+    let report = pupitre::seed::load_demo(&conn).await.map_err(|e| e.to_string())?;
+    tracing::info!(seed.created = report.created, seed.existing = report.existing, "demo data loaded");
+    Ok(())
+}
+
+async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
+    if demo {
+        if settings.is_production() {
+            return Err("--demo is refused in production".into());
+        }
+        seed(&settings).await?;
+    }
+    let bind = settings.bind.clone();
+    let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+    tracing::info!(http.bind = %bind, http.port = app.port(), "pupitre listening");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}

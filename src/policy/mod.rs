@@ -1,0 +1,197 @@
+//! The need-to-know policy: who may read or write which category of personal data, about whom.
+//!
+//! The matrix is data ([`matrix::cell`]), one exhaustive match with *deny* as the answer for
+//! every relation it does not name. [`decide`] is pure: it gets the facts about the actor and the
+//! subject and answers allow (with or without an audit record) or deny. GraphQL guards and domain
+//! services call it; nothing else decides access. `docs/ACCESS.md` holds the same table and a
+//! test compares the two cell by cell and behaviour by behaviour.
+//!
+//! This module must never query the database or know about GraphQL.
+
+mod actor;
+pub mod matrix;
+
+pub use actor::{Actor, Role, RoleSet};
+pub use matrix::{Category, Cell, Column, Condition, DataField};
+
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// What is being done with a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Read,
+    Write,
+    /// Decide on an equal-opportunity application (reviewer).
+    Decide,
+}
+
+/// Account status of a data subject, as far as the policy cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubjectStatus {
+    Active,
+    /// Right to restriction: kept, but staff other than the privacy officer may not process it.
+    Restricted,
+    Erased,
+}
+
+/// Facts about the person whose data is at stake. `id: None` means tenant-wide data (the
+/// whole audit log) that has no single subject.
+#[derive(Clone, Debug)]
+pub struct SubjectFacts {
+    pub id: Option<Uuid>,
+    pub status: SubjectStatus,
+    /// Holds at least one staff role (admin manages staff accounts only).
+    pub is_staff: bool,
+    /// Consent to marketing e-mail is currently given.
+    pub marketing_consent: bool,
+    /// Has an equal-opportunity application a reviewer may look at.
+    pub is_applicant: bool,
+    /// The equal-opportunity application at stake has been decided (no more applicant writes).
+    pub decided: bool,
+}
+
+impl SubjectFacts {
+    /// A plain active learner account with nothing special about it.
+    pub fn person(id: Uuid) -> Self {
+        SubjectFacts {
+            id: Some(id),
+            status: SubjectStatus::Active,
+            is_staff: false,
+            marketing_consent: false,
+            is_applicant: false,
+            decided: false,
+        }
+    }
+
+    /// Tenant-wide data without a single subject.
+    pub fn tenant_wide() -> Self {
+        SubjectFacts { id: None, ..SubjectFacts::person(Uuid::nil()) }
+    }
+}
+
+/// What the actor is to other people: the wards they are guardian of and the learners of the
+/// sessions they teach. Loaded once per request by the domain layer.
+#[derive(Clone, Debug, Default)]
+pub struct Relations {
+    pub wards: HashSet<Uuid>,
+    pub learners: HashSet<Uuid>,
+}
+
+/// The policy's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed; `audit` names the staff column whose read must be written to the audit log.
+    Allow { audit: Option<Column> },
+    Deny,
+}
+
+impl Decision {
+    pub fn allowed(self) -> bool {
+        matches!(self, Decision::Allow { .. })
+    }
+}
+
+/// The columns of the matrix that describe `actor` with respect to `subject`, most personal
+/// first (so that a person reading their own data is never audited as staff).
+pub fn columns(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> Vec<Column> {
+    let mut cols = Vec::new();
+    let Some(me) = actor.user_id else { return cols };
+    if let Some(sid) = subject.id {
+        if sid == me {
+            cols.push(Column::Subject);
+        }
+        if relations.wards.contains(&sid) {
+            cols.push(Column::Guardian);
+        }
+        if actor.roles.has(Role::Instructor) && relations.learners.contains(&sid) {
+            cols.push(Column::Instructor);
+        }
+    }
+    let subject_bound = subject.id.is_some();
+    for (role, col) in [
+        (Role::Support, Column::Support),
+        (Role::Billing, Column::Billing),
+        (Role::Reviewer, Column::Reviewer),
+        (Role::Marketing, Column::Marketing),
+        (Role::PrivacyOfficer, Column::PrivacyOfficer),
+        (Role::Admin, Column::Admin),
+    ] {
+        if !actor.roles.has(role) {
+            continue;
+        }
+        if col == Column::Reviewer && subject_bound && !subject.is_applicant {
+            continue;
+        }
+        cols.push(col);
+    }
+    cols
+}
+
+/// Decides whether `actor` may perform `op` on `field` of `subject`. Deny by default.
+pub fn decide(actor: &Actor, relations: &Relations, subject: &SubjectFacts, field: DataField, op: Op) -> Decision {
+    let category = field.category();
+    for col in columns(actor, relations, subject) {
+        if blocked_by_status(col, subject.status) {
+            continue;
+        }
+        let cell = matrix::cell(category, col);
+        if cell.permits(field, op, subject) {
+            let audit = (col.is_staff() && op == Op::Read && category.audited_staff_read()).then_some(col);
+            return Decision::Allow { audit };
+        }
+    }
+    Decision::Deny
+}
+
+/// Restricted subjects are processed by nobody but themselves, their guardian and the privacy
+/// officer; erased ones by nobody but the privacy officer.
+fn blocked_by_status(col: Column, status: SubjectStatus) -> bool {
+    match status {
+        SubjectStatus::Active => false,
+        SubjectStatus::Restricted => col.is_staff() && col != Column::PrivacyOfficer,
+        SubjectStatus::Erased => col != Column::PrivacyOfficer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(roles: &[Role]) -> Actor {
+        Actor::user(Uuid::nil(), Uuid::now_v7(), None, RoleSet::from_roles(roles), "t".into())
+    }
+
+    #[test]
+    fn anonymous_and_other_learners_see_nothing_personal() {
+        let subject = SubjectFacts::person(Uuid::now_v7());
+        let anon = Actor::anonymous(Uuid::nil(), "t".into());
+        let other = actor(&[Role::Learner]);
+        for field in DataField::ALL {
+            assert_eq!(decide(&anon, &Relations::default(), &subject, field, Op::Read), Decision::Deny);
+            assert_eq!(decide(&other, &Relations::default(), &subject, field, Op::Read), Decision::Deny);
+        }
+    }
+
+    #[test]
+    fn staff_reads_of_contact_data_are_audited_but_own_reads_are_not() {
+        let support = actor(&[Role::Support]);
+        let subject = SubjectFacts::person(Uuid::now_v7());
+        assert_eq!(
+            decide(&support, &Relations::default(), &subject, DataField::Email, Op::Read),
+            Decision::Allow { audit: Some(Column::Support) }
+        );
+        let me = SubjectFacts::person(support.user_id.unwrap_or_default());
+        assert_eq!(decide(&support, &Relations::default(), &me, DataField::Email, Op::Read), Decision::Allow { audit: None });
+    }
+
+    #[test]
+    fn restricted_subjects_are_closed_to_staff_but_the_privacy_officer() {
+        let mut subject = SubjectFacts::person(Uuid::now_v7());
+        subject.status = SubjectStatus::Restricted;
+        let support = actor(&[Role::Support]);
+        let dpo = actor(&[Role::PrivacyOfficer]);
+        assert_eq!(decide(&support, &Relations::default(), &subject, DataField::LastName, Op::Read), Decision::Deny);
+        assert!(decide(&dpo, &Relations::default(), &subject, DataField::LastName, Op::Read).allowed());
+    }
+}

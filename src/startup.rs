@@ -1,0 +1,94 @@
+//! Builds the application once: database, migrations, services, schema, HTTP server. Used by
+//! `main` and by the integration tests, which start the real server on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware, web};
+
+use crate::config::Settings;
+use crate::db::{self, StatementCounter};
+use crate::domain::{Clock, Services};
+use crate::graphql::{self, Limits};
+use crate::http::{self, AppState, metrics::Metrics};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot bind {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("cannot start the HTTP server: {0}")]
+    Server(#[from] std::io::Error),
+}
+
+/// A built, not yet running, application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    services: Services,
+}
+
+/// Connects and migrates.
+pub async fn prepare_database(settings: &Settings) -> Result<(sea_orm::DatabaseConnection, StatementCounter), StartupError> {
+    let (conn, counter) = db::connect(&settings.database_url, settings.db_max_connections).await?;
+    db::migrate(&conn).await?;
+    Ok((conn, counter))
+}
+
+impl Application {
+    /// Builds everything with the system clock.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// Builds everything with an injected clock (tests).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
+        let (conn, counter) = prepare_database(&settings).await?;
+        let services = Services::new(conn, counter.clone(), &settings, clock);
+        let schema = graphql::build_schema(
+            Limits {
+                max_depth: settings.graphql_max_depth,
+                max_complexity: settings.graphql_max_complexity,
+                introspection: settings.introspection,
+            },
+            Some(services.clone()),
+        );
+        let metrics = Arc::new(Metrics::new(counter)?);
+        let listener =
+            TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
+        let port = listener.local_addr().map_err(StartupError::Server)?.port();
+        let max_body = settings.max_body_bytes;
+        let workers = settings.workers.max(1);
+        let state = web::Data::new(AppState { services: services.clone(), schema, settings: Arc::new(settings), metrics });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(middleware::from_fn(http::observe))
+                .configure(|cfg| http::configure(cfg, max_body))
+        })
+        .workers(workers)
+        .shutdown_timeout(20)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server, services })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The domain services (tests use them to arrange data and read counters).
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish, up to 20 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
