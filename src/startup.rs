@@ -87,6 +87,13 @@ impl Application {
         &self.services
     }
 
+    /// Loads the demo data into this application's database (idempotent).
+    pub async fn load_demo(&self) -> crate::error::AppResult<crate::seed::SeedReport> {
+        let report = crate::seed::load_demo(&self.services.db).await?;
+        self.services.tenants.invalidate().await;
+        Ok(report)
+    }
+
     /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish, up to 20 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

@@ -146,3 +146,63 @@ impl TenantDirectory {
         }
     }
 }
+
+/// A tenant to create (platform operator).
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    pub slug: super::types::Slug,
+    pub name: String,
+    pub dpo_name: String,
+    pub dpo_email: super::types::Email,
+    pub host: Option<String>,
+}
+
+/// Creates a tenant and publishes its first privacy-policy version, in one transaction.
+pub async fn create(
+    services: &super::Services,
+    new: NewTenant,
+    policy_version: &str,
+    policy_url: &str,
+) -> AppResult<Tenant> {
+    use sea_orm::{ActiveValue::Set, TransactionTrait};
+    let now = services.clock.now();
+    let id = Uuid::now_v7();
+    let model = tenant::Model {
+        id,
+        slug: new.slug.as_str().to_owned(),
+        name: new.name,
+        host: new.host,
+        dpo_name: new.dpo_name,
+        dpo_email: new.dpo_email.into_inner(),
+        settings: serde_json::json!({ "recording_retention_days": 7 }),
+        created_at: now,
+    };
+    let (version, url) = (policy_version.to_owned(), policy_url.to_owned());
+    let m2 = model.clone();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                tenant::Entity::insert(tenant::ActiveModel::from(m2)).exec_without_returning(txn).await?;
+                privacy_policy::Entity::insert(privacy_policy::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tenant_id: Set(id),
+                    version: Set(version),
+                    url: Set(url),
+                    published_at: Set(now),
+                })
+                .exec_without_returning(txn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Internal { source, .. } if source.to_string().to_lowercase().contains("unique") => {
+                AppError::Conflict("a tenant with this slug already exists".into())
+            }
+            other => other,
+        })?;
+    services.tenants.invalidate().await;
+    Ok(Tenant::from(model))
+}

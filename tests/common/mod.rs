@@ -1,0 +1,277 @@
+//! Test harness: starts the real server on port 0 against a fresh database (a SQLite file in a
+//! temporary directory, or a PostgreSQL database created for the test and dropped after it).
+//!
+//! PostgreSQL: `PUPITRE_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`) is
+//! the admin connection used to create and drop databases. Without PostgreSQL a test prints why
+//! and skips, except under `CI=true`, where it fails.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
+use pupitre::config::Settings;
+use pupitre::domain::Clock;
+use pupitre::startup::Application;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub const DEMO_PASSWORD: &str = "pupitre-demo-2026";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// Demo accounts by role.
+pub mod demo {
+    pub const LEARNER: &str = "lea.martin@demo.pupitre.test";
+    pub const LEARNER2: &str = "hugo.bernard@demo.pupitre.test";
+    pub const GUARDIAN: &str = "claire.petit@demo.pupitre.test";
+    pub const MINOR: &str = "tom.petit@demo.pupitre.test";
+    pub const INSTRUCTOR: &str = "ines.moreau@demo.pupitre.test";
+    pub const SUPPORT: &str = "sam.support@demo.pupitre.test";
+    pub const BILLING: &str = "bastien.billing@demo.pupitre.test";
+    pub const REVIEWER: &str = "rachel.reviewer@demo.pupitre.test";
+    pub const MARKETING: &str = "marc.marketing@demo.pupitre.test";
+    pub const DPO: &str = "dpo@demo.pupitre.test";
+    pub const ADMIN: &str = "admin@demo.pupitre.test";
+}
+
+/// A clock the test can move.
+#[derive(Clone)]
+pub struct TestClock(Arc<AtomicI64>);
+
+impl TestClock {
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.0.load(Ordering::SeqCst), 0).unwrap_or_default()
+    }
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+enum DbGuard {
+    Sqlite(#[allow(dead_code, reason = "kept alive until the test ends")] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Our own runtime on a fresh thread: Drop may run inside (or after) the test's one.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running Pupitre with its own database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app_statements: pupitre::db::StatementCounter,
+    pub clock: TestClock,
+    pub backend: &'static str,
+    db_url: String,
+    services: pupitre::domain::Services,
+    _db: DbGuard,
+}
+
+/// A GraphQL response.
+#[derive(Debug)]
+pub struct Gql {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Gql {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+    pub fn errors(&self) -> Vec<Value> {
+        self.body["errors"].as_array().cloned().unwrap_or_default()
+    }
+    /// The `extensions.code` of the first error at `path` (e.g. `user.email`).
+    pub fn code_at(&self, path: &str) -> Option<String> {
+        let want: Vec<&str> = path.split('.').collect();
+        self.errors().into_iter().find_map(|e| {
+            let p: Vec<String> =
+                e["path"].as_array()?.iter().map(|s| s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string())).collect();
+            (p == want).then(|| e["extensions"]["code"].as_str().map(str::to_owned)).flatten()
+        })
+    }
+    /// The first error's code, whatever its path.
+    pub fn first_code(&self) -> Option<String> {
+        self.errors().first().and_then(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+    }
+    pub fn assert_ok(&self) -> &Value {
+        assert!(self.errors().is_empty(), "unexpected errors: {}", self.body);
+        self.data()
+    }
+}
+
+fn base_settings(database_url: String) -> Settings {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("PUPITRE_BIND".into(), "127.0.0.1:0".into());
+    vars.insert("DATABASE_URL".into(), database_url);
+    vars.insert("PUPITRE_JWT_SECRET".into(), JWT_SECRET.into());
+    vars.insert("PUPITRE_WORKERS".into(), "1".into());
+    vars.insert("PUPITRE_DB_MAX_CONNECTIONS".into(), "5".into());
+    Settings::from_map(&vars).expect("test settings are valid")
+}
+
+impl TestApp {
+    /// A server on a fresh SQLite file, with the demo data loaded.
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pupitre.db").display());
+        Self::start(base_settings(url), DbGuard::Sqlite(dir), "sqlite").await
+    }
+
+    /// A server on a fresh PostgreSQL database, or `None` (with the reason printed) when
+    /// PostgreSQL is unreachable outside CI.
+    pub async fn postgres() -> Option<TestApp> {
+        let admin_url =
+            std::env::var("PUPITRE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin = match Database::connect(admin_url.as_str()).await {
+            Ok(a) => a,
+            Err(e) => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("CI=true and PostgreSQL is unreachable at {admin_url}: {e}");
+                }
+                eprintln!("skipping PostgreSQL test: cannot connect to {admin_url}: {e}");
+                return None;
+            }
+        };
+        let name = format!("pupitre_t_{}", uuid::Uuid::new_v4().simple());
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+        let _ = admin.close().await;
+        let (prefix, _) = admin_url.rsplit_once('/').expect("admin url has a database path");
+        let url = format!("{prefix}/{name}");
+        Some(Self::start(base_settings(url), DbGuard::Postgres { admin_url, name }, "postgres").await)
+    }
+
+    async fn start(settings: Settings, guard: DbGuard, backend: &'static str) -> TestApp {
+        Self::start_with(settings, guard, backend, |_| {}).await
+    }
+
+    async fn start_with(mut settings: Settings, guard: DbGuard, backend: &'static str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        tweak(&mut settings);
+        let db_url = settings.database_url.clone();
+        let clock = TestClock(Arc::new(AtomicI64::new(Utc::now().timestamp())));
+        let c = clock.clone();
+        let app = Application::build_with_clock(settings, Clock::from_fn(move || c.now())).await.expect("application builds");
+        app.load_demo().await.expect("demo data loads");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let services = app.services().clone();
+        let app_statements = services.statements.clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp { base, client: reqwest::Client::new(), app_statements, clock, backend, db_url, services, _db: guard }
+    }
+
+    pub fn services(&self) -> &pupitre::domain::Services {
+        &self.services
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs a GraphQL operation with optional bearer token and extra headers.
+    pub async fn gql_with(&self, token: Option<&str>, headers: &[(&str, &str)], query: &str, variables: Value) -> Gql {
+        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.expect("JSON body");
+        Gql { status, body }
+    }
+
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        self.gql_with(token, &[], query, variables).await
+    }
+
+    /// Logs in and returns (access token, refresh token, user id).
+    pub async fn login(&self, email: &str) -> (String, String, String) {
+        self.login_with(email, DEMO_PASSWORD).await
+    }
+
+    pub async fn login_with(&self, email: &str, password: &str) -> (String, String, String) {
+        let r = self
+            .gql_with(
+                None,
+                &[("x-pupitre-tenant", "demo")],
+                "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken refreshToken user { id } } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await;
+        let d = r.assert_ok();
+        (
+            d["login"]["accessToken"].as_str().expect("access").to_owned(),
+            d["login"]["refreshToken"].as_str().expect("refresh").to_owned(),
+            d["login"]["user"]["id"].as_str().expect("id").to_owned(),
+        )
+    }
+
+    /// The access token of a demo account.
+    pub async fn token(&self, email: &str) -> String {
+        self.login(email).await.0
+    }
+
+    /// The id of a demo account, read by the privacy officer (who may read everyone).
+    pub async fn user_id(&self, email: &str) -> String {
+        self.login(email).await.2
+    }
+
+    /// Number of rows of `table` (direct SQL, to prove that nothing was written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let (conn, _) = pupitre::db::connect(&self.database_url(), 1).await.expect("connect");
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+
+    fn database_url(&self) -> String {
+        self.db_url.clone()
+    }
+}
+
+/// Runs each listed `async fn(TestApp)` against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::TestApp::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::TestApp::postgres().await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
