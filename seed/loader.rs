@@ -78,10 +78,9 @@ pub struct SeedReport {
 }
 
 /// Loads the demo data; safe to run any number of times.
-pub async fn load_demo(db: &DatabaseConnection) -> AppResult<SeedReport> {
+pub async fn load_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<SeedReport> {
     let demo: Demo = serde_json::from_str(DEMO).map_err(|e| AppError::internal("reading seed/demo.json", e))?;
     let mut report = SeedReport::default();
-    let now = Utc::now();
     for t in demo.tenants {
         let txn = db.begin().await?;
         let tenant_id = match tenant::Entity::find().filter(tenant::Column::Slug.eq(t.slug.as_str())).one(&txn).await? {

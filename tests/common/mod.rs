@@ -42,10 +42,14 @@ pub struct TestClock(Arc<AtomicI64>);
 
 impl TestClock {
     pub fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.0.load(Ordering::SeqCst), 0).unwrap_or_default()
+        DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap_or_default()
+    }
+    /// Moves time forward by one millisecond per call to `tick` (so successive events differ).
+    pub fn tick(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
     pub fn advance_secs(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.0.fetch_add(secs * 1000, Ordering::SeqCst);
     }
 }
 
@@ -165,7 +169,7 @@ impl TestApp {
     async fn start_with(mut settings: Settings, guard: DbGuard, backend: &'static str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         tweak(&mut settings);
         let db_url = settings.database_url.clone();
-        let clock = TestClock(Arc::new(AtomicI64::new(Utc::now().timestamp())));
+        let clock = TestClock(Arc::new(AtomicI64::new(Utc::now().timestamp_millis())));
         let c = clock.clone();
         let app = Application::build_with_clock(settings, Clock::from_fn(move || c.now())).await.expect("application builds");
         app.load_demo().await.expect("demo data loads");

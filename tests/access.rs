@@ -1,0 +1,222 @@
+//! Need-to-know on user profiles, through the real API: FORBIDDEN fields resolve to null while
+//! the rest of the response resolves, staff reads of contact data are audited, guardians see
+//! their wards, consent gates marketing, tenants are isolated. SQLite and PostgreSQL.
+
+mod common;
+
+use common::{TestApp, demo};
+use serde_json::json;
+
+const PROFILE: &str = "query($id: ID!) { me { firstName } user(id: $id) { id firstName lastName email phone birthDate isMinor } }";
+
+async fn a_learner_cannot_read_another_learners_email(app: TestApp) {
+    let token = app.token(demo::LEARNER).await;
+    let other = app.user_id(demo::LEARNER2).await;
+    let r = app.gql(Some(&token), PROFILE, json!({ "id": other })).await;
+    // The denied fields are null with FORBIDDEN; the rest of the response is intact.
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
+    assert!(r.data()["user"]["email"].is_null());
+    assert_eq!(r.data()["user"]["id"], other.as_str());
+    assert_eq!(r.data()["me"]["firstName"], "Léa");
+    assert_eq!(r.status, 200);
+}
+
+async fn support_reads_contact_data_and_the_read_is_audited(app: TestApp) {
+    let support = app.token(demo::SUPPORT).await;
+    let (learner_token, _, learner) = app.login(demo::LEARNER).await;
+    let before = app.count("audit_log").await;
+
+    let r = app.gql(Some(&support), PROFILE, json!({ "id": learner })).await;
+    let u = &r.assert_ok()["user"];
+    assert_eq!(u["email"], "lea.martin@demo.pupitre.test");
+    assert_eq!(u["phone"], "+33612345001");
+    assert_eq!(u["birthDate"], "1998-04-02");
+    assert_eq!(u["isMinor"], false);
+    // One entry per category read (contact, birth date), not one per field.
+    assert_eq!(app.count("audit_log").await, before + 2);
+
+    // The privacy officer sees the entry in the audit log …
+    let dpo = app.token(demo::DPO).await;
+    let log = app
+        .gql(
+            Some(&dpo),
+            "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action category purpose actorRoles subjectId requestId } } } }",
+            json!({ "s": learner }),
+        )
+        .await;
+    let entries = log.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
+    let contact = entries.iter().find(|e| e["node"]["category"] == "contact").expect("a contact read entry");
+    assert_eq!(contact["node"]["action"], "personal_data.read");
+    assert_eq!(contact["node"]["purpose"], "customer_service");
+    assert_eq!(contact["node"]["actorRoles"], "support");
+    assert!(contact["node"]["requestId"].as_str().is_some_and(|s| !s.is_empty()));
+
+    // … and so does the learner, in the access log about them.
+    let mine = app.gql(Some(&learner_token), "{ me { accessLog(first: 5) { edges { node { action category purpose } } } } }", json!({})).await;
+    let mine = mine.assert_ok()["me"]["accessLog"]["edges"].as_array().cloned().unwrap_or_default();
+    assert!(mine.iter().any(|e| e["node"]["purpose"] == "customer_service" && e["node"]["category"] == "contact"));
+
+    // Only the privacy officer reads the whole audit log.
+    let denied = app.gql(Some(&support), "{ auditLog(first: 5) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(denied.code_at("auditLog").as_deref(), Some("FORBIDDEN"));
+    // A learner's own reads are not audited.
+    let n = app.count("audit_log").await;
+    app.gql(Some(&learner_token), "{ me { email phone } }", json!({})).await.assert_ok();
+    assert_eq!(app.count("audit_log").await, n);
+}
+
+async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
+    let admin = app.token(demo::ADMIN).await;
+    let learner = app.user_id(demo::LEARNER).await;
+    let support = app.user_id(demo::SUPPORT).await;
+    let r = app.gql(Some(&admin), PROFILE, json!({ "id": learner })).await;
+    for f in ["phone", "email", "firstName", "birthDate"] {
+        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+    }
+    let staff = app.gql(Some(&admin), "query($id: ID!) { user(id: $id) { firstName email roles } }", json!({ "id": support })).await;
+    assert_eq!(staff.assert_ok()["user"]["email"], "sam.support@demo.pupitre.test");
+
+    // Roles: an admin grants and revokes; the change is audited; others cannot.
+    let grant = "mutation($id: ID!, $g: Boolean!) { setUserRole(input: {userId: $id, role: BILLING, granted: $g}) { user { id roles } } }";
+    let r = app.gql(Some(&admin), grant, json!({ "id": support, "g": true })).await;
+    assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT", "BILLING"]));
+    let r = app.gql(Some(&admin), grant, json!({ "id": support, "g": false })).await;
+    assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT"]));
+    let support_token = app.token(demo::SUPPORT).await;
+    let r = app.gql(Some(&support_token), grant, json!({ "id": support, "g": true })).await;
+    assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
+    let dpo = app.token(demo::DPO).await;
+    let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": support })).await;
+    let actions: Vec<String> = log.assert_ok()["auditLog"]["edges"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert!(actions.contains(&"role.granted".to_owned()) && actions.contains(&"role.revoked".to_owned()), "{actions:?}");
+}
+
+async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {
+    let guardian = app.token(demo::GUARDIAN).await;
+    let minor = app.user_id(demo::MINOR).await;
+    let stranger = app.user_id(demo::LEARNER2).await;
+    let r = app.gql(Some(&guardian), PROFILE, json!({ "id": minor })).await;
+    let u = &r.assert_ok()["user"];
+    assert_eq!(u["firstName"], "Tom");
+    assert_eq!(u["email"], "tom.petit@demo.pupitre.test");
+    assert_eq!(u["isMinor"], true);
+    let wards = app.gql(Some(&guardian), "{ me { wards { id firstName } } }", json!({})).await;
+    assert_eq!(wards.assert_ok()["me"]["wards"], json!([{ "id": minor, "firstName": "Tom" }]));
+    let r = app.gql(Some(&guardian), PROFILE, json!({ "id": stranger })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    // The ward does not get the guardian's data the other way round.
+    let minor_token = app.token(demo::MINOR).await;
+    let guardian_id = app.user_id(demo::GUARDIAN).await;
+    let r = app.gql(Some(&minor_token), PROFILE, json!({ "id": guardian_id })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    // Guardian reads of a ward are not staff reads: nothing audited.
+    assert_eq!(app.count("audit_log").await, 0);
+}
+
+async fn marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once(app: TestApp) {
+    let marketing = app.token(demo::MARKETING).await;
+    let lea_token = app.token(demo::LEARNER).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    let hugo = app.user_id(demo::LEARNER2).await;
+    let list = "{ users(first: 50) { edges { node { id email } } } }";
+    let ids = |r: &common::Gql| -> Vec<String> {
+        r.data()["users"]["edges"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["node"]["id"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let r = app.gql(Some(&marketing), list, json!({})).await;
+    assert!(ids(&r).contains(&lea) && !ids(&r).contains(&hugo), "{}", r.body);
+    let q = "query($id: ID!) { user(id: $id) { email phone } }";
+    let r = app.gql(Some(&marketing), q, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["email"], "lea.martin@demo.pupitre.test");
+    assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&marketing), q, json!({ "id": hugo })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+
+    // Léa withdraws: the very next marketing request no longer sees her.
+    let w = app
+        .gql(Some(&lea_token), "mutation { setConsent(input: {purpose: MARKETING_EMAIL, granted: false, source: \"account-settings\"}) { consent { purpose granted } } }", json!({}))
+        .await;
+    assert_eq!(w.assert_ok()["setConsent"]["consent"]["granted"], false);
+    let r = app.gql(Some(&marketing), q, json!({ "id": lea })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&marketing), list, json!({})).await;
+    assert!(!ids(&r).contains(&lea));
+    // Her consent history is kept in the ledger and her current state derived from it.
+    let c = app.gql(Some(&lea_token), "{ me { consents { purpose granted source } } }", json!({})).await;
+    let states = c.assert_ok()["me"]["consents"].as_array().cloned().unwrap_or_default();
+    let email = states.iter().find(|s| s["purpose"] == "MARKETING_EMAIL").expect("marketing e-mail state");
+    assert_eq!(email["granted"], false);
+    assert_eq!(email["source"], "account-settings");
+    assert_eq!(app.count("consent_records").await, 2);
+}
+
+async fn anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_months(app: TestApp) {
+    let set = "mutation { setConsent(input: {purpose: ANALYTICS_COOKIES, granted: true, visitorId: \"visitor-0123456789abcdef\", source: \"cookie-banner\"}) { consent { granted expiresAt } } }";
+    let r = app.gql(None, set, json!({})).await;
+    assert_eq!(r.assert_ok()["setConsent"]["consent"]["granted"], true);
+    let q = "{ visitorConsents(visitorId: \"visitor-0123456789abcdef\") { purpose granted } }";
+    let granted = |r: &common::Gql| {
+        r.data()["visitorConsents"].as_array().and_then(|a| a.iter().find(|s| s["purpose"] == "ANALYTICS_COOKIES").map(|s| s["granted"].clone()))
+    };
+    assert_eq!(granted(&app.gql(None, q, json!({})).await), Some(json!(true)));
+    app.clock.advance_secs(396 * 24 * 3600);
+    assert_eq!(granted(&app.gql(None, q, json!({})).await), Some(json!(false)), "lapsed after 13 months");
+    // A visitor cannot write a signed-in user's consent.
+    let lea = app.user_id(demo::LEARNER).await;
+    let r = app
+        .gql(None, "mutation($id: ID!) { setConsent(input: {purpose: MARKETING_EMAIL, granted: true, userId: $id}) { consent { granted } } }", json!({ "id": lea }))
+        .await;
+    assert_eq!(r.code_at("setConsent").as_deref(), Some("FORBIDDEN"));
+}
+
+async fn tenants_are_isolated_even_by_id(app: TestApp) {
+    use pupitre::domain::tenancy::{self, NewTenant};
+    use pupitre::domain::types::{Email, Slug};
+    tenancy::create(
+        app.services(),
+        NewTenant {
+            slug: Slug::parse("slug", "other").expect("slug"),
+            name: "Other".into(),
+            dpo_name: "DPO".into(),
+            dpo_email: Email::parse("e", "dpo@other.test").expect("email"),
+            host: None,
+        },
+        "v1",
+        "https://other.test/privacy",
+    )
+    .await
+    .expect("tenant");
+    let reg = "mutation { register(input: {email: \"max@other.test\", password: \"a long enough passphrase\", firstName: \"Max\", lastName: \"Other\", acceptedPolicyVersion: \"v1\"}) { user { id } } }";
+    let r = app.gql_with(None, &[("x-pupitre-tenant", "other")], reg, json!({})).await;
+    let foreign_id = r.assert_ok()["register"]["user"]["id"].as_str().expect("id").to_owned();
+    // Support and the privacy officer of "demo" cannot see the other tenant's user, by id or in lists.
+    for email in [demo::SUPPORT, demo::DPO] {
+        let t = app.token(email).await;
+        let r = app.gql(Some(&t), "query($id: ID!) { user(id: $id) { id email } }", json!({ "id": foreign_id })).await;
+        assert_eq!(r.code_at("user").as_deref(), Some("NOT_FOUND"), "{email}");
+        let r = app.gql(Some(&t), "{ users(first: 100) { edges { node { id } } } }", json!({})).await;
+        assert!(!r.body.to_string().contains(&foreign_id));
+        // Nor rectify it.
+        let r = app
+            .gql(Some(&t), "mutation($id: ID!) { updateProfile(input: {userId: $id, firstName: \"X\"}) { user { id } } }", json!({ "id": foreign_id }))
+            .await;
+        assert_eq!(r.code_at("updateProfile").as_deref(), Some("NOT_FOUND"));
+    }
+}
+
+on_both_databases!(
+    a_learner_cannot_read_another_learners_email,
+    support_reads_contact_data_and_the_read_is_audited,
+    an_admin_manages_staff_but_is_not_handed_learners_data,
+    a_guardian_reads_the_wards_profile_and_nobody_elses,
+    marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once,
+    anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_months,
+    tenants_are_isolated_even_by_id,
+);
