@@ -139,6 +139,13 @@ impl TestApp {
         Self::start(base_settings(url), DbGuard::Sqlite(dir), "sqlite").await
     }
 
+    /// A SQLite server with adjusted settings.
+    pub async fn sqlite_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pupitre.db").display());
+        Self::start_with(base_settings(url), DbGuard::Sqlite(dir), "sqlite", tweak).await
+    }
+
     /// A server on a fresh PostgreSQL database, or `None` (with the reason printed) when
     /// PostgreSQL is unreachable outside CI.
     pub async fn postgres() -> Option<TestApp> {
@@ -248,6 +255,12 @@ impl TestApp {
             .expect("count")
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
+    }
+
+    /// Runs one SQL statement directly (to arrange faults).
+    pub async fn execute(&self, sql: &str) {
+        let (conn, _) = pupitre::db::connect(&self.database_url(), 1).await.expect("connect");
+        conn.execute_unprepared(sql).await.expect("statement runs");
     }
 
     fn database_url(&self) -> String {

@@ -1,0 +1,128 @@
+//! The `pupitre` binary itself: starts with demo data, serves, stops gracefully on SIGTERM,
+//! never writes an e-mail address (or a password or token) to its logs, refuses unsafe
+//! production settings, prints the checked-in SDL.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+fn pupitre() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pupitre"));
+    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_stops_on_sigterm_and_logs_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = pupitre()
+        .current_dir(dir.path())
+        .args(["serve", "--demo"])
+        .env("PUPITRE_BIND", "127.0.0.1:0")
+        .env("PUPITRE_LOG_FORMAT", "json")
+        .env("PUPITRE_WORKERS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (port_tx, mut port_rx) = tokio::sync::mpsc::channel::<u16>(1);
+    let mut readers = Vec::new();
+    for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as Box<_>)]
+        .into_iter()
+        .flatten()
+    {
+        let lines = lines.clone();
+        let tx = port_tx.clone();
+        readers.push(tokio::spawn(async move {
+            let mut r = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = r.next_line().await {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if let Some(p) = v["http.port"].as_u64() {
+                        let _ = tx.send(p as u16).await;
+                    }
+                }
+                lines.lock().expect("lock").push(line);
+            }
+        }));
+    }
+    drop(port_tx);
+    let port = tokio::time::timeout(Duration::from_secs(60), port_rx.recv()).await.expect("started in time").expect("port logged");
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::new();
+    let gql = |token: Option<String>, q: &'static str, v: Value| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let mut r = client.post(url).json(&json!({ "query": q, "variables": v }));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send().await.expect("request").json::<Value>().await.expect("json")
+        }
+    };
+    let login = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }";
+    // Failed and successful log-ins, a registration, a profile change, a forbidden read.
+    let bad = gql(None, login, json!({ "e": "ghost@example.org", "p": "wrong password" })).await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let ok = gql(None, login, json!({ "e": "lea.martin@demo.pupitre.test", "p": "pupitre-demo-2026" })).await;
+    let token = ok["data"]["login"]["accessToken"].as_str().expect("token").to_owned();
+    let reg = gql(
+        None,
+        "mutation { register(input: {email: \"new.person@example.org\", password: \"another long passphrase\", firstName: \"New\", lastName: \"Person\", acceptedPolicyVersion: \"2026-09\"}) { user { id } } }",
+        json!({}),
+    )
+    .await;
+    assert!(reg["errors"].is_null(), "{reg}");
+    let upd = gql(Some(token.clone()), "mutation { updateProfile(input: {email: \"lea.new@example.org\"}) { user { email } } }", json!({})).await;
+    assert_eq!(upd["data"]["updateProfile"]["user"]["email"], "lea.new@example.org");
+    let bad_input = gql(Some(token.clone()), "mutation { updateProfile(input: {email: \"broken@@example.org\"}) { user { email } } }", json!({})).await;
+    assert_eq!(bad_input["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    // SIGTERM: a graceful stop with exit status 0.
+    let pid = child.id().expect("pid").to_string();
+    let st = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
+    assert!(st.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("stopped in time").expect("status");
+    assert!(status.success(), "exit status {status:?}");
+    for r in readers {
+        let _ = r.await;
+    }
+    let all = lines.lock().expect("lock").join("\n");
+    assert!(all.contains("request done"), "requests are logged");
+    let email = regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("regex");
+    let found: Vec<&str> = email.find_iter(&all).map(|m| m.as_str()).collect();
+    assert!(found.is_empty(), "e-mail addresses in the logs: {found:?}");
+    for secret in ["pupitre-demo-2026", "another long passphrase", &token, "Bearer"] {
+        assert!(!all.contains(secret), "a secret reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn production_refuses_unsafe_settings_and_names_them() {
+    let out = pupitre()
+        .args(["serve"])
+        .env("PUPITRE_ENV", "production")
+        .env("PUPITRE_GRAPHIQL", "true")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PUPITRE_JWT_SECRET is required in production"), "{err}");
+    assert!(err.contains("PUPITRE_GRAPHIQL must not be enabled in production"), "{err}");
+}
+
+#[tokio::test]
+async fn the_schema_command_prints_the_checked_in_sdl() {
+    let out = pupitre().arg("schema").output().await.expect("runs");
+    assert!(out.status.success());
+    let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql")).expect("sdl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), checked_in);
+}
