@@ -2,6 +2,8 @@
 //! the rest of the response resolves, staff reads of contact data are audited, guardians see
 //! their wards, consent gates marketing, tenants are isolated. SQLite and PostgreSQL.
 
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
 mod common;
 
 use common::{TestApp, demo};

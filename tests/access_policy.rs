@@ -2,6 +2,8 @@
 //! every category × role cell must render identically, and a walk over every category, role
 //! and field checks that `policy::decide` behaves as the document says, conditions included.
 
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
 use std::collections::{HashMap, HashSet};
 
 use pupitre::policy::{self, Actor, Category, Column, DataField, Decision, Op, Relations, Role, RoleSet, SubjectFacts};

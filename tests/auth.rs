@@ -1,6 +1,8 @@
 //! Sign-in: registration, log-in, refresh rotation and reuse detection, log-out, JWT
 //! rejections, throttling. Every test runs on SQLite and on PostgreSQL.
 
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
 mod common;
 
 use common::{DEMO_PASSWORD, JWT_SECRET, TestApp, demo};

@@ -42,11 +42,10 @@ async fn the_binary_serves_stops_on_sigterm_and_logs_no_personal_data() {
         readers.push(tokio::spawn(async move {
             let mut r = BufReader::new(stream).lines();
             while let Ok(Some(line)) = r.next_line().await {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if let Some(p) = v["http.port"].as_u64() {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && let Some(p) = v["http.port"].as_u64() {
                         let _ = tx.send(p as u16).await;
                     }
-                }
                 lines.lock().expect("lock").push(line);
             }
         }));

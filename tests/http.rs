@@ -2,6 +2,8 @@
 //! codes and request ids, health, readiness, metrics, the checked-in SDL, and the graphql-http
 //! conformance audit run against the real server.
 
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
 mod common;
 
 use common::{TestApp, demo};

@@ -99,11 +99,10 @@ pub async fn record(
     source: &str,
     policy_version: Option<String>,
 ) -> AppResult<ConsentState> {
-    if let ConsentSubject::User(id) = &subject {
-        if !policy::decide(actor, relations, &SubjectFacts::person(*id), DataField::ConsentState, Op::Write).allowed() {
+    if let ConsentSubject::User(id) = &subject
+        && !policy::decide(actor, relations, &SubjectFacts::person(*id), DataField::ConsentState, Op::Write).allowed() {
             return Err(AppError::Forbidden);
         }
-    }
     let now = services.clock.now();
     let (user, visitor) = match subject {
         ConsentSubject::User(id) => (Some(id), None),

@@ -47,12 +47,11 @@ impl Need<'_> {
         };
         let relations = rc.relations(services, &actor).await?;
         let mut facts = self.subject.facts.clone();
-        if actor.has(Role::Marketing) {
-            if let Some(id) = facts.id {
+        if actor.has(Role::Marketing)
+            && let Some(id) = facts.id {
                 facts.marketing_consent =
                     rc.marketing_consent.load_one(id).await.map_err(|e| AppError::internal("loading consents", e.to_string()))?.unwrap_or(false);
             }
-        }
         match policy::decide(&actor, relations, &facts, self.field, self.op) {
             Decision::Deny => Err(AppError::Forbidden),
             Decision::Allow { audit: None } => Ok(()),

@@ -177,11 +177,10 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Va
         }
     }
     let mut value = serde_json::to_value(&resp).unwrap_or_else(|_| serde_json::json!({ "errors": [{ "message": "internal error" }] }));
-    if request_error {
-        if let Value::Object(m) = &mut value {
+    if request_error
+        && let Value::Object(m) = &mut value {
             m.remove("data");
         }
-    }
     (value, request_error)
 }
 
@@ -298,8 +297,8 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "missing `query` parameter", None);
     };
     let op_name = params.get("operationName").filter(|s| !s.is_empty());
-    if let Some(ty) = operation_type(query, op_name.map(String::as_str)) {
-        if ty != OperationType::Query {
+    if let Some(ty) = operation_type(query, op_name.map(String::as_str))
+        && ty != OperationType::Query {
             let mut r = error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 media,
@@ -311,7 +310,6 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return r;
         }
-    }
     let mut obj = Map::new();
     obj.insert("query".into(), Value::String(query.clone()));
     if let Some(n) = op_name {

@@ -5,7 +5,8 @@
 //! the admin connection used to create and drop databases. Without PostgreSQL a test prints why
 //! and skips, except under `CI=true`, where it fails.
 
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![expect(dead_code, reason = "each test binary uses a different part of the harness")]
+#![expect(clippy::expect_used, reason = "a failed set-up must abort the test with its reason")]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,17 +45,13 @@ impl TestClock {
     pub fn now(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap_or_default()
     }
-    /// Moves time forward by one millisecond per call to `tick` (so successive events differ).
-    pub fn tick(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
     pub fn advance_secs(&self, secs: i64) {
         self.0.fetch_add(secs * 1000, Ordering::SeqCst);
     }
 }
 
 enum DbGuard {
-    Sqlite(#[allow(dead_code, reason = "kept alive until the test ends")] tempfile::TempDir),
+    Sqlite(#[expect(dead_code, reason = "kept alive until the test ends")] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
 

@@ -722,11 +722,10 @@ pub async fn update_profile(
     if actor.user_id != Some(target) {
         column = Column::Guardian;
     }
-    if let Patch::Set(email) = &patch.email {
-        if email_taken(&services.db, actor.tenant_id, email, Some(target)).await? {
+    if let Patch::Set(email) = &patch.email
+        && email_taken(&services.db, actor.tenant_id, email, Some(target)).await? {
             return Err(AppError::Conflict("another account uses this e-mail address".into()));
         }
-    }
     let now = services.clock.now();
     let mut m: user::ActiveModel = record.user.clone().into();
     match patch.civility {
