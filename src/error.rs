@@ -89,6 +89,22 @@ impl AppError {
         AppError::Internal { context, source: source.into() }
     }
 
+    /// True for a database unique-constraint violation (a lost race on a unique key).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            AppError::Internal { source, .. } => source
+                .downcast_ref::<sea_orm::DbErr>()
+                .and_then(sea_orm::DbErr::sql_err)
+                .is_some_and(|e| matches!(e, sea_orm::SqlErr::UniqueConstraintViolation(_))),
+            _ => false,
+        }
+    }
+
+    /// Turns a unique-constraint violation into `CONFLICT` with `message`.
+    pub fn unique_as_conflict(self, message: &str) -> Self {
+        if self.is_unique_violation() { AppError::Conflict(message.into()) } else { self }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => ErrorCode::Unauthenticated,

@@ -118,6 +118,33 @@ async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
     // Guardian reads of a ward are not staff reads: nothing audited.
     assert_eq!(app.count("audit_log").await, 0);
+    // The guardian consents on the ward's behalf; the ledger records who did it.
+    let set = "mutation($id: ID!) { setConsent(input: {userId: $id, purpose: CLASS_RECORDING, granted: true, source: \"guardian-portal\"}) { consent { purpose granted } } }";
+    let r = app.gql(Some(&guardian), set, json!({ "id": minor })).await;
+    assert_eq!(r.assert_ok()["setConsent"]["consent"]["granted"], true);
+    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { consents { purpose granted } } }", json!({ "id": minor })).await;
+    let states = r.assert_ok()["user"]["consents"].as_array().cloned().unwrap_or_default();
+    assert!(states.iter().any(|s| s["purpose"] == "CLASS_RECORDING" && s["granted"] == true));
+    // Nobody else may consent for the minor.
+    let other = app.token(demo::LEARNER).await;
+    let r = app.gql(Some(&other), set, json!({ "id": minor })).await;
+    assert_eq!(r.code_at("setConsent").as_deref(), Some("FORBIDDEN"));
+}
+
+async fn an_instructor_sees_no_learner_outside_their_sessions(app: TestApp) {
+    // The instructor teaches no session yet (sessions come with the catalogue), so no learner
+    // is theirs: identity and contact are denied, and the list is empty.
+    let instructor = app.token(demo::INSTRUCTOR).await;
+    let learner = app.user_id(demo::LEARNER).await;
+    let r = app.gql(Some(&instructor), PROFILE, json!({ "id": learner })).await;
+    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&instructor), "{ users(first: 10) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(r.assert_ok()["users"]["edges"], json!([]));
+    // A learner is not staff: no list at all.
+    let learner_token = app.token(demo::LEARNER).await;
+    let r = app.gql(Some(&learner_token), "{ users(first: 10) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(r.code_at("users").as_deref(), Some("FORBIDDEN"));
 }
 
 async fn marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once(app: TestApp) {
@@ -218,6 +245,7 @@ on_both_databases!(
     support_reads_contact_data_and_the_read_is_audited,
     an_admin_manages_staff_but_is_not_handed_learners_data,
     a_guardian_reads_the_wards_profile_and_nobody_elses,
+    an_instructor_sees_no_learner_outside_their_sessions,
     marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once,
     anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_months,
     tenants_are_isolated_even_by_id,

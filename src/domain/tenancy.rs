@@ -197,12 +197,7 @@ pub async fn create(
             })
         })
         .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Internal { source, .. } if source.to_string().to_lowercase().contains("unique") => {
-                AppError::Conflict("a tenant with this slug already exists".into())
-            }
-            other => other,
-        })?;
+        .map_err(|e| AppError::from(e).unique_as_conflict("a tenant with this slug already exists"))?;
     services.tenants.invalidate().await;
     Ok(Tenant::from(model))
 }

@@ -224,17 +224,10 @@ impl UserNode {
         Ok(Some(states.into_iter().map(ConsentStateGql).collect()))
     }
 
-    /// The minors this person is guardian of (visible to the person themselves).
+    /// The minors this person is guardian of; each ward's own fields are guarded in turn.
+    #[graphql(guard = "Need::read(&self.subject, DataField::Wards)")]
     async fn wards(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<UserNode>>> {
         let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = match &self.subject.acting {
-            Some(a) => a.clone(),
-            None => rc.actor(s).await.gql()?,
-        };
-        if actor.user_id != Some(self.record.user.id) {
-            return Err(AppError::Forbidden).gql();
-        }
         let wards = accounts::wards_of(s, self.record.user.tenant_id, self.record.user.id).await.gql()?;
         Ok(Some(wards.into_iter().map(UserNode::new).collect()))
     }
@@ -286,7 +279,7 @@ impl UserQuery {
     }
 
     /// People a staff member may see, in a stable order (Relay connection, `first` ≤ 100).
-    async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<UserConnection> {
+    async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Option<UserConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
@@ -295,7 +288,7 @@ impl UserQuery {
         let (records, has_next) = accounts::list_users(s, &actor, relations, first, after).await.gql()?;
         let mut conn = Connection::new(after.is_some(), has_next);
         conn.edges.extend(records.into_iter().map(|r| Edge::new(encode_cursor("user", r.user.id), UserNode::new(r))));
-        Ok(conn)
+        Ok(Some(conn))
     }
 }
 

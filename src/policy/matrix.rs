@@ -77,6 +77,8 @@ pub enum DataField {
     Locale,
     AccountStatus,
     Roles,
+    /// The minors a person is guardian of.
+    Wards,
     Email,
     Phone,
     PostalAddress,
@@ -100,13 +102,14 @@ pub enum DataField {
 }
 
 impl DataField {
-    pub const ALL: [DataField; 26] = [
+    pub const ALL: [DataField; 27] = [
         DataField::Civility,
         DataField::FirstName,
         DataField::LastName,
         DataField::Locale,
         DataField::AccountStatus,
         DataField::Roles,
+        DataField::Wards,
         DataField::Email,
         DataField::Phone,
         DataField::PostalAddress,
@@ -132,7 +135,9 @@ impl DataField {
     pub fn category(self) -> Category {
         use DataField as F;
         match self {
-            F::Civility | F::FirstName | F::LastName | F::Locale | F::AccountStatus | F::Roles => Category::Identity,
+            F::Civility | F::FirstName | F::LastName | F::Locale | F::AccountStatus | F::Roles | F::Wards => {
+                Category::Identity
+            }
             F::Email | F::Phone | F::PostalAddress | F::BillingAddress => Category::Contact,
             F::BirthDate | F::MinorStatus => Category::BirthDate,
             F::Enrollments | F::Progress | F::Attendance => Category::LearningRecord,

@@ -92,6 +92,49 @@ impl Decision {
     }
 }
 
+/// Which people a staff member may list: the row filter that goes with the field guards, so a
+/// list never shows a row whose identity the viewer could not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserRows {
+    /// Nobody (not staff).
+    None,
+    /// Everyone in the tenant.
+    All,
+    /// The union of these groups.
+    Some { staff_accounts: bool, consenting_to_marketing: bool, learners: HashSet<Uuid> },
+}
+
+/// The rows of people `actor` may list (identity read under the matrix).
+pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
+    if !actor.roles.any_staff() {
+        return UserRows::None;
+    }
+    let all = [Role::Support, Role::Billing, Role::PrivacyOfficer]
+        .into_iter()
+        .any(|r| actor.has(r) && matrix::cell(Category::Identity, column_of(r)).conditions.is_empty());
+    if all {
+        return UserRows::All;
+    }
+    UserRows::Some {
+        staff_accounts: actor.has(Role::Admin),
+        consenting_to_marketing: actor.has(Role::Marketing),
+        learners: if actor.has(Role::Instructor) { relations.learners.clone() } else { HashSet::new() },
+    }
+}
+
+fn column_of(role: Role) -> Column {
+    match role {
+        Role::Learner | Role::Guardian => Column::Subject,
+        Role::Instructor => Column::Instructor,
+        Role::Support => Column::Support,
+        Role::Billing => Column::Billing,
+        Role::Reviewer => Column::Reviewer,
+        Role::Marketing => Column::Marketing,
+        Role::PrivacyOfficer => Column::PrivacyOfficer,
+        Role::Admin => Column::Admin,
+    }
+}
+
 /// The columns of the matrix that describe `actor` with respect to `subject`, most personal
 /// first (so that a person reading their own data is never audited as staff).
 pub fn columns(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> Vec<Column> {

@@ -24,7 +24,7 @@ use super::types::{BirthDate, Civility, Email, Locale, Password, PersonName, Pho
 use super::Services;
 use crate::entities::{auth_session, guardian_link, login_failure, privacy_policy, refresh_token, user, user_role};
 use crate::error::{AppError, AppResult};
-use crate::policy::{self, Actor, Category, Column, DataField, Op, Relations, Role, RoleSet, SubjectFacts, SubjectStatus};
+use crate::policy::{self, Actor, Category, Column, DataField, Op, Relations, Role, RoleSet, SubjectFacts, SubjectStatus, UserRows};
 
 /// Hashes a password with argon2id (for the seeder and account creation).
 pub async fn hash_password(password: Password) -> AppResult<String> {
@@ -228,20 +228,9 @@ pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, r
             })
         })
         .await
-        .map_err(|e| map_unique(e.into(), "an account with this e-mail address already exists"))?;
+        .map_err(|e| AppError::from(e).unique_as_conflict("an account with this e-mail address already exists"))?;
     let user = find_record(services, tenant.id, id).await?.ok_or(AppError::NotFound)?;
     sign_in(services, user, session_id, refresh)
-}
-
-/// Turns a unique-constraint violation into `CONFLICT`.
-fn map_unique(e: AppError, message: &str) -> AppError {
-    if let AppError::Internal { source, .. } = &e {
-        let text = source.to_string().to_lowercase();
-        if text.contains("unique") || text.contains("duplicate") {
-            return AppError::Conflict(message.into());
-        }
-    }
-    e
 }
 
 async fn insert_role<C: ConnectionTrait>(
@@ -635,9 +624,7 @@ pub async fn wards_of(services: &Services, tenant_id: Uuid, guardian: Uuid) -> A
     find_records(services, tenant_id, &ids).await
 }
 
-/// A page of users visible to a staff actor, in id order. Rows are scoped by the same matrix
-/// the fields use: support, billing and the privacy officer see everyone; an admin sees staff
-/// accounts; marketing sees people who consent to marketing e-mail; an instructor their learners.
+/// A page of users visible to a staff actor, in id order, filtered by [`policy::user_rows`].
 pub async fn list_users(
     services: &Services,
     actor: &Actor,
@@ -645,38 +632,35 @@ pub async fn list_users(
     first: u64,
     after: Option<Uuid>,
 ) -> AppResult<(Vec<UserRecord>, bool)> {
-    if !actor.roles.any_staff() {
-        return Err(AppError::Forbidden);
-    }
     let mut q = scoped::<user::Entity>(actor.tenant_id);
-    let everyone = [Role::Support, Role::Billing, Role::PrivacyOfficer].iter().any(|r| actor.has(*r));
-    if !everyone {
-        let mut allowed: HashSet<Uuid> = HashSet::new();
-        if actor.has(Role::Admin) {
-            let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
-            allowed.extend(
-                scoped::<user_role::Entity>(actor.tenant_id)
-                    .filter(user_role::Column::Role.is_in(staff))
+    match policy::user_rows(actor, relations) {
+        UserRows::None => return Err(AppError::Forbidden),
+        UserRows::All => {}
+        UserRows::Some { staff_accounts, consenting_to_marketing, learners } => {
+            let mut allowed: HashSet<Uuid> = learners;
+            if staff_accounts {
+                let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
+                allowed.extend(
+                    scoped::<user_role::Entity>(actor.tenant_id)
+                        .filter(user_role::Column::Role.is_in(staff))
+                        .all(&services.db)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.user_id),
+                );
+            }
+            if consenting_to_marketing {
+                let candidates: Vec<Uuid> = scoped::<user::Entity>(actor.tenant_id)
+                    .filter(user::Column::Status.eq("active"))
+                    .select_only()
+                    .column(user::Column::Id)
+                    .into_tuple()
                     .all(&services.db)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.user_id),
-            );
+                    .await?;
+                allowed.extend(consent::given_for(services, actor.tenant_id, &candidates, Purpose::MarketingEmail).await?);
+            }
+            q = q.filter(user::Column::Id.is_in(allowed));
         }
-        if actor.has(Role::Instructor) {
-            allowed.extend(relations.learners.iter().copied());
-        }
-        if actor.has(Role::Marketing) {
-            let candidates: Vec<Uuid> = scoped::<user::Entity>(actor.tenant_id)
-                .filter(user::Column::Status.eq("active"))
-                .select_only()
-                .column(user::Column::Id)
-                .into_tuple()
-                .all(&services.db)
-                .await?;
-            allowed.extend(consent::given_for(services, actor.tenant_id, &candidates, Purpose::MarketingEmail).await?);
-        }
-        q = q.filter(user::Column::Id.is_in(allowed));
     }
     if let Some(a) = after {
         q = q.filter(user::Column::Id.gt(a));
@@ -796,7 +780,7 @@ pub async fn update_profile(
             })
         })
         .await
-        .map_err(|e| map_unique(e.into(), "another account uses this e-mail address"))?;
+        .map_err(|e| AppError::from(e).unique_as_conflict("another account uses this e-mail address"))?;
     find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)
 }
 
