@@ -159,6 +159,7 @@ pub async fn load_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult
                         status: Set("active".into()),
                         last_contact_at: Set(Some(now)),
                         accepted_policy_version: Set(current_version.clone()),
+                        display_name: Set(None),
                         accepted_policy_at: Set(Some(now)),
                         created_at: Set(now),
                         updated_at: Set(now),

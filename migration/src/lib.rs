@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_foundation;
+mod m20261126_000002_catalogue;
 
 /// The ordered list of Pupitre's migrations.
 pub struct Migrator;
@@ -14,6 +15,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_foundation::Migration)]
+        vec![Box::new(m20261126_000001_foundation::Migration), Box::new(m20261126_000002_catalogue::Migration)]
     }
 }

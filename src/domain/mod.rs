@@ -5,7 +5,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod catalog;
 pub mod consent;
+pub mod learning;
 pub mod tenancy;
 pub mod types;
 

@@ -44,11 +44,22 @@ pub struct Tenant {
     pub host: Option<String>,
     pub dpo_name: String,
     pub dpo_email: String,
+    /// How long live-class recordings stay available after the class: 7 or 14 days.
+    pub recording_retention_days: i64,
 }
 
 impl From<tenant::Model> for Tenant {
     fn from(m: tenant::Model) -> Self {
-        Tenant { id: m.id, slug: m.slug, name: m.name, host: m.host, dpo_name: m.dpo_name, dpo_email: m.dpo_email }
+        let days = m.settings.get("recording_retention_days").and_then(serde_json::Value::as_i64);
+        Tenant {
+            id: m.id,
+            slug: m.slug,
+            name: m.name,
+            host: m.host,
+            dpo_name: m.dpo_name,
+            dpo_email: m.dpo_email,
+            recording_retention_days: if days == Some(14) { 14 } else { 7 },
+        }
     }
 }
 

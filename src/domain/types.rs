@@ -291,3 +291,80 @@ mod tests {
         assert!(!is_minor(NaiveDate::from_ymd_opt(2008, 11, 26).unwrap_or_default(), today));
     }
 }
+
+/// An ISO 4217 currency code (`EUR`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim().to_uppercase();
+        if s.len() != 3 || !s.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(bad(field, "must be an ISO 4217 currency code such as EUR"));
+        }
+        Ok(Currency(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An amount in integer minor units (cents) of a currency; never a float.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    pub cents: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    /// Largest price the catalogue accepts: 1,000,000.00.
+    pub const MAX_CENTS: i64 = 100_000_000;
+
+    pub fn parse(field: &str, cents: i64, currency: &str) -> Result<Self, AppError> {
+        if !(0..=Self::MAX_CENTS).contains(&cents) {
+            return Err(bad(&format!("{field}.amountCents"), "must be between 0 and 100000000 (minor units)"));
+        }
+        Ok(Money { cents, currency: Currency::parse(&format!("{field}.currency"), currency)? })
+    }
+}
+
+/// A catalogue tag: 1 to 32 lower-case letters, digits or hyphens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim().to_lowercase();
+        let ok = (1..=32).contains(&s.chars().count()) && s.chars().all(|c| c.is_alphanumeric() || c == '-');
+        if !ok {
+            return Err(bad(field, "must be 1 to 32 lower-case letters, digits or hyphens"));
+        }
+        Ok(Tag(s))
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Free text of bounded length without control characters (line breaks allowed if `multiline`).
+pub fn text(field: &str, raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, AppError> {
+    let s = raw.trim();
+    let n = s.chars().count();
+    if n < min || n > max {
+        return Err(bad(field, &format!("must be between {min} and {max} characters")));
+    }
+    if s.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t'))) {
+        return Err(bad(field, "must not contain control characters"));
+    }
+    Ok(s.to_owned())
+}
+
+/// An `https://` URL (virtual rooms, recordings).
+pub fn https_url(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    let host = s.strip_prefix("https://").map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(h) if !h.is_empty() && s.len() <= 500 && !s.chars().any(|c| c.is_whitespace() || c.is_control()) => Ok(s.to_owned()),
+        _ => Err(bad(field, "must be an https:// URL")),
+    }
+}

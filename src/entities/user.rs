@@ -22,6 +22,8 @@ pub struct Model {
     pub status: String,
     pub last_contact_at: Option<DateTimeUtc>,
     pub accepted_policy_version: Option<String>,
+    /// The name an instructor appears under publicly (catalogue); never set for learners.
+    pub display_name: Option<String>,
     pub accepted_policy_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

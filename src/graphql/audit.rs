@@ -64,6 +64,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The tenant's audit log, newest first (privacy officer). `subjectId` narrows it to one
     /// person.
+    #[graphql(cache_control(no_cache))]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

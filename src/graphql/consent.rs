@@ -95,6 +95,7 @@ pub struct ConsentQuery;
 #[Object]
 impl ConsentQuery {
     /// The current consents of an anonymous visitor.
+    #[graphql(cache_control(no_cache))]
     async fn visitor_consents(&self, ctx: &Context<'_>, visitor_id: String) -> async_graphql::Result<Vec<ConsentStateGql>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;

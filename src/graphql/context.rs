@@ -36,11 +36,14 @@ pub struct RequestCtx {
     relations: OnceCell<Relations>,
     audited: Mutex<HashSet<(Uuid, Category)>>,
     pub marketing_consent: DataLoader<MarketingConsentLoader>,
+    /// Batches nested lists (catalogue, learning, users).
+    pub batch: DataLoader<super::loaders::Batch>,
 }
 
 impl RequestCtx {
     pub fn new(services: &Services, request_id: String, tenant: Arc<Tenant>, principal: Principal, client_key: Option<String>) -> Self {
         let loader = MarketingConsentLoader { services: services.clone(), tenant_id: tenant.id };
+        let batch = super::loaders::Batch { services: services.clone(), tenant_id: tenant.id };
         RequestCtx {
             request_id,
             tenant,
@@ -50,6 +53,7 @@ impl RequestCtx {
             relations: OnceCell::new(),
             audited: Mutex::new(HashSet::new()),
             marketing_consent: DataLoader::new(loader, tokio::spawn),
+            batch: DataLoader::new(batch, tokio::spawn),
         }
     }
 
@@ -83,6 +87,18 @@ impl RequestCtx {
     }
 
     /// The actor's relations to other people, loaded once per request.
+    /// Loads one value through the batch loader.
+    pub async fn load<K>(&self, key: K) -> AppResult<Option<<super::loaders::Batch as Loader<K>>::Value>>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        super::loaders::Batch: Loader<K, Error = Arc<AppError>>,
+    {
+        self.batch.load_one(key).await.map_err(|e| {
+            tracing::error!(error.chain = %crate::error::Chain(&*e), "batch load failed");
+            AppError::internal("loading a batch", e.to_string())
+        })
+    }
+
     pub async fn relations(&self, services: &Services, actor: &Actor) -> AppResult<&Relations> {
         self.relations.get_or_try_init(|| accounts::relations(services, actor)).await
     }

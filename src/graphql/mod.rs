@@ -4,9 +4,12 @@
 
 mod account;
 mod audit;
+mod catalog;
 mod consent;
 pub mod context;
 pub mod guard;
+mod learning;
+mod loaders;
 mod pagination;
 mod tenant;
 mod user;
@@ -17,11 +20,17 @@ use crate::domain::Services;
 
 /// The query root.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery);
+pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery, catalog::CatalogQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation, user::ProfileMutation, consent::ConsentMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    user::ProfileMutation,
+    consent::ConsentMutation,
+    catalog::CatalogMutation,
+    learning::LearningMutation,
+);
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;
 

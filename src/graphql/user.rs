@@ -58,6 +58,7 @@ pub enum RoleGql {
     Marketing,
     PrivacyOfficer,
     Admin,
+    Integration,
 }
 
 impl From<RoleGql> for Role {
@@ -72,6 +73,7 @@ impl From<RoleGql> for Role {
             RoleGql::Marketing => Role::Marketing,
             RoleGql::PrivacyOfficer => Role::PrivacyOfficer,
             RoleGql::Admin => Role::Admin,
+            RoleGql::Integration => Role::Integration,
         }
     }
 }
@@ -88,6 +90,7 @@ impl From<Role> for RoleGql {
             Role::Marketing => RoleGql::Marketing,
             Role::PrivacyOfficer => RoleGql::PrivacyOfficer,
             Role::Admin => RoleGql::Admin,
+            Role::Integration => RoleGql::Integration,
         }
     }
 }
@@ -232,6 +235,13 @@ impl UserNode {
         Ok(Some(wards.into_iter().map(UserNode::new).collect()))
     }
 
+    /// Enrollments with progress (learning record).
+    #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)")]
+    async fn enrollments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<super::learning::EnrollmentNode>>> {
+        let rows = request(ctx).gql()?.load(super::loaders::LearnerEnrollments(self.record.user.id)).await.gql()?;
+        Ok(Some(rows.unwrap_or_default().into_iter().map(super::learning::EnrollmentNode).collect()))
+    }
+
     /// Who accessed this person's data (audit entries whose subject is this person).
     #[graphql(guard = "Need::read(&self.subject, DataField::AccessLog)")]
     async fn access_log(
@@ -261,6 +271,7 @@ pub type UserConnection = Connection<String, UserNode>;
 #[Object]
 impl UserQuery {
     /// The signed-in user.
+    #[graphql(cache_control(no_cache))]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
@@ -270,6 +281,7 @@ impl UserQuery {
     }
 
     /// One person of this tenant by id; fields follow the need-to-know policy.
+    #[graphql(cache_control(no_cache))]
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<UserNode>> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
@@ -279,6 +291,7 @@ impl UserQuery {
     }
 
     /// People a staff member may see, in a stable order (Relay connection, `first` ≤ 100).
+    #[graphql(cache_control(no_cache))]
     async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Option<UserConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;

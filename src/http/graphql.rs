@@ -184,6 +184,18 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Va
     (value, request_error)
 }
 
+/// `Cache-Control` for a response: public caching only for an anonymous, error-free query whose
+/// every field allows it (the catalogue types); never for anything signed in.
+fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::Response) -> String {
+    let cc = resp.cache_control;
+    let anonymous = matches!(principal, Principal::Anonymous);
+    if anonymous && query_only && resp.errors.is_empty() && cc.public && cc.max_age > 0 {
+        format!("public, max-age={}", cc.max_age)
+    } else {
+        "no-store".to_owned()
+    }
+}
+
 async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Vec<async_graphql::Request>, batch: bool) -> HttpResponse {
     let rid = request_id(req);
     let (tenant, principal) = match authenticate(req, state).await {
@@ -193,9 +205,12 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
     let client_key = req.peer_addr().map(|a| a.ip().to_string());
     let mut outputs = Vec::with_capacity(requests.len());
     let mut any_request_error = false;
+    let mut cache = "no-store".to_owned();
     for r in requests {
+        let query_only = !batch && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
         let ctx = RequestCtx::new(&state.services, rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
         let resp = state.schema.execute(r.data(ctx)).await;
+        cache = cache_header(&principal, query_only, &resp);
         let (v, request_error) = finish(state, resp, &rid);
         any_request_error |= request_error;
         outputs.push(v);
@@ -206,7 +221,11 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
         StatusCode::OK
     };
     let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
-    HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
+        .body(body.to_string())
 }
 
 /// `POST /graphql`.

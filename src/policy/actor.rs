@@ -16,10 +16,12 @@ pub enum Role {
     Marketing,
     PrivacyOfficer,
     Admin,
+    /// A machine account of an integration (the virtual classroom) that reports attendance.
+    Integration,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Learner,
         Role::Guardian,
         Role::Instructor,
@@ -29,6 +31,7 @@ impl Role {
         Role::Marketing,
         Role::PrivacyOfficer,
         Role::Admin,
+        Role::Integration,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Role {
             Role::Marketing => "marketing",
             Role::PrivacyOfficer => "privacy_officer",
             Role::Admin => "admin",
+            Role::Integration => "integration",
         }
     }
 

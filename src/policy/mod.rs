@@ -109,9 +109,9 @@ pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
     if !actor.roles.any_staff() {
         return UserRows::None;
     }
-    let all = [Role::Support, Role::Billing, Role::PrivacyOfficer]
+    let all = [(Role::Support, Column::Support), (Role::Billing, Column::Billing), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
         .into_iter()
-        .any(|r| actor.has(r) && matrix::cell(Category::Identity, column_of(r)).conditions.is_empty());
+        .any(|(r, c)| actor.has(r) && matrix::cell(Category::Identity, c).conditions.is_empty());
     if all {
         return UserRows::All;
     }
@@ -122,17 +122,27 @@ pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
     }
 }
 
-fn column_of(role: Role) -> Column {
-    match role {
-        Role::Learner | Role::Guardian => Column::Subject,
-        Role::Instructor => Column::Instructor,
-        Role::Support => Column::Support,
-        Role::Billing => Column::Billing,
-        Role::Reviewer => Column::Reviewer,
-        Role::Marketing => Column::Marketing,
-        Role::PrivacyOfficer => Column::PrivacyOfficer,
-        Role::Admin => Column::Admin,
-    }
+/// Whether `actor` acts for `person`: the person themselves or their guardian (enrolling,
+/// cancelling, consenting on their behalf).
+pub fn acts_for(actor: &Actor, relations: &Relations, person: Uuid) -> bool {
+    actor.user_id == Some(person) || relations.wards.contains(&person)
+}
+
+/// Whether `actor` may watch a live class's recording: the session's enrolled learners and its
+/// instructor only (class recordings show learners' faces and voices).
+pub fn may_watch_recording(actor: &Actor, enrolled: bool, instructor: Option<Uuid>) -> bool {
+    enrolled || (actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id)
+}
+
+/// Whether `actor` may read the roster (learners, progress, attendance) of a session taught by
+/// `instructor`: that instructor, or a role that reads every learning record (support, privacy
+/// officer). Each learner's fields are guarded in turn.
+pub fn may_read_roster(actor: &Actor, instructor: Option<Uuid>) -> bool {
+    let teaches = actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id;
+    teaches
+        || [(Role::Support, Column::Support), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
+            .into_iter()
+            .any(|(r, c)| actor.has(r) && matrix::cell(Category::LearningRecord, c).read)
 }
 
 /// The columns of the matrix that describe `actor` with respect to `subject`, most personal

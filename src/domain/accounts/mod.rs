@@ -192,6 +192,7 @@ pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, r
         status: "active".into(),
         last_contact_at: Some(now),
         accepted_policy_version: Some(policy.version.clone()),
+        display_name: None,
         accepted_policy_at: Some(now),
         created_at: now,
         updated_at: now,
@@ -608,8 +609,12 @@ pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relation
         .into_iter()
         .map(|l| l.minor_id)
         .collect::<HashSet<_>>();
-    // Instructors' learners come from session enrollments (catalogue issue); none exist yet.
-    Ok(Relations { wards, learners: HashSet::new() })
+    let learners = if actor.has(Role::Instructor) {
+        super::learning::learners_of_instructor(services, actor.tenant_id, me).await?
+    } else {
+        HashSet::new()
+    };
+    Ok(Relations { wards, learners })
 }
 
 /// Ids of the wards of `guardian` (for `me { wards }`).

@@ -1,0 +1,602 @@
+//! The catalogue: courses (with tags), sessions (cohorts) and ordered lessons; admin
+//! management and the public, anonymous catalogue.
+//!
+//! The public side exposes no personal data: instructors appear by display name only. Batch
+//! loaders (`*_of`) take many ids and answer in one query each, so list resolvers never issue a
+//! query per row.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::Services;
+use super::audit::{self, AuditRecord};
+use super::tenancy::{TenantOwned, scoped};
+use super::types::{Money, Slug, Tag};
+use crate::entities::{course, course_tag, lesson, session, user, user_role};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Actor, Column, Role};
+
+impl TenantOwned for course::Entity {
+    fn tenant_column() -> Self::Column {
+        course::Column::TenantId
+    }
+}
+impl TenantOwned for session::Entity {
+    fn tenant_column() -> Self::Column {
+        session::Column::TenantId
+    }
+}
+impl TenantOwned for lesson::Entity {
+    fn tenant_column() -> Self::Column {
+        lesson::Column::TenantId
+    }
+}
+impl TenantOwned for course_tag::Entity {
+    fn tenant_column() -> Self::Column {
+        course_tag::Column::TenantId
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),* }
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Course level.
+    Level { Beginner = "beginner", Intermediate = "intermediate", Advanced = "advanced" }
+);
+string_enum!(
+    /// How a course is taught.
+    Format { Online = "online", InPerson = "in_person", VirtualClass = "virtual_class" }
+);
+string_enum!(
+    /// Catalogue visibility: only published courses are shown to visitors.
+    CourseStatus { Draft = "draft", Published = "published", Archived = "archived" }
+);
+
+/// A new course, parsed.
+#[derive(Clone, Debug)]
+pub struct CourseDraft {
+    pub slug: Slug,
+    pub title: String,
+    pub summary: String,
+    pub description: String,
+    pub level: Level,
+    pub format: Format,
+    pub language: String,
+    pub price: Money,
+    pub tax_rate_bp: i32,
+    pub tags: Vec<Tag>,
+}
+
+/// Changes to a course; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct CoursePatch {
+    pub slug: Option<Slug>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub level: Option<Level>,
+    pub format: Option<Format>,
+    pub language: Option<String>,
+    pub price: Option<Money>,
+    pub tax_rate_bp: Option<i32>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// A new session (cohort), parsed.
+#[derive(Clone, Debug)]
+pub struct SessionDraft {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub instructor_id: Option<Uuid>,
+    pub capacity: i32,
+    pub location: Option<String>,
+    pub virtual_room: Option<String>,
+}
+
+fn require_admin(actor: &Actor) -> AppResult<()> {
+    if actor.has(Role::Admin) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+async fn record<C: ConnectionTrait>(conn: &C, actor: &Actor, at: DateTime<Utc>, action: &'static str, id: Uuid) -> AppResult<()> {
+    audit::record(
+        conn,
+        actor,
+        at,
+        AuditRecord {
+            action,
+            category: None,
+            subject_id: None,
+            purpose: Column::Admin.purpose(),
+            details: Some(serde_json::json!({ "id": id })),
+        },
+    )
+    .await
+}
+
+async fn replace_tags<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, course_id: Uuid, tags: &[Tag]) -> AppResult<()> {
+    course_tag::Entity::delete_many().filter(course_tag::Column::CourseId.eq(course_id)).exec(conn).await?;
+    let unique: HashSet<&Tag> = tags.iter().collect();
+    if unique.is_empty() {
+        return Ok(());
+    }
+    course_tag::Entity::insert_many(unique.into_iter().map(|t| course_tag::ActiveModel {
+        course_id: Set(course_id),
+        tag: Set(t.clone().into_inner()),
+        tenant_id: Set(tenant_id),
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
+
+/// Creates a draft course (admin). A slug already used in the tenant → `CONFLICT`.
+pub async fn create_course(services: &Services, actor: &Actor, d: CourseDraft) -> AppResult<course::Model> {
+    require_admin(actor)?;
+    let now = services.clock.now();
+    let model = course::Model {
+        id: Uuid::now_v7(),
+        tenant_id: actor.tenant_id,
+        slug: d.slug.as_str().to_owned(),
+        title: d.title,
+        summary: d.summary,
+        description: d.description,
+        level: d.level.as_str().into(),
+        format: d.format.as_str().into(),
+        language: d.language,
+        price_cents: d.price.cents,
+        currency: d.price.currency.as_str().into(),
+        tax_rate_bp: d.tax_rate_bp,
+        status: CourseStatus::Draft.as_str().into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (m, actor, tags) = (model.clone(), actor.clone(), d.tags);
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                course::Entity::insert(course::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
+                replace_tags(txn, m.tenant_id, m.id, &tags).await?;
+                record(txn, &actor, now, "course.created", m.id).await
+            })
+        })
+        .await
+        .map_err(|e| AppError::from(e).unique_as_conflict(SLUG_TAKEN))?;
+    Ok(model)
+}
+
+/// One course of the tenant, whatever its status (admin and internal use).
+pub async fn course(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<course::Model>> {
+    Ok(scoped::<course::Entity>(tenant_id).filter(course::Column::Id.eq(id)).one(&services.db).await?)
+}
+
+/// Updates a course (admin).
+pub async fn update_course(services: &Services, actor: &Actor, id: Uuid, p: CoursePatch) -> AppResult<course::Model> {
+    require_admin(actor)?;
+    let current = course(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    let now = services.clock.now();
+    let mut m: course::ActiveModel = current.into();
+    if let Some(v) = p.slug {
+        m.slug = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = p.title {
+        m.title = Set(v);
+    }
+    if let Some(v) = p.summary {
+        m.summary = Set(v);
+    }
+    if let Some(v) = p.description {
+        m.description = Set(v);
+    }
+    if let Some(v) = p.level {
+        m.level = Set(v.as_str().into());
+    }
+    if let Some(v) = p.format {
+        m.format = Set(v.as_str().into());
+    }
+    if let Some(v) = p.language {
+        m.language = Set(v);
+    }
+    if let Some(v) = p.price {
+        m.price_cents = Set(v.cents);
+        m.currency = Set(v.currency.as_str().into());
+    }
+    if let Some(v) = p.tax_rate_bp {
+        m.tax_rate_bp = Set(v);
+    }
+    m.updated_at = Set(now);
+    let (actor, tags, tenant_id) = (actor.clone(), p.tags, actor.tenant_id);
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let updated = m.update(txn).await?;
+                if let Some(tags) = tags {
+                    replace_tags(txn, tenant_id, id, &tags).await?;
+                }
+                record(txn, &actor, now, "course.updated", id).await?;
+                Ok(updated)
+            })
+        })
+        .await
+        .map_err(|e| AppError::from(e).unique_as_conflict(SLUG_TAKEN))
+}
+
+/// Publishes, unpublishes (back to draft) or archives a course (admin).
+pub async fn set_course_status(services: &Services, actor: &Actor, id: Uuid, status: CourseStatus) -> AppResult<course::Model> {
+    require_admin(actor)?;
+    let current = course(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    let now = services.clock.now();
+    let mut m: course::ActiveModel = current.into();
+    m.status = Set(status.as_str().into());
+    m.updated_at = Set(now);
+    let actor = actor.clone();
+    let action = match status {
+        CourseStatus::Published => "course.published",
+        CourseStatus::Draft => "course.unpublished",
+        CourseStatus::Archived => "course.archived",
+    };
+    Ok(services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let updated = m.update(txn).await?;
+                record(txn, &actor, now, action, id).await?;
+                Ok(updated)
+            })
+        })
+        .await?)
+}
+
+async fn check_instructor(services: &Services, tenant_id: Uuid, id: Uuid, field: &str) -> AppResult<()> {
+    let ok = scoped::<user_role::Entity>(tenant_id)
+        .filter(user_role::Column::UserId.eq(id))
+        .filter(user_role::Column::Role.eq(Role::Instructor.as_str()))
+        .one(&services.db)
+        .await?
+        .is_some();
+    if ok { Ok(()) } else { Err(AppError::bad_input(field, "is not an instructor of this organisation")) }
+}
+
+fn check_session_shape(format: Format, d: &SessionDraft) -> AppResult<()> {
+    if d.ends_at <= d.starts_at {
+        return Err(AppError::bad_input("input.endsAt", "must be after startsAt"));
+    }
+    if !(1..=10_000).contains(&d.capacity) {
+        return Err(AppError::bad_input("input.capacity", "must be between 1 and 10000"));
+    }
+    match format {
+        Format::InPerson if d.location.is_none() => Err(AppError::bad_input("input.location", "is required for an in-person course")),
+        Format::VirtualClass if d.virtual_room.is_none() => {
+            Err(AppError::bad_input("input.virtualRoom", "is required for a virtual-class course"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Adds a session to a course (admin).
+pub async fn create_session(services: &Services, actor: &Actor, course_id: Uuid, d: SessionDraft) -> AppResult<session::Model> {
+    require_admin(actor)?;
+    let c = course(services, actor.tenant_id, course_id).await?.ok_or(AppError::NotFound)?;
+    let format = Format::parse(&c.format).unwrap_or(Format::Online);
+    check_session_shape(format, &d)?;
+    if let Some(i) = d.instructor_id {
+        check_instructor(services, actor.tenant_id, i, "input.instructorId").await?;
+    }
+    let now = services.clock.now();
+    let model = session::Model {
+        id: Uuid::now_v7(),
+        tenant_id: actor.tenant_id,
+        course_id,
+        starts_at: d.starts_at,
+        ends_at: d.ends_at,
+        instructor_id: d.instructor_id,
+        capacity: d.capacity,
+        seats_taken: 0,
+        location: d.location,
+        virtual_room: d.virtual_room,
+        cancelled: false,
+        created_at: now,
+    };
+    let (m, actor) = (model.clone(), actor.clone());
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                session::Entity::insert(session::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
+                record(txn, &actor, now, "session.created", m.id).await
+            })
+        })
+        .await?;
+    Ok(model)
+}
+
+/// Changes a session's dates, instructor, capacity or place (admin). The capacity can never go
+/// below the seats already taken: the check is part of the UPDATE itself.
+pub async fn update_session(services: &Services, actor: &Actor, id: Uuid, d: SessionDraft) -> AppResult<session::Model> {
+    require_admin(actor)?;
+    let s = session_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    let c = course(services, actor.tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
+    check_session_shape(Format::parse(&c.format).unwrap_or(Format::Online), &d)?;
+    if let Some(i) = d.instructor_id {
+        check_instructor(services, actor.tenant_id, i, "input.instructorId").await?;
+    }
+    let now = services.clock.now();
+    let actor = actor.clone();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let res = session::Entity::update_many()
+                    .col_expr(session::Column::StartsAt, Expr::value(d.starts_at))
+                    .col_expr(session::Column::EndsAt, Expr::value(d.ends_at))
+                    .col_expr(session::Column::InstructorId, Expr::value(d.instructor_id))
+                    .col_expr(session::Column::Capacity, Expr::value(d.capacity))
+                    .col_expr(session::Column::Location, Expr::value(d.location))
+                    .col_expr(session::Column::VirtualRoom, Expr::value(d.virtual_room))
+                    .filter(session::Column::Id.eq(id))
+                    .filter(session::Column::SeatsTaken.lte(d.capacity))
+                    .exec(txn)
+                    .await?;
+                if res.rows_affected != 1 {
+                    return Err(AppError::bad_input("input.capacity", "is below the number of seats already taken"));
+                }
+                record(txn, &actor, now, "session.updated", id).await
+            })
+        })
+        .await?;
+    session_by_id(services, s.tenant_id, id).await?.ok_or(AppError::NotFound)
+}
+
+/// Appends a lesson to a course outline, or inserts it at `position` (1-based), shifting the
+/// following ones (admin).
+pub async fn add_lesson(
+    services: &Services,
+    actor: &Actor,
+    course_id: Uuid,
+    title: String,
+    duration_minutes: Option<i32>,
+    position: Option<i32>,
+) -> AppResult<lesson::Model> {
+    require_admin(actor)?;
+    course(services, actor.tenant_id, course_id).await?.ok_or(AppError::NotFound)?;
+    let existing = lessons_of(services, actor.tenant_id, &[course_id]).await?.remove(&course_id).unwrap_or_default();
+    let last = existing.len() as i32 + 1;
+    let position = position.unwrap_or(last);
+    if !(1..=last).contains(&position) {
+        return Err(AppError::bad_input("input.position", format!("must be between 1 and {last}")));
+    }
+    let model = lesson::Model { id: Uuid::now_v7(), tenant_id: actor.tenant_id, course_id, position, title, duration_minutes };
+    let (m, actor, now) = (model.clone(), actor.clone(), services.clock.now());
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                lesson::Entity::update_many()
+                    .col_expr(lesson::Column::Position, Expr::col(lesson::Column::Position).add(1))
+                    .filter(lesson::Column::CourseId.eq(course_id))
+                    .filter(lesson::Column::Position.gte(position))
+                    .exec(txn)
+                    .await?;
+                lesson::Entity::insert(lesson::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
+                record(txn, &actor, now, "lesson.created", m.id).await
+            })
+        })
+        .await?;
+    Ok(model)
+}
+
+/// Filters of the public catalogue.
+#[derive(Clone, Debug, Default)]
+pub struct CourseFilter {
+    pub format: Option<Format>,
+    pub level: Option<Level>,
+    pub language: Option<String>,
+    pub tag: Option<String>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+    pub has_upcoming_session: Option<bool>,
+    pub search: Option<String>,
+}
+
+/// Orders of the public catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CourseSort {
+    /// Next upcoming session first; courses without one last.
+    #[default]
+    StartDate,
+    Price,
+    Title,
+}
+
+fn like_pattern(term: &str) -> String {
+    let escaped: String = term
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// A page of published courses: `offset` rows skipped, `first` returned, and whether more follow.
+pub async fn published_courses(
+    services: &Services,
+    tenant_id: Uuid,
+    filter: &CourseFilter,
+    sort: CourseSort,
+    first: u64,
+    offset: u64,
+) -> AppResult<(Vec<course::Model>, bool)> {
+    let now = services.clock.now();
+    let mut q = scoped::<course::Entity>(tenant_id).filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
+    if let Some(f) = filter.format {
+        q = q.filter(course::Column::Format.eq(f.as_str()));
+    }
+    if let Some(l) = filter.level {
+        q = q.filter(course::Column::Level.eq(l.as_str()));
+    }
+    if let Some(l) = &filter.language {
+        q = q.filter(course::Column::Language.eq(l.as_str()));
+    }
+    if let Some(t) = &filter.tag {
+        q = q.filter(Expr::cust_with_values(
+            "courses.id IN (SELECT course_id FROM course_tags WHERE tag = $1)",
+            [sea_orm::Value::from(t.clone())],
+        ));
+    }
+    if let Some(p) = filter.min_price_cents {
+        q = q.filter(course::Column::PriceCents.gte(p));
+    }
+    if let Some(p) = filter.max_price_cents {
+        q = q.filter(course::Column::PriceCents.lte(p));
+    }
+    let upcoming = "EXISTS (SELECT 1 FROM sessions s WHERE s.course_id = courses.id AND s.cancelled = $1 AND s.starts_at > $2)";
+    match filter.has_upcoming_session {
+        Some(true) => q = q.filter(Expr::cust_with_values(upcoming, [sea_orm::Value::from(false), sea_orm::Value::from(now)])),
+        Some(false) => {
+            q = q.filter(Expr::cust_with_values(format!("NOT {upcoming}"), [sea_orm::Value::from(false), sea_orm::Value::from(now)]))
+        }
+        None => {}
+    }
+    if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let p = like_pattern(s);
+        q = q.filter(Expr::cust_with_values(
+            "(LOWER(courses.title) LIKE $1 ESCAPE '\\' OR LOWER(courses.summary) LIKE $2 ESCAPE '\\')",
+            [sea_orm::Value::from(p.clone()), sea_orm::Value::from(p)],
+        ));
+    }
+    q = match sort {
+        CourseSort::StartDate => {
+            let next = "(SELECT MIN(s.starts_at) FROM sessions s WHERE s.course_id = courses.id AND s.cancelled = $1 AND s.starts_at > $2)";
+            q.order_by(
+                Expr::cust_with_values(format!("CASE WHEN {next} IS NULL THEN 1 ELSE 0 END"), [sea_orm::Value::from(false), sea_orm::Value::from(now)]),
+                Order::Asc,
+            )
+            .order_by(Expr::cust_with_values(next, [sea_orm::Value::from(false), sea_orm::Value::from(now)]), Order::Asc)
+        }
+        CourseSort::Price => q.order_by_asc(course::Column::PriceCents),
+        CourseSort::Title => q.order_by_asc(course::Column::Title),
+    };
+    let mut rows = q.order_by_asc(course::Column::Id).offset(offset).limit(first + 1).all(&services.db).await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, has_next))
+}
+
+/// A course by slug: published only, unless `include_drafts` (admin).
+pub async fn course_by_slug(services: &Services, tenant_id: Uuid, slug: &str, include_drafts: bool) -> AppResult<Option<course::Model>> {
+    let mut q = scoped::<course::Entity>(tenant_id).filter(course::Column::Slug.eq(slug));
+    if !include_drafts {
+        q = q.filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
+    }
+    Ok(q.one(&services.db).await?)
+}
+
+pub async fn session_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<session::Model>> {
+    Ok(scoped::<session::Entity>(tenant_id).filter(session::Column::Id.eq(id)).one(&services.db).await?)
+}
+
+fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+    for r in rows {
+        map.entry(key(&r)).or_default().push(r);
+    }
+    map
+}
+
+/// Sessions (not cancelled) of several courses, by start date: one query.
+pub async fn sessions_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
+    let rows = scoped::<session::Entity>(tenant_id)
+        .filter(session::Column::CourseId.is_in(courses.iter().copied()))
+        .filter(session::Column::Cancelled.eq(false))
+        .order_by_asc(session::Column::StartsAt)
+        .all(&services.db)
+        .await?;
+    Ok(group(rows, |s| s.course_id))
+}
+
+/// Lessons of several courses, in order: one query.
+pub async fn lessons_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<lesson::Model>>> {
+    let rows = scoped::<lesson::Entity>(tenant_id)
+        .filter(lesson::Column::CourseId.is_in(courses.iter().copied()))
+        .order_by_asc(lesson::Column::Position)
+        .all(&services.db)
+        .await?;
+    Ok(group(rows, |l| l.course_id))
+}
+
+/// Tags of several courses: one query.
+pub async fn tags_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<String>>> {
+    let rows = scoped::<course_tag::Entity>(tenant_id)
+        .filter(course_tag::Column::CourseId.is_in(courses.iter().copied()))
+        .order_by_asc(course_tag::Column::Tag)
+        .all(&services.db)
+        .await?;
+    Ok(rows.into_iter().fold(HashMap::new(), |mut m: HashMap<Uuid, Vec<String>>, t| {
+        m.entry(t.course_id).or_default().push(t.tag);
+        m
+    }))
+}
+
+/// Courses by id (any status): one query.
+pub async fn courses_by_id(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, course::Model>> {
+    let rows = scoped::<course::Entity>(tenant_id).filter(course::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+    Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+}
+
+/// Sessions by id: one query.
+pub async fn sessions_by_id(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, session::Model>> {
+    let rows = scoped::<session::Entity>(tenant_id).filter(session::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+    Ok(rows.into_iter().map(|s| (s.id, s)).collect())
+}
+
+/// Public display names of instructors: the chosen display name, else first name and the
+/// initial of the last name ("Inès M."). Never e-mail or full identity.
+pub async fn instructor_names(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String, String, Option<String>)> = scoped::<user::Entity>(tenant_id)
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::FirstName)
+        .column(user::Column::LastName)
+        .column(user::Column::DisplayName)
+        .into_tuple()
+        .all(&services.db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, first, last, display)| {
+            let name = display.unwrap_or_else(|| match last.chars().next() {
+                Some(i) => format!("{first} {i}."),
+                None => first,
+            });
+            (id, name)
+        })
+        .collect())
+}

@@ -1,0 +1,470 @@
+//! Learning: enrollments (with the capacity guard), lesson completion and progress, rosters,
+//! live classes and their attendance statistics and recordings.
+//!
+//! Capacity is decided by the database: a seat is taken by
+//! `UPDATE sessions SET seats_taken = seats_taken + 1 WHERE id = ? AND seats_taken < capacity`
+//! as the first statement of the enrollment transaction (on SQLite this also takes the write
+//! lock up front, so concurrent transactions queue instead of failing on a stale snapshot), and
+//! a partial unique index refuses a second live enrollment of the same learner in a session.
+//! The reserve / activate / cancel operations take a connection so the shop can run them inside
+//! its own order transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use uuid::Uuid;
+
+use super::Services;
+use super::catalog::{self, CourseStatus};
+use super::tenancy::{TenantOwned, scoped};
+use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, session};
+use crate::error::{AppError, AppResult};
+use crate::policy::{self, Actor, Relations, Role};
+
+impl TenantOwned for enrollment::Entity {
+    fn tenant_column() -> Self::Column {
+        enrollment::Column::TenantId
+    }
+}
+impl TenantOwned for lesson_completion::Entity {
+    fn tenant_column() -> Self::Column {
+        lesson_completion::Column::TenantId
+    }
+}
+impl TenantOwned for live_class::Entity {
+    fn tenant_column() -> Self::Column {
+        live_class::Column::TenantId
+    }
+}
+impl TenantOwned for live_class_attendance::Entity {
+    fn tenant_column() -> Self::Column {
+        live_class_attendance::Column::TenantId
+    }
+}
+
+/// Enrollment states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollmentStatus {
+    PendingPayment,
+    Active,
+    Completed,
+    Cancelled,
+}
+
+impl EnrollmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollmentStatus::PendingPayment => "pending_payment",
+            EnrollmentStatus::Active => "active",
+            EnrollmentStatus::Completed => "completed",
+            EnrollmentStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> EnrollmentStatus {
+        match s {
+            "pending_payment" => EnrollmentStatus::PendingPayment,
+            "active" => EnrollmentStatus::Active,
+            "completed" => EnrollmentStatus::Completed,
+            _ => EnrollmentStatus::Cancelled,
+        }
+    }
+}
+
+const SOLD_OUT: &str = "this session is sold out";
+const ALREADY: &str = "already enrolled in this session";
+
+/// Takes a seat and writes the enrollment on `conn` (which should be a transaction). The seat
+/// update is the first statement. `CONFLICT` when sold out or already enrolled.
+pub async fn take_seat<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    learner_id: Uuid,
+    status: EnrollmentStatus,
+    now: DateTime<Utc>,
+    hold_expires_at: Option<DateTime<Utc>>,
+) -> AppResult<enrollment::Model> {
+    let taken = session::Entity::update_many()
+        .col_expr(session::Column::SeatsTaken, Expr::col(session::Column::SeatsTaken).add(1))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(Expr::col(session::Column::SeatsTaken).lt(Expr::col(session::Column::Capacity)))
+        .exec(conn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(AppError::Conflict(SOLD_OUT.into()));
+    }
+    let model = enrollment::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        session_id,
+        learner_id,
+        status: status.as_str().into(),
+        created_at: now,
+        hold_expires_at,
+        activated_at: (status == EnrollmentStatus::Active).then_some(now),
+        completed_at: None,
+        cancelled_at: None,
+    };
+    enrollment::Entity::insert(enrollment::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| AppError::from(e).unique_as_conflict(ALREADY))?;
+    Ok(model)
+}
+
+/// Turns a reserved (pending-payment) enrollment into an active one (the shop, on payment).
+pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let res = enrollment::Entity::update_many()
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
+        .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
+        .col_expr(enrollment::Column::HoldExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(enrollment::Column::Id.eq(enrollment_id))
+        .filter(enrollment::Column::TenantId.eq(tenant_id))
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Cancels a live enrollment and frees its seat, in `conn`'s transaction. Returns false when it
+/// was already cancelled (idempotent).
+pub async fn release<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let Some(e) = scoped::<enrollment::Entity>(tenant_id).filter(enrollment::Column::Id.eq(enrollment_id)).one(conn).await? else {
+        return Err(AppError::NotFound);
+    };
+    let res = enrollment::Entity::update_many()
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled.as_str()))
+        .col_expr(enrollment::Column::CancelledAt, Expr::value(now))
+        .filter(enrollment::Column::Id.eq(enrollment_id))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .exec(conn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Ok(false);
+    }
+    session::Entity::update_many()
+        .col_expr(session::Column::SeatsTaken, Expr::col(session::Column::SeatsTaken).sub(1))
+        .filter(session::Column::Id.eq(e.session_id))
+        .filter(session::Column::SeatsTaken.gt(0))
+        .exec(conn)
+        .await?;
+    Ok(true)
+}
+
+/// Enrolls the actor (or their ward) in a session of a free, published course.
+pub async fn enroll(services: &Services, actor: &Actor, relations: &Relations, session_id: Uuid, learner: Option<Uuid>) -> AppResult<enrollment::Model> {
+    let me = actor.user_id.ok_or(AppError::Unauthenticated)?;
+    let learner = learner.unwrap_or(me);
+    if !policy::acts_for(actor, relations, learner) {
+        return Err(AppError::Forbidden);
+    }
+    let s = catalog::session_by_id(services, actor.tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
+    let c = catalog::course(services, actor.tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
+    if c.status != CourseStatus::Published.as_str() || s.cancelled {
+        return Err(AppError::NotFound);
+    }
+    let now = services.clock.now();
+    if s.starts_at <= now {
+        return Err(AppError::Conflict("this session has already started".into()));
+    }
+    if c.price_cents > 0 {
+        return Err(AppError::Conflict("this course is not free: order it through the shop".into()));
+    }
+    let tenant_id = actor.tenant_id;
+    Ok(services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move { take_seat(txn, tenant_id, session_id, learner, EnrollmentStatus::Active, now, None).await })
+        })
+        .await?)
+}
+
+/// Cancels an enrollment (the learner, their guardian, or support) and frees the seat.
+pub async fn cancel(services: &Services, actor: &Actor, relations: &Relations, enrollment_id: Uuid) -> AppResult<enrollment::Model> {
+    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)?;
+    if !policy::acts_for(actor, relations, e.learner_id) && !actor.has(Role::Support) {
+        return Err(AppError::Forbidden);
+    }
+    if EnrollmentStatus::parse(&e.status) == EnrollmentStatus::Completed {
+        return Err(AppError::Conflict("a completed enrollment cannot be cancelled".into()));
+    }
+    let (tenant_id, now) = (actor.tenant_id, services.clock.now());
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| Box::pin(async move { release(txn, tenant_id, enrollment_id, now).await }))
+        .await?;
+    enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn enrollment_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<enrollment::Model>> {
+    Ok(scoped::<enrollment::Entity>(tenant_id).filter(enrollment::Column::Id.eq(id)).one(&services.db).await?)
+}
+
+/// Enrollments of several learners (not cancelled), newest first: one query.
+pub async fn enrollments_of(services: &Services, tenant_id: Uuid, learners: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<enrollment::Model>>> {
+    let rows = scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .order_by_desc(enrollment::Column::CreatedAt)
+        .all(&services.db)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<enrollment::Model>> = HashMap::new();
+    for r in rows {
+        map.entry(r.learner_id).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// Completed lesson ids of several enrollments: one query.
+pub async fn completions_of(services: &Services, tenant_id: Uuid, enrollments: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<Uuid>>> {
+    let rows = scoped::<lesson_completion::Entity>(tenant_id)
+        .filter(lesson_completion::Column::EnrollmentId.is_in(enrollments.iter().copied()))
+        .all(&services.db)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for r in rows {
+        map.entry(r.enrollment_id).or_default().push(r.lesson_id);
+    }
+    Ok(map)
+}
+
+/// Marks a lesson complete for the learner's own active enrollment; completes the enrollment
+/// when every lesson of the course is done. Idempotent.
+pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: Uuid, lesson_id: Uuid) -> AppResult<enrollment::Model> {
+    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)?;
+    if actor.user_id != Some(e.learner_id) {
+        return Err(AppError::Forbidden);
+    }
+    match EnrollmentStatus::parse(&e.status) {
+        EnrollmentStatus::Active | EnrollmentStatus::Completed => {}
+        _ => return Err(AppError::Conflict("this enrollment is not active".into())),
+    }
+    let s = catalog::session_by_id(services, actor.tenant_id, e.session_id).await?.ok_or(AppError::NotFound)?;
+    let lessons: Vec<lesson::Model> =
+        catalog::lessons_of(services, actor.tenant_id, &[s.course_id]).await?.remove(&s.course_id).unwrap_or_default();
+    if !lessons.iter().any(|l| l.id == lesson_id) {
+        return Err(AppError::bad_input("input.lessonId", "is not a lesson of this course"));
+    }
+    let (tenant_id, now) = (actor.tenant_id, services.clock.now());
+    let total = lessons.len();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let done = scoped::<lesson_completion::Entity>(tenant_id)
+                    .filter(lesson_completion::Column::EnrollmentId.eq(enrollment_id))
+                    .all(txn)
+                    .await?;
+                let mut ids: HashSet<Uuid> = done.into_iter().map(|c| c.lesson_id).collect();
+                if ids.insert(lesson_id) {
+                    lesson_completion::Entity::insert(lesson_completion::ActiveModel {
+                        enrollment_id: Set(enrollment_id),
+                        lesson_id: Set(lesson_id),
+                        tenant_id: Set(tenant_id),
+                        completed_at: Set(now),
+                    })
+                    .exec_without_returning(txn)
+                    .await?;
+                }
+                if ids.len() == total {
+                    enrollment::Entity::update_many()
+                        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Completed.as_str()))
+                        .col_expr(enrollment::Column::CompletedAt, Expr::value(now))
+                        .filter(enrollment::Column::Id.eq(enrollment_id))
+                        .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active.as_str()))
+                        .exec(txn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
+}
+
+/// The live enrollments of a session, for its roster. Access is decided by the caller through
+/// [`policy::may_read_roster`].
+pub async fn roster(services: &Services, tenant_id: Uuid, session_id: Uuid) -> AppResult<Vec<enrollment::Model>> {
+    Ok(scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::SessionId.eq(session_id))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .order_by_asc(enrollment::Column::CreatedAt)
+        .all(&services.db)
+        .await?)
+}
+
+/// Learners of the sessions `instructor` teaches (live enrollments): the instructor column of
+/// the need-to-know matrix.
+pub async fn learners_of_instructor(services: &Services, tenant_id: Uuid, instructor: Uuid) -> AppResult<HashSet<Uuid>> {
+    let sessions: Vec<Uuid> = scoped::<session::Entity>(tenant_id)
+        .filter(session::Column::InstructorId.eq(instructor))
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    if sessions.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::SessionId.is_in(sessions))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .map(|e| e.learner_id)
+        .collect())
+}
+
+/// A meeting to schedule.
+#[derive(Clone, Debug)]
+pub struct LiveClassDraft {
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub recorded: bool,
+}
+
+/// Schedules a live class for a session (admin, or the session's instructor).
+pub async fn schedule_live_class(services: &Services, actor: &Actor, session_id: Uuid, d: LiveClassDraft) -> AppResult<live_class::Model> {
+    let s = catalog::session_by_id(services, actor.tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
+    let teaches = actor.has(Role::Instructor) && s.instructor_id.is_some() && s.instructor_id == actor.user_id;
+    if !(actor.has(Role::Admin) || teaches) {
+        return Err(AppError::Forbidden);
+    }
+    if d.ends_at <= d.starts_at {
+        return Err(AppError::bad_input("input.endsAt", "must be after startsAt"));
+    }
+    let m = live_class::Model {
+        id: Uuid::now_v7(),
+        tenant_id: actor.tenant_id,
+        session_id,
+        title: d.title,
+        starts_at: d.starts_at,
+        ends_at: d.ends_at,
+        recorded: d.recorded,
+        recording_ref: None,
+    };
+    live_class::Entity::insert(live_class::ActiveModel::from(m.clone())).exec_without_returning(&services.db).await?;
+    Ok(m)
+}
+
+/// One participant's statistics, as sent by the virtual-classroom integration.
+#[derive(Clone, Debug)]
+pub struct Participation {
+    pub learner_id: Uuid,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: DateTime<Utc>,
+    pub talk_seconds: i32,
+    pub chat_messages: i32,
+    pub hand_raises: i32,
+    pub poll_answers: i32,
+}
+
+/// Records (replaces) attendance statistics and optionally the recording reference of a live
+/// class. Integration accounts only; every participant must be enrolled in the session; all or
+/// nothing.
+pub async fn record_live_class(
+    services: &Services,
+    actor: &Actor,
+    live_class_id: Uuid,
+    participants: Vec<Participation>,
+    recording_ref: Option<String>,
+) -> AppResult<live_class::Model> {
+    if !actor.has(Role::Integration) {
+        return Err(AppError::Forbidden);
+    }
+    let lc = scoped::<live_class::Entity>(actor.tenant_id)
+        .filter(live_class::Column::Id.eq(live_class_id))
+        .one(&services.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let enrolled: HashSet<Uuid> = roster(services, actor.tenant_id, lc.session_id).await?.into_iter().map(|e| e.learner_id).collect();
+    for (i, p) in participants.iter().enumerate() {
+        if !enrolled.contains(&p.learner_id) {
+            return Err(AppError::bad_input(format!("input.participants.{i}.learnerId"), "is not enrolled in this session"));
+        }
+        if p.left_at < p.joined_at {
+            return Err(AppError::bad_input(format!("input.participants.{i}.leftAt"), "must not be before joinedAt"));
+        }
+        if [p.talk_seconds, p.chat_messages, p.hand_raises, p.poll_answers].iter().any(|n| *n < 0) {
+            return Err(AppError::bad_input(format!("input.participants.{i}"), "counts must not be negative"));
+        }
+    }
+    if recording_ref.is_some() && !lc.recorded {
+        return Err(AppError::bad_input("input.recordingRef", "this live class is not recorded"));
+    }
+    let tenant_id = actor.tenant_id;
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                for p in participants {
+                    live_class_attendance::Entity::delete_many()
+                        .filter(live_class_attendance::Column::LiveClassId.eq(live_class_id))
+                        .filter(live_class_attendance::Column::LearnerId.eq(p.learner_id))
+                        .exec(txn)
+                        .await?;
+                    live_class_attendance::Entity::insert(live_class_attendance::ActiveModel {
+                        live_class_id: Set(live_class_id),
+                        learner_id: Set(p.learner_id),
+                        tenant_id: Set(tenant_id),
+                        joined_at: Set(p.joined_at),
+                        left_at: Set(p.left_at),
+                        talk_seconds: Set(p.talk_seconds),
+                        chat_messages: Set(p.chat_messages),
+                        hand_raises: Set(p.hand_raises),
+                        poll_answers: Set(p.poll_answers),
+                    })
+                    .exec_without_returning(txn)
+                    .await?;
+                }
+                if let Some(r) = recording_ref {
+                    live_class::Entity::update_many()
+                        .col_expr(live_class::Column::RecordingRef, Expr::value(r))
+                        .filter(live_class::Column::Id.eq(live_class_id))
+                        .exec(txn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(scoped::<live_class::Entity>(actor.tenant_id).filter(live_class::Column::Id.eq(live_class_id)).one(&services.db).await?.unwrap_or(lc))
+}
+
+/// Live classes of several sessions, by start: one query.
+pub async fn live_classes_of(services: &Services, tenant_id: Uuid, sessions: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<live_class::Model>>> {
+    let rows = scoped::<live_class::Entity>(tenant_id)
+        .filter(live_class::Column::SessionId.is_in(sessions.iter().copied()))
+        .order_by_asc(live_class::Column::StartsAt)
+        .all(&services.db)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<live_class::Model>> = HashMap::new();
+    for r in rows {
+        map.entry(r.session_id).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// Attendance rows of several learners: one query.
+pub async fn attendance_of(services: &Services, tenant_id: Uuid, learners: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<live_class_attendance::Model>>> {
+    let rows = scoped::<live_class_attendance::Entity>(tenant_id)
+        .filter(live_class_attendance::Column::LearnerId.is_in(learners.iter().copied()))
+        .all(&services.db)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<live_class_attendance::Model>> = HashMap::new();
+    for r in rows {
+        map.entry(r.learner_id).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// When a live class's recording stops being available: the tenant keeps recordings 7 or 14
+/// days after the class (SPEC §5).
+pub fn recording_expires_at(lc: &live_class::Model, retention_days: i64) -> DateTime<Utc> {
+    lc.ends_at + Duration::days(retention_days)
+}

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+/// A catalogue item.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "courses")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub description: String,
+    pub level: String,
+    pub format: String,
+    pub language: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub tax_rate_bp: i32,
+    /// draft, published or archived.
+    pub status: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,579 @@
+//! The catalogue API: public `courses` / `course` / `session` (no personal data; cacheable for
+//! anonymous visitors) and the admin mutations that manage courses, sessions and lessons.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+
+use super::context::{request, services};
+use super::learning::{LiveClassNode, RosterEntry};
+use super::loaders::{CourseById, CourseLessons, CourseSessions, CourseTags, InstructorName, SessionLiveClasses};
+use super::pagination::parse_id;
+use crate::domain::catalog::{self, CourseDraft, CourseFilter, CoursePatch, CourseSort, CourseStatus, Format, Level, SessionDraft};
+use crate::domain::learning;
+use crate::domain::types::{self, Money, Slug, Tag};
+use crate::entities::{course, lesson, session};
+use crate::error::{AppError, AppResult, IntoGql};
+use crate::policy::{self, Role};
+
+macro_rules! gql_enum {
+    ($gql:ident as $name:literal <=> $dom:ident { $($v:ident),* }) => {
+        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+        #[graphql(name = $name)]
+        pub enum $gql { $($v),* }
+        impl From<$gql> for $dom {
+            fn from(x: $gql) -> Self { match x { $($gql::$v => $dom::$v),* } }
+        }
+        impl From<$dom> for $gql {
+            fn from(x: $dom) -> Self { match x { $($dom::$v => $gql::$v),* } }
+        }
+    };
+}
+gql_enum!(LevelGql as "CourseLevel" <=> Level { Beginner, Intermediate, Advanced });
+gql_enum!(FormatGql as "CourseFormat" <=> Format { Online, InPerson, VirtualClass });
+gql_enum!(StatusGql as "CourseStatus" <=> CourseStatus { Draft, Published, Archived });
+
+/// An amount in minor units (cents) and its currency.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Money", cache_control(max_age = 60))]
+pub struct MoneyGql {
+    pub amount_cents: i64,
+    pub currency: String,
+}
+
+/// An instructor as the public sees them: a display name, nothing else.
+#[derive(SimpleObject, Clone)]
+#[graphql(cache_control(max_age = 60))]
+pub struct Instructor {
+    pub display_name: String,
+}
+
+/// A lesson of a course outline.
+pub struct LessonNode(pub lesson::Model);
+
+#[Object(name = "Lesson", cache_control(max_age = 60))]
+impl LessonNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// 1-based position in the outline.
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn duration_minutes(&self) -> Option<i32> {
+        self.0.duration_minutes
+    }
+}
+
+// Public catalogue types carry `cache_control(max_age = 60)`: an anonymous response made only of
+// them is cacheable by a CDN for 60 s (see `http::graphql`).
+
+/// A catalogue item.
+pub struct CourseNode(pub course::Model);
+
+#[Object(name = "Course", cache_control(max_age = 60))]
+impl CourseNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn level(&self) -> Option<LevelGql> {
+        Level::parse(&self.0.level).map(Into::into)
+    }
+    async fn format(&self) -> Option<FormatGql> {
+        Format::parse(&self.0.format).map(Into::into)
+    }
+    /// Language the course is taught in (`fr`, `en`, …).
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
+    /// Price including tax, in minor units.
+    async fn price(&self) -> MoneyGql {
+        MoneyGql { amount_cents: self.0.price_cents, currency: self.0.currency.clone() }
+    }
+    /// VAT rate in basis points (2000 = 20 %).
+    async fn tax_rate_bp(&self) -> i32 {
+        self.0.tax_rate_bp
+    }
+    async fn status(&self) -> Option<StatusGql> {
+        CourseStatus::parse(&self.0.status).map(Into::into)
+    }
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(request(ctx).gql()?.load(CourseTags(self.0.id)).await.gql()?.unwrap_or_default())
+    }
+    /// Sessions (cohorts): upcoming ones unless `includePast`.
+    async fn sessions(&self, ctx: &Context<'_>, #[graphql(default)] include_past: bool) -> async_graphql::Result<Vec<SessionNode>> {
+        let now = services(ctx).gql()?.clock.now();
+        let all = request(ctx).gql()?.load(CourseSessions(self.0.id)).await.gql()?.unwrap_or_default();
+        Ok(all.into_iter().filter(|s| include_past || s.starts_at > now).map(SessionNode).collect())
+    }
+    /// The lesson outline, in order.
+    async fn lessons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LessonNode>> {
+        Ok(request(ctx).gql()?.load(CourseLessons(self.0.id)).await.gql()?.unwrap_or_default().into_iter().map(LessonNode).collect())
+    }
+}
+
+/// A cohort of a course.
+pub struct SessionNode(pub session::Model);
+
+#[Object(name = "Session", cache_control(max_age = 60))]
+impl SessionNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    async fn capacity(&self) -> i32 {
+        self.0.capacity
+    }
+    async fn seats_left(&self) -> i32 {
+        (self.0.capacity - self.0.seats_taken).max(0)
+    }
+    /// Where an in-person session takes place.
+    async fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+    async fn instructor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Instructor>> {
+        let Some(id) = self.0.instructor_id else { return Ok(None) };
+        let name = request(ctx).gql()?.load(InstructorName(id)).await.gql()?;
+        Ok(name.map(|display_name| Instructor { display_name }))
+    }
+    async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CourseNode>> {
+        Ok(request(ctx).gql()?.load(CourseById(self.0.course_id)).await.gql()?.map(CourseNode))
+    }
+    /// Scheduled live classes (virtual-classroom meetings).
+    async fn live_classes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LiveClassNode>> {
+        let rows = request(ctx).gql()?.load(SessionLiveClasses(self.0.id)).await.gql()?.unwrap_or_default();
+        Ok(rows.into_iter().map(|lc| LiveClassNode { lc, instructor: self.0.instructor_id }).collect())
+    }
+    /// The learners of this session with progress and attendance: the session's instructor,
+    /// support and the privacy officer only (`FORBIDDEN` otherwise).
+    #[graphql(cache_control(no_cache))]
+    async fn roster(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RosterEntry>>> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        if !policy::may_read_roster(&actor, self.0.instructor_id) {
+            return Err(AppError::Forbidden).gql();
+        }
+        let rows = learning::roster(s, actor.tenant_id, self.0.id).await.gql()?;
+        Ok(Some(rows.into_iter().map(RosterEntry).collect()))
+    }
+}
+
+/// Catalogue filters; all optional and combined with AND.
+#[derive(InputObject, Default)]
+pub struct CourseFilterInput {
+    pub format: Option<FormatGql>,
+    pub level: Option<LevelGql>,
+    /// `fr`, `en`, …
+    pub language: Option<String>,
+    pub tag: Option<String>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+    pub has_upcoming_session: Option<bool>,
+    /// Words searched in titles and summaries.
+    pub search: Option<String>,
+}
+
+/// Catalogue orders.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum CourseSortGql {
+    /// Next upcoming session first; courses without one last.
+    #[default]
+    StartDate,
+    Price,
+    Title,
+}
+
+pub type CourseConnection = Connection<String, CourseNode>;
+
+/// Most courses one page may hold.
+pub const MAX_COURSES_PER_PAGE: i32 = 50;
+
+fn offset_cursor(offset: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("course-offset:{offset}"))
+}
+
+fn parse_offset(cursor: &str) -> AppResult<u64> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("course-offset:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
+}
+
+impl CourseFilterInput {
+    fn parse(self) -> AppResult<CourseFilter> {
+        if let (Some(a), Some(b)) = (self.min_price_cents, self.max_price_cents) {
+            if a > b {
+                return Err(AppError::bad_input("filter.maxPriceCents", "must not be below minPriceCents"));
+            }
+        }
+        let search = match self.search {
+            Some(s) => Some(types::text("filter.search", &s, 0, 100, false)?),
+            None => None,
+        };
+        Ok(CourseFilter {
+            format: self.format.map(Into::into),
+            level: self.level.map(Into::into),
+            language: self.language.map(|l| l.trim().to_lowercase()),
+            tag: self.tag.map(|t| t.trim().to_lowercase()),
+            min_price_cents: self.min_price_cents,
+            max_price_cents: self.max_price_cents,
+            has_upcoming_session: self.has_upcoming_session,
+            search,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// The published catalogue. `first` ≤ 50.
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CourseFilterInput>,
+        #[graphql(default)] sort: CourseSortGql,
+    ) -> async_graphql::Result<Option<CourseConnection>> {
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let first = first.unwrap_or(20);
+        if !(1..=MAX_COURSES_PER_PAGE).contains(&first) {
+            return Err(AppError::bad_input("first", format!("must be between 1 and {MAX_COURSES_PER_PAGE}"))).gql();
+        }
+        let offset = match after {
+            Some(c) => parse_offset(&c).gql()? + 1,
+            None => 0,
+        };
+        let filter = filter.unwrap_or_default().parse().gql()?;
+        let sort = match sort {
+            CourseSortGql::StartDate => CourseSort::StartDate,
+            CourseSortGql::Price => CourseSort::Price,
+            CourseSortGql::Title => CourseSort::Title,
+        };
+        let (rows, has_next) = catalog::published_courses(s, rc.tenant.id, &filter, sort, first as u64, offset).await.gql()?;
+        let mut conn = Connection::new(offset > 0, has_next);
+        conn.edges.extend(rows.into_iter().enumerate().map(|(i, c)| Edge::new(offset_cursor(offset + i as u64), CourseNode(c))));
+        Ok(Some(conn))
+    }
+
+    /// One course by slug: published ones for everyone, drafts too for admins.
+    async fn course(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<CourseNode>> {
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let admin = match rc.principal {
+            super::context::Principal::Token(_) => rc.actor(s).await.gql()?.has(Role::Admin),
+            super::context::Principal::Anonymous => false,
+        };
+        Ok(catalog::course_by_slug(s, rc.tenant.id, &slug, admin).await.gql()?.map(CourseNode))
+    }
+
+    /// One session by id (of a published course).
+    async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SessionNode>> {
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let id = parse_id("id", &id).gql()?;
+        let Some(session) = catalog::session_by_id(s, rc.tenant.id, id).await.gql()? else { return Ok(None) };
+        let published = catalog::course(s, rc.tenant.id, session.course_id).await.gql()?.is_some_and(|c| c.status == "published");
+        Ok(published.then_some(SessionNode(session)))
+    }
+}
+
+/// A new course (created as a draft).
+#[derive(InputObject)]
+pub struct CreateCourseInput {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub description: String,
+    pub level: LevelGql,
+    pub format: FormatGql,
+    pub language: String,
+    pub price_cents: i64,
+    #[graphql(default_with = "String::from(\"EUR\")")]
+    pub currency: String,
+    /// VAT in basis points (0–10000).
+    #[graphql(default = 2000)]
+    pub tax_rate_bp: i32,
+    #[graphql(default)]
+    pub tags: Vec<String>,
+}
+
+fn language(field: &str, raw: &str) -> AppResult<String> {
+    let l = raw.trim().to_lowercase();
+    if (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()) {
+        Ok(l)
+    } else {
+        Err(AppError::bad_input(field, "must be an ISO 639-1 language code such as fr"))
+    }
+}
+
+fn tax(field: &str, bp: i32) -> AppResult<i32> {
+    if (0..=10_000).contains(&bp) { Ok(bp) } else { Err(AppError::bad_input(field, "must be between 0 and 10000 basis points")) }
+}
+
+fn tags(field: &str, raw: &[String]) -> AppResult<Vec<Tag>> {
+    if raw.len() > 10 {
+        return Err(AppError::bad_input(field, "at most 10 tags"));
+    }
+    raw.iter().enumerate().map(|(i, t)| Tag::parse(&format!("{field}.{i}"), t)).collect()
+}
+
+impl CreateCourseInput {
+    fn parse(self) -> AppResult<CourseDraft> {
+        Ok(CourseDraft {
+            slug: Slug::parse("input.slug", &self.slug)?,
+            title: types::text("input.title", &self.title, 3, 120, false)?,
+            summary: types::text("input.summary", &self.summary, 1, 300, false)?,
+            description: types::text("input.description", &self.description, 0, 10_000, true)?,
+            level: self.level.into(),
+            format: self.format.into(),
+            language: language("input.language", &self.language)?,
+            price: Money::parse("input.price", self.price_cents, &self.currency).map_err(|e| match e {
+                AppError::BadUserInput { field, message } => {
+                    AppError::BadUserInput { field: field.replace("input.price.amountCents", "input.priceCents").replace("input.price.currency", "input.currency"), message }
+                }
+                other => other,
+            })?,
+            tax_rate_bp: tax("input.taxRateBp", self.tax_rate_bp)?,
+            tags: tags("input.tags", &self.tags)?,
+        })
+    }
+}
+
+/// Changes to a course; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCourseInput {
+    pub course_id: ID,
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub level: Option<LevelGql>,
+    pub format: Option<FormatGql>,
+    pub language: Option<String>,
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub tax_rate_bp: Option<i32>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl UpdateCourseInput {
+    fn parse(self, current_currency: &str, current_price: i64) -> AppResult<CoursePatch> {
+        let price = match (self.price_cents, &self.currency) {
+            (None, None) => None,
+            (p, c) => Some(
+                Money::parse("input", p.unwrap_or(current_price), c.as_deref().unwrap_or(current_currency)).map_err(|e| match e {
+                    AppError::BadUserInput { field, message } => AppError::BadUserInput {
+                        field: field.replace("input.amountCents", "input.priceCents"),
+                        message,
+                    },
+                    other => other,
+                })?,
+            ),
+        };
+        Ok(CoursePatch {
+            slug: self.slug.map(|s| Slug::parse("input.slug", &s)).transpose()?,
+            title: self.title.map(|t| types::text("input.title", &t, 3, 120, false)).transpose()?,
+            summary: self.summary.map(|t| types::text("input.summary", &t, 1, 300, false)).transpose()?,
+            description: self.description.map(|t| types::text("input.description", &t, 0, 10_000, true)).transpose()?,
+            level: self.level.map(Into::into),
+            format: self.format.map(Into::into),
+            language: self.language.map(|l| language("input.language", &l)).transpose()?,
+            price,
+            tax_rate_bp: self.tax_rate_bp.map(|t| tax("input.taxRateBp", t)).transpose()?,
+            tags: self.tags.map(|t| tags("input.tags", &t)).transpose()?,
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct CourseIdInput {
+    pub course_id: ID,
+}
+
+/// A new session of a course.
+#[derive(InputObject)]
+pub struct CreateSessionInput {
+    pub course_id: ID,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub instructor_id: Option<ID>,
+    pub capacity: i32,
+    pub location: Option<String>,
+    /// `https://` link of the virtual room (virtual-class courses).
+    pub virtual_room: Option<String>,
+}
+
+/// New values for a session (all fields are replaced).
+#[derive(InputObject)]
+pub struct UpdateSessionInput {
+    pub session_id: ID,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub instructor_id: Option<ID>,
+    pub capacity: i32,
+    pub location: Option<String>,
+    pub virtual_room: Option<String>,
+}
+
+fn session_draft(
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    instructor_id: Option<&ID>,
+    capacity: i32,
+    location: Option<&str>,
+    virtual_room: Option<&str>,
+) -> AppResult<SessionDraft> {
+    Ok(SessionDraft {
+        starts_at,
+        ends_at,
+        instructor_id: instructor_id.map(|i| parse_id("input.instructorId", i)).transpose()?,
+        capacity,
+        location: location.map(|l| types::text("input.location", l, 1, 200, false)).transpose()?,
+        virtual_room: virtual_room.map(|v| types::https_url("input.virtualRoom", v)).transpose()?,
+    })
+}
+
+/// A lesson to add to a course outline.
+#[derive(InputObject)]
+pub struct AddLessonInput {
+    pub course_id: ID,
+    pub title: String,
+    pub duration_minutes: Option<i32>,
+    /// 1-based; appended when omitted.
+    pub position: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct CoursePayload {
+    pub course: CourseNode,
+}
+
+#[derive(SimpleObject)]
+pub struct SessionPayload {
+    pub session: SessionNode,
+}
+
+#[derive(SimpleObject)]
+pub struct LessonPayload {
+    pub lesson: LessonNode,
+}
+
+#[derive(Default)]
+pub struct CatalogMutation;
+
+#[Object]
+impl CatalogMutation {
+    /// Creates a draft course (admin). A slug already used → `CONFLICT`.
+    async fn create_course(&self, ctx: &Context<'_>, input: CreateCourseInput) -> async_graphql::Result<CoursePayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let draft = input.parse().gql()?;
+        Ok(CoursePayload { course: CourseNode(catalog::create_course(s, &actor, draft).await.gql()?) })
+    }
+
+    /// Updates a course (admin).
+    async fn update_course(&self, ctx: &Context<'_>, input: UpdateCourseInput) -> async_graphql::Result<CoursePayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let id = parse_id("input.courseId", &input.course_id).gql()?;
+        let current = catalog::course(s, actor.tenant_id, id).await.gql()?.ok_or(AppError::NotFound).gql()?;
+        let patch = input.parse(&current.currency, current.price_cents).gql()?;
+        Ok(CoursePayload { course: CourseNode(catalog::update_course(s, &actor, id, patch).await.gql()?) })
+    }
+
+    /// Shows a course in the public catalogue (admin).
+    async fn publish_course(&self, ctx: &Context<'_>, input: CourseIdInput) -> async_graphql::Result<CoursePayload> {
+        set_status(ctx, input, CourseStatus::Published).await
+    }
+
+    /// Takes a course back to draft (admin).
+    async fn unpublish_course(&self, ctx: &Context<'_>, input: CourseIdInput) -> async_graphql::Result<CoursePayload> {
+        set_status(ctx, input, CourseStatus::Draft).await
+    }
+
+    /// Archives a course (admin): hidden from the catalogue, kept for records.
+    async fn archive_course(&self, ctx: &Context<'_>, input: CourseIdInput) -> async_graphql::Result<CoursePayload> {
+        set_status(ctx, input, CourseStatus::Archived).await
+    }
+
+    /// Adds a session to a course (admin).
+    async fn create_session(&self, ctx: &Context<'_>, input: CreateSessionInput) -> async_graphql::Result<SessionPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let course_id = parse_id("input.courseId", &input.course_id).gql()?;
+        let draft = session_draft(
+            input.starts_at,
+            input.ends_at,
+            input.instructor_id.as_ref(),
+            input.capacity,
+            input.location.as_deref(),
+            input.virtual_room.as_deref(),
+        )
+        .gql()?;
+        Ok(SessionPayload { session: SessionNode(catalog::create_session(s, &actor, course_id, draft).await.gql()?) })
+    }
+
+    /// Changes a session (admin); the capacity cannot go below the seats taken.
+    async fn update_session(&self, ctx: &Context<'_>, input: UpdateSessionInput) -> async_graphql::Result<SessionPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let id = parse_id("input.sessionId", &input.session_id).gql()?;
+        let draft = session_draft(
+            input.starts_at,
+            input.ends_at,
+            input.instructor_id.as_ref(),
+            input.capacity,
+            input.location.as_deref(),
+            input.virtual_room.as_deref(),
+        )
+        .gql()?;
+        Ok(SessionPayload { session: SessionNode(catalog::update_session(s, &actor, id, draft).await.gql()?) })
+    }
+
+    /// Adds a lesson to a course outline (admin).
+    async fn add_lesson(&self, ctx: &Context<'_>, input: AddLessonInput) -> async_graphql::Result<LessonPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let course_id = parse_id("input.courseId", &input.course_id).gql()?;
+        let title = types::text("input.title", &input.title, 1, 200, false).gql()?;
+        if input.duration_minutes.is_some_and(|d| !(1..=1440).contains(&d)) {
+            return Err(AppError::bad_input("input.durationMinutes", "must be between 1 and 1440")).gql();
+        }
+        let l = catalog::add_lesson(s, &actor, course_id, title, input.duration_minutes, input.position).await.gql()?;
+        Ok(LessonPayload { lesson: LessonNode(l) })
+    }
+}
+
+async fn set_status(ctx: &Context<'_>, input: CourseIdInput, status: CourseStatus) -> async_graphql::Result<CoursePayload> {
+    let s = services(ctx).gql()?;
+    let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+    let id = parse_id("input.courseId", &input.course_id).gql()?;
+    Ok(CoursePayload { course: CourseNode(catalog::set_course_status(s, &actor, id, status).await.gql()?) })
+}

@@ -1,0 +1,63 @@
+//! Per-request batch loaders: every nested list (sessions of courses, lessons, tags, instructor
+//! names, enrollments, completions, live classes, attendance, users) is loaded with one query
+//! per level, whatever the number of parents.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use uuid::Uuid;
+
+use crate::domain::Services;
+use crate::domain::accounts::{self, UserRecord};
+use crate::domain::{catalog, learning};
+use crate::entities::{course, enrollment, lesson, live_class, live_class_attendance, session};
+use crate::error::AppError;
+
+/// One loader, many key types; scoped to the request's tenant.
+pub struct Batch {
+    pub services: Services,
+    pub tenant_id: Uuid,
+}
+
+macro_rules! key {
+    ($($name:ident),*) => {$(
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(pub Uuid);
+    )*};
+}
+key!(CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById);
+
+fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|k| f(*k)).collect()
+}
+
+macro_rules! loader {
+    ($key:ident => $value:ty, |$this:ident, $ids:ident| $load:expr) => {
+        impl Loader<$key> for Batch {
+            type Value = $value;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let $this = self;
+                let $ids = ids(keys, |k| k.0);
+                let mut found: HashMap<Uuid, $value> = $load.await.map_err(Arc::new)?;
+                Ok(keys.iter().filter_map(|k| found.remove(&k.0).map(|v| (*k, v))).collect())
+            }
+        }
+    };
+}
+
+loader!(CourseSessions => Vec<session::Model>, |b, ids| catalog::sessions_of(&b.services, b.tenant_id, &ids));
+loader!(CourseLessons => Vec<lesson::Model>, |b, ids| catalog::lessons_of(&b.services, b.tenant_id, &ids));
+loader!(CourseTags => Vec<String>, |b, ids| catalog::tags_of(&b.services, b.tenant_id, &ids));
+loader!(InstructorName => String, |b, ids| catalog::instructor_names(&b.services, b.tenant_id, &ids));
+loader!(CourseById => course::Model, |b, ids| catalog::courses_by_id(&b.services, b.tenant_id, &ids));
+loader!(SessionById => session::Model, |b, ids| catalog::sessions_by_id(&b.services, b.tenant_id, &ids));
+loader!(LearnerEnrollments => Vec<enrollment::Model>, |b, ids| learning::enrollments_of(&b.services, b.tenant_id, &ids));
+loader!(EnrollmentCompletions => Vec<Uuid>, |b, ids| learning::completions_of(&b.services, b.tenant_id, &ids));
+loader!(SessionLiveClasses => Vec<live_class::Model>, |b, ids| learning::live_classes_of(&b.services, b.tenant_id, &ids));
+loader!(LearnerAttendance => Vec<live_class_attendance::Model>, |b, ids| learning::attendance_of(&b.services, b.tenant_id, &ids));
+loader!(UserById => UserRecord, |b, ids| async {
+    Ok::<_, AppError>(accounts::find_records(&b.services, b.tenant_id, &ids).await?.into_iter().map(|r| (r.user.id, r)).collect())
+});
