@@ -180,7 +180,7 @@ impl Settings {
                 &mut problems,
                 "PUPITRE_GRAPHQL_MAX_COMPLEXITY",
                 get("PUPITRE_GRAPHQL_MAX_COMPLEXITY"),
-                1000,
+                5000,
             ),
             graphql_max_batch: parse(&mut problems, "PUPITRE_GRAPHQL_MAX_BATCH", get("PUPITRE_GRAPHQL_MAX_BATCH"), 5),
             default_tenant: get("PUPITRE_DEFAULT_TENANT"),
@@ -195,6 +195,19 @@ impl Settings {
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             ),
         };
+        let ranges: [(&str, i64, i64, i64); 6] = [
+            ("PUPITRE_REFRESH_TOKEN_TTL_SECS", settings.refresh_token_ttl_secs, 300, 365 * 24 * 3600),
+            ("PUPITRE_LOGIN_WINDOW_SECS", settings.login_window_secs, 1, 24 * 3600),
+            ("PUPITRE_LOGIN_MAX_FAILURES", settings.login_max_failures as i64, 1, 1000),
+            ("PUPITRE_GRAPHQL_MAX_DEPTH", settings.graphql_max_depth as i64, 2, 64),
+            ("PUPITRE_GRAPHQL_MAX_BATCH", settings.graphql_max_batch as i64, 1, 100),
+            ("PUPITRE_DB_MAX_CONNECTIONS", settings.db_max_connections as i64, 1, 1000),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                problems.push(format!("{key} must be between {min} and {max}"));
+            }
+        }
         if problems.is_empty() { Ok(settings) } else { Err(ConfigError(problems)) }
     }
 

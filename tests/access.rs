@@ -89,6 +89,10 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
     let support_token = app.token(demo::SUPPORT).await;
     let r = app.gql(Some(&support_token), grant, json!({ "id": support, "g": true })).await;
     assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
+    // An admin cannot hand themselves a role (that would open personal data to them).
+    let admin_id = app.user_id(demo::ADMIN).await;
+    let r = app.gql(Some(&admin), grant, json!({ "id": admin_id, "g": true })).await;
+    assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
     let dpo = app.token(demo::DPO).await;
     let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": support })).await;
     let actions: Vec<String> = log.assert_ok()["auditLog"]["edges"]
@@ -129,6 +133,55 @@ async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {
     let other = app.token(demo::LEARNER).await;
     let r = app.gql(Some(&other), set, json!({ "id": minor })).await;
     assert_eq!(r.code_at("setConsent").as_deref(), Some("FORBIDDEN"));
+}
+
+async fn guardianship_is_linked_by_support_and_ends_at_eighteen(app: TestApp) {
+    let support = app.token(demo::SUPPORT).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    let tom = app.user_id(demo::MINOR).await;
+    let hugo = app.user_id(demo::LEARNER2).await;
+    let link = "mutation($g: ID!, $m: ID!) { linkGuardian(input: {guardianId: $g, minorId: $m}) { guardian { id roles } } }";
+    // An adult cannot be made a ward; a learner cannot link anyone.
+    let r = app.gql(Some(&support), link, json!({ "g": lea, "m": hugo })).await;
+    assert_eq!(r.errors()[0]["extensions"]["field"], "input.minorId");
+    let lea_token = app.token(demo::LEARNER).await;
+    let r = app.gql(Some(&lea_token), link, json!({ "g": lea, "m": tom })).await;
+    assert_eq!(r.code_at("linkGuardian").as_deref(), Some("FORBIDDEN"));
+    // Support links Léa to Tom: she becomes a guardian and reads his profile.
+    let r = app.gql(Some(&support), link, json!({ "g": lea, "m": tom })).await;
+    assert_eq!(r.assert_ok()["linkGuardian"]["guardian"]["roles"], json!(["LEARNER", "GUARDIAN"]));
+    let lea_token = app.token(demo::LEARNER).await;
+    let q = "query($id: ID!) { user(id: $id) { email } }";
+    assert_eq!(app.gql(Some(&lea_token), q, json!({ "id": tom })).await.assert_ok()["user"]["email"], "tom.petit@demo.pupitre.test");
+    // Tom's birth date is corrected: he is an adult, and his guardians lose access at once.
+    let claire = app.token(demo::GUARDIAN).await;
+    let r = app.gql(Some(&claire), "mutation($id: ID!) { updateProfile(input: {userId: $id, birthDate: \"2000-01-01\"}) { user { id } } }", json!({ "id": tom })).await;
+    r.assert_ok();
+    for t in [&claire, &lea_token] {
+        let r = app.gql(Some(t), q, json!({ "id": tom })).await;
+        assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    }
+    let r = app.gql(Some(&claire), "{ me { wards { id } } }", json!({})).await;
+    assert_eq!(r.assert_ok()["me"]["wards"], json!([]));
+}
+
+async fn no_audited_value_is_returned_when_its_audit_record_cannot_be_written(app: TestApp) {
+    let support = app.token(demo::SUPPORT).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    let block = if app.backend == "postgres" {
+        "CREATE FUNCTION block_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'blocked'; END; $$ LANGUAGE plpgsql; \
+         CREATE TRIGGER block_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION block_audit();"
+    } else {
+        "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'blocked'); END"
+    };
+    app.execute(block).await;
+    let r = app.gql(Some(&support), "query($id: ID!) { user(id: $id) { firstName email phone postalAddress { city } } }", json!({ "id": lea })).await;
+    // Identity is not an audited category; every contact field fails with the audit write.
+    assert_eq!(r.data()["user"]["firstName"], "Léa");
+    for f in ["email", "phone", "postalAddress"] {
+        assert!(r.data()["user"][f].is_null(), "{f} returned without its audit record: {}", r.body);
+        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("INTERNAL"));
+    }
 }
 
 async fn an_instructor_sees_no_learner_outside_their_sessions(app: TestApp) {
@@ -231,6 +284,8 @@ async fn tenants_are_isolated_even_by_id(app: TestApp) {
         let r = app.gql(Some(&t), "query($id: ID!) { user(id: $id) { id email } }", json!({ "id": foreign_id })).await;
         assert_eq!(r.code_at("user").as_deref(), Some("NOT_FOUND"), "{email}");
         let r = app.gql(Some(&t), "{ users(first: 100) { edges { node { id } } } }", json!({})).await;
+        let listed = r.assert_ok()["users"]["edges"].as_array().map(Vec::len).unwrap_or(0);
+        assert_eq!(listed, 11, "{email} lists the 11 demo accounts");
         assert!(!r.body.to_string().contains(&foreign_id));
         // Nor rectify it.
         let r = app
@@ -246,6 +301,8 @@ on_both_databases!(
     an_admin_manages_staff_but_is_not_handed_learners_data,
     a_guardian_reads_the_wards_profile_and_nobody_elses,
     an_instructor_sees_no_learner_outside_their_sessions,
+    guardianship_is_linked_by_support_and_ends_at_eighteen,
+    no_audited_value_is_returned_when_its_audit_record_cannot_be_written,
     marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once,
     anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_months,
     tenants_are_isolated_even_by_id,

@@ -156,8 +156,34 @@ async fn forged_and_foreign_tokens_are_rejected(app: TestApp) {
     let demo_learner = app.user_id(demo::LEARNER).await;
     let by_id = app.gql(Some(&foreign), "query($id: ID!) { user(id: $id) { id email } }", json!({ "id": demo_learner })).await;
     assert_eq!(by_id.code_at("user").as_deref(), Some("NOT_FOUND"), "{}", by_id.body);
-    let dpo_b = app.gql(Some(&foreign), "query($id: ID!) { user(id: $id) { id } }", json!({ "id": demo_learner })).await;
-    assert!(dpo_b.data()["user"].is_null());
+    assert!(by_id.data()["user"].is_null());
+}
+
+async fn parallel_failed_logins_cannot_outrun_the_throttle(app: TestApp) {
+    const LOGIN: &str = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }";
+    let attempts = (0..30).map(|_| app.gql(None, LOGIN, json!({ "e": demo::LEARNER2, "p": "wrong password!!" })));
+    let results = futures_util::future::join_all(attempts).await;
+    let codes: Vec<String> = results.iter().filter_map(|r| r.first_code()).collect();
+    assert_eq!(codes.len(), 30, "every attempt answered with a code");
+    let checked = codes.iter().filter(|c| *c == "UNAUTHENTICATED").count();
+    let limited = codes.iter().filter(|c| *c == "RATE_LIMITED").count();
+    assert!(checked <= 5, "at most 5 passwords were checked, not {checked}");
+    assert_eq!(checked + limited, 30, "{codes:?}");
+}
+
+async fn racing_refreshes_of_one_token_revoke_the_session(app: TestApp) {
+    let (_, refresh, _) = app.login(demo::LEARNER).await;
+    let tries = (0..8).map(|_| app.gql(None, REFRESH, json!({ "t": refresh })));
+    let results = futures_util::future::join_all(tries).await;
+    let winners: Vec<&common::Gql> = results.iter().filter(|r| r.errors().is_empty()).collect();
+    let codes: Vec<String> = results.iter().filter_map(|r| r.first_code()).collect();
+    assert_eq!(winners.len(), 1, "exactly one refresh wins: {codes:?}");
+    assert!(codes.iter().all(|c| c == "UNAUTHENTICATED"), "losers are refused, never INTERNAL: {codes:?}");
+    // The loser presented a rotated token: the whole family, the winner's tokens included, is dead.
+    let new_refresh = winners[0].data()["refreshToken"]["refreshToken"].as_str().expect("token").to_owned();
+    let new_access = winners[0].data()["refreshToken"]["accessToken"].as_str().expect("token").to_owned();
+    assert_eq!(app.gql(None, REFRESH, json!({ "t": new_refresh })).await.first_code().as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(app.gql(Some(&new_access), ME, json!({})).await.code_at("me").as_deref(), Some("UNAUTHENTICATED"));
 }
 
 async fn repeated_failed_logins_are_throttled_without_revealing_accounts(app: TestApp) {
@@ -191,4 +217,6 @@ on_both_databases!(
     register_login_refresh_reuse_and_logout,
     forged_and_foreign_tokens_are_rejected,
     repeated_failed_logins_are_throttled_without_revealing_accounts,
+    parallel_failed_logins_cannot_outrun_the_throttle,
+    racing_refreshes_of_one_token_revoke_the_session,
 );

@@ -36,6 +36,7 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Runs with the complexity limit lifted, so that the depth limit is the one that must act.
 async fn a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(app: TestApp) {
     let token = app.token(demo::GUARDIAN).await;
     // Warm up: the tenant directory is cached, the session is checked lazily.
@@ -54,6 +55,17 @@ async fn a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(app: TestA
     // Control: a query within the limit does run SQL.
     app.gql(Some(&token), "{ me { wards { id } } }", json!({})).await.assert_ok();
     assert!(app.app_statements.get() > after);
+}
+
+async fn an_over_complex_query_is_rejected_before_any_sql_runs(app: TestApp) {
+    let token = app.token(demo::DPO).await;
+    app.gql(Some(&token), "{ __typename }", json!({})).await.assert_ok();
+    let before = app.app_statements.get();
+    let q = "{ users(first: 100) { edges { node { id wards { id email phone } accessLog(first: 100) { edges { node { id action } } } } } } }";
+    let r = app.gql(Some(&token), q, json!({})).await;
+    assert_eq!(app.app_statements.get(), before, "no SQL for a query over the complexity limit");
+    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("too complex"), "{}", r.body);
+    assert_eq!(r.first_code().as_deref(), Some("BAD_USER_INPUT"));
 }
 
 async fn batches_bodies_and_content_types_are_limited(app: TestApp) {
@@ -153,12 +165,28 @@ async fn graphiql_is_served_in_development(app: TestApp) {
 
 on_both_databases!(
     a_mutation_over_get_is_answered_405_and_a_query_over_get_works,
-    a_query_over_the_depth_limit_is_rejected_before_any_sql_runs,
     batches_bodies_and_content_types_are_limited,
+    an_over_complex_query_is_rejected_before_any_sql_runs,
     errors_carry_a_code_and_request_id_and_never_internals,
     health_readiness_and_metrics_are_served,
     graphiql_is_served_in_development,
 );
+
+fn no_complexity_limit(s: &mut pupitre::config::Settings) {
+    s.graphql_max_complexity = usize::MAX;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_depth_limit() {
+    a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(TestApp::sqlite_with(no_complexity_limit).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_depth_limit() {
+    if let Some(app) = TestApp::postgres_with(no_complexity_limit).await {
+        a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(app).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_turns_introspection_and_graphiql_off() {

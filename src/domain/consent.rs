@@ -150,22 +150,14 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The current state of every purpose for one subject (no access check: callers guard).
-pub async fn current(services: &Services, tenant_id: Uuid, subject: &ConsentSubject) -> AppResult<Vec<ConsentState>> {
-    let q = scoped::<consent_record::Entity>(tenant_id);
-    let q = match subject {
-        ConsentSubject::User(id) => q.filter(consent_record::Column::SubjectUserId.eq(*id)),
-        ConsentSubject::Visitor(v) => q.filter(consent_record::Column::SubjectVisitorId.eq(v.as_str())),
-    };
-    let rows = q.order_by_asc(consent_record::Column::RecordedAt).order_by_asc(consent_record::Column::Id).all(&services.db).await?;
-    let now = services.clock.now();
+fn fold_current(rows: Vec<consent_record::Model>, now: DateTime<Utc>) -> Vec<ConsentState> {
     let mut latest: HashMap<Purpose, consent_record::Model> = HashMap::new();
     for r in rows {
         if let Some(p) = Purpose::parse(&r.purpose) {
             latest.insert(p, r);
         }
     }
-    Ok(Purpose::ALL
+    Purpose::ALL
         .into_iter()
         .map(|p| match latest.remove(&p) {
             Some(r) => ConsentState {
@@ -178,7 +170,36 @@ pub async fn current(services: &Services, tenant_id: Uuid, subject: &ConsentSubj
             },
             None => ConsentState { purpose: p, granted: false, recorded_at: None, expires_at: None, source: None, policy_version: None },
         })
-        .collect())
+        .collect()
+}
+
+/// The current state of every purpose for one subject (no access check: callers guard).
+pub async fn current(services: &Services, tenant_id: Uuid, subject: &ConsentSubject) -> AppResult<Vec<ConsentState>> {
+    let q = scoped::<consent_record::Entity>(tenant_id);
+    let q = match subject {
+        ConsentSubject::User(id) => q.filter(consent_record::Column::SubjectUserId.eq(*id)),
+        ConsentSubject::Visitor(v) => q.filter(consent_record::Column::SubjectVisitorId.eq(v.as_str())),
+    };
+    let rows = q.order_by_asc(consent_record::Column::RecordedAt).order_by_asc(consent_record::Column::Id).all(&services.db).await?;
+    Ok(fold_current(rows, services.clock.now()))
+}
+
+/// The current consents of several users: one query.
+pub async fn current_for_users(services: &Services, tenant_id: Uuid, users: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<ConsentState>>> {
+    let rows = scoped::<consent_record::Entity>(tenant_id)
+        .filter(consent_record::Column::SubjectUserId.is_in(users.iter().copied()))
+        .order_by_asc(consent_record::Column::RecordedAt)
+        .order_by_asc(consent_record::Column::Id)
+        .all(&services.db)
+        .await?;
+    let mut by_user: HashMap<Uuid, Vec<consent_record::Model>> = users.iter().map(|u| (*u, Vec::new())).collect();
+    for r in rows {
+        if let Some(u) = r.subject_user_id {
+            by_user.entry(u).or_default().push(r);
+        }
+    }
+    let now = services.clock.now();
+    Ok(by_user.into_iter().map(|(u, rows)| (u, fold_current(rows, now))).collect())
 }
 
 /// Which of `users` currently consent to `purpose`: one query for the whole batch.

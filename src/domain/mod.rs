@@ -19,6 +19,19 @@ use sea_orm::DatabaseConnection;
 use crate::config::Settings;
 use crate::db::StatementCounter;
 
+/// A sub-key for one purpose (HMAC of the label under the master secret), so a key never
+/// serves two purposes.
+fn derive_key(secret: &[u8], label: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    match Hmac::<sha2::Sha256>::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(label);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => secret.to_vec(),
+    }
+}
+
 /// The time source; tests inject a fixed or moving clock.
 #[derive(Clone)]
 pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
@@ -58,7 +71,7 @@ impl Services {
                 window_secs: settings.login_window_secs,
                 refresh_ttl_secs: settings.refresh_token_ttl_secs,
             },
-            throttle_secret: Arc::new(settings.jwt_secret.expose().as_bytes().to_vec()),
+            throttle_secret: Arc::new(derive_key(settings.jwt_secret.expose().as_bytes(), b"pupitre/login-throttle/v1")),
             db,
             clock,
             statements,

@@ -64,7 +64,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The tenant's audit log, newest first (privacy officer). `subjectId` narrows it to one
     /// person.
-    #[graphql(cache_control(no_cache))]
+    #[graphql(cache_control(no_cache), complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

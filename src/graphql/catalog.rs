@@ -117,12 +117,14 @@ impl CourseNode {
         Ok(request(ctx).gql()?.load(CourseTags(self.0.id)).await.gql()?.unwrap_or_default())
     }
     /// Sessions (cohorts): upcoming ones unless `includePast`.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn sessions(&self, ctx: &Context<'_>, #[graphql(default)] include_past: bool) -> async_graphql::Result<Vec<SessionNode>> {
         let now = services(ctx).gql()?.clock.now();
         let all = request(ctx).gql()?.load(CourseSessions(self.0.id)).await.gql()?.unwrap_or_default();
         Ok(all.into_iter().filter(|s| include_past || s.starts_at > now).map(SessionNode).collect())
     }
     /// The lesson outline, in order.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn lessons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LessonNode>> {
         Ok(request(ctx).gql()?.load(CourseLessons(self.0.id)).await.gql()?.unwrap_or_default().into_iter().map(LessonNode).collect())
     }
@@ -161,13 +163,14 @@ impl SessionNode {
         Ok(request(ctx).gql()?.load(CourseById(self.0.course_id)).await.gql()?.map(CourseNode))
     }
     /// Scheduled live classes (virtual-classroom meetings).
+    #[graphql(complexity = "5 * child_complexity")]
     async fn live_classes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LiveClassNode>> {
         let rows = request(ctx).gql()?.load(SessionLiveClasses(self.0.id)).await.gql()?.unwrap_or_default();
         Ok(rows.into_iter().map(|lc| LiveClassNode { lc, instructor: self.0.instructor_id }).collect())
     }
     /// The learners of this session with progress and attendance: the session's instructor,
     /// support and the privacy officer only (`FORBIDDEN` otherwise).
-    #[graphql(cache_control(no_cache))]
+    #[graphql(cache_control(no_cache), complexity = "10 * child_complexity")]
     async fn roster(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RosterEntry>>> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
@@ -196,6 +199,7 @@ pub struct CourseFilterInput {
 
 /// Catalogue orders.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+#[graphql(name = "CourseSort")]
 pub enum CourseSortGql {
     /// Next upcoming session first; courses without one last.
     #[default]
@@ -252,6 +256,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// The published catalogue. `first` ≤ 50.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn courses(
         &self,
         ctx: &Context<'_>,

@@ -1,7 +1,6 @@
 //! Per-request context: request id, tenant, principal, and lazily verified actor and
 //! relations, so a request that fails validation never touches the database.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
@@ -34,7 +33,7 @@ pub struct RequestCtx {
     pub client_key: Option<String>,
     actor: OnceCell<Result<Actor, ()>>,
     relations: OnceCell<Relations>,
-    audited: Mutex<HashSet<(Uuid, Category)>>,
+    audited: Mutex<HashMap<(Uuid, Category), Arc<OnceCell<()>>>>,
     pub marketing_consent: DataLoader<MarketingConsentLoader>,
     /// Batches nested lists (catalogue, learning, users).
     pub batch: DataLoader<super::loaders::Batch>,
@@ -51,7 +50,7 @@ impl RequestCtx {
             client_key,
             actor: OnceCell::new(),
             relations: OnceCell::new(),
-            audited: Mutex::new(HashSet::new()),
+            audited: Mutex::new(HashMap::new()),
             marketing_consent: DataLoader::new(loader, tokio::spawn),
             batch: DataLoader::new(batch, tokio::spawn),
         }
@@ -103,15 +102,15 @@ impl RequestCtx {
         self.relations.get_or_try_init(|| accounts::relations(services, actor)).await
     }
 
-    /// Writes one audit record per subject and category per request.
+    /// Writes one audit record per subject and category per request. Every field of that
+    /// category waits for the same write and fails if it fails (fail closed: no value is
+    /// returned without its audit record); a failed write is retried by the next field.
     pub async fn audit_read(&self, services: &Services, actor: &Actor, subject: Uuid, category: Category, column: Column) -> AppResult<()> {
-        let first = match self.audited.lock() {
-            Ok(mut set) => set.insert((subject, category)),
-            Err(_) => true,
+        let cell = match self.audited.lock() {
+            Ok(mut map) => map.entry((subject, category)).or_default().clone(),
+            Err(_) => Arc::new(OnceCell::new()),
         };
-        if first {
-            accounts::audit_read(services, actor, subject, category, column).await?;
-        }
+        cell.get_or_try_init(|| accounts::audit_read(services, actor, subject, category, column)).await?;
         Ok(())
     }
 }

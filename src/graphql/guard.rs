@@ -41,11 +41,18 @@ impl Need<'_> {
     async fn decide(&self, ctx: &Context<'_>) -> AppResult<()> {
         let services = services(ctx)?;
         let rc = request(ctx)?;
-        let actor = match &self.subject.acting {
-            Some(a) => a.clone(),
-            None => rc.actor(services).await?,
+        let (actor, own_relations);
+        let relations = match &self.subject.acting {
+            Some(a) => {
+                actor = a.clone();
+                own_relations = crate::domain::accounts::relations(services, &actor).await?;
+                &own_relations
+            }
+            None => {
+                actor = rc.actor(services).await?;
+                rc.relations(services, &actor).await?
+            }
         };
-        let relations = rc.relations(services, &actor).await?;
         let mut facts = self.subject.facts.clone();
         if actor.has(Role::Marketing)
             && let Some(id) = facts.id {

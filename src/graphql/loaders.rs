@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::accounts::{self, UserRecord};
+use crate::domain::consent::{self, ConsentState};
 use crate::domain::{catalog, learning};
 use crate::entities::{course, enrollment, lesson, live_class, live_class_attendance, session};
 use crate::error::AppError;
@@ -26,7 +27,7 @@ macro_rules! key {
         pub struct $name(pub Uuid);
     )*};
 }
-key!(CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById);
+key!(UserConsents, GuardianWards, CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById);
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()
@@ -61,3 +62,5 @@ loader!(LearnerAttendance => Vec<live_class_attendance::Model>, |b, ids| learnin
 loader!(UserById => UserRecord, |b, ids| async {
     Ok::<_, AppError>(accounts::find_records(&b.services, b.tenant_id, &ids).await?.into_iter().map(|r| (r.user.id, r)).collect())
 });
+loader!(UserConsents => Vec<ConsentState>, |b, ids| consent::current_for_users(&b.services, b.tenant_id, &ids));
+loader!(GuardianWards => Vec<UserRecord>, |b, ids| accounts::wards_of_many(&b.services, b.tenant_id, &ids));

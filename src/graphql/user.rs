@@ -10,7 +10,6 @@ use super::context::{request, services};
 use super::guard::{Need, Subject};
 use super::pagination::{encode_cursor, page_args, parse_id};
 use crate::domain::accounts::{self, Patch, ProfilePatch, UserRecord};
-use crate::domain::consent::{self as consent_domain, ConsentSubject};
 use crate::domain::types::{self, BirthDate, Civility, Email, Locale, Phone, PersonName, PostalAddress};
 use crate::domain::audit as audit_domain;
 use crate::error::{AppError, AppResult, IntoGql};
@@ -222,28 +221,38 @@ impl UserNode {
     /// Current consent per purpose, derived from the consent ledger.
     #[graphql(guard = "Need::read(&self.subject, DataField::ConsentState)")]
     async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ConsentStateGql>>> {
-        let s = services(ctx).gql()?;
-        let states = consent_domain::current(s, self.record.user.tenant_id, &ConsentSubject::User(self.record.user.id)).await.gql()?;
-        Ok(Some(states.into_iter().map(ConsentStateGql).collect()))
+        let states = request(ctx).gql()?.load(super::loaders::UserConsents(self.record.user.id)).await.gql()?;
+        Ok(Some(states.unwrap_or_default().into_iter().map(ConsentStateGql).collect()))
     }
 
     /// The minors this person is guardian of; each ward's own fields are guarded in turn.
-    #[graphql(guard = "Need::read(&self.subject, DataField::Wards)")]
+    #[graphql(guard = "Need::read(&self.subject, DataField::Wards)", complexity = "5 * child_complexity")]
     async fn wards(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<UserNode>>> {
-        let s = services(ctx).gql()?;
-        let wards = accounts::wards_of(s, self.record.user.tenant_id, self.record.user.id).await.gql()?;
-        Ok(Some(wards.into_iter().map(UserNode::new).collect()))
+        let wards = request(ctx).gql()?.load(super::loaders::GuardianWards(self.record.user.id)).await.gql()?.unwrap_or_default();
+        let acting = self.subject.acting.clone();
+        Ok(Some(
+            wards
+                .into_iter()
+                .map(|w| match &acting {
+                    Some(a) => UserNode::seen_by(w, a.clone()),
+                    None => UserNode::new(w),
+                })
+                .collect(),
+        ))
     }
 
     /// Enrollments with progress (learning record).
-    #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)")]
+    #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)", complexity = "5 * child_complexity")]
     async fn enrollments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<super::learning::EnrollmentNode>>> {
         let rows = request(ctx).gql()?.load(super::loaders::LearnerEnrollments(self.record.user.id)).await.gql()?;
         Ok(Some(rows.unwrap_or_default().into_iter().map(super::learning::EnrollmentNode).collect()))
     }
 
     /// Who accessed this person's data (audit entries whose subject is this person).
-    #[graphql(guard = "Need::read(&self.subject, DataField::AccessLog)")]
+    #[graphql(
+        guard = "Need::read(&self.subject, DataField::AccessLog)",
+        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
     async fn access_log(
         &self,
         ctx: &Context<'_>,
@@ -291,7 +300,7 @@ impl UserQuery {
     }
 
     /// People a staff member may see, in a stable order (Relay connection, `first` ≤ 100).
-    #[graphql(cache_control(no_cache))]
+    #[graphql(cache_control(no_cache), complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Option<UserConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
@@ -381,6 +390,18 @@ pub struct SetUserRolePayload {
     pub user: UserNode,
 }
 
+/// Link a guardian to a minor (support, privacy officer).
+#[derive(InputObject)]
+pub struct LinkGuardianInput {
+    pub guardian_id: ID,
+    pub minor_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct LinkGuardianPayload {
+    pub guardian: UserNode,
+}
+
 #[derive(Default)]
 pub struct ProfileMutation;
 
@@ -400,6 +421,17 @@ impl ProfileMutation {
         let relations = rc.relations(s, &actor).await.gql()?;
         let rec = accounts::update_profile(s, &actor, relations, target, patch).await.gql()?;
         Ok(UpdateProfilePayload { user: UserNode::new(rec) })
+    }
+
+    /// Makes `guardianId` the guardian of the minor `minorId` (support or the privacy officer;
+    /// audited). Guardianship lapses by itself when the ward turns 18.
+    async fn link_guardian(&self, ctx: &Context<'_>, input: LinkGuardianInput) -> async_graphql::Result<LinkGuardianPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let guardian = parse_id("input.guardianId", &input.guardian_id).gql()?;
+        let minor = parse_id("input.minorId", &input.minor_id).gql()?;
+        let rec = accounts::link_guardian(s, &actor, guardian, minor).await.gql()?;
+        Ok(LinkGuardianPayload { guardian: UserNode::new(rec) })
     }
 
     /// Grants or revokes a role (admin only; audited; revoking signs the user out).

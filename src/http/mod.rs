@@ -45,17 +45,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         .route("/metrics", web::get().to(ops::metrics));
 }
 
-fn accept_request_id(raw: Option<&HeaderValue>) -> String {
-    raw.and_then(|v| v.to_str().ok())
-        .filter(|s| (8..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
-}
-
 /// Assigns the request id, opens the request span, records metrics and logs one line per
 /// request (method, route, status, latency: never the query string, body or client address).
 pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let rid = accept_request_id(req.headers().get("x-request-id"));
+    // Always ours: a client-chosen id would end up in the audit log.
+    let rid = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(rid.clone()));
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();

@@ -135,11 +135,10 @@ impl DataField {
     pub fn category(self) -> Category {
         use DataField as F;
         match self {
-            F::Civility | F::FirstName | F::LastName | F::Locale | F::AccountStatus | F::Roles | F::Wards => {
-                Category::Identity
-            }
+            F::Civility | F::FirstName | F::LastName | F::Locale | F::AccountStatus | F::Roles => Category::Identity,
             F::Email | F::Phone | F::PostalAddress | F::BillingAddress => Category::Contact,
-            F::BirthDate | F::MinorStatus => Category::BirthDate,
+            // Who someone's wards are tells that they are minors: minor-status data.
+            F::BirthDate | F::MinorStatus | F::Wards => Category::BirthDate,
             F::Enrollments | F::Progress | F::Attendance => Category::LearningRecord,
             F::OrderStatus => Category::OrderStatus,
             F::Payments | F::Invoices | F::Refunds => Category::Billing,

@@ -122,6 +122,20 @@ pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
     }
 }
 
+/// Whether `actor` may grant or revoke roles of `target`: admins, never on their own account
+/// (an admin cannot hand themselves a role that opens personal data).
+pub fn may_manage_roles(actor: &Actor, target: Uuid) -> bool {
+    actor.has(Role::Admin) && actor.user_id != Some(target)
+}
+
+/// Whether `actor` may link guardians to minors: customer service and the privacy officer
+/// (they already read identity and minor status).
+pub fn may_manage_guardianship(actor: &Actor) -> bool {
+    [(Role::Support, Column::Support), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
+        .into_iter()
+        .any(|(r, c)| actor.has(r) && matrix::cell(Category::BirthDate, c).read)
+}
+
 /// Whether `actor` acts for `person`: the person themselves or their guardian (enrolling,
 /// cancelling, consenting on their behalf).
 pub fn acts_for(actor: &Actor, relations: &Relations, person: Uuid) -> bool {

@@ -146,6 +146,11 @@ impl TestApp {
     /// A server on a fresh PostgreSQL database, or `None` (with the reason printed) when
     /// PostgreSQL is unreachable outside CI.
     pub async fn postgres() -> Option<TestApp> {
+        Self::postgres_with(|_| {}).await
+    }
+
+    /// A PostgreSQL server with adjusted settings (see [`TestApp::postgres`]).
+    pub async fn postgres_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         let admin_url =
             std::env::var("PUPITRE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let admin = match Database::connect(admin_url.as_str()).await {
@@ -163,7 +168,7 @@ impl TestApp {
         let _ = admin.close().await;
         let (prefix, _) = admin_url.rsplit_once('/').expect("admin url has a database path");
         let url = format!("{prefix}/{name}");
-        Some(Self::start(base_settings(url), DbGuard::Postgres { admin_url, name }, "postgres").await)
+        Some(Self::start_with(base_settings(url), DbGuard::Postgres { admin_url, name }, "postgres", tweak).await)
     }
 
     async fn start(settings: Settings, guard: DbGuard, backend: &'static str) -> TestApp {

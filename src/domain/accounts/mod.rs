@@ -322,31 +322,72 @@ fn throttle_key(services: &Services, tenant_id: Uuid, kind: &str, value: &str) -
     tokens::hex(&mac.finalize().into_bytes())
 }
 
-/// Signs in with e-mail and password. After `max_failures` failures within the window for the
-/// same e-mail (whether or not an account exists), or four times as many from the same client,
-/// every attempt is refused with `RATE_LIMITED` until the window has passed.
-pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: String, client: Option<&str>) -> AppResult<SignIn> {
+/// Records one attempt under each key, then refuses with `RATE_LIMITED` when a key holds more
+/// than its limit within the window, this attempt included. Recording *before* counting closes
+/// the race where parallel attempts all pass a count taken before any of them was recorded.
+/// Returns the ids of the rows written, so a successful attempt can take them back.
+async fn throttle(services: &Services, tenant_id: Uuid, keys: &[(String, u64)]) -> AppResult<Vec<Uuid>> {
     let now = services.clock.now();
-    let window_start = now - Duration::seconds(services.login.window_secs);
-    let normalised = email.trim().to_lowercase();
-    let mut keys = vec![(throttle_key(services, tenant.id, "email", &normalised), services.login.max_failures)];
-    if let Some(c) = client {
-        keys.push((throttle_key(services, tenant.id, "client", c), services.login.max_failures * 4));
+    let window = Duration::seconds(services.login.window_secs);
+    let mut ids = Vec::with_capacity(keys.len());
+    for (key, _) in keys {
+        let id = Uuid::now_v7();
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant_id),
+            key_hash: Set(key.clone()),
+            at: Set(now),
+        })
+        .exec_without_returning(&services.db)
+        .await?;
+        ids.push(id);
     }
-    for (key, limit) in &keys {
+    for (key, limit) in keys {
         let recent = login_failure::Entity::find()
+            .filter(login_failure::Column::TenantId.eq(tenant_id))
             .filter(login_failure::Column::KeyHash.eq(key.as_str()))
-            .filter(login_failure::Column::At.gt(window_start))
+            .filter(login_failure::Column::At.gt(now - window))
             .order_by_asc(login_failure::Column::At)
-            .limit(*limit)
+            .limit(*limit + 1)
             .all(&services.db)
             .await?;
-        if recent.len() as u64 >= *limit {
+        if recent.len() as u64 > *limit {
             let oldest = recent.first().map(|f| f.at).unwrap_or(now);
-            let retry = (oldest + Duration::seconds(services.login.window_secs) - now).num_seconds().max(1);
+            let retry = (oldest + window - now).num_seconds().max(1);
             return Err(AppError::RateLimited { retry_after_secs: retry as u64 });
         }
     }
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::TenantId.eq(tenant_id))
+        .filter(login_failure::Column::At.lt(now - window))
+        .exec(&services.db)
+        .await?;
+    Ok(ids)
+}
+
+/// Takes back a successful attempt: its own rows, and every recorded failure of `clear_key`.
+async fn forgive(services: &Services, tenant_id: Uuid, ids: Vec<Uuid>, clear_key: &str) -> AppResult<()> {
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::TenantId.eq(tenant_id))
+        .filter(sea_orm::Condition::any().add(login_failure::Column::Id.is_in(ids)).add(login_failure::Column::KeyHash.eq(clear_key)))
+        .exec(&services.db)
+        .await?;
+    Ok(())
+}
+
+/// Signs in with e-mail and password. Each attempt is recorded before the password is checked;
+/// after `max_failures` failures within the window for one e-mail (whether or not an account
+/// exists), or four times as many from one client, attempts get `RATE_LIMITED` until the
+/// window has passed. Unknown accounts cost the same argon2 verification as known ones.
+pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: String, client: Option<&str>) -> AppResult<SignIn> {
+    let now = services.clock.now();
+    let normalised = email.trim().to_lowercase();
+    let email_key = throttle_key(services, tenant.id, "email", &normalised);
+    let mut keys = vec![(email_key.clone(), services.login.max_failures)];
+    if let Some(c) = client {
+        keys.push((throttle_key(services, tenant.id, "client", c), services.login.max_failures * 4));
+    }
+    let attempt = throttle(services, tenant.id, &keys).await?;
     let found = scoped::<user::Entity>(tenant.id)
         .filter(user::Column::Email.eq(normalised.as_str()))
         .filter(user::Column::Status.ne("erased"))
@@ -354,26 +395,9 @@ pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: 
         .await?;
     let ok = passwords::verify(password, found.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let Some(found) = found.filter(|_| ok) else {
-        for (key, _) in &keys {
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(tenant.id),
-                key_hash: Set(key.clone()),
-                at: Set(now),
-            })
-            .exec_without_returning(&services.db)
-            .await?;
-        }
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::At.lt(window_start))
-            .exec(&services.db)
-            .await?;
         return Err(AppError::InvalidCredentials);
     };
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::KeyHash.eq(keys[0].0.as_str()))
-        .exec(&services.db)
-        .await?;
+    forgive(services, tenant.id, attempt, &email_key).await?;
     let user_id = found.id;
     let refresh_ttl = services.login.refresh_ttl_secs;
     let tenant_id = tenant.id;
@@ -383,6 +407,7 @@ pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: 
             Box::pin(async move {
                 user::Entity::update_many()
                     .col_expr(user::Column::LastContactAt, Expr::value(now))
+                    .filter(user::Column::TenantId.eq(tenant_id))
                     .filter(user::Column::Id.eq(user_id))
                     .exec(txn)
                     .await?;
@@ -395,38 +420,41 @@ pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: 
 }
 
 enum RefreshOutcome {
-    Rotated { user_id: Uuid, session_id: Uuid, token: String },
+    Rotated(String),
     Reused,
-    Invalid,
 }
 
 /// Rotates a refresh token. Presenting a token that was already rotated revokes the whole
 /// session (token family): whoever holds the newer token is signed out too.
+///
+/// The checks that only read run first; the transaction then starts with the claiming
+/// `UPDATE … WHERE used_at IS NULL`, so two racing refreshes are decided by the database (on
+/// SQLite the write lock is taken up front instead of failing on a stale snapshot).
 pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppResult<SignIn> {
     let now = services.clock.now();
     let hash = tokens::hash_refresh_token(token);
-    let tenant_id = tenant.id;
+    let rt = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash.as_str()))
+        .one(&services.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let session = scoped::<auth_session::Entity>(tenant.id)
+        .filter(auth_session::Column::Id.eq(rt.session_id))
+        .one(&services.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if session.revoked_at.is_some() || session.expires_at <= now || rt.expires_at <= now {
+        return Err(AppError::Unauthenticated);
+    }
+    let record = find_record(services, tenant.id, session.user_id)
+        .await?
+        .filter(|r| r.user.status != "erased")
+        .ok_or(AppError::Unauthenticated)?;
+    let (tenant_id, session_id, expires) = (tenant.id, session.id, session.expires_at);
     let outcome = services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                let Some(rt) = refresh_token::Entity::find()
-                    .filter(refresh_token::Column::TokenHash.eq(hash.as_str()))
-                    .one(txn)
-                    .await?
-                else {
-                    return Ok(RefreshOutcome::Invalid);
-                };
-                let Some(session) = scoped::<auth_session::Entity>(tenant_id)
-                    .filter(auth_session::Column::Id.eq(rt.session_id))
-                    .one(txn)
-                    .await?
-                else {
-                    return Ok(RefreshOutcome::Invalid);
-                };
-                if session.revoked_at.is_some() || session.expires_at <= now || rt.expires_at <= now {
-                    return Ok(RefreshOutcome::Invalid);
-                }
                 let claimed = refresh_token::Entity::update_many()
                     .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
                     .filter(refresh_token::Column::Id.eq(rt.id))
@@ -434,33 +462,19 @@ pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppRe
                     .exec(txn)
                     .await?;
                 if claimed.rows_affected != 1 {
-                    revoke_sessions(txn, tenant_id, SessionScope::One(session.id), now, "refresh token reuse").await?;
+                    revoke_sessions(txn, tenant_id, SessionScope::One(session_id), now, "refresh token reuse").await?;
                     return Ok(RefreshOutcome::Reused);
                 }
-                let user_active = scoped::<user::Entity>(tenant_id)
-                    .filter(user::Column::Id.eq(session.user_id))
-                    .filter(user::Column::Status.ne("erased"))
-                    .one(txn)
-                    .await?
-                    .is_some();
-                if !user_active {
-                    return Ok(RefreshOutcome::Invalid);
-                }
-                let token = insert_refresh_token(txn, session.id, now, session.expires_at).await?;
-                Ok(RefreshOutcome::Rotated { user_id: session.user_id, session_id: session.id, token })
+                Ok(RefreshOutcome::Rotated(insert_refresh_token(txn, session_id, now, expires).await?))
             })
         })
         .await?;
     match outcome {
-        RefreshOutcome::Rotated { user_id, session_id, token } => {
-            let record = find_record(services, tenant.id, user_id).await?.ok_or(AppError::Unauthenticated)?;
-            sign_in(services, record, session_id, token)
-        }
+        RefreshOutcome::Rotated(token) => sign_in(services, record, session_id, token),
         RefreshOutcome::Reused => {
-            tracing::warn!(tenant.id = %tenant.id, "refresh token reuse detected; session revoked");
+            tracing::warn!(tenant.id = %tenant.id, session.id = %session_id, "refresh token reuse detected; session revoked");
             Err(AppError::Unauthenticated)
         }
-        RefreshOutcome::Invalid => Err(AppError::Unauthenticated),
     }
 }
 
@@ -525,9 +539,13 @@ pub async fn change_password(services: &Services, actor: &Actor, current: String
         .one(&services.db)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    // A stolen access token must not become a password oracle: the same throttle as log-in.
+    let key = throttle_key(services, actor.tenant_id, "password", &user_id.to_string());
+    let attempt = throttle(services, actor.tenant_id, &[(key.clone(), services.login.max_failures)]).await?;
     if !passwords::verify(current, found.password_hash.clone()).await? {
         return Err(AppError::bad_input("input.currentPassword", "is not the current password"));
     }
+    forgive(services, actor.tenant_id, attempt, &key).await?;
     let hash = passwords::hash(new).await?;
     let now = services.clock.now();
     let actor = actor.clone();
@@ -602,13 +620,7 @@ pub async fn find_records(services: &Services, tenant_id: Uuid, ids: &[Uuid]) ->
 /// Who the actor is guardian of, and (once sessions exist) whom they teach.
 pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relations> {
     let Some(me) = actor.user_id else { return Ok(Relations::default()) };
-    let wards = scoped::<guardian_link::Entity>(actor.tenant_id)
-        .filter(guardian_link::Column::GuardianId.eq(me))
-        .all(&services.db)
-        .await?
-        .into_iter()
-        .map(|l| l.minor_id)
-        .collect::<HashSet<_>>();
+    let wards = wards_of(services, actor.tenant_id, me).await?.into_iter().map(|r| r.user.id).collect::<HashSet<_>>();
     let learners = if actor.has(Role::Instructor) {
         super::learning::learners_of_instructor(services, actor.tenant_id, me).await?
     } else {
@@ -617,16 +629,92 @@ pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relation
     Ok(Relations { wards, learners })
 }
 
-/// Ids of the wards of `guardian` (for `me { wards }`).
+/// The wards of `guardian`: linked people who are minors today. Guardianship ends at 18 by
+/// itself; a link to someone without a birth date grants nothing.
 pub async fn wards_of(services: &Services, tenant_id: Uuid, guardian: Uuid) -> AppResult<Vec<UserRecord>> {
-    let ids: Vec<Uuid> = scoped::<guardian_link::Entity>(tenant_id)
-        .filter(guardian_link::Column::GuardianId.eq(guardian))
+    Ok(wards_of_many(services, tenant_id, &[guardian]).await?.remove(&guardian).unwrap_or_default())
+}
+
+/// The wards of several guardians: three queries whatever their number.
+pub async fn wards_of_many(services: &Services, tenant_id: Uuid, guardians: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<UserRecord>>> {
+    let links = scoped::<guardian_link::Entity>(tenant_id)
+        .filter(guardian_link::Column::GuardianId.is_in(guardians.iter().copied()))
         .all(&services.db)
+        .await?;
+    let minors: Vec<Uuid> = links.iter().map(|l| l.minor_id).collect();
+    let today = today(services);
+    let records: HashMap<Uuid, UserRecord> = find_records(services, tenant_id, &minors)
         .await?
         .into_iter()
-        .map(|l| l.minor_id)
+        .filter(|r| r.user.birth_date.is_some_and(|b| super::types::is_minor(b, today)))
+        .map(|r| (r.user.id, r))
         .collect();
-    find_records(services, tenant_id, &ids).await
+    let mut out: HashMap<Uuid, Vec<UserRecord>> = guardians.iter().map(|g| (*g, Vec::new())).collect();
+    for l in links {
+        if let Some(r) = records.get(&l.minor_id) {
+            out.entry(l.guardian_id).or_default().push(r.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Links a guardian to a minor (support or the privacy officer, see
+/// [`policy::may_manage_guardianship`]); grants the guardian role; audited.
+pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, minor: Uuid) -> AppResult<UserRecord> {
+    if !policy::may_manage_guardianship(actor) {
+        return Err(AppError::Forbidden);
+    }
+    if guardian == minor {
+        return Err(AppError::bad_input("input.minorId", "must differ from guardianId"));
+    }
+    let g = find_record(services, actor.tenant_id, guardian).await?.ok_or(AppError::NotFound)?;
+    let m = find_record(services, actor.tenant_id, minor).await?.ok_or(AppError::NotFound)?;
+    let today = today(services);
+    if !m.user.birth_date.is_some_and(|b| super::types::is_minor(b, today)) {
+        return Err(AppError::bad_input("input.minorId", "is not a minor (birth date missing or 18 or over)"));
+    }
+    let exists = scoped::<guardian_link::Entity>(actor.tenant_id)
+        .filter(guardian_link::Column::GuardianId.eq(guardian))
+        .filter(guardian_link::Column::MinorId.eq(minor))
+        .one(&services.db)
+        .await?
+        .is_some();
+    let now = services.clock.now();
+    let (actor_c, needs_role) = (actor.clone(), !g.roles.has(Role::Guardian));
+    if !exists {
+        services
+            .db
+            .transaction::<_, _, AppError>(|txn| {
+                Box::pin(async move {
+                    guardian_link::Entity::insert(guardian_link::ActiveModel {
+                        guardian_id: Set(guardian),
+                        minor_id: Set(minor),
+                        tenant_id: Set(actor_c.tenant_id),
+                        created_at: Set(now),
+                    })
+                    .exec_without_returning(txn)
+                    .await?;
+                    if needs_role {
+                        insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id).await?;
+                    }
+                    audit::record(
+                        txn,
+                        &actor_c,
+                        now,
+                        AuditRecord {
+                            action: "guardianship.linked",
+                            category: Some(Category::BirthDate),
+                            subject_id: Some(minor),
+                            purpose: Column::Support.purpose(),
+                            details: Some(serde_json::json!({ "guardian_id": guardian })),
+                        },
+                    )
+                    .await
+                })
+            })
+            .await?;
+    }
+    find_record(services, actor.tenant_id, guardian).await?.ok_or(AppError::NotFound)
 }
 
 /// A page of users visible to a staff actor, in id order, filtered by [`policy::user_rows`].
@@ -803,14 +891,12 @@ fn field_name(f: DataField) -> &'static str {
     }
 }
 
-/// Grants or revokes a role (admin). Revoking signs the user out everywhere so the change
-/// takes effect at once; an admin cannot remove their own admin role.
+/// Grants or revokes a role (admin, never on their own account: see
+/// [`policy::may_manage_roles`]). Revoking signs the user out everywhere so the change takes
+/// effect at once.
 pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Role, granted: bool) -> AppResult<UserRecord> {
-    if !actor.has(Role::Admin) {
+    if !policy::may_manage_roles(actor, target) {
         return Err(AppError::Forbidden);
-    }
-    if !granted && role == Role::Admin && actor.user_id == Some(target) {
-        return Err(AppError::Conflict("an admin cannot remove their own admin role".into()));
     }
     let record = find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)?;
     if record.roles.has(role) == granted {

@@ -8,6 +8,18 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 use crate::domain::types::Password;
 use crate::error::{AppError, AppResult};
 
+/// At most one argon2 computation (19 MiB each) per CPU at a time: a flood of log-ins queues
+/// here instead of exhausting memory on the blocking pool.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static SEM: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SEM.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+}
+
+async fn blocking<T: Send + 'static>(what: &'static str, f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    let _permit = permits().acquire().await.map_err(|e| AppError::internal(what, e))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::internal(what, e))?
+}
+
 fn argon2() -> AppResult<Argon2<'static>> {
     let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| AppError::internal("configuring argon2", e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
@@ -15,20 +27,19 @@ fn argon2() -> AppResult<Argon2<'static>> {
 
 /// Hashes a password into a PHC string.
 pub async fn hash(password: Password) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || -> AppResult<String> {
+    blocking("hashing a password", move || {
         let hash = argon2()?
             .hash_password(password.expose().as_bytes())
             .map_err(|e| AppError::internal("hashing a password", e.to_string()))?;
         Ok(hash.to_string())
     })
     .await
-    .map_err(|e| AppError::internal("hashing a password", e))?
 }
 
 /// Verifies `password` against `phc`; when there is no account, verifies against a fixed dummy
 /// hash so that the answer takes the same time either way.
 pub async fn verify(password: String, phc: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || -> AppResult<bool> {
+    blocking("verifying a password", move || {
         let known = phc.is_some();
         let phc = match phc {
             Some(p) => p,
@@ -38,7 +49,6 @@ pub async fn verify(password: String, phc: Option<String>) -> AppResult<bool> {
         Ok(ok && known)
     })
     .await
-    .map_err(|e| AppError::internal("verifying a password", e))?
 }
 
 fn dummy_hash() -> AppResult<&'static str> {
