@@ -12,10 +12,12 @@ use uuid::Uuid;
 use crate::domain::accounts::hash_password;
 use crate::domain::consent::{self, Purpose};
 use crate::domain::types::Password;
-use crate::entities::{guardian_link, privacy_policy, tenant, user, user_role};
+use crate::domain::learning::{self, EnrollmentStatus};
+use crate::entities::{course, course_tag, guardian_link, lesson, lesson_completion, live_class, live_class_attendance, privacy_policy, session, tenant, user, user_role};
 use crate::error::{AppError, AppResult};
 
 const DEMO: &str = include_str!("demo.json");
+const CATALOG: &str = include_str!("catalog.json");
 
 #[derive(Deserialize)]
 struct Demo {
@@ -32,6 +34,73 @@ struct DemoTenant {
     password: String,
     users: Vec<DemoUser>,
     guardians: Vec<DemoLink>,
+    #[serde(default)]
+    enrollments: Vec<DemoEnrollment>,
+    #[serde(default)]
+    live_classes: Vec<DemoLiveClass>,
+}
+
+#[derive(Deserialize)]
+struct DemoEnrollment {
+    learner: String,
+    course: String,
+    /// Index of the session in start order (0 = earliest).
+    session: usize,
+    completed_lessons: usize,
+}
+
+#[derive(Deserialize)]
+struct DemoLiveClass {
+    course: String,
+    session: usize,
+    title: String,
+    starts_days_from_now: i64,
+    recorded: bool,
+    recording_ref: Option<String>,
+    attendance: Vec<DemoAttendance>,
+}
+
+#[derive(Deserialize)]
+struct DemoAttendance {
+    learner: String,
+    minutes: i64,
+    talk_seconds: i32,
+    chat_messages: i32,
+    hand_raises: i32,
+    poll_answers: i32,
+}
+
+#[derive(Deserialize)]
+struct Catalog {
+    courses: Vec<DemoCourse>,
+}
+
+#[derive(Deserialize)]
+struct DemoCourse {
+    slug: String,
+    title: String,
+    summary: String,
+    description: String,
+    level: String,
+    format: String,
+    language: String,
+    price_cents: i64,
+    currency: String,
+    tax_rate_bp: i32,
+    tags: Vec<String>,
+    published: bool,
+    lessons: Vec<String>,
+    sessions: Vec<DemoSession>,
+}
+
+#[derive(Deserialize)]
+struct DemoSession {
+    start_offset_days: i64,
+    duration_days: i64,
+    capacity: i32,
+    location: Option<String>,
+    virtual_room: Option<String>,
+    instructor: String,
 }
 
 #[derive(Deserialize)]
@@ -210,7 +279,178 @@ pub async fn load_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult
                 .await?;
             }
         }
+        let catalog: Catalog = serde_json::from_str(CATALOG).map_err(|e| AppError::internal("reading seed/catalog.json", e))?;
+        load_catalog(&txn, tenant_id, &catalog, &t, now, &mut report).await?;
         txn.commit().await?;
     }
     Ok(report)
+}
+
+async fn user_id_by_email<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &str) -> AppResult<Uuid> {
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .filter(user::Column::Email.eq(email.to_owned()))
+        .one(conn)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::internal("seeding the catalogue", "unknown e-mail in the seed data"))
+}
+
+/// Courses, sessions (dated relative to `now`), lessons, then the demo enrollments, progress
+/// and live classes. A course whose slug exists is left alone with everything under it.
+async fn load_catalog<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    catalog: &Catalog,
+    t: &DemoTenant,
+    now: DateTime<Utc>,
+    report: &mut SeedReport,
+) -> AppResult<()> {
+    use chrono::Duration;
+    let mut new_courses = std::collections::HashSet::new();
+    for c in &catalog.courses {
+        let exists = course::Entity::find()
+            .filter(course::Column::TenantId.eq(tenant_id))
+            .filter(course::Column::Slug.eq(c.slug.as_str()))
+            .one(conn)
+            .await?
+            .is_some();
+        if exists {
+            report.existing += 1;
+            continue;
+        }
+        let course_id = Uuid::now_v7();
+        course::Entity::insert(course::ActiveModel {
+            id: Set(course_id),
+            tenant_id: Set(tenant_id),
+            slug: Set(c.slug.clone()),
+            title: Set(c.title.clone()),
+            summary: Set(c.summary.clone()),
+            description: Set(c.description.clone()),
+            level: Set(c.level.clone()),
+            format: Set(c.format.clone()),
+            language: Set(c.language.clone()),
+            price_cents: Set(c.price_cents),
+            currency: Set(c.currency.clone()),
+            tax_rate_bp: Set(c.tax_rate_bp),
+            status: Set(if c.published { "published" } else { "draft" }.into()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(conn)
+        .await?;
+        if !c.tags.is_empty() {
+            course_tag::Entity::insert_many(c.tags.iter().map(|tag| course_tag::ActiveModel {
+                course_id: Set(course_id),
+                tag: Set(tag.clone()),
+                tenant_id: Set(tenant_id),
+            }))
+            .exec_without_returning(conn)
+            .await?;
+        }
+        if !c.lessons.is_empty() {
+            lesson::Entity::insert_many(c.lessons.iter().enumerate().map(|(i, title)| lesson::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant_id),
+                course_id: Set(course_id),
+                position: Set(i as i32 + 1),
+                title: Set(title.clone()),
+                duration_minutes: Set(Some(90)),
+            }))
+            .exec_without_returning(conn)
+            .await?;
+        }
+        for s in &c.sessions {
+            let starts = now + Duration::days(s.start_offset_days);
+            session::Entity::insert(session::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant_id),
+                course_id: Set(course_id),
+                starts_at: Set(starts),
+                ends_at: Set(starts + Duration::days(s.duration_days.max(1))),
+                instructor_id: Set(Some(user_id_by_email(conn, tenant_id, &s.instructor).await?)),
+                capacity: Set(s.capacity),
+                seats_taken: Set(0),
+                location: Set(s.location.clone()),
+                virtual_room: Set(s.virtual_room.clone()),
+                cancelled: Set(false),
+                created_at: Set(now),
+            })
+            .exec_without_returning(conn)
+            .await?;
+        }
+        new_courses.insert(c.slug.clone());
+        report.created += 1;
+    }
+    // Enrollments and live classes only for courses created now, so re-runs add nothing.
+    let session_of = |slug: String, index: usize| async move {
+        let c = course::Entity::find()
+            .filter(course::Column::TenantId.eq(tenant_id))
+            .filter(course::Column::Slug.eq(slug))
+            .one(conn)
+            .await?
+            .ok_or_else(|| AppError::internal("seeding the catalogue", "unknown course slug in the seed data"))?;
+        let mut sessions = session::Entity::find().filter(session::Column::CourseId.eq(c.id)).all(conn).await?;
+        sessions.sort_by_key(|s| s.starts_at);
+        let s = sessions.into_iter().nth(index).ok_or_else(|| AppError::internal("seeding the catalogue", "no such session index"))?;
+        let lessons = lesson::Entity::find().filter(lesson::Column::CourseId.eq(c.id)).all(conn).await?;
+        Ok::<_, AppError>((s, lessons))
+    };
+    for e in t.enrollments.iter().filter(|e| new_courses.contains(&e.course)) {
+        let (s, mut lessons) = session_of(e.course.clone(), e.session).await?;
+        lessons.sort_by_key(|l| l.position);
+        let learner = user_id_by_email(conn, tenant_id, &e.learner).await?;
+        let done = e.completed_lessons.min(lessons.len());
+        let status = if done == lessons.len() && done > 0 { EnrollmentStatus::Completed } else { EnrollmentStatus::Active };
+        let enrollment = learning::take_seat(conn, tenant_id, s.id, learner, EnrollmentStatus::Active, now, None).await?;
+        for l in lessons.iter().take(done) {
+            lesson_completion::Entity::insert(lesson_completion::ActiveModel {
+                enrollment_id: Set(enrollment.id),
+                lesson_id: Set(l.id),
+                tenant_id: Set(tenant_id),
+                completed_at: Set(now),
+            })
+            .exec_without_returning(conn)
+            .await?;
+        }
+        if status == EnrollmentStatus::Completed {
+            let mut m: crate::entities::enrollment::ActiveModel = enrollment.into();
+            m.status = Set(status.as_str().into());
+            m.completed_at = Set(Some(now));
+            sea_orm::ActiveModelTrait::update(m, conn).await?;
+        }
+    }
+    for lc in t.live_classes.iter().filter(|l| new_courses.contains(&l.course)) {
+        let (s, _) = session_of(lc.course.clone(), lc.session).await?;
+        let id = Uuid::now_v7();
+        let starts = now + Duration::days(lc.starts_days_from_now);
+        live_class::Entity::insert(live_class::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant_id),
+            session_id: Set(s.id),
+            title: Set(lc.title.clone()),
+            starts_at: Set(starts),
+            ends_at: Set(starts + Duration::minutes(90)),
+            recorded: Set(lc.recorded),
+            recording_ref: Set(lc.recording_ref.clone()),
+        })
+        .exec_without_returning(conn)
+        .await?;
+        for a in &lc.attendance {
+            live_class_attendance::Entity::insert(live_class_attendance::ActiveModel {
+                live_class_id: Set(id),
+                learner_id: Set(user_id_by_email(conn, tenant_id, &a.learner).await?),
+                tenant_id: Set(tenant_id),
+                joined_at: Set(starts),
+                left_at: Set(starts + Duration::minutes(a.minutes)),
+                talk_seconds: Set(a.talk_seconds),
+                chat_messages: Set(a.chat_messages),
+                hand_raises: Set(a.hand_raises),
+                poll_answers: Set(a.poll_answers),
+            })
+            .exec_without_returning(conn)
+            .await?;
+        }
+    }
+    Ok(())
 }

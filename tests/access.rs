@@ -184,16 +184,23 @@ async fn no_audited_value_is_returned_when_its_audit_record_cannot_be_written(ap
     }
 }
 
-async fn an_instructor_sees_no_learner_outside_their_sessions(app: TestApp) {
-    // The instructor teaches no session yet (sessions come with the catalogue), so no learner
-    // is theirs: identity and contact are denied, and the list is empty.
+async fn an_instructor_reads_names_and_email_of_their_learners_only(app: TestApp) {
+    // In the demo data Inès teaches every session; Léa is enrolled, Claire is not.
     let instructor = app.token(demo::INSTRUCTOR).await;
-    let learner = app.user_id(demo::LEARNER).await;
-    let r = app.gql(Some(&instructor), PROFILE, json!({ "id": learner })).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    let claire = app.user_id(demo::GUARDIAN).await;
+    let r = app.gql(Some(&instructor), PROFILE, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["firstName"], "Léa", "{}", r.body);
+    assert_eq!(r.data()["user"]["email"], "lea.martin@demo.pupitre.test");
+    assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(r.code_at("user.birthDate").as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&instructor), PROFILE, json!({ "id": claire })).await;
     assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
-    let r = app.gql(Some(&instructor), "{ users(first: 10) { edges { node { id } } } }", json!({})).await;
-    assert_eq!(r.assert_ok()["users"]["edges"], json!([]));
+    // The instructor's list holds their learners only.
+    let r = app.gql(Some(&instructor), "{ users(first: 50) { edges { node { id } } } }", json!({})).await;
+    let listed = r.assert_ok()["users"]["edges"].to_string();
+    assert!(listed.contains(&lea) && !listed.contains(&claire), "{listed}");
     // A learner is not staff: no list at all.
     let learner_token = app.token(demo::LEARNER).await;
     let r = app.gql(Some(&learner_token), "{ users(first: 10) { edges { node { id } } } }", json!({})).await;
@@ -285,7 +292,7 @@ async fn tenants_are_isolated_even_by_id(app: TestApp) {
         assert_eq!(r.code_at("user").as_deref(), Some("NOT_FOUND"), "{email}");
         let r = app.gql(Some(&t), "{ users(first: 100) { edges { node { id } } } }", json!({})).await;
         let listed = r.assert_ok()["users"]["edges"].as_array().map(Vec::len).unwrap_or(0);
-        assert_eq!(listed, 11, "{email} lists the 11 demo accounts");
+        assert_eq!(listed, 12, "{email} lists the 12 demo accounts");
         assert!(!r.body.to_string().contains(&foreign_id));
         // Nor rectify it.
         let r = app
@@ -300,7 +307,7 @@ on_both_databases!(
     support_reads_contact_data_and_the_read_is_audited,
     an_admin_manages_staff_but_is_not_handed_learners_data,
     a_guardian_reads_the_wards_profile_and_nobody_elses,
-    an_instructor_sees_no_learner_outside_their_sessions,
+    an_instructor_reads_names_and_email_of_their_learners_only,
     guardianship_is_linked_by_support_and_ends_at_eighteen,
     no_audited_value_is_returned_when_its_audit_record_cannot_be_written,
     marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once,

@@ -228,10 +228,10 @@ fn parse_offset(cursor: &str) -> AppResult<u64> {
 
 impl CourseFilterInput {
     fn parse(self) -> AppResult<CourseFilter> {
-        if let (Some(a), Some(b)) = (self.min_price_cents, self.max_price_cents) {
-            if a > b {
-                return Err(AppError::bad_input("filter.maxPriceCents", "must not be below minPriceCents"));
-            }
+        if let (Some(a), Some(b)) = (self.min_price_cents, self.max_price_cents)
+            && a > b
+        {
+            return Err(AppError::bad_input("filter.maxPriceCents", "must not be below minPriceCents"));
         }
         let search = match self.search {
             Some(s) => Some(types::text("filter.search", &s, 0, 100, false)?),

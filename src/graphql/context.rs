@@ -16,6 +16,9 @@ use crate::domain::Services;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Category, Column, Relations};
 
+/// The audit write shared by every field of one (subject, category) in a request.
+type AuditOnce = Arc<OnceCell<()>>;
+
 /// Who sent the request, as far as the HTTP layer could tell without the database.
 #[derive(Clone, Debug)]
 pub enum Principal {
@@ -33,7 +36,7 @@ pub struct RequestCtx {
     pub client_key: Option<String>,
     actor: OnceCell<Result<Actor, ()>>,
     relations: OnceCell<Relations>,
-    audited: Mutex<HashMap<(Uuid, Category), Arc<OnceCell<()>>>>,
+    audited: Mutex<HashMap<(Uuid, Category), AuditOnce>>,
     pub marketing_consent: DataLoader<MarketingConsentLoader>,
     /// Batches nested lists (catalogue, learning, users).
     pub batch: DataLoader<super::loaders::Batch>,
