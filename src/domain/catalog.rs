@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -465,10 +465,12 @@ pub async fn published_courses(
         q = q.filter(course::Column::Language.eq(l.as_str()));
     }
     if let Some(t) = &filter.tag {
-        q = q.filter(Expr::cust_with_values(
-            "courses.id IN (SELECT course_id FROM course_tags WHERE tag = $1)",
-            [sea_orm::Value::from(t.clone())],
-        ));
+        let tagged = Query::select()
+            .column(course_tag::Column::CourseId)
+            .from(course_tag::Entity)
+            .and_where(course_tag::Column::Tag.eq(t.as_str()))
+            .to_owned();
+        q = q.filter(course::Column::Id.in_subquery(tagged));
     }
     if let Some(p) = filter.min_price_cents {
         q = q.filter(course::Column::PriceCents.gte(p));
@@ -476,29 +478,32 @@ pub async fn published_courses(
     if let Some(p) = filter.max_price_cents {
         q = q.filter(course::Column::PriceCents.lte(p));
     }
-    let upcoming = "EXISTS (SELECT 1 FROM sessions s WHERE s.course_id = courses.id AND s.cancelled = $1 AND s.starts_at > $2)";
+    // Sessions of the outer course that are still to come.
+    let upcoming = || {
+        Query::select()
+            .from(session::Entity)
+            .and_where(Expr::col((session::Entity, session::Column::CourseId)).equals((course::Entity, course::Column::Id)))
+            .and_where(Expr::col((session::Entity, session::Column::Cancelled)).eq(false))
+            .and_where(Expr::col((session::Entity, session::Column::StartsAt)).gt(now))
+            .to_owned()
+    };
     match filter.has_upcoming_session {
-        Some(true) => q = q.filter(Expr::cust_with_values(upcoming, [sea_orm::Value::from(false), sea_orm::Value::from(now)])),
-        Some(false) => {
-            q = q.filter(Expr::cust_with_values(format!("NOT {upcoming}"), [sea_orm::Value::from(false), sea_orm::Value::from(now)]))
-        }
+        Some(true) => q = q.filter(Expr::exists(upcoming().expr(Expr::val(1)).to_owned())),
+        Some(false) => q = q.filter(Expr::exists(upcoming().expr(Expr::val(1)).to_owned()).not()),
         None => {}
     }
     if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let p = like_pattern(s);
-        q = q.filter(Expr::cust_with_values(
-            "(LOWER(courses.title) LIKE $1 ESCAPE '\\' OR LOWER(courses.summary) LIKE $2 ESCAPE '\\')",
-            [sea_orm::Value::from(p.clone()), sea_orm::Value::from(p)],
-        ));
+        q = q.filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Title)))).like(LikeExpr::new(p.clone()).escape('\\')))
+                .add(Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Summary)))).like(LikeExpr::new(p).escape('\\'))),
+        );
     }
     q = match sort {
         CourseSort::StartDate => {
-            let next = "(SELECT MIN(s.starts_at) FROM sessions s WHERE s.course_id = courses.id AND s.cancelled = $1 AND s.starts_at > $2)";
-            q.order_by(
-                Expr::cust_with_values(format!("CASE WHEN {next} IS NULL THEN 1 ELSE 0 END"), [sea_orm::Value::from(false), sea_orm::Value::from(now)]),
-                Order::Asc,
-            )
-            .order_by(Expr::cust_with_values(next, [sea_orm::Value::from(false), sea_orm::Value::from(now)]), Order::Asc)
+            let next: Expr = upcoming().expr(Expr::col((session::Entity, session::Column::StartsAt)).min()).to_owned().into();
+            q.order_by(Expr::Case(Box::new(Expr::case(next.clone().is_null(), 1).finally(0))), Order::Asc).order_by(next, Order::Asc)
         }
         CourseSort::Price => q.order_by_asc(course::Column::PriceCents),
         CourseSort::Title => q.order_by_asc(course::Column::Title),

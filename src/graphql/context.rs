@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use std::collections::HashMap;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -38,8 +38,9 @@ pub struct RequestCtx {
     relations: OnceCell<Relations>,
     audited: Mutex<HashMap<(Uuid, Category), AuditOnce>>,
     pub marketing_consent: DataLoader<MarketingConsentLoader>,
-    /// Batches nested lists (catalogue, learning, users).
-    pub batch: DataLoader<super::loaders::Batch>,
+    /// Batches nested lists (catalogue, learning, users). Cached for the request, so a list
+    /// resolver can prime it with what it already knows (see `catalog::prime`).
+    pub batch: DataLoader<super::loaders::Batch, HashMapCache>,
 }
 
 impl RequestCtx {
@@ -55,7 +56,7 @@ impl RequestCtx {
             relations: OnceCell::new(),
             audited: Mutex::new(HashMap::new()),
             marketing_consent: DataLoader::new(loader, tokio::spawn),
-            batch: DataLoader::new(batch, tokio::spawn),
+            batch: DataLoader::with_cache(batch, tokio::spawn, HashMapCache::default()),
         }
     }
 

@@ -1,0 +1,261 @@
+//! The catalogue: public browsing (filters, sorting, cursor pagination, drafts hidden, no
+//! personal data, CDN caching headers), admin management with validation, and the
+//! statement-count proof that nested lists are batched. SQLite and PostgreSQL.
+
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{TestApp, demo};
+use serde_json::{Value, json};
+
+const SEED: &str = include_str!("../seed/catalog.json");
+
+fn seed() -> Vec<Value> {
+    serde_json::from_str::<Value>(SEED).expect("seed").get("courses").and_then(Value::as_array).cloned().expect("courses")
+}
+
+fn published() -> Vec<Value> {
+    seed().into_iter().filter(|c| c["published"] == true).collect()
+}
+
+const PAGE: &str = "query($first: Int, $after: String, $filter: CourseFilterInput, $sort: CourseSort) {
+  courses(first: $first, after: $after, filter: $filter, sort: $sort) {
+    edges { cursor node { slug title format level language price { amountCents currency } tags
+      sessions { id startsAt seatsLeft instructor { displayName } } lessons { title } } }
+    pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+
+async fn page(app: &TestApp, vars: Value) -> (Vec<Value>, Value) {
+    let r = app.gql(None, PAGE, vars).await;
+    let d = r.assert_ok();
+    let nodes = d["courses"]["edges"].as_array().expect("edges").iter().map(|e| e["node"].clone()).collect();
+    (nodes, d["courses"]["pageInfo"].clone())
+}
+
+fn slugs(nodes: &[Value]) -> Vec<String> {
+    nodes.iter().map(|n| n["slug"].as_str().expect("slug").to_owned()).collect()
+}
+
+async fn visitors_filter_sort_and_page_through_the_published_catalogue(app: TestApp) {
+    let all = published();
+    // Cursor round trip: pages of 7 give every published course exactly once, in the order of
+    // one big page.
+    let (one_page, info) = page(&app, json!({ "first": 50 })).await;
+    assert_eq!(info["hasNextPage"], false);
+    assert_eq!(one_page.len(), all.len(), "drafts are not listed");
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (nodes, info) = page(&app, json!({ "first": 7, "after": after })).await;
+        assert!(nodes.len() <= 7);
+        assert_eq!(info["hasPreviousPage"], after.is_some());
+        walked.extend(slugs(&nodes));
+        if info["hasNextPage"] != true {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(walked, slugs(&one_page));
+    assert_eq!(walked.iter().collect::<HashSet<_>>().len(), all.len());
+
+    // Filters, each checked against the seed data.
+    let count = |f: &dyn Fn(&Value) -> bool| all.iter().filter(|c| f(c)).count();
+    let cases: Vec<(Value, usize)> = vec![
+        (json!({ "format": "ONLINE" }), count(&|c| c["format"] == "online")),
+        (json!({ "level": "ADVANCED" }), count(&|c| c["level"] == "advanced")),
+        (json!({ "language": "en" }), count(&|c| c["language"] == "en")),
+        (json!({ "tag": "anglais" }), count(&|c| c["tags"].as_array().is_some_and(|t| t.contains(&json!("anglais"))))),
+        (json!({ "minPriceCents": 1, "maxPriceCents": 30000 }), count(&|c| (1..=30000).contains(&c["price_cents"].as_i64().unwrap_or(-1)))),
+        (json!({ "maxPriceCents": 0 }), count(&|c| c["price_cents"] == 0)),
+        (
+            json!({ "hasUpcomingSession": false }),
+            count(&|c| !c["sessions"].as_array().is_some_and(|s| s.iter().any(|s| s["start_offset_days"].as_i64().unwrap_or(0) > 0))),
+        ),
+        (json!({ "search": "TOEIC" }), count(&|c| {
+            let t = format!("{} {}", c["title"], c["summary"]).to_lowercase();
+            t.contains("toeic")
+        })),
+        (json!({ "format": "IN_PERSON", "language": "fr" }), count(&|c| c["format"] == "in_person" && c["language"] == "fr")),
+    ];
+    for (filter, expected) in cases {
+        let (nodes, _) = page(&app, json!({ "first": 50, "filter": filter })).await;
+        assert_eq!(nodes.len(), expected, "filter {filter}");
+        assert!(expected > 0, "the seed exercises filter {filter}");
+    }
+    let (nodes, _) = page(&app, json!({ "first": 50, "filter": { "format": "ONLINE" } })).await;
+    assert!(nodes.iter().all(|n| n["format"] == "ONLINE"));
+
+    // Sorting.
+    let (by_price, _) = page(&app, json!({ "first": 50, "sort": "PRICE" })).await;
+    let prices: Vec<i64> = by_price.iter().map(|n| n["price"]["amountCents"].as_i64().unwrap_or(-1)).collect();
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
+    let (by_start, _) = page(&app, json!({ "first": 50, "sort": "START_DATE" })).await;
+    let next: Vec<Option<String>> = by_start
+        .iter()
+        .map(|n| n["sessions"].as_array().and_then(|s| s.first()).and_then(|s| s["startsAt"].as_str().map(str::to_owned)))
+        .collect();
+    let firsts: Vec<&String> = next.iter().flatten().collect();
+    assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "upcoming sessions in start order");
+    let first_none = next.iter().position(Option::is_none).unwrap_or(next.len());
+    assert!(next[first_none..].iter().all(Option::is_none), "courses without an upcoming session come last");
+    let (by_title, _) = page(&app, json!({ "first": 50, "sort": "TITLE" })).await;
+    assert_eq!(by_title.len(), all.len());
+
+    // Over the cap, or a forged cursor: bad input naming the argument.
+    for (vars, field) in [(json!({ "first": 51 }), "first"), (json!({ "first": 0 }), "first"), (json!({ "after": "bm9wZQ" }), "after")] {
+        let r = app.gql(None, PAGE, vars).await;
+        assert_eq!(r.code_at("courses").as_deref(), Some("BAD_USER_INPUT"));
+        assert_eq!(r.errors()[0]["extensions"]["field"], field);
+    }
+
+    // Instructors appear by display name only; nothing personal in the public catalogue.
+    let text = serde_json::to_string(&one_page).expect("json");
+    assert!(text.contains("\"displayName\":\"Inès M.\""));
+    assert!(!text.contains('@') && !text.contains("Moreau"));
+}
+
+async fn drafts_are_invisible_to_visitors_and_visible_to_admins(app: TestApp) {
+    let draft = seed().into_iter().find(|c| c["published"] == false).expect("a draft in the seed");
+    let slug = draft["slug"].as_str().expect("slug");
+    let q = "query($s: String!) { course(slug: $s) { slug status } }";
+    let r = app.gql(None, q, json!({ "s": slug })).await;
+    assert!(r.assert_ok()["course"].is_null());
+    let learner = app.token(demo::LEARNER).await;
+    assert!(app.gql(Some(&learner), q, json!({ "s": slug })).await.assert_ok()["course"].is_null());
+    let admin = app.token(demo::ADMIN).await;
+    assert_eq!(app.gql(Some(&admin), q, json!({ "s": slug })).await.assert_ok()["course"]["status"], "DRAFT");
+}
+
+async fn anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not(app: TestApp) {
+    let url = format!("{}?query={}", app.url("/graphql"), "%7Bcourses(first%3A3)%7Bedges%7Bnode%7Bslug%20title%7D%7D%7D%7D");
+    let r = app.client.get(&url).send().await.expect("get");
+    assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=60"));
+    assert!(r.headers().get("vary").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("Authorization")));
+    let token = app.token(demo::LEARNER).await;
+    let r = app.client.get(&url).bearer_auth(&token).send().await.expect("get");
+    assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let mixed = format!("{}?query={}", app.url("/graphql"), "%7Bcourses(first%3A3)%7Bedges%7Bnode%7Bslug%7D%7D%7D%20visitorConsents(visitorId%3A%22visitor-0123456789abcdef%22)%7Bgranted%7D%7D");
+    let r = app.client.get(&mixed).send().await.expect("get");
+    assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "a visitor's own data is never cached");
+}
+
+const CREATE: &str = "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id slug status price { amountCents currency } tags } } }";
+
+fn course_input(slug: &str) -> Value {
+    json!({ "slug": slug, "title": "Atelier d'écriture", "summary": "Écrire chaque semaine.", "description": "Un atelier.",
+            "level": "BEGINNER", "format": "IN_PERSON", "language": "fr", "priceCents": 0, "tags": ["ecriture", "Culture"] })
+}
+
+async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp) {
+    let admin = app.token(demo::ADMIN).await;
+    let r = app.gql(Some(&admin), CREATE, json!({ "input": course_input("atelier-ecriture") })).await;
+    let course = r.assert_ok()["createCourse"]["course"].clone();
+    assert_eq!(course["status"], "DRAFT");
+    assert_eq!(course["tags"], json!(["culture", "ecriture"]));
+    let id = course["id"].as_str().expect("id").to_owned();
+    let courses = app.count("courses").await;
+
+    // Slug conflict, bad input, non-admins: nothing written.
+    let r = app.gql(Some(&admin), CREATE, json!({ "input": course_input("atelier-ecriture") })).await;
+    assert_eq!(r.code_at("createCourse").as_deref(), Some("CONFLICT"));
+    let bad: Vec<(&str, Value, &str)> = vec![
+        ("slug", json!("Bad Slug"), "input.slug"),
+        ("priceCents", json!(-1), "input.priceCents"),
+        ("currency", json!("EURO"), "input.currency"),
+        ("title", json!(""), "input.title"),
+        ("language", json!("french"), "input.language"),
+        ("taxRateBp", json!(20000), "input.taxRateBp"),
+        ("tags", json!(["ok", "not ok"]), "input.tags.1"),
+    ];
+    for (key, value, field) in bad {
+        let mut input = course_input("another-slug");
+        input[key] = value;
+        let r = app.gql(Some(&admin), CREATE, json!({ "input": input })).await;
+        assert_eq!(r.code_at("createCourse").as_deref(), Some("BAD_USER_INPUT"), "{key}: {}", r.body);
+        assert_eq!(r.errors()[0]["extensions"]["field"], field, "{key}");
+    }
+    let support = app.token(demo::SUPPORT).await;
+    let r = app.gql(Some(&support), CREATE, json!({ "input": course_input("by-support") })).await;
+    assert_eq!(r.code_at("createCourse").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(app.count("courses").await, courses);
+
+    // Sessions.
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let learner = app.user_id(demo::LEARNER).await;
+    let start = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    let end = (chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339();
+    let create_session = "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id capacity seatsLeft location instructor { displayName } } } }";
+    let base = json!({ "courseId": id, "startsAt": start, "endsAt": end, "capacity": 8, "location": "Lyon, salle 2", "instructorId": instructor });
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({ "endsAt": start }), "input.endsAt"),
+        (json!({ "capacity": 0 }), "input.capacity"),
+        (json!({ "location": null }), "input.location"),
+        (json!({ "instructorId": learner }), "input.instructorId"),
+        (json!({ "virtualRoom": "http://insecure.example" }), "input.virtualRoom"),
+    ];
+    for (over, field) in cases {
+        let mut input = base.clone();
+        for (k, v) in over.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        let r = app.gql(Some(&admin), create_session, json!({ "input": input })).await;
+        assert_eq!(r.errors().first().map(|e| e["extensions"]["field"].clone()), Some(json!(field)), "{}", r.body);
+    }
+    let r = app.gql(Some(&admin), create_session, json!({ "input": base })).await;
+    let session = r.assert_ok()["createSession"]["session"].clone();
+    assert_eq!(session["seatsLeft"], 8);
+    assert_eq!(session["instructor"]["displayName"], "Inès M.");
+
+    // Lessons keep their order; inserting shifts the following ones.
+    let add = "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { position title } } }";
+    for title in ["Deux", "Trois"] {
+        app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": title } })).await.assert_ok();
+    }
+    app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Un", "position": 1 } })).await.assert_ok();
+    let r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Trop loin", "position": 9 } })).await;
+    assert_eq!(r.errors()[0]["extensions"]["field"], "input.position");
+
+    // Publish: visible with its outline; unpublish and archive: gone again.
+    let q = "{ course(slug: \"atelier-ecriture\") { title lessons { position title } sessions { seatsLeft } } }";
+    assert!(app.gql(None, q, json!({})).await.assert_ok()["course"].is_null());
+    for (m, visible) in [("publishCourse", true), ("unpublishCourse", false), ("publishCourse", true), ("archiveCourse", false)] {
+        let mutation = format!("mutation($id: ID!) {{ {m}(input: {{courseId: $id}}) {{ course {{ status }} }} }}");
+        app.gql(Some(&admin), &mutation, json!({ "id": id })).await.assert_ok();
+        let r = app.gql(None, q, json!({})).await;
+        assert_eq!(!r.assert_ok()["course"].is_null(), visible, "after {m}");
+        if visible {
+            let titles: Vec<&str> = r.data()["course"]["lessons"].as_array().expect("lessons").iter().filter_map(|l| l["title"].as_str()).collect();
+            assert_eq!(titles, ["Un", "Deux", "Trois"]);
+        }
+    }
+    // Audit trail of catalogue changes.
+    let dpo = app.token(demo::DPO).await;
+    let log = app.gql(Some(&dpo), "{ auditLog(first: 20) { edges { node { action } } } }", json!({})).await;
+    let text = log.assert_ok().to_string();
+    for action in ["course.created", "course.published", "course.archived", "session.created", "lesson.created"] {
+        assert!(text.contains(action), "{action} audited");
+    }
+}
+
+async fn the_catalogue_query_costs_the_same_statements_for_5_and_50_courses(app: TestApp) {
+    app.gql(None, "{ __typename }", json!({})).await.assert_ok();
+    let mut counts = Vec::new();
+    for first in [5, 50] {
+        let before = app.app_statements.get();
+        let (nodes, _) = page(&app, json!({ "first": first })).await;
+        counts.push(app.app_statements.get() - before);
+        assert!(nodes.len() >= first.min(38), "the page is full");
+    }
+    assert_eq!(counts[0], counts[1], "statements for first: 5 and first: 50: {counts:?}");
+    assert_eq!(counts[0], 5, "courses, sessions, tags, lessons, instructors");
+}
+
+on_both_databases!(
+    visitors_filter_sort_and_page_through_the_published_catalogue,
+    drafts_are_invisible_to_visitors_and_visible_to_admins,
+    anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not,
+    admins_manage_courses_sessions_and_lessons_with_validation,
+    the_catalogue_query_costs_the_same_statements_for_5_and_50_courses,
+);
