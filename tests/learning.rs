@@ -1,0 +1,267 @@
+//! Learning: enrollments under concurrency (capacity is never exceeded), double enrollment,
+//! cancellation, progress and completion, rosters limited to one's own sessions, live classes
+//! with attendance and expiring recordings. SQLite and PostgreSQL.
+
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
+mod common;
+
+use common::{TestApp, demo};
+use serde_json::json;
+
+/// Creates and publishes a free course with `lessons` lessons and one session of `capacity`
+/// seats taught by `instructor` (a user id), as the demo admin. Returns (course id, session id,
+/// lesson ids).
+async fn free_course(app: &TestApp, slug: &str, capacity: i32, lessons: usize, instructor: &str) -> (String, String, Vec<String>) {
+    let admin = app.token(demo::ADMIN).await;
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
+            json!({ "input": { "slug": slug, "title": "Cours gratuit", "summary": "Un cours.", "description": "",
+                "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": 0 } }),
+        )
+        .await;
+    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
+    let mut lesson_ids = Vec::new();
+    for i in 0..lessons {
+        let r = app
+            .gql(Some(&admin), "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { id } } }", json!({ "input": { "courseId": course, "title": format!("Leçon {i}") } }))
+            .await;
+        lesson_ids.push(r.assert_ok()["addLesson"]["lesson"]["id"].as_str().expect("id").to_owned());
+    }
+    let start = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    let end = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
+            json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": capacity, "instructorId": instructor } }),
+        )
+        .await;
+    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
+    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
+    (course, session, lesson_ids)
+}
+
+const ENROLL: &str = "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id status progress { completedLessons totalLessons percent } } } }";
+
+async fn seats_left(app: &TestApp, session: &str) -> i64 {
+    let r = app.gql(None, "query($id: ID!) { session(id: $id) { seatsLeft } }", json!({ "id": session })).await;
+    r.assert_ok()["session"]["seatsLeft"].as_i64().expect("seats")
+}
+
+async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp) {
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-rush", 10, 1, &instructor).await;
+    let mut tokens = Vec::new();
+    for i in 0..40 {
+        let r = app
+            .gql(
+                None,
+                "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Learner\", lastName: \"Rush\", acceptedPolicyVersion: \"2026-09\"}) { accessToken } }",
+                json!({ "e": format!("rush{i}@example.test") }),
+            )
+            .await;
+        tokens.push(r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned());
+    }
+    let attempts = tokens.iter().map(|t| app.gql(Some(t), ENROLL, json!({ "s": session })));
+    let results = futures_util::future::join_all(attempts).await;
+    let ok = results.iter().filter(|r| r.errors().is_empty()).count();
+    let conflicts: Vec<&common::Gql> = results.iter().filter(|r| r.first_code().as_deref() == Some("CONFLICT")).collect();
+    assert_eq!(ok, 10, "exactly the capacity: {:?}", results.iter().filter_map(|r| r.first_code()).collect::<Vec<_>>());
+    assert_eq!(conflicts.len(), 30);
+    assert!(conflicts.iter().all(|r| r.errors()[0]["message"] == "this session is sold out"));
+    assert_eq!(seats_left(&app, &session).await, 0);
+    let rows = app.count(&format!("enrollments e JOIN sessions s ON s.id = e.session_id WHERE s.capacity = 10 AND e.status <> 'cancelled' AND s.seats_taken = 10")).await;
+    assert_eq!(rows, 10, "seat count and enrollment rows agree");
+}
+
+async fn enrolling_twice_is_refused_and_cancelling_frees_the_seat(app: TestApp) {
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-twice", 3, 1, &instructor).await;
+    let token = app.token(demo::LEARNER2).await;
+    let r = app.gql(Some(&token), ENROLL, json!({ "s": session })).await;
+    let enrollment = r.assert_ok()["enroll"]["enrollment"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(seats_left(&app, &session).await, 2);
+    let again = app.gql(Some(&token), ENROLL, json!({ "s": session })).await;
+    assert_eq!(again.code_at("enroll").as_deref(), Some("CONFLICT"));
+    assert_eq!(again.errors()[0]["message"], "already enrolled in this session");
+    assert_eq!(seats_left(&app, &session).await, 2, "the refused attempt gave its seat back");
+    // Someone else cannot cancel it; the learner can, and the seat is free again.
+    let other = app.token(demo::LEARNER).await;
+    let cancel = "mutation($e: ID!) { cancelEnrollment(input: {enrollmentId: $e}) { enrollment { status } } }";
+    assert_eq!(app.gql(Some(&other), cancel, json!({ "e": enrollment })).await.code_at("cancelEnrollment").as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&token), cancel, json!({ "e": enrollment })).await;
+    assert_eq!(r.assert_ok()["cancelEnrollment"]["enrollment"]["status"], "CANCELLED");
+    assert_eq!(seats_left(&app, &session).await, 3);
+    // Cancelling twice changes nothing; enrolling again works.
+    app.gql(Some(&token), cancel, json!({ "e": enrollment })).await.assert_ok();
+    assert_eq!(seats_left(&app, &session).await, 3);
+    app.gql(Some(&token), ENROLL, json!({ "s": session })).await.assert_ok();
+    assert_eq!(seats_left(&app, &session).await, 2);
+    // A paid course is for the shop.
+    let paid = app
+        .gql(None, "{ courses(first: 1, filter: {minPriceCents: 1, hasUpcomingSession: true}) { edges { node { sessions { id } } } } }", json!({}))
+        .await;
+    let paid_session = paid.assert_ok()["courses"]["edges"][0]["node"]["sessions"][0]["id"].as_str().expect("session").to_owned();
+    let r = app.gql(Some(&token), ENROLL, json!({ "s": paid_session })).await;
+    assert_eq!(r.code_at("enroll").as_deref(), Some("CONFLICT"));
+}
+
+async fn progress_is_tracked_and_the_last_lesson_completes_the_course(app: TestApp) {
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, lessons) = free_course(&app, "course-progress", 5, 3, &instructor).await;
+    let token = app.token(demo::LEARNER2).await;
+    let r = app.gql(Some(&token), ENROLL, json!({ "s": session })).await;
+    let e = r.assert_ok()["enroll"]["enrollment"].clone();
+    assert_eq!(e["progress"], json!({ "completedLessons": 0, "totalLessons": 3, "percent": 0 }));
+    let id = e["id"].as_str().expect("id").to_owned();
+    let complete = "mutation($e: ID!, $l: ID!) { completeLesson(input: {enrollmentId: $e, lessonId: $l}) { enrollment { status progress { completedLessons percent } } } }";
+    let r = app.gql(Some(&token), complete, json!({ "e": id, "l": lessons[0] })).await;
+    assert_eq!(r.assert_ok()["completeLesson"]["enrollment"]["progress"], json!({ "completedLessons": 1, "percent": 33 }));
+    // Idempotent; a lesson of another course is bad input; someone else's enrollment is forbidden.
+    app.gql(Some(&token), complete, json!({ "e": id, "l": lessons[0] })).await.assert_ok();
+    let foreign_lesson = app.gql(None, "{ courses(first: 1) { edges { node { lessons { id } } } } }", json!({})).await;
+    let foreign = foreign_lesson.data()["courses"]["edges"][0]["node"]["lessons"][0]["id"].as_str().expect("lesson").to_owned();
+    let r = app.gql(Some(&token), complete, json!({ "e": id, "l": foreign })).await;
+    assert_eq!(r.errors()[0]["extensions"]["field"], "input.lessonId");
+    let other = app.token(demo::LEARNER).await;
+    assert_eq!(app.gql(Some(&other), complete, json!({ "e": id, "l": lessons[1] })).await.code_at("completeLesson").as_deref(), Some("FORBIDDEN"));
+    for l in &lessons[1..] {
+        app.gql(Some(&token), complete, json!({ "e": id, "l": l })).await.assert_ok();
+    }
+    let me = app.gql(Some(&token), "{ me { enrollments { id status progress { percent } session { course { slug } } } } }", json!({})).await;
+    let mine = me.assert_ok()["me"]["enrollments"].as_array().cloned().unwrap_or_default();
+    let done = mine.iter().find(|x| x["id"] == id.as_str()).expect("enrollment listed");
+    assert_eq!(done["status"], "COMPLETED");
+    assert_eq!(done["progress"]["percent"], 100);
+    assert_eq!(done["session"]["course"]["slug"], "course-progress");
+}
+
+async fn guardians_enroll_wards_and_see_their_learning_record_billing_does_not(app: TestApp) {
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-ward", 5, 2, &instructor).await;
+    let guardian = app.token(demo::GUARDIAN).await;
+    let tom = app.user_id(demo::MINOR).await;
+    let r = app.gql(Some(&guardian), "mutation($s: ID!, $l: ID!) { enroll(input: {sessionId: $s, learnerId: $l}) { enrollment { status } } }", json!({ "s": session, "l": tom })).await;
+    assert_eq!(r.assert_ok()["enroll"]["enrollment"]["status"], "ACTIVE");
+    let q = "query($id: ID!) { user(id: $id) { enrollments { status session { course { slug } } } } }";
+    let r = app.gql(Some(&guardian), q, json!({ "id": tom })).await;
+    let slugs: Vec<String> = r.assert_ok()["user"]["enrollments"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["session"]["course"]["slug"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert!(slugs.contains(&"course-ward".to_owned()), "{slugs:?}");
+    // A stranger cannot enroll Tom; billing and marketing see none of his learning record.
+    let other = app.token(demo::LEARNER).await;
+    let r = app.gql(Some(&other), "mutation($s: ID!, $l: ID!) { enroll(input: {sessionId: $s, learnerId: $l}) { enrollment { status } } }", json!({ "s": session, "l": tom })).await;
+    assert_eq!(r.code_at("enroll").as_deref(), Some("FORBIDDEN"));
+    for email in [demo::BILLING, demo::MARKETING, demo::REVIEWER] {
+        let t = app.token(email).await;
+        let r = app.gql(Some(&t), q, json!({ "id": tom })).await;
+        assert_eq!(r.code_at("user.enrollments").as_deref(), Some("FORBIDDEN"), "{email}");
+    }
+    let support = app.token(demo::SUPPORT).await;
+    assert!(app.gql(Some(&support), q, json!({ "id": tom })).await.assert_ok()["user"]["enrollments"].is_array());
+}
+
+const ROSTER: &str = "query($id: ID!) { session(id: $id) { roster { learner { firstName email phone } status progress { percent } attendance { talkSeconds } } } }";
+
+async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) {
+    // A second instructor, appointed by the admin.
+    let admin = app.token(demo::ADMIN).await;
+    let r = app
+        .gql(None, "mutation { register(input: {email: \"paul.prof@example.test\", password: \"a long enough passphrase\", firstName: \"Paul\", lastName: \"Prof\", acceptedPolicyVersion: \"2026-09\"}) { user { id } } }", json!({}))
+        .await;
+    let paul = r.assert_ok()["register"]["user"]["id"].as_str().expect("id").to_owned();
+    app.gql(Some(&admin), "mutation($id: ID!) { setUserRole(input: {userId: $id, role: INSTRUCTOR, granted: true}) { user { id } } }", json!({ "id": paul }))
+        .await
+        .assert_ok();
+    let (_, pauls_session, _) = free_course(&app, "course-paul", 5, 1, &paul).await;
+    let ines = app.user_id(demo::INSTRUCTOR).await;
+    let (_, ines_session, _) = free_course(&app, "course-ines", 5, 1, &ines).await;
+    let learner = app.token(demo::LEARNER2).await;
+    for s in [&pauls_session, &ines_session] {
+        app.gql(Some(&learner), ENROLL, json!({ "s": s })).await.assert_ok();
+    }
+    let paul_token = app.login_with("paul.prof@example.test", "a long enough passphrase").await.0;
+    let r = app.gql(Some(&paul_token), ROSTER, json!({ "id": pauls_session })).await;
+    let entry = &r.data()["session"]["roster"][0];
+    assert_eq!(entry["learner"]["firstName"], "Hugo", "{}", r.body);
+    assert_eq!(entry["learner"]["email"], "hugo.bernard@demo.pupitre.test");
+    assert_eq!(r.code_at("session.roster.0.learner.phone").as_deref(), Some("FORBIDDEN"), "contact e-mail only");
+    assert_eq!(entry["status"], "ACTIVE");
+    // Not another instructor's session, in either direction; billing never.
+    let r = app.gql(Some(&paul_token), ROSTER, json!({ "id": ines_session })).await;
+    assert_eq!(r.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
+    let ines_token = app.token(demo::INSTRUCTOR).await;
+    let r = app.gql(Some(&ines_token), ROSTER, json!({ "id": pauls_session })).await;
+    assert_eq!(r.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
+    let billing = app.token(demo::BILLING).await;
+    assert_eq!(app.gql(Some(&billing), ROSTER, json!({ "id": pauls_session })).await.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
+    // Support reads rosters (learning record R), with an audit entry for the contact data.
+    let support = app.token(demo::SUPPORT).await;
+    let r = app.gql(Some(&support), ROSTER, json!({ "id": pauls_session })).await;
+    assert_eq!(r.assert_ok()["session"]["roster"][0]["learner"]["phone"], "+33612345002");
+}
+
+async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(app: TestApp) {
+    let ines = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-live", 5, 1, &ines).await;
+    let learner = app.token(demo::LEARNER2).await;
+    let hugo = app.user_id(demo::LEARNER2).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    app.gql(Some(&learner), ENROLL, json!({ "s": session })).await.assert_ok();
+    let ines_token = app.token(demo::INSTRUCTOR).await;
+    let starts = chrono::Utc::now() + chrono::Duration::hours(1);
+    let r = app
+        .gql(
+            Some(&ines_token),
+            "mutation($input: ScheduleLiveClassInput!) { scheduleLiveClass(input: $input) { liveClass { id } } }",
+            json!({ "input": { "sessionId": session, "title": "Classe 1", "startsAt": starts.to_rfc3339(), "endsAt": (starts + chrono::Duration::minutes(90)).to_rfc3339(), "recorded": true } }),
+        )
+        .await;
+    let lc = r.assert_ok()["scheduleLiveClass"]["liveClass"]["id"].as_str().expect("id").to_owned();
+    // The integration account reports; a learner not enrolled is refused (by index), and the
+    // report is all or nothing; a learner cannot report.
+    let integration = app.token("classe-virtuelle@demo.pupitre.test").await;
+    let record = "mutation($input: RecordLiveClassInput!) { recordLiveClass(input: $input) { liveClass { id } } }";
+    let part = |who: &str| json!({ "learnerId": who, "joinedAt": starts.to_rfc3339(), "leftAt": (starts + chrono::Duration::minutes(80)).to_rfc3339(), "talkSeconds": 120, "chatMessages": 3, "handRaises": 1, "pollAnswers": 2 });
+    let r = app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo), part(&lea)], "recordingRef": "rec-1" } })).await;
+    assert_eq!(r.errors()[0]["extensions"]["field"], "input.participants.1.learnerId");
+    assert_eq!(app.count("live_class_attendance a JOIN live_classes l ON l.id = a.live_class_id WHERE l.title = 'Classe 1'").await, 0);
+    assert_eq!(app.gql(Some(&learner), record, json!({ "input": { "liveClassId": lc, "participants": [] } })).await.code_at("recordLiveClass").as_deref(), Some("FORBIDDEN"));
+    app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo)], "recordingRef": "https://rec.example/1" } })).await.assert_ok();
+
+    let q = "query($id: ID!) { session(id: $id) { liveClasses { title recordingRef recordingExpiresAt } } }";
+    let r = app.gql(Some(&learner), q, json!({ "id": session })).await;
+    assert_eq!(r.assert_ok()["session"]["liveClasses"][0]["recordingRef"], "https://rec.example/1");
+    assert_eq!(app.gql(Some(&ines_token), q, json!({ "id": session })).await.assert_ok()["session"]["liveClasses"][0]["recordingRef"], "https://rec.example/1");
+    for t in [app.token(demo::LEARNER).await, app.token(demo::SUPPORT).await] {
+        let r = app.gql(Some(&t), q, json!({ "id": session })).await;
+        assert_eq!(r.code_at("session.liveClasses.0.recordingRef").as_deref(), Some("FORBIDDEN"));
+    }
+    assert_eq!(app.gql(None, q, json!({ "id": session })).await.code_at("session.liveClasses.0.recordingRef").as_deref(), Some("FORBIDDEN"));
+    // Attendance shows in the learner's own record.
+    let me = app.gql(Some(&learner), "{ me { enrollments { attendance { talkSeconds chatMessages handRaises pollAnswers } } } }", json!({})).await;
+    assert!(me.assert_ok().to_string().contains("\"talkSeconds\":120"));
+    // The demo tenant keeps recordings 14 days after the class: on day 13 it is there, on day
+    // 15 it is gone from every query.
+    app.clock.advance_secs(13 * 24 * 3600);
+    assert_eq!(app.gql(Some(&learner), q, json!({ "id": session })).await.assert_ok()["session"]["liveClasses"][0]["recordingRef"], "https://rec.example/1");
+    app.clock.advance_secs(2 * 24 * 3600);
+    for t in [&learner, &ines_token] {
+        let r = app.gql(Some(t), q, json!({ "id": session })).await;
+        assert!(r.assert_ok()["session"]["liveClasses"][0]["recordingRef"].is_null());
+    }
+}
+
+on_both_databases!(
+    forty_learners_race_for_ten_seats_and_exactly_ten_get_one,
+    enrolling_twice_is_refused_and_cancelling_frees_the_seat,
+    progress_is_tracked_and_the_last_lesson_completes_the_course,
+    guardians_enroll_wards_and_see_their_learning_record_billing_does_not,
+    an_instructor_sees_the_roster_of_their_own_sessions_only,
+    live_class_recordings_reach_the_class_only_and_vanish_after_retention,
+);
