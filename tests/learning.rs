@@ -225,7 +225,7 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
     let lc = r.assert_ok()["scheduleLiveClass"]["liveClass"]["id"].as_str().expect("id").to_owned();
     // The integration account reports; a learner not enrolled is refused (by index), and the
     // report is all or nothing; a learner cannot report.
-    let integration = app.token("classe-virtuelle@demo.pupitre.test").await;
+    let integration = app.token(demo::INTEGRATION).await;
     let record = "mutation($input: RecordLiveClassInput!) { recordLiveClass(input: $input) { liveClass { id } } }";
     let part = |who: &str| json!({ "learnerId": who, "joinedAt": starts.to_rfc3339(), "leftAt": (starts + chrono::Duration::minutes(80)).to_rfc3339(), "talkSeconds": 120, "chatMessages": 3, "handRaises": 1, "pollAnswers": 2 });
     let r = app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo), part(&lea)], "recordingRef": "rec-1" } })).await;

@@ -35,6 +35,7 @@ pub mod demo {
     pub const MARKETING: &str = "marc.marketing@demo.pupitre.test";
     pub const DPO: &str = "dpo@demo.pupitre.test";
     pub const ADMIN: &str = "admin@demo.pupitre.test";
+    pub const INTEGRATION: &str = "classe-virtuelle@demo.pupitre.test";
 }
 
 /// A clock the test can move.
