@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_foundation;
 mod m20261126_000002_catalogue;
+mod util;
 
 /// The ordered list of Pupitre's migrations.
 pub struct Migrator;

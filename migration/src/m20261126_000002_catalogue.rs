@@ -7,6 +7,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util::{fk, index};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -15,18 +17,7 @@ impl MigrationName for Migration {
     }
 }
 
-fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table, col).to(to, "id").on_delete(ForeignKeyAction::Cascade).take()
-}
 
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(name).table(table);
-    for c in cols {
-        idx.col(*c);
-    }
-    idx.take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -17,32 +17,12 @@ use uuid::Uuid;
 
 use super::Services;
 use super::audit::{self, AuditRecord};
-use super::tenancy::{TenantOwned, scoped};
+use super::tenancy::scoped;
 use super::types::{Money, Slug, Tag};
 use crate::entities::{course, course_tag, lesson, session, user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Column, Role};
 
-impl TenantOwned for course::Entity {
-    fn tenant_column() -> Self::Column {
-        course::Column::TenantId
-    }
-}
-impl TenantOwned for session::Entity {
-    fn tenant_column() -> Self::Column {
-        session::Column::TenantId
-    }
-}
-impl TenantOwned for lesson::Entity {
-    fn tenant_column() -> Self::Column {
-        lesson::Column::TenantId
-    }
-}
-impl TenantOwned for course_tag::Entity {
-    fn tenant_column() -> Self::Column {
-        course_tag::Column::TenantId
-    }
-}
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {

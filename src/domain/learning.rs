@@ -18,31 +18,11 @@ use uuid::Uuid;
 
 use super::Services;
 use super::catalog::{self, CourseStatus};
-use super::tenancy::{TenantOwned, scoped};
+use super::tenancy::scoped;
 use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, session};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations, Role};
 
-impl TenantOwned for enrollment::Entity {
-    fn tenant_column() -> Self::Column {
-        enrollment::Column::TenantId
-    }
-}
-impl TenantOwned for lesson_completion::Entity {
-    fn tenant_column() -> Self::Column {
-        lesson_completion::Column::TenantId
-    }
-}
-impl TenantOwned for live_class::Entity {
-    fn tenant_column() -> Self::Column {
-        live_class::Column::TenantId
-    }
-}
-impl TenantOwned for live_class_attendance::Entity {
-    fn tenant_column() -> Self::Column {
-        live_class_attendance::Column::TenantId
-    }
-}
 
 /// Enrollment states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

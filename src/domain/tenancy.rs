@@ -11,7 +11,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select}
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-use crate::entities::{auth_session, consent_record, guardian_link, privacy_policy, tenant, user, user_role};
+use crate::entities::{
+    auth_session, consent_record, course, course_tag, enrollment, guardian_link, lesson, lesson_completion, live_class,
+    live_class_attendance, privacy_policy, session, tenant, user, user_role,
+};
 use crate::error::{AppError, AppResult};
 
 /// Entities that belong to a tenant.
@@ -19,6 +22,7 @@ pub trait TenantOwned: EntityTrait {
     fn tenant_column() -> Self::Column;
 }
 
+/// Every entity with a `tenant_id` column is listed here, once.
 macro_rules! tenant_owned {
     ($($m:ident),*) => {$(
         impl TenantOwned for $m::Entity {
@@ -28,7 +32,22 @@ macro_rules! tenant_owned {
         }
     )*};
 }
-tenant_owned!(user, user_role, guardian_link, auth_session, consent_record, privacy_policy);
+tenant_owned!(
+    user,
+    user_role,
+    guardian_link,
+    auth_session,
+    consent_record,
+    privacy_policy,
+    course,
+    course_tag,
+    session,
+    lesson,
+    enrollment,
+    lesson_completion,
+    live_class,
+    live_class_attendance
+);
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.
 pub fn scoped<E: TenantOwned>(tenant_id: Uuid) -> Select<E> {

@@ -463,6 +463,21 @@ pub struct CourseIdInput {
 #[derive(InputObject)]
 pub struct CreateSessionInput {
     pub course_id: ID,
+    #[graphql(flatten)]
+    pub values: SessionValues,
+}
+
+/// New values for a session (every field is replaced).
+#[derive(InputObject)]
+pub struct UpdateSessionInput {
+    pub session_id: ID,
+    #[graphql(flatten)]
+    pub values: SessionValues,
+}
+
+/// The values of a session.
+#[derive(InputObject)]
+pub struct SessionValues {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub instructor_id: Option<ID>,
@@ -472,34 +487,17 @@ pub struct CreateSessionInput {
     pub virtual_room: Option<String>,
 }
 
-/// New values for a session (all fields are replaced).
-#[derive(InputObject)]
-pub struct UpdateSessionInput {
-    pub session_id: ID,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub instructor_id: Option<ID>,
-    pub capacity: i32,
-    pub location: Option<String>,
-    pub virtual_room: Option<String>,
-}
-
-fn session_draft(
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    instructor_id: Option<&ID>,
-    capacity: i32,
-    location: Option<&str>,
-    virtual_room: Option<&str>,
-) -> AppResult<SessionDraft> {
-    Ok(SessionDraft {
-        starts_at,
-        ends_at,
-        instructor_id: instructor_id.map(|i| parse_id("input.instructorId", i)).transpose()?,
-        capacity,
-        location: location.map(|l| types::text("input.location", l, 1, 200, false)).transpose()?,
-        virtual_room: virtual_room.map(|v| types::https_url("input.virtualRoom", v)).transpose()?,
-    })
+impl SessionValues {
+    fn parse(&self) -> AppResult<SessionDraft> {
+        Ok(SessionDraft {
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            instructor_id: self.instructor_id.as_ref().map(|i| parse_id("input.instructorId", i)).transpose()?,
+            capacity: self.capacity,
+            location: self.location.as_deref().map(|l| types::text("input.location", l, 1, 200, false)).transpose()?,
+            virtual_room: self.virtual_room.as_deref().map(|v| types::https_url("input.virtualRoom", v)).transpose()?,
+        })
+    }
 }
 
 /// A lesson to add to a course outline.
@@ -570,15 +568,7 @@ impl CatalogMutation {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let course_id = parse_id("input.courseId", &input.course_id).gql()?;
-        let draft = session_draft(
-            input.starts_at,
-            input.ends_at,
-            input.instructor_id.as_ref(),
-            input.capacity,
-            input.location.as_deref(),
-            input.virtual_room.as_deref(),
-        )
-        .gql()?;
+        let draft = input.values.parse().gql()?;
         Ok(SessionPayload { session: SessionNode(catalog::create_session(s, &actor, course_id, draft).await.gql()?) })
     }
 
@@ -587,15 +577,7 @@ impl CatalogMutation {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.sessionId", &input.session_id).gql()?;
-        let draft = session_draft(
-            input.starts_at,
-            input.ends_at,
-            input.instructor_id.as_ref(),
-            input.capacity,
-            input.location.as_deref(),
-            input.virtual_room.as_deref(),
-        )
-        .gql()?;
+        let draft = input.values.parse().gql()?;
         Ok(SessionPayload { session: SessionNode(catalog::update_session(s, &actor, id, draft).await.gql()?) })
     }
 
