@@ -73,7 +73,7 @@ async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp)
     assert_eq!(conflicts.len(), 30);
     assert!(conflicts.iter().all(|r| r.errors()[0]["message"] == "this session is sold out"));
     assert_eq!(seats_left(&app, &session).await, 0);
-    let rows = app.count(&format!("enrollments e JOIN sessions s ON s.id = e.session_id WHERE s.capacity = 10 AND e.status <> 'cancelled' AND s.seats_taken = 10")).await;
+    let rows = app.count("enrollments e JOIN sessions s ON s.id = e.session_id WHERE s.capacity = 10 AND e.status <> 'cancelled' AND s.seats_taken = 10").await;
     assert_eq!(rows, 10, "seat count and enrollment rows agree");
 }
 
