@@ -298,7 +298,7 @@ async fn user_id_by_email<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid
 
 /// Courses, sessions (dated relative to `now`), lessons, then the demo enrollments, progress
 /// and live classes. A course whose slug exists is left alone with everything under it.
-async fn load_catalog<C: sea_orm::ConnectionTrait>(
+async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
     catalog: &Catalog,

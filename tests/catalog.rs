@@ -104,7 +104,7 @@ async fn visitors_filter_sort_and_page_through_the_published_catalogue(app: Test
     assert_eq!(by_title.len(), all.len());
 
     // Over the cap, or a forged cursor: bad input naming the argument.
-    for (vars, field) in [(json!({ "first": 51 }), "first"), (json!({ "first": 0 }), "first"), (json!({ "after": "bm9wZQ" }), "after")] {
+    for (vars, field) in [(json!({ "first": 51 }), "first"), (json!({ "first": 0 }), "first"), (json!({ "after": "bm9wZQ" }), "after"), (json!({ "after": "Y291cnNlLW9mZnNldDoxODQ0Njc0NDA3MzcwOTU1MTYxNQ" }), "after")] {
         let r = app.gql(None, PAGE, vars).await;
         assert_eq!(r.code_at("courses").as_deref(), Some("BAD_USER_INPUT"));
         assert_eq!(r.errors()[0]["extensions"]["field"], field);

@@ -73,7 +73,9 @@ async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp)
     assert_eq!(conflicts.len(), 30);
     assert!(conflicts.iter().all(|r| r.errors()[0]["message"] == "this session is sold out"));
     assert_eq!(seats_left(&app, &session).await, 0);
-    let rows = app.count("enrollments e JOIN sessions s ON s.id = e.session_id WHERE s.capacity = 10 AND e.status <> 'cancelled' AND s.seats_taken = 10").await;
+    let rows = app
+        .count("enrollments e JOIN sessions s ON s.id = e.session_id JOIN courses c ON c.id = s.course_id WHERE c.slug = 'course-rush' AND e.status <> 'cancelled' AND s.seats_taken = 10")
+        .await;
     assert_eq!(rows, 10, "seat count and enrollment rows agree");
 }
 
@@ -192,6 +194,15 @@ async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) 
     assert_eq!(entry["learner"]["email"], "hugo.bernard@demo.pupitre.test");
     assert_eq!(r.code_at("session.roster.0.learner.phone").as_deref(), Some("FORBIDDEN"), "contact e-mail only");
     assert_eq!(entry["status"], "ACTIVE");
+    // Through the learner's profile, Paul sees the enrollment in his session and not the one
+    // in Inès's.
+    let hugo = app.user_id(demo::LEARNER2).await;
+    let r = app.gql(Some(&paul_token), "query($id: ID!) { user(id: $id) { enrollments { session { id } } } }", json!({ "id": hugo })).await;
+    let seen: Vec<String> = r.assert_ok()["user"]["enrollments"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["session"]["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert_eq!(seen, vec![pauls_session.clone()]);
     // Not another instructor's session, in either direction; billing never.
     let r = app.gql(Some(&paul_token), ROSTER, json!({ "id": ines_session })).await;
     assert_eq!(r.code_at("session.roster").as_deref(), Some("FORBIDDEN"));

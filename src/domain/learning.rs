@@ -13,7 +13,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
 use super::Services;
@@ -21,7 +22,7 @@ use super::catalog::{self, CourseStatus};
 use super::tenancy::scoped;
 use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, session};
 use crate::error::{AppError, AppResult};
-use crate::policy::{self, Actor, Relations, Role};
+use crate::policy::{self, Actor, Relations};
 
 
 /// Enrollment states.
@@ -55,9 +56,11 @@ impl EnrollmentStatus {
 const SOLD_OUT: &str = "this session is sold out";
 const ALREADY: &str = "already enrolled in this session";
 
-/// Takes a seat and writes the enrollment on `conn` (which should be a transaction). The seat
-/// update is the first statement. `CONFLICT` when sold out or already enrolled.
-pub async fn take_seat<C: ConnectionTrait>(
+/// Takes a seat and writes the enrollment, inside its own savepoint of `conn` (a connection or
+/// the caller's transaction): a refused enrollment gives its seat back and leaves the caller's
+/// transaction usable. The seat update comes first and also checks that the session is neither
+/// cancelled nor started. `CONFLICT` when sold out, started or already enrolled.
+pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
     session_id: Uuid,
@@ -66,12 +69,14 @@ pub async fn take_seat<C: ConnectionTrait>(
     now: DateTime<Utc>,
     hold_expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<enrollment::Model> {
+    let txn = conn.begin().await?;
     let taken = session::Entity::update_many()
         .col_expr(session::Column::SeatsTaken, Expr::col(session::Column::SeatsTaken).add(1))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(session::Column::Cancelled.eq(false))
         .filter(Expr::col(session::Column::SeatsTaken).lt(Expr::col(session::Column::Capacity)))
-        .exec(conn)
+        .exec(&txn)
         .await?;
     if taken.rows_affected != 1 {
         return Err(AppError::Conflict(SOLD_OUT.into()));
@@ -89,9 +94,10 @@ pub async fn take_seat<C: ConnectionTrait>(
         cancelled_at: None,
     };
     enrollment::Entity::insert(enrollment::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
+        .exec_without_returning(&txn)
         .await
         .map_err(|e| AppError::from(e).unique_as_conflict(ALREADY))?;
+    txn.commit().await?;
     Ok(model)
 }
 
@@ -109,28 +115,39 @@ pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_
     Ok(res.rows_affected == 1)
 }
 
-/// Cancels a live enrollment and frees its seat, in `conn`'s transaction. Returns false when it
-/// was already cancelled (idempotent).
-pub async fn release<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+/// Cancels a pending or active enrollment and frees its seat, in a savepoint of `conn`.
+/// Returns false when there was nothing to cancel (already cancelled, or completed): idempotent.
+///
+/// Locks in the same order as [`take_seat`] (the session row, then the enrollment) so a
+/// cancellation racing an enrollment cannot deadlock; the seat update is the first write.
+pub async fn release<C: ConnectionTrait + TransactionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
     let Some(e) = scoped::<enrollment::Entity>(tenant_id).filter(enrollment::Column::Id.eq(enrollment_id)).one(conn).await? else {
         return Err(AppError::NotFound);
     };
-    let res = enrollment::Entity::update_many()
-        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled.as_str()))
-        .col_expr(enrollment::Column::CancelledAt, Expr::value(now))
-        .filter(enrollment::Column::Id.eq(enrollment_id))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
-        .exec(conn)
-        .await?;
-    if res.rows_affected != 1 {
+    let live = [EnrollmentStatus::PendingPayment.as_str(), EnrollmentStatus::Active.as_str()];
+    if !live.contains(&e.status.as_str()) {
         return Ok(false);
     }
+    let txn = conn.begin().await?;
     session::Entity::update_many()
         .col_expr(session::Column::SeatsTaken, Expr::col(session::Column::SeatsTaken).sub(1))
         .filter(session::Column::Id.eq(e.session_id))
         .filter(session::Column::SeatsTaken.gt(0))
-        .exec(conn)
+        .exec(&txn)
         .await?;
+    let res = enrollment::Entity::update_many()
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled.as_str()))
+        .col_expr(enrollment::Column::CancelledAt, Expr::value(now))
+        .filter(enrollment::Column::Id.eq(enrollment_id))
+        .filter(enrollment::Column::Status.is_in(live))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        // Cancelled by someone else meanwhile: give the seat back untouched.
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    txn.commit().await?;
     Ok(true)
 }
 
@@ -162,10 +179,10 @@ pub async fn enroll(services: &Services, actor: &Actor, relations: &Relations, s
         .await?)
 }
 
-/// Cancels an enrollment (the learner, their guardian, or support) and frees the seat.
+/// Cancels an enrollment (the learner or their guardian) and frees the seat.
 pub async fn cancel(services: &Services, actor: &Actor, relations: &Relations, enrollment_id: Uuid) -> AppResult<enrollment::Model> {
     let e = enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)?;
-    if !policy::acts_for(actor, relations, e.learner_id) && !actor.has(Role::Support) {
+    if !policy::acts_for(actor, relations, e.learner_id) {
         return Err(AppError::Forbidden);
     }
     if EnrollmentStatus::parse(&e.status) == EnrollmentStatus::Completed {
@@ -215,7 +232,7 @@ pub async fn completions_of(services: &Services, tenant_id: Uuid, enrollments: &
 /// when every lesson of the course is done. Idempotent.
 pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: Uuid, lesson_id: Uuid) -> AppResult<enrollment::Model> {
     let e = enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)?;
-    if actor.user_id != Some(e.learner_id) {
+    if !policy::may_record_progress(actor, e.learner_id) {
         return Err(AppError::Forbidden);
     }
     match EnrollmentStatus::parse(&e.status) {
@@ -229,27 +246,44 @@ pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: 
         return Err(AppError::bad_input("input.lessonId", "is not a lesson of this course"));
     }
     let (tenant_id, now) = (actor.tenant_id, services.clock.now());
-    let total = lessons.len();
+    let lesson_ids: Vec<Uuid> = lessons.iter().map(|l| l.id).collect();
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                let done = scoped::<lesson_completion::Entity>(tenant_id)
+                // First statement: a write that locks this enrollment, so concurrent completions
+                // of the same enrollment take turns (and SQLite takes its write lock up front).
+                let live = [EnrollmentStatus::Active.as_str(), EnrollmentStatus::Completed.as_str()];
+                let locked = enrollment::Entity::update_many()
+                    .col_expr(enrollment::Column::Status, Expr::col(enrollment::Column::Status))
+                    .filter(enrollment::Column::Id.eq(enrollment_id))
+                    .filter(enrollment::Column::Status.is_in(live))
+                    .exec(txn)
+                    .await?;
+                if locked.rows_affected != 1 {
+                    return Err(AppError::Conflict("this enrollment is not active".into()));
+                }
+                lesson_completion::Entity::insert(lesson_completion::ActiveModel {
+                    enrollment_id: Set(enrollment_id),
+                    lesson_id: Set(lesson_id),
+                    tenant_id: Set(tenant_id),
+                    completed_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([lesson_completion::Column::EnrollmentId, lesson_completion::Column::LessonId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+                let done: HashSet<Uuid> = scoped::<lesson_completion::Entity>(tenant_id)
                     .filter(lesson_completion::Column::EnrollmentId.eq(enrollment_id))
                     .all(txn)
-                    .await?;
-                let mut ids: HashSet<Uuid> = done.into_iter().map(|c| c.lesson_id).collect();
-                if ids.insert(lesson_id) {
-                    lesson_completion::Entity::insert(lesson_completion::ActiveModel {
-                        enrollment_id: Set(enrollment_id),
-                        lesson_id: Set(lesson_id),
-                        tenant_id: Set(tenant_id),
-                        completed_at: Set(now),
-                    })
-                    .exec_without_returning(txn)
-                    .await?;
-                }
-                if ids.len() == total {
+                    .await?
+                    .into_iter()
+                    .map(|c| c.lesson_id)
+                    .collect();
+                if lesson_ids.iter().all(|l| done.contains(l)) {
                     enrollment::Entity::update_many()
                         .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Completed.as_str()))
                         .col_expr(enrollment::Column::CompletedAt, Expr::value(now))
@@ -311,9 +345,11 @@ pub struct LiveClassDraft {
 /// Schedules a live class for a session (admin, or the session's instructor).
 pub async fn schedule_live_class(services: &Services, actor: &Actor, session_id: Uuid, d: LiveClassDraft) -> AppResult<live_class::Model> {
     let s = catalog::session_by_id(services, actor.tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
-    let teaches = actor.has(Role::Instructor) && s.instructor_id.is_some() && s.instructor_id == actor.user_id;
-    if !(actor.has(Role::Admin) || teaches) {
+    if !policy::may_schedule_live_class(actor, s.instructor_id) {
         return Err(AppError::Forbidden);
+    }
+    if s.cancelled {
+        return Err(AppError::Conflict("this session is cancelled".into()));
     }
     if d.ends_at <= d.starts_at {
         return Err(AppError::bad_input("input.endsAt", "must be after startsAt"));
@@ -354,8 +390,11 @@ pub async fn record_live_class(
     participants: Vec<Participation>,
     recording_ref: Option<String>,
 ) -> AppResult<live_class::Model> {
-    if !actor.has(Role::Integration) {
+    if !policy::may_report_attendance(actor) {
         return Err(AppError::Forbidden);
+    }
+    if participants.len() > 1000 {
+        return Err(AppError::bad_input("input.participants", "at most 1000 participants per report"));
     }
     let lc = scoped::<live_class::Entity>(actor.tenant_id)
         .filter(live_class::Column::Id.eq(live_class_id))

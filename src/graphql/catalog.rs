@@ -178,7 +178,10 @@ impl SessionNode {
             return Err(AppError::Forbidden).gql();
         }
         let rows = learning::roster(s, actor.tenant_id, self.0.id).await.gql()?;
-        Ok(Some(rows.into_iter().map(RosterEntry).collect()))
+        let learners: Vec<uuid::Uuid> = rows.iter().map(|e| e.learner_id).collect();
+        let mut records: std::collections::HashMap<uuid::Uuid, crate::domain::accounts::UserRecord> =
+            crate::domain::accounts::find_records(s, actor.tenant_id, &learners).await.gql()?.into_iter().map(|r| (r.user.id, r)).collect();
+        Ok(Some(rows.into_iter().filter_map(|e| records.remove(&e.learner_id).map(|r| RosterEntry::new(e, r))).collect()))
     }
 }
 
@@ -217,12 +220,17 @@ fn offset_cursor(offset: u64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("course-offset:{offset}"))
 }
 
+/// Decodes a cursor into the offset of the next row; bounded, so a forged cursor can neither
+/// overflow nor reach the database as an absurd OFFSET.
 fn parse_offset(cursor: &str) -> AppResult<u64> {
+    const MAX_OFFSET: u64 = 1_000_000;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("course-offset:").and_then(|n| n.parse().ok()))
+        .and_then(|s| s.strip_prefix("course-offset:").and_then(|n| n.parse::<u64>().ok()))
+        .filter(|n| *n < MAX_OFFSET)
+        .map(|n| n + 1)
         .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
 }
 
@@ -308,7 +316,7 @@ impl CatalogQuery {
             return Err(AppError::bad_input("first", format!("must be between 1 and {MAX_COURSES_PER_PAGE}"))).gql();
         }
         let offset = match after {
-            Some(c) => parse_offset(&c).gql()? + 1,
+            Some(c) => parse_offset(&c).gql()?,
             None => 0,
         };
         let filter = filter.unwrap_or_default().parse().gql()?;

@@ -10,14 +10,16 @@ use uuid::Uuid;
 
 use super::catalog::SessionNode;
 use super::context::{request, services};
-use super::loaders::{CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById, SessionLiveClasses, UserById};
+use super::guard::{Need, Subject};
+use super::loaders::{CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById, SessionLiveClasses};
 use super::pagination::parse_id;
 use super::user::UserNode;
+use crate::domain::accounts::UserRecord;
 use crate::domain::learning::{self, EnrollmentStatus, LiveClassDraft, Participation};
 use crate::domain::types;
 use crate::entities::{enrollment, live_class, live_class_attendance};
 use crate::error::{AppError, IntoGql};
-use crate::policy;
+use crate::policy::{self, DataField};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(name = "EnrollmentStatus")]
@@ -134,27 +136,42 @@ impl EnrollmentNode {
     }
 }
 
-/// One learner of a session, as its instructor (or support) sees them.
-pub struct RosterEntry(pub enrollment::Model);
+/// One learner of a session, as its instructor (or support) sees them. Every field is the
+/// learner's data and guarded as such (a restricted learner's record is closed to staff).
+pub struct RosterEntry {
+    enrollment: enrollment::Model,
+    learner: UserRecord,
+    subject: Subject,
+}
+
+impl RosterEntry {
+    pub fn new(enrollment: enrollment::Model, learner: UserRecord) -> Self {
+        let subject = Subject { facts: learner.facts(), acting: None };
+        RosterEntry { enrollment, learner, subject }
+    }
+}
 
 #[Object]
 impl RosterEntry {
     /// The learner; each field follows the need-to-know policy (an instructor reads names and
     /// the e-mail of their own learners, nothing else).
-    async fn learner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
-        Ok(request(ctx).gql()?.load(UserById(self.0.learner_id)).await.gql()?.map(UserNode::new))
+    async fn learner(&self) -> UserNode {
+        UserNode::new(self.learner.clone())
     }
     async fn enrollment_id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.enrollment.id.to_string())
     }
-    async fn status(&self) -> EnrollmentStatusGql {
-        EnrollmentStatus::parse(&self.0.status).into()
+    #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)")]
+    async fn status(&self) -> Option<EnrollmentStatusGql> {
+        Some(EnrollmentStatus::parse(&self.enrollment.status).into())
     }
-    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<Progress> {
-        progress_of(ctx, &self.0).await
+    #[graphql(guard = "Need::read(&self.subject, DataField::Progress)")]
+    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Progress>> {
+        progress_of(ctx, &self.enrollment).await.map(Some)
     }
-    async fn attendance(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AttendanceNode>> {
-        attendance_in_session(ctx, self.0.learner_id, self.0.session_id).await
+    #[graphql(guard = "Need::read(&self.subject, DataField::Attendance)")]
+    async fn attendance(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<AttendanceNode>>> {
+        attendance_in_session(ctx, self.enrollment.learner_id, self.enrollment.session_id).await.map(Some)
     }
 }
 
@@ -194,7 +211,10 @@ impl LiveClassNode {
         let rc = request(ctx).gql()?;
         let actor = rc.actor(s).await.gql()?;
         let enrolled = match actor.user_id {
-            Some(me) => rc.load(LearnerEnrollments(me)).await.gql()?.unwrap_or_default().iter().any(|e| e.session_id == self.lc.session_id),
+            Some(me) => rc.load(LearnerEnrollments(me)).await.gql()?.unwrap_or_default().iter().any(|e| {
+                e.session_id == self.lc.session_id
+                    && matches!(EnrollmentStatus::parse(&e.status), EnrollmentStatus::Active | EnrollmentStatus::Completed)
+            }),
             None => false,
         };
         if !policy::may_watch_recording(&actor, enrolled, self.instructor) {

@@ -244,8 +244,29 @@ impl UserNode {
     /// Enrollments with progress (learning record).
     #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)", complexity = "5 * child_complexity")]
     async fn enrollments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<super::learning::EnrollmentNode>>> {
-        let rows = request(ctx).gql()?.load(super::loaders::LearnerEnrollments(self.record.user.id)).await.gql()?;
-        Ok(Some(rows.unwrap_or_default().into_iter().map(super::learning::EnrollmentNode).collect()))
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let actor = match &self.subject.acting {
+            Some(a) => a.clone(),
+            None => rc.actor(s).await.gql()?,
+        };
+        let relations = rc.relations(s, &actor).await.gql()?;
+        let scope = crate::policy::enrollments_visible_to(&actor, relations, &self.subject.facts);
+        let rows = rc.load(super::loaders::LearnerEnrollments(self.record.user.id)).await.gql()?.unwrap_or_default();
+        let mut visible = Vec::with_capacity(rows.len());
+        for e in rows {
+            let keep = match scope {
+                crate::policy::EnrollmentScope::All => true,
+                crate::policy::EnrollmentScope::None => false,
+                crate::policy::EnrollmentScope::TaughtBy(me) => {
+                    rc.load(super::loaders::SessionById(e.session_id)).await.gql()?.is_some_and(|x| x.instructor_id == Some(me))
+                }
+            };
+            if keep {
+                visible.push(super::learning::EnrollmentNode(e));
+            }
+        }
+        Ok(Some(visible))
     }
 
     /// Who accessed this person's data (audit entries whose subject is this person).

@@ -136,6 +136,44 @@ pub fn may_manage_guardianship(actor: &Actor) -> bool {
         .any(|(r, c)| actor.has(r) && matrix::cell(Category::BirthDate, c).read)
 }
 
+/// Whether `actor` may mark lessons done on `learner`'s enrollment: the learner only (progress
+/// is the learner's own doing, not their guardian's).
+pub fn may_record_progress(actor: &Actor, learner: Uuid) -> bool {
+    actor.user_id == Some(learner)
+}
+
+/// Whether `actor` may schedule live classes for a session taught by `instructor`: an admin or
+/// that instructor.
+pub fn may_schedule_live_class(actor: &Actor, instructor: Option<Uuid>) -> bool {
+    actor.has(Role::Admin) || (actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id)
+}
+
+/// Whether `actor` may report live-class attendance: integration (machine) accounts only.
+pub fn may_report_attendance(actor: &Actor) -> bool {
+    actor.has(Role::Integration)
+}
+
+/// Which of a person's enrollments `actor` may see once the learning-record field itself is
+/// allowed: all of them, or (for an instructor who is nothing more to that person) only those
+/// in sessions they teach.
+pub fn enrollments_visible_to(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> EnrollmentScope {
+    let cols = columns(actor, relations, subject);
+    let broad = cols.iter().any(|c| *c != Column::Instructor && matrix::cell(Category::LearningRecord, *c).read);
+    match (broad, actor.user_id) {
+        (true, _) => EnrollmentScope::All,
+        (false, Some(me)) => EnrollmentScope::TaughtBy(me),
+        (false, None) => EnrollmentScope::None,
+    }
+}
+
+/// See [`enrollments_visible_to`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollmentScope {
+    All,
+    TaughtBy(Uuid),
+    None,
+}
+
 /// Whether `actor` acts for `person`: the person themselves or their guardian (enrolling,
 /// cancelling, consenting on their behalf).
 pub fn acts_for(actor: &Actor, relations: &Relations, person: Uuid) -> bool {
