@@ -10,6 +10,8 @@
 //!     BENCH_DATABASE=postgres cargo bench --bench catalogue
 //!
 //! The load generator shares the machine with the server: the figures include its cost.
+//! `PUPITRE_*` variables are passed to the server, e.g. `PUPITRE_RESPONSE_CACHE_MS=0` to measure
+//! the catalogue without the micro-cache.
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
 
@@ -179,6 +181,9 @@ async fn main() {
     print("catalogue (20 courses)", &catalogue);
     let mine = drive(url.clone(), Some(Arc::new(learner)), MY_ENROLLMENTS, concurrency, seconds).await;
     print("me { enrollments }", &mine);
+    // The floor: HTTP, routing, GraphQL parsing and the load generator, with no resolver work.
+    let floor = drive(url.clone(), None, "{ __typename }", concurrency, seconds).await;
+    print("{ __typename } (floor)", &floor);
     let metrics = client.get(url.replace("/graphql", "/metrics")).send().await.expect("metrics").text().await.expect("text");
     if let Some(line) = metrics.lines().find(|l| l.starts_with("pupitre_db_statements_total")) {
         println!("{line}");

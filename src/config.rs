@@ -66,6 +66,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub workers: usize,
+    /// How long public catalogue responses are kept in-process (0: never).
+    pub response_cache_ms: u64,
 }
 
 /// The placeholder secret shipped in `.env.example`; production refuses it.
@@ -188,6 +190,7 @@ impl Settings {
             login_window_secs: parse(&mut problems, "PUPITRE_LOGIN_WINDOW_SECS", get("PUPITRE_LOGIN_WINDOW_SECS"), 900),
             log_format,
             log_filter: get("PUPITRE_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into()),
+            response_cache_ms: parse(&mut problems, "PUPITRE_RESPONSE_CACHE_MS", get("PUPITRE_RESPONSE_CACHE_MS"), 1000),
             workers: parse(
                 &mut problems,
                 "PUPITRE_WORKERS",
@@ -195,13 +198,14 @@ impl Settings {
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             ),
         };
-        let ranges: [(&str, i64, i64, i64); 6] = [
+        let ranges: [(&str, i64, i64, i64); 7] = [
             ("PUPITRE_REFRESH_TOKEN_TTL_SECS", settings.refresh_token_ttl_secs, 300, 365 * 24 * 3600),
             ("PUPITRE_LOGIN_WINDOW_SECS", settings.login_window_secs, 1, 24 * 3600),
             ("PUPITRE_LOGIN_MAX_FAILURES", settings.login_max_failures as i64, 1, 1000),
             ("PUPITRE_GRAPHQL_MAX_DEPTH", settings.graphql_max_depth as i64, 2, 64),
             ("PUPITRE_GRAPHQL_MAX_BATCH", settings.graphql_max_batch as i64, 1, 100),
             ("PUPITRE_DB_MAX_CONNECTIONS", settings.db_max_connections as i64, 1, 1000),
+            ("PUPITRE_RESPONSE_CACHE_MS", settings.response_cache_ms as i64, 0, 60_000),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {

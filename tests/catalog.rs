@@ -252,6 +252,28 @@ async fn the_catalogue_query_costs_the_same_statements_for_5_and_50_courses(app:
     assert_eq!(counts[0], 5, "courses, sessions, tags, lessons, instructors");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_micro_cache_serves_public_reads_for_a_second_and_nothing_personal() {
+    let app = TestApp::sqlite_with(|s| s.response_cache_ms = 60_000).await;
+    let q = "{ courses(first: 3) { edges { node { slug sessions { seatsLeft } } } } }";
+    app.gql(None, "{ __typename }", json!({})).await.assert_ok();
+    let first = app.gql(None, q, json!({})).await;
+    let before = app.app_statements.get();
+    let again = app.gql(None, q, json!({})).await;
+    assert_eq!(first.body, again.body);
+    assert_eq!(app.app_statements.get(), before, "the second read came from the cache");
+    // Other variables, another query, a signed-in reader: not from the cache.
+    let token = app.token(demo::LEARNER).await;
+    let before = app.app_statements.get();
+    app.gql(Some(&token), q, json!({})).await.assert_ok();
+    assert!(app.app_statements.get() > before, "signed-in reads are never served from the cache");
+    let mine = "{ me { email } courses(first: 1) { edges { node { slug } } } }";
+    let a = app.gql(Some(&token), mine, json!({})).await;
+    let b = app.gql(None, mine, json!({})).await;
+    assert_eq!(a.data()["me"]["email"], "lea.martin@demo.pupitre.test");
+    assert!(b.data()["me"].is_null() && !b.body.to_string().contains('@'), "personal data never reaches an anonymous reader");
+}
+
 on_both_databases!(
     visitors_filter_sort_and_page_through_the_published_catalogue,
     drafts_are_invisible_to_visitors_and_visible_to_admins,

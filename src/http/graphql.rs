@@ -203,6 +203,20 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
         Err(e) => return app_error_response(&e, media, &rid),
     };
     let client_key = req.peer_addr().map(|a| a.ip().to_string());
+    // A public catalogue read may already be in the micro-cache.
+    let cache_key = match (&principal, batch, requests.first()) {
+        (Principal::Anonymous, false, Some(r)) if state.microcache.enabled() => {
+            super::microcache::MicroCache::key(tenant.id, media.content_type(), r)
+        }
+        _ => None,
+    };
+    if let Some(hit) = cache_key.as_deref().and_then(|k| state.microcache.get(k)) {
+        return HttpResponse::Ok()
+            .content_type(media.content_type())
+            .insert_header((header::CACHE_CONTROL, hit.cache_control.to_string()))
+            .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
+            .body(hit.body.to_string());
+    }
     let mut outputs = Vec::with_capacity(requests.len());
     let mut any_request_error = false;
     let mut cache = "no-store".to_owned();
@@ -221,11 +235,15 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
         StatusCode::OK
     };
     let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
+    let body = body.to_string();
+    if let Some(key) = cache_key.filter(|_| cache.starts_with("public")) {
+        state.microcache.put(key, super::microcache::Cached { body: body.as_str().into(), cache_control: cache.as_str().into() });
+    }
     HttpResponse::build(status)
         .content_type(media.content_type())
         .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
-        .body(body.to_string())
+        .body(body)
 }
 
 /// `POST /graphql`.

@@ -2,6 +2,7 @@
 
 mod graphql;
 pub mod metrics;
+pub mod microcache;
 mod ops;
 
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub schema: PupitreSchema,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    /// Public catalogue responses, kept for a second (see [`microcache`]).
+    pub microcache: microcache::MicroCache,
 }
 
 /// The id of one HTTP request, echoed in `X-Request-Id` and in every GraphQL error.

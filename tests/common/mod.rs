@@ -126,6 +126,9 @@ fn base_settings(database_url: String) -> Settings {
     vars.insert("PUPITRE_JWT_SECRET".into(), JWT_SECRET.into());
     vars.insert("PUPITRE_WORKERS".into(), "1".into());
     vars.insert("PUPITRE_DB_MAX_CONNECTIONS".into(), "5".into());
+    // Tests read seats and statuses right after changing them: no micro-cache unless a test
+    // turns it on (tests/catalog.rs does).
+    vars.insert("PUPITRE_RESPONSE_CACHE_MS".into(), "0".into());
     Settings::from_map(&vars).expect("test settings are valid")
 }
 
