@@ -268,7 +268,33 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
     }
 }
 
+async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
+    use pupitre::domain::learning;
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-holds", 2, 1, &instructor).await;
+    let tenant = app.services().tenants.by_slug("demo").await.expect("tenant").expect("demo").id;
+    let session_id = uuid::Uuid::parse_str(&session).expect("uuid");
+    let lea = uuid::Uuid::parse_str(&app.user_id(demo::LEARNER).await).expect("uuid");
+    let hugo = uuid::Uuid::parse_str(&app.user_id(demo::LEARNER2).await).expect("uuid");
+    let tom = uuid::Uuid::parse_str(&app.user_id(demo::MINOR).await).expect("uuid");
+    let hold = app.clock.now() + chrono::Duration::minutes(15);
+    let a = learning::reserve(app.services(), tenant, session_id, lea, hold).await.expect("reserved");
+    learning::reserve(app.services(), tenant, session_id, hugo, hold).await.expect("reserved");
+    assert_eq!(seats_left(&app, &session).await, 0, "reservations hold seats");
+    let third = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
+    assert!(matches!(third, Err(pupitre::error::AppError::Conflict(_))), "sold out");
+    // Paying in time activates; nothing expires yet.
+    assert!(learning::activate_reservation(app.services(), tenant, a.id).await.expect("activate"));
+    assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
+    // After the hold, the unpaid seat is released (once, however often the sweep runs).
+    app.clock.advance_secs(16 * 60);
+    assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 1);
+    assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
+    assert_eq!(seats_left(&app, &session).await, 1);
+}
+
 on_both_databases!(
+    reservations_hold_a_seat_until_they_expire,
     forty_learners_race_for_ten_seats_and_exactly_ten_get_one,
     enrolling_twice_is_refused_and_cancelling_frees_the_seat,
     progress_is_tracked_and_the_last_lesson_completes_the_course,

@@ -102,6 +102,7 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Turns a reserved (pending-payment) enrollment into an active one (the shop, on payment).
+/// A hold that has expired can no longer be activated (its seat may be someone else's).
 pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
     let res = enrollment::Entity::update_many()
         .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
@@ -110,6 +111,7 @@ pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_
         .filter(enrollment::Column::Id.eq(enrollment_id))
         .filter(enrollment::Column::TenantId.eq(tenant_id))
         .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
+        .filter(enrollment::Column::HoldExpiresAt.gt(now))
         .exec(conn)
         .await?;
     Ok(res.rows_affected == 1)
@@ -149,6 +151,36 @@ pub async fn release<C: ConnectionTrait + TransactionTrait>(conn: &C, tenant_id:
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// Reserves a seat for `learner` until `hold_until` (status pending payment), in its own
+/// transaction: what the shop does when an order is created.
+pub async fn reserve(services: &Services, tenant_id: Uuid, session_id: Uuid, learner: Uuid, hold_until: DateTime<Utc>) -> AppResult<enrollment::Model> {
+    take_seat(&services.db, tenant_id, session_id, learner, EnrollmentStatus::PendingPayment, services.clock.now(), Some(hold_until)).await
+}
+
+/// Activates a reservation in its own transaction (see [`activate`]).
+pub async fn activate_reservation(services: &Services, tenant_id: Uuid, enrollment_id: Uuid) -> AppResult<bool> {
+    activate(&services.db, tenant_id, enrollment_id, services.clock.now()).await
+}
+
+/// Cancels every pending-payment enrollment of the tenant whose hold has expired and frees its
+/// seat; returns how many. Idempotent and safe to run from several instances at once (each
+/// cancellation is a guarded update).
+pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppResult<u64> {
+    let now = services.clock.now();
+    let expired = scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
+        .filter(enrollment::Column::HoldExpiresAt.lte(now))
+        .all(&services.db)
+        .await?;
+    let mut released = 0;
+    for e in expired {
+        if release(&services.db, tenant_id, e.id, now).await? {
+            released += 1;
+        }
+    }
+    Ok(released)
 }
 
 /// Enrolls the actor (or their ward) in a session of a free, published course.
