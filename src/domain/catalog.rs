@@ -8,10 +8,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Order, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    QueryTrait, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -482,7 +482,24 @@ pub async fn published_courses(
     }
     q = match sort {
         CourseSort::StartDate => {
-            let next: Expr = upcoming().expr(Expr::col((session::Entity, session::Column::StartsAt)).min()).to_owned().into();
+            // One pass over the upcoming sessions (grouped), joined to the page, rather than a
+            // correlated subquery per course.
+            let next_starts = Query::select()
+                .column(session::Column::CourseId)
+                .expr_as(Expr::col(session::Column::StartsAt).min(), "next_start")
+                .from(session::Entity)
+                .and_where(session::Column::TenantId.eq(tenant_id))
+                .and_where(session::Column::Cancelled.eq(false))
+                .and_where(session::Column::StartsAt.gt(now))
+                .group_by_col(session::Column::CourseId)
+                .to_owned();
+            QueryTrait::query(&mut q).join_subquery(
+                JoinType::LeftJoin,
+                next_starts,
+                "nx",
+                Expr::col(("nx", "course_id")).equals((course::Entity, course::Column::Id)),
+            );
+            let next = Expr::col(("nx", "next_start"));
             q.order_by(Expr::Case(Box::new(Expr::case(next.clone().is_null(), 1).finally(0))), Order::Asc).order_by(next, Order::Asc)
         }
         CourseSort::Price => q.order_by_asc(course::Column::PriceCents),
