@@ -95,7 +95,7 @@ pub struct SessionDraft {
 }
 
 fn require_admin(actor: &Actor) -> AppResult<()> {
-    if actor.has(Role::Admin) { Ok(()) } else { Err(AppError::Forbidden) }
+    if crate::policy::may_manage_catalogue(actor) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
 async fn record<C: ConnectionTrait>(conn: &C, actor: &Actor, at: DateTime<Utc>, action: &'static str, id: Uuid) -> AppResult<()> {

@@ -15,7 +15,7 @@ use crate::domain::learning;
 use crate::domain::types::{self, Money, Slug, Tag};
 use crate::entities::{course, lesson, session};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::policy::{self, Role};
+use crate::policy;
 
 macro_rules! gql_enum {
     ($gql:ident as $name:literal <=> $dom:ident { $($v:ident),* }) => {
@@ -337,7 +337,7 @@ impl CatalogQuery {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let admin = match rc.principal {
-            super::context::Principal::Token(_) => rc.actor(s).await.gql()?.has(Role::Admin),
+            super::context::Principal::Token(_) => policy::may_manage_catalogue(&rc.actor(s).await.gql()?),
             super::context::Principal::Anonymous => false,
         };
         Ok(catalog::course_by_slug(s, rc.tenant.id, &slug, admin).await.gql()?.map(CourseNode))

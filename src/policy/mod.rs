@@ -128,6 +128,12 @@ pub fn may_manage_roles(actor: &Actor, target: Uuid) -> bool {
     actor.has(Role::Admin) && actor.user_id != Some(target)
 }
 
+/// Whether `actor` manages the catalogue (courses, sessions, lessons, drafts included): admins.
+/// The catalogue holds no personal data, so this opens none.
+pub fn may_manage_catalogue(actor: &Actor) -> bool {
+    actor.has(Role::Admin)
+}
+
 /// Whether `actor` may link guardians to minors: customer service and the privacy officer
 /// (they already read identity and minor status).
 pub fn may_manage_guardianship(actor: &Actor) -> bool {
