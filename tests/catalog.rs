@@ -216,6 +216,31 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Un", "position": 1 } })).await.assert_ok();
     let r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Trop loin", "position": 9 } })).await;
     assert_eq!(r.errors()[0]["extensions"]["field"], "input.position");
+    // Move, rename, remove: the outline stays 1..n in the new order.
+    let add_r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Quatre" } })).await;
+    let four = add_r.assert_ok()["addLesson"]["lesson"]["position"].clone();
+    assert_eq!(four, 4);
+    let lessons_q = "query($s: String!) { course(slug: $s) { lessons { id position title } } }";
+    let ids = |r: &common::Gql| -> Vec<(String, String)> {
+        r.data()["course"]["lessons"]
+            .as_array()
+            .map(|a| a.iter().map(|l| (l["id"].as_str().unwrap_or("").to_owned(), l["title"].as_str().unwrap_or("").to_owned())).collect())
+            .unwrap_or_default()
+    };
+    let before = ids(&app.gql(Some(&admin), lessons_q, json!({ "s": "atelier-ecriture" })).await);
+    let update = "mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { lesson { position title } } }";
+    let r = app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[3].0, "position": 1, "title": "Zéro" } })).await;
+    assert_eq!(r.assert_ok()["updateLesson"]["lesson"], json!({ "position": 1, "title": "Zéro" }));
+    let r = app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[0].0, "position": 7 } })).await;
+    assert_eq!(r.errors()[0]["extensions"]["field"], "input.position");
+    app.gql(Some(&admin), "mutation($id: ID!) { removeLesson(input: {lessonId: $id}) { removedLessonId } }", json!({ "id": before[1].0 })).await.assert_ok();
+    let after = app.gql(Some(&admin), lessons_q, json!({ "s": "atelier-ecriture" })).await;
+    let titles: Vec<String> = ids(&after).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(titles, ["Zéro", "Un", "Trois"]);
+    let positions: Vec<i64> = after.data()["course"]["lessons"].as_array().map(|a| a.iter().filter_map(|l| l["position"].as_i64()).collect()).unwrap_or_default();
+    assert_eq!(positions, [1, 2, 3]);
+    // Put the outline back as the checks below expect it.
+    app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[3].0, "title": "Deux", "position": 2 } })).await.assert_ok();
 
     // Publish: visible with its outline; unpublish and archive: gone again.
     let q = "{ course(slug: \"atelier-ecriture\") { title lessons { position title } sessions { seatsLeft } } }";

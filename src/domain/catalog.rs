@@ -389,6 +389,94 @@ pub async fn add_lesson(
     Ok(model)
 }
 
+/// Writes positions 1..n in the given order, touching only lessons whose position changes.
+async fn renumber<C: ConnectionTrait>(conn: &C, ordered: &[lesson::Model]) -> AppResult<()> {
+    for (i, l) in ordered.iter().enumerate() {
+        let position = i as i32 + 1;
+        if l.position != position {
+            lesson::Entity::update_many()
+                .col_expr(lesson::Column::Position, Expr::value(position))
+                .filter(lesson::Column::Id.eq(l.id))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn lesson_and_outline(services: &Services, actor: &Actor, lesson_id: Uuid) -> AppResult<(lesson::Model, Vec<lesson::Model>)> {
+    let l = scoped::<lesson::Entity>(actor.tenant_id)
+        .filter(lesson::Column::Id.eq(lesson_id))
+        .one(&services.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let outline = lessons_of(services, actor.tenant_id, &[l.course_id]).await?.remove(&l.course_id).unwrap_or_default();
+    Ok((l, outline))
+}
+
+/// Renames a lesson, changes its duration and/or moves it to `position` (1-based) in its
+/// outline (admin). `duration_minutes: Some(None)` clears the duration.
+pub async fn update_lesson(
+    services: &Services,
+    actor: &Actor,
+    lesson_id: Uuid,
+    title: Option<String>,
+    duration_minutes: Option<Option<i32>>,
+    position: Option<i32>,
+) -> AppResult<lesson::Model> {
+    require_admin(actor)?;
+    let (current, mut outline) = lesson_and_outline(services, actor, lesson_id).await?;
+    if let Some(p) = position {
+        if !(1..=outline.len() as i32).contains(&p) {
+            return Err(AppError::bad_input("input.position", format!("must be between 1 and {}", outline.len())));
+        }
+        if let Some(from) = outline.iter().position(|l| l.id == lesson_id) {
+            let moved = outline.remove(from);
+            outline.insert(p as usize - 1, moved);
+        }
+    }
+    let (actor_c, now) = (actor.clone(), services.clock.now());
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let actor = actor_c;
+                let mut m: lesson::ActiveModel = current.into();
+                if let Some(t) = title {
+                    m.title = Set(t);
+                }
+                if let Some(d) = duration_minutes {
+                    m.duration_minutes = Set(d);
+                }
+                sea_orm::ActiveModelTrait::update(m, txn).await?;
+                renumber(txn, &outline).await?;
+                record(txn, &actor, now, "lesson.updated", lesson_id).await
+            })
+        })
+        .await?;
+    Ok(lesson_and_outline(services, actor, lesson_id).await?.0)
+}
+
+/// Removes a lesson from its outline and closes the gap (admin). Learners' completions of it
+/// go with it.
+pub async fn remove_lesson(services: &Services, actor: &Actor, lesson_id: Uuid) -> AppResult<()> {
+    require_admin(actor)?;
+    let (_, outline) = lesson_and_outline(services, actor, lesson_id).await?;
+    let rest: Vec<lesson::Model> = outline.into_iter().filter(|l| l.id != lesson_id).collect();
+    let (actor, now) = (actor.clone(), services.clock.now());
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                lesson::Entity::delete_many().filter(lesson::Column::Id.eq(lesson_id)).exec(txn).await?;
+                renumber(txn, &rest).await?;
+                record(txn, &actor, now, "lesson.removed", lesson_id).await
+            })
+        })
+        .await?;
+    Ok(())
+}
+
 /// Filters of the public catalogue.
 #[derive(Clone, Debug, Default)]
 pub struct CourseFilter {

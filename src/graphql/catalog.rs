@@ -518,6 +518,30 @@ pub struct AddLessonInput {
     pub position: Option<i32>,
 }
 
+/// Changes to a lesson; omitted fields stay, `durationMinutes: null` clears it.
+#[derive(InputObject)]
+pub struct UpdateLessonInput {
+    pub lesson_id: ID,
+    pub title: Option<String>,
+    pub duration_minutes: async_graphql::MaybeUndefined<i32>,
+    /// Moves the lesson to this 1-based position.
+    pub position: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveLessonInput {
+    pub lesson_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveLessonPayload {
+    pub removed_lesson_id: ID,
+}
+
+fn duration(field: &str, d: i32) -> AppResult<i32> {
+    if (1..=1440).contains(&d) { Ok(d) } else { Err(AppError::bad_input(field, "must be between 1 and 1440")) }
+}
+
 #[derive(SimpleObject)]
 pub struct CoursePayload {
     pub course: CourseNode,
@@ -595,11 +619,33 @@ impl CatalogMutation {
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let course_id = parse_id("input.courseId", &input.course_id).gql()?;
         let title = types::text("input.title", &input.title, 1, 200, false).gql()?;
-        if input.duration_minutes.is_some_and(|d| !(1..=1440).contains(&d)) {
-            return Err(AppError::bad_input("input.durationMinutes", "must be between 1 and 1440")).gql();
-        }
-        let l = catalog::add_lesson(s, &actor, course_id, title, input.duration_minutes, input.position).await.gql()?;
+        let minutes = input.duration_minutes.map(|d| duration("input.durationMinutes", d)).transpose().gql()?;
+        let l = catalog::add_lesson(s, &actor, course_id, title, minutes, input.position).await.gql()?;
         Ok(LessonPayload { lesson: LessonNode(l) })
+    }
+
+    /// Renames, re-times or moves a lesson within its outline (admin).
+    async fn update_lesson(&self, ctx: &Context<'_>, input: UpdateLessonInput) -> async_graphql::Result<LessonPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let id = parse_id("input.lessonId", &input.lesson_id).gql()?;
+        let title = input.title.map(|t| types::text("input.title", &t, 1, 200, false)).transpose().gql()?;
+        let minutes = match input.duration_minutes {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(d) => Some(Some(duration("input.durationMinutes", d).gql()?)),
+        };
+        let l = catalog::update_lesson(s, &actor, id, title, minutes, input.position).await.gql()?;
+        Ok(LessonPayload { lesson: LessonNode(l) })
+    }
+
+    /// Removes a lesson from its outline (admin); the following lessons move up.
+    async fn remove_lesson(&self, ctx: &Context<'_>, input: RemoveLessonInput) -> async_graphql::Result<RemoveLessonPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let id = parse_id("input.lessonId", &input.lesson_id).gql()?;
+        catalog::remove_lesson(s, &actor, id).await.gql()?;
+        Ok(RemoveLessonPayload { removed_lesson_id: input.lesson_id })
     }
 }
 
