@@ -102,6 +102,15 @@ async fn enrolling_twice_is_refused_and_cancelling_frees_the_seat(app: TestApp) 
     assert_eq!(seats_left(&app, &session).await, 3);
     app.gql(Some(&token), ENROLL, json!({ "s": session })).await.assert_ok();
     assert_eq!(seats_left(&app, &session).await, 2);
+    // An admin cancels the session: enrollments cancelled, gone from the catalogue, no enrolling.
+    let admin = app.token(demo::ADMIN).await;
+    let r = app.gql(Some(&admin), "mutation($s: ID!) { cancelSession(input: {sessionId: $s}) { cancelledEnrollments } }", json!({ "s": session })).await;
+    assert_eq!(r.assert_ok()["cancelSession"]["cancelledEnrollments"], 1);
+    let r = app.gql(None, "{ course(slug: \"course-twice\") { sessions { id } } }", json!({})).await;
+    assert_eq!(r.assert_ok()["course"]["sessions"], json!([]));
+    assert_eq!(app.gql(Some(&token), ENROLL, json!({ "s": session })).await.code_at("enroll").as_deref(), Some("NOT_FOUND"));
+    let mine = app.gql(Some(&token), "{ me { enrollments { session { id } } } }", json!({})).await;
+    assert!(!mine.assert_ok().to_string().contains(&session), "cancelled enrollments are not listed");
     // A paid course is for the shop.
     let paid = app
         .gql(None, "{ courses(first: 1, filter: {minPriceCents: 1, hasUpcomingSession: true}) { edges { node { sessions { id } } } } }", json!({}))

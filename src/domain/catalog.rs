@@ -351,6 +351,39 @@ pub async fn update_session(services: &Services, actor: &Actor, id: Uuid, d: Ses
     session_by_id(services, s.tenant_id, id).await?.ok_or(AppError::NotFound)
 }
 
+/// Cancels a session (admin): it leaves the catalogue, its live enrollments are cancelled and its
+/// seats freed, in one transaction with the audit record. Returns how many enrollments were
+/// cancelled (refunds of paid ones belong to the shop). Idempotent.
+pub async fn cancel_session(services: &Services, actor: &Actor, id: Uuid) -> AppResult<u64> {
+    require_admin(actor)?;
+    session_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    let (actor, now) = (actor.clone(), services.clock.now());
+    Ok(services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                session::Entity::update_many()
+                    .col_expr(session::Column::Cancelled, Expr::value(true))
+                    .col_expr(session::Column::SeatsTaken, Expr::value(0))
+                    .filter(session::Column::Id.eq(id))
+                    .exec(txn)
+                    .await?;
+                let live = ["pending_payment", "active"];
+                let cancelled = crate::entities::enrollment::Entity::update_many()
+                    .col_expr(crate::entities::enrollment::Column::Status, Expr::value("cancelled"))
+                    .col_expr(crate::entities::enrollment::Column::CancelledAt, Expr::value(now))
+                    .filter(crate::entities::enrollment::Column::SessionId.eq(id))
+                    .filter(crate::entities::enrollment::Column::Status.is_in(live))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                record(txn, &actor, now, "session.cancelled", id).await?;
+                Ok(cancelled)
+            })
+        })
+        .await?)
+}
+
 /// Appends a lesson to a course outline, or inserts it at `position` (1-based), shifting the
 /// following ones (admin).
 pub async fn add_lesson(

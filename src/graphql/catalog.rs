@@ -542,6 +542,17 @@ fn duration(field: &str, d: i32) -> AppResult<i32> {
     if (1..=1440).contains(&d) { Ok(d) } else { Err(AppError::bad_input(field, "must be between 1 and 1440")) }
 }
 
+#[derive(InputObject)]
+pub struct CancelSessionInput {
+    pub session_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct CancelSessionPayload {
+    /// How many enrollments were cancelled with the session.
+    pub cancelled_enrollments: u64,
+}
+
 #[derive(SimpleObject)]
 pub struct CoursePayload {
     pub course: CourseNode,
@@ -611,6 +622,14 @@ impl CatalogMutation {
         let id = parse_id("input.sessionId", &input.session_id).gql()?;
         let draft = input.values.parse().gql()?;
         Ok(SessionPayload { session: SessionNode(catalog::update_session(s, &actor, id, draft).await.gql()?) })
+    }
+
+    /// Cancels a session (admin): gone from the catalogue, its enrollments cancelled.
+    async fn cancel_session(&self, ctx: &Context<'_>, input: CancelSessionInput) -> async_graphql::Result<CancelSessionPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let id = parse_id("input.sessionId", &input.session_id).gql()?;
+        Ok(CancelSessionPayload { cancelled_enrollments: catalog::cancel_session(s, &actor, id).await.gql()? })
     }
 
     /// Adds a lesson to a course outline (admin).
