@@ -68,6 +68,8 @@ pub struct Settings {
     pub workers: usize,
     /// How long public catalogue responses are kept in-process (0: never).
     pub response_cache_ms: u64,
+    /// Addresses of reverse proxies / load balancers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The placeholder secret shipped in `.env.example`; production refuses it.
@@ -190,6 +192,21 @@ impl Settings {
             login_window_secs: parse(&mut problems, "PUPITRE_LOGIN_WINDOW_SECS", get("PUPITRE_LOGIN_WINDOW_SECS"), 900),
             log_format,
             log_filter: get("PUPITRE_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into()),
+            trusted_proxies: match get("PUPITRE_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|ip| match ip.parse() {
+                        Ok(a) => Some(a),
+                        Err(_) => {
+                            problems.push(format!("PUPITRE_TRUSTED_PROXIES: `{ip}` is not an IP address"));
+                            None
+                        }
+                    })
+                    .collect(),
+            },
             response_cache_ms: parse(&mut problems, "PUPITRE_RESPONSE_CACHE_MS", get("PUPITRE_RESPONSE_CACHE_MS"), 1000),
             workers: parse(
                 &mut problems,

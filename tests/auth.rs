@@ -213,6 +213,38 @@ async fn repeated_failed_logins_are_throttled_without_revealing_accounts(app: Te
     app.login(demo::LEARNER).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
+    const LOGIN: &str = "mutation($e: String!) { login(input: {email: $e, password: \"wrong password!!\"}) { accessToken } }";
+    let run = |trusted: bool| async move {
+        let app = TestApp::sqlite_with(move |s| {
+            s.login_max_failures = 1; // four failures per client address
+            if trusted {
+                s.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+            }
+        })
+        .await;
+        let attempt = |email: String, xff: &'static str| {
+            let app = &app;
+            async move { app.gql_with(None, &[("x-forwarded-for", xff)], LOGIN, json!({ "e": email })).await.first_code() }
+        };
+        for i in 0..4 {
+            assert_eq!(attempt(format!("a{i}@example.test"), "198.51.100.7, 203.0.113.1").await.as_deref(), Some("UNAUTHENTICATED"));
+        }
+        let same = attempt("a9@example.test".into(), "203.0.113.1").await;
+        let other = attempt("b9@example.test".into(), "203.0.113.2").await;
+        (same, other)
+    };
+    // Trusted: the right-most forwarded address is the client; another client is unaffected.
+    let (same, other) = run(true).await;
+    assert_eq!(same.as_deref(), Some("RATE_LIMITED"));
+    assert_eq!(other.as_deref(), Some("UNAUTHENTICATED"));
+    // Not trusted: the header is ignored, every request comes from the proxy's address.
+    let (same, other) = run(false).await;
+    assert_eq!(same.as_deref(), Some("RATE_LIMITED"));
+    assert_eq!(other.as_deref(), Some("RATE_LIMITED"));
+}
+
 on_both_databases!(
     register_login_refresh_reuse_and_logout,
     forged_and_foreign_tokens_are_rejected,

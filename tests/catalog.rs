@@ -208,6 +208,12 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     assert_eq!(session["seatsLeft"], 8);
     assert_eq!(session["instructor"]["displayName"], "Inès M.");
 
+    // A format the sessions do not fit is refused (this in-person session has no virtual room).
+    let r = app
+        .gql(Some(&admin), "mutation($id: ID!) { updateCourse(input: {courseId: $id, format: VIRTUAL_CLASS}) { course { id } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(r.errors()[0]["extensions"]["field"], "input.format");
+
     // Lessons keep their order; inserting shifts the following ones.
     let add = "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { position title } } }";
     for title in ["Deux", "Trois"] {

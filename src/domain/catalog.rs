@@ -177,6 +177,18 @@ pub async fn course(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult
 pub async fn update_course(services: &Services, actor: &Actor, id: Uuid, p: CoursePatch) -> AppResult<course::Model> {
     require_admin(actor)?;
     let current = course(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    if let Some(f) = p.format {
+        // The sessions must still make sense in the new format.
+        let sessions = sessions_of(services, actor.tenant_id, &[id]).await?.remove(&id).unwrap_or_default();
+        let missing = match f {
+            Format::InPerson => sessions.iter().any(|s| s.location.is_none()),
+            Format::VirtualClass => sessions.iter().any(|s| s.virtual_room.is_none()),
+            Format::Online => false,
+        };
+        if missing {
+            return Err(AppError::bad_input("input.format", "some sessions lack the location or virtual room this format needs"));
+        }
+    }
     let now = services.clock.now();
     let mut m: course::ActiveModel = current.into();
     if let Some(v) = p.slug {

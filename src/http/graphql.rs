@@ -129,6 +129,23 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(Arc<Tenant
     }
 }
 
+/// The client's address for throttling: the TCP peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+/// were written by the client and prove nothing).
+fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    forwarded
+        .split(',')
+        .rev()
+        .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
+}
+
 /// A request body that is not a valid GraphQL-over-HTTP request.
 struct Invalid(String);
 
@@ -202,7 +219,7 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
         Ok(x) => x,
         Err(e) => return app_error_response(&e, media, &rid),
     };
-    let client_key = req.peer_addr().map(|a| a.ip().to_string());
+    let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
     // A public catalogue read may already be in the micro-cache.
     let cache_key = match (&principal, batch, requests.first()) {
         (Principal::Anonymous, false, Some(r)) if state.microcache.enabled() => {
