@@ -64,7 +64,7 @@ impl Application {
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
         let max_body = settings.max_body_bytes;
         let workers = settings.workers.max(1);
-        let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 10_000);
+        let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);
         let state = web::Data::new(AppState { services: services.clone(), schema, settings: Arc::new(settings), metrics, microcache });
         let server = HttpServer::new(move || {
             App::new()

@@ -109,6 +109,7 @@ async fn enrolling_twice_is_refused_and_cancelling_frees_the_seat(app: TestApp) 
     let r = app.gql(None, "{ course(slug: \"course-twice\") { sessions { id } } }", json!({})).await;
     assert_eq!(r.assert_ok()["course"]["sessions"], json!([]));
     assert_eq!(app.gql(Some(&token), ENROLL, json!({ "s": session })).await.code_at("enroll").as_deref(), Some("NOT_FOUND"));
+    assert!(app.gql(None, "query($id: ID!) { session(id: $id) { id } }", json!({ "s": session, "id": session })).await.assert_ok()["session"].is_null());
     let mine = app.gql(Some(&token), "{ me { enrollments { session { id } } } }", json!({})).await;
     assert!(!mine.assert_ok().to_string().contains(&session), "cancelled enrollments are not listed");
     // A paid course is for the shop.
@@ -295,8 +296,27 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
     // Paying in time activates; nothing expires yet.
     assert!(learning::activate_reservation(app.services(), tenant, a.id).await.expect("activate"));
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
-    // After the hold, the unpaid seat is released (once, however often the sweep runs).
+    // After the hold, the unpaid seat can no longer be paid for, and the sweep releases it
+    // (once, however often it runs).
+    let b = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
+    assert!(b.is_err(), "still sold out");
+    let pending_id = uuid::Uuid::parse_str(
+        &app.gql(Some(&app.token(demo::LEARNER2).await), "{ me { enrollments { id status } } }", json!({}))
+            .await
+            .assert_ok()["me"]["enrollments"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["status"] == "PENDING_PAYMENT"))
+            .and_then(|e| e["id"].as_str())
+            .expect("hugo's pending enrollment")
+            .to_owned(),
+    )
+    .expect("uuid");
     app.clock.advance_secs(16 * 60);
+    let hugos = app.count("enrollments e JOIN sessions s ON s.id = e.session_id JOIN courses c ON c.id = s.course_id WHERE c.slug = 'course-holds' AND e.status = 'pending_payment'").await;
+    assert_eq!(hugos, 1);
+    let late = learning::reserve(app.services(), tenant, session_id, tom, app.clock.now() - chrono::Duration::minutes(1)).await;
+    assert!(matches!(late, Err(pupitre::error::AppError::BadUserInput { .. })), "a hold in the past is refused");
+    assert!(!learning::activate_reservation(app.services(), tenant, pending_id).await.expect("activate"), "an expired hold cannot be paid");
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 1);
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
     assert_eq!(seats_left(&app, &session).await, 1);

@@ -408,30 +408,30 @@ pub async fn add_lesson(
 ) -> AppResult<lesson::Model> {
     require_admin(actor)?;
     course(services, actor.tenant_id, course_id).await?.ok_or(AppError::NotFound)?;
-    let existing = lessons_of(services, actor.tenant_id, &[course_id]).await?.remove(&course_id).unwrap_or_default();
-    let last = existing.len() as i32 + 1;
-    let position = position.unwrap_or(last);
-    if !(1..=last).contains(&position) {
-        return Err(AppError::bad_input("input.position", format!("must be between 1 and {last}")));
-    }
-    let model = lesson::Model { id: Uuid::now_v7(), tenant_id: actor.tenant_id, course_id, position, title, duration_minutes };
-    let (m, actor, now) = (model.clone(), actor.clone(), services.clock.now());
-    services
+    let (actor, now, tenant_id) = (actor.clone(), services.clock.now(), actor.tenant_id);
+    Ok(services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
+                let outline = lock_outline(txn, course_id, now).await?;
+                let last = outline.len() as i32 + 1;
+                let position = position.unwrap_or(last);
+                if !(1..=last).contains(&position) {
+                    return Err(AppError::bad_input("input.position", format!("must be between 1 and {last}")));
+                }
                 lesson::Entity::update_many()
                     .col_expr(lesson::Column::Position, Expr::col(lesson::Column::Position).add(1))
                     .filter(lesson::Column::CourseId.eq(course_id))
                     .filter(lesson::Column::Position.gte(position))
                     .exec(txn)
                     .await?;
+                let m = lesson::Model { id: Uuid::now_v7(), tenant_id, course_id, position, title, duration_minutes };
                 lesson::Entity::insert(lesson::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
-                record(txn, &actor, now, "lesson.created", m.id).await
+                record(txn, &actor, now, "lesson.created", m.id).await?;
+                Ok(m)
             })
         })
-        .await?;
-    Ok(model)
+        .await?)
 }
 
 /// Writes positions 1..n in the given order, touching only lessons whose position changes.
@@ -459,6 +459,22 @@ async fn lesson_and_outline(services: &Services, actor: &Actor, lesson_id: Uuid)
     Ok((l, outline))
 }
 
+/// First statement of every outline change: a write on the course row, so concurrent changes
+/// of one outline take turns (row lock on PostgreSQL, write lock on SQLite) and each reads the
+/// outline only once it holds the lock.
+async fn lock_outline<C: ConnectionTrait>(conn: &C, course_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<lesson::Model>> {
+    course::Entity::update_many()
+        .col_expr(course::Column::UpdatedAt, Expr::value(now))
+        .filter(course::Column::Id.eq(course_id))
+        .exec(conn)
+        .await?;
+    Ok(lesson::Entity::find()
+        .filter(lesson::Column::CourseId.eq(course_id))
+        .order_by_asc(lesson::Column::Position)
+        .all(conn)
+        .await?)
+}
+
 /// Renames a lesson, changes its duration and/or moves it to `position` (1-based) in its
 /// outline (admin). `duration_minutes: Some(None)` clears the duration.
 pub async fn update_lesson(
@@ -470,22 +486,22 @@ pub async fn update_lesson(
     position: Option<i32>,
 ) -> AppResult<lesson::Model> {
     require_admin(actor)?;
-    let (current, mut outline) = lesson_and_outline(services, actor, lesson_id).await?;
-    if let Some(p) = position {
-        if !(1..=outline.len() as i32).contains(&p) {
-            return Err(AppError::bad_input("input.position", format!("must be between 1 and {}", outline.len())));
-        }
-        if let Some(from) = outline.iter().position(|l| l.id == lesson_id) {
-            let moved = outline.remove(from);
-            outline.insert(p as usize - 1, moved);
-        }
-    }
-    let (actor_c, now) = (actor.clone(), services.clock.now());
+    let (current, _) = lesson_and_outline(services, actor, lesson_id).await?;
+    let (actor_c, now, course_id) = (actor.clone(), services.clock.now(), current.course_id);
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                let actor = actor_c;
+                let mut outline = lock_outline(txn, course_id, now).await?;
+                if let Some(p) = position {
+                    if !(1..=outline.len() as i32).contains(&p) {
+                        return Err(AppError::bad_input("input.position", format!("must be between 1 and {}", outline.len())));
+                    }
+                    if let Some(from) = outline.iter().position(|l| l.id == lesson_id) {
+                        let moved = outline.remove(from);
+                        outline.insert(p as usize - 1, moved);
+                    }
+                }
                 let mut m: lesson::ActiveModel = current.into();
                 if let Some(t) = title {
                     m.title = Set(t);
@@ -495,7 +511,7 @@ pub async fn update_lesson(
                 }
                 sea_orm::ActiveModelTrait::update(m, txn).await?;
                 renumber(txn, &outline).await?;
-                record(txn, &actor, now, "lesson.updated", lesson_id).await
+                record(txn, &actor_c, now, "lesson.updated", lesson_id).await
             })
         })
         .await?;
@@ -506,13 +522,14 @@ pub async fn update_lesson(
 /// go with it.
 pub async fn remove_lesson(services: &Services, actor: &Actor, lesson_id: Uuid) -> AppResult<()> {
     require_admin(actor)?;
-    let (_, outline) = lesson_and_outline(services, actor, lesson_id).await?;
-    let rest: Vec<lesson::Model> = outline.into_iter().filter(|l| l.id != lesson_id).collect();
-    let (actor, now) = (actor.clone(), services.clock.now());
+    let (current, _) = lesson_and_outline(services, actor, lesson_id).await?;
+    let (actor, now, course_id) = (actor.clone(), services.clock.now(), current.course_id);
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
+                let outline = lock_outline(txn, course_id, now).await?;
+                let rest: Vec<lesson::Model> = outline.into_iter().filter(|l| l.id != lesson_id).collect();
                 lesson::Entity::delete_many().filter(lesson::Column::Id.eq(lesson_id)).exec(txn).await?;
                 renumber(txn, &rest).await?;
                 record(txn, &actor, now, "lesson.removed", lesson_id).await

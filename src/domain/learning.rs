@@ -58,8 +58,9 @@ const ALREADY: &str = "already enrolled in this session";
 
 /// Takes a seat and writes the enrollment, inside its own savepoint of `conn` (a connection or
 /// the caller's transaction): a refused enrollment gives its seat back and leaves the caller's
-/// transaction usable. The seat update comes first and also checks that the session is neither
-/// cancelled nor started. `CONFLICT` when sold out, started or already enrolled.
+/// transaction usable. The seat update comes first and also checks that the session is not
+/// cancelled (callers check publication and start date: see `reserve` and `enroll`). `CONFLICT`
+/// when sold out or already enrolled.
 pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -123,10 +124,26 @@ pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_
 /// Locks in the same order as [`take_seat`] (the session row, then the enrollment) so a
 /// cancellation racing an enrollment cannot deadlock; the seat update is the first write.
 pub async fn release<C: ConnectionTrait + TransactionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    release_where(conn, tenant_id, enrollment_id, now, false).await
+}
+
+/// [`release`], or with `only_expired_hold` only a pending enrollment whose hold has expired at
+/// `now` (checked in the cancelling UPDATE itself, so a payment that lands meanwhile wins).
+async fn release_where<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    enrollment_id: Uuid,
+    now: DateTime<Utc>,
+    only_expired_hold: bool,
+) -> AppResult<bool> {
     let Some(e) = scoped::<enrollment::Entity>(tenant_id).filter(enrollment::Column::Id.eq(enrollment_id)).one(conn).await? else {
         return Err(AppError::NotFound);
     };
-    let live = [EnrollmentStatus::PendingPayment.as_str(), EnrollmentStatus::Active.as_str()];
+    let live: &[&str] = if only_expired_hold {
+        &[EnrollmentStatus::PendingPayment.as_str()]
+    } else {
+        &[EnrollmentStatus::PendingPayment.as_str(), EnrollmentStatus::Active.as_str()]
+    };
     if !live.contains(&e.status.as_str()) {
         return Ok(false);
     }
@@ -137,13 +154,15 @@ pub async fn release<C: ConnectionTrait + TransactionTrait>(conn: &C, tenant_id:
         .filter(session::Column::SeatsTaken.gt(0))
         .exec(&txn)
         .await?;
-    let res = enrollment::Entity::update_many()
+    let mut cancel = enrollment::Entity::update_many()
         .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled.as_str()))
         .col_expr(enrollment::Column::CancelledAt, Expr::value(now))
         .filter(enrollment::Column::Id.eq(enrollment_id))
-        .filter(enrollment::Column::Status.is_in(live))
-        .exec(&txn)
-        .await?;
+        .filter(enrollment::Column::Status.is_in(live.iter().copied()));
+    if only_expired_hold {
+        cancel = cancel.filter(enrollment::Column::HoldExpiresAt.lte(now));
+    }
+    let res = cancel.exec(&txn).await?;
     if res.rows_affected != 1 {
         // Cancelled by someone else meanwhile: give the seat back untouched.
         txn.rollback().await?;
@@ -156,7 +175,25 @@ pub async fn release<C: ConnectionTrait + TransactionTrait>(conn: &C, tenant_id:
 /// Reserves a seat for `learner` until `hold_until` (status pending payment), in its own
 /// transaction: what the shop does when an order is created.
 pub async fn reserve(services: &Services, tenant_id: Uuid, session_id: Uuid, learner: Uuid, hold_until: DateTime<Utc>) -> AppResult<enrollment::Model> {
-    take_seat(&services.db, tenant_id, session_id, learner, EnrollmentStatus::PendingPayment, services.clock.now(), Some(hold_until)).await
+    let now = services.clock.now();
+    if hold_until <= now {
+        return Err(AppError::bad_input("holdUntil", "must be in the future"));
+    }
+    bookable(services, tenant_id, session_id, now).await?;
+    take_seat(&services.db, tenant_id, session_id, learner, EnrollmentStatus::PendingPayment, now, Some(hold_until)).await
+}
+
+/// A session one may still book: of a published course, not cancelled, not started.
+async fn bookable(services: &Services, tenant_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> AppResult<(session::Model, crate::entities::course::Model)> {
+    let s = catalog::session_by_id(services, tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
+    let c = catalog::course(services, tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
+    if c.status != CourseStatus::Published.as_str() || s.cancelled {
+        return Err(AppError::NotFound);
+    }
+    if s.starts_at <= now {
+        return Err(AppError::Conflict("this session has already started".into()));
+    }
+    Ok((s, c))
 }
 
 /// Activates a reservation in its own transaction (see [`activate`]).
@@ -176,7 +213,7 @@ pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppR
         .await?;
     let mut released = 0;
     for e in expired {
-        if release(&services.db, tenant_id, e.id, now).await? {
+        if release_where(&services.db, tenant_id, e.id, now, true).await? {
             released += 1;
         }
     }
@@ -190,15 +227,8 @@ pub async fn enroll(services: &Services, actor: &Actor, relations: &Relations, s
     if !policy::acts_for(actor, relations, learner) {
         return Err(AppError::Forbidden);
     }
-    let s = catalog::session_by_id(services, actor.tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
-    let c = catalog::course(services, actor.tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
-    if c.status != CourseStatus::Published.as_str() || s.cancelled {
-        return Err(AppError::NotFound);
-    }
     let now = services.clock.now();
-    if s.starts_at <= now {
-        return Err(AppError::Conflict("this session has already started".into()));
-    }
+    let (_, c) = bookable(services, actor.tenant_id, session_id, now).await?;
     if c.price_cents > 0 {
         return Err(AppError::Conflict("this course is not free: order it through the shop".into()));
     }
@@ -220,11 +250,7 @@ pub async fn cancel(services: &Services, actor: &Actor, relations: &Relations, e
     if EnrollmentStatus::parse(&e.status) == EnrollmentStatus::Completed {
         return Err(AppError::Conflict("a completed enrollment cannot be cancelled".into()));
     }
-    let (tenant_id, now) = (actor.tenant_id, services.clock.now());
-    services
-        .db
-        .transaction::<_, _, AppError>(|txn| Box::pin(async move { release(txn, tenant_id, enrollment_id, now).await }))
-        .await?;
+    release(&services.db, actor.tenant_id, enrollment_id, services.clock.now()).await?;
     enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
 }
 

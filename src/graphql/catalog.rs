@@ -343,12 +343,12 @@ impl CatalogQuery {
         Ok(catalog::course_by_slug(s, rc.tenant.id, &slug, admin).await.gql()?.map(CourseNode))
     }
 
-    /// One session by id (of a published course).
+    /// One session by id (of a published course; cancelled sessions are gone).
     async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SessionNode>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let id = parse_id("id", &id).gql()?;
-        let Some(session) = catalog::session_by_id(s, rc.tenant.id, id).await.gql()? else { return Ok(None) };
+        let Some(session) = catalog::session_by_id(s, rc.tenant.id, id).await.gql()?.filter(|x| !x.cancelled) else { return Ok(None) };
         let published = catalog::course(s, rc.tenant.id, session.course_id).await.gql()?.is_some_and(|c| c.status == "published");
         Ok(published.then_some(SessionNode(session)))
     }

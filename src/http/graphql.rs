@@ -131,19 +131,24 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(Arc<Tenant
 
 /// The client's address for throttling: the TCP peer, or, when the peer is a trusted proxy, the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
-/// were written by the client and prove nothing).
+/// were written by the client and prove nothing; an entry that is not a plain address stops the
+/// walk).
 fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    if !trusted.contains(&peer) {
+    let trusted_ip = |ip: &std::net::IpAddr| trusted.iter().any(|t| t.to_canonical() == ip.to_canonical());
+    let peer = req.peer_addr()?.ip().to_canonical();
+    if !trusted_ip(&peer) {
         return Some(peer);
     }
     let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
-    forwarded
-        .split(',')
-        .rev()
-        .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
-        .find(|ip| !trusted.contains(ip))
-        .or(Some(peer))
+    for entry in forwarded.split(',').rev() {
+        match entry.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted_ip(&ip) => continue,
+            Ok(ip) => return Some(ip.to_canonical()),
+            // Something our proxy did not write as a plain address: believe nothing further left.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
 }
 
 /// A request body that is not a valid GraphQL-over-HTTP request.

@@ -23,12 +23,25 @@ pub struct Cached {
 pub struct MicroCache {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<String, (Instant, Cached)>>,
+    entries: Mutex<Entries>,
 }
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, (Instant, Cached)>,
+    bytes: usize,
+}
+
+/// Requests with a longer key (query, variables…) are not cached: padding must not buy memory.
+const MAX_KEY_BYTES: usize = 4 * 1024;
+/// Responses larger than this are not cached.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Total memory the cache may hold (keys and bodies).
+const MAX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
 
 impl MicroCache {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        MicroCache { ttl, capacity, entries: Mutex::new(HashMap::new()) }
+        MicroCache { ttl, capacity, entries: Mutex::new(Entries::default()) }
     }
 
     pub fn enabled(&self) -> bool {
@@ -39,24 +52,35 @@ impl MicroCache {
     pub fn key(tenant: Uuid, media: &str, r: &async_graphql::Request) -> Option<String> {
         let vars = serde_json::to_string(&r.variables).ok()?;
         let ext = serde_json::to_string(&r.extensions).ok()?;
-        Some(format!("{tenant}\u{0}{media}\u{0}{}\u{0}{}\u{0}{vars}\u{0}{ext}", r.query, r.operation_name.as_deref().unwrap_or("")))
+        let key = format!("{tenant}\u{0}{media}\u{0}{}\u{0}{}\u{0}{vars}\u{0}{ext}", r.query, r.operation_name.as_deref().unwrap_or(""));
+        (key.len() <= MAX_KEY_BYTES).then_some(key)
     }
 
     pub fn get(&self, key: &str) -> Option<Cached> {
-        let map = self.entries.lock().ok()?;
-        map.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, c)| c.clone())
+        let e = self.entries.lock().ok()?;
+        e.map.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, c)| c.clone())
     }
 
+    /// Stores a response; expired entries are dropped first when a bound would be crossed, and
+    /// everything when that is not enough (the cache only ever saves work).
     pub fn put(&self, key: String, value: Cached) {
-        if let Ok(mut map) = self.entries.lock() {
-            if map.len() >= self.capacity {
-                let ttl = self.ttl;
-                map.retain(|_, (at, _)| at.elapsed() < ttl);
-                if map.len() >= self.capacity {
-                    map.clear();
-                }
-            }
-            map.insert(key, (Instant::now(), value));
+        if value.body.len() > MAX_BODY_BYTES || key.len() > MAX_KEY_BYTES {
+            return;
         }
+        let Ok(mut e) = self.entries.lock() else { return };
+        let size = key.len() + value.body.len();
+        if e.map.len() >= self.capacity || e.bytes + size > MAX_TOTAL_BYTES {
+            let ttl = self.ttl;
+            e.map.retain(|_, (at, _)| at.elapsed() < ttl);
+            e.bytes = e.map.iter().map(|(k, (_, c))| k.len() + c.body.len()).sum();
+            if e.map.len() >= self.capacity || e.bytes + size > MAX_TOTAL_BYTES {
+                e.map.clear();
+                e.bytes = 0;
+            }
+        }
+        if let Some((_, old)) = e.map.insert(key.clone(), (Instant::now(), value)) {
+            e.bytes = e.bytes.saturating_sub(key.len() + old.body.len());
+        }
+        e.bytes += size;
     }
 }
