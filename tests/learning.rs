@@ -301,14 +301,13 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
     let b = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
     assert!(b.is_err(), "still sold out");
     let pending_id = uuid::Uuid::parse_str(
-        &app.gql(Some(&app.token(demo::LEARNER2).await), "{ me { enrollments { id status } } }", json!({}))
+        app.gql(Some(&app.token(demo::LEARNER2).await), "{ me { enrollments { id status } } }", json!({}))
             .await
             .assert_ok()["me"]["enrollments"]
             .as_array()
             .and_then(|a| a.iter().find(|e| e["status"] == "PENDING_PAYMENT"))
             .and_then(|e| e["id"].as_str())
-            .expect("hugo's pending enrollment")
-            .to_owned(),
+            .expect("hugo's pending enrollment"),
     )
     .expect("uuid");
     app.clock.advance_secs(16 * 60);
