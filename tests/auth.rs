@@ -213,6 +213,22 @@ async fn repeated_failed_logins_are_throttled_without_revealing_accounts(app: Te
     app.login(demo::LEARNER).await;
 }
 
+async fn probing_taken_addresses_through_registration_is_throttled(app: TestApp) {
+    let version = current_policy(&app, &[]).await;
+    // Successful registrations from one client do not count (a class signing up together).
+    for i in 0..25 {
+        app.gql(None, REGISTER, registration(&format!("pupil{i}@example.test"), &version)).await.assert_ok();
+    }
+    // Probing addresses that exist does: after 20 the client is refused.
+    let mut codes = Vec::new();
+    for i in 0..21 {
+        let r = app.gql(None, REGISTER, registration(&format!("pupil{}@example.test", i % 25), &version)).await;
+        codes.push(r.first_code().unwrap_or_default());
+    }
+    assert!(codes[..20].iter().all(|c| c == "CONFLICT"), "{codes:?}");
+    assert_eq!(codes[20], "RATE_LIMITED");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
     const LOGIN: &str = "mutation($e: String!) { login(input: {email: $e, password: \"wrong password!!\"}) { accessToken } }";
@@ -251,4 +267,5 @@ on_both_databases!(
     repeated_failed_logins_are_throttled_without_revealing_accounts,
     parallel_failed_logins_cannot_outrun_the_throttle,
     racing_refreshes_of_one_token_revoke_the_session,
+    probing_taken_addresses_through_registration_is_throttled,
 );

@@ -131,12 +131,13 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Creates a learner account and signs it in. The current privacy-policy version must be
-    /// accepted; acceptance and any marketing opt-in are recorded.
+    /// accepted; acceptance and any marketing opt-in are recorded. A client that keeps trying
+    /// taken addresses gets `RATE_LIMITED`.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let reg = input.parse().gql()?;
-        let signed = accounts::register(s, &rc.tenant, reg, &rc.request_id).await.gql()?;
+        let signed = accounts::register(s, &rc.tenant, reg, &rc.request_id, rc.client_key.as_deref()).await.gql()?;
         Ok(AuthPayload::from_sign_in(signed, &rc.request_id))
     }
 

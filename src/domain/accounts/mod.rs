@@ -157,7 +157,31 @@ async fn email_taken<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &Emai
 
 /// Creates a learner account, records acceptance of the current privacy policy (and the
 /// marketing consent if given) and signs the new user in.
-pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, request_id: &str) -> AppResult<SignIn> {
+///
+/// Answering `CONFLICT` for a taken e-mail tells whether an account exists, so attempts are
+/// throttled per client like log-ins: each attempt is recorded, a successful registration takes
+/// its record back, and a client that keeps hitting existing addresses gets `RATE_LIMITED`.
+pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, request_id: &str, client: Option<&str>) -> AppResult<SignIn> {
+    let attempt = match client {
+        Some(c) => {
+            let key = throttle_key(services, tenant.id, "register", c);
+            Some((throttle(services, tenant.id, &[(key.clone(), services.login.max_failures * 4)]).await?, key))
+        }
+        None => None,
+    };
+    let signed = register_inner(services, tenant, reg, request_id).await?;
+    if let Some((ids, _)) = attempt {
+        // Only this attempt's record: earlier probes for taken addresses still count.
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::TenantId.eq(tenant.id))
+            .filter(login_failure::Column::Id.is_in(ids))
+            .exec(&services.db)
+            .await?;
+    }
+    Ok(signed)
+}
+
+async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration, request_id: &str) -> AppResult<SignIn> {
     let policy = current_policy(services, tenant.id)
         .await?
         .ok_or_else(|| AppError::Conflict("this organisation has not published a privacy policy yet".into()))?;
