@@ -123,5 +123,8 @@ async fn the_schema_command_prints_the_checked_in_sdl() {
     let out = pupitre().arg("schema").output().await.expect("runs");
     assert!(out.status.success());
     let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql")).expect("sdl");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), checked_in);
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == checked_in,
+        "`pupitre schema` differs from graphql/schema.graphql: run `cargo run -- schema > graphql/schema.graphql`"
+    );
 }

@@ -307,7 +307,7 @@ impl LearningMutation {
         Ok(EnrollmentPayload { enrollment: EnrollmentNode(e) })
     }
 
-    /// Cancels an enrollment and frees the seat (the learner, their guardian, support).
+    /// Cancels an enrollment and frees the seat (the learner or their guardian).
     async fn cancel_enrollment(&self, ctx: &Context<'_>, input: CancelEnrollmentInput) -> async_graphql::Result<EnrollmentPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
