@@ -397,3 +397,27 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, POST")).finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(xff: &str, trusted: &[&str]) -> Option<std::net::IpAddr> {
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("127.0.0.1:4000".parse().expect("addr"))
+            .insert_header(("x-forwarded-for", xff))
+            .to_http_request();
+        let trusted: Vec<std::net::IpAddr> = trusted.iter().map(|t| t.parse().expect("ip")).collect();
+        client_address(&req, &trusted)
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().expect("ip"));
+        assert_eq!(addr("203.0.113.9", &[]), ip("127.0.0.1"), "untrusted peer: header ignored");
+        assert_eq!(addr("198.51.100.1, 203.0.113.9", &["127.0.0.1"]), ip("203.0.113.9"), "right-most untrusted entry");
+        assert_eq!(addr("198.51.100.1, 203.0.113.9, 10.0.0.2", &["127.0.0.1", "10.0.0.2"]), ip("203.0.113.9"));
+        assert_eq!(addr("198.51.100.1, unknown", &["127.0.0.1"]), ip("127.0.0.1"), "an unparseable entry stops the walk");
+        assert_eq!(addr("198.51.100.1, 203.0.113.9:443", &["127.0.0.1"]), ip("127.0.0.1"));
+    }
+}

@@ -84,3 +84,39 @@ impl MicroCache {
         e.bytes += size;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(len: usize) -> Cached {
+        Cached { body: "x".repeat(len).into(), cache_control: "public, max-age=60".into() }
+    }
+
+    #[test]
+    fn padded_requests_and_large_bodies_are_not_cached() {
+        let cache = MicroCache::new(Duration::from_secs(60), 100);
+        let padded = async_graphql::Request::new(format!("{{ courses {{ edges {{ cursor }} }} }} #{}", " ".repeat(MAX_KEY_BYTES)));
+        assert!(MicroCache::key(Uuid::nil(), "application/json", &padded).is_none());
+        cache.put("big".into(), cached(MAX_BODY_BYTES + 1));
+        assert!(cache.get("big").is_none());
+        cache.put("small".into(), cached(10));
+        assert!(cache.get("small").is_some());
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_bounds() {
+        let cache = MicroCache::new(Duration::from_secs(60), 3);
+        for i in 0..10 {
+            cache.put(format!("k{i}"), cached(10));
+            let e = cache.entries.lock().expect("lock");
+            assert!(e.map.len() <= 3);
+            assert_eq!(e.bytes, e.map.iter().map(|(k, (_, c))| k.len() + c.body.len()).sum::<usize>());
+        }
+        let total = MicroCache::new(Duration::from_secs(60), 1_000_000);
+        for i in 0..200 {
+            total.put(format!("k{i}"), cached(MAX_BODY_BYTES));
+            assert!(total.entries.lock().expect("lock").bytes <= MAX_TOTAL_BYTES);
+        }
+    }
+}
