@@ -8,7 +8,10 @@ use async_graphql::{Context, ErrorExtensions, Guard};
 
 use super::context::{request, services};
 use crate::error::{AppError, AppResult};
-use crate::policy::{self, Actor, DataField, Decision, Op, Role, SubjectFacts};
+use std::borrow::Cow;
+
+use crate::domain::accounts;
+use crate::policy::{self, Actor, DataField, Decision, Op, Relations, SubjectFacts};
 
 /// The subject of a guarded object, and optionally the actor to judge with (a sign-in payload
 /// shows the newly signed-in user their own profile).
@@ -16,6 +19,24 @@ use crate::policy::{self, Actor, DataField, Decision, Op, Role, SubjectFacts};
 pub struct Subject {
     pub facts: SubjectFacts,
     pub acting: Option<Actor>,
+}
+
+impl Subject {
+    /// Who is looking at this subject and their relations to other people: the acting actor of
+    /// a sign-in payload (relations loaded for them), or the request's actor (relations cached
+    /// for the request). The one place that answers this for guards and guarded resolvers.
+    pub async fn viewer<'c>(&self, ctx: &Context<'c>) -> AppResult<(Actor, Cow<'c, Relations>)> {
+        let services = services(ctx)?;
+        match &self.acting {
+            Some(a) => Ok((a.clone(), Cow::Owned(accounts::relations(services, a).await?))),
+            None => {
+                let rc = request(ctx)?;
+                let actor = rc.actor(services).await?;
+                let relations = rc.relations(services, &actor).await?;
+                Ok((actor, Cow::Borrowed(relations)))
+            }
+        }
+    }
 }
 
 /// Requires `op` on `field` of `subject`.
@@ -41,20 +62,10 @@ impl Need<'_> {
     async fn decide(&self, ctx: &Context<'_>) -> AppResult<()> {
         let services = services(ctx)?;
         let rc = request(ctx)?;
-        let (actor, own_relations);
-        let relations = match &self.subject.acting {
-            Some(a) => {
-                actor = a.clone();
-                own_relations = crate::domain::accounts::relations(services, &actor).await?;
-                &own_relations
-            }
-            None => {
-                actor = rc.actor(services).await?;
-                rc.relations(services, &actor).await?
-            }
-        };
+        let (actor, relations) = self.subject.viewer(ctx).await?;
+        let relations = relations.as_ref();
         let mut facts = self.subject.facts.clone();
-        if actor.has(Role::Marketing)
+        if policy::needs_marketing_consent(&actor)
             && let Some(id) = facts.id {
                 facts.marketing_consent =
                     rc.marketing_consent.load_one(id).await.map_err(|e| AppError::internal("loading consents", e.to_string()))?.unwrap_or(false);

@@ -244,13 +244,9 @@ impl UserNode {
     /// Enrollments with progress (learning record).
     #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)", complexity = "5 * child_complexity")]
     async fn enrollments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<super::learning::EnrollmentNode>>> {
-        let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
-        let actor = match &self.subject.acting {
-            Some(a) => a.clone(),
-            None => rc.actor(s).await.gql()?,
-        };
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (actor, relations) = self.subject.viewer(ctx).await.gql()?;
+        let relations = relations.as_ref();
         let scope = crate::policy::enrollments_visible_to(&actor, relations, &self.subject.facts);
         let rows = rc.load(super::loaders::LearnerEnrollments(self.record.user.id)).await.gql()?.unwrap_or_default();
         let mut visible = Vec::with_capacity(rows.len());
@@ -281,12 +277,8 @@ impl UserNode {
         after: Option<String>,
     ) -> async_graphql::Result<Option<AuditEntryConnection>> {
         let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = match &self.subject.acting {
-            Some(a) => a.clone(),
-            None => rc.actor(s).await.gql()?,
-        };
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (actor, relations) = self.subject.viewer(ctx).await.gql()?;
+        let relations = relations.as_ref();
         let (first, after) = page_args(first, after, "audit").gql()?;
         let page = audit_domain::list(s, &actor, relations, Some(self.record.user.id), first, after).await.gql()?;
         Ok(Some(super::audit::connection(page)))

@@ -239,20 +239,30 @@ pub fn columns(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> 
     cols
 }
 
+/// The column of the matrix through which `actor` may perform `op` on `field` of `subject`
+/// (the most personal one first), or `None`. Callers that record why they act (the purpose in
+/// the audit log) take it from here.
+pub fn granting_column(actor: &Actor, relations: &Relations, subject: &SubjectFacts, field: DataField, op: Op) -> Option<Column> {
+    let category = field.category();
+    columns(actor, relations, subject)
+        .into_iter()
+        .filter(|col| !blocked_by_status(*col, subject.status))
+        .find(|col| matrix::cell(category, *col).permits(field, op, subject))
+}
+
 /// Decides whether `actor` may perform `op` on `field` of `subject`. Deny by default.
 pub fn decide(actor: &Actor, relations: &Relations, subject: &SubjectFacts, field: DataField, op: Op) -> Decision {
     let category = field.category();
-    for col in columns(actor, relations, subject) {
-        if blocked_by_status(col, subject.status) {
-            continue;
-        }
-        let cell = matrix::cell(category, col);
-        if cell.permits(field, op, subject) {
-            let audit = (col.is_staff() && op == Op::Read && category.audited_staff_read()).then_some(col);
-            return Decision::Allow { audit };
-        }
+    match granting_column(actor, relations, subject, field, op) {
+        Some(col) => Decision::Allow { audit: (col.is_staff() && op == Op::Read && category.audited_staff_read()).then_some(col) },
+        None => Decision::Deny,
     }
-    Decision::Deny
+}
+
+/// Whether deciding for `actor` needs the subject's current marketing consent (the only
+/// columns with a consent condition are marketing's), so guards load it only then.
+pub fn needs_marketing_consent(actor: &Actor) -> bool {
+    actor.has(Role::Marketing)
 }
 
 /// Restricted subjects are processed by nobody but themselves, their guardian and the privacy

@@ -814,15 +814,14 @@ pub async fn update_profile(
     if fields.is_empty() {
         return Err(AppError::bad_input("input", "names no field to change"));
     }
-    let mut column = Column::Subject;
+    // Every touched field must be writable; the column that grants the first one gives the
+    // purpose recorded in the audit log (own data, guardianship).
+    let mut column = None;
     for f in &fields {
-        if !policy::decide(actor, relations, &facts, *f, Op::Write).allowed() {
-            return Err(AppError::Forbidden);
-        }
+        let granted = policy::granting_column(actor, relations, &facts, *f, Op::Write).ok_or(AppError::Forbidden)?;
+        column.get_or_insert(granted);
     }
-    if actor.user_id != Some(target) {
-        column = Column::Guardian;
-    }
+    let column = column.ok_or(AppError::Forbidden)?;
     if let Patch::Set(email) = &patch.email
         && email_taken(&services.db, actor.tenant_id, email, Some(target)).await? {
             return Err(AppError::Conflict("another account uses this e-mail address".into()));
