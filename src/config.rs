@@ -70,9 +70,26 @@ pub struct Settings {
     pub response_cache_ms: u64,
     /// Addresses of reverse proxies / load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Stripe secret API key (`sk_live_…` / `sk_test_…`).
+    pub stripe_secret_key: Secret,
+    /// Stripe API base URL; `None` is Stripe itself (tests point it at a local stand-in).
+    pub stripe_api_base: Option<String>,
+    /// Signing secret of the `/webhooks/stripe` endpoint (`whsec_…`).
+    pub stripe_webhook_secret: Secret,
+    /// Per-attempt timeout of every Stripe call.
+    pub stripe_timeout_ms: u64,
+    /// Largest accepted age (and clock skew) of a webhook signature timestamp.
+    pub stripe_webhook_tolerance_secs: i64,
+    /// How long an unpaid order holds its seats.
+    pub order_hold_secs: i64,
+    /// Period of the background jobs (order expiry); 0 disables them.
+    pub jobs_interval_secs: u64,
 }
 
 /// The placeholder secret shipped in `.env.example`; production refuses it.
+/// The Stripe key used when none is configured (development only): calls to Stripe fail.
+pub const DEVELOPMENT_STRIPE_KEY: &str = "sk_test_pupitre_development_placeholder";
+
 pub const EXAMPLE_JWT_SECRET: &str = "change-me-development-only-secret-0123456789";
 
 /// Why the settings cannot be used; lists every problem at once.
@@ -207,6 +224,34 @@ impl Settings {
                     })
                     .collect(),
             },
+            stripe_secret_key: match get("PUPITRE_STRIPE_SECRET_KEY") {
+                Some(k) => Secret::new(k),
+                None => {
+                    if prod {
+                        problems.push("PUPITRE_STRIPE_SECRET_KEY is required in production".into());
+                    }
+                    Secret::new(DEVELOPMENT_STRIPE_KEY)
+                }
+            },
+            stripe_api_base: get("PUPITRE_STRIPE_API_BASE"),
+            stripe_webhook_secret: match get("PUPITRE_STRIPE_WEBHOOK_SECRET") {
+                Some(k) => Secret::new(k),
+                None => {
+                    if prod {
+                        problems.push("PUPITRE_STRIPE_WEBHOOK_SECRET is required in production".into());
+                    }
+                    Secret::new(random_secret())
+                }
+            },
+            stripe_timeout_ms: parse(&mut problems, "PUPITRE_STRIPE_TIMEOUT_MS", get("PUPITRE_STRIPE_TIMEOUT_MS"), 10_000),
+            stripe_webhook_tolerance_secs: parse(
+                &mut problems,
+                "PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS",
+                get("PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS"),
+                300,
+            ),
+            order_hold_secs: parse(&mut problems, "PUPITRE_ORDER_HOLD_SECS", get("PUPITRE_ORDER_HOLD_SECS"), 1800),
+            jobs_interval_secs: parse(&mut problems, "PUPITRE_JOBS_INTERVAL_SECS", get("PUPITRE_JOBS_INTERVAL_SECS"), 60),
             response_cache_ms: parse(&mut problems, "PUPITRE_RESPONSE_CACHE_MS", get("PUPITRE_RESPONSE_CACHE_MS"), 1000),
             workers: parse(
                 &mut problems,
@@ -215,7 +260,19 @@ impl Settings {
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             ),
         };
-        let ranges: [(&str, i64, i64, i64); 7] = [
+        if let Some(base) = &settings.stripe_api_base
+            && !(base.starts_with("https://") || (!prod && base.starts_with("http://")))
+        {
+            problems.push("PUPITRE_STRIPE_API_BASE must be an https:// URL (http:// only outside production)".into());
+        }
+        if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
+            problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
+        }
+        let ranges: [(&str, i64, i64, i64); 11] = [
+            ("PUPITRE_STRIPE_TIMEOUT_MS", settings.stripe_timeout_ms as i64, 100, 60_000),
+            ("PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS", settings.stripe_webhook_tolerance_secs, 1, 3600),
+            ("PUPITRE_ORDER_HOLD_SECS", settings.order_hold_secs, 60, 7 * 24 * 3600),
+            ("PUPITRE_JOBS_INTERVAL_SECS", settings.jobs_interval_secs as i64, 0, 24 * 3600),
             ("PUPITRE_REFRESH_TOKEN_TTL_SECS", settings.refresh_token_ttl_secs, 300, 365 * 24 * 3600),
             ("PUPITRE_LOGIN_WINDOW_SECS", settings.login_window_secs, 1, 24 * 3600),
             ("PUPITRE_LOGIN_MAX_FAILURES", settings.login_max_failures as i64, 1, 1000),
@@ -277,9 +334,25 @@ mod tests {
         let s = Settings::from_map(&map(&[
             ("PUPITRE_ENV", "production"),
             ("PUPITRE_JWT_SECRET", "a-real-secret-that-is-long-enough-0123456789"),
+            ("PUPITRE_STRIPE_SECRET_KEY", "sk_live_example"),
+            ("PUPITRE_STRIPE_WEBHOOK_SECRET", "whsec_example"),
         ]))
         .expect("valid");
         assert!(!s.introspection && !s.graphiql);
         assert_eq!(format!("{:?}", s.jwt_secret), "Secret(<redacted>)");
+    }
+
+    #[test]
+    fn production_requires_stripe_keys_and_https() {
+        let err = Settings::from_map(&map(&[
+            ("PUPITRE_ENV", "production"),
+            ("PUPITRE_JWT_SECRET", "a-real-secret-that-is-long-enough-0123456789"),
+            ("PUPITRE_STRIPE_API_BASE", "http://stripe.internal"),
+        ]))
+        .expect_err("refused");
+        let all = err.0.join("\n");
+        assert!(all.contains("PUPITRE_STRIPE_SECRET_KEY is required"), "{all}");
+        assert!(all.contains("PUPITRE_STRIPE_WEBHOOK_SECRET is required"), "{all}");
+        assert!(all.contains("PUPITRE_STRIPE_API_BASE must be an https://"), "{all}");
     }
 }

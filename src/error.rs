@@ -14,18 +14,21 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     RateLimited,
+    /// A service Pupitre depends on (the payment provider) did not answer: retry later.
+    Unavailable,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for metrics and documentation.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::BadUserInput,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
+        ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
 
@@ -37,6 +40,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -69,6 +73,13 @@ pub enum AppError {
     Conflict(String),
     #[error("too many attempts, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// An upstream service failed or timed out; nothing was written.
+    #[error("the {service} is unavailable, retry later")]
+    Unavailable {
+        service: &'static str,
+        #[source]
+        source: BoxError,
+    },
     #[error("internal error while {context}")]
     Internal {
         context: &'static str,
@@ -113,6 +124,7 @@ impl AppError {
             AppError::NotFound => ErrorCode::NotFound,
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Unavailable { .. } => ErrorCode::Unavailable,
             AppError::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -179,6 +191,9 @@ impl async_graphql::ErrorExtensions for AppError {
             let mut err = async_graphql::Error::new("internal error");
             err = err.extend_with(|_, ext| ext.set("code", ErrorCode::Internal.as_str()));
             return err;
+        }
+        if let AppError::Unavailable { .. } = e {
+            tracing::warn!(error.chain = %Chain(e), "upstream unavailable");
         }
         let code = e.code();
         let message = e.to_string();

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod telemetry;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 #[path = "../seed/loader.rs"]
 pub mod seed;
 pub mod startup;

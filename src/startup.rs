@@ -22,6 +22,8 @@ pub enum StartupError {
     Bind { addr: String, source: std::io::Error },
     #[error("cannot set up metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("cannot set up the Stripe client: {0}")]
+    Stripe(#[from] crate::domain::payments::GatewayError),
     #[error("cannot start the HTTP server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -31,6 +33,8 @@ pub struct Application {
     port: u16,
     server: Server,
     services: Services,
+    /// Period of the background jobs in seconds (0: none).
+    jobs_every: u64,
 }
 
 /// Connects and migrates.
@@ -49,7 +53,12 @@ impl Application {
     /// Builds everything with an injected clock (tests).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         let (conn, counter) = prepare_database(&settings).await?;
-        let services = Services::new(conn, counter.clone(), &settings, clock);
+        let gateway = crate::domain::payments::StripeGateway::new(
+            settings.stripe_secret_key.expose(),
+            settings.stripe_api_base.as_deref(),
+            std::time::Duration::from_millis(settings.stripe_timeout_ms),
+        )?;
+        let services = Services::new(conn, counter.clone(), &settings, clock, gateway);
         let schema = graphql::build_schema(
             Limits {
                 max_depth: settings.graphql_max_depth,
@@ -58,11 +67,12 @@ impl Application {
             },
             Some(services.clone()),
         );
-        let metrics = Arc::new(Metrics::new(counter)?);
+        let metrics = Arc::new(Metrics::new(counter, services.payments.stats.clone())?);
         let listener =
             TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
         let max_body = settings.max_body_bytes;
+        let jobs_every = settings.jobs_interval_secs;
         let workers = settings.workers.max(1);
         let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);
         let state = web::Data::new(AppState { services: services.clone(), schema, settings: Arc::new(settings), metrics, microcache });
@@ -76,7 +86,7 @@ impl Application {
         .shutdown_timeout(20)
         .listen(listener)?
         .run();
-        Ok(Application { port, server, services })
+        Ok(Application { port, server, services, jobs_every })
     }
 
     pub fn port(&self) -> u16 {
@@ -97,6 +107,11 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish, up to 20 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let jobs = (self.jobs_every > 0).then(|| crate::jobs::spawn(self.services.clone(), std::time::Duration::from_secs(self.jobs_every)));
+        let res = self.server.await;
+        if let Some(j) = jobs {
+            j.abort();
+        }
+        res
     }
 }

@@ -118,6 +118,22 @@ pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_
     Ok(res.rows_affected == 1)
 }
 
+/// Activates a reserved enrollment whose payment has been received, even if its hold has just
+/// expired: as long as it is still pending its seat was never given back, so it is still this
+/// learner's. Returns false when the reservation was already released (or activated).
+pub async fn activate_paid<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let res = enrollment::Entity::update_many()
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
+        .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
+        .col_expr(enrollment::Column::HoldExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(enrollment::Column::Id.eq(enrollment_id))
+        .filter(enrollment::Column::TenantId.eq(tenant_id))
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// Cancels a pending or active enrollment and frees its seat, in a savepoint of `conn`.
 /// Returns false when there was nothing to cancel (already cancelled, or completed): idempotent.
 ///

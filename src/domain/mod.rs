@@ -8,6 +8,8 @@ pub mod audit;
 pub mod catalog;
 pub mod consent;
 pub mod learning;
+pub mod payments;
+pub mod shop;
 pub mod tenancy;
 pub mod types;
 
@@ -59,11 +61,33 @@ pub struct Services {
     pub statements: StatementCounter,
     /// Keys the hashes of log-in throttling keys, so the table never holds e-mail addresses.
     pub(crate) throttle_secret: Arc<Vec<u8>>,
+    pub payments: payments::Payments,
+    pub shop: ShopConfig,
+}
+
+/// Shop settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ShopConfig {
+    /// How long an unpaid order holds its seats.
+    pub hold_secs: i64,
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, statements: StatementCounter, settings: &Settings, clock: Clock) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        statements: StatementCounter,
+        settings: &Settings,
+        clock: Clock,
+        gateway: payments::StripeGateway,
+    ) -> Self {
         Services {
+            payments: payments::Payments {
+                gateway: Arc::new(gateway),
+                webhook_secret: Arc::new(settings.stripe_webhook_secret.clone()),
+                tolerance_secs: settings.stripe_webhook_tolerance_secs,
+                stats: payments::StripeStats::default(),
+            },
+            shop: ShopConfig { hold_secs: settings.order_hold_secs },
             tenants: tenancy::TenantDirectory::new(db.clone()),
             tokens: accounts::tokens::TokenService::new(settings),
             login: accounts::LoginPolicy {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::entities::{
     auth_session, consent_record, course, course_tag, enrollment, guardian_link, lesson, lesson_completion, live_class,
-    live_class_attendance, privacy_policy, session, tenant, user, user_role,
+    invoice, live_class_attendance, order, order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
 
@@ -46,7 +46,12 @@ tenant_owned!(
     enrollment,
     lesson_completion,
     live_class,
-    live_class_attendance
+    live_class_attendance,
+    order,
+    order_line,
+    refund,
+    invoice,
+    outbox
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.
@@ -140,6 +145,11 @@ impl TenantDirectory {
             return Ok(Some(t));
         }
         Ok(self.snapshot(Some(Self::MISS_REFRESH)).await?.into_iter().find(|t| pred(t)))
+    }
+
+    /// Every tenant (background jobs).
+    pub async fn all(&self) -> AppResult<Vec<Arc<Tenant>>> {
+        self.snapshot(None).await
     }
 
     pub async fn by_id(&self, id: Uuid) -> AppResult<Option<Arc<Tenant>>> {

@@ -11,6 +11,7 @@ pub mod guard;
 mod learning;
 mod loaders;
 mod pagination;
+mod shop;
 mod tenant;
 mod user;
 
@@ -20,7 +21,7 @@ use crate::domain::Services;
 
 /// The query root.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery, catalog::CatalogQuery);
+pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery, catalog::CatalogQuery, shop::ShopQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
@@ -30,6 +31,7 @@ pub struct Mutation(
     consent::ConsentMutation,
     catalog::CatalogMutation,
     learning::LearningMutation,
+    shop::ShopMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

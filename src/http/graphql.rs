@@ -25,7 +25,7 @@ const JSON: &str = "application/json";
 
 /// The response media type the client accepts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Media {
+pub(super) enum Media {
     GraphqlResponse,
     Json,
 }
@@ -65,7 +65,7 @@ fn negotiate(req: &HttpRequest) -> Option<Media> {
     best.map(|(_, m)| m)
 }
 
-fn request_id(req: &HttpRequest) -> String {
+pub(super) fn request_id(req: &HttpRequest) -> String {
     req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
@@ -81,7 +81,7 @@ fn error_response(status: StatusCode, media: Media, rid: &str, code: ErrorCode, 
     HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
 }
 
-fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
+pub(super) fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
     let status = match e.code() {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
@@ -89,6 +89,7 @@ fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
     if let AppError::Internal { .. } = e {
@@ -103,7 +104,7 @@ fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
 }
 
 /// Resolves tenant and principal from headers, without SQL.
-async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(Arc<Tenant>, Principal), AppError> {
+pub(super) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(Arc<Tenant>, Principal), AppError> {
     let services = &state.services;
     let header_slug = req.headers().get("x-pupitre-tenant").and_then(|v| v.to_str().ok()).map(str::trim);
     match req.headers().get(header::AUTHORIZATION) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 use crate::db::StatementCounter;
+use crate::domain::payments::StripeStats;
 use crate::error::ErrorCode;
 
 /// The registry of one application instance (not the global default, so tests can run many).
@@ -14,10 +15,11 @@ pub struct Metrics {
     latency: HistogramVec,
     graphql_errors: IntCounterVec,
     statements: StatementCounter,
+    stripe: StripeStats,
 }
 
 impl Metrics {
-    pub fn new(statements: StatementCounter) -> Result<Self, prometheus::Error> {
+    pub fn new(statements: StatementCounter, stripe: StripeStats) -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("pupitre_http_requests_total", "HTTP requests by method, route and status"),
@@ -37,7 +39,7 @@ impl Metrics {
         for code in ErrorCode::ALL {
             graphql_errors.with_label_values(&[code.as_str()]);
         }
-        Ok(Metrics { registry, requests, latency, graphql_errors, statements })
+        Ok(Metrics { registry, requests, latency, graphql_errors, statements, stripe })
     }
 
     pub fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
@@ -55,6 +57,17 @@ impl Metrics {
         out.push_str("# HELP pupitre_db_statements_total SQL statements sent to the database\n");
         out.push_str("# TYPE pupitre_db_statements_total counter\n");
         out.push_str(&format!("pupitre_db_statements_total {}\n", self.statements.get()));
+        // Time spent waiting for Stripe: subtracted from request latency, it gives Pupitre's own
+        // share of a checkout.
+        out.push_str("# HELP pupitre_stripe_requests_total Calls to the Stripe API\n");
+        out.push_str("# TYPE pupitre_stripe_requests_total counter\n");
+        out.push_str(&format!("pupitre_stripe_requests_total {}\n", self.stripe.calls()));
+        out.push_str("# HELP pupitre_stripe_failures_total Calls to the Stripe API that failed or timed out\n");
+        out.push_str("# TYPE pupitre_stripe_failures_total counter\n");
+        out.push_str(&format!("pupitre_stripe_failures_total {}\n", self.stripe.failures()));
+        out.push_str("# HELP pupitre_stripe_request_seconds_total Time spent waiting for the Stripe API\n");
+        out.push_str("# TYPE pupitre_stripe_request_seconds_total counter\n");
+        out.push_str(&format!("pupitre_stripe_request_seconds_total {}\n", self.stripe.total().as_secs_f64()));
         out
     }
 }

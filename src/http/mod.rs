@@ -4,6 +4,7 @@ mod graphql;
 pub mod metrics;
 pub mod microcache;
 mod ops;
+mod shop;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,6 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                 .route(web::get().to(graphql::get))
                 .route(web::route().to(graphql::method_not_allowed)),
         )
+        .route("/webhooks/stripe", web::post().to(shop::stripe_webhook))
+        .route("/invoices/{id}.pdf", web::get().to(shop::invoice_pdf))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics));

@@ -142,6 +142,20 @@ pub fn may_manage_guardianship(actor: &Actor) -> bool {
         .any(|(r, c)| actor.has(r) && matrix::cell(Category::BirthDate, c).read)
 }
 
+/// Whether `actor` sees every order of the tenant (at least its status): the staff columns
+/// whose `order_status` cell reads (billing, support, privacy officer). Others see the orders
+/// they bought or that enroll them or their wards.
+pub fn sees_all_orders(actor: &Actor) -> bool {
+    [(Role::Billing, Column::Billing), (Role::Support, Column::Support), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
+        .into_iter()
+        .any(|(r, c)| actor.has(r) && matrix::cell(Category::OrderStatus, c).read)
+}
+
+/// Whether `actor` may refund orders: staff whose `billing` cell writes (billing).
+pub fn may_refund(actor: &Actor) -> bool {
+    actor.has(Role::Billing) && matrix::cell(Category::Billing, Column::Billing).write
+}
+
 /// Whether `actor` may mark lessons done on `learner`'s enrollment: the learner only (progress
 /// is the learner's own doing, not their guardian's).
 pub fn may_record_progress(actor: &Actor, learner: Uuid) -> bool {

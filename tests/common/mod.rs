@@ -8,6 +8,8 @@
 #![expect(dead_code, reason = "each test binary uses a different part of the harness")]
 #![expect(clippy::expect_used, reason = "a failed set-up must abort the test with its reason")]
 
+pub mod stripe;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -129,6 +131,8 @@ fn base_settings(database_url: String) -> Settings {
     // Tests read seats and statuses right after changing them: no micro-cache unless a test
     // turns it on (tests/catalog.rs does).
     vars.insert("PUPITRE_RESPONSE_CACHE_MS".into(), "0".into());
+    // Background jobs run only when a test calls them.
+    vars.insert("PUPITRE_JOBS_INTERVAL_SECS".into(), "0".into());
     Settings::from_map(&vars).expect("test settings are valid")
 }
 
@@ -263,6 +267,12 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// Runs one SQL statement directly and reports whether the database accepted it.
+    pub async fn try_execute(&self, sql: &str) -> Result<(), String> {
+        let (conn, _) = pupitre::db::connect(&self.database_url(), 1).await.expect("connect");
+        conn.execute_unprepared(sql).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// Runs one SQL statement directly (to arrange faults).
     pub async fn execute(&self, sql: &str) {
         let (conn, _) = pupitre::db::connect(&self.database_url(), 1).await.expect("connect");
@@ -272,6 +282,60 @@ impl TestApp {
     fn database_url(&self) -> String {
         self.db_url.clone()
     }
+}
+
+/// Points a test server at a Stripe stand-in (keys, API base, a short timeout).
+pub fn use_stripe(s: &mut Settings, stripe: &stripe::StripeStandIn) {
+    s.stripe_secret_key = pupitre::config::Secret::new(stripe.secret_key.clone());
+    s.stripe_api_base = Some(stripe.base_url.clone());
+    s.stripe_webhook_secret = pupitre::config::Secret::new(stripe.webhook_secret.clone());
+    s.stripe_timeout_ms = 2_000;
+}
+
+impl TestApp {
+    /// A server of `backend` ("sqlite" or "postgres") talking to a fresh Stripe stand-in whose
+    /// events are delivered to the server's webhook endpoint; `None` as for [`TestApp::postgres`].
+    pub async fn with_stripe(backend: &str, tweak: impl FnOnce(&mut Settings)) -> Option<(TestApp, stripe::StripeStandIn)> {
+        let stand_in = stripe::StripeStandIn::start().await;
+        let configure = |s: &mut Settings| {
+            use_stripe(s, &stand_in);
+            tweak(s);
+        };
+        let app = match backend {
+            "sqlite" => TestApp::sqlite_with(configure).await,
+            _ => TestApp::postgres_with(configure).await?,
+        };
+        stand_in.set_webhook_url(&app.url("/webhooks/stripe"));
+        Some((app, stand_in))
+    }
+}
+
+/// Runs each listed `async fn(TestApp, StripeStandIn)` against SQLite and PostgreSQL, each
+/// with its own Stripe stand-in.
+#[macro_export]
+macro_rules! with_stripe_on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some((app, stripe)) = $crate::common::TestApp::with_stripe("sqlite", |_| {}).await {
+                        super::$name(app, stripe).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some((app, stripe)) = $crate::common::TestApp::with_stripe("postgres", |_| {}).await {
+                        super::$name(app, stripe).await;
+                    }
+                }
+            )*
+        }
+    };
 }
 
 /// Runs each listed `async fn(TestApp)` against SQLite and against PostgreSQL.

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+/// An e-mail to send (receipts, confirmations), queued in the transaction that caused it.
+#[derive(Clone, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub recipient_id: Option<Uuid>,
+    pub kind: String,
+    /// JSON with what the message needs (ids, never the rendered personal data).
+    pub payload: String,
+    /// queued, sent or failed.
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+}
+super::redacted_debug!(Model, "Outbox", id, tenant_id, kind, status);
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

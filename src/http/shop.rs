@@ -1,0 +1,70 @@
+//! Shop routes: the Stripe webhook endpoint and invoice PDF downloads. Wiring only: the
+//! signature check, event handling and access decisions live in the domain.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use super::graphql::{Media, app_error_response, authenticate, request_id};
+use crate::domain::payments::webhook::{self, WebhookError, WebhookOutcome};
+use crate::domain::shop::invoice;
+use crate::error::AppError;
+use crate::graphql::context::{Principal, RequestCtx};
+
+/// `POST /webhooks/stripe`: verified on the raw body. 400 for a bad signature or payload (Stripe
+/// does not retry those), 200 once processed or when already processed, 5xx when processing
+/// failed (Stripe retries; nothing was recorded).
+pub async fn stripe_webhook(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let signature = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
+    match webhook::handle(&state.services, &body, signature).await {
+        Ok(WebhookOutcome::Processed(outcome)) => HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": outcome })),
+        Ok(WebhookOutcome::Duplicate) => HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": "duplicate" })),
+        Err(WebhookError::Signature(e)) => {
+            tracing::warn!(webhook.rejected = %e, "Stripe webhook signature refused");
+            HttpResponse::BadRequest().json(serde_json::json!({ "error": "invalid signature" }))
+        }
+        Err(WebhookError::Payload(e)) => {
+            tracing::warn!(webhook.rejected = e, "Stripe webhook payload refused");
+            HttpResponse::BadRequest().json(serde_json::json!({ "error": "invalid payload" }))
+        }
+        Err(WebhookError::Internal(e)) => {
+            let status = if matches!(e, AppError::Unavailable { .. }) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+            tracing::error!(error.chain = %crate::error::Chain(&e), "Stripe webhook processing failed");
+            HttpResponse::build(status).json(serde_json::json!({ "error": "processing failed, retry later" }))
+        }
+    }
+}
+
+/// `GET /invoices/{id}.pdf` with a bearer token: the buyer (or their guardian) and billing
+/// staff; staff downloads are audited.
+pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let rid = request_id(&req);
+    let fail = |e: AppError| app_error_response(&e, Media::Json, &rid);
+    let Ok(id) = uuid::Uuid::parse_str(&path.into_inner()) else {
+        return fail(AppError::NotFound);
+    };
+    let (tenant, principal) = match authenticate(&req, &state).await {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    if matches!(principal, Principal::Anonymous) {
+        return fail(AppError::Unauthenticated);
+    }
+    let services = &state.services;
+    let rc = RequestCtx::new(services, rid.clone(), tenant, principal, None);
+    let result = async {
+        let actor = rc.user_actor(services).await?;
+        let relations = rc.relations(services, &actor).await?;
+        invoice::download(services, &actor, relations, id).await
+    }
+    .await;
+    match result {
+        Ok((pdf, number)) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{number}.pdf\"")))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .body(pdf),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,32 @@
+//! Scheduled work. Every job is idempotent and safe to run on several instances at once (each
+//! change is a guarded UPDATE), so no cross-instance lock is needed for them.
+
+use std::time::Duration;
+
+use crate::domain::{Services, shop};
+
+/// Unpaid orders expired per round, at most.
+const EXPIRY_BATCH: u64 = 200;
+
+/// Runs the periodic jobs every `every` until the returned handle is aborted.
+pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            run_once(&services).await;
+        }
+    })
+}
+
+/// One round of every job; failures are logged and retried next round.
+pub async fn run_once(services: &Services) {
+    match shop::expire_orders(services, EXPIRY_BATCH).await {
+        Ok(r) if r != shop::ExpiryReport::default() => {
+            tracing::info!(orders.cancelled = r.cancelled, orders.paid = r.paid, orders.deferred = r.deferred, holds.released = r.holds_released, "order expiry");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "order expiry failed"),
+    }
+}
