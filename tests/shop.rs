@@ -561,6 +561,9 @@ async fn orders_follow_the_need_to_know_matrix(app: TestApp, stripe: StripeStand
 
 async fn unpaid_orders_expire_and_a_payment_whose_event_was_lost_is_still_applied(app: TestApp, stripe: StripeStandIn) {
     let (_, session) = paid_course(&app, "paid-expiry", 5_000, "EUR", 2).await;
+    // Tokens are signed with the server's clock and checked against the system's: everything
+    // that signs in does so before the clock moves.
+    let (_, small) = paid_course(&app, "paid-expiry-2", 5_000, "EUR", 1).await;
     let learner = app.token(demo::LEARNER).await;
     let other = app.token(demo::LEARNER2).await;
     let (abandoned, abandoned_pi) = order(&app, &learner, "expiry-key-0001", &[&session]).await;
@@ -580,6 +583,40 @@ async fn unpaid_orders_expire_and_a_payment_whose_event_was_lost_is_still_applie
     pupitre::jobs::run_once(app.services()).await;
     assert_eq!(seats_left(&app, &session).await, 1);
     assert_eq!(app.count("invoices").await, 1);
+
+    // Were a payment for the cancelled order to land after all (Stripe says succeeded), it is
+    // reinstated if its seat is still free...
+    stripe.set_sign_time(Some(app.clock.now().timestamp()));
+    let mut late = stripe.payment_intent(&abandoned_pi).expect("intent");
+    late["status"] = json!("succeeded");
+    late["amount_received"] = late["amount"].clone();
+    let event = stripe.make_event("payment_intent.succeeded", late.clone());
+    assert_eq!(stripe.deliver(&event).await, 200);
+    assert_eq!(order_view(&app, &learner, &abandoned).await["status"], "PAID");
+    assert_eq!(seats_left(&app, &session).await, 0);
+    assert_eq!(app.count("invoices").await, 2);
+
+    // ... and when its seat has gone to someone else, the order stays cancelled, nothing is
+    // half-applied, and the money is sent back.
+    let (gone, gone_pi) = order(&app, &learner, "expiry-key-0003", &[&small]).await;
+    app.clock.advance_secs(31 * 60);
+    pupitre::jobs::run_once(app.services()).await;
+    assert_eq!(order_view(&app, &learner, &gone).await["status"], "CANCELLED");
+    order(&app, &other, "expiry-key-0004", &[&small]).await;
+    assert_eq!(seats_left(&app, &small).await, 0);
+    stripe.set_sign_time(Some(app.clock.now().timestamp()));
+    let mut late = stripe.payment_intent(&gone_pi).expect("intent");
+    late["status"] = json!("succeeded");
+    late["amount_received"] = late["amount"].clone();
+    let event = stripe.make_event("payment_intent.succeeded", late);
+    assert_eq!(stripe.deliver(&event).await, 200);
+    let view = order_view(&app, &learner, &gone).await;
+    assert_eq!(view["status"], "CANCELLED");
+    assert!(view["payment"]["paidAt"].is_null());
+    assert_eq!(app.count("invoices").await, 2, "no invoice for seats that are not there");
+    assert_eq!(seats_left(&app, &small).await, 0, "the other buyer keeps the seat");
+    let refund = stripe.requests().into_iter().find(|r| r.path == "/v1/refunds").expect("a refund was asked");
+    assert_eq!(refund.idempotency_key.as_deref(), Some(format!("pupitre-autorefund-{gone_pi}").as_str()));
 }
 
 async fn issued_invoices_cannot_be_rewritten(app: TestApp, stripe: StripeStandIn) {

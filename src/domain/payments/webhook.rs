@@ -206,8 +206,15 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
         .await
         .map_err(AppError::from)?;
     txn.commit().await.map_err(AppError::from)?;
-    if outcome == "seats_gone" {
-        tracing::warn!(stripe.event = %ev.id, "payment arrived for an expired order whose seats are gone; it needs a refund");
+    if outcome == "seats_gone"
+        && let Some(i) = &intent
+    {
+        // Paid for seats that are no longer there: give the money back (idempotent per intent).
+        let key = format!("pupitre-autorefund-{}", i.id);
+        match p.stats.time(p.gateway.create_refund(&i.id, None, &[("reason", "seats_gone")], &key)).await {
+            Ok(_) => tracing::warn!(stripe.event = %ev.id, "payment for an expired order whose seats are gone: refunded"),
+            Err(e) => tracing::error!(stripe.event = %ev.id, error = %e, "payment for an expired order whose seats are gone: the refund failed, refund it by hand"),
+        }
     }
     tracing::info!(stripe.event = %ev.id, outcome, "webhook processed");
     Ok(WebhookOutcome::Processed(outcome))

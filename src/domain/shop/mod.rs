@@ -21,7 +21,7 @@ pub mod refund;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
     TransactionTrait,
 };
 use serde_json::json;
@@ -473,6 +473,23 @@ pub enum PaymentOutcome {
 /// expired meanwhile), invoice issued with the next number, receipt queued. Guarded: only an
 /// unpaid (or cancelled-unpaid) order moves.
 pub async fn apply_payment<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    services: &Services,
+    order: &order::Model,
+    intent: &IntentView,
+) -> AppResult<PaymentOutcome> {
+    // A savepoint: an order whose seats cannot all be had stays exactly as it was.
+    let sp = conn.begin().await?;
+    let outcome = apply_payment_in(&sp, services, order, intent).await?;
+    if outcome == PaymentOutcome::SeatsGone {
+        sp.rollback().await?;
+    } else {
+        sp.commit().await?;
+    }
+    Ok(outcome)
+}
+
+async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     services: &Services,
     order: &order::Model,
