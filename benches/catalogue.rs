@@ -15,30 +15,19 @@
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
 
-use std::collections::HashMap;
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pupitre::config::Settings;
 use pupitre::startup::Application;
-use sea_orm::{ConnectionTrait, Database};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{BenchDatabase, env_or, post};
 
 const CATALOGUE: &str = "{ courses(first: 20) { edges { node { slug title price { amountCents currency } tags
   sessions { id startsAt seatsLeft instructor { displayName } } } } pageInfo { hasNextPage endCursor } } }";
 const MY_ENROLLMENTS: &str = "{ me { enrollments { id status progress { completedLessons totalLessons percent } session { startsAt course { title } } } } }";
-
-fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
-    let mut r = client.post(url).json(&json!({ "query": query, "variables": vars }));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    r.send().await.expect("request").json().await.expect("json")
-}
 
 struct Report {
     requests: usize,
@@ -108,26 +97,10 @@ async fn main() {
     let courses: usize = env_or("BENCH_COURSES", 200);
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
-    let backend = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
     let dir = tempfile::tempdir().expect("tmp");
-    let (database_url, pg) = if backend == "postgres" {
-        let admin_url = std::env::var("PUPITRE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("pupitre_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url.as_str()).await.expect("PostgreSQL reachable");
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create db");
-        let prefix = admin_url.rsplit_once('/').map(|(p, _)| p.to_owned()).expect("url");
-        (format!("{prefix}/{name}"), Some((admin, name)))
-    } else {
-        (format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()), None)
-    };
-    let mut vars: HashMap<String, String> = HashMap::new();
-    vars.insert("PUPITRE_BIND".into(), "127.0.0.1:0".into());
-    vars.insert("DATABASE_URL".into(), database_url);
-    vars.insert("PUPITRE_JWT_SECRET".into(), "bench-secret-bench-secret-bench-secret-01".into());
-    vars.insert("PUPITRE_LOGIN_MAX_FAILURES".into(), "1000".into());
-    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("PUPITRE_")) {
-        vars.insert(k, v);
-    }
+    let db = BenchDatabase::create(dir.path()).await;
+    let backend = db.backend.clone();
+    let vars = support::settings(&db.url, &[("PUPITRE_LOGIN_MAX_FAILURES", "1000")]);
     let settings = Settings::from_map(&vars).expect("settings");
     let workers = settings.workers;
     let db_conns = settings.db_max_connections;
@@ -162,12 +135,9 @@ async fn main() {
         }
         post(&client, &url, Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": id })).await;
     }
-    if backend == "postgres" {
-        // Freshly filled tables have no planner statistics yet (autovacuum has not run); a
-        // production database has them. Gather them as autovacuum would.
-        let conn = Database::connect(vars["DATABASE_URL"].as_str()).await.expect("connect");
-        conn.execute_unprepared("ANALYZE").await.expect("analyze");
-    }
+    // Freshly filled tables have no planner statistics yet (autovacuum has not run); a
+    // production database has them.
+    db.analyze().await;
     let learner = post(&client, &url, None, login, json!({ "e": "lea.martin@demo.pupitre.test" })).await["data"]["login"]["accessToken"]
         .as_str()
         .expect("learner token")
@@ -194,7 +164,5 @@ async fn main() {
     if let Some(line) = metrics.lines().find(|l| l.starts_with("pupitre_db_statements_total")) {
         println!("{line}");
     }
-    if let Some((admin, name)) = pg {
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
-    }
+    db.drop_it().await;
 }

@@ -102,36 +102,31 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
     Ok(model)
 }
 
-/// Turns a reserved (pending-payment) enrollment into an active one (the shop, on payment).
+/// Turns a reserved (pending-payment) enrollment into an active one.
 /// A hold that has expired can no longer be activated (its seat may be someone else's).
 pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-    let res = enrollment::Entity::update_many()
-        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
-        .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
-        .col_expr(enrollment::Column::HoldExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(enrollment::Column::Id.eq(enrollment_id))
-        .filter(enrollment::Column::TenantId.eq(tenant_id))
-        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
-        .filter(enrollment::Column::HoldExpiresAt.gt(now))
-        .exec(conn)
-        .await?;
-    Ok(res.rows_affected == 1)
+    activate_where(conn, tenant_id, enrollment_id, now, true).await
 }
 
 /// Activates a reserved enrollment whose payment has been received, even if its hold has just
 /// expired: as long as it is still pending its seat was never given back, so it is still this
 /// learner's. Returns false when the reservation was already released (or activated).
 pub async fn activate_paid<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-    let res = enrollment::Entity::update_many()
+    activate_where(conn, tenant_id, enrollment_id, now, false).await
+}
+
+async fn activate_where<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>, hold_must_be_live: bool) -> AppResult<bool> {
+    let mut q = enrollment::Entity::update_many()
         .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
         .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
         .col_expr(enrollment::Column::HoldExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(enrollment::Column::Id.eq(enrollment_id))
         .filter(enrollment::Column::TenantId.eq(tenant_id))
-        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
-        .exec(conn)
-        .await?;
-    Ok(res.rows_affected == 1)
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()));
+    if hold_must_be_live {
+        q = q.filter(enrollment::Column::HoldExpiresAt.gt(now));
+    }
+    Ok(q.exec(conn).await?.rows_affected == 1)
 }
 
 /// Cancels a pending or active enrollment and frees its seat, in a savepoint of `conn`.

@@ -1,0 +1,72 @@
+//! Set-up shared by the load benchmarks: settings, a fresh database, a GraphQL client call.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
+    let mut r = client.post(url).json(&json!({ "query": query, "variables": vars }));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    r.send().await.expect("request").json().await.expect("json")
+}
+
+/// A fresh database for one run: a SQLite file in `dir`, or with `BENCH_DATABASE=postgres` a new
+/// PostgreSQL database (dropped by [`BenchDatabase::drop_it`]).
+pub struct BenchDatabase {
+    pub backend: String,
+    pub url: String,
+    admin: Option<(DatabaseConnection, String)>,
+}
+
+impl BenchDatabase {
+    pub async fn create(dir: &std::path::Path) -> BenchDatabase {
+        let backend = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
+        if backend == "postgres" {
+            let admin_url = std::env::var("PUPITRE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let name = format!("pupitre_bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(admin_url.as_str()).await.expect("PostgreSQL reachable");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create db");
+            let prefix = admin_url.rsplit_once('/').map(|(p, _)| p.to_owned()).expect("url");
+            BenchDatabase { backend, url: format!("{prefix}/{name}"), admin: Some((admin, name)) }
+        } else {
+            BenchDatabase { backend, url: format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), admin: None }
+        }
+    }
+
+    /// Gathers planner statistics (PostgreSQL), as autovacuum would on a live database.
+    pub async fn analyze(&self) {
+        if self.admin.is_some() {
+            let conn = Database::connect(self.url.as_str()).await.expect("connect");
+            conn.execute_unprepared("ANALYZE").await.expect("analyze");
+        }
+    }
+
+    pub async fn drop_it(self) {
+        if let Some((admin, name)) = self.admin {
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+        }
+    }
+}
+
+/// Server settings for a benchmark: the database, a fixed JWT secret, then every `PUPITRE_*`
+/// variable of the environment on top.
+pub fn settings(database_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("PUPITRE_BIND".into(), "127.0.0.1:0".into());
+    vars.insert("DATABASE_URL".into(), database_url.to_owned());
+    vars.insert("PUPITRE_JWT_SECRET".into(), "bench-secret-bench-secret-bench-secret-01".into());
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("PUPITRE_")) {
+        vars.insert(k, v);
+    }
+    vars
+}
