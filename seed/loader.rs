@@ -4,7 +4,7 @@
 //!
 //! Demo data only; never run in production (`pupitre serve --demo` refuses it there).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,7 +13,11 @@ use crate::domain::accounts::hash_password;
 use crate::domain::consent::{self, Purpose};
 use crate::domain::types::Password;
 use crate::domain::learning::{self, EnrollmentStatus};
-use crate::entities::{course, course_tag, guardian_link, lesson, lesson_completion, live_class, live_class_attendance, privacy_policy, session, tenant, user, user_role};
+use crate::domain::shop;
+use crate::entities::{
+    course, course_tag, guardian_link, lesson, lesson_completion, live_class, live_class_attendance, order, order_line, privacy_policy, session,
+    tenant, user, user_role,
+};
 use crate::error::{AppError, AppResult};
 
 const DEMO: &str = include_str!("demo.json");
@@ -296,6 +300,79 @@ async fn user_id_by_email<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid
         .ok_or_else(|| AppError::internal("seeding the catalogue", "unknown e-mail in the seed data"))
 }
 
+/// A paid order with its invoice for a demo enrollment in a paid course (none for free ones).
+async fn demo_order<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    buyer: Uuid,
+    learner: Uuid,
+    s: &session::Model,
+    enrollment_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let c = course::Entity::find_by_id(s.course_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::internal("seeding orders", "a session without its course"))?;
+    if c.price_cents <= 0 {
+        return Ok(());
+    }
+    let u = user::Entity::find_by_id(buyer).one(conn).await?.ok_or_else(|| AppError::internal("seeding orders", "unknown buyer"))?;
+    let address = serde_json::json!({
+        "line1": u.address_line1.clone().unwrap_or_else(|| "1 place de la Démo".into()),
+        "line2": u.address_line2,
+        "postalCode": u.postal_code.clone().unwrap_or_else(|| "75001".into()),
+        "city": u.city.clone().unwrap_or_else(|| "Paris".into()),
+        "country": u.country.clone().unwrap_or_else(|| "FR".into()),
+    });
+    let tax = shop::included_tax(c.price_cents, c.tax_rate_bp);
+    let paid_at = now - Duration::days(20);
+    let o = order::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        buyer_id: Some(buyer),
+        learner_id: Some(learner),
+        status: shop::OrderStatus::Paid.as_str().into(),
+        currency: c.currency.clone(),
+        subtotal_cents: c.price_cents,
+        discount_cents: 0,
+        tax_cents: tax,
+        total_cents: c.price_cents,
+        refunded_cents: 0,
+        idempotency_key: format!("demo-{enrollment_id}"),
+        request_hash: String::new(),
+        billing_name: format!("{} {}", u.first_name, u.last_name),
+        billing_address: address.to_string(),
+        payment_intent_id: None,
+        client_secret: None,
+        last_payment_error: None,
+        hold_expires_at: paid_at,
+        paid_at: Some(paid_at),
+        closed_at: None,
+        created_at: paid_at,
+        updated_at: paid_at,
+    };
+    let line = order_line::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        order_id: o.id,
+        position: 0,
+        session_id: s.id,
+        course_id: c.id,
+        description: format!("{} — session du {}", c.title, s.starts_at.format("%d/%m/%Y")),
+        unit_price_cents: c.price_cents,
+        tax_rate_bp: c.tax_rate_bp,
+        discount_cents: 0,
+        tax_cents: tax,
+        total_cents: c.price_cents,
+        enrollment_id: Some(enrollment_id),
+    };
+    order::Entity::insert(order::ActiveModel::from(o.clone())).exec_without_returning(conn).await?;
+    order_line::Entity::insert(order_line::ActiveModel::from(line.clone())).exec_without_returning(conn).await?;
+    shop::invoice::issue_invoice(conn, &o, &[line], paid_at).await?;
+    Ok(())
+}
+
 /// Courses, sessions (dated relative to `now`), lessons, then the demo enrollments, progress
 /// and live classes. A course whose slug exists is left alone with everything under it.
 async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
@@ -306,7 +383,6 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
     report: &mut SeedReport,
 ) -> AppResult<()> {
-    use chrono::Duration;
     let mut new_courses = std::collections::HashSet::new();
     for c in &catalog.courses {
         let exists = course::Entity::find()
@@ -403,6 +479,12 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
         let done = e.completed_lessons.min(lessons.len());
         let status = if done == lessons.len() && done > 0 { EnrollmentStatus::Completed } else { EnrollmentStatus::Active };
         let enrollment = learning::take_seat(conn, tenant_id, s.id, learner, EnrollmentStatus::Active, now, None).await?;
+        // A paid course was bought: by the learner, or for a minor by their guardian.
+        let buyer = match t.guardians.iter().find(|g| g.minor == e.learner) {
+            Some(g) => user_id_by_email(conn, tenant_id, &g.guardian).await?,
+            None => learner,
+        };
+        demo_order(conn, tenant_id, buyer, learner, &s, enrollment.id, now).await?;
         for l in lessons.iter().take(done) {
             lesson_completion::Entity::insert(lesson_completion::ActiveModel {
                 enrollment_id: Set(enrollment.id),

@@ -73,10 +73,11 @@ pub enum AppError {
     Conflict(String),
     #[error("too many attempts, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
-    /// An upstream service failed or timed out; nothing was written.
-    #[error("the {service} is unavailable, retry later")]
+    /// The payment provider failed or timed out; `then` tells the client what became of the
+    /// operation (nothing kept, or kept and retried by Pupitre).
+    #[error("the payment provider is unavailable: {then}")]
     Unavailable {
-        service: &'static str,
+        then: &'static str,
         #[source]
         source: BoxError,
     },

@@ -1,4 +1,4 @@
-//! Scheduled work. Every job is idempotent and safe to run on several instances at once (each
+//! Scheduled work: expiring unpaid orders, completing refunds left pending. Every job is idempotent and safe to run on several instances at once (each
 //! change is a guarded UPDATE), so no cross-instance lock is needed for them.
 
 use std::time::Duration;
@@ -24,9 +24,15 @@ pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()>
 pub async fn run_once(services: &Services) {
     match shop::expire_orders(services, EXPIRY_BATCH).await {
         Ok(r) if r != shop::ExpiryReport::default() => {
-            tracing::info!(orders.cancelled = r.cancelled, orders.paid = r.paid, orders.deferred = r.deferred, holds.released = r.holds_released, "order expiry");
+            tracing::info!(orders.cancelled = r.cancelled, orders.paid = r.paid, orders.deferred = r.deferred, "order expiry");
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "order expiry failed"),
+    }
+    // Refunds left pending for a minute: Stripe was unreachable, or the process stopped.
+    match shop::refund::retry_pending_refunds(services, chrono::Duration::seconds(60)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(refunds.completed = n, "pending refunds completed"),
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "pending refunds failed"),
     }
 }

@@ -144,7 +144,7 @@ pub fn may_manage_guardianship(actor: &Actor) -> bool {
 
 /// Whether `actor` sees every order of the tenant (at least its status): the staff columns
 /// whose `order_status` cell reads (billing, support, privacy officer). Others see the orders
-/// they bought or that enroll them or their wards.
+/// they or their wards bought.
 pub fn sees_all_orders(actor: &Actor) -> bool {
     [(Role::Billing, Column::Billing), (Role::Support, Column::Support), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
         .into_iter()

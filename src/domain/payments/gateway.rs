@@ -188,13 +188,13 @@ impl StripeGateway {
     /// Cancels a PaymentIntent so that it can no longer be paid (an expired order).
     ///
     /// # Errors
-    /// See [`GatewayError`]; an intent that has succeeded meanwhile is
+    /// See [`GatewayError`]; an intent that has succeeded (or is processing) meanwhile is
     /// `Rejected { code: "payment_intent_unexpected_state", .. }`.
     pub async fn cancel_payment_intent(&self, id: &str) -> Result<IntentView, GatewayError> {
         check_id(id, "pi_")?;
+        // No idempotency key: cancelling is idempotent by nature, and Stripe would replay a first
+        // refusal (e.g. while the intent was processing) under the same key for 24 hours.
         let intent = CancelPaymentIntent::new(id)
-            .customize()
-            .request_strategy(idempotent(&format!("pupitre-cancel-{id}"))?)
             .send(&self.client)
             .await
             .map_err(classify)?;

@@ -147,7 +147,7 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
         };
         if unclear && let Some(id) = ev.object["id"].as_str().filter(|s| s.starts_with("pi_")) {
             // When in doubt, ask Stripe for the intent's current state.
-            let fetched = p.stats.time(p.gateway.retrieve_payment_intent(id)).await.map_err(shop::gateway_error)?;
+            let fetched = p.stats.time(p.gateway.retrieve_payment_intent(id)).await.map_err(|e| shop::gateway_error(e, "the event will be processed when Stripe sends it again"))?;
             intent = Some(fetched);
         }
     }

@@ -126,7 +126,23 @@ pub async fn issue_credit_note<C: ConnectionTrait>(conn: &C, o: &order::Model, r
         .ok_or_else(|| AppError::internal("issuing a credit note", "the refunded order has no invoice"))?;
     let seq = next_number(conn, o.tenant_id, CREDIT_NOTE_SERIES).await?;
     let number = format_number(CREDIT_NOTE_SERIES, seq);
-    let tax = if original.total_cents == 0 { 0 } else { (r.amount_cents * original.tax_cents * 2 + original.total_cents) / (2 * original.total_cents) };
+    // Tax in proportion, except on the note that completes the refund, which takes what is left,
+    // so that the credit notes' tax adds up to the invoice's exactly.
+    let credited_tax: i64 = scoped::<invoice::Entity>(o.tenant_id)
+        .filter(invoice::Column::CreditsInvoiceId.eq(original.id))
+        .all(conn)
+        .await?
+        .iter()
+        .map(|n| -n.tax_cents)
+        .sum();
+    let completes = o.refunded_cents >= o.total_cents;
+    let tax = if completes {
+        original.tax_cents - credited_tax
+    } else if original.total_cents == 0 {
+        0
+    } else {
+        (r.amount_cents * original.tax_cents * 2 + original.total_cents) / (2 * original.total_cents)
+    };
     let full = r.amount_cents == original.total_cents;
     let snapshot = json!({
         "kind": "credit_note",
@@ -175,8 +191,9 @@ pub async fn invoice_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> Ap
     Ok(scoped::<invoice::Entity>(tenant_id).filter(invoice::Column::Id.eq(id)).one(&services.db).await?)
 }
 
-/// An invoice's PDF and number, for its buyer (or their guardian) and billing staff. Staff
-/// downloads are written to the audit log before the bytes are returned (fail closed).
+/// An invoice's PDF and number, for its buyer (or their guardian) and billing staff; `NOT_FOUND`
+/// for anyone else. Staff downloads are written to the audit log before the bytes are returned
+/// (fail closed).
 pub async fn download(services: &Services, actor: &Actor, relations: &Relations, id: Uuid) -> AppResult<(Vec<u8>, String)> {
     let inv = invoice_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let facts = match inv.buyer_id {
@@ -185,7 +202,8 @@ pub async fn download(services: &Services, actor: &Actor, relations: &Relations,
     }
     .unwrap_or(SubjectFacts { status: SubjectStatus::Erased, ..SubjectFacts::person(Uuid::nil()) });
     match policy::decide(actor, relations, &facts, DataField::Invoices, Op::Read) {
-        Decision::Deny => return Err(AppError::Forbidden),
+        // Like an order one may not see: as if it did not exist.
+        Decision::Deny => return Err(AppError::NotFound),
         Decision::Allow { audit: None } => {}
         Decision::Allow { audit: Some(column) } => {
             audit::record(

@@ -3,18 +3,21 @@
 //! Three steps, so that no transaction is open while Stripe is called and two refunds can never
 //! together exceed what was paid: (1) lock the order, check the amount against what is left
 //! (paid − refunded − refunds in flight) and write the refund as `pending`; (2) ask Stripe,
-//! with the refund id as idempotency key; (3) record the outcome: on success the order's
-//! refunded amount and status, the credit note, and, for a full refund, the enrollments
-//! cancelled and their seats freed; on failure the refund is marked `failed` and its amount is
-//! free again.
+//! with `pupitre-refund-<refund id>` as idempotency key; (3) record the outcome, once (the
+//! first write moves the refund from `pending` to `succeeded`): the order's refunded amount and
+//! status, the credit note, and, for a full refund, the enrollments cancelled and their seats
+//! freed. When Stripe refuses, the refund is `failed` and its amount is free again. When Stripe
+//! cannot be reached (it may still have refunded), the refund stays `pending` and the refund
+//! job sends it again with the same key until Stripe answers: never a second refund.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{OrderStatus, invoice, order_by_id, queue_mail, release_seats};
 use crate::domain::Services;
+use crate::domain::payments::GatewayError;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::tenancy::scoped;
 use crate::entities::{invoice as invoice_entity, order, refund};
@@ -64,6 +67,9 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
         .map(|r| r.amount_cents)
         .sum();
     let left = o.total_cents - o.refunded_cents - in_flight;
+    if left <= 0 {
+        return Err(AppError::Conflict(if in_flight > 0 { "the rest of this order is being refunded".into() } else { "nothing is left to refund".into() }));
+    }
     let amount = amount.unwrap_or(left);
     if amount < 1 || amount > left {
         return Err(AppError::bad_input("input.amountCents", format!("must be between 1 and {left} (what is left to refund)")));
@@ -83,31 +89,67 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
     refund::Entity::insert(refund::ActiveModel::from(r.clone())).exec_without_returning(&txn).await?;
     txn.commit().await?;
 
-    // Step 2: Stripe.
-    let metadata = [("order_id", order_id.to_string()), ("refund_id", r.id.to_string())];
+    // Steps 2 and 3.
+    match send(services, &r, &pi).await {
+        Sent::Done(stripe_id) => complete(services, actor, r.id, &stripe_id).await,
+        Sent::Refused(e) => Err(e),
+        Sent::Unknown(e) => Err(super::gateway_error(e, "the refund is pending and will be retried automatically")),
+    }
+}
+
+enum Sent {
+    Done(String),
+    /// Stripe refused: the refund is marked failed.
+    Refused(AppError),
+    /// Stripe could not be reached or answered something unreadable: the refund stays pending.
+    Unknown(GatewayError),
+}
+
+/// Step 2: asks Stripe (again, for a retry: the key makes it the same refund).
+async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
+    let metadata = [("order_id", r.order_id.to_string()), ("refund_id", r.id.to_string())];
     let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let res = services
-        .payments
-        .stats
-        .time(services.payments.gateway.create_refund(&pi, Some(amount), &metadata, &format!("pupitre-refund-{}", r.id)))
-        .await;
-    let stripe_refund = match res {
-        Ok(sr) => sr,
-        Err(e) => {
-            refund::Entity::update_many()
+    let gw = &services.payments.gateway;
+    let res = services.payments.stats.time(gw.create_refund(pi, Some(r.amount_cents), &metadata, &format!("pupitre-refund-{}", r.id))).await;
+    match res {
+        Ok(sr) => Sent::Done(sr.id),
+        Err(GatewayError::Rejected { code, .. }) => {
+            let failed = refund::Entity::update_many()
                 .col_expr(refund::Column::Status, Expr::value("failed"))
                 .col_expr(refund::Column::CompletedAt, Expr::value(services.clock.now()))
                 .filter(refund::Column::Id.eq(r.id))
+                .filter(refund::Column::Status.eq("pending"))
                 .exec(&services.db)
-                .await?;
-            return Err(super::gateway_error(e));
+                .await;
+            match failed {
+                Ok(_) => Sent::Refused(AppError::Conflict(format!("the payment provider refused the refund ({code})"))),
+                Err(e) => Sent::Refused(e.into()),
+            }
         }
-    };
+        Err(e) => Sent::Unknown(e),
+    }
+}
 
-    // Step 3: the outcome, the credit note and, for a full refund, the seats.
+/// Step 3, exactly once per refund: the refund, the order, the credit note, the seats, the
+/// audit entry and the receipt, in one transaction.
+async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id: &str) -> AppResult<RefundResult> {
     let now = services.clock.now();
     let txn = services.db.begin().await?;
-    // Re-read under the lock: other refunds may have completed since step 1.
+    let moved = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value("succeeded"))
+        .col_expr(refund::Column::StripeRefundId, Expr::value(stripe_id))
+        .col_expr(refund::Column::CompletedAt, Expr::value(now))
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::TenantId.eq(actor.tenant_id))
+        .filter(refund::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict("this refund was already completed".into()));
+    }
+    let done = scoped::<refund::Entity>(actor.tenant_id).filter(refund::Column::Id.eq(refund_id)).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let order_id = done.order_id;
+    let amount = done.amount_cents;
     order::Entity::update_many()
         .col_expr(order::Column::RefundedCents, Expr::col(order::Column::RefundedCents).add(amount))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
@@ -123,16 +165,6 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
         .filter(order::Column::Id.eq(order_id))
         .exec(&txn)
         .await?;
-    let done = refund::Model { status: "succeeded".into(), stripe_refund_id: Some(stripe_refund.id.clone()), completed_at: Some(now), ..r };
-    refund::Entity::update(refund::ActiveModel {
-        id: Set(done.id),
-        status: Set(done.status.clone()),
-        stripe_refund_id: Set(done.stripe_refund_id.clone()),
-        completed_at: Set(done.completed_at),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?;
     if full {
         release_seats(&txn, &current, now).await?;
     }
@@ -154,6 +186,34 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
     txn.commit().await?;
     let order = order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
     Ok(RefundResult { order, refund: done, credit_note })
+}
+
+/// Sends again every refund left pending for more than `min_age` (Stripe was unreachable, or
+/// the process stopped between steps), with its original key, and records the outcome. For the
+/// job; safe on several instances (completion happens once).
+pub async fn retry_pending_refunds(services: &Services, min_age: chrono::Duration) -> AppResult<u64> {
+    let before = services.clock.now() - min_age;
+    let pending = refund::Entity::find()
+        .filter(refund::Column::Status.eq("pending"))
+        .filter(refund::Column::CreatedAt.lte(before))
+        .limit(100)
+        .all(&services.db)
+        .await?;
+    let mut completed = 0;
+    for r in pending {
+        let Some(o) = order_by_id(services, r.tenant_id, r.order_id).await? else { continue };
+        let Some(pi) = o.payment_intent_id.clone() else { continue };
+        match send(services, &r, &pi).await {
+            Sent::Done(stripe_id) => match complete(services, &Actor::system(r.tenant_id), r.id, &stripe_id).await {
+                Ok(_) => completed += 1,
+                Err(AppError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            },
+            Sent::Refused(e) => tracing::warn!(refund.id = %r.id, error = %e, "a pending refund was refused by Stripe"),
+            Sent::Unknown(e) => tracing::warn!(refund.id = %r.id, error = %e, "a pending refund is still waiting for Stripe"),
+        }
+    }
+    Ok(completed)
 }
 
 async fn order_by_id_in<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, id: Uuid) -> AppResult<order::Model> {
