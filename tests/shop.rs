@@ -180,6 +180,19 @@ async fn create_order_is_idempotent_and_a_reused_key_with_other_input_conflicts(
     let r = app.gql(Some(&other_learner), CREATE, json!({ "input": order_input("same-key-0001", &[&session]) })).await;
     assert_ne!(r.assert_ok()["createOrder"]["order"]["id"], a["order"]["id"]);
 
+    // The server stopped between holding the seats and creating the PaymentIntent (simulated):
+    // the retry with the same key finishes the order, with the same intent at Stripe.
+    let order_id = a["order"]["id"].as_str().expect("id");
+    app.execute(&format!("UPDATE orders SET status = 'pending', payment_intent_id = NULL, client_secret = NULL WHERE idempotency_key = 'same-key-0001' AND total_cents = 5000 AND id IN (SELECT id FROM orders WHERE idempotency_key = 'same-key-0001' ORDER BY created_at LIMIT 1)")).await;
+    let pending = order_view(&app, &learner, order_id).await;
+    assert_eq!(pending["status"], "PENDING");
+    let resumed = app.gql(Some(&learner), CREATE, json!({ "input": order_input("same-key-0001", &[&session]) })).await;
+    let c = &resumed.assert_ok()["createOrder"];
+    assert_eq!(c["order"]["id"], a["order"]["id"]);
+    assert_eq!(c["order"]["status"], "AWAITING_PAYMENT");
+    assert_eq!(c["clientSecret"], a["clientSecret"], "Stripe gave back the same intent for the same key");
+    assert_eq!(seats_left(&app, &session).await, 3, "no second hold (the other learner holds one)");
+
     // Concurrent retries with one key still make one order.
     let (_, third) = paid_course(&app, "paid-idem-3", 3_000, "EUR", 5).await;
     let input = json!({ "input": order_input("racing-key-0001", &[&third]) });
