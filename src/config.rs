@@ -84,6 +84,15 @@ pub struct Settings {
     pub order_hold_secs: i64,
     /// Period of the background jobs (order expiry); 0 disables them.
     pub jobs_interval_secs: u64,
+    /// Master keys of document encryption, `kid:base64,…` (the first wraps new keys); `None`
+    /// is the development key (refused in production).
+    pub document_keys: Option<Secret>,
+    /// Directory of the encrypted documents (the local document store).
+    pub document_dir: String,
+    /// Largest accepted upload, in bytes.
+    pub upload_max_file_bytes: usize,
+    /// Most documents per application.
+    pub upload_max_files: usize,
 }
 
 /// The placeholder secret shipped in `.env.example`; production refuses it.
@@ -252,6 +261,18 @@ impl Settings {
             ),
             order_hold_secs: parse(&mut problems, "PUPITRE_ORDER_HOLD_SECS", get("PUPITRE_ORDER_HOLD_SECS"), 1800),
             jobs_interval_secs: parse(&mut problems, "PUPITRE_JOBS_INTERVAL_SECS", get("PUPITRE_JOBS_INTERVAL_SECS"), 60),
+            document_keys: match get("PUPITRE_DOCUMENT_KEYS") {
+                Some(k) => Some(Secret::new(k)),
+                None => {
+                    if prod {
+                        problems.push("PUPITRE_DOCUMENT_KEYS is required in production".into());
+                    }
+                    None
+                }
+            },
+            document_dir: get("PUPITRE_DOCUMENT_DIR").unwrap_or_else(|| "data/documents".into()),
+            upload_max_file_bytes: parse(&mut problems, "PUPITRE_UPLOAD_MAX_FILE_BYTES", get("PUPITRE_UPLOAD_MAX_FILE_BYTES"), 10 * 1024 * 1024),
+            upload_max_files: parse(&mut problems, "PUPITRE_UPLOAD_MAX_FILES", get("PUPITRE_UPLOAD_MAX_FILES"), 5),
             response_cache_ms: parse(&mut problems, "PUPITRE_RESPONSE_CACHE_MS", get("PUPITRE_RESPONSE_CACHE_MS"), 1000),
             workers: parse(
                 &mut problems,
@@ -268,7 +289,9 @@ impl Settings {
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
         }
-        let ranges: [(&str, i64, i64, i64); 11] = [
+        let ranges: [(&str, i64, i64, i64); 13] = [
+            ("PUPITRE_UPLOAD_MAX_FILE_BYTES", settings.upload_max_file_bytes as i64, 1024, 100 * 1024 * 1024),
+            ("PUPITRE_UPLOAD_MAX_FILES", settings.upload_max_files as i64, 1, 20),
             ("PUPITRE_STRIPE_TIMEOUT_MS", settings.stripe_timeout_ms as i64, 100, 60_000),
             ("PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS", settings.stripe_webhook_tolerance_secs, 1, 3600),
             ("PUPITRE_ORDER_HOLD_SECS", settings.order_hold_secs, 60, 7 * 24 * 3600),
@@ -336,6 +359,7 @@ mod tests {
             ("PUPITRE_JWT_SECRET", "a-real-secret-that-is-long-enough-0123456789"),
             ("PUPITRE_STRIPE_SECRET_KEY", "sk_live_example"),
             ("PUPITRE_STRIPE_WEBHOOK_SECRET", "whsec_example"),
+            ("PUPITRE_DOCUMENT_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
         ]))
         .expect("valid");
         assert!(!s.introspection && !s.graphiql);

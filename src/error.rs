@@ -16,12 +16,14 @@ pub enum ErrorCode {
     RateLimited,
     /// A service Pupitre depends on (the payment provider) did not answer: retry later.
     Unavailable,
+    /// Stored data failed its integrity check (a tampered or damaged encrypted document).
+    DataCorrupted,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for metrics and documentation.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::BadUserInput,
@@ -29,6 +31,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
         ErrorCode::Unavailable,
+        ErrorCode::DataCorrupted,
         ErrorCode::Internal,
     ];
 
@@ -41,6 +44,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::DataCorrupted => "DATA_CORRUPTED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -81,6 +85,9 @@ pub enum AppError {
         #[source]
         source: BoxError,
     },
+    /// Stored data failed its integrity check; it is never returned.
+    #[error("{0}")]
+    Corrupted(&'static str),
     #[error("internal error while {context}")]
     Internal {
         context: &'static str,
@@ -126,6 +133,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Unavailable { .. } => ErrorCode::Unavailable,
+            AppError::Corrupted(_) => ErrorCode::DataCorrupted,
             AppError::Internal { .. } => ErrorCode::Internal,
         }
     }

@@ -24,6 +24,10 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("cannot set up the Stripe client: {0}")]
     Stripe(#[from] crate::domain::payments::GatewayError),
+    #[error("cannot set up document storage: {0}")]
+    Documents(#[from] crate::domain::equal_opportunity::vault::VaultError),
+    #[error("refusing the development document key in production")]
+    DevelopmentDocumentKey,
     #[error("cannot start the HTTP server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -44,6 +48,27 @@ pub async fn prepare_database(settings: &Settings) -> Result<(sea_orm::DatabaseC
     Ok((conn, counter))
 }
 
+/// Document keys, store and limits from the settings.
+fn document_config(settings: &Settings) -> Result<crate::domain::equal_opportunity::DocumentConfig, StartupError> {
+    use crate::domain::equal_opportunity::{DocumentConfig, vault};
+    let keys = match &settings.document_keys {
+        Some(raw) => vault::MasterKeys::parse(raw.expose())?,
+        None => vault::MasterKeys::development(),
+    };
+    if settings.is_production() && keys.is_development() {
+        return Err(StartupError::DevelopmentDocumentKey);
+    }
+    if keys.is_development() {
+        tracing::warn!("documents are encrypted with the development key (set PUPITRE_DOCUMENT_KEYS)");
+    }
+    Ok(DocumentConfig {
+        keys: Arc::new(keys),
+        store: vault::DocumentStore::local(std::path::Path::new(&settings.document_dir))?,
+        max_file_bytes: settings.upload_max_file_bytes,
+        max_files: settings.upload_max_files,
+    })
+}
+
 impl Application {
     /// Builds everything with the system clock.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
@@ -58,7 +83,8 @@ impl Application {
             settings.stripe_api_base.as_deref(),
             std::time::Duration::from_millis(settings.stripe_timeout_ms),
         )?;
-        let services = Services::new(conn, counter.clone(), &settings, clock, gateway);
+        let documents = document_config(&settings)?;
+        let services = Services::new(conn, counter.clone(), &settings, clock, gateway, documents);
         let schema = graphql::build_schema(
             Limits {
                 max_depth: settings.graphql_max_depth,
@@ -71,7 +97,7 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
-        let max_body = settings.max_body_bytes;
+        let max_body = http::graphql::multipart_body_limit(&settings);
         let jobs_every = settings.jobs_interval_secs;
         let workers = settings.workers.max(1);
         let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_foundation;
 mod m20261126_000002_catalogue;
 mod m20261126_000003_shop;
+mod m20261126_000004_equal_opportunity;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_catalogue::Migration),
             Box::new(m20261126_000003_shop::Migration),
+            Box::new(m20261126_000004_equal_opportunity::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod consent;
+pub mod equal_opportunity;
 pub mod learning;
 pub mod payments;
 pub mod shop;
@@ -63,6 +64,8 @@ pub struct Services {
     pub(crate) throttle_secret: Arc<Vec<u8>>,
     pub payments: payments::Payments,
     pub shop: ShopConfig,
+    /// Document encryption keys, store and upload limits.
+    pub documents: equal_opportunity::DocumentConfig,
 }
 
 /// Shop settings.
@@ -79,8 +82,10 @@ impl Services {
         settings: &Settings,
         clock: Clock,
         gateway: payments::StripeGateway,
+        documents: equal_opportunity::DocumentConfig,
     ) -> Self {
         Services {
+            documents,
             payments: payments::Payments {
                 gateway: Arc::new(gateway),
                 webhook_secret: Arc::new(settings.stripe_webhook_secret.clone()),

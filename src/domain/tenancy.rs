@@ -12,7 +12,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, enrollment, guardian_link, lesson, lesson_completion, live_class,
+    auth_session, consent_record, course, course_tag, enrollment, eo_application, eo_document, guardian_link, lesson, lesson_completion, live_class,
     invoice, live_class_attendance, order, order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
@@ -51,7 +51,9 @@ tenant_owned!(
     order_line,
     refund,
     invoice,
-    outbox
+    outbox,
+    eo_application,
+    eo_document
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.

@@ -9,6 +9,8 @@ pub mod consent_record;
 pub mod course;
 pub mod course_tag;
 pub mod enrollment;
+pub mod eo_application;
+pub mod eo_document;
 pub mod guardian_link;
 pub mod invoice;
 pub mod invoice_counter;

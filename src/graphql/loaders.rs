@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::domain::Services;
 use crate::domain::accounts::{self, UserRecord};
 use crate::domain::consent::{self, ConsentState};
-use crate::domain::{catalog, learning, shop};
-use crate::entities::{course, enrollment, invoice, lesson, live_class, live_class_attendance, order_line, refund, session};
+use crate::domain::{catalog, equal_opportunity, learning, shop};
+use crate::entities::{course, enrollment, eo_document, invoice, lesson, live_class, live_class_attendance, order_line, refund, session};
 use crate::error::AppError;
 
 /// One loader, many key types; scoped to the request's tenant.
@@ -27,7 +27,7 @@ macro_rules! key {
         pub struct $name(pub Uuid);
     )*};
 }
-key!(UserConsents, GuardianWards, CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById, OrderLines, OrderInvoices, OrderRefunds);
+key!(UserConsents, GuardianWards, CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById, OrderLines, OrderInvoices, OrderRefunds, ApplicationDocuments);
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()
@@ -67,3 +67,4 @@ loader!(GuardianWards => Vec<UserRecord>, |b, ids| accounts::wards_of_many(&b.se
 loader!(OrderLines => Vec<order_line::Model>, |b, ids| shop::lines_of(&b.services, b.tenant_id, &ids));
 loader!(OrderInvoices => Vec<invoice::Model>, |b, ids| shop::invoice::invoices_of(&b.services, b.tenant_id, &ids));
 loader!(OrderRefunds => Vec<refund::Model>, |b, ids| shop::refund::refunds_of(&b.services, b.tenant_id, &ids));
+loader!(ApplicationDocuments => Vec<eo_document::Model>, |b, ids| equal_opportunity::documents_of(&b.services, b.tenant_id, &ids));

@@ -6,6 +6,7 @@ mod account;
 mod audit;
 mod catalog;
 mod consent;
+mod equal_opportunity;
 pub mod context;
 pub mod guard;
 mod learning;
@@ -21,7 +22,7 @@ use crate::domain::Services;
 
 /// The query root.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery, catalog::CatalogQuery, shop::ShopQuery);
+pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery, catalog::CatalogQuery, shop::ShopQuery, equal_opportunity::EqualOpportunityQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
@@ -32,6 +33,7 @@ pub struct Mutation(
     catalog::CatalogMutation,
     learning::LearningMutation,
     shop::ShopMutation,
+    equal_opportunity::EqualOpportunityMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

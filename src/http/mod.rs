@@ -1,6 +1,6 @@
 //! HTTP: routes, request ids, metrics and limits. No business logic lives here.
 
-mod graphql;
+pub mod graphql;
 pub mod metrics;
 pub mod microcache;
 mod ops;
@@ -36,6 +36,8 @@ pub struct AppState {
 pub struct RequestId(pub String);
 
 /// Registers every route.
+/// `max_body` bounds every request body (multipart uploads included: see
+/// [`graphql::multipart_body_limit`]); JSON bodies are checked against the JSON limit.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     cfg.app_data(web::PayloadConfig::new(max_body))
         .service(
@@ -46,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         )
         .route("/webhooks/stripe", web::post().to(shop::stripe_webhook))
         .route("/invoices/{id}.pdf", web::get().to(shop::invoice_pdf))
+        .route("/documents/{id}", web::get().to(shop::document))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics));

@@ -1,4 +1,5 @@
-//! Shop routes: the Stripe webhook endpoint and invoice PDF downloads. Wiring only: the
+//! Shop and document routes: the Stripe webhook endpoint, invoice PDF and supporting-document
+//! downloads. Wiring only: the
 //! signature check, event handling and access decisions live in the domain.
 
 use actix_web::http::StatusCode;
@@ -65,6 +66,41 @@ pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{number}.pdf\"")))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .body(pdf),
+        Err(e) => fail(e),
+    }
+}
+
+/// `GET /documents/{id}` with a bearer token: a supporting document, decrypted, for the
+/// applicant, their guardian, reviewers and the privacy officer (staff downloads audited);
+/// `404` for anyone else; `500 DATA_CORRUPTED` when the stored content fails its integrity check.
+pub async fn document(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let rid = request_id(&req);
+    let fail = |e: AppError| app_error_response(&e, Media::Json, &rid);
+    let Ok(id) = uuid::Uuid::parse_str(&path.into_inner()) else {
+        return fail(AppError::NotFound);
+    };
+    let (tenant, principal) = match authenticate(&req, &state).await {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    if matches!(principal, Principal::Anonymous) {
+        return fail(AppError::Unauthenticated);
+    }
+    let services = &state.services;
+    let rc = RequestCtx::new(services, rid.clone(), tenant, principal, None);
+    let result = async {
+        let actor = rc.user_actor(services).await?;
+        let relations = rc.relations(services, &actor).await?;
+        crate::domain::equal_opportunity::download(services, &actor, relations, id).await
+    }
+    .await;
+    match result {
+        Ok((doc, bytes)) => HttpResponse::Ok()
+            .content_type(doc.mime_type.clone())
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"document-{}\"", doc.id)))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .insert_header(("x-content-type-options", "nosniff"))
+            .body(bytes),
         Err(e) => fail(e),
     }
 }

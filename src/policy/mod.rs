@@ -151,6 +151,12 @@ pub fn sees_all_orders(actor: &Actor) -> bool {
         .any(|(r, c)| actor.has(r) && matrix::cell(Category::OrderStatus, c).read)
 }
 
+/// Whether `actor` reviews equal-opportunity applications: reviewers, whose
+/// `financial_situation` cell carries the "decides" condition.
+pub fn may_review(actor: &Actor) -> bool {
+    actor.has(Role::Reviewer) && matrix::cell(Category::FinancialSituation, Column::Reviewer).conditions.contains(&Condition::Decides)
+}
+
 /// Whether `actor` may refund orders: staff whose `billing` cell writes (billing).
 pub fn may_refund(actor: &Actor) -> bool {
     actor.has(Role::Billing) && matrix::cell(Category::Billing, Column::Billing).write

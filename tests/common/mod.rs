@@ -85,6 +85,8 @@ pub struct TestApp {
     pub backend: &'static str,
     db_url: String,
     services: pupitre::domain::Services,
+    /// Where this server's encrypted documents are stored.
+    pub documents: tempfile::TempDir,
     _db: DbGuard,
 }
 
@@ -184,6 +186,8 @@ impl TestApp {
     }
 
     async fn start_with(mut settings: Settings, guard: DbGuard, backend: &'static str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let documents = tempfile::tempdir().expect("documents dir");
+        settings.document_dir = documents.path().display().to_string();
         tweak(&mut settings);
         let db_url = settings.database_url.clone();
         let clock = TestClock(Arc::new(AtomicI64::new(Utc::now().timestamp_millis())));
@@ -194,7 +198,7 @@ impl TestApp {
         let services = app.services().clone();
         let app_statements = services.statements.clone();
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), app_statements, clock, backend, db_url, services, _db: guard }
+        TestApp { base, client: reqwest::Client::new(), app_statements, clock, backend, db_url, services, documents, _db: guard }
     }
 
     pub fn services(&self) -> &pupitre::domain::Services {

@@ -509,6 +509,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -
     let route = match (method.as_str(), &segments[..]) {
         ("POST", ["payment_intents"]) => Some(Route::CreateIntent),
         ("GET", ["payment_intents", id]) => Some(Route::RetrieveIntent((*id).to_owned())),
+        ("POST", ["payment_intents", id]) => Some(Route::UpdateIntent((*id).to_owned())),
         ("POST", ["payment_intents", id, "confirm"]) => {
             Some(Route::ConfirmIntent((*id).to_owned()))
         }
@@ -597,6 +598,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -
 enum Route {
     CreateIntent,
     RetrieveIntent(String),
+    UpdateIntent(String),
     ConfirmIntent(String),
     CancelIntent(String),
     CreateRefund,
@@ -614,6 +616,7 @@ impl Route {
         match self {
             Route::CreateIntent => create_payment_intent(state, params, info),
             Route::RetrieveIntent(id) => retrieve_payment_intent(state, id, params, key),
+            Route::UpdateIntent(id) => update_payment_intent(state, id, params),
             Route::ConfirmIntent(id) => confirm_payment_intent(state, id, params, key, info),
             Route::CancelIntent(id) => cancel_payment_intent(state, id, params, info),
             Route::CreateRefund => create_refund(state, params, info),
@@ -1475,6 +1478,39 @@ fn confirm_payment_intent(
             }
         }
     }
+}
+
+/// `POST /v1/payment_intents/{id}`: changes the amount (and metadata) of an intent that has not
+/// been paid yet, as Stripe allows.
+fn update_payment_intent(state: &mut State, id: &str, params: &Map<String, Value>) -> Answer {
+    if let Some(err) = unknown_params(params, &["amount", "metadata", "description", "expand"]) {
+        return err;
+    }
+    let Some(mut pi) = state.payment_intents.get(id).cloned() else {
+        return missing("payment_intent", id, "intent");
+    };
+    let status = pi["status"].as_str().unwrap_or_default().to_owned();
+    if !matches!(status.as_str(), "requires_payment_method" | "requires_confirmation" | "requires_action") {
+        return unexpected_state(&pi, "update", "requires_payment_method, requires_confirmation, requires_action");
+    }
+    if let Some(raw) = str_param(params, "amount") {
+        match raw.parse::<i64>() {
+            Ok(a) if a >= 1 => {
+                pi["amount"] = json!(a);
+            }
+            _ => return invalid(400, Some("parameter_invalid_integer"), "Invalid integer: amount", Some("amount")),
+        }
+    }
+    if let Some(Value::Object(m)) = params.get("metadata") {
+        for (k, v) in m {
+            pi["metadata"][k] = v.clone();
+        }
+    }
+    if let Some(d) = str_param(params, "description") {
+        pi["description"] = json!(d);
+    }
+    state.payment_intents.insert(id.to_owned(), pi.clone());
+    Answer { status: 200, body: pi, events: Vec::new() }
 }
 
 fn cancel_payment_intent(

@@ -20,7 +20,7 @@ use stripe::{
     Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest as _,
 };
 use stripe_core::payment_intent::{
-    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods, RetrievePaymentIntent,
+    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods, RetrievePaymentIntent, UpdatePaymentIntent,
 };
 use stripe_core::refund::CreateRefund;
 use stripe_core::{PaymentIntent, PaymentIntentStatus, Refund};
@@ -179,6 +179,22 @@ impl StripeGateway {
     pub async fn retrieve_payment_intent(&self, id: &str) -> Result<IntentView, GatewayError> {
         check_id(id, "pi_")?;
         let intent = RetrievePaymentIntent::new(id)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        intent_view(intent)
+    }
+
+    /// Changes the amount of a PaymentIntent not paid yet (a discount granted meanwhile).
+    ///
+    /// # Errors
+    /// See [`GatewayError`]; an intent already processing or paid is `Rejected`.
+    pub async fn update_payment_intent_amount(&self, id: &str, amount_minor: i64, idempotency_key: &str) -> Result<IntentView, GatewayError> {
+        check_id(id, "pi_")?;
+        let intent = UpdatePaymentIntent::new(id)
+            .amount(amount_minor)
+            .customize()
+            .request_strategy(idempotent(idempotency_key)?)
             .send(&self.client)
             .await
             .map_err(classify)?;

@@ -154,13 +154,15 @@ struct PricedLine {
 }
 
 /// Prices the requested sessions from the catalogue; every refusal names the offending line.
-async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, now: DateTime<Utc>) -> AppResult<(Vec<PricedLine>, String)> {
+async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, learner: Uuid, now: DateTime<Utc>) -> AppResult<(Vec<PricedLine>, String)> {
     if r.sessions.is_empty() || r.sessions.len() > MAX_LINES {
         return Err(AppError::bad_input("input.lines", format!("must hold 1 to {MAX_LINES} sessions")));
     }
     let sessions = super::catalog::sessions_by_id(services, tenant_id, &r.sessions).await?;
     let course_ids: Vec<Uuid> = sessions.values().map(|s| s.course_id).collect();
     let courses = super::catalog::courses_by_id(services, tenant_id, &course_ids).await?;
+    // Approved equal-opportunity applications of the learner discount their course.
+    let discounts = super::equal_opportunity::approved_discounts(services, tenant_id, learner, &course_ids).await?;
     let mut lines = Vec::with_capacity(r.sessions.len());
     let mut currency: Option<String> = r.currency.as_ref().map(|c| c.to_uppercase());
     for (i, id) in r.sessions.iter().enumerate() {
@@ -187,10 +189,18 @@ async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, now: Date
             Some(_) => {}
             None => currency = Some(c.currency.clone()),
         }
-        let total = c.price_cents;
+        let total = c.price_cents - discount_of(c.price_cents, discounts.get(&c.id).copied());
         lines.push(PricedLine { session: s.clone(), course: c.clone(), total, tax: included_tax(total, c.tax_rate_bp) });
     }
     Ok((lines, currency.unwrap_or_default()))
+}
+
+/// The discount of `percent` on `price`, rounded half up (none without a percent).
+pub fn discount_of(price: i64, percent: Option<i32>) -> i64 {
+    match percent {
+        Some(p) => (price * i64::from(p.clamp(0, 100)) * 2 + 100) / 200,
+        None => 0,
+    }
 }
 
 /// A course title is catalogue data, not personal data; this just bounds it for messages.
@@ -217,7 +227,7 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
         return replay(services, existing, &hash).await;
     }
     let now = services.clock.now();
-    let (priced, currency) = price(services, actor.tenant_id, &r, now).await?;
+    let (priced, currency) = price(services, actor.tenant_id, &r, learner, now).await?;
     let hold = now + Duration::seconds(services.shop.hold_secs);
     let order_id = Uuid::now_v7();
     let subtotal: i64 = priced.iter().map(|l| l.course.price_cents).sum();
@@ -296,6 +306,25 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
     }
     order_line::Entity::insert_many(lines.iter().cloned().map(order_line::ActiveModel::from)).exec_without_returning(&txn).await?;
     txn.commit().await?;
+
+    // Fully discounted (an approved application at 100 %): nothing to pay, no PaymentIntent.
+    if total == 0 {
+        let txn = services.db.begin().await?;
+        let free = IntentView {
+            id: String::new(),
+            client_secret: None,
+            status: IntentStatus::Succeeded,
+            amount: 0,
+            amount_received: 0,
+            currency: currency.to_lowercase(),
+            metadata: Default::default(),
+            last_error: None,
+        };
+        apply_payment(&txn, services, &model, &free).await?;
+        txn.commit().await?;
+        let order = order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
+        return Ok(OrderRecord { order, lines });
+    }
 
     // Step 2: the PaymentIntent, outside any transaction.
     if let Err(e) = attach_intent(services, &model).await {
@@ -532,13 +561,16 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     // below if they are free.
     let mut from: Vec<&str> = OrderStatus::UNPAID.to_vec();
     from.push(OrderStatus::Cancelled.as_str());
-    let moved = order::Entity::update_many()
+    let mut moved = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid.as_str()))
         .col_expr(order::Column::PaidAt, Expr::value(now))
         .col_expr(order::Column::ClosedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(order::Column::LastPaymentError, Expr::value(Option::<String>::None))
-        .col_expr(order::Column::PaymentIntentId, Expr::value(intent.id.clone()))
-        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now));
+    if !intent.id.is_empty() {
+        moved = moved.col_expr(order::Column::PaymentIntentId, Expr::value(intent.id.clone()));
+    }
+    let moved = moved
         .filter(order::Column::Id.eq(order.id))
         .filter(order::Column::Status.is_in(from))
         .filter(order::Column::PaidAt.is_null())
@@ -578,6 +610,78 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     let inv = invoice::issue_invoice(conn, order, &lines, now).await?;
     queue_mail(conn, order.tenant_id, order.buyer_id, "payment_receipt", json!({ "orderId": order.id, "invoiceId": inv.id }), now).await?;
     Ok(PaymentOutcome::Applied)
+}
+
+/// Applies an approved application's discount to the applicant's unpaid orders for its course:
+/// the lines and totals are recomputed and the PaymentIntent's amount is changed at Stripe
+/// first (an intent already being paid is left alone, and its order keeps its price).
+pub async fn apply_approved_discount(services: &Services, a: &crate::entities::eo_application::Model) -> AppResult<u64> {
+    let Some(percent) = a.discount_percent else { return Ok(0) };
+    let unpaid = scoped::<order::Entity>(a.tenant_id)
+        .filter(order::Column::LearnerId.eq(a.applicant_id))
+        .filter(order::Column::Status.is_in(OrderStatus::UNPAID))
+        .all(&services.db)
+        .await?;
+    let mut changed = 0;
+    for o in unpaid {
+        let lines = lines_of(services, a.tenant_id, &[o.id]).await?.remove(&o.id).unwrap_or_default();
+        if !lines.iter().any(|l| l.course_id == a.course_id && l.discount_cents == 0) {
+            continue;
+        }
+        let repriced: Vec<(order_line::Model, i64, i64)> = lines
+            .iter()
+            .map(|l| {
+                let discount = if l.course_id == a.course_id { discount_of(l.unit_price_cents, Some(percent)) } else { l.discount_cents };
+                let total = l.unit_price_cents - discount;
+                (l.clone(), discount, total)
+            })
+            .collect();
+        let total: i64 = repriced.iter().map(|(_, _, t)| t).sum();
+        if total == 0 {
+            // Nothing left to pay through Stripe: the buyer orders again (the new order is free).
+            continue;
+        }
+        if let Some(pi) = &o.payment_intent_id {
+            let key = format!("pupitre-discount-{}-{}", o.id, a.id);
+            if let Err(e) = services.payments.stats.time(services.payments.gateway.update_payment_intent_amount(pi, total, &key)).await {
+                tracing::warn!(order.id = %o.id, error = %e, "could not lower the PaymentIntent of an unpaid order; it keeps its price");
+                continue;
+            }
+        }
+        let now = services.clock.now();
+        let txn = services.db.begin().await?;
+        let moved = order::Entity::update_many()
+            .col_expr(order::Column::UpdatedAt, Expr::value(now))
+            .filter(order::Column::Id.eq(o.id))
+            .filter(order::Column::Status.is_in(OrderStatus::UNPAID))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            continue;
+        }
+        let mut tax_sum = 0;
+        for (l, discount, line_total) in &repriced {
+            let tax = included_tax(*line_total, l.tax_rate_bp);
+            tax_sum += tax;
+            order_line::Entity::update_many()
+                .col_expr(order_line::Column::DiscountCents, Expr::value(*discount))
+                .col_expr(order_line::Column::TotalCents, Expr::value(*line_total))
+                .col_expr(order_line::Column::TaxCents, Expr::value(tax))
+                .filter(order_line::Column::Id.eq(l.id))
+                .exec(&txn)
+                .await?;
+        }
+        order::Entity::update_many()
+            .col_expr(order::Column::DiscountCents, Expr::value(o.subtotal_cents - total))
+            .col_expr(order::Column::TotalCents, Expr::value(total))
+            .col_expr(order::Column::TaxCents, Expr::value(tax_sum))
+            .filter(order::Column::Id.eq(o.id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 /// Queues an e-mail in the caller's transaction (delivered by the outbox worker).

@@ -1,0 +1,360 @@
+//! Equal-opportunity applications on SQLite and PostgreSQL: multipart uploads sniffed by
+//! content, documents encrypted at rest (and refused cleanly when tampered with), the role
+//! matrix on situation and documents, audited reviewer reads, decisions, the discount on
+//! orders, withdrawal and deletion.
+
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
+mod common;
+
+use common::stripe::StripeStandIn;
+use common::{TestApp, demo};
+use serde_json::{Value, json};
+
+const PDF: &[u8] = include_bytes!("fixtures/documents/avis-imposition.pdf");
+const PNG: &[u8] = include_bytes!("fixtures/documents/carte-etudiant.png");
+const HTML_NAMED_PDF: &[u8] = include_bytes!("fixtures/documents/page.html.pdf");
+const EXECUTABLE: &[u8] = include_bytes!("fixtures/documents/outil.exe");
+/// Both fixtures carry this text in clear; it must never appear in the stored bytes.
+const MARKER: &[u8] = b"PUPITRE-PLAINTEXT-MARKER";
+
+const APP_FIELDS: &str = "id status situation { incomeBracket scholarshipHolder text } documents { id kind originalName mimeType sizeBytes sha256 downloadUrl } decision { status discountPercent reason }";
+
+/// A published paid course (EUR 400.00, 20 % VAT) with one session. Returns (course, session).
+async fn course(app: &TestApp, slug: &str) -> (String, String) {
+    let admin = app.token(demo::ADMIN).await;
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
+            json!({ "input": { "slug": slug, "title": format!("Cours {slug}"), "summary": "Un cours.", "description": "",
+                "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": 40_000, "currency": "EUR", "taxRateBp": 2000 } }),
+        )
+        .await;
+    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
+    let start = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    let end = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
+            json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": 10 } }),
+        )
+        .await;
+    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
+    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
+    (course, session)
+}
+
+async fn create(app: &TestApp, token: &str, course: &str, learner: Option<&str>) -> String {
+    let mut input = json!({ "courseId": course, "situation": { "incomeBracket": "FROM_10K_TO_20K", "scholarshipHolder": true, "text": "Étudiante boursière, échelon 5." } });
+    if let Some(l) = learner {
+        input["learnerId"] = json!(l);
+    }
+    let r = app.gql(Some(token), "mutation($input: CreateApplicationInput!) { createApplication(input: $input) { application { id status } } }", json!({ "input": input })).await;
+    let a = &r.assert_ok()["createApplication"]["application"];
+    assert_eq!(a["status"], "DRAFT");
+    a["id"].as_str().expect("id").to_owned()
+}
+
+/// Sends `addDocuments` as a GraphQL multipart request; returns (HTTP status, body).
+async fn upload(app: &TestApp, token: &str, application: &str, files: &[(&str, &str, &[u8])]) -> (u16, Value) {
+    let boundary = "pupitre-test-boundary-7MA4YWxkTrZu0gW";
+    let operations = json!({
+        "query": "mutation($input: AddDocumentsInput!) { addDocuments(input: $input) { documents { id mimeType sizeBytes sha256 originalName } } }",
+        "variables": { "input": { "applicationId": application, "kind": "TAX_NOTICE", "files": files.iter().map(|_| Value::Null).collect::<Vec<_>>() } },
+    });
+    let map: serde_json::Map<String, Value> = (0..files.len()).map(|i| (i.to_string(), json!([format!("variables.input.files.{i}")]))).collect();
+    let mut body = Vec::new();
+    let mut text_part = |name: &str, value: &str| {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    };
+    text_part("operations", &operations.to_string());
+    text_part("map", &Value::Object(map).to_string());
+    for (i, (name, declared, bytes)) in files.iter().enumerate() {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{i}\"; filename=\"{name}\"\r\nContent-Type: {declared}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("upload sent");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("JSON"))
+}
+
+async fn submit(app: &TestApp, token: &str, id: &str) -> common::Gql {
+    app.gql(Some(token), "mutation($id: ID!) { submitApplication(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await
+}
+
+/// Every file under the document store, with its bytes.
+fn stored_files(app: &TestApp) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![app.documents.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                let bytes = std::fs::read(&p).expect("read file");
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn download(app: &TestApp, token: &str, url: &str) -> (u16, Vec<u8>, Option<String>) {
+    let res = app.client.get(app.url(url)).bearer_auth(token).send().await.expect("download");
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, res.bytes().await.expect("bytes").to_vec(), ct)
+}
+
+async fn real_pdf_and_png_are_accepted_encrypted_at_rest_and_downloadable(app: TestApp) {
+    let (course, _) = course(&app, "eo-upload").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    // The declared type says nothing: the PNG is sent as octet-stream and still recognised.
+    let (status, body) = upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF), ("carte.bin", "application/octet-stream", PNG)]).await;
+    assert_eq!(status, 200, "{body}");
+    let docs = body["data"]["addDocuments"]["documents"].as_array().expect("documents").clone();
+    assert_eq!(docs.len(), 2, "{body}");
+    assert_eq!(docs[0]["mimeType"], "application/pdf");
+    assert_eq!(docs[1]["mimeType"], "image/png");
+    assert_eq!(docs[0]["sizeBytes"], PDF.len());
+    assert_eq!(docs[0]["sha256"], sha256_hex(PDF));
+    assert_eq!(docs[1]["originalName"], "carte.bin");
+
+    // On disk: two blobs, neither holding the plaintext.
+    let files = stored_files(&app);
+    assert_eq!(files.len(), 2);
+    for (path, bytes) in &files {
+        assert!(!contains(bytes, MARKER), "{} holds plaintext", path.display());
+        assert!(!contains(bytes, b"%PDF-") && !contains(bytes, b"\x89PNG"), "{} is not encrypted", path.display());
+    }
+
+    // The applicant downloads the exact bytes back.
+    let r = app.gql(Some(&learner), &format!("query($id: ID!) {{ application(id: $id) {{ {APP_FIELDS} }} }}"), json!({ "id": id })).await;
+    let a = r.assert_ok()["application"].clone();
+    let url = a["documents"][0]["downloadUrl"].as_str().expect("url").to_owned();
+    let (status, bytes, ct) = download(&app, &learner, &url).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, PDF);
+    assert_eq!(ct.as_deref(), Some("application/pdf"));
+    assert_eq!(a["situation"]["incomeBracket"], "FROM_10K_TO_20K");
+}
+
+async fn bad_files_are_refused_with_their_index_and_nothing_is_stored(app: TestApp) {
+    let (course, _) = course(&app, "eo-bad").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    let eleven_mb = {
+        let mut v = PDF.to_vec();
+        v.resize(11 * 1024 * 1024, b' ');
+        v
+    };
+    type File<'a> = (&'a str, &'a str, &'a [u8]);
+    let cases: Vec<(Vec<File>, &str)> = vec![
+        (vec![("page.pdf", "application/pdf", HTML_NAMED_PDF)], "input.files.0"),
+        (vec![("avis.pdf", "application/pdf", PDF), ("outil.pdf", "application/pdf", EXECUTABLE)], "input.files.1"),
+        (vec![("vide.pdf", "application/pdf", b"")], "input.files.0"),
+        (vec![("gros.pdf", "application/pdf", &eleven_mb)], "input.files.0"),
+        (vec![("avis.pdf", "application/pdf", PDF); 6], "input.files"),
+    ];
+    for (files, field) in cases {
+        let (status, body) = upload(&app, &learner, &id, &files).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{field}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+    assert_eq!(app.count("eo_documents").await, 0, "nothing recorded");
+    assert!(stored_files(&app).is_empty(), "nothing stored");
+    // Submitting without documents is refused too.
+    let r = submit(&app, &learner, &id).await;
+    assert_eq!(r.first_code().as_deref(), Some("BAD_USER_INPUT"));
+}
+
+async fn a_tampered_document_fails_cleanly(app: TestApp) {
+    let (course, _) = course(&app, "eo-tamper").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    let (_, body) = upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+    let doc = body["data"]["addDocuments"]["documents"][0]["id"].as_str().expect("doc").to_owned();
+    let (path, mut bytes) = stored_files(&app).pop().expect("one blob");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).expect("tamper");
+    let (status, body, _) = download(&app, &learner, &format!("/documents/{doc}")).await;
+    assert_eq!(status, 500);
+    let json: Value = serde_json::from_slice(&body).expect("a JSON error, not garbage");
+    assert_eq!(json["errors"][0]["extensions"]["code"], "DATA_CORRUPTED");
+    assert!(!contains(&body, MARKER));
+}
+
+async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_audited(app: TestApp) {
+    let (course, _) = course(&app, "eo-matrix").await;
+    // A guardian applies for their ward; the ward (the applicant) and the guardian may read it.
+    let guardian = app.token(demo::GUARDIAN).await;
+    let ward = app.user_id(demo::MINOR).await;
+    let id = create(&app, &guardian, &course, Some(&ward)).await;
+    let (status, body) = upload(&app, &guardian, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(submit(&app, &guardian, &id).await.assert_ok()["submitApplication"]["application"]["status"], "SUBMITTED");
+    let doc_url = format!("/documents/{}", body["data"]["addDocuments"]["documents"][0]["id"].as_str().expect("doc"));
+
+    let q = "query($id: ID!) { application(id: $id) { id situation { incomeBracket } documents { id } } }";
+    for who in [demo::GUARDIAN, demo::MINOR, demo::REVIEWER, demo::DPO] {
+        let t = app.token(who).await;
+        let r = app.gql(Some(&t), q, json!({ "id": id })).await;
+        assert!(r.errors().is_empty(), "{who} may read it: {}", r.body);
+        assert_eq!(r.data()["application"]["situation"]["incomeBracket"], "FROM_10K_TO_20K");
+        assert_eq!(r.data()["application"]["documents"].as_array().map(Vec::len), Some(1));
+        assert_eq!(download(&app, &t, &doc_url).await.0, 200, "{who} may download");
+    }
+    for who in [demo::BILLING, demo::SUPPORT, demo::INSTRUCTOR, demo::MARKETING, demo::ADMIN, demo::LEARNER] {
+        let t = app.token(who).await;
+        let r = app.gql(Some(&t), q, json!({ "id": id })).await;
+        assert_eq!(r.code_at("application.situation").as_deref(), Some("FORBIDDEN"), "{who}: {}", r.body);
+        assert_eq!(r.code_at("application.documents").as_deref(), Some("FORBIDDEN"), "{who}: {}", r.body);
+        assert_eq!(download(&app, &t, &doc_url).await.0, 404, "{who} must not download");
+        let list = app.gql(Some(&t), "{ applications { totalCount } }", json!({})).await;
+        assert_eq!(list.assert_ok()["applications"]["totalCount"], 0, "{who} must not list it");
+    }
+
+    // The reviewer's reads are in the audit log (situation and each download).
+    assert!(app.count("audit_log WHERE category = 'financial_situation' AND purpose = 'equal_opportunity_review'").await >= 1, "the reviewer's read of the situation is audited");
+    assert!(app.count("audit_log WHERE category = 'supporting_documents' AND purpose = 'equal_opportunity_review'").await >= 1, "and of the documents");
+    let downloads = app.count("audit_log WHERE action = 'document.downloaded'").await;
+    let reviewer = app.token(demo::REVIEWER).await;
+    assert_eq!(download(&app, &reviewer, &doc_url).await.0, 200);
+    assert_eq!(app.count("audit_log WHERE action = 'document.downloaded'").await, downloads + 1, "each staff download is audited");
+
+    // The reviewer's queue shows it; the applicant's side cannot decide.
+    let queue = app.gql(Some(&reviewer), "query($c: ID!) { applications(filter: {status: SUBMITTED, courseId: $c}) { totalCount edges { node { id } } } }", json!({ "c": course })).await;
+    assert_eq!(queue.assert_ok()["applications"]["totalCount"], 1);
+    let approve = "mutation($id: ID!, $p: Int!) { approveApplication(input: {applicationId: $id, discountPercent: $p, note: \"Avis conforme.\"}) { application { status } } }";
+    let r = app.gql(Some(&guardian), approve, json!({ "id": id, "p": 50 })).await;
+    assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"));
+    for bad in [0, 101] {
+        let r = app.gql(Some(&reviewer), approve, json!({ "id": id, "p": bad })).await;
+        assert_eq!(r.first_code().as_deref(), Some("BAD_USER_INPUT"), "{bad}");
+    }
+    let r = app.gql(Some(&reviewer), approve, json!({ "id": id, "p": 50 })).await;
+    assert_eq!(r.assert_ok()["approveApplication"]["application"]["status"], "APPROVED");
+    // The applicant's side reads the decision, not the reviewer's note; the reviewer reads both.
+    let q = "query($id: ID!) { application(id: $id) { decision { status discountPercent } reviewerNote } }";
+    let r = app.gql(Some(&guardian), q, json!({ "id": id })).await;
+    assert_eq!(r.data()["application"]["decision"]["discountPercent"], 50);
+    assert_eq!(r.code_at("application.reviewerNote").as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&reviewer), q, json!({ "id": id })).await;
+    assert_eq!(r.assert_ok()["application"]["reviewerNote"], "Avis conforme.");
+    // Decided: the applicant can no longer change or withdraw it.
+    let r = app.gql(Some(&guardian), "mutation($id: ID!) { withdrawApplication(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
+    assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "read-only after the decision: {}", r.body);
+}
+
+async fn one_open_application_per_course_withdrawal_and_deletion(app: TestApp) {
+    let (course, _) = course(&app, "eo-lifecycle").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    let r = app.gql(Some(&learner), "mutation($c: ID!) { createApplication(input: {courseId: $c}) { application { id } } }", json!({ "c": course })).await;
+    assert_eq!(r.first_code().as_deref(), Some("CONFLICT"));
+    upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF), ("carte.png", "image/png", PNG)]).await;
+    submit(&app, &learner, &id).await.assert_ok();
+    let r = app.gql(Some(&learner), "mutation($id: ID!) { withdrawApplication(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
+    assert_eq!(r.assert_ok()["withdrawApplication"]["application"]["status"], "WITHDRAWN");
+    // Withdrawn: a new application for the course is possible again.
+    let second = create(&app, &learner, &course, None).await;
+    assert_ne!(second, id);
+    // Deleting removes the rows and the blobs (keys first).
+    assert_eq!(stored_files(&app).len(), 2);
+    let other = app.token(demo::LEARNER2).await;
+    let del = "mutation($id: ID!) { deleteApplication(input: {applicationId: $id}) { deletedId } }";
+    assert_eq!(app.gql(Some(&other), del, json!({ "id": id })).await.first_code().as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&learner), del, json!({ "id": id })).await;
+    assert_eq!(r.assert_ok()["deleteApplication"]["deletedId"], id.as_str());
+    assert!(stored_files(&app).is_empty(), "the blobs are gone");
+    assert_eq!(app.count("eo_documents").await, 0);
+    let r = app.gql(Some(&learner), "query($id: ID!) { application(id: $id) { id } }", json!({ "id": id })).await;
+    assert!(r.assert_ok()["application"].is_null());
+}
+
+async fn an_approved_discount_lowers_new_and_pending_orders(app: TestApp, stripe: StripeStandIn) {
+    let (course_a, session_a) = course(&app, "eo-discount-new").await;
+    let (course_b, session_b) = course(&app, "eo-discount-pending").await;
+    let learner = app.token(demo::LEARNER).await;
+    let reviewer = app.token(demo::REVIEWER).await;
+    let billing = app.token(demo::BILLING).await;
+    let order_q = "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id status total { amountCents } discount { amountCents } payment { paymentIntentId } } } }";
+    let order_input = |key: &str, session: &str| json!({ "input": { "idempotencyKey": key, "lines": [{ "sessionId": session }],
+        "billing": { "name": "Léa Martin", "address": { "line1": "1 rue A", "postalCode": "75005", "city": "Paris", "country": "FR" } } } });
+
+    // An order made before the decision, for course B: pending at 400.00.
+    let r = app.gql(Some(&learner), order_q, order_input("eo-pending-0001", &session_b)).await;
+    let pending = r.assert_ok()["createOrder"]["order"].clone();
+    assert_eq!(pending["total"]["amountCents"], 40_000);
+
+    let approve = "mutation($id: ID!, $p: Int!) { approveApplication(input: {applicationId: $id, discountPercent: $p}) { application { status } } }";
+    for (course, pct) in [(&course_a, 35), (&course_b, 25)] {
+        let id = create(&app, &learner, course, None).await;
+        upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+        submit(&app, &learner, &id).await.assert_ok();
+        app.gql(Some(&reviewer), approve, json!({ "id": id, "p": pct })).await.assert_ok();
+    }
+
+    // A new order for course A: 35 % off 400.00 = 260.00, tax recomputed.
+    let r = app.gql(Some(&learner), order_q, order_input("eo-new-0001", &session_a)).await;
+    let o = r.assert_ok()["createOrder"]["order"].clone();
+    assert_eq!(o["total"]["amountCents"], 26_000);
+    assert_eq!(o["discount"]["amountCents"], 14_000);
+    let pi = o["payment"]["paymentIntentId"].as_str().expect("pi");
+    assert_eq!(stripe.payment_intent(pi).expect("intent")["amount"], 26_000, "Stripe is asked for the discounted amount");
+
+    // The pending order for course B dropped by 25 %, at Stripe too.
+    let id = pending["id"].as_str().expect("id");
+    let r = app.gql(Some(&billing), "query($id: ID!) { order(id: $id) { total { amountCents } discount { amountCents } lines { discount { amountCents } } } }", json!({ "id": id })).await;
+    let seen = r.assert_ok()["order"].clone();
+    assert_eq!(seen["total"]["amountCents"], 30_000);
+    assert_eq!(seen["discount"]["amountCents"], 10_000, "billing sees the discount amount");
+    let pending_pi = pending["payment"]["paymentIntentId"].as_str().expect("pi");
+    assert_eq!(stripe.payment_intent(pending_pi).expect("intent")["amount"], 30_000);
+    // Paying it gives an invoice with the discount.
+    let (status, _) = stripe.confirm(pending_pi, "pm_card_visa").await;
+    assert_eq!(status, 200);
+    let r = app.gql(Some(&learner), "query($id: ID!) { order(id: $id) { status invoices { total { amountCents } lines { discountCents } } } }", json!({ "id": id })).await;
+    let paid = r.assert_ok()["order"].clone();
+    assert_eq!(paid["status"], "PAID");
+    assert_eq!(paid["invoices"][0]["total"]["amountCents"], 30_000);
+    assert_eq!(paid["invoices"][0]["lines"][0]["discountCents"], 10_000);
+}
+
+on_both_databases!(
+    real_pdf_and_png_are_accepted_encrypted_at_rest_and_downloadable,
+    bad_files_are_refused_with_their_index_and_nothing_is_stored,
+    a_tampered_document_fails_cleanly,
+    situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_audited,
+    one_open_application_per_course_withdrawal_and_deletion,
+);
+
+mod with_stripe {
+    use super::*;
+    with_stripe_on_both_databases!(an_approved_discount_lowers_new_and_pending_orders);
+}
