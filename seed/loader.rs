@@ -13,9 +13,10 @@ use crate::domain::accounts::hash_password;
 use crate::domain::consent::{self, Purpose};
 use crate::domain::types::Password;
 use crate::domain::learning::{self, EnrollmentStatus};
+use crate::domain::equal_opportunity::{ApplicationStatus, DocumentConfig, DocumentKind, IncomeBracket, vault};
 use crate::domain::shop;
 use crate::entities::{
-    course, course_tag, guardian_link, lesson, lesson_completion, live_class, live_class_attendance, order, order_line, privacy_policy, session,
+    course, course_tag, eo_application, eo_document, guardian_link, lesson, lesson_completion, live_class, live_class_attendance, order, order_line, privacy_policy, session,
     tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
@@ -42,6 +43,32 @@ struct DemoTenant {
     enrollments: Vec<DemoEnrollment>,
     #[serde(default)]
     live_classes: Vec<DemoLiveClass>,
+    #[serde(default)]
+    applications: Vec<DemoApplication>,
+}
+
+/// An equal-opportunity application in a given state, with sample documents from
+/// `seed/documents/` (kind, file name).
+#[derive(Deserialize)]
+struct DemoApplication {
+    learner: String,
+    course: String,
+    status: String,
+    income_bracket: String,
+    scholarship_holder: bool,
+    text: String,
+    discount_percent: Option<i32>,
+    reason: Option<String>,
+    documents: Vec<(String, String)>,
+}
+
+/// Sample supporting documents (fictitious), by file name.
+fn sample_document(name: &str) -> Option<&'static [u8]> {
+    match name {
+        "exemple-avis-imposition.pdf" => Some(include_bytes!("documents/exemple-avis-imposition.pdf")),
+        "exemple-carte-etudiant.png" => Some(include_bytes!("documents/exemple-carte-etudiant.png")),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -151,7 +178,7 @@ pub struct SeedReport {
 }
 
 /// Loads the demo data; safe to run any number of times.
-pub async fn load_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<SeedReport> {
+pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now: DateTime<Utc>) -> AppResult<SeedReport> {
     let demo: Demo = serde_json::from_str(DEMO).map_err(|e| AppError::internal("reading seed/demo.json", e))?;
     let mut report = SeedReport::default();
     for t in demo.tenants {
@@ -285,9 +312,88 @@ pub async fn load_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult
         }
         let catalog: Catalog = serde_json::from_str(CATALOG).map_err(|e| AppError::internal("reading seed/catalog.json", e))?;
         load_catalog(&txn, tenant_id, &catalog, &t, now, &mut report).await?;
+        load_applications(&txn, tenant_id, &t, documents, now).await?;
         txn.commit().await?;
     }
     Ok(report)
+}
+
+/// The demo applications, each unless its learner already has one for the course. Documents
+/// are sealed and stored exactly as uploads are.
+async fn load_applications<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, t: &DemoTenant, docs: &DocumentConfig, now: DateTime<Utc>) -> AppResult<()> {
+    let bad = |what: &'static str| AppError::internal("seeding applications", what);
+    for a in &t.applications {
+        let learner = user_id_by_email(conn, tenant_id, &a.learner).await?;
+        let course = course::Entity::find()
+            .filter(course::Column::TenantId.eq(tenant_id))
+            .filter(course::Column::Slug.eq(a.course.as_str()))
+            .one(conn)
+            .await?
+            .ok_or_else(|| bad("unknown course slug"))?;
+        let exists = eo_application::Entity::find()
+            .filter(eo_application::Column::TenantId.eq(tenant_id))
+            .filter(eo_application::Column::ApplicantId.eq(learner))
+            .filter(eo_application::Column::CourseId.eq(course.id))
+            .one(conn)
+            .await?
+            .is_some();
+        if exists {
+            continue;
+        }
+        let status = ApplicationStatus::parse(&a.status).ok_or_else(|| bad("unknown status"))?;
+        let submitted = status != ApplicationStatus::Draft;
+        let decided = status.decided();
+        let id = Uuid::now_v7();
+        eo_application::Entity::insert(eo_application::ActiveModel::from(eo_application::Model {
+            id,
+            tenant_id,
+            applicant_id: learner,
+            created_by: learner,
+            course_id: course.id,
+            session_id: None,
+            status: status.as_str().into(),
+            income_bracket: Some(IncomeBracket::parse(&a.income_bracket).ok_or_else(|| bad("unknown income bracket"))?.as_str().into()),
+            scholarship_holder: a.scholarship_holder,
+            situation: Some(a.text.clone()).filter(|s| !s.is_empty()),
+            discount_percent: a.discount_percent,
+            decision_reason: a.reason.clone(),
+            reviewer_note: decided.then(|| "Dossier de démonstration.".to_owned()),
+            decided_by: None,
+            submitted_at: submitted.then_some(now - Duration::days(12)),
+            decided_at: decided.then_some(now - Duration::days(5)),
+            last_contact_at: now - Duration::days(5),
+            created_at: now - Duration::days(14),
+            updated_at: now - Duration::days(5),
+        }))
+        .exec_without_returning(conn)
+        .await?;
+        for (kind, file) in &a.documents {
+            let content = sample_document(file).ok_or_else(|| bad("unknown sample document"))?;
+            let sniffed = vault::sniff(content).ok_or_else(|| bad("a sample document is not a PDF, JPEG or PNG"))?;
+            let doc_id = Uuid::now_v7();
+            let sealed = vault::seal(&docs.keys, doc_id, content).map_err(|e| AppError::internal("seeding applications", e))?;
+            let key = vault::storage_key(tenant_id, doc_id);
+            docs.store.put(&key, sealed.blob).await.map_err(|e| AppError::internal("seeding applications", e))?;
+            eo_document::Entity::insert(eo_document::ActiveModel::from(eo_document::Model {
+                id: doc_id,
+                tenant_id,
+                application_id: id,
+                kind: DocumentKind::parse(kind).ok_or_else(|| bad("unknown document kind"))?.as_str().into(),
+                original_name: file.clone(),
+                mime_type: sniffed.mime().into(),
+                size_bytes: content.len() as i64,
+                sha256: vault::sha256_hex(content),
+                storage_key: key,
+                key_id: sealed.key_id,
+                wrapped_key: sealed.wrapped_key,
+                last_contact_at: now - Duration::days(12),
+                created_at: now - Duration::days(12),
+            }))
+            .exec_without_returning(conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn user_id_by_email<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &str) -> AppResult<Uuid> {

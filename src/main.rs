@@ -55,7 +55,8 @@ async fn main() -> ExitCode {
 
 async fn seed(settings: &Settings) -> Result<(), String> {
     let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
-    let report = pupitre::seed::load_demo(&conn, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+    let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
+    let report = pupitre::seed::load_demo(&conn, &documents, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
     tracing::info!(seed.created = report.created, seed.existing = report.existing, "demo data loaded");
     Ok(())
 }

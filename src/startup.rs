@@ -49,7 +49,7 @@ pub async fn prepare_database(settings: &Settings) -> Result<(sea_orm::DatabaseC
 }
 
 /// Document keys, store and limits from the settings.
-fn document_config(settings: &Settings) -> Result<crate::domain::equal_opportunity::DocumentConfig, StartupError> {
+pub fn document_config(settings: &Settings) -> Result<crate::domain::equal_opportunity::DocumentConfig, StartupError> {
     use crate::domain::equal_opportunity::{DocumentConfig, vault};
     let keys = match &settings.document_keys {
         Some(raw) => vault::MasterKeys::parse(raw.expose())?,
@@ -126,7 +126,7 @@ impl Application {
 
     /// Loads the demo data into this application's database (idempotent).
     pub async fn load_demo(&self) -> crate::error::AppResult<crate::seed::SeedReport> {
-        let report = crate::seed::load_demo(&self.services.db, self.services.clock.now()).await?;
+        let report = crate::seed::load_demo(&self.services.db, &self.services.documents, self.services.clock.now()).await?;
         self.services.tenants.invalidate().await;
         Ok(report)
     }
