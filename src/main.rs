@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
         ("serve", [flag]) if flag == "--demo" => serve(settings, true).await,
         ("migrate", []) => startup::prepare_database(&settings).await.map(|_| ()).map_err(|e| e.to_string()),
         ("seed", []) => seed(&settings).await,
+        ("rotate-document-keys", []) => rotate_document_keys(&settings).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -58,6 +59,15 @@ async fn seed(settings: &Settings) -> Result<(), String> {
     let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
     let report = pupitre::seed::load_demo(&conn, &documents, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
     tracing::info!(seed.created = report.created, seed.existing = report.existing, "demo data loaded");
+    Ok(())
+}
+
+/// Re-wraps every document key under the first of `PUPITRE_DOCUMENT_KEYS`.
+async fn rotate_document_keys(settings: &Settings) -> Result<(), String> {
+    let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
+    let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
+    let moved = pupitre::domain::equal_opportunity::rotate_keys(&conn, &documents).await.map_err(|e| e.to_string())?;
+    tracing::info!(documents.rewrapped = moved, "document keys rotated");
     Ok(())
 }
 

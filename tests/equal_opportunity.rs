@@ -381,6 +381,44 @@ async fn the_demo_data_has_applications_in_every_status_with_readable_documents(
     assert!(bytes.starts_with(b"%PDF-"));
 }
 
+/// Key rotation: documents sealed under the old master key are re-wrapped under the new one, and
+/// then open with the new key alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_master_keys_rewraps_every_document() {
+    use pupitre::domain::equal_opportunity::rotate_keys;
+    use pupitre::startup::document_config;
+    let old = "old:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let new = "new:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    let app = TestApp::sqlite_with(|s| s.document_keys = Some(pupitre::config::Secret::new(old))).await;
+    let (course, _) = course(&app, "eo-rotate").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    let (_, body) = upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+    let doc = body["data"]["addDocuments"]["documents"][0]["id"].as_str().expect("doc").to_owned();
+    let total = app.count("eo_documents").await;
+    assert_eq!(app.count("eo_documents WHERE key_id = 'old'").await, total);
+
+    let mut settings = app.settings();
+    settings.document_keys = Some(pupitre::config::Secret::new(format!("{new},{old}")));
+    let (conn, _) = pupitre::db::connect(&settings.database_url, 1).await.expect("connect");
+    let moved = rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("rotation");
+    assert_eq!(moved as i64, total);
+    assert_eq!(app.count("eo_documents WHERE key_id = 'new'").await, total);
+    assert_eq!(rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("again"), 0, "idempotent");
+
+    // A server that only knows the new key serves the document.
+    let fresh = TestApp::sqlite_with(|s| {
+        s.database_url = settings.database_url.clone();
+        s.document_dir = settings.document_dir.clone();
+        s.document_keys = Some(pupitre::config::Secret::new(new));
+    })
+    .await;
+    let token = fresh.token(demo::LEARNER).await;
+    let (status, bytes, _) = download(&fresh, &token, &format!("/documents/{doc}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, PDF);
+}
+
 on_both_databases!(
     the_demo_data_has_applications_in_every_status_with_readable_documents,
     real_pdf_and_png_are_accepted_encrypted_at_rest_and_downloadable,

@@ -87,6 +87,7 @@ pub struct TestApp {
     services: pupitre::domain::Services,
     /// Where this server's encrypted documents are stored.
     pub documents: tempfile::TempDir,
+    settings: Settings,
     _db: DbGuard,
 }
 
@@ -190,6 +191,7 @@ impl TestApp {
         settings.document_dir = documents.path().display().to_string();
         tweak(&mut settings);
         let db_url = settings.database_url.clone();
+        let kept = settings.clone();
         let clock = TestClock(Arc::new(AtomicI64::new(Utc::now().timestamp_millis())));
         let c = clock.clone();
         let app = Application::build_with_clock(settings, Clock::from_fn(move || c.now())).await.expect("application builds");
@@ -198,7 +200,12 @@ impl TestApp {
         let services = app.services().clone();
         let app_statements = services.statements.clone();
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), app_statements, clock, backend, db_url, services, documents, _db: guard }
+        TestApp { base, client: reqwest::Client::new(), app_statements, clock, backend, db_url, services, documents, settings: kept, _db: guard }
+    }
+
+    /// The settings this server was started with (paths and URLs included).
+    pub fn settings(&self) -> Settings {
+        self.settings.clone()
     }
 
     pub fn services(&self) -> &pupitre::domain::Services {
