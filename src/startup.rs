@@ -97,7 +97,8 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
-        let max_body = http::graphql::multipart_body_limit(&settings);
+        let max_body = settings.max_body_bytes;
+        let upload_body = http::graphql::multipart_body_limit(&settings);
         let jobs_every = settings.jobs_interval_secs;
         let workers = settings.workers.max(1);
         let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);
@@ -106,7 +107,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::from_fn(http::observe))
-                .configure(|cfg| http::configure(cfg, max_body))
+                .configure(|cfg| http::configure(cfg, max_body, upload_body))
         })
         .workers(workers)
         .shutdown_timeout(20)

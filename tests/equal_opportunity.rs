@@ -250,11 +250,19 @@ async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_a
         assert!(!listed, "{who} must not list it");
     }
 
-    // The reviewer's reads are in the audit log (situation and each download).
-    assert!(app.count("audit_log WHERE category = 'financial_situation' AND purpose = 'equal_opportunity_review'").await >= 1, "the reviewer's read of the situation is audited");
-    assert!(app.count("audit_log WHERE category = 'supporting_documents' AND purpose = 'equal_opportunity_review'").await >= 1, "and of the documents");
-    let downloads = app.count("audit_log WHERE action = 'document.downloaded'").await;
+    // The reviewer's reads are in the audit log: reading the situation and the document list,
+    // and each download.
     let reviewer = app.token(demo::REVIEWER).await;
+    let app_ref = &app;
+    let reads = |cat: &'static str| {
+        let sql = format!("audit_log WHERE category = '{cat}' AND purpose = 'equal_opportunity_review' AND action <> 'document.downloaded'");
+        async move { app_ref.count(&sql).await }
+    };
+    let (situation_reads, document_reads) = (reads("financial_situation").await, reads("supporting_documents").await);
+    app.gql(Some(&reviewer), q, json!({ "id": id })).await.assert_ok();
+    assert_eq!(reads("financial_situation").await, situation_reads + 1, "the reviewer's read of the situation is audited");
+    assert_eq!(reads("supporting_documents").await, document_reads + 1, "and of the documents");
+    let downloads = app.count("audit_log WHERE action = 'document.downloaded'").await;
     assert_eq!(download(&app, &reviewer, &doc_url).await.0, 200);
     assert_eq!(app.count("audit_log WHERE action = 'document.downloaded'").await, downloads + 1, "each staff download is audited");
 
@@ -279,7 +287,7 @@ async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_a
     assert_eq!(r.assert_ok()["application"]["reviewerNote"], "Avis conforme.");
     // Decided: the applicant can no longer change or withdraw it.
     let r = app.gql(Some(&guardian), "mutation($id: ID!) { withdrawApplication(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
-    assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "read-only after the decision: {}", r.body);
+    assert_eq!(r.first_code().as_deref(), Some("CONFLICT"), "decided: it can no longer change: {}", r.body);
 }
 
 async fn one_open_application_per_course_withdrawal_and_deletion(app: TestApp) {
@@ -357,6 +365,26 @@ async fn an_approved_discount_lowers_new_and_pending_orders(app: TestApp, stripe
     assert_eq!(paid["status"], "PAID");
     assert_eq!(paid["invoices"][0]["total"]["amountCents"], 30_000);
     assert_eq!(paid["invoices"][0]["lines"][0]["discountCents"], 10_000);
+
+    // Stripe lowered, the order not (the approval stopped half-way): the payment of the lowered
+    // amount heals the order, which is priced again with the approved discount.
+    let (course_c, session_c) = course(&app, "eo-discount-heal").await;
+    let r = app.gql(Some(&learner), order_q, order_input("eo-heal-0001", &session_c)).await;
+    let o = r.assert_ok()["createOrder"]["order"].clone();
+    let id = create(&app, &learner, &course_c, None).await;
+    upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+    submit(&app, &learner, &id).await.assert_ok();
+    app.execute("UPDATE eo_applications SET status = 'approved', discount_percent = 10 WHERE course_id IN (SELECT id FROM courses WHERE slug = 'eo-discount-heal')").await;
+    let pi = o["payment"]["paymentIntentId"].as_str().expect("pi");
+    let res = app.client.post(format!("{}/v1/payment_intents/{pi}", stripe.base_url)).bearer_auth(&stripe.secret_key).form(&[("amount", "36000")]).send().await.expect("update");
+    assert_eq!(res.status().as_u16(), 200);
+    let (status, _) = stripe.confirm(pi, "pm_card_visa").await;
+    assert_eq!(status, 200);
+    let r = app.gql(Some(&learner), "query($id: ID!) { order(id: $id) { status total { amountCents } discount { amountCents } } }", json!({ "id": o["id"] })).await;
+    let healed = r.assert_ok()["order"].clone();
+    assert_eq!(healed["status"], "PAID");
+    assert_eq!(healed["total"]["amountCents"], 36_000);
+    assert_eq!(healed["discount"]["amountCents"], 4_000);
 }
 
 async fn the_demo_data_has_applications_in_every_status_with_readable_documents(app: TestApp) {
@@ -379,6 +407,45 @@ async fn the_demo_data_has_applications_in_every_status_with_readable_documents(
     let (status, bytes, _) = download(&app, &reviewer, &url).await;
     assert_eq!(status, 200);
     assert!(bytes.starts_with(b"%PDF-"));
+}
+
+async fn reviewers_never_decide_their_own_application(app: TestApp) {
+    let (course, _) = course(&app, "eo-self").await;
+    let reviewer = app.token(demo::REVIEWER).await;
+    let id = create(&app, &reviewer, &course, None).await;
+    upload(&app, &reviewer, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+    submit(&app, &reviewer, &id).await.assert_ok();
+    let approve = "mutation($id: ID!) { approveApplication(input: {applicationId: $id, discountPercent: 100}) { application { status } } }";
+    let r = app.gql(Some(&reviewer), approve, json!({ "id": id })).await;
+    assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    let r = app.gql(Some(&reviewer), "mutation($id: ID!) { startReview(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
+    assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"));
+    assert!(app.count("eo_applications WHERE status = 'submitted' AND discount_percent IS NULL").await >= 1);
+}
+
+async fn uploads_need_a_signed_in_multipart_request(app: TestApp) {
+    let (course, _) = course(&app, "eo-forged").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    // Anonymous multipart: refused before anything is parsed.
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status().as_u16(), 401);
+    // An upload placeholder forged in plain JSON, malformed or pointing at no file: 400, no panic.
+    let q = "mutation($input: AddDocumentsInput!) { addDocuments(input: $input) { documents { id } } }";
+    for marker in ["#__graphql_file__:x", "#__graphql_file__:99"] {
+        let r = app.gql(Some(&learner), q, json!({ "input": { "applicationId": id, "kind": "OTHER", "files": [marker] } })).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.first_code().as_deref(), Some("BAD_USER_INPUT"));
+    }
+    // The server is still there.
+    assert!(app.gql(None, "{ __typename }", json!({})).await.errors().is_empty());
 }
 
 /// Key rotation: documents sealed under the old master key are re-wrapped under the new one, and
@@ -426,6 +493,8 @@ on_both_databases!(
     a_tampered_document_fails_cleanly,
     situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_audited,
     one_open_application_per_course_withdrawal_and_deletion,
+    reviewers_never_decide_their_own_application,
+    uploads_need_a_signed_in_multipart_request,
 );
 
 mod with_stripe {

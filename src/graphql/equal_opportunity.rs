@@ -435,6 +435,10 @@ impl EqualOpportunityMutation {
         let actor = rc.user_actor(s).await.gql()?;
         let relations = rc.relations(s, &actor).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
+        // Counted before any content is read (the same file may be listed many times).
+        if input.files.len() > s.documents.max_files {
+            return Err(AppError::bad_input("input.files", format!("an application holds at most {} files", s.documents.max_files))).gql();
+        }
         let mut files = Vec::with_capacity(input.files.len());
         for (i, f) in input.files.iter().enumerate() {
             let v = f.value(ctx).map_err(|_| AppError::bad_input(format!("input.files.{i}"), "the file part is missing")).gql()?;

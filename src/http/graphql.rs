@@ -289,6 +289,9 @@ pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>
         let msg = format!("the body is larger than {} bytes", state.settings.max_body_bytes);
         return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, &rid, ErrorCode::BadUserInput, &msg, None);
     }
+    if body.windows(UPLOAD_MARKER.len()).any(|w| w == UPLOAD_MARKER) {
+        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "files are sent as a multipart request", None);
+    }
     if essence != JSON || !charset_ok {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -337,15 +340,36 @@ pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>
     execute(&req, &state, media, requests, batch).await
 }
 
-/// The body limit of a multipart request: twice the files allowed, each at twice the upload
-/// limit (so that a file or a count just over the limit reaches the resolver, which names the
+/// The body limit of a multipart request: one file more than allowed, at the upload limit
+/// each (so that a file or a count just over the limit reaches the resolver, which names the
 /// offending file), plus the JSON parts. Beyond that the request is refused with 413.
 pub fn multipart_body_limit(settings: &crate::config::Settings) -> usize {
     settings
         .upload_max_files
-        .saturating_mul(2)
-        .saturating_mul(settings.upload_max_file_bytes.saturating_mul(2))
-        .saturating_add(settings.max_body_bytes)
+        .saturating_add(1)
+        .saturating_mul(settings.upload_max_file_bytes)
+        .saturating_add(settings.max_body_bytes.saturating_mul(2))
+}
+
+/// async-graphql's upload placeholder: a client must never send it itself (its parser would
+/// panic on a malformed one, and a well-formed one would point at a file that is not there).
+const UPLOAD_MARKER: &[u8] = b"#__graphql_file__";
+
+/// Whether every upload placeholder in `r`'s variables points at a file of this request (the
+/// ones the multipart `map` put there).
+fn uploads_consistent(r: &async_graphql::Request) -> bool {
+    fn walk(v: &async_graphql::Value, files: usize) -> bool {
+        match v {
+            async_graphql::Value::String(s) => match s.strip_prefix("#__graphql_file__:") {
+                Some(n) => n.parse::<usize>().is_ok_and(|i| i < files),
+                None => !s.contains("#__graphql_file__"),
+            },
+            async_graphql::Value::List(l) => l.iter().all(|x| walk(x, files)),
+            async_graphql::Value::Object(o) => o.values().all(|x| walk(x, files)),
+            _ => true,
+        }
+    }
+    !r.query.contains("#__graphql_file__") && walk(&async_graphql::Value::Object(r.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect()), r.uploads.len())
 }
 
 /// `POST /graphql` as a GraphQL multipart request (file uploads,
@@ -353,6 +377,14 @@ pub fn multipart_body_limit(settings: &crate::config::Settings) -> usize {
 /// plaintext of a supporting document is never written to a temporary file.
 async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str, content_type: &str, body: web::Bytes) -> HttpResponse {
     let s = &state.settings;
+    // Uploads are for signed-in people: nothing is parsed for anyone else. (It also keeps
+    // multipart, a content type browsers send cross-site without asking, away from anonymous
+    // mutations.)
+    match authenticate(req, state).await {
+        Ok((_, crate::graphql::context::Principal::Token(_))) => {}
+        Ok(_) => return error_response(StatusCode::UNAUTHORIZED, media, rid, ErrorCode::Unauthenticated, "sign in to upload files", None),
+        Err(e) => return app_error_response(&e, media, rid),
+    }
     let opts = async_graphql::http::MultipartOptions::default()
         .max_file_size(s.upload_max_file_bytes.saturating_mul(2))
         .max_num_files(s.upload_max_files.saturating_mul(2));
@@ -368,6 +400,9 @@ async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str,
             return error_response(StatusCode::BAD_REQUEST, media, rid, ErrorCode::BadUserInput, &msg, None);
         }
     };
+    if !batch.iter().all(uploads_consistent) {
+        return error_response(StatusCode::BAD_REQUEST, media, rid, ErrorCode::BadUserInput, "an upload placeholder points at no file", None);
+    }
     match batch {
         async_graphql::BatchRequest::Single(r) => execute(req, state, media, vec![r], false).await,
         async_graphql::BatchRequest::Batch(rs) => {

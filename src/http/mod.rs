@@ -36,12 +36,14 @@ pub struct AppState {
 pub struct RequestId(pub String);
 
 /// Registers every route.
-/// `max_body` bounds every request body (multipart uploads included: see
-/// [`graphql::multipart_body_limit`]); JSON bodies are checked against the JSON limit.
-pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
+/// `max_body` bounds every request body; `/graphql` alone accepts up to `upload_body` (a
+/// multipart upload, see [`graphql::multipart_body_limit`]), and checks JSON bodies against
+/// `max_body` itself.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, upload_body: usize) {
     cfg.app_data(web::PayloadConfig::new(max_body))
         .service(
             web::resource("/graphql")
+                .app_data(web::PayloadConfig::new(upload_body))
                 .route(web::post().to(graphql::post))
                 .route(web::get().to(graphql::get))
                 .route(web::route().to(graphql::method_not_allowed)),

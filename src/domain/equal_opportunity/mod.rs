@@ -342,12 +342,22 @@ pub async fn add_documents(
     }
     let written = async {
         let txn = services.db.begin().await?;
-        eo_application::Entity::update_many()
+        // First a guarded write: it locks the application (the write lock on SQLite) and checks
+        // that the review has not started meanwhile; then the cap is counted again under it.
+        let open = eo_application::Entity::update_many()
             .col_expr(eo_application::Column::LastContactAt, Expr::value(now))
             .col_expr(eo_application::Column::UpdatedAt, Expr::value(now))
             .filter(eo_application::Column::Id.eq(id))
+            .filter(eo_application::Column::Status.is_in([ApplicationStatus::Draft.as_str(), ApplicationStatus::Submitted.as_str()]))
             .exec(&txn)
             .await?;
+        if open.rows_affected != 1 {
+            return Err(AppError::Conflict("documents can be added until the review starts".into()));
+        }
+        let now_held = scoped::<eo_document::Entity>(actor.tenant_id).filter(eo_document::Column::ApplicationId.eq(id)).count(&txn).await? as usize;
+        if now_held + rows.len() > cfg.max_files {
+            return Err(AppError::bad_input("input.files", format!("an application holds at most {} files ({now_held} already)", cfg.max_files)));
+        }
         eo_document::Entity::insert_many(rows.iter().cloned().map(eo_document::ActiveModel::from)).exec_without_returning(&txn).await?;
         txn.commit().await?;
         Ok::<_, AppError>(())
@@ -375,6 +385,9 @@ async fn applicant_moves(services: &Services, actor: &Actor, relations: &Relatio
     let rec = visible(services, actor, relations, id).await?;
     if !policy::acts_for(actor, relations, rec.application.applicant_id) {
         return Err(AppError::Forbidden);
+    }
+    if status_of(&rec)?.decided() {
+        return Err(AppError::Conflict(format!("the application is {}: it can no longer change", rec.application.status)));
     }
     require(policy::decide(actor, relations, &rec.facts(), DataField::FinancialSituation, Op::Write))?;
     if to == ApplicationStatus::Submitted {
@@ -443,7 +456,13 @@ pub async fn destroy(services: &Services, actor: &Actor, a: &eo_application::Mod
             action: "application.deleted",
             category: Some(Category::SupportingDocuments),
             subject_id: Some(a.applicant_id),
-            purpose: if actor.user_id == Some(a.applicant_id) { "own_data" } else { Column::PrivacyOfficer.purpose() },
+            purpose: if actor.user_id == Some(a.applicant_id) {
+                Column::Subject.purpose()
+            } else if actor.user_id == Some(a.created_by) || !actor.has(Role::PrivacyOfficer) {
+                Column::Guardian.purpose()
+            } else {
+                Column::PrivacyOfficer.purpose()
+            },
             details: Some(json!({ "applicationId": a.id, "documents": docs.len() })),
         },
     )
@@ -543,6 +562,11 @@ async fn decide_move(
     if !policy::may_review(actor) || !policy::decide(actor, relations, &rec.facts(), DataField::FinancialSituation, Op::Decide).allowed() {
         return Err(AppError::Forbidden);
     }
+    // Nobody decides on their own application, their ward's, or one they filed.
+    let a = &rec.application;
+    if policy::acts_for(actor, relations, a.applicant_id) || actor.user_id == Some(a.created_by) {
+        return Err(AppError::Forbidden);
+    }
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let mut q = eo_application::Entity::update_many()
@@ -614,7 +638,7 @@ pub async fn download(services: &Services, actor: &Actor, relations: &Relations,
         other => AppError::internal("reading a document", other),
     })?;
     let plain = vault::open(&cfg.keys, doc.id, &doc.key_id, &doc.wrapped_key, &blob).map_err(|e| match e {
-        vault::VaultError::Tampered | vault::VaultError::UnknownKey => {
+        vault::VaultError::Tampered => {
             tracing::error!(document.id = %doc.id, error = %e, "a stored document failed its integrity check");
             AppError::Corrupted("the stored document failed its integrity check")
         }

@@ -34,7 +34,8 @@ use super::learning::{self, EnrollmentStatus};
 use super::payments::{GatewayError, IntentStatus, IntentView};
 use super::tenancy::scoped;
 use super::types::PostalAddress;
-use crate::entities::{course, order, order_line, outbox, session};
+use crate::entities::{course, eo_application, order, order_line, outbox, session};
+use std::collections::HashMap;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
 
@@ -362,6 +363,16 @@ async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), Gate
     if attached.rows_affected != 1 {
         tracing::info!(order.id = %o.id, "PaymentIntent already attached (or the order left the pending state)");
     }
+    // A discount approved while the intent was being created lowered the order, not the intent.
+    let now_total = order::Entity::find_by_id(o.id)
+        .one(&services.db)
+        .await
+        .map_err(|e| GatewayError::Protocol(format!("re-reading the order: {e}")))?
+        .map(|x| x.total_cents);
+    if let Some(t) = now_total.filter(|t| *t != intent.amount && *t > 0) {
+        let gw = &services.payments.gateway;
+        services.payments.stats.time(gw.update_payment_intent_amount(&intent.id, t, &format!("pupitre-discount-{}-{t}", o.id))).await?;
+    }
     Ok(())
 }
 
@@ -535,7 +546,7 @@ pub async fn apply_payment<C: ConnectionTrait + TransactionTrait>(
     // A savepoint: an order whose seats cannot all be had stays exactly as it was.
     let sp = conn.begin().await?;
     let outcome = apply_payment_in(&sp, services, order, intent).await?;
-    if outcome == PaymentOutcome::SeatsGone {
+    if matches!(outcome, PaymentOutcome::SeatsGone | PaymentOutcome::Mismatch) {
         sp.rollback().await?;
     } else {
         sp.commit().await?;
@@ -552,10 +563,23 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     if intent.status != IntentStatus::Succeeded {
         return Ok(PaymentOutcome::AlreadyDone);
     }
-    if intent.amount_received != order.total_cents || !intent.currency.eq_ignore_ascii_case(&order.currency) {
-        tracing::error!(order.id = %order.id, "payment amount or currency differs from the order; not applied");
+    if !intent.currency.eq_ignore_ascii_case(&order.currency) {
+        tracing::error!(order.id = %order.id, "payment currency differs from the order; not applied");
         return Ok(PaymentOutcome::Mismatch);
     }
+    let mut order = order.clone();
+    if intent.amount_received != order.total_cents {
+        // A discount granted while the buyer was paying may have reached Stripe and not the
+        // order (or the other way round): price the order again with the discounts approved
+        // now; it is paid if that is what was received.
+        let total = reprice(conn, &order).await?;
+        if total != intent.amount_received {
+            tracing::error!(order.id = %order.id, "payment amount differs from the order; not applied");
+            return Ok(PaymentOutcome::Mismatch);
+        }
+        order = scoped::<order::Entity>(order.tenant_id).filter(order::Column::Id.eq(order.id)).one(conn).await?.ok_or(AppError::NotFound)?;
+    }
+    let order = &order;
     let now = services.clock.now();
     // An order the expiry job cancelled (unpaid) can still be paid: its seats are taken again
     // below if they are free.
@@ -612,11 +636,61 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     Ok(PaymentOutcome::Applied)
 }
 
-/// Applies an approved application's discount to the applicant's unpaid orders for its course:
-/// the lines and totals are recomputed and the PaymentIntent's amount is changed at Stripe
-/// first (an intent already being paid is left alone, and its order keeps its price).
-pub async fn apply_approved_discount(services: &Services, a: &crate::entities::eo_application::Model) -> AppResult<u64> {
-    let Some(percent) = a.discount_percent else { return Ok(0) };
+/// Prices an order's lines again with the discounts approved for its learner now, and saves
+/// lines and totals in `conn` (the caller's transaction). Returns the new total.
+async fn reprice<C: ConnectionTrait>(conn: &C, o: &order::Model) -> AppResult<i64> {
+    let lines = scoped::<order_line::Entity>(o.tenant_id).filter(order_line::Column::OrderId.eq(o.id)).all(conn).await?;
+    let learner = o.learner_id.or(o.buyer_id).ok_or(AppError::NotFound)?;
+    let approved: HashMap<Uuid, i32> = scoped::<eo_application::Entity>(o.tenant_id)
+        .filter(eo_application::Column::ApplicantId.eq(learner))
+        .filter(eo_application::Column::Status.eq("approved"))
+        .filter(eo_application::Column::CourseId.is_in(lines.iter().map(|l| l.course_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|a| Some((a.course_id, a.discount_percent?)))
+        .collect();
+    let (mut total, mut tax_sum) = (0, 0);
+    for l in &lines {
+        let discount = discount_of(l.unit_price_cents, approved.get(&l.course_id).copied());
+        let line_total = l.unit_price_cents - discount;
+        let tax = included_tax(line_total, l.tax_rate_bp);
+        total += line_total;
+        tax_sum += tax;
+        if discount != l.discount_cents {
+            order_line::Entity::update_many()
+                .col_expr(order_line::Column::DiscountCents, Expr::value(discount))
+                .col_expr(order_line::Column::TotalCents, Expr::value(line_total))
+                .col_expr(order_line::Column::TaxCents, Expr::value(tax))
+                .filter(order_line::Column::Id.eq(l.id))
+                .exec(conn)
+                .await?;
+        }
+    }
+    order::Entity::update_many()
+        .col_expr(order::Column::DiscountCents, Expr::value(o.subtotal_cents - total))
+        .col_expr(order::Column::TotalCents, Expr::value(total))
+        .col_expr(order::Column::TaxCents, Expr::value(tax_sum))
+        .filter(order::Column::Id.eq(o.id))
+        .exec(conn)
+        .await?;
+    Ok(total)
+}
+
+/// What an order would cost with the discounts approved now (no write).
+async fn repriced_total(services: &Services, o: &order::Model) -> AppResult<i64> {
+    let lines = lines_of(services, o.tenant_id, &[o.id]).await?.remove(&o.id).unwrap_or_default();
+    let learner = o.learner_id.or(o.buyer_id).ok_or(AppError::NotFound)?;
+    let courses: Vec<Uuid> = lines.iter().map(|l| l.course_id).collect();
+    let approved = super::equal_opportunity::approved_discounts(services, o.tenant_id, learner, &courses).await?;
+    Ok(lines.iter().map(|l| l.unit_price_cents - discount_of(l.unit_price_cents, approved.get(&l.course_id).copied())).sum())
+}
+
+/// Applies an approved application's discount to the applicant's unpaid orders: the
+/// PaymentIntent's amount is lowered at Stripe first, then the order is priced again under its
+/// lock. Should the second step not happen, the payment heals it (see [`apply_payment`]); an
+/// intent Stripe will not change (already being paid) keeps the order at its price.
+pub async fn apply_approved_discount(services: &Services, a: &eo_application::Model) -> AppResult<u64> {
     let unpaid = scoped::<order::Entity>(a.tenant_id)
         .filter(order::Column::LearnerId.eq(a.applicant_id))
         .filter(order::Column::Status.is_in(OrderStatus::UNPAID))
@@ -624,25 +698,14 @@ pub async fn apply_approved_discount(services: &Services, a: &crate::entities::e
         .await?;
     let mut changed = 0;
     for o in unpaid {
-        let lines = lines_of(services, a.tenant_id, &[o.id]).await?.remove(&o.id).unwrap_or_default();
-        if !lines.iter().any(|l| l.course_id == a.course_id && l.discount_cents == 0) {
-            continue;
-        }
-        let repriced: Vec<(order_line::Model, i64, i64)> = lines
-            .iter()
-            .map(|l| {
-                let discount = if l.course_id == a.course_id { discount_of(l.unit_price_cents, Some(percent)) } else { l.discount_cents };
-                let total = l.unit_price_cents - discount;
-                (l.clone(), discount, total)
-            })
-            .collect();
-        let total: i64 = repriced.iter().map(|(_, _, t)| t).sum();
-        if total == 0 {
-            // Nothing left to pay through Stripe: the buyer orders again (the new order is free).
+        let total = repriced_total(services, &o).await?;
+        if total == o.total_cents || total == 0 {
+            // Nothing changes, or nothing is left to pay through Stripe: a 100 % discount
+            // applies to a new order (which is free), not to one already asking for payment.
             continue;
         }
         if let Some(pi) = &o.payment_intent_id {
-            let key = format!("pupitre-discount-{}-{}", o.id, a.id);
+            let key = format!("pupitre-discount-{}-{total}", o.id);
             if let Err(e) = services.payments.stats.time(services.payments.gateway.update_payment_intent_amount(pi, total, &key)).await {
                 tracing::warn!(order.id = %o.id, error = %e, "could not lower the PaymentIntent of an unpaid order; it keeps its price");
                 continue;
@@ -650,36 +713,17 @@ pub async fn apply_approved_discount(services: &Services, a: &crate::entities::e
         }
         let now = services.clock.now();
         let txn = services.db.begin().await?;
-        let moved = order::Entity::update_many()
+        let locked = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
             .filter(order::Column::Id.eq(o.id))
             .filter(order::Column::Status.is_in(OrderStatus::UNPAID))
             .exec(&txn)
             .await?;
-        if moved.rows_affected != 1 {
-            continue;
+        if locked.rows_affected == 1 {
+            reprice(&txn, &o).await?;
+            changed += 1;
         }
-        let mut tax_sum = 0;
-        for (l, discount, line_total) in &repriced {
-            let tax = included_tax(*line_total, l.tax_rate_bp);
-            tax_sum += tax;
-            order_line::Entity::update_many()
-                .col_expr(order_line::Column::DiscountCents, Expr::value(*discount))
-                .col_expr(order_line::Column::TotalCents, Expr::value(*line_total))
-                .col_expr(order_line::Column::TaxCents, Expr::value(tax))
-                .filter(order_line::Column::Id.eq(l.id))
-                .exec(&txn)
-                .await?;
-        }
-        order::Entity::update_many()
-            .col_expr(order::Column::DiscountCents, Expr::value(o.subtotal_cents - total))
-            .col_expr(order::Column::TotalCents, Expr::value(total))
-            .col_expr(order::Column::TaxCents, Expr::value(tax_sum))
-            .filter(order::Column::Id.eq(o.id))
-            .exec(&txn)
-            .await?;
         txn.commit().await?;
-        changed += 1;
     }
     Ok(changed)
 }
