@@ -89,6 +89,8 @@ pub struct Settings {
     pub document_keys: Option<Secret>,
     /// Directory of the encrypted documents (the local document store).
     pub document_dir: String,
+    /// S3-compatible object storage for the documents instead of the directory.
+    pub document_s3: Option<S3Settings>,
     /// Largest accepted upload, in bytes.
     pub upload_max_file_bytes: usize,
     /// Most documents per application.
@@ -98,6 +100,19 @@ pub struct Settings {
 /// The placeholder secret shipped in `.env.example`; production refuses it.
 /// The Stripe key used when none is configured (development only): calls to Stripe fail.
 pub const DEVELOPMENT_STRIPE_KEY: &str = "sk_test_pupitre_development_placeholder";
+
+/// An S3-compatible bucket (AWS S3, MinIO, Scaleway, OVH…) holding the encrypted documents.
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Key prefix inside the bucket (may be empty).
+    pub prefix: String,
+    pub region: String,
+    /// Endpoint of a non-AWS service, e.g. `https://s3.fr-par.scw.cloud`.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+}
 
 pub const EXAMPLE_JWT_SECRET: &str = "change-me-development-only-secret-0123456789";
 
@@ -271,6 +286,23 @@ impl Settings {
                 }
             },
             document_dir: get("PUPITRE_DOCUMENT_DIR").unwrap_or_else(|| "data/documents".into()),
+            document_s3: match get("PUPITRE_DOCUMENT_STORE").as_deref() {
+                None | Some("local") => None,
+                Some(url) => match url.strip_prefix("s3://").map(|r| r.split_once('/').unwrap_or((r, ""))) {
+                    Some((bucket, prefix)) if !bucket.is_empty() => Some(S3Settings {
+                        bucket: bucket.to_owned(),
+                        prefix: prefix.trim_matches('/').to_owned(),
+                        region: get("PUPITRE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                        endpoint: get("PUPITRE_S3_ENDPOINT"),
+                        access_key_id: get("PUPITRE_S3_ACCESS_KEY_ID").map(Secret::new),
+                        secret_access_key: get("PUPITRE_S3_SECRET_ACCESS_KEY").map(Secret::new),
+                    }),
+                    _ => {
+                        problems.push(format!("PUPITRE_DOCUMENT_STORE must be `local` or `s3://bucket[/prefix]`, not `{url}`"));
+                        None
+                    }
+                },
+            },
             upload_max_file_bytes: parse(&mut problems, "PUPITRE_UPLOAD_MAX_FILE_BYTES", get("PUPITRE_UPLOAD_MAX_FILE_BYTES"), 10 * 1024 * 1024),
             upload_max_files: parse(&mut problems, "PUPITRE_UPLOAD_MAX_FILES", get("PUPITRE_UPLOAD_MAX_FILES"), 5),
             response_cache_ms: parse(&mut problems, "PUPITRE_RESPONSE_CACHE_MS", get("PUPITRE_RESPONSE_CACHE_MS"), 1000),
@@ -285,6 +317,12 @@ impl Settings {
             && !(base.starts_with("https://") || (!prod && base.starts_with("http://")))
         {
             problems.push("PUPITRE_STRIPE_API_BASE must be an https:// URL (http:// only outside production)".into());
+        }
+        if let Some(s3) = &settings.document_s3
+            && let Some(e) = &s3.endpoint
+            && !(e.starts_with("https://") || (!prod && e.starts_with("http://")))
+        {
+            problems.push("PUPITRE_S3_ENDPOINT must be an https:// URL (http:// only outside production)".into());
         }
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());

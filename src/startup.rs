@@ -61,12 +61,38 @@ pub fn document_config(settings: &Settings) -> Result<crate::domain::equal_oppor
     if keys.is_development() {
         tracing::warn!("documents are encrypted with the development key (set PUPITRE_DOCUMENT_KEYS)");
     }
+    let store = match &settings.document_s3 {
+        None => vault::DocumentStore::local(std::path::Path::new(&settings.document_dir))?,
+        Some(s3) => s3_store(s3)?,
+    };
     Ok(DocumentConfig {
         keys: Arc::new(keys),
-        store: vault::DocumentStore::local(std::path::Path::new(&settings.document_dir))?,
+        store,
         max_file_bytes: settings.upload_max_file_bytes,
         max_files: settings.upload_max_files,
     })
+}
+
+/// The S3-compatible document store (TLS through rustls with the ring provider).
+fn s3_store(s3: &crate::config::S3Settings) -> Result<crate::domain::equal_opportunity::vault::DocumentStore, StartupError> {
+    use crate::domain::equal_opportunity::vault::{DocumentStore, VaultError};
+    use object_store::aws::AmazonS3Builder;
+    // One process-wide TLS crypto provider; a second call finds it installed, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut b = AmazonS3Builder::new().with_bucket_name(&s3.bucket).with_region(&s3.region);
+    if let Some(e) = &s3.endpoint {
+        b = b.with_endpoint(e).with_allow_http(e.starts_with("http://")).with_virtual_hosted_style_request(false);
+    }
+    if let (Some(k), Some(sk)) = (&s3.access_key_id, &s3.secret_access_key) {
+        b = b.with_access_key_id(k.expose()).with_secret_access_key(sk.expose());
+    }
+    let store = b.build().map_err(|e| VaultError::Storage(format!("S3 configuration: {e}")))?;
+    let store: Arc<dyn object_store::ObjectStore> = if s3.prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(store, s3.prefix.as_str()))
+    };
+    Ok(DocumentStore::from_store(store))
 }
 
 impl Application {
