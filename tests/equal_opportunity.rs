@@ -22,28 +22,9 @@ const APP_FIELDS: &str = "id status situation { incomeBracket scholarshipHolder 
 
 /// A published paid course (EUR 400.00, 20 % VAT) with one session. Returns (course, session).
 async fn course(app: &TestApp, slug: &str) -> (String, String) {
-    let admin = app.token(demo::ADMIN).await;
-    let r = app
-        .gql(
-            Some(&admin),
-            "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
-            json!({ "input": { "slug": slug, "title": format!("Cours {slug}"), "summary": "Un cours.", "description": "",
-                "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": 40_000, "currency": "EUR", "taxRateBp": 2000 } }),
-        )
-        .await;
-    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
-    let start = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
-    let end = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
-    let r = app
-        .gql(
-            Some(&admin),
-            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
-            json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": 10 } }),
-        )
-        .await;
-    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
-    (course, session)
+    let input = json!({ "slug": slug, "title": format!("Cours {slug}"), "summary": "Un cours.", "description": "",
+        "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": 40_000, "currency": "EUR", "taxRateBp": 2000 });
+    common::published_course(app, input, 10).await
 }
 
 async fn create(app: &TestApp, token: &str, course: &str, learner: Option<&str>) -> String {

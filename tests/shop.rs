@@ -30,28 +30,9 @@ const REFUND: &str = "mutation($input: RefundOrderInput!) { refundOrder(input: $
 /// A published course at `price` cents (20 % VAT included) with one session of `capacity` seats
 /// starting in 10 days. Returns (course id, session id).
 async fn paid_course(app: &TestApp, slug: &str, price: i64, currency: &str, capacity: i32) -> (String, String) {
-    let admin = app.token(demo::ADMIN).await;
-    let r = app
-        .gql(
-            Some(&admin),
-            "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
-            json!({ "input": { "slug": slug, "title": format!("Cours {slug}"), "summary": "Un cours payant.", "description": "",
-                "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": price, "currency": currency, "taxRateBp": 2000 } }),
-        )
-        .await;
-    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
-    let start = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
-    let end = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
-    let r = app
-        .gql(
-            Some(&admin),
-            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
-            json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": capacity } }),
-        )
-        .await;
-    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
-    (course, session)
+    let input = json!({ "slug": slug, "title": format!("Cours {slug}"), "summary": "Un cours payant.", "description": "",
+        "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": price, "currency": currency, "taxRateBp": 2000 });
+    common::published_course(app, input, capacity).await
 }
 
 fn order_input(key: &str, sessions: &[&str]) -> Value {

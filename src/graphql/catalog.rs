@@ -17,19 +17,6 @@ use crate::entities::{course, lesson, session};
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::policy;
 
-macro_rules! gql_enum {
-    ($gql:ident as $name:literal <=> $dom:ident { $($v:ident),* }) => {
-        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-        #[graphql(name = $name)]
-        pub enum $gql { $($v),* }
-        impl From<$gql> for $dom {
-            fn from(x: $gql) -> Self { match x { $($gql::$v => $dom::$v),* } }
-        }
-        impl From<$dom> for $gql {
-            fn from(x: $dom) -> Self { match x { $($dom::$v => $gql::$v),* } }
-        }
-    };
-}
 gql_enum!(LevelGql as "CourseLevel" <=> Level { Beginner, Intermediate, Advanced });
 gql_enum!(FormatGql as "CourseFormat" <=> Format { Online, InPerson, VirtualClass });
 gql_enum!(StatusGql as "CourseStatus" <=> CourseStatus { Draft, Published, Archived });

@@ -25,19 +25,6 @@ use crate::entities::eo_document;
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::policy::{self, DataField, Role};
 
-macro_rules! gql_enum {
-    ($gql:ident as $name:literal <=> $dom:ident { $($v:ident),* }) => {
-        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-        #[graphql(name = $name)]
-        pub enum $gql { $($v),* }
-        impl From<$gql> for $dom {
-            fn from(x: $gql) -> Self { match x { $($gql::$v => $dom::$v),* } }
-        }
-        impl From<$dom> for $gql {
-            fn from(x: $dom) -> Self { match x { $($dom::$v => $gql::$v),* } }
-        }
-    };
-}
 gql_enum!(ApplicationStatusGql as "ApplicationStatus" <=> ApplicationStatus { Draft, Submitted, UnderReview, Approved, Rejected, Withdrawn });
 /// Yearly taxable income of the household, in euros.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

@@ -2,6 +2,21 @@
 //! domain service, wrap the result in an API type. Personal fields carry a [`guard::Need`]
 //! guard naming their data category; no resolver decides access on its own.
 
+/// A GraphQL enum mirroring a domain enum variant for variant, with both conversions.
+macro_rules! gql_enum {
+    ($gql:ident as $name:literal <=> $dom:ident { $($v:ident),* }) => {
+        #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+        #[graphql(name = $name)]
+        pub enum $gql { $($v),* }
+        impl From<$gql> for $dom {
+            fn from(x: $gql) -> Self { match x { $($gql::$v => $dom::$v),* } }
+        }
+        impl From<$dom> for $gql {
+            fn from(x: $dom) -> Self { match x { $($dom::$v => $gql::$v),* } }
+        }
+    };
+}
+
 mod account;
 mod audit;
 mod catalog;

@@ -41,25 +41,14 @@ pub async fn stripe_webhook(req: HttpRequest, body: web::Bytes, state: web::Data
 /// staff; staff downloads are audited.
 pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let rid = request_id(&req);
-    let fail = |e: AppError| app_error_response(&e, Media::Json, &rid);
-    let Ok(id) = uuid::Uuid::parse_str(&path.into_inner()) else {
-        return fail(AppError::NotFound);
-    };
-    let (tenant, principal) = match authenticate(&req, &state).await {
-        Ok(x) => x,
-        Err(e) => return fail(e),
-    };
-    if matches!(principal, Principal::Anonymous) {
-        return fail(AppError::Unauthenticated);
-    }
     let services = &state.services;
-    let rc = RequestCtx::new(services, rid.clone(), tenant, principal, None);
     let result = async {
-        let actor = rc.user_actor(services).await?;
+        let (actor, rc, id) = signed_in(&req, &state, &rid, &path).await?;
         let relations = rc.relations(services, &actor).await?;
         invoice::download(services, &actor, relations, id).await
     }
     .await;
+    let fail = |e: AppError| app_error_response(&e, Media::Json, &rid);
     match result {
         Ok((pdf, number)) => HttpResponse::Ok()
             .content_type("application/pdf")
@@ -75,25 +64,14 @@ pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::
 /// `404` for anyone else; `500 DATA_CORRUPTED` when the stored content fails its integrity check.
 pub async fn document(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let rid = request_id(&req);
-    let fail = |e: AppError| app_error_response(&e, Media::Json, &rid);
-    let Ok(id) = uuid::Uuid::parse_str(&path.into_inner()) else {
-        return fail(AppError::NotFound);
-    };
-    let (tenant, principal) = match authenticate(&req, &state).await {
-        Ok(x) => x,
-        Err(e) => return fail(e),
-    };
-    if matches!(principal, Principal::Anonymous) {
-        return fail(AppError::Unauthenticated);
-    }
     let services = &state.services;
-    let rc = RequestCtx::new(services, rid.clone(), tenant, principal, None);
     let result = async {
-        let actor = rc.user_actor(services).await?;
+        let (actor, rc, id) = signed_in(&req, &state, &rid, &path).await?;
         let relations = rc.relations(services, &actor).await?;
         crate::domain::equal_opportunity::download(services, &actor, relations, id).await
     }
     .await;
+    let fail = |e: AppError| app_error_response(&e, Media::Json, &rid);
     match result {
         Ok((doc, bytes)) => HttpResponse::Ok()
             .content_type(doc.mime_type.clone())
@@ -103,4 +81,17 @@ pub async fn document(req: HttpRequest, path: web::Path<String>, state: web::Dat
             .body(bytes),
         Err(e) => fail(e),
     }
+}
+
+/// The signed-in actor of a download request (a bearer token is required), its request
+/// context, and the id in the path (`NOT_FOUND` when it is not one).
+async fn signed_in(req: &HttpRequest, state: &AppState, rid: &str, path: &str) -> Result<(crate::policy::Actor, RequestCtx, uuid::Uuid), AppError> {
+    let id = uuid::Uuid::parse_str(path).map_err(|_| AppError::NotFound)?;
+    let (tenant, principal) = authenticate(req, state).await?;
+    if matches!(principal, Principal::Anonymous) {
+        return Err(AppError::Unauthenticated);
+    }
+    let rc = RequestCtx::new(&state.services, rid.to_owned(), tenant, principal, None);
+    let actor = rc.user_actor(&state.services).await?;
+    Ok((actor, rc, id))
 }

@@ -295,6 +295,26 @@ impl TestApp {
     }
 }
 
+/// Creates (as the demo admin) and publishes a course from `input` (a `CreateCourseInput`) with
+/// one session of `capacity` seats starting in 10 days. Returns (course id, session id).
+pub async fn published_course(app: &TestApp, input: Value, capacity: i32) -> (String, String) {
+    let admin = app.token(demo::ADMIN).await;
+    let r = app.gql(Some(&admin), "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }", json!({ "input": input })).await;
+    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("course id").to_owned();
+    let start = (Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    let end = (Utc::now() + chrono::Duration::days(20)).to_rfc3339();
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
+            json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": capacity } }),
+        )
+        .await;
+    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("session id").to_owned();
+    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
+    (course, session)
+}
+
 /// Points a test server at a Stripe stand-in (keys, API base, a short timeout).
 pub fn use_stripe(s: &mut Settings, stripe: &stripe::StripeStandIn) {
     s.stripe_secret_key = pupitre::config::Secret::new(stripe.secret_key.clone());
