@@ -157,6 +157,24 @@ pub fn may_review(actor: &Actor) -> bool {
     actor.has(Role::Reviewer) && matrix::cell(Category::FinancialSituation, Column::Reviewer).conditions.contains(&Condition::Decides)
 }
 
+/// Whether `actor` may read an order's PaymentIntent client secret (it lets one pay, so it is
+/// the buyer's alone; no staff column needs it).
+pub fn may_read_client_secret(actor: &Actor, buyer: Option<Uuid>) -> bool {
+    actor.user_id.is_some() && actor.user_id == buyer
+}
+
+/// Whether `actor` is on the reviewers' side of equal-opportunity applications: reviewers and
+/// the privacy officer see the queue of submitted applications and the reviewers' notes; the
+/// applicant's side never does.
+pub fn sees_all_applications(actor: &Actor) -> bool {
+    may_review(actor) || (actor.has(Role::PrivacyOfficer) && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read)
+}
+
+/// Whether `actor` may delete anyone's application (erasure): the privacy officer.
+pub fn may_erase_applications(actor: &Actor) -> bool {
+    actor.has(Role::PrivacyOfficer) && matrix::cell(Category::SupportingDocuments, Column::PrivacyOfficer).read
+}
+
 /// Whether `actor` may refund orders: staff whose `billing` cell writes (billing).
 pub fn may_refund(actor: &Actor) -> bool {
     actor.has(Role::Billing) && matrix::cell(Category::Billing, Column::Billing).write

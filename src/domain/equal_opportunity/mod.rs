@@ -24,7 +24,7 @@ use super::catalog::{self, CourseStatus};
 use super::tenancy::scoped;
 use crate::entities::{eo_application, eo_document};
 use crate::error::{AppError, AppResult};
-use crate::policy::{self, Actor, Category, Column, DataField, Decision, Op, Relations, Role, SubjectFacts};
+use crate::policy::{self, Actor, Category, Column, DataField, Decision, Op, Relations, SubjectFacts};
 use vault::{DocumentStore, MasterKeys};
 
 /// Application states.
@@ -431,7 +431,7 @@ pub async fn withdraw(services: &Services, actor: &Actor, relations: &Relations,
 pub async fn delete(services: &Services, actor: &Actor, relations: &Relations, id: Uuid) -> AppResult<()> {
     let rec = visible(services, actor, relations, id).await?;
     let own = policy::acts_for(actor, relations, rec.application.applicant_id);
-    let officer = actor.has(Role::PrivacyOfficer);
+    let officer = policy::may_erase_applications(actor);
     if !own && !officer {
         return Err(AppError::Forbidden);
     }
@@ -458,7 +458,7 @@ pub async fn destroy(services: &Services, actor: &Actor, a: &eo_application::Mod
             subject_id: Some(a.applicant_id),
             purpose: if actor.user_id == Some(a.applicant_id) {
                 Column::Subject.purpose()
-            } else if actor.user_id == Some(a.created_by) || !actor.has(Role::PrivacyOfficer) {
+            } else if actor.user_id == Some(a.created_by) || !policy::may_erase_applications(actor) {
                 Column::Guardian.purpose()
             } else {
                 Column::PrivacyOfficer.purpose()
@@ -486,7 +486,7 @@ pub struct ApplicationFilter {
 pub async fn list(services: &Services, actor: &Actor, relations: &Relations, f: &ApplicationFilter, offset: u64, limit: u64) -> AppResult<(Vec<eo_application::Model>, u64)> {
     let me = actor.user_id.ok_or(AppError::Unauthenticated)?;
     let mut q = scoped::<eo_application::Entity>(actor.tenant_id);
-    let queue = policy::may_review(actor) || actor.has(Role::PrivacyOfficer);
+    let queue = policy::sees_all_applications(actor);
     if queue {
         q = q.filter(eo_application::Column::Status.ne(ApplicationStatus::Draft.as_str()));
     } else {
