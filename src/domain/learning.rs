@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::Services;
 use super::catalog::{self, CourseStatus};
 use super::tenancy::scoped;
-use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, session};
+use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, order_line, session};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
 
@@ -213,13 +213,21 @@ pub async fn activate_reservation(services: &Services, tenant_id: Uuid, enrollme
 }
 
 /// Cancels every pending-payment enrollment of the tenant whose hold has expired and frees its
-/// seat; returns how many. Idempotent and safe to run from several instances at once (each
+/// seat, except those held by an order (the shop expires those with their order); returns how
+/// many. Idempotent and safe to run from several instances at once (each
 /// cancellation is a guarded update).
 pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppResult<u64> {
     let now = services.clock.now();
+    // Holds of orders are the shop's: it frees them with their order, after asking Stripe.
+    let of_orders = sea_orm::sea_query::Query::select()
+        .column(order_line::Column::EnrollmentId)
+        .from(order_line::Entity)
+        .and_where(order_line::Column::EnrollmentId.is_not_null())
+        .to_owned();
     let expired = scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
         .filter(enrollment::Column::HoldExpiresAt.lte(now))
+        .filter(enrollment::Column::Id.not_in_subquery(of_orders))
         .all(&services.db)
         .await?;
     let mut released = 0;

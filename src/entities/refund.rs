@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A refund asked by billing staff: `pending` while Stripe is asked, then `succeeded` or `failed`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "refunds")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -16,6 +16,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
 }
+super::redacted_debug!(Model, "Refund", id, tenant_id, order_id, amount_cents, status);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

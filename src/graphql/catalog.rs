@@ -3,13 +3,12 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::context::{request, services};
 use super::learning::{LiveClassNode, RosterEntry};
 use super::loaders::{CourseById, CourseLessons, CourseSessions, CourseTags, InstructorName, SessionLiveClasses};
-use super::pagination::parse_id;
+use super::pagination::{offset_cursor, offset_page, parse_id};
 use crate::domain::catalog::{self, CourseDraft, CourseFilter, CoursePatch, CourseSort, CourseStatus, Format, Level, SessionDraft};
 use crate::domain::learning;
 use crate::domain::types::{self, Money, Slug, Tag};
@@ -203,24 +202,6 @@ pub type CourseConnection = Connection<String, CourseNode>;
 /// Most courses one page may hold.
 pub const MAX_COURSES_PER_PAGE: i32 = 50;
 
-fn offset_cursor(offset: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("course-offset:{offset}"))
-}
-
-/// Decodes a cursor into the offset of the next row; bounded, so a forged cursor can neither
-/// overflow nor reach the database as an absurd OFFSET.
-fn parse_offset(cursor: &str) -> AppResult<u64> {
-    const MAX_OFFSET: u64 = 1_000_000;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("course-offset:").and_then(|n| n.parse::<u64>().ok()))
-        .filter(|n| *n < MAX_OFFSET)
-        .map(|n| n + 1)
-        .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
-}
-
 impl CourseFilterInput {
     fn parse(self) -> AppResult<CourseFilter> {
         if let (Some(a), Some(b)) = (self.min_price_cents, self.max_price_cents)
@@ -298,24 +279,17 @@ impl CatalogQuery {
     ) -> async_graphql::Result<Option<CourseConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
-        let first = first.unwrap_or(20);
-        if !(1..=MAX_COURSES_PER_PAGE).contains(&first) {
-            return Err(AppError::bad_input("first", format!("must be between 1 and {MAX_COURSES_PER_PAGE}"))).gql();
-        }
-        let offset = match after {
-            Some(c) => parse_offset(&c).gql()?,
-            None => 0,
-        };
+        let (first, offset) = offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
         let filter = filter.unwrap_or_default().parse().gql()?;
         let sort = match sort.unwrap_or_default() {
             CourseSortGql::StartDate => CourseSort::StartDate,
             CourseSortGql::Price => CourseSort::Price,
             CourseSortGql::Title => CourseSort::Title,
         };
-        let (rows, has_next) = catalog::published_courses(s, rc.tenant.id, &filter, sort, first as u64, offset).await.gql()?;
+        let (rows, has_next) = catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset).await.gql()?;
         prime(ctx, &rows).await.gql()?;
         let mut conn = Connection::new(offset > 0, has_next);
-        conn.edges.extend(rows.into_iter().enumerate().map(|(i, c)| Edge::new(offset_cursor(offset + i as u64), CourseNode(c))));
+        conn.edges.extend(rows.into_iter().enumerate().map(|(i, c)| Edge::new(offset_cursor("course", offset + i as u64), CourseNode(c))));
         Ok(Some(conn))
     }
 

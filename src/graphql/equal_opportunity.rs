@@ -9,7 +9,6 @@
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -17,7 +16,7 @@ use super::catalog::{CourseNode, SessionNode};
 use super::context::{request, services};
 use super::guard::{Need, Subject};
 use super::loaders::{ApplicationDocuments, CourseById, SessionById};
-use super::pagination::parse_id;
+use super::pagination::{offset_cursor, offset_page, parse_id};
 use super::user::UserNode;
 use crate::domain::equal_opportunity::{self as eo, ApplicationFilter, ApplicationRecord, ApplicationStatus, DocumentKind, IncomeBracket, IncomingFile, Situation};
 use crate::domain::types;
@@ -223,21 +222,6 @@ pub struct ApplicationFilterInput {
     pub course_id: Option<ID>,
 }
 
-fn offset_cursor(offset: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("application-offset:{offset}"))
-}
-
-fn parse_offset(cursor: &str) -> AppResult<u64> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("application-offset:").and_then(|n| n.parse::<u64>().ok()))
-        .filter(|n| *n < 1_000_000)
-        .map(|n| n + 1)
-        .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
-}
-
 #[derive(Default)]
 pub struct EqualOpportunityQuery;
 
@@ -257,27 +241,25 @@ impl EqualOpportunityQuery {
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let relations = rc.relations(s, &actor).await.gql()?;
-        let first = first.unwrap_or(20);
-        if !(1..=50).contains(&first) {
-            return Err(AppError::bad_input("first", "must be between 1 and 50")).gql();
-        }
-        let offset = match after {
-            Some(c) => parse_offset(&c).gql()?,
-            None => 0,
-        };
+        let (first, offset) = offset_page(first, after.as_deref(), "application", 50).gql()?;
         let f = filter.unwrap_or_default();
         let filter = ApplicationFilter {
             status: f.status.map(Into::into),
             course: f.course_id.as_ref().map(|c| parse_id("filter.courseId", c)).transpose().gql()?,
         };
-        let (rows, total) = eo::list(s, &actor, relations, &filter, offset, first as u64).await.gql()?;
+        let (rows, total) = eo::list(s, &actor, relations, &filter, offset, first).await.gql()?;
         let applicants: Vec<Uuid> = rows.iter().map(|a| a.applicant_id).collect();
         let people = crate::domain::accounts::find_records(s, actor.tenant_id, &applicants).await.gql()?;
         let has_next = offset + (rows.len() as u64) < total;
         let mut conn = Connection::with_additional_fields(offset > 0, has_next, ApplicationConnectionFields { total_count: total });
         for (i, a) in rows.into_iter().enumerate() {
-            let Some(applicant) = people.iter().find(|p| p.user.id == a.applicant_id).cloned() else { continue };
-            conn.edges.push(Edge::new(offset_cursor(offset + i as u64), ApplicationNode::new(ApplicationRecord { application: a, applicant })));
+            let applicant = people
+                .iter()
+                .find(|p| p.user.id == a.applicant_id)
+                .cloned()
+                .ok_or_else(|| AppError::internal("listing applications", "an applicant without an account"))
+                .gql()?;
+            conn.edges.push(Edge::new(offset_cursor("application", offset + i as u64), ApplicationNode::new(ApplicationRecord { application: a, applicant })));
         }
         Ok(conn)
     }

@@ -8,7 +8,6 @@
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -18,7 +17,7 @@ use super::context::{request, services};
 use super::guard::{Need, Subject};
 use super::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
 use super::catalog::SessionNode;
-use super::pagination::parse_id;
+use super::pagination::{offset_cursor, offset_page, parse_id};
 use super::user::{PostalAddressGql, PostalAddressInput, UserNode};
 use crate::domain::accounts::UserRecord;
 use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus, refund};
@@ -367,21 +366,6 @@ pub struct OrderFilterInput {
 /// Most orders one page may hold.
 pub const MAX_ORDERS_PER_PAGE: i32 = 50;
 
-fn offset_cursor(offset: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("order-offset:{offset}"))
-}
-
-fn parse_offset(cursor: &str) -> AppResult<u64> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("order-offset:").and_then(|n| n.parse::<u64>().ok()))
-        .filter(|n| *n < 1_000_000)
-        .map(|n| n + 1)
-        .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
-}
-
 #[derive(Default)]
 pub struct ShopQuery;
 
@@ -401,24 +385,17 @@ impl ShopQuery {
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let relations = rc.relations(s, &actor).await.gql()?;
-        let first = first.unwrap_or(20);
-        if !(1..=MAX_ORDERS_PER_PAGE).contains(&first) {
-            return Err(AppError::bad_input("first", format!("must be between 1 and {MAX_ORDERS_PER_PAGE}"))).gql();
-        }
-        let offset = match after {
-            Some(c) => parse_offset(&c).gql()?,
-            None => 0,
-        };
+        let (first, offset) = offset_page(first, after.as_deref(), "order", MAX_ORDERS_PER_PAGE).gql()?;
         let f = filter.unwrap_or_default();
         let filter = OrderFilter {
             status: f.status.map(Into::into),
             buyer: f.buyer_id.as_ref().map(|b| parse_id("filter.buyerId", b)).transpose().gql()?,
         };
-        let (rows, total) = shop::list_orders(s, &actor, relations, &filter, offset, first as u64).await.gql()?;
+        let (rows, total) = shop::list_orders(s, &actor, relations, &filter, offset, first).await.gql()?;
         let has_next = offset + (rows.len() as u64) < total;
         let mut conn = Connection::with_additional_fields(offset > 0, has_next, OrderConnectionFields { total_count: total });
         for (i, o) in rows.into_iter().enumerate() {
-            conn.edges.push(Edge::new(offset_cursor(offset + i as u64), order_node(ctx, o).await.gql()?));
+            conn.edges.push(Edge::new(offset_cursor("order", offset + i as u64), order_node(ctx, o).await.gql()?));
         }
         Ok(conn)
     }

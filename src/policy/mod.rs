@@ -170,6 +170,20 @@ pub fn sees_all_applications(actor: &Actor) -> bool {
     may_review(actor) || (actor.has(Role::PrivacyOfficer) && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read)
 }
 
+/// The people whose own data `actor` handles as themselves or as guardian: themselves and their
+/// wards (orders and applications are listed for them).
+pub fn people_acted_for(actor: &Actor, relations: &Relations) -> Vec<Uuid> {
+    let mut people: Vec<Uuid> = actor.user_id.into_iter().collect();
+    people.extend(relations.wards.iter().copied());
+    people
+}
+
+/// Whether `actor` may decide on an application of `applicant` filed by `filed_by`: a reviewer
+/// (see [`may_review`]) who is neither the applicant, nor their guardian, nor who filed it.
+pub fn may_decide_application(actor: &Actor, relations: &Relations, applicant: Uuid, filed_by: Uuid) -> bool {
+    may_review(actor) && !acts_for(actor, relations, applicant) && actor.user_id != Some(filed_by)
+}
+
 /// Whether `actor` may delete anyone's application (erasure): the privacy officer.
 pub fn may_erase_applications(actor: &Actor) -> bool {
     actor.has(Role::PrivacyOfficer) && matrix::cell(Category::SupportingDocuments, Column::PrivacyOfficer).read

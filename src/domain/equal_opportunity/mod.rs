@@ -163,12 +163,28 @@ pub async fn visible(services: &Services, actor: &Actor, relations: &Relations, 
     Ok(rec)
 }
 
-/// What an applicant declares.
-#[derive(Clone, Debug, Default)]
+/// Moves the retention clock of an application's documents with the application's.
+async fn touch_documents<C: sea_orm::ConnectionTrait>(conn: &C, application: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    eo_document::Entity::update_many()
+        .col_expr(eo_document::Column::LastContactAt, Expr::value(now))
+        .filter(eo_document::Column::ApplicationId.eq(application))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// What an applicant declares (its `Debug` prints nothing of it).
+#[derive(Clone, Default)]
 pub struct Situation {
     pub income_bracket: Option<IncomeBracket>,
     pub scholarship_holder: bool,
     pub text: Option<String>,
+}
+
+impl std::fmt::Debug for Situation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Situation(<redacted>)")
+    }
 }
 
 /// Opens a draft for `course` (and optionally one of its sessions), for the actor or their ward.
@@ -257,6 +273,7 @@ pub async fn update_situation(services: &Services, actor: &Actor, relations: &Re
     if res.rows_affected != 1 {
         return Err(AppError::Conflict("only a draft can be changed".into()));
     }
+    touch_documents(&services.db, id, now).await?;
     reload(services, actor.tenant_id, id).await
 }
 
@@ -358,6 +375,7 @@ pub async fn add_documents(
         if now_held + rows.len() > cfg.max_files {
             return Err(AppError::bad_input("input.files", format!("an application holds at most {} files ({now_held} already)", cfg.max_files)));
         }
+        touch_documents(&txn, id, now).await?;
         eo_document::Entity::insert_many(rows.iter().cloned().map(eo_document::ActiveModel::from)).exec_without_returning(&txn).await?;
         txn.commit().await?;
         Ok::<_, AppError>(())
@@ -412,6 +430,7 @@ async fn applicant_moves(services: &Services, actor: &Actor, relations: &Relatio
     if q.exec(&services.db).await?.rows_affected != 1 {
         return Err(AppError::Conflict(format!("an application that is {} cannot become {}", rec.application.status, to.as_str())));
     }
+    touch_documents(&services.db, id, now).await?;
     reload(services, actor.tenant_id, id).await
 }
 
@@ -441,8 +460,17 @@ pub async fn delete(services: &Services, actor: &Actor, relations: &Relations, i
     destroy(services, actor, &rec.application).await
 }
 
-/// Removes an application, its document rows and blobs (also for the retention sweep).
+/// Removes an application, its document rows and blobs (also for the retention sweep, whose
+/// system actor records the purpose `retention`).
 pub async fn destroy(services: &Services, actor: &Actor, a: &eo_application::Model) -> AppResult<()> {
+    let relations = accounts::relations(services, actor).await?;
+    let applicant = accounts::find_record(services, a.tenant_id, a.applicant_id).await?;
+    let purpose = match applicant {
+        Some(r) => policy::granting_column(actor, &relations, &SubjectFacts { is_applicant: true, ..r.facts() }, DataField::Documents, Op::Write)
+            .or_else(|| policy::may_erase_applications(actor).then_some(Column::PrivacyOfficer))
+            .map_or("retention", Column::purpose),
+        None => "retention",
+    };
     let docs = scoped::<eo_document::Entity>(a.tenant_id).filter(eo_document::Column::ApplicationId.eq(a.id)).all(&services.db).await?;
     let now = services.clock.now();
     let txn = services.db.begin().await?;
@@ -456,13 +484,7 @@ pub async fn destroy(services: &Services, actor: &Actor, a: &eo_application::Mod
             action: "application.deleted",
             category: Some(Category::SupportingDocuments),
             subject_id: Some(a.applicant_id),
-            purpose: if actor.user_id == Some(a.applicant_id) {
-                Column::Subject.purpose()
-            } else if actor.user_id == Some(a.created_by) || !policy::may_erase_applications(actor) {
-                Column::Guardian.purpose()
-            } else {
-                Column::PrivacyOfficer.purpose()
-            },
+            purpose,
             details: Some(json!({ "applicationId": a.id, "documents": docs.len() })),
         },
     )
@@ -484,15 +506,13 @@ pub struct ApplicationFilter {
 /// (never drafts), for others their own and their wards'. Oldest submission first for the
 /// queue, newest first otherwise. Returns a page and the total.
 pub async fn list(services: &Services, actor: &Actor, relations: &Relations, f: &ApplicationFilter, offset: u64, limit: u64) -> AppResult<(Vec<eo_application::Model>, u64)> {
-    let me = actor.user_id.ok_or(AppError::Unauthenticated)?;
+    actor.user_id.ok_or(AppError::Unauthenticated)?;
     let mut q = scoped::<eo_application::Entity>(actor.tenant_id);
     let queue = policy::sees_all_applications(actor);
     if queue {
         q = q.filter(eo_application::Column::Status.ne(ApplicationStatus::Draft.as_str()));
     } else {
-        let mut people: Vec<Uuid> = vec![me];
-        people.extend(relations.wards.iter().copied());
-        q = q.filter(eo_application::Column::ApplicantId.is_in(people));
+        q = q.filter(eo_application::Column::ApplicantId.is_in(policy::people_acted_for(actor, relations)));
     }
     if let Some(s) = f.status {
         q = q.filter(eo_application::Column::Status.eq(s.as_str()));
@@ -562,9 +582,7 @@ async fn decide_move(
     if !policy::may_review(actor) || !policy::decide(actor, relations, &rec.facts(), DataField::FinancialSituation, Op::Decide).allowed() {
         return Err(AppError::Forbidden);
     }
-    // Nobody decides on their own application, their ward's, or one they filed.
-    let a = &rec.application;
-    if policy::acts_for(actor, relations, a.applicant_id) || actor.user_id == Some(a.created_by) {
+    if !policy::may_decide_application(actor, relations, rec.application.applicant_id, rec.application.created_by) {
         return Err(AppError::Forbidden);
     }
     let now = services.clock.now();
@@ -585,6 +603,9 @@ async fn decide_move(
     }
     if q.exec(&txn).await?.rows_affected != 1 {
         return Err(AppError::Conflict(format!("an application that is {} cannot become {}", rec.application.status, to.as_str())));
+    }
+    if to.decided() {
+        touch_documents(&txn, id, now).await?;
     }
     audit::record(
         &txn,
@@ -648,12 +669,12 @@ pub async fn download(services: &Services, actor: &Actor, relations: &Relations,
 }
 
 /// The approved discount (percent) of `applicant` for each of `courses`.
-pub async fn approved_discounts(services: &Services, tenant_id: Uuid, applicant: Uuid, courses: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, i32>> {
+pub async fn approved_discounts<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, applicant: Uuid, courses: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, i32>> {
     let rows = scoped::<eo_application::Entity>(tenant_id)
         .filter(eo_application::Column::ApplicantId.eq(applicant))
         .filter(eo_application::Column::CourseId.is_in(courses.iter().copied()))
         .filter(eo_application::Column::Status.eq(ApplicationStatus::Approved.as_str()))
-        .all(&services.db)
+        .all(conn)
         .await?;
     Ok(rows.into_iter().filter_map(|a| Some((a.course_id, a.discount_percent?))).collect())
 }

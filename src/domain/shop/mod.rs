@@ -35,7 +35,6 @@ use super::payments::{GatewayError, IntentStatus, IntentView};
 use super::tenancy::scoped;
 use super::types::PostalAddress;
 use crate::entities::{course, eo_application, order, order_line, outbox, session};
-use std::collections::HashMap;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
 
@@ -84,7 +83,7 @@ impl OrderStatus {
 pub const MAX_LINES: usize = 10;
 
 /// What a buyer asks for. Amounts are never part of it: the server prices the catalogue.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct OrderRequest {
     pub idempotency_key: String,
     pub sessions: Vec<Uuid>,
@@ -94,6 +93,13 @@ pub struct OrderRequest {
     pub currency: Option<String>,
     pub billing_name: String,
     pub billing_address: PostalAddress,
+}
+
+impl std::fmt::Debug for OrderRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The billing name and address are personal data: never printed.
+        f.debug_struct("OrderRequest").field("sessions", &self.sessions).field("learner", &self.learner).finish_non_exhaustive()
+    }
 }
 
 /// An order with its lines.
@@ -163,7 +169,7 @@ async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, learner: 
     let course_ids: Vec<Uuid> = sessions.values().map(|s| s.course_id).collect();
     let courses = super::catalog::courses_by_id(services, tenant_id, &course_ids).await?;
     // Approved equal-opportunity applications of the learner discount their course.
-    let discounts = super::equal_opportunity::approved_discounts(services, tenant_id, learner, &course_ids).await?;
+    let discounts = super::equal_opportunity::approved_discounts(&services.db, tenant_id, learner, &course_ids).await?;
     let mut lines = Vec::with_capacity(r.sessions.len());
     let mut currency: Option<String> = r.currency.as_ref().map(|c| c.to_uppercase());
     for (i, id) in r.sessions.iter().enumerate() {
@@ -464,9 +470,7 @@ pub fn order_scope(actor: &Actor, relations: &Relations) -> Option<Vec<Uuid>> {
     if policy::sees_all_orders(actor) {
         return None;
     }
-    let mut people: Vec<Uuid> = actor.user_id.into_iter().collect();
-    people.extend(relations.wards.iter().copied());
-    Some(people)
+    Some(policy::people_acted_for(actor, relations))
 }
 
 /// Filters of the order list.
@@ -641,15 +645,8 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
 async fn reprice<C: ConnectionTrait>(conn: &C, o: &order::Model) -> AppResult<i64> {
     let lines = scoped::<order_line::Entity>(o.tenant_id).filter(order_line::Column::OrderId.eq(o.id)).all(conn).await?;
     let learner = o.learner_id.or(o.buyer_id).ok_or(AppError::NotFound)?;
-    let approved: HashMap<Uuid, i32> = scoped::<eo_application::Entity>(o.tenant_id)
-        .filter(eo_application::Column::ApplicantId.eq(learner))
-        .filter(eo_application::Column::Status.eq("approved"))
-        .filter(eo_application::Column::CourseId.is_in(lines.iter().map(|l| l.course_id)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|a| Some((a.course_id, a.discount_percent?)))
-        .collect();
+    let courses: Vec<Uuid> = lines.iter().map(|l| l.course_id).collect();
+    let approved = super::equal_opportunity::approved_discounts(conn, o.tenant_id, learner, &courses).await?;
     let (mut total, mut tax_sum) = (0, 0);
     for l in &lines {
         let discount = discount_of(l.unit_price_cents, approved.get(&l.course_id).copied());
@@ -682,7 +679,7 @@ async fn repriced_total(services: &Services, o: &order::Model) -> AppResult<i64>
     let lines = lines_of(services, o.tenant_id, &[o.id]).await?.remove(&o.id).unwrap_or_default();
     let learner = o.learner_id.or(o.buyer_id).ok_or(AppError::NotFound)?;
     let courses: Vec<Uuid> = lines.iter().map(|l| l.course_id).collect();
-    let approved = super::equal_opportunity::approved_discounts(services, o.tenant_id, learner, &courses).await?;
+    let approved = super::equal_opportunity::approved_discounts(&services.db, o.tenant_id, learner, &courses).await?;
     Ok(lines.iter().map(|l| l.unit_price_cents - discount_of(l.unit_price_cents, approved.get(&l.course_id).copied())).sum())
 }
 
