@@ -455,7 +455,7 @@ async fn refunds_partial_then_full_issue_credit_notes_and_free_the_seat(app: Tes
     let d = &r.assert_ok()["refundOrder"];
     assert_eq!(d["order"]["status"], "PARTIALLY_REFUNDED");
     assert_eq!(d["order"]["refunded"]["amountCents"], 2_500);
-    assert_eq!(d["refund"]["status"], "succeeded");
+    assert_eq!(d["refund"]["status"], "SUCCEEDED");
     assert_eq!(d["creditNote"]["number"], "AV-000001");
     assert_eq!(d["creditNote"]["kind"], "CREDIT_NOTE");
     assert_eq!(d["creditNote"]["total"]["amountCents"], -2_500);
@@ -493,7 +493,7 @@ async fn refunds_partial_then_full_issue_credit_notes_and_free_the_seat(app: Tes
     let view = order_view(&app, &learner, &id2).await;
     assert_eq!(view["status"], "PAID");
     assert_eq!(view["refunded"]["amountCents"], 0);
-    assert_eq!(view["refunds"][0]["status"], "pending");
+    assert_eq!(view["refunds"][0]["status"], "PENDING");
     let r = app.gql(Some(&billing), REFUND, json!({ "input": { "orderId": id2, "amountCents": 9_001 } })).await;
     assert_eq!(r.code_at("refundOrder").as_deref(), Some("BAD_USER_INPUT"), "the pending amount is reserved");
     app.clock.advance_secs(61);
@@ -501,7 +501,7 @@ async fn refunds_partial_then_full_issue_credit_notes_and_free_the_seat(app: Tes
     let view = order_view(&app, &learner, &id2).await;
     assert_eq!(view["status"], "PARTIALLY_REFUNDED");
     assert_eq!(view["refunded"]["amountCents"], 1_000);
-    assert_eq!(view["refunds"][0]["status"], "succeeded");
+    assert_eq!(view["refunds"][0]["status"], "SUCCEEDED");
     let charge = stripe.payment_intent(&pi2).expect("intent")["latest_charge"].as_str().expect("charge").to_owned();
     assert_eq!(stripe.charge(&charge).expect("charge")["amount_refunded"], 1_000, "refunded once, not twice");
     pupitre::jobs::run_once(app.services()).await;
@@ -514,7 +514,7 @@ async fn refunds_partial_then_full_issue_credit_notes_and_free_the_seat(app: Tes
     stripe.set_failure(None);
     let view = order_view(&app, &learner, &id2).await;
     assert_eq!(view["refunded"]["amountCents"], 1_000);
-    assert_eq!(view["refunds"][1]["status"], "failed");
+    assert_eq!(view["refunds"][1]["status"], "FAILED");
 }
 
 async fn orders_follow_the_need_to_know_matrix(app: TestApp, stripe: StripeStandIn) {

@@ -20,7 +20,8 @@ use super::catalog::SessionNode;
 use super::pagination::{offset_cursor, offset_page, parse_id};
 use super::user::{PostalAddressGql, PostalAddressInput, UserNode};
 use crate::domain::accounts::UserRecord;
-use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus, refund};
+use crate::domain::shop::refund::{self, RefundStatus};
+use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus};
 use crate::domain::types::{self, PostalAddress};
 use crate::entities::{invoice, order, order_line};
 use crate::error::{AppError, AppResult, IntoGql};
@@ -322,6 +323,8 @@ impl InvoiceNode {
     }
 }
 
+gql_enum!(RefundStatusGql as "RefundStatus" <=> RefundStatus { Pending, Succeeded, Failed });
+
 /// A refund asked by billing staff.
 pub struct RefundNode(pub crate::entities::refund::Model);
 
@@ -333,9 +336,8 @@ impl RefundNode {
     async fn amount_cents(&self) -> i64 {
         self.0.amount_cents
     }
-    /// pending, succeeded or failed.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> Option<RefundStatusGql> {
+        RefundStatus::parse(&self.0.status).map(Into::into)
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()

@@ -24,6 +24,28 @@ use crate::entities::{invoice as invoice_entity, order, refund};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Category, Column};
 
+/// Refund states: `Pending` while Stripe is (or must again be) asked, then `Succeeded` or
+/// `Failed` (refused by Stripe).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 /// What a refund produced.
 #[derive(Clone, Debug)]
 pub struct RefundResult {
@@ -60,7 +82,7 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
     let pi = o.payment_intent_id.clone().ok_or_else(|| AppError::Conflict("this order has no payment".into()))?;
     let in_flight: i64 = scoped::<refund::Entity>(actor.tenant_id)
         .filter(refund::Column::OrderId.eq(order_id))
-        .filter(refund::Column::Status.eq("pending"))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
         .all(&txn)
         .await?
         .iter()
@@ -79,7 +101,7 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
         tenant_id: actor.tenant_id,
         order_id,
         amount_cents: amount,
-        status: "pending".into(),
+        status: RefundStatus::Pending.as_str().into(),
         reason: reason.clone(),
         stripe_refund_id: None,
         requested_by: actor.user_id,
@@ -115,10 +137,10 @@ async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
         Ok(sr) => Sent::Done(sr.id),
         Err(GatewayError::Rejected { code, .. }) => {
             let failed = refund::Entity::update_many()
-                .col_expr(refund::Column::Status, Expr::value("failed"))
+                .col_expr(refund::Column::Status, Expr::value(RefundStatus::Failed.as_str()))
                 .col_expr(refund::Column::CompletedAt, Expr::value(services.clock.now()))
                 .filter(refund::Column::Id.eq(r.id))
-                .filter(refund::Column::Status.eq("pending"))
+                .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
                 .exec(&services.db)
                 .await;
             match failed {
@@ -136,12 +158,12 @@ async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let moved = refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value("succeeded"))
+        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded.as_str()))
         .col_expr(refund::Column::StripeRefundId, Expr::value(stripe_id))
         .col_expr(refund::Column::CompletedAt, Expr::value(now))
         .filter(refund::Column::Id.eq(refund_id))
         .filter(refund::Column::TenantId.eq(actor.tenant_id))
-        .filter(refund::Column::Status.eq("pending"))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
         .exec(&txn)
         .await?;
     if moved.rows_affected != 1 {
@@ -194,7 +216,7 @@ async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id
 pub async fn retry_pending_refunds(services: &Services, min_age: chrono::Duration) -> AppResult<u64> {
     let before = services.clock.now() - min_age;
     let pending = refund::Entity::find()
-        .filter(refund::Column::Status.eq("pending"))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
         .filter(refund::Column::CreatedAt.lte(before))
         .limit(100)
         .all(&services.db)
