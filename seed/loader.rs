@@ -424,12 +424,12 @@ async fn demo_order<C: sea_orm::ConnectionTrait>(
         return Ok(());
     }
     let u = user::Entity::find_by_id(buyer).one(conn).await?.ok_or_else(|| AppError::internal("seeding orders", "unknown buyer"))?;
-    let address = serde_json::json!({
-        "line1": u.address_line1.clone().unwrap_or_else(|| "1 place de la Démo".into()),
-        "line2": u.address_line2,
-        "postalCode": u.postal_code.clone().unwrap_or_else(|| "75001".into()),
-        "city": u.city.clone().unwrap_or_else(|| "Paris".into()),
-        "country": u.country.clone().unwrap_or_else(|| "FR".into()),
+    let address = shop::address_value(&crate::domain::types::PostalAddress {
+        line1: u.address_line1.clone().unwrap_or_else(|| "1 place de la Démo".into()),
+        line2: u.address_line2.clone(),
+        postal_code: u.postal_code.clone().unwrap_or_else(|| "75001".into()),
+        city: u.city.clone().unwrap_or_else(|| "Paris".into()),
+        country: u.country.clone().unwrap_or_else(|| "FR".into()),
     });
     let tax = shop::included_tax(c.price_cents, c.tax_rate_bp);
     let paid_at = now - Duration::days(20);

@@ -154,13 +154,7 @@ impl OrderNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn billing_address(&self) -> Option<PostalAddressGql> {
-        shop::stored_address(&self.order.billing_address).map(|a| PostalAddressGql {
-            line1: a.line1,
-            line2: a.line2,
-            postal_code: a.postal_code,
-            city: a.city,
-            country: a.country,
-        })
+        shop::stored_address(&self.order.billing_address).map(PostalAddressGql::from)
     }
     /// The Stripe side of the order.
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
@@ -289,15 +283,7 @@ impl InvoiceNode {
         self.snapshot()["buyer"]["name"].as_str().map(str::to_owned)
     }
     async fn billing_address(&self) -> Option<PostalAddressGql> {
-        let s = self.snapshot();
-        let a = &s["buyer"]["address"];
-        Some(PostalAddressGql {
-            line1: a["line1"].as_str()?.to_owned(),
-            line2: a["line2"].as_str().map(str::to_owned),
-            postal_code: a["postalCode"].as_str()?.to_owned(),
-            city: a["city"].as_str()?.to_owned(),
-            country: a["country"].as_str()?.to_owned(),
-        })
+        shop::stored_address_value(&self.snapshot()["buyer"]["address"]).map(PostalAddressGql::from)
     }
     async fn lines(&self) -> Vec<InvoiceLine> {
         let s = self.snapshot();

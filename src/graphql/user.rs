@@ -327,6 +327,12 @@ impl UserQuery {
     }
 }
 
+impl From<crate::domain::types::PostalAddress> for PostalAddressGql {
+    fn from(a: crate::domain::types::PostalAddress) -> Self {
+        PostalAddressGql { line1: a.line1, line2: a.line2, postal_code: a.postal_code, city: a.city, country: a.country }
+    }
+}
+
 /// A postal address as typed.
 #[derive(InputObject)]
 pub struct PostalAddressInput {

@@ -57,10 +57,7 @@ fn format_number(series: &str, seq: i64) -> String {
 }
 
 fn address_value(raw: &str) -> Value {
-    match stored_address(raw) {
-        Some(a) => json!({ "line1": a.line1, "line2": a.line2, "postalCode": a.postal_code, "city": a.city, "country": a.country }),
-        None => Value::Null,
-    }
+    stored_address(raw).map_or(Value::Null, |a| super::address_value(&a))
 }
 
 /// Issues the invoice of a paid order (one per order: a second call returns the first).
@@ -299,13 +296,12 @@ pub fn render_pdf(inv: &invoice::Model, seller: &str) -> AppResult<Vec<u8>> {
     rows.push((10.0, 50.0, String::new()));
     rows.push((11.0, 50.0, format!("Vendeur : {seller}")));
     rows.push((11.0, 50.0, format!("Client : {}", snap["buyer"]["name"].as_str().unwrap_or(""))));
-    let a = &snap["buyer"]["address"];
-    if let Some(l1) = a["line1"].as_str() {
-        rows.push((10.0, 50.0, l1.to_owned()));
-        if let Some(l2) = a["line2"].as_str() {
-            rows.push((10.0, 50.0, l2.to_owned()));
+    if let Some(a) = super::stored_address_value(&snap["buyer"]["address"]) {
+        rows.push((10.0, 50.0, a.line1));
+        if let Some(l2) = a.line2 {
+            rows.push((10.0, 50.0, l2));
         }
-        rows.push((10.0, 50.0, format!("{} {} {}", a["postalCode"].as_str().unwrap_or(""), a["city"].as_str().unwrap_or(""), a["country"].as_str().unwrap_or(""))));
+        rows.push((10.0, 50.0, format!("{} {} {}", a.postal_code, a.city, a.country)));
     }
     rows.push((10.0, 50.0, String::new()));
     for l in snap["lines"].as_array().map(Vec::as_slice).unwrap_or(&[]) {

@@ -137,20 +137,36 @@ fn request_hash(buyer: Uuid, learner: Uuid, r: &OrderRequest) -> String {
     Sha256::digest(canonical.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How a billing address is stored on orders and in invoice snapshots (JSON, camelCase keys).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredAddress {
+    line1: String,
+    line2: Option<String>,
+    postal_code: String,
+    city: String,
+    country: String,
+}
+
+/// The stored form of a billing address.
+pub fn address_value(a: &PostalAddress) -> serde_json::Value {
+    let s = StoredAddress { line1: a.line1.clone(), line2: a.line2.clone(), postal_code: a.postal_code.clone(), city: a.city.clone(), country: a.country.clone() };
+    serde_json::to_value(s).unwrap_or(serde_json::Value::Null)
+}
+
 fn address_json(a: &PostalAddress) -> String {
-    json!({ "line1": a.line1, "line2": a.line2, "postalCode": a.postal_code, "city": a.city, "country": a.country }).to_string()
+    address_value(a).to_string()
 }
 
 /// The billing address stored on an order or invoice.
 pub fn stored_address(raw: &str) -> Option<PostalAddress> {
-    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
-    Some(PostalAddress {
-        line1: v["line1"].as_str()?.to_owned(),
-        line2: v["line2"].as_str().map(str::to_owned),
-        postal_code: v["postalCode"].as_str()?.to_owned(),
-        city: v["city"].as_str()?.to_owned(),
-        country: v["country"].as_str()?.to_owned(),
-    })
+    stored_address_value(&serde_json::from_str(raw).ok()?)
+}
+
+/// A billing address from its stored form (an order's column or an invoice snapshot).
+pub fn stored_address_value(v: &serde_json::Value) -> Option<PostalAddress> {
+    let s: StoredAddress = serde_json::from_value(v.clone()).ok()?;
+    Some(PostalAddress { line1: s.line1, line2: s.line2, postal_code: s.postal_code, city: s.city, country: s.country })
 }
 
 struct PricedLine {
