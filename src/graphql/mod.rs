@@ -4,10 +4,10 @@
 
 /// A GraphQL enum mirroring a domain enum variant for variant, with both conversions.
 macro_rules! gql_enum {
-    ($gql:ident as $name:literal <=> $dom:ident { $($v:ident),* }) => {
+    ($gql:ident as $name:literal <=> $dom:ident { $($(#[$doc:meta])* $v:ident),* $(,)? }) => {
         #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
         #[graphql(name = $name)]
-        pub enum $gql { $($v),* }
+        pub enum $gql { $($(#[$doc])* $v),* }
         impl From<$gql> for $dom {
             fn from(x: $gql) -> Self { match x { $($gql::$v => $dom::$v),* } }
         }

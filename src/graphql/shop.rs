@@ -27,9 +27,7 @@ use crate::entities::{invoice, order, order_line};
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::policy::{self, DataField, SubjectFacts, SubjectStatus};
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "OrderStatus")]
-pub enum OrderStatusGql {
+gql_enum!(OrderStatusGql as "OrderStatus" <=> OrderStatus {
     /// Created; the PaymentIntent is being set up.
     Pending,
     /// Waiting for the buyer to pay (seats held until `holdExpiresAt`).
@@ -41,35 +39,7 @@ pub enum OrderStatusGql {
     Refunded,
     /// Unpaid and expired or cancelled; its seats were freed.
     Cancelled,
-}
-
-impl From<OrderStatus> for OrderStatusGql {
-    fn from(s: OrderStatus) -> Self {
-        match s {
-            OrderStatus::Pending => Self::Pending,
-            OrderStatus::AwaitingPayment => Self::AwaitingPayment,
-            OrderStatus::PaymentFailed => Self::PaymentFailed,
-            OrderStatus::Paid => Self::Paid,
-            OrderStatus::PartiallyRefunded => Self::PartiallyRefunded,
-            OrderStatus::Refunded => Self::Refunded,
-            OrderStatus::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<OrderStatusGql> for OrderStatus {
-    fn from(s: OrderStatusGql) -> Self {
-        match s {
-            OrderStatusGql::Pending => Self::Pending,
-            OrderStatusGql::AwaitingPayment => Self::AwaitingPayment,
-            OrderStatusGql::PaymentFailed => Self::PaymentFailed,
-            OrderStatusGql::Paid => Self::Paid,
-            OrderStatusGql::PartiallyRefunded => Self::PartiallyRefunded,
-            OrderStatusGql::Refunded => Self::Refunded,
-            OrderStatusGql::Cancelled => Self::Cancelled,
-        }
-    }
-}
+});
 
 /// The subject of an order's data: its buyer (an erased buyer leaves an anonymous record).
 fn subject_of(buyer: Option<&UserRecord>) -> Subject {
