@@ -110,11 +110,7 @@ async fn main() {
     tokio::spawn(app.run_until_stopped());
 
     let client = reqwest::Client::new();
-    let login = "mutation($e: String!) { login(input: {email: $e, password: \"pupitre-demo-2026\"}) { accessToken } }";
-    let admin = post(&client, &url, None, login, json!({ "e": "admin@demo.pupitre.test" })).await["data"]["login"]["accessToken"]
-        .as_str()
-        .expect("admin token")
-        .to_owned();
+    let admin = support::demo_token(&client, &url, "admin@demo.pupitre.test").await;
     let instructor = post(&client, &url, Some(&admin), "{ users(first: 100) { edges { node { id roles } } } }", json!({})).await;
     let instructor_id = instructor["data"]["users"]["edges"]
         .as_array()
@@ -138,10 +134,7 @@ async fn main() {
     // Freshly filled tables have no planner statistics yet (autovacuum has not run); a
     // production database has them.
     db.analyze().await;
-    let learner = post(&client, &url, None, login, json!({ "e": "lea.martin@demo.pupitre.test" })).await["data"]["login"]["accessToken"]
-        .as_str()
-        .expect("learner token")
-        .to_owned();
+    let learner = support::demo_token(&client, &url, "lea.martin@demo.pupitre.test").await;
     let check = post(&client, &url, None, CATALOGUE, json!({})).await;
     assert_eq!(check["data"]["courses"]["edges"].as_array().map(Vec::len), Some(20), "the page is full: {check}");
 

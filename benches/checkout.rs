@@ -72,11 +72,7 @@ async fn main() {
     tokio::spawn(app.run_until_stopped());
 
     let client = reqwest::Client::new();
-    let login = "mutation($e: String!) { login(input: {email: $e, password: \"pupitre-demo-2026\"}) { accessToken } }";
-    let admin = post(&client, &url, None, login, json!({ "e": "admin@demo.pupitre.test" })).await["data"]["login"]["accessToken"]
-        .as_str()
-        .expect("admin token")
-        .to_owned();
+    let admin = support::demo_token(&client, &url, "admin@demo.pupitre.test").await;
     let seed_start = Instant::now();
     let c = post(&client, &url, Some(&admin), "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
         json!({ "input": { "slug": "bench-checkout", "title": "Bench checkout", "summary": "A paid course for the benchmark.",

@@ -70,3 +70,9 @@ pub fn settings(database_url: &str, extra: &[(&str, &str)]) -> HashMap<String, S
     }
     vars
 }
+
+/// Logs a demo account in (password of the demo data) and returns its access token.
+pub async fn demo_token(client: &reqwest::Client, url: &str, email: &str) -> String {
+    let login = "mutation($e: String!) { login(input: {email: $e, password: \"pupitre-demo-2026\"}) { accessToken } }";
+    post(client, url, None, login, json!({ "e": email })).await["data"]["login"]["accessToken"].as_str().expect("access token").to_owned()
+}

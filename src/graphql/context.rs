@@ -135,6 +135,16 @@ impl Loader<Uuid> for MarketingConsentLoader {
     }
 }
 
+/// What a resolver acting for a signed-in person starts with: the services, the actor (whose
+/// session is checked) and their relations (cached for the request).
+pub async fn signed_in<'a>(ctx: &Context<'a>) -> AppResult<(&'a Services, Actor, &'a Relations)> {
+    let s = services(ctx)?;
+    let rc = request(ctx)?;
+    let actor = rc.user_actor(s).await?;
+    let relations = rc.relations(s, &actor).await?;
+    Ok((s, actor, relations))
+}
+
 /// The shared services.
 pub fn services<'a>(ctx: &Context<'a>) -> AppResult<&'a Services> {
     ctx.data::<Services>().map_err(|_| AppError::internal("reading the schema data", "services missing"))

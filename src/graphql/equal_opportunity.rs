@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::catalog::{CourseNode, SessionNode};
-use super::context::{request, services};
+use super::context::{request, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{ApplicationDocuments, CourseById, SessionById};
 use super::pagination::{offset_cursor, offset_page, parse_id};
@@ -202,10 +202,7 @@ impl ApplicationNode {
 }
 
 async fn node(ctx: &Context<'_>, id: Uuid) -> AppResult<ApplicationNode> {
-    let s = services(ctx)?;
-    let rc = request(ctx)?;
-    let actor = rc.user_actor(s).await?;
-    let relations = rc.relations(s, &actor).await?;
+    let (s, actor, relations) = signed_in(ctx).await?;
     Ok(ApplicationNode::new(eo::visible(s, &actor, relations, id).await?))
 }
 
@@ -237,10 +234,7 @@ impl EqualOpportunityQuery {
         after: Option<String>,
         filter: Option<ApplicationFilterInput>,
     ) -> async_graphql::Result<ApplicationConnection> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let (first, offset) = offset_page(first, after.as_deref(), "application", 50).gql()?;
         let f = filter.unwrap_or_default();
         let filter = ApplicationFilter {
@@ -371,10 +365,7 @@ impl EqualOpportunityMutation {
     /// Opens a draft application for a course (and optionally a session), for oneself or a
     /// ward. One open application per applicant and course (`CONFLICT`).
     async fn create_application(&self, ctx: &Context<'_>, input: CreateApplicationInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let course = parse_id("input.courseId", &input.course_id).gql()?;
         let session = input.session_id.as_ref().map(|i| parse_id("input.sessionId", i)).transpose().gql()?;
         let learner = input.learner_id.as_ref().map(|i| parse_id("input.learnerId", i)).transpose().gql()?;
@@ -385,10 +376,7 @@ impl EqualOpportunityMutation {
 
     /// Changes the declared situation of a draft.
     async fn update_application(&self, ctx: &Context<'_>, input: UpdateApplicationInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         let situation = parse_situation("input.situation", Some(input.situation)).gql()?;
         eo::update_situation(s, &actor, relations, id, situation).await.gql()?;
@@ -399,10 +387,7 @@ impl EqualOpportunityMutation {
     /// large or not a PDF, JPEG or PNG by its content refuses the whole upload with
     /// `BAD_USER_INPUT` at `input.files.<index>`; nothing is stored.
     async fn add_documents(&self, ctx: &Context<'_>, input: AddDocumentsInput) -> async_graphql::Result<AddDocumentsPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         // Counted before any content is read (the same file may be listed many times).
         if input.files.len() > s.documents.max_files {
@@ -419,10 +404,7 @@ impl EqualOpportunityMutation {
 
     /// Submits a draft for review (a declared income bracket and at least one document).
     async fn submit_application(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::submit(s, &actor, relations, id).await.gql()?;
         Ok(ApplicationPayload { application: node(ctx, id).await.gql()? })
@@ -430,10 +412,7 @@ impl EqualOpportunityMutation {
 
     /// Withdraws an application before its decision.
     async fn withdraw_application(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::withdraw(s, &actor, relations, id).await.gql()?;
         Ok(ApplicationPayload { application: node(ctx, id).await.gql()? })
@@ -441,10 +420,7 @@ impl EqualOpportunityMutation {
 
     /// Deletes an application with its documents (their keys and encrypted content).
     async fn delete_application(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<DeleteApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::delete(s, &actor, relations, id).await.gql()?;
         Ok(DeleteApplicationPayload { deleted_id: input.application_id })
@@ -452,10 +428,7 @@ impl EqualOpportunityMutation {
 
     /// A reviewer takes a submitted application (it becomes `UNDER_REVIEW`).
     async fn start_review(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::start_review(s, &actor, relations, id).await.gql()?;
         Ok(ApplicationPayload { application: node(ctx, id).await.gql()? })
@@ -464,10 +437,7 @@ impl EqualOpportunityMutation {
     /// Approves with a discount (1–100 %), applied to the applicant's unpaid and future orders
     /// for the course.
     async fn approve_application(&self, ctx: &Context<'_>, input: ApproveApplicationInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         let note = note("input.note", input.note).gql()?;
         eo::approve(s, &actor, relations, id, input.discount_percent, note).await.gql()?;
@@ -476,10 +446,7 @@ impl EqualOpportunityMutation {
 
     /// Rejects with a reason the applicant reads.
     async fn reject_application(&self, ctx: &Context<'_>, input: RejectApplicationInput) -> async_graphql::Result<ApplicationPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         let reason = types::text("input.reason", &input.reason, 1, 2000, true).gql()?;
         let note = note("input.note", input.note).gql()?;

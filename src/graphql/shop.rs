@@ -13,7 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::catalog::MoneyGql;
-use super::context::{request, services};
+use super::context::{request, services, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
 use super::catalog::SessionNode;
@@ -339,10 +339,7 @@ impl ShopQuery {
         after: Option<String>,
         filter: Option<OrderFilterInput>,
     ) -> async_graphql::Result<OrderConnection> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let (first, offset) = offset_page(first, after.as_deref(), "order", MAX_ORDERS_PER_PAGE).gql()?;
         let f = filter.unwrap_or_default();
         let filter = OrderFilter {
@@ -360,10 +357,7 @@ impl ShopQuery {
 
     /// One order, if it is one's own (or a ward's), or for staff who see all orders.
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrderNode>> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("id", &id).gql()?;
         match shop::visible_order(s, &actor, relations, id).await {
             Ok(o) => Ok(Some(order_node(ctx, o).await.gql()?)),
@@ -452,11 +446,8 @@ impl ShopMutation {
     /// returned. Sold out → `CONFLICT` (nothing held); Stripe unreachable → `UNAVAILABLE`
     /// (nothing kept: retry with the same key).
     async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> async_graphql::Result<CreateOrderPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
+        let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let req = parse_order_input(input).gql()?;
-        let relations = rc.relations(s, &actor).await.gql()?;
         let OrderRecord { order, .. } = shop::create_order(s, &actor, relations, req).await.gql()?;
         let unpaid = OrderStatus::UNPAID.contains(&order.status.as_str());
         let client_secret = if unpaid { order.client_secret.clone() } else { None };
