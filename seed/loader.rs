@@ -283,6 +283,8 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
                         tenant_id: Set(tenant_id),
                         granted_at: Set(now),
                         granted_by: Set(None),
+                        // Demo staff accounts start with their roles in effect.
+                        accepted_at: Set(Some(now)),
                     })
                     .exec_without_returning(&txn)
                     .await?;

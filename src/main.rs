@@ -1,12 +1,13 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
-//! `seed`, `schema`. Everything else lives in the library.
+//! `seed`, `schema`, `rotate-document-keys`, `grant-role`. Everything else lives in the library.
 
 use std::process::ExitCode;
 
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys]";
+const USAGE: &str =
+    "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role>]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -39,6 +40,7 @@ async fn main() -> ExitCode {
         ("migrate", []) => startup::prepare_database(&settings).await.map(|_| ()).map_err(|e| e.to_string()),
         ("seed", []) => seed(&settings).await,
         ("rotate-document-keys", []) => rotate_document_keys(&settings).await,
+        ("grant-role", [tenant, email, role]) => grant_role(&settings, tenant, email, role).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -68,6 +70,21 @@ async fn rotate_document_keys(settings: &Settings) -> Result<(), String> {
     let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
     let moved = pupitre::domain::equal_opportunity::rotate_keys(&conn, &documents).await.map_err(|e| e.to_string())?;
     tracing::info!(documents.rewrapped = moved, "document keys rotated");
+    Ok(())
+}
+
+/// The operator's grant of a role (the first privacy officer of a tenant, or a new one): pending
+/// until the person accepts it in the API, and audited.
+async fn grant_role(settings: &Settings, tenant: &str, email: &str, role: &str) -> Result<(), String> {
+    let role = pupitre::policy::Role::parse(role).ok_or_else(|| {
+        let names: Vec<&str> = pupitre::policy::Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role `{role}`: one of {}", names.join(", "))
+    })?;
+    let app = Application::build(Settings { bind: "127.0.0.1:0".into(), jobs_interval_secs: 0, ..settings.clone() })
+        .await
+        .map_err(|e| e.to_string())?;
+    pupitre::domain::accounts::operator_grant(app.services(), tenant, email, role).await.map_err(|e| e.to_string())?;
+    tracing::info!(role = role.as_str(), "role granted by the operator; it takes effect when its holder accepts it");
     Ok(())
 }
 

@@ -80,10 +80,16 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
     let staff = app.gql(Some(&admin), "query($id: ID!) { user(id: $id) { firstName email roles } }", json!({ "id": support })).await;
     assert_eq!(staff.assert_ok()["user"]["email"], "sam.support@demo.pupitre.test");
 
-    // Roles: an admin grants and revokes; the change is audited; others cannot.
-    let grant = "mutation($id: ID!, $g: Boolean!) { setUserRole(input: {userId: $id, role: BILLING, granted: $g}) { user { id roles } } }";
-    let r = app.gql(Some(&admin), grant, json!({ "id": support, "g": true })).await;
-    assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT", "BILLING"]));
+    // Roles: a grant is pending until accepted; an admin revokes; changes are audited; others
+    // cannot. (Billing opens personal data, so only the privacy officer grants it.)
+    let dpo = app.token(demo::DPO).await;
+    let grant = "mutation($id: ID!, $g: Boolean!) { setUserRole(input: {userId: $id, role: BILLING, granted: $g}) { user { id roles pendingRoles } } }";
+    let r = app.gql(Some(&dpo), grant, json!({ "id": support, "g": true })).await;
+    assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT"]), "pending until accepted");
+    assert_eq!(r.data()["setUserRole"]["user"]["pendingRoles"], json!(["BILLING"]));
+    let support_token = app.token(demo::SUPPORT).await;
+    let r = app.gql(Some(&support_token), "mutation { acceptRole(input: {role: BILLING}) { user { roles pendingRoles } } }", json!({})).await;
+    assert_eq!(r.assert_ok()["acceptRole"]["user"]["roles"], json!(["SUPPORT", "BILLING"]));
     let r = app.gql(Some(&admin), grant, json!({ "id": support, "g": false })).await;
     assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT"]));
     let support_token = app.token(demo::SUPPORT).await;
@@ -93,13 +99,154 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
     let admin_id = app.user_id(demo::ADMIN).await;
     let r = app.gql(Some(&admin), grant, json!({ "id": admin_id, "g": true })).await;
     assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
-    let dpo = app.token(demo::DPO).await;
     let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": support })).await;
     let actions: Vec<String> = log.assert_ok()["auditLog"]["edges"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    assert!(actions.contains(&"role.granted".to_owned()) && actions.contains(&"role.revoked".to_owned()), "{actions:?}");
+    for a in ["role.granted", "role.accepted", "role.revoked"] {
+        assert!(actions.contains(&a.to_owned()), "{a}: {actions:?}");
+    }
+}
+
+const GRANT: &str = "mutation($id: ID!, $r: Role!, $g: Boolean!) { setUserRole(input: {userId: $id, role: $r, granted: $g}) { user { roles pendingRoles } } }";
+const GRANT_ID: &str = "mutation($id: ID!, $r: Role!, $g: Boolean!) { setUserRole(input: {userId: $id, role: $r, granted: $g}) { user { id } } }";
+const CONTACT: &str = "query($id: ID!) { user(id: $id) { email phone postalAddress { line1 city } } }";
+
+/// A new learner account; returns (token, id).
+async fn register(app: &TestApp, email: &str) -> (String, String) {
+    let q = "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Alex\", lastName: \"Second\", acceptedPolicyVersion: \"2026-09\"}) { accessToken user { id } } }";
+    let r = app.gql_with(None, &[("x-pupitre-tenant", "demo")], q, json!({ "e": email })).await;
+    let d = &r.assert_ok()["register"];
+    (d["accessToken"].as_str().expect("token").to_owned(), d["user"]["id"].as_str().expect("id").to_owned())
+}
+
+/// Defect: `setUserRole(INTEGRATION)` on a learner made them a "staff account" whose phone and
+/// home address the admin then read.
+async fn granting_a_role_does_not_open_a_learners_data_to_the_admin(app: TestApp) {
+    let admin = app.token(demo::ADMIN).await;
+    let learner = app.user_id(demo::LEARNER).await;
+    let r = app.gql(Some(&admin), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await;
+    assert_eq!(r.assert_ok()["setUserRole"]["user"]["id"], learner.as_str());
+    // Not even the roles of a learner are the admin's business.
+    let r = app.gql(Some(&admin), GRANT, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await;
+    assert_eq!(r.code_at("setUserRole.user.roles").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    let r = app.gql(Some(&admin), CONTACT, json!({ "id": learner })).await;
+    for f in ["email", "phone", "postalAddress"] {
+        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+    }
+    // The learner sees the grant (and who made it) and may decline it.
+    let (lea, _, _) = app.login(demo::LEARNER).await;
+    let mine = app.gql(Some(&lea), "{ me { pendingRoles accessLog(first: 20) { edges { node { action actorRoles } } } } }", json!({})).await;
+    let d = mine.assert_ok();
+    assert_eq!(d["me"]["pendingRoles"], json!(["INTEGRATION"]), "a grant waits for its holder");
+    assert!(
+        d["me"]["accessLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "role.granted" && e["node"]["actorRoles"] == "admin")),
+        "the grant is in the person's own access log: {d}"
+    );
+    app.gql(Some(&lea), "mutation { declineRole(input: {role: INTEGRATION}) { user { pendingRoles } } }", json!({})).await.assert_ok();
+    let r = app.gql(Some(&lea), "mutation { acceptRole(input: {role: INTEGRATION}) { user { roles } } }", json!({})).await;
+    assert_eq!(r.code_at("acceptRole").as_deref(), Some("NOT_FOUND"), "a declined grant is gone: {}", r.body);
+    let r = app.gql(Some(&admin), CONTACT, json!({ "id": learner })).await;
+    assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
+}
+
+/// Defect: an admin registered a second account and made it privacy officer.
+async fn an_admin_cannot_open_personal_data_through_a_second_account(app: TestApp) {
+    let admin = app.token(demo::ADMIN).await;
+    let (puppet_token, puppet) = register(&app, "second.admin.account@example.test").await;
+    let rows = app.count("user_roles").await;
+    for role in ["PRIVACY_OFFICER", "SUPPORT", "BILLING", "REVIEWER", "MARKETING", "INSTRUCTOR", "ADMIN"] {
+        let r = app.gql(Some(&admin), GRANT, json!({ "id": puppet, "r": role, "g": true })).await;
+        assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"), "{role}: {}", r.body);
+    }
+    assert_eq!(app.count("user_roles").await, rows, "nothing was granted");
+    // Even accepted, the roles an admin may grant open nobody's data.
+    app.gql(Some(&admin), GRANT_ID, json!({ "id": puppet, "r": "INTEGRATION", "g": true })).await.assert_ok();
+    app.gql(Some(&puppet_token), "mutation { acceptRole(input: {role: INTEGRATION}) { user { roles } } }", json!({})).await.assert_ok();
+    let puppet_token = app.login_with("second.admin.account@example.test", "a long enough passphrase").await.0;
+    let learner = app.user_id(demo::LEARNER).await;
+    let r = app.gql(Some(&puppet_token), "query($id: ID!) { user(id: $id) { firstName phone birthDate } }", json!({ "id": learner })).await;
+    for f in ["firstName", "phone", "birthDate"] {
+        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+    }
+    // An admin cannot take the privacy officer's role away either.
+    let dpo_id = app.user_id(demo::DPO).await;
+    let r = app.gql(Some(&admin), GRANT, json!({ "id": dpo_id, "r": "PRIVACY_OFFICER", "g": false })).await;
+    assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
+}
+
+/// The rule that closes it: the privacy officer grants roles that open personal data, the grant
+/// takes effect when accepted (with the next token), and both steps are in the audit log.
+async fn the_privacy_officer_grants_data_roles_which_apply_once_accepted(app: TestApp) {
+    let dpo = app.token(demo::DPO).await;
+    let (token, alex) = register(&app, "alex.support@example.test").await;
+    let learner = app.user_id(demo::LEARNER).await;
+    let r = app.gql(Some(&dpo), GRANT, json!({ "id": alex, "r": "SUPPORT", "g": true })).await;
+    assert_eq!(r.assert_ok()["setUserRole"]["user"]["pendingRoles"], json!(["SUPPORT"]));
+    // Pending: a fresh log-in carries no support role.
+    let pending = app.login_with("alex.support@example.test", "a long enough passphrase").await.0;
+    let r = app.gql(Some(&pending), CONTACT, json!({ "id": learner })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    app.gql(Some(&token), "mutation { acceptRole(input: {role: SUPPORT}) { user { roles } } }", json!({})).await.assert_ok();
+    let support = app.login_with("alex.support@example.test", "a long enough passphrase").await.0;
+    let r = app.gql(Some(&support), CONTACT, json!({ "id": learner })).await;
+    assert_eq!(r.assert_ok()["user"]["email"], "lea.martin@demo.pupitre.test");
+    // The privacy officer never grants to themselves.
+    let dpo_id = app.user_id(demo::DPO).await;
+    let r = app.gql(Some(&dpo), GRANT, json!({ "id": dpo_id, "r": "ADMIN", "g": true })).await;
+    assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
+    let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action actorRoles } } } }", json!({ "s": alex })).await;
+    let actions: Vec<String> = log.assert_ok()["auditLog"]["edges"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert!(actions.contains(&"role.granted".to_owned()) && actions.contains(&"role.accepted".to_owned()), "{actions:?}");
+}
+
+/// The operator's command grants what nobody in the tenant can (a first or new privacy
+/// officer); the grant is pending like any other.
+async fn the_operator_grants_a_privacy_officer_who_must_accept(app: TestApp) {
+    let (token, alex) = register(&app, "new.dpo@example.test").await;
+    pupitre::domain::accounts::operator_grant(app.services(), "demo", "new.dpo@example.test", pupitre::policy::Role::PrivacyOfficer)
+        .await
+        .expect("operator grant");
+    let r = app.gql(Some(&token), "{ auditLog(first: 1) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(r.code_at("auditLog").as_deref(), Some("FORBIDDEN"), "pending");
+    app.gql(Some(&token), "mutation { acceptRole(input: {role: PRIVACY_OFFICER}) { user { roles } } }", json!({})).await.assert_ok();
+    let dpo = app.login_with("new.dpo@example.test", "a long enough passphrase").await.0;
+    let r = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action purpose } } } }", json!({ "s": alex })).await;
+    let entries = r.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
+    assert!(entries.iter().any(|e| e["node"]["action"] == "role.granted" && e["node"]["purpose"] == "operator"), "{entries:?}");
+    let unknown = pupitre::domain::accounts::operator_grant(app.services(), "demo", "nobody@example.test", pupitre::policy::Role::PrivacyOfficer).await;
+    assert!(unknown.is_err(), "no account, no grant");
+}
+
+/// Guardianship can end: support unlinks, and the former guardian's next request no longer
+/// reaches the minor.
+async fn support_unlinks_a_guardian_and_access_ends_at_once(app: TestApp) {
+    let guardian = app.token(demo::GUARDIAN).await;
+    let guardian_id = app.user_id(demo::GUARDIAN).await;
+    let minor = app.user_id(demo::MINOR).await;
+    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": minor })).await;
+    assert_eq!(r.assert_ok()["user"]["email"], "tom.petit@demo.pupitre.test");
+    let unlink = "mutation($g: ID!, $m: ID!) { unlinkGuardian(input: {guardianId: $g, minorId: $m}) { guardian { id } } }";
+    // Nobody but support and the privacy officer ends a guardianship.
+    for who in [demo::ADMIN, demo::LEARNER, demo::MINOR] {
+        let t = app.token(who).await;
+        let r = app.gql(Some(&t), unlink, json!({ "g": guardian_id, "m": minor })).await;
+        assert_eq!(r.code_at("unlinkGuardian").as_deref(), Some("FORBIDDEN"), "{who}: {}", r.body);
+    }
+    let support = app.token(demo::SUPPORT).await;
+    app.gql(Some(&support), unlink, json!({ "g": guardian_id, "m": minor })).await.assert_ok();
+    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } me { wards { id } } }", json!({ "id": minor })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    assert_eq!(r.data()["me"]["wards"], json!([]));
+    let r = app.gql(Some(&support), unlink, json!({ "g": guardian_id, "m": minor })).await;
+    assert_eq!(r.code_at("unlinkGuardian").as_deref(), Some("NOT_FOUND"));
+    let dpo = app.token(demo::DPO).await;
+    let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": minor })).await;
+    assert!(log.assert_ok()["auditLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "guardianship.unlinked")));
 }
 
 async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {
@@ -306,6 +453,11 @@ on_both_databases!(
     a_learner_cannot_read_another_learners_email,
     support_reads_contact_data_and_the_read_is_audited,
     an_admin_manages_staff_but_is_not_handed_learners_data,
+    granting_a_role_does_not_open_a_learners_data_to_the_admin,
+    an_admin_cannot_open_personal_data_through_a_second_account,
+    the_privacy_officer_grants_data_roles_which_apply_once_accepted,
+    the_operator_grants_a_privacy_officer_who_must_accept,
+    support_unlinks_a_guardian_and_access_ends_at_once,
     a_guardian_reads_the_wards_profile_and_nobody_elses,
     an_instructor_reads_names_and_email_of_their_learners_only,
     guardianship_is_linked_by_support_and_ends_at_eighteen,

@@ -374,7 +374,11 @@ async fn the_demo_data_has_applications_in_every_status_with_readable_documents(
     let mut statuses: Vec<String> = edges.iter().filter_map(|e| e["node"]["status"].as_str().map(str::to_owned)).collect();
     statuses.sort();
     statuses.dedup();
-    assert_eq!(statuses, ["APPROVED", "REJECTED", "SUBMITTED", "UNDER_REVIEW", "WITHDRAWN"], "the queue never shows drafts");
+    assert_eq!(statuses, ["APPROVED", "REJECTED", "SUBMITTED", "UNDER_REVIEW"], "the queue never shows drafts nor withdrawn applications");
+    let dpo = app.token(demo::DPO).await;
+    let r = app.gql(Some(&dpo), "{ applications(first: 50) { edges { node { status } } } }", json!({})).await;
+    let all: Vec<Value> = r.assert_ok()["applications"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["status"].clone()).collect();
+    assert!(all.contains(&json!("WITHDRAWN")) && !all.contains(&json!("DRAFT")), "the privacy officer sees withdrawn ones: {all:?}");
     let learner = app.token(demo::LEARNER).await;
     let r = app.gql(Some(&learner), "{ applications { edges { node { status } } } }", json!({})).await;
     let mine: Vec<Value> = r.assert_ok()["applications"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["status"].clone()).collect();
@@ -402,6 +406,72 @@ async fn reviewers_never_decide_their_own_application(app: TestApp) {
     assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"));
     let r = app.gql(Some(&reviewer), "query($id: ID!) { application(id: $id) { status } }", json!({ "id": id })).await;
     assert_eq!(r.assert_ok()["application"]["status"], "SUBMITTED", "nothing was decided");
+}
+
+/// Defect: a reviewer got FORBIDDEN on the applicant's names while reading their situation.
+async fn reviewers_see_who_applied_and_nothing_more(app: TestApp) {
+    let reviewer = app.token(demo::REVIEWER).await;
+    let q = "{ applications(first: 50, filter: {status: SUBMITTED}) { edges { node { id applicant { id firstName lastName email phone } } } } }";
+    let r = app.gql(Some(&reviewer), q, json!({})).await;
+    let edges = r.data()["applications"]["edges"].as_array().cloned().unwrap_or_default();
+    let hugo = edges.iter().find(|e| e["node"]["applicant"]["firstName"] == "Hugo").unwrap_or_else(|| panic!("Hugo's submitted application: {}", r.body));
+    assert_eq!(hugo["node"]["applicant"]["lastName"], "Bernard");
+    // Identity only: contact data is not a reviewer's business.
+    assert!(hugo["node"]["applicant"]["email"].is_null() && hugo["node"]["applicant"]["phone"].is_null());
+    assert_eq!(r.code_at("applications.edges.0.node.applicant.email").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    // The same person through `user(id)`: names, no contact data.
+    let hugo_id = hugo["node"]["applicant"]["id"].as_str().expect("id").to_owned();
+    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName lastName email } }", json!({ "id": hugo_id })).await;
+    assert_eq!(r.data()["user"]["firstName"], "Hugo", "{}", r.body);
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    // Someone with no application in review (only a draft, or none) stays closed to reviewers.
+    let stranger = app.user_id(demo::INSTRUCTOR).await;
+    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName lastName } }", json!({ "id": stranger })).await;
+    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    let (course, _) = course(&app, "eo-draft-only").await;
+    let paul = register(&app, "paul.brouillon@example.test").await;
+    create(&app, &paul.0, &course, None).await;
+    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName } }", json!({ "id": paul.1 })).await;
+    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"), "a draft is not an application in review: {}", r.body);
+}
+
+/// A new learner account; returns (token, id).
+async fn register(app: &TestApp, email: &str) -> (String, String) {
+    let q = "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Paul\", lastName: \"Nouveau\", acceptedPolicyVersion: \"2026-09\"}) { accessToken user { id } } }";
+    let r = app.gql_with(None, &[("x-pupitre-tenant", "demo")], q, json!({ "e": email })).await;
+    let d = &r.assert_ok()["register"];
+    (d["accessToken"].as_str().expect("token").to_owned(), d["user"]["id"].as_str().expect("id").to_owned())
+}
+
+/// Defect: reviewers still saw a minor's withdrawn application, situation and documents included.
+async fn a_withdrawn_application_leaves_the_reviewers_queue(app: TestApp) {
+    let dpo = app.token(demo::DPO).await;
+    let q = "{ applications(first: 50, filter: {status: WITHDRAWN}) { edges { node { id applicant { firstName } documents { downloadUrl } } } } }";
+    let r = app.gql(Some(&dpo), q, json!({})).await;
+    let edges = r.assert_ok()["applications"]["edges"].as_array().cloned().unwrap_or_default();
+    let toms = edges.iter().find(|e| e["node"]["applicant"]["firstName"] == "Tom").expect("Tom's withdrawn application (demo)");
+    let id = toms["node"]["id"].as_str().expect("id").to_owned();
+    let url = toms["node"]["documents"][0]["downloadUrl"].as_str().expect("a document").to_owned();
+
+    let reviewer = app.token(demo::REVIEWER).await;
+    // Not listed, even when asked for by status …
+    let r = app.gql(Some(&reviewer), "{ applications(first: 50, filter: {status: WITHDRAWN}) { totalCount edges { node { id } } } }", json!({})).await;
+    assert_eq!(r.assert_ok()["applications"]["totalCount"], 0, "{}", r.body);
+    // … nor readable by id (the situation, documents and applicant are closed) …
+    let r = app.gql(Some(&reviewer), "query($id: ID!) { application(id: $id) { id situation { text } documents { id } applicant { firstName } } }", json!({ "id": id })).await;
+    for f in ["situation", "documents", "applicant"] {
+        assert_eq!(r.code_at(&format!("application.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+    }
+    // … nor downloadable.
+    let (status, bytes, _) = download(&app, &reviewer, &url).await;
+    assert_eq!((status, bytes.starts_with(b"\x89PNG")), (404, false));
+    // The minor, who has no other application, is closed to reviewers too.
+    let tom = app.user_id(demo::MINOR).await;
+    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName } }", json!({ "id": tom })).await;
+    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
+    // The privacy officer still answers for it.
+    let (status, _, _) = download(&app, &dpo, &url).await;
+    assert_eq!(status, 200);
 }
 
 async fn uploads_need_a_signed_in_multipart_request(app: TestApp) {
@@ -475,6 +545,8 @@ on_both_databases!(
     situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_audited,
     one_open_application_per_course_withdrawal_and_deletion,
     reviewers_never_decide_their_own_application,
+    reviewers_see_who_applied_and_nothing_more,
+    a_withdrawn_application_leaves_the_reviewers_queue,
     uploads_need_a_signed_in_multipart_request,
 );
 

@@ -181,15 +181,18 @@ async fn guardians_enroll_wards_and_see_their_learning_record_billing_does_not(a
 const ROSTER: &str = "query($id: ID!) { session(id: $id) { roster { learner { firstName email phone } status progress { percent } attendance { talkSeconds } } } }";
 
 async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) {
-    // A second instructor, appointed by the admin.
-    let admin = app.token(demo::ADMIN).await;
+    // A second instructor.
     let r = app
         .gql(None, "mutation { register(input: {email: \"paul.prof@example.test\", password: \"a long enough passphrase\", firstName: \"Paul\", lastName: \"Prof\", acceptedPolicyVersion: \"2026-09\"}) { user { id } } }", json!({}))
         .await;
     let paul = r.assert_ok()["register"]["user"]["id"].as_str().expect("id").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { setUserRole(input: {userId: $id, role: INSTRUCTOR, granted: true}) { user { id } } }", json!({ "id": paul }))
+    // Instructors read their learners' names: the privacy officer grants the role, Paul accepts.
+    let dpo = app.token(demo::DPO).await;
+    app.gql(Some(&dpo), "mutation($id: ID!) { setUserRole(input: {userId: $id, role: INSTRUCTOR, granted: true}) { user { id } } }", json!({ "id": paul }))
         .await
         .assert_ok();
+    let paul_first = app.login_with("paul.prof@example.test", "a long enough passphrase").await.0;
+    app.gql(Some(&paul_first), "mutation { acceptRole(input: {role: INSTRUCTOR}) { user { id } } }", json!({})).await.assert_ok();
     let (_, pauls_session, _) = free_course(&app, "course-paul", 5, 1, &paul).await;
     let ines = app.user_id(demo::INSTRUCTOR).await;
     let (_, ines_session, _) = free_course(&app, "course-ines", 5, 1, &ines).await;

@@ -264,7 +264,7 @@ pub async fn set_course_status(services: &Services, actor: &Actor, id: Uuid, sta
 }
 
 async fn check_instructor(services: &Services, tenant_id: Uuid, id: Uuid, field: &str) -> AppResult<()> {
-    let ok = scoped::<user_role::Entity>(tenant_id)
+    let ok = super::accounts::held_roles(tenant_id)
         .filter(user_role::Column::UserId.eq(id))
         .filter(user_role::Column::Role.eq(Role::Instructor.as_str()))
         .one(&services.db)

@@ -10,6 +10,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub granted_at: DateTimeUtc,
     pub granted_by: Option<Uuid>,
+    /// `None` while the grant waits for its holder's acceptance; only accepted roles count.
+    pub accepted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -122,7 +122,7 @@ pub struct ApplicationNode {
 
 impl ApplicationNode {
     fn new(rec: ApplicationRecord) -> Self {
-        let subject = Subject { facts: rec.facts(), acting: None };
+        let subject = Subject::settled(rec.facts());
         ApplicationNode { rec, subject }
     }
 }
@@ -140,7 +140,7 @@ impl ApplicationNode {
     /// fields then follows the need-to-know policy.
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn applicant(&self) -> Option<UserNode> {
-        Some(UserNode::new(self.rec.applicant.clone()))
+        Some(UserNode::applicant(self.rec.applicant.clone(), self.subject.facts.is_applicant))
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CourseNode>> {

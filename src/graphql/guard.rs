@@ -19,9 +19,28 @@ use crate::policy::{self, Actor, DataField, Decision, Op, Relations, SubjectFact
 pub struct Subject {
     pub facts: SubjectFacts,
     pub acting: Option<Actor>,
+    /// Whether `facts.is_applicant` is already settled (an application knows whether it is in
+    /// review). Otherwise, for a viewer whose column depends on it (a reviewer), the guard
+    /// completes it from the person's applications, batched for the request.
+    pub applicant_known: bool,
 }
 
 impl Subject {
+    /// A person, whose applicant fact the guard loads when the viewer needs it.
+    pub fn person(facts: SubjectFacts) -> Self {
+        Subject { facts, acting: None, applicant_known: false }
+    }
+
+    /// A person judged as seen by `actor` (see [`Subject::viewer`]).
+    pub fn seen_by(facts: SubjectFacts, actor: Actor) -> Self {
+        Subject { facts, acting: Some(actor), applicant_known: false }
+    }
+
+    /// Data whose facts are complete as given (an application and its applicant).
+    pub fn settled(facts: SubjectFacts) -> Self {
+        Subject { facts, acting: None, applicant_known: true }
+    }
+
     /// Who is looking at this subject and their relations to other people: the acting actor of
     /// a sign-in payload (relations loaded for them), or the request's actor (relations cached
     /// for the request). The one place that answers this for guards and guarded resolvers.
@@ -69,6 +88,11 @@ impl Need<'_> {
             && let Some(id) = facts.id {
                 facts.marketing_consent =
                     rc.marketing_consent.load_one(id).await.map_err(|e| AppError::internal("loading consents", e.to_string()))?.unwrap_or(false);
+            }
+        if policy::needs_applicant_fact(&actor)
+            && !self.subject.applicant_known
+            && let Some(id) = facts.id {
+                facts.is_applicant = rc.load(super::loaders::InReview(id)).await?.unwrap_or(false);
             }
         match policy::decide(&actor, relations, &facts, self.field, self.op) {
             Decision::Deny => Err(AppError::Forbidden),

@@ -146,7 +146,7 @@ pub struct RosterEntry {
 
 impl RosterEntry {
     pub fn new(enrollment: enrollment::Model, learner: UserRecord) -> Self {
-        let subject = Subject { facts: learner.facts(), acting: None };
+        let subject = Subject::person(learner.facts());
         RosterEntry { enrollment, learner, subject }
     }
 }

@@ -27,7 +27,7 @@ macro_rules! key {
         pub struct $name(pub Uuid);
     )*};
 }
-key!(UserConsents, GuardianWards, CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById, OrderLines, OrderInvoices, OrderRefunds, ApplicationDocuments);
+key!(UserConsents, GuardianWards, CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById, OrderLines, OrderInvoices, OrderRefunds, ApplicationDocuments, InReview, PendingRoles);
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()
@@ -67,4 +67,6 @@ loader!(GuardianWards => Vec<UserRecord>, |b, ids| accounts::wards_of_many(&b.se
 loader!(OrderLines => Vec<order_line::Model>, |b, ids| shop::lines_of(&b.services, b.tenant_id, &ids));
 loader!(OrderInvoices => Vec<invoice::Model>, |b, ids| shop::invoice::invoices_of(&b.services, b.tenant_id, &ids));
 loader!(OrderRefunds => Vec<refund::Model>, |b, ids| shop::refund::refunds_of(&b.services, b.tenant_id, &ids));
+loader!(InReview => bool, |b, ids| equal_opportunity::in_review_applicants(&b.services, b.tenant_id, &ids));
+loader!(PendingRoles => crate::policy::RoleSet, |b, ids| accounts::pending_roles_of(&b.services, b.tenant_id, &ids));
 loader!(ApplicationDocuments => Vec<eo_document::Model>, |b, ids| equal_opportunity::documents_of(&b.services, b.tenant_id, &ids));

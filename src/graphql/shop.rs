@@ -47,7 +47,7 @@ fn subject_of(buyer: Option<&UserRecord>) -> Subject {
         Some(r) => r.facts(),
         None => SubjectFacts { status: SubjectStatus::Erased, ..SubjectFacts::person(Uuid::nil()) },
     };
-    Subject { facts, acting: None }
+    Subject::person(facts)
 }
 
 async fn order_node(ctx: &Context<'_>, o: order::Model) -> AppResult<OrderNode> {

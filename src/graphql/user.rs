@@ -122,13 +122,22 @@ pub struct UserNode {
 
 impl UserNode {
     pub fn new(record: UserRecord) -> Self {
-        let subject = Subject { facts: record.facts(), acting: None };
+        let subject = Subject::person(record.facts());
         UserNode { record, subject }
     }
 
     /// A node judged as seen by `actor` (the sign-in payload's own profile).
     pub fn seen_by(record: UserRecord, actor: Actor) -> Self {
-        let subject = Subject { facts: record.facts(), acting: Some(actor) };
+        let subject = Subject::seen_by(record.facts(), actor);
+        UserNode { record, subject }
+    }
+
+    /// The applicant of an application: reached through an application in review, they are an
+    /// applicant (no need to look it up); otherwise the guard looks at their other applications.
+    pub fn applicant(record: UserRecord, in_review: bool) -> Self {
+        let mut facts = record.facts();
+        facts.is_applicant = in_review;
+        let subject = if in_review { Subject::settled(facts) } else { Subject::person(facts) };
         UserNode { record, subject }
     }
 }
@@ -205,6 +214,14 @@ impl UserNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::Roles)")]
     async fn roles(&self) -> Option<Vec<RoleGql>> {
         Some(self.record.roles.iter().map(Into::into).collect())
+    }
+
+    /// Roles granted to this person that they have not accepted yet: they give nothing until
+    /// accepted (`acceptRole`).
+    #[graphql(guard = "Need::read(&self.subject, DataField::Roles)")]
+    async fn pending_roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RoleGql>>> {
+        let pending = request(ctx).gql()?.load(super::loaders::PendingRoles(self.record.user.id)).await.gql()?.unwrap_or_default();
+        Ok(Some(pending.iter().map(Into::into).collect()))
     }
 
     /// The privacy-policy version this person accepted, and when.
@@ -396,7 +413,8 @@ pub struct UpdateProfilePayload {
     pub user: UserNode,
 }
 
-/// Grant or revoke a role (admin).
+/// Grant or revoke a role. Roles that open other people's personal data are granted by the
+/// privacy officer only; a grant waits for its holder's acceptance.
 #[derive(InputObject)]
 pub struct SetUserRoleInput {
     pub user_id: ID,
@@ -409,6 +427,17 @@ pub struct SetUserRolePayload {
     pub user: UserNode,
 }
 
+/// Accept or decline a role granted to you.
+#[derive(InputObject)]
+pub struct AnswerRoleInput {
+    pub role: RoleGql,
+}
+
+#[derive(SimpleObject)]
+pub struct AnswerRolePayload {
+    pub user: UserNode,
+}
+
 /// Link a guardian to a minor (support, privacy officer).
 #[derive(InputObject)]
 pub struct LinkGuardianInput {
@@ -418,6 +447,18 @@ pub struct LinkGuardianInput {
 
 #[derive(SimpleObject)]
 pub struct LinkGuardianPayload {
+    pub guardian: UserNode,
+}
+
+/// End a guardianship (support, privacy officer).
+#[derive(InputObject)]
+pub struct UnlinkGuardianInput {
+    pub guardian_id: ID,
+    pub minor_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct UnlinkGuardianPayload {
     pub guardian: UserNode,
 }
 
@@ -453,12 +494,45 @@ impl ProfileMutation {
         Ok(LinkGuardianPayload { guardian: UserNode::new(rec) })
     }
 
-    /// Grants or revokes a role (admin only; audited; revoking signs the user out).
+    /// Ends the guardianship of `guardianId` over `minorId` (support or the privacy officer;
+    /// audited). No such link → `NOT_FOUND`.
+    async fn unlink_guardian(&self, ctx: &Context<'_>, input: UnlinkGuardianInput) -> async_graphql::Result<UnlinkGuardianPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let guardian = parse_id("input.guardianId", &input.guardian_id).gql()?;
+        let minor = parse_id("input.minorId", &input.minor_id).gql()?;
+        let rec = accounts::unlink_guardian(s, &actor, guardian, minor).await.gql()?;
+        Ok(UnlinkGuardianPayload { guardian: UserNode::new(rec) })
+    }
+
+    /// Grants or revokes a role; audited, never on your own account. Roles that open other
+    /// people's personal data (instructor, support, billing, reviewer, marketing, privacy
+    /// officer, admin) are granted by the privacy officer only; learner, guardian and
+    /// integration by an admin too. A grant is pending (`User.pendingRoles`) until its holder
+    /// accepts it with `acceptRole`. Admins revoke any role but the privacy officer's;
+    /// revoking a held role signs its holder out.
     async fn set_user_role(&self, ctx: &Context<'_>, input: SetUserRoleInput) -> async_graphql::Result<SetUserRolePayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let target = parse_id("input.userId", &input.user_id).gql()?;
         let rec = accounts::set_role(s, &actor, target, input.role.into(), input.granted).await.gql()?;
         Ok(SetUserRolePayload { user: UserNode::new(rec) })
+    }
+
+    /// Accepts a role granted to you (see `setUserRole`). It takes effect with your next access
+    /// token (`refreshToken` or log-in). No pending grant of that role → `NOT_FOUND`.
+    async fn accept_role(&self, ctx: &Context<'_>, input: AnswerRoleInput) -> async_graphql::Result<AnswerRolePayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let rec = accounts::answer_role(s, &actor, input.role.into(), true).await.gql()?;
+        Ok(AnswerRolePayload { user: UserNode::new(rec) })
+    }
+
+    /// Declines a role granted to you; the grant is removed. No pending grant → `NOT_FOUND`.
+    async fn decline_role(&self, ctx: &Context<'_>, input: AnswerRoleInput) -> async_graphql::Result<AnswerRolePayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let rec = accounts::answer_role(s, &actor, input.role.into(), false).await.gql()?;
+        Ok(AnswerRolePayload { user: UserNode::new(rec) })
     }
 }

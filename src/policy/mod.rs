@@ -45,7 +45,8 @@ pub struct SubjectFacts {
     pub is_staff: bool,
     /// Consent to marketing e-mail is currently given.
     pub marketing_consent: bool,
-    /// Has an equal-opportunity application a reviewer may look at.
+    /// Has an equal-opportunity application in review (submitted, under review or decided; not
+    /// a draft, not withdrawn): the only people a reviewer may look at.
     pub is_applicant: bool,
     /// The equal-opportunity application at stake has been decided (no more applicant writes).
     pub decided: bool,
@@ -122,10 +123,56 @@ pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
     }
 }
 
-/// Whether `actor` may grant or revoke roles of `target`: admins, never on their own account
-/// (an admin cannot hand themselves a role that opens personal data).
-pub fn may_manage_roles(actor: &Actor, target: Uuid) -> bool {
-    actor.has(Role::Admin) && actor.user_id != Some(target)
+/// The staff column of the matrix a role puts its holder in. Learner and guardian are
+/// relations to a person (`self`, `guardian`), not staff columns; integration (machine)
+/// accounts have no column at all.
+pub fn staff_column(role: Role) -> Option<Column> {
+    match role {
+        Role::Instructor => Some(Column::Instructor),
+        Role::Support => Some(Column::Support),
+        Role::Billing => Some(Column::Billing),
+        Role::Reviewer => Some(Column::Reviewer),
+        Role::Marketing => Some(Column::Marketing),
+        Role::PrivacyOfficer => Some(Column::PrivacyOfficer),
+        Role::Admin => Some(Column::Admin),
+        Role::Learner | Role::Guardian | Role::Integration => None,
+    }
+}
+
+/// Whether holding `role` opens other people's personal data: its column reads at least one
+/// category of the matrix (with whatever condition). Derived from the matrix, so a cell that
+/// opens a category to a column makes its role one that only the privacy officer grants.
+pub fn opens_personal_data(role: Role) -> bool {
+    staff_column(role).is_some_and(|c| Category::ALL.into_iter().any(|k| matrix::cell(k, c).read))
+}
+
+/// Whether `actor` may grant `role` to `target`. Never to oneself. A role that opens personal
+/// data ([`opens_personal_data`]) is granted by the privacy officer only, so that no single
+/// admin can open personal data to themselves through a second account; the others (learner,
+/// guardian, integration) by an admin or the privacy officer. Either way the grant is pending
+/// until `target` accepts it (nobody becomes a staff account, whose contact data the admin
+/// reads, without agreeing to it), and it is written to the audit log with `target` as its
+/// subject: the privacy officer sees it, and so does `target` in their own access log.
+pub fn may_grant_role(actor: &Actor, target: Uuid, role: Role) -> bool {
+    if actor.user_id.is_none() || actor.user_id == Some(target) {
+        return false;
+    }
+    if opens_personal_data(role) {
+        actor.has(Role::PrivacyOfficer)
+    } else {
+        actor.has(Role::Admin) || actor.has(Role::PrivacyOfficer)
+    }
+}
+
+/// Whether `actor` may revoke `role` from `target` (a pending grant or a held role). Never
+/// one's own. Taking access away never opens data, so admins revoke any role but the privacy
+/// officer's (which only a privacy officer revokes: an admin cannot remove the oversight of
+/// their own grants); the privacy officer revokes any.
+pub fn may_revoke_role(actor: &Actor, target: Uuid, role: Role) -> bool {
+    if actor.user_id.is_none() || actor.user_id == Some(target) {
+        return false;
+    }
+    actor.has(Role::PrivacyOfficer) || (actor.has(Role::Admin) && role != Role::PrivacyOfficer)
 }
 
 /// Whether `actor` manages the catalogue (courses, sessions, lessons, drafts included): admins.
@@ -315,6 +362,19 @@ pub fn decide(actor: &Actor, relations: &Relations, subject: &SubjectFacts, fiel
 /// columns with a consent condition are marketing's), so guards load it only then.
 pub fn needs_marketing_consent(actor: &Actor) -> bool {
     actor.has(Role::Marketing)
+}
+
+/// Whether deciding for `actor` needs to know if the subject has an application in review
+/// (the reviewer column exists only for applicants), so guards load it only then.
+pub fn needs_applicant_fact(actor: &Actor) -> bool {
+    actor.has(Role::Reviewer)
+}
+
+/// Whether `actor` lists withdrawn applications too: the privacy officer (who answers for all
+/// the data held). Reviewers do not: a withdrawn application leaves their queue, and with it
+/// their access to its situation and documents.
+pub fn sees_withdrawn_applications(actor: &Actor) -> bool {
+    actor.has(Role::PrivacyOfficer) && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read
 }
 
 /// Restricted subjects are processed by nobody but themselves, their guardian and the privacy

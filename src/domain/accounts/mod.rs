@@ -231,7 +231,7 @@ async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration,
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
                 user::Entity::insert(user::ActiveModel::from(model)).exec_without_returning(txn).await?;
-                insert_role(txn, actor.tenant_id, id, Role::Learner, now, None).await?;
+                insert_role(txn, actor.tenant_id, id, Role::Learner, now, None, true).await?;
                 if marketing {
                     consent::insert(txn, actor.tenant_id, Some(id), None, Purpose::MarketingEmail, true, now, "registration", Some(version.clone()), Some(id))
                         .await?;
@@ -258,6 +258,8 @@ async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration,
     sign_in(services, user, session_id, refresh)
 }
 
+/// Inserts a role row: in effect at once (`accepted`: registration's learner role, the
+/// guardian role of a link), or pending until its holder accepts it (a grant, see [`set_role`]).
 async fn insert_role<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -265,6 +267,7 @@ async fn insert_role<C: ConnectionTrait>(
     role: Role,
     at: DateTime<Utc>,
     by: Option<Uuid>,
+    accepted: bool,
 ) -> AppResult<()> {
     user_role::Entity::insert(user_role::ActiveModel {
         user_id: Set(user_id),
@@ -272,6 +275,7 @@ async fn insert_role<C: ConnectionTrait>(
         tenant_id: Set(tenant_id),
         granted_at: Set(at),
         granted_by: Set(by),
+        accepted_at: Set(accepted.then_some(at)),
     })
     .exec_without_returning(conn)
     .await?;
@@ -602,12 +606,19 @@ pub async fn change_password(services: &Services, actor: &Actor, current: String
     Ok(())
 }
 
+/// The roles people of `tenant_id` hold: accepted grants only. A pending grant gives nothing
+/// (no token claim, no staff-account status, no list) until its holder accepts it. Every read
+/// of roles starts here.
+pub fn held_roles(tenant_id: Uuid) -> sea_orm::Select<user_role::Entity> {
+    scoped::<user_role::Entity>(tenant_id).filter(user_role::Column::AcceptedAt.is_not_null())
+}
+
 async fn roles_of<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, RoleSet>> {
     let mut map: HashMap<Uuid, RoleSet> = HashMap::new();
     if ids.is_empty() {
         return Ok(map);
     }
-    let rows = scoped::<user_role::Entity>(tenant_id)
+    let rows = held_roles(tenant_id)
         .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
         .all(conn)
         .await?;
@@ -719,7 +730,7 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
                     .exec_without_returning(txn)
                     .await?;
                     if needs_role {
-                        insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id).await?;
+                        insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id, true).await?;
                     }
                     audit::record(
                         txn,
@@ -741,6 +752,61 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
     find_record(services, actor.tenant_id, guardian).await?.ok_or(AppError::NotFound)
 }
 
+/// Ends a guardianship (support or the privacy officer, as for [`link_guardian`]): the link
+/// goes, and with the last link the guardian role. Relations are read per request, so the
+/// guardian's very next request no longer reaches the ward. Audited with the minor as subject.
+/// No such link → `NOT_FOUND`.
+pub async fn unlink_guardian(services: &Services, actor: &Actor, guardian: Uuid, minor: Uuid) -> AppResult<UserRecord> {
+    if !policy::may_manage_guardianship(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let now = services.clock.now();
+    let actor_c = actor.clone();
+    let purpose = if actor.has(Role::PrivacyOfficer) { Column::PrivacyOfficer.purpose() } else { Column::Support.purpose() };
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let gone = guardian_link::Entity::delete_many()
+                    .filter(guardian_link::Column::TenantId.eq(actor_c.tenant_id))
+                    .filter(guardian_link::Column::GuardianId.eq(guardian))
+                    .filter(guardian_link::Column::MinorId.eq(minor))
+                    .exec(txn)
+                    .await?;
+                if gone.rows_affected != 1 {
+                    return Err(AppError::NotFound);
+                }
+                let others = scoped::<guardian_link::Entity>(actor_c.tenant_id)
+                    .filter(guardian_link::Column::GuardianId.eq(guardian))
+                    .one(txn)
+                    .await?;
+                if others.is_none() {
+                    user_role::Entity::delete_many()
+                        .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
+                        .filter(user_role::Column::UserId.eq(guardian))
+                        .filter(user_role::Column::Role.eq(Role::Guardian.as_str()))
+                        .exec(txn)
+                        .await?;
+                }
+                audit::record(
+                    txn,
+                    &actor_c,
+                    now,
+                    AuditRecord {
+                        action: "guardianship.unlinked",
+                        category: Some(Category::BirthDate),
+                        subject_id: Some(minor),
+                        purpose,
+                        details: Some(serde_json::json!({ "guardian_id": guardian })),
+                    },
+                )
+                .await
+            })
+        })
+        .await?;
+    find_record(services, actor.tenant_id, guardian).await?.ok_or(AppError::NotFound)
+}
+
 /// A page of users visible to a staff actor, in id order, filtered by [`policy::user_rows`].
 pub async fn list_users(
     services: &Services,
@@ -758,7 +824,7 @@ pub async fn list_users(
             if staff_accounts {
                 let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
                 allowed.extend(
-                    scoped::<user_role::Entity>(actor.tenant_id)
+                    held_roles(actor.tenant_id)
                         .filter(user_role::Column::Role.is_in(staff))
                         .all(&services.db)
                         .await?
@@ -914,25 +980,37 @@ fn field_name(f: DataField) -> &'static str {
     }
 }
 
-/// Grants or revokes a role (admin, never on their own account: see
-/// [`policy::may_manage_roles`]). Revoking signs the user out everywhere so the change takes
-/// effect at once.
+/// Grants or revokes a role. Who may do which is [`policy::may_grant_role`] and
+/// [`policy::may_revoke_role`]; a refused change is `FORBIDDEN` and writes nothing.
+///
+/// A grant is *pending*: it gives nothing until its holder accepts it ([`answer_role`]).
+/// Revoking removes a pending grant or a held role; revoking a held role signs the user out
+/// everywhere so the change takes effect at once. Every change is audited with the person as
+/// subject, so the privacy officer and the person themselves (their access log) see it.
 pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Role, granted: bool) -> AppResult<UserRecord> {
-    if !policy::may_manage_roles(actor, target) {
+    let allowed = if granted { policy::may_grant_role(actor, target, role) } else { policy::may_revoke_role(actor, target, role) };
+    if !allowed {
         return Err(AppError::Forbidden);
     }
     let record = find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)?;
-    if record.roles.has(role) == granted {
+    let row = scoped::<user_role::Entity>(actor.tenant_id)
+        .filter(user_role::Column::UserId.eq(target))
+        .filter(user_role::Column::Role.eq(role.as_str()))
+        .one(&services.db)
+        .await?;
+    if row.is_some() == granted {
         return Ok(record);
     }
+    let held = row.as_ref().is_some_and(|r| r.accepted_at.is_some());
     let now = services.clock.now();
     let actor_c = actor.clone();
+    let purpose = if actor.has(Role::PrivacyOfficer) { Column::PrivacyOfficer.purpose() } else { Column::Admin.purpose() };
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
                 if granted {
-                    insert_role(txn, actor_c.tenant_id, target, role, now, actor_c.user_id).await?;
+                    insert_role(txn, actor_c.tenant_id, target, role, now, actor_c.user_id, false).await?;
                 } else {
                     user_role::Entity::delete_many()
                         .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
@@ -940,8 +1018,10 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
                         .filter(user_role::Column::Role.eq(role.as_str()))
                         .exec(txn)
                         .await?;
-                    revoke_sessions(txn, actor_c.tenant_id, SessionScope::AllOf { user_id: target, except: None }, now, "role revoked")
-                        .await?;
+                    if held {
+                        revoke_sessions(txn, actor_c.tenant_id, SessionScope::AllOf { user_id: target, except: None }, now, "role revoked")
+                            .await?;
+                    }
                 }
                 audit::record(
                     txn,
@@ -949,9 +1029,72 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
                     now,
                     AuditRecord {
                         action: if granted { "role.granted" } else { "role.revoked" },
-                        category: None,
+                        category: Some(Category::Identity),
                         subject_id: Some(target),
-                        purpose: Column::Admin.purpose(),
+                        purpose,
+                        details: Some(serde_json::json!({ "role": role.as_str(), "pending": granted || !held })),
+                    },
+                )
+                .await
+            })
+        })
+        .await
+        .map_err(|e| AppError::from(e).unique_as_conflict("this role was changed at the same time; try again"))?;
+    find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)
+}
+
+/// The signed-in person accepts (or declines) a role granted to them. Accepting puts the
+/// role in effect from their next token (refresh or log-in); declining removes the grant.
+/// Audited either way. No pending grant of `role` → `NOT_FOUND`.
+pub async fn answer_role(services: &Services, actor: &Actor, role: Role, accept: bool) -> AppResult<UserRecord> {
+    let me = actor.user_id.ok_or(AppError::Unauthenticated)?;
+    let now = services.clock.now();
+    let actor_c = actor.clone();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let pending = scoped::<user_role::Entity>(actor_c.tenant_id)
+                    .filter(user_role::Column::UserId.eq(me))
+                    .filter(user_role::Column::Role.eq(role.as_str()))
+                    .filter(user_role::Column::AcceptedAt.is_null());
+                let changed = if accept {
+                    user_role::Entity::update_many()
+                        .col_expr(user_role::Column::AcceptedAt, Expr::value(now))
+                        .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
+                        .filter(user_role::Column::UserId.eq(me))
+                        .filter(user_role::Column::Role.eq(role.as_str()))
+                        .filter(user_role::Column::AcceptedAt.is_null())
+                        .exec(txn)
+                        .await?
+                        .rows_affected
+                } else {
+                    match pending.one(txn).await? {
+                        Some(_) => {
+                            user_role::Entity::delete_many()
+                                .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
+                                .filter(user_role::Column::UserId.eq(me))
+                                .filter(user_role::Column::Role.eq(role.as_str()))
+                                .filter(user_role::Column::AcceptedAt.is_null())
+                                .exec(txn)
+                                .await?
+                                .rows_affected
+                        }
+                        None => 0,
+                    }
+                };
+                if changed != 1 {
+                    return Err(AppError::NotFound);
+                }
+                audit::record(
+                    txn,
+                    &actor_c,
+                    now,
+                    AuditRecord {
+                        action: if accept { "role.accepted" } else { "role.declined" },
+                        category: Some(Category::Identity),
+                        subject_id: Some(me),
+                        purpose: Column::Subject.purpose(),
                         details: Some(serde_json::json!({ "role": role.as_str() })),
                     },
                 )
@@ -959,7 +1102,70 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
             })
         })
         .await?;
-    find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)
+    find_record(services, actor.tenant_id, me).await?.ok_or(AppError::NotFound)
+}
+
+/// The operator's grant (`pupitre grant-role <tenant> <email> <role>`), for what no one in the
+/// tenant can do: the first privacy officer, or a new one when the last has left. Like any
+/// grant it is pending until the person accepts it, and audited (actor: the operator).
+pub async fn operator_grant(services: &Services, tenant_slug: &str, email: &str, role: Role) -> AppResult<()> {
+    let tenant = services.tenants.by_slug(tenant_slug).await?.ok_or_else(|| AppError::bad_input("tenant", "no such tenant"))?;
+    let email = Email::parse("email", email)?;
+    let user = scoped::<user::Entity>(tenant.id)
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&services.db)
+        .await?
+        .ok_or_else(|| AppError::bad_input("email", "no account with this e-mail address in this tenant"))?;
+    let exists = scoped::<user_role::Entity>(tenant.id)
+        .filter(user_role::Column::UserId.eq(user.id))
+        .filter(user_role::Column::Role.eq(role.as_str()))
+        .one(&services.db)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let now = services.clock.now();
+    let operator = Actor::anonymous(tenant.id, "operator".into());
+    let target = user.id;
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                insert_role(txn, operator.tenant_id, target, role, now, None, false).await?;
+                audit::record(
+                    txn,
+                    &operator,
+                    now,
+                    AuditRecord {
+                        action: "role.granted",
+                        category: Some(Category::Identity),
+                        subject_id: Some(target),
+                        purpose: "operator",
+                        details: Some(serde_json::json!({ "role": role.as_str(), "pending": true, "by": "operator" })),
+                    },
+                )
+                .await
+            })
+        })
+        .await
+        .map_err(|e| AppError::from(e).unique_as_conflict("this role was changed at the same time; try again"))
+}
+
+/// Roles granted to each of `ids` and not yet accepted.
+pub async fn pending_roles_of(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, RoleSet>> {
+    let rows = scoped::<user_role::Entity>(tenant_id)
+        .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+        .filter(user_role::Column::AcceptedAt.is_null())
+        .all(&services.db)
+        .await?;
+    let mut map: HashMap<Uuid, RoleSet> = ids.iter().map(|id| (*id, RoleSet::default())).collect();
+    for r in rows {
+        if let Some(role) = Role::parse(&r.role) {
+            map.entry(r.user_id).or_default().insert(role);
+        }
+    }
+    Ok(map)
 }
 
 /// Writes one audit record for a staff read (outside any transaction).

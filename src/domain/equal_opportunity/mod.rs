@@ -63,6 +63,15 @@ impl ApplicationStatus {
     pub fn decided(self) -> bool {
         matches!(self, ApplicationStatus::Approved | ApplicationStatus::Rejected)
     }
+    /// Whether reviewers see an application in this status: submitted to them and not taken
+    /// back (a draft is the applicant's own; a withdrawn application leaves the queue).
+    pub fn in_review(self) -> bool {
+        matches!(self, ApplicationStatus::Submitted | ApplicationStatus::UnderReview | ApplicationStatus::Approved | ApplicationStatus::Rejected)
+    }
+    /// The statuses of [`ApplicationStatus::in_review`], as stored.
+    pub fn in_review_names() -> Vec<&'static str> {
+        Self::ALL.into_iter().filter(|s| s.in_review()).map(Self::as_str).collect()
+    }
 }
 
 /// Household income brackets (yearly taxable income of the household).
@@ -133,7 +142,11 @@ impl ApplicationRecord {
     /// The applicant as the policy's subject of this application's data.
     pub fn facts(&self) -> SubjectFacts {
         let status = ApplicationStatus::parse(&self.application.status);
-        SubjectFacts { is_applicant: true, decided: status.is_some_and(ApplicationStatus::decided), ..self.applicant.facts() }
+        SubjectFacts {
+            is_applicant: status.is_some_and(ApplicationStatus::in_review),
+            decided: status.is_some_and(ApplicationStatus::decided),
+            ..self.applicant.facts()
+        }
     }
 }
 
@@ -509,8 +522,10 @@ pub async fn list(services: &Services, actor: &Actor, relations: &Relations, f: 
     actor.user_id.ok_or(AppError::Unauthenticated)?;
     let mut q = scoped::<eo_application::Entity>(actor.tenant_id);
     let queue = policy::sees_all_applications(actor);
-    if queue {
+    if queue && policy::sees_withdrawn_applications(actor) {
         q = q.filter(eo_application::Column::Status.ne(ApplicationStatus::Draft.as_str()));
+    } else if queue {
+        q = q.filter(eo_application::Column::Status.is_in(ApplicationStatus::in_review_names()));
     } else {
         q = q.filter(eo_application::Column::ApplicantId.is_in(policy::people_acted_for(actor, relations)));
     }
@@ -527,6 +542,22 @@ pub async fn list(services: &Services, actor: &Actor, relations: &Relations, f: 
         q.order_by_desc(eo_application::Column::CreatedAt).order_by_desc(eo_application::Column::Id)
     };
     Ok((q.offset(offset).limit(limit).all(&services.db).await?, total))
+}
+
+/// Which of `people` have an application in review ([`ApplicationStatus::in_review`]): the
+/// people a reviewer may look at.
+pub async fn in_review_applicants(services: &Services, tenant_id: Uuid, people: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, bool>> {
+    let found: std::collections::HashSet<Uuid> = scoped::<eo_application::Entity>(tenant_id)
+        .filter(eo_application::Column::ApplicantId.is_in(people.iter().copied()))
+        .filter(eo_application::Column::Status.is_in(ApplicationStatus::in_review_names()))
+        .select_only()
+        .column(eo_application::Column::ApplicantId)
+        .into_tuple::<Uuid>()
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(people.iter().map(|p| (*p, found.contains(p))).collect())
 }
 
 /// Documents of several applications (metadata only), oldest first.
