@@ -9,23 +9,12 @@ use std::collections::{HashMap, HashSet};
 use pupitre::policy::{self, Actor, Category, Column, DataField, Decision, Op, Relations, Role, RoleSet, SubjectFacts};
 use uuid::Uuid;
 
+#[path = "common/access_doc.rs"]
+#[expect(dead_code, reason = "this test compares the raw cells; tests/access_matrix.rs uses the rest")]
+mod access_doc;
+
 fn documented() -> HashMap<(String, String), String> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ACCESS.md")).expect("docs/ACCESS.md");
-    let start = doc.find("<!-- matrix:start -->").expect("matrix start marker");
-    let end = doc.find("<!-- matrix:end -->").expect("matrix end marker");
-    let rows: Vec<Vec<String>> = doc[start..end]
-        .lines()
-        .filter(|l| l.trim_start().starts_with('|'))
-        .map(|l| l.trim().trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_owned()).collect())
-        .collect();
-    let header = rows.first().expect("header row").clone();
-    let mut cells = HashMap::new();
-    for row in rows.iter().skip(2) {
-        for (i, col) in header.iter().enumerate().skip(1) {
-            cells.insert((row[0].clone(), col.clone()), row.get(i).cloned().unwrap_or_default());
-        }
-    }
-    cells
+    access_doc::AccessDoc::load().raw
 }
 
 #[test]
