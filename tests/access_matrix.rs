@@ -85,6 +85,7 @@ const USER: &[Probe] = &[
     probe("locale", "", Guard::Field("locale")),
     probe("status", "", Guard::Field("account status")),
     probe("roles", "", Guard::Field("roles")),
+    probe("pendingRoles", "", Guard::Field("roles")),
     probe("acceptedPolicyVersion", "", Guard::Field("accepted privacy-policy version")),
     probe("acceptedPolicyAt", "", Guard::Field("accepted privacy-policy version")),
     probe("consents", " { purpose granted recordedAt expiresAt source policyVersion }", Guard::Field("current consents")),
@@ -699,12 +700,14 @@ async fn every_viewer_reads_exactly_what_the_document_grants_about_every_subject
 
     // Arrange: Inès teaches and is marketing too (two roles); Tom is restricted; Hugo erased
     // (his session, opened before, stays open: an erased account reads nothing, not even itself).
-    app.execute(
-        "INSERT INTO user_roles (user_id, role, tenant_id, granted_at, granted_by) \
-         SELECT user_id, 'marketing', tenant_id, granted_at, granted_by FROM user_roles \
-         WHERE role = 'instructor' AND user_id = (SELECT id FROM users WHERE email = 'ines.moreau@demo.pupitre.test')",
-    )
-    .await;
+    // The second role goes the documented way: the privacy officer grants it, Inès accepts it.
+    let dpo = app.token(demo::DPO).await;
+    let ines_id = app.user_id(demo::INSTRUCTOR).await;
+    app.gql(Some(&dpo), "mutation($id: ID!) { setUserRole(input: {userId: $id, role: MARKETING, granted: true}) { user { id } } }", serde_json::json!({ "id": ines_id }))
+        .await
+        .assert_ok();
+    let ines_token = app.token(demo::INSTRUCTOR).await;
+    app.gql(Some(&ines_token), "mutation { acceptRole(input: {role: MARKETING}) { user { id } } }", serde_json::json!({})).await.assert_ok();
     app.execute("UPDATE users SET status = 'restricted' WHERE email = 'tom.petit@demo.pupitre.test'").await;
     app.execute("UPDATE users SET status = 'erased' WHERE email = 'hugo.bernard@demo.pupitre.test'").await;
     let ines = viewers.iter_mut().find(|v| v.name.starts_with("instructor")).expect("the instructor");
@@ -785,6 +788,8 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("EnrollmentPayload", Kind::Action),
     ("LessonPayload", Kind::Action),
     ("LinkGuardianPayload", Kind::Action),
+    ("UnlinkGuardianPayload", Kind::Action),
+    ("AnswerRolePayload", Kind::Action),
     ("LiveClassPayload", Kind::Action),
     ("LogoutPayload", Kind::Action),
     ("RefundOrderPayload", Kind::Action),

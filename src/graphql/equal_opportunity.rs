@@ -178,7 +178,9 @@ impl ApplicationNode {
             decided_at: a.decided_at,
         })
     }
-    /// The reviewer's own note: reviewers and the privacy officer only.
+    /// The reviewer's own note: reviewers and the privacy officer only (and, like every field
+    /// of the application, never for a restricted or erased applicant's reviewers).
+    #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn reviewer_note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let (viewer, _) = self.subject.viewer(ctx).await.gql()?;
         if !policy::sees_all_applications(&viewer) {

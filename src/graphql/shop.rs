@@ -135,7 +135,9 @@ impl OrderNode {
             last_error: self.order.last_payment_error.clone(),
         })
     }
-    /// For Stripe.js or the mobile SDK to confirm the payment: the buyer's, while unpaid.
+    /// For Stripe.js or the mobile SDK to confirm the payment: the buyer's, while unpaid (and
+    /// only while the buyer may read their payment data at all: not once erased).
+    #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn client_secret(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let (viewer, _) = self.subject.viewer(ctx).await.gql()?;
         if !policy::may_read_client_secret(&viewer, self.order.buyer_id) {
