@@ -57,6 +57,11 @@ pub struct Settings {
     pub introspection: bool,
     pub graphiql: bool,
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request head or a whole request body (an upload:
+    /// the longest pause between two pieces of it); 408 after.
+    pub body_read_timeout_secs: u64,
+    /// Most open connections per worker; further clients wait in the listen backlog.
+    pub max_connections_per_worker: usize,
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
     pub graphql_max_batch: usize,
@@ -220,6 +225,13 @@ impl Settings {
             introspection: parse(&mut problems, "PUPITRE_INTROSPECTION", get("PUPITRE_INTROSPECTION"), !prod),
             graphiql,
             max_body_bytes: parse(&mut problems, "PUPITRE_MAX_BODY_BYTES", get("PUPITRE_MAX_BODY_BYTES"), 1 << 20),
+            body_read_timeout_secs: parse(&mut problems, "PUPITRE_BODY_READ_TIMEOUT_SECS", get("PUPITRE_BODY_READ_TIMEOUT_SECS"), 10),
+            max_connections_per_worker: parse(
+                &mut problems,
+                "PUPITRE_MAX_CONNECTIONS_PER_WORKER",
+                get("PUPITRE_MAX_CONNECTIONS_PER_WORKER"),
+                1024,
+            ),
             graphql_max_depth: parse(&mut problems, "PUPITRE_GRAPHQL_MAX_DEPTH", get("PUPITRE_GRAPHQL_MAX_DEPTH"), 10),
             graphql_max_complexity: parse(
                 &mut problems,
@@ -327,7 +339,7 @@ impl Settings {
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
         }
-        let ranges: [(&str, i64, i64, i64); 13] = [
+        let ranges: [(&str, i64, i64, i64); 16] = [
             ("PUPITRE_UPLOAD_MAX_FILE_BYTES", settings.upload_max_file_bytes as i64, 1024, 100 * 1024 * 1024),
             ("PUPITRE_UPLOAD_MAX_FILES", settings.upload_max_files as i64, 1, 20),
             ("PUPITRE_STRIPE_TIMEOUT_MS", settings.stripe_timeout_ms as i64, 100, 60_000),
@@ -341,6 +353,9 @@ impl Settings {
             ("PUPITRE_GRAPHQL_MAX_BATCH", settings.graphql_max_batch as i64, 1, 100),
             ("PUPITRE_DB_MAX_CONNECTIONS", settings.db_max_connections as i64, 1, 1000),
             ("PUPITRE_RESPONSE_CACHE_MS", settings.response_cache_ms as i64, 0, 60_000),
+            ("PUPITRE_MAX_BODY_BYTES", settings.max_body_bytes as i64, 1024, 64 * 1024 * 1024),
+            ("PUPITRE_BODY_READ_TIMEOUT_SECS", settings.body_read_timeout_secs as i64, 1, 600),
+            ("PUPITRE_MAX_CONNECTIONS_PER_WORKER", settings.max_connections_per_worker as i64, 1, 25_000),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
@@ -352,6 +367,11 @@ impl Settings {
 
     pub fn is_production(&self) -> bool {
         self.env == Environment::Production
+    }
+
+    /// [`Settings::body_read_timeout_secs`] as a duration.
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_read_timeout_secs)
     }
 }
 
@@ -416,5 +436,16 @@ mod tests {
         assert!(all.contains("PUPITRE_STRIPE_SECRET_KEY is required"), "{all}");
         assert!(all.contains("PUPITRE_STRIPE_WEBHOOK_SECRET is required"), "{all}");
         assert!(all.contains("PUPITRE_STRIPE_API_BASE must be an https://"), "{all}");
+    }
+
+    #[test]
+    fn http_limits_have_safe_defaults_and_bounds() {
+        let s = Settings::from_map(&map(&[])).expect("defaults are valid");
+        assert_eq!((s.body_read_timeout_secs, s.max_connections_per_worker), (10, 1024));
+        let err = Settings::from_map(&map(&[("PUPITRE_BODY_READ_TIMEOUT_SECS", "0"), ("PUPITRE_MAX_CONNECTIONS_PER_WORKER", "0")]))
+            .expect_err("out of range");
+        let all = err.0.join("\n");
+        assert!(all.contains("PUPITRE_BODY_READ_TIMEOUT_SECS must be between 1 and 600"), "{all}");
+        assert!(all.contains("PUPITRE_MAX_CONNECTIONS_PER_WORKER must be between 1 and 25000"), "{all}");
     }
 }

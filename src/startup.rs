@@ -124,7 +124,8 @@ impl Application {
             TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
         let max_body = settings.max_body_bytes;
-        let upload_body = http::graphql::multipart_body_limit(&settings);
+        let read_timeout = settings.body_read_timeout();
+        let max_connections = settings.max_connections_per_worker.max(1);
         let jobs_every = settings.jobs_interval_secs;
         let workers = settings.workers.max(1);
         let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);
@@ -133,9 +134,21 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::from_fn(http::observe))
-                .configure(|cfg| http::configure(cfg, max_body, upload_body))
+                .configure(|cfg| http::configure(cfg, max_body))
         })
         .workers(workers)
+        // Past this many open connections a worker stops accepting; clients wait in the
+        // listen backlog instead of each holding buffers here.
+        .max_connections(max_connections)
+        // A request head must arrive within the body read timeout (408 from actix-http after),
+        // bodies are timed by the routes reading them (see `http::body`).
+        .client_request_timeout(read_timeout)
+        // An idle keep-alive connection is closed after 5 s.
+        .keep_alive(std::time::Duration::from_secs(5))
+        // After an early answer (413, 408) the rest of the body is read and discarded for up
+        // to 2 s, so that the client sees the answer rather than a reset, then the connection
+        // is closed.
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
         .shutdown_timeout(20)
         .listen(listener)?
         .run();

@@ -270,8 +270,18 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
         .body(body)
 }
 
-/// `POST /graphql`.
-pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+/// The answer to a body that was not read to its end (413, 408, 400), in the GraphQL error
+/// shape. The connection is closed after it: the rest of the body is never read.
+pub(super) fn body_error_response(e: &super::body::BodyError, media: Media, rid: &str) -> HttpResponse {
+    let mut r = error_response(e.status(), media, rid, ErrorCode::BadUserInput, &e.to_string(), None);
+    r.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    r
+}
+
+/// `POST /graphql`. The body is read only once the request is known to be acceptable, and
+/// within the limit of its content type: `max_body_bytes` for JSON, the multipart limit for
+/// signed-in uploads (see [`multipart`]).
+pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let rid = request_id(&req);
     let Some(media) = negotiate(&req) else {
         return HttpResponse::NotAcceptable().body("accept application/graphql-response+json or application/json");
@@ -283,15 +293,9 @@ pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>
         p.trim().to_ascii_lowercase().strip_prefix("charset=").is_none_or(|c| c.trim_matches('"') == "utf-8")
     });
     if essence == "multipart/form-data" {
-        return multipart(&req, &state, media, &rid, content_type, body).await;
+        return multipart(&req, &state, media, &rid, content_type, payload).await;
     }
-    if body.len() > state.settings.max_body_bytes {
-        let msg = format!("the body is larger than {} bytes", state.settings.max_body_bytes);
-        return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, &rid, ErrorCode::BadUserInput, &msg, None);
-    }
-    if body.windows(UPLOAD_MARKER.len()).any(|w| w == UPLOAD_MARKER) {
-        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "files are sent as a multipart request", None);
-    }
+    // Refused before reading: a body we would not parse is not worth receiving.
     if essence != JSON || !charset_ok {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -301,6 +305,18 @@ pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>
             "send the request as application/json (utf-8)",
             None,
         );
+    }
+    let limit = super::body::Limit {
+        max_bytes: state.settings.max_body_bytes,
+        timeout: state.settings.body_read_timeout(),
+        pace: super::body::Pace::Whole,
+    };
+    let body = match super::body::read_all(&req, payload, limit).await {
+        Ok(b) => b,
+        Err(e) => return body_error_response(&e, media, &rid),
+    };
+    if body.windows(UPLOAD_MARKER.len()).any(|w| w == UPLOAD_MARKER) {
+        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "files are sent as a multipart request", None);
     }
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -375,20 +391,34 @@ fn uploads_consistent(r: &async_graphql::Request) -> bool {
 /// `POST /graphql` as a GraphQL multipart request (file uploads,
 /// https://github.com/jaydenseric/graphql-multipart-request-spec). Files stay in memory: the
 /// plaintext of a supporting document is never written to a temporary file.
-async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str, content_type: &str, body: web::Bytes) -> HttpResponse {
+async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str, content_type: &str, payload: web::Payload) -> HttpResponse {
     let s = &state.settings;
-    // Uploads are for signed-in people: nothing is parsed for anyone else. (It also keeps
-    // multipart, a content type browsers send cross-site without asking, away from anonymous
-    // mutations.)
+    // Uploads are for signed-in people: not a byte of the parts is read for anyone else (the
+    // token is verified without SQL). (It also keeps multipart, a content type browsers send
+    // cross-site without asking, away from anonymous mutations.)
     match authenticate(req, state).await {
         Ok((_, crate::graphql::context::Principal::Token(_))) => {}
         Ok(_) => return error_response(StatusCode::UNAUTHORIZED, media, rid, ErrorCode::Unauthenticated, "sign in to upload files", None),
         Err(e) => return app_error_response(&e, media, rid),
     }
+    let limit = super::body::Limit {
+        max_bytes: multipart_body_limit(s),
+        timeout: s.body_read_timeout(),
+        pace: super::body::Pace::BetweenPieces,
+    };
+    if let Err(e) = super::body::check_declared(req, limit.max_bytes) {
+        return body_error_response(&e, media, rid);
+    }
     let opts = async_graphql::http::MultipartOptions::default()
         .max_file_size(s.upload_max_file_bytes.saturating_mul(2))
         .max_num_files(s.upload_max_files.saturating_mul(2));
-    let parsed = async_graphql::http::receive_batch_body(Some(content_type), futures_util::io::Cursor::new(body), opts).await;
+    // Parsed as it arrives: the parts are never held twice.
+    let (stream, failure) = super::body::LimitedBody::new(payload, limit).forward();
+    let reader = futures_util::TryStreamExt::into_async_read(stream);
+    let parsed = async_graphql::http::receive_batch_body(Some(content_type), reader, opts).await;
+    if let Some(e) = failure.get() {
+        return body_error_response(e, media, rid);
+    }
     let batch = match parsed {
         Ok(b) => b,
         Err(async_graphql::ParseRequestError::PayloadTooLarge) => {

@@ -1,5 +1,11 @@
 //! HTTP: routes, request ids, metrics and limits. No business logic lives here.
+//!
+//! Limits: every body is read as a stream within the limit of its route ([`body`]); request
+//! URIs are bounded ([`MAX_URI_BYTES`]); heads, bodies and idle connections are timed out and
+//! connections per worker capped (see `startup`). A client's mistake is answered with a body
+//! that says what was wrong and is never logged above WARN.
 
+pub mod body;
 pub mod graphql;
 pub mod metrics;
 pub mod microcache;
@@ -9,11 +15,12 @@ mod shop;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use tracing::Instrument;
 
 use crate::config::Settings;
@@ -35,15 +42,20 @@ pub struct AppState {
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// The longest request URI (path and query) answered; longer ones get 414. GraphQL `GET`
+/// requests carry their query in the URI, and a few kilobytes hold any real one; send longer
+/// documents with `POST`. (URIs over 64 KiB never reach us: actix-http's parser refuses them
+/// with 400 itself, see the README.)
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
 /// Registers every route.
-/// `max_body` bounds every request body; `/graphql` alone accepts up to `upload_body` (a
-/// multipart upload, see [`graphql::multipart_body_limit`]), and checks JSON bodies against
-/// `max_body` itself.
-pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, upload_body: usize) {
+/// `max_body` bounds the body of any route reading it through an extractor; the routes that
+/// read bodies (`/graphql`, `/webhooks/stripe`) stream them within their own limits (see
+/// [`body`]) and never buffer more.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     cfg.app_data(web::PayloadConfig::new(max_body))
         .service(
             web::resource("/graphql")
-                .app_data(web::PayloadConfig::new(upload_body))
                 .route(web::post().to(graphql::post))
                 .route(web::get().to(graphql::get))
                 .route(web::route().to(graphql::method_not_allowed)),
@@ -56,9 +68,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, upload_body: usi
         .route("/metrics", web::get().to(ops::metrics));
 }
 
+/// 414 for a request URI over [`MAX_URI_BYTES`], in the GraphQL error shape.
+fn uri_too_long(rid: &str) -> HttpResponse {
+    let body = serde_json::json!({ "errors": [{
+        "message": format!("the request URI is longer than {MAX_URI_BYTES} bytes: send the query with POST"),
+        "extensions": { "code": crate::error::ErrorCode::BadUserInput.as_str(), "requestId": rid },
+    }] });
+    HttpResponse::build(StatusCode::URI_TOO_LONG).content_type("application/json; charset=utf-8").body(body.to_string())
+}
+
 /// Assigns the request id, opens the request span, records metrics and logs one line per
 /// request (method, route, status, latency: never the query string, body or client address).
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn observe<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     // Always ours: a client-chosen id would end up in the audit log.
     let rid = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(rid.clone()));
@@ -67,7 +88,12 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Resul
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let span = tracing::info_span!("http.request", request.id = %rid, http.method = %method, http.route = %route);
     let start = Instant::now();
-    let res = next.call(req).instrument(span.clone()).await;
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let res = if uri_len > MAX_URI_BYTES {
+        Ok(req.into_response(uri_too_long(&rid)).map_into_right_body())
+    } else {
+        next.call(req).instrument(span.clone()).await.map(ServiceResponse::map_into_left_body)
+    };
     let elapsed = start.elapsed();
     let status = match &res {
         Ok(r) => r.status().as_u16(),

@@ -1,22 +1,38 @@
 //! Shop and document routes: the Stripe webhook endpoint, invoice PDF and supporting-document
-//! downloads. Wiring only: the
-//! signature check, event handling and access decisions live in the domain.
+//! downloads. Wiring only: the signature check, event handling and access decisions live in
+//! the domain. The webhook body is read within its own small limit (see [`super::body`]); the
+//! downloads read none.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::AppState;
+use super::{AppState, body};
 use super::graphql::{Media, app_error_response, authenticate, request_id};
 use crate::domain::payments::webhook::{self, WebhookError, WebhookOutcome};
 use crate::domain::shop::invoice;
 use crate::error::AppError;
 use crate::graphql::context::{Principal, RequestCtx};
 
+/// The largest webhook body read. Stripe's events are a few kilobytes (an event carries one
+/// object); this leaves ample room and keeps anyone else from making us buffer more.
+pub const STRIPE_WEBHOOK_MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// `POST /webhooks/stripe`: verified on the raw body. 400 for a bad signature or payload (Stripe
 /// does not retry those), 200 once processed or when already processed, 5xx when processing
-/// failed (Stripe retries; nothing was recorded).
-pub async fn stripe_webhook(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+/// failed (Stripe retries; nothing was recorded). A body over
+/// [`STRIPE_WEBHOOK_MAX_BODY_BYTES`] is refused with 413, one that does not arrive within the
+/// body read timeout with 408, before anything is verified.
+pub async fn stripe_webhook(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let limit = body::Limit { max_bytes: STRIPE_WEBHOOK_MAX_BODY_BYTES, timeout: state.settings.body_read_timeout(), pace: body::Pace::Whole };
+    let body = match body::read_all(&req, payload, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let mut r = HttpResponse::build(e.status()).json(serde_json::json!({ "error": e.to_string() }));
+            r.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+            return r;
+        }
+    };
     let signature = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
     match webhook::handle(&state.services, &body, signature).await {
         Ok(WebhookOutcome::Processed(outcome)) => HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": outcome })),
