@@ -362,6 +362,10 @@ impl Settings {
                 problems.push(format!("{key} must be between {min} and {max}"));
             }
         }
+        // Below this, a password change (two argon2 computations) could never run.
+        if settings.graphql_max_complexity < crate::graphql::limits::MIN_COMPLEXITY {
+            problems.push(format!("PUPITRE_GRAPHQL_MAX_COMPLEXITY must be at least {}", crate::graphql::limits::MIN_COMPLEXITY));
+        }
         if problems.is_empty() { Ok(settings) } else { Err(ConfigError(problems)) }
     }
 

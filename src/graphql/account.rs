@@ -133,6 +133,7 @@ impl AccountMutation {
     /// Creates a learner account and signs it in. The current privacy-policy version must be
     /// accepted; acceptance and any marketing opt-in are recorded. A client that keeps trying
     /// taken addresses gets `RATE_LIMITED`.
+    #[graphql(complexity = "crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
@@ -143,6 +144,7 @@ impl AccountMutation {
 
     /// Signs in. Wrong credentials and unknown accounts get the same `UNAUTHENTICATED`;
     /// repeated failures get `RATE_LIMITED`.
+    #[graphql(complexity = "crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
@@ -170,6 +172,7 @@ impl AccountMutation {
     }
 
     /// Changes your password and signs out your other sessions.
+    #[graphql(complexity = "2 * crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> async_graphql::Result<ChangePasswordPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;

@@ -179,8 +179,8 @@ pub struct CourseFilterInput {
     /// `fr`, `en`, …
     pub language: Option<String>,
     pub tag: Option<String>,
-    pub min_price_cents: Option<i64>,
-    pub max_price_cents: Option<i64>,
+    pub min_price_cents: Option<i32>,
+    pub max_price_cents: Option<i32>,
     pub has_upcoming_session: Option<bool>,
     /// Words searched in titles and summaries.
     pub search: Option<String>,
@@ -218,8 +218,8 @@ impl CourseFilterInput {
             level: self.level.map(Into::into),
             language: self.language.map(|l| l.trim().to_lowercase()),
             tag: self.tag.map(|t| t.trim().to_lowercase()),
-            min_price_cents: self.min_price_cents,
-            max_price_cents: self.max_price_cents,
+            min_price_cents: self.min_price_cents.map(i64::from),
+            max_price_cents: self.max_price_cents.map(i64::from),
             has_upcoming_session: self.has_upcoming_session,
             search,
         })
@@ -325,7 +325,7 @@ pub struct CreateCourseInput {
     pub level: LevelGql,
     pub format: FormatGql,
     pub language: String,
-    pub price_cents: i64,
+    pub price_cents: i32,
     #[graphql(default_with = "String::from(\"EUR\")")]
     pub currency: String,
     /// VAT in basis points (0–10000).
@@ -365,7 +365,7 @@ impl CreateCourseInput {
             level: self.level.into(),
             format: self.format.into(),
             language: language("input.language", &self.language)?,
-            price: Money::parse("input.price", self.price_cents, &self.currency).map_err(|e| match e {
+            price: Money::parse("input.price", i64::from(self.price_cents), &self.currency).map_err(|e| match e {
                 AppError::BadUserInput { field, message } => {
                     AppError::BadUserInput { field: field.replace("input.price.amountCents", "input.priceCents").replace("input.price.currency", "input.currency"), message }
                 }
@@ -388,7 +388,7 @@ pub struct UpdateCourseInput {
     pub level: Option<LevelGql>,
     pub format: Option<FormatGql>,
     pub language: Option<String>,
-    pub price_cents: Option<i64>,
+    pub price_cents: Option<i32>,
     pub currency: Option<String>,
     pub tax_rate_bp: Option<i32>,
     pub tags: Option<Vec<String>>,
@@ -399,7 +399,7 @@ impl UpdateCourseInput {
         let price = match (self.price_cents, &self.currency) {
             (None, None) => None,
             (p, c) => Some(
-                Money::parse("input", p.unwrap_or(current_price), c.as_deref().unwrap_or(current_currency)).map_err(|e| match e {
+                Money::parse("input", p.map_or(current_price, i64::from), c.as_deref().unwrap_or(current_currency)).map_err(|e| match e {
                     AppError::BadUserInput { field, message } => AppError::BadUserInput {
                         field: field.replace("input.amountCents", "input.priceCents"),
                         message,

@@ -388,6 +388,7 @@ impl EqualOpportunityMutation {
     /// Attaches supporting documents (GraphQL multipart request). A file that is empty, too
     /// large or not a PDF, JPEG or PNG by its content refuses the whole upload with
     /// `BAD_USER_INPUT` at `input.files.<index>`; nothing is stored.
+    #[graphql(complexity = "crate::graphql::limits::UPLOAD_COST + child_complexity")]
     async fn add_documents(&self, ctx: &Context<'_>, input: AddDocumentsInput) -> async_graphql::Result<AddDocumentsPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
@@ -438,6 +439,7 @@ impl EqualOpportunityMutation {
 
     /// Approves with a discount (1–100 %), applied to the applicant's unpaid and future orders
     /// for the course.
+    #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
     async fn approve_application(&self, ctx: &Context<'_>, input: ApproveApplicationInput) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;

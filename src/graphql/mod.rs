@@ -24,6 +24,7 @@ mod consent;
 mod equal_opportunity;
 pub mod context;
 pub mod guard;
+pub mod limits;
 mod learning;
 mod loaders;
 mod pagination;
@@ -53,7 +54,8 @@ pub struct Mutation(
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Limits checked during validation, before any resolver (or SQL) runs.
+/// Limits checked before any resolver (or SQL) runs: complexity by async-graphql's validation,
+/// depth, introspection and the rest by [`limits::check`].
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_depth: usize,
@@ -61,10 +63,17 @@ pub struct Limits {
     pub introspection: bool,
 }
 
-/// Builds the schema; `services` is `None` only to print the SDL.
+impl From<&crate::config::Settings> for Limits {
+    fn from(s: &crate::config::Settings) -> Self {
+        Limits { max_depth: s.graphql_max_depth, max_complexity: s.graphql_max_complexity, introspection: s.introspection }
+    }
+}
+
+/// Builds the schema; `services` is `None` only to print the SDL. The depth limit is not
+/// async-graphql's (which would count introspection like data and refuse every common client's
+/// introspection query): [`limits::check`] applies it, before the schema sees the request.
 pub fn build_schema(limits: Limits, services: Option<Services>) -> PupitreSchema {
     let mut b = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(16);

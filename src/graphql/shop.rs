@@ -408,7 +408,7 @@ pub struct CreateOrderPayload {
 pub struct RefundOrderInput {
     pub order_id: ID,
     /// Minor units; everything left to refund when omitted.
-    pub amount_cents: Option<i64>,
+    pub amount_cents: Option<i32>,
     pub reason: Option<String>,
 }
 
@@ -447,6 +447,7 @@ impl ShopMutation {
     /// paid or its hold expires, and creates the Stripe PaymentIntent whose client secret is
     /// returned. Sold out → `CONFLICT` (nothing held); Stripe unreachable → `UNAVAILABLE`
     /// (nothing kept: retry with the same key).
+    #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
     async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> async_graphql::Result<CreateOrderPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let req = parse_order_input(input).gql()?;
@@ -458,13 +459,14 @@ impl ShopMutation {
 
     /// Refunds a paid order, fully or partly (billing staff). A full refund cancels the
     /// enrollments and frees their seats; each refund issues a credit note.
+    #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
     async fn refund_order(&self, ctx: &Context<'_>, input: RefundOrderInput) -> async_graphql::Result<RefundOrderPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let id = parse_id("input.orderId", &input.order_id).gql()?;
         let reason = input.reason.as_deref().map(|r| types::text("input.reason", r, 1, 500, true)).transpose().gql()?;
-        let res = refund::refund_order(s, &actor, id, input.amount_cents, reason).await.gql()?;
+        let res = refund::refund_order(s, &actor, id, input.amount_cents.map(i64::from), reason).await.gql()?;
         Ok(RefundOrderPayload { order: order_node(ctx, res.order).await.gql()?, refund: RefundNode(res.refund), credit_note: InvoiceNode(res.credit_note) })
     }
 }

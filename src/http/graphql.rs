@@ -220,8 +220,11 @@ fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::R
     }
 }
 
-async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Vec<async_graphql::Request>, batch: bool) -> HttpResponse {
+async fn execute(req: &HttpRequest, state: &AppState, media: Media, mut requests: Vec<async_graphql::Request>, batch: bool) -> HttpResponse {
     let rid = request_id(req);
+    // Control characters, depth, introspection, expensive mutations: the whole request (every
+    // operation of a batch) is refused before anything of it runs.
+    let refusal = crate::graphql::limits::check(&crate::graphql::Limits::from(&*state.settings), &mut requests).err();
     let (tenant, principal) = match authenticate(req, state).await {
         Ok(x) => x,
         Err(e) => return app_error_response(&e, media, &rid),
@@ -229,7 +232,7 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
     let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
     // A public catalogue read may already be in the micro-cache.
     let cache_key = match (&principal, batch, requests.first()) {
-        (Principal::Anonymous, false, Some(r)) if state.microcache.enabled() => {
+        (Principal::Anonymous, false, Some(r)) if state.microcache.enabled() && refusal.is_none() => {
             super::microcache::MicroCache::key(tenant.id, media.content_type(), r)
         }
         _ => None,
@@ -247,7 +250,10 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, requests: Ve
     for r in requests {
         let query_only = !batch && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
         let ctx = RequestCtx::new(&state.services, rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
-        let resp = state.schema.execute(r.data(ctx)).await;
+        let resp = match &refusal {
+            Some(refused) => refused.response(),
+            None => state.schema.execute(r.data(ctx)).await,
+        };
         cache = cache_header(&principal, query_only, &resp);
         let (v, request_error) = finish(state, resp, &rid);
         any_request_error |= request_error;
