@@ -85,7 +85,7 @@ const USER: &[Probe] = &[
     probe("locale", "", Guard::Field("locale")),
     probe("status", "", Guard::Field("account status")),
     probe("roles", "", Guard::Field("roles")),
-    probe("pendingRoles", "", Guard::Field("roles")),
+    probe("pendingRoles", "", Guard::Field("pending roles")),
     probe("acceptedPolicyVersion", "", Guard::Field("accepted privacy-policy version")),
     probe("acceptedPolicyAt", "", Guard::Field("accepted privacy-policy version")),
     probe("consents", " { purpose granted recordedAt expiresAt source policyVersion }", Guard::Field("current consents")),

@@ -137,3 +137,53 @@ fn a_reviewer_sees_nothing_of_people_who_did_not_apply() {
         assert!(!policy::decide(&actor, &rel, &facts, field, Op::Read).allowed(), "{field:?}");
     }
 }
+
+/// The "Who grants roles" table of `docs/ACCESS.md`: (role, opens personal data, granted by,
+/// revoked by).
+fn documented_role_rules() -> Vec<(String, bool, HashSet<String>, HashSet<String>)> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ACCESS.md")).expect("docs/ACCESS.md");
+    let start = doc.find("<!-- roles:start -->").expect("roles start marker");
+    let end = doc.find("<!-- roles:end -->").expect("roles end marker");
+    let set = |c: &str| c.split(", ").map(str::to_owned).collect::<HashSet<_>>();
+    doc[start..end]
+        .lines()
+        .filter(|l| l.trim_start().starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            let c: Vec<String> = l.trim().trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_owned()).collect();
+            (c[0].clone(), c[1] == "yes", set(&c[2]), set(&c[3]))
+        })
+        .collect()
+}
+
+#[test]
+fn role_grants_follow_the_document_for_every_role_and_granter() {
+    let rules = documented_role_rules();
+    assert_eq!(rules.len(), Role::ALL.len(), "one row per role");
+    for (name, opens, granted_by, revoked_by) in rules {
+        let role = Role::parse(&name).unwrap_or_else(|| panic!("unknown role {name}"));
+        assert_eq!(policy::opens_personal_data(role), opens, "opens personal data: {name}");
+        let target = Uuid::now_v7();
+        for granter in Role::ALL {
+            let actor = Actor::user(Uuid::nil(), Uuid::now_v7(), None, RoleSet::from_roles(&[granter]), "policy-test".into());
+            assert_eq!(policy::may_grant_role(&actor, target, role), granted_by.contains(granter.as_str()), "{} grants {name}", granter.as_str());
+            assert_eq!(policy::may_revoke_role(&actor, target, role), revoked_by.contains(granter.as_str()), "{} revokes {name}", granter.as_str());
+            // Never on one's own account.
+            let me = actor.user_id.expect("a user");
+            assert!(!policy::may_grant_role(&actor, me, role) && !policy::may_revoke_role(&actor, me, role), "{} on themselves", granter.as_str());
+        }
+        // Anonymous requests grant nothing.
+        let anon = Actor::anonymous(Uuid::nil(), "policy-test".into());
+        assert!(!policy::may_grant_role(&anon, target, role) && !policy::may_revoke_role(&anon, target, role));
+    }
+}
+
+#[test]
+fn a_role_that_opens_a_column_is_granted_by_the_privacy_officer_only() {
+    // Derived from the matrix: widening any cell of a staff column makes its role a data role.
+    for role in Role::ALL {
+        let reads = policy::staff_column(role).is_some_and(|c| Category::ALL.iter().any(|k| policy::matrix::cell(*k, c).read));
+        let admin = Actor::user(Uuid::nil(), Uuid::now_v7(), None, RoleSet::from_roles(&[Role::Admin]), "policy-test".into());
+        assert_eq!(policy::may_grant_role(&admin, Uuid::now_v7(), role), !reads, "{}", role.as_str());
+    }
+}
