@@ -128,3 +128,41 @@ async fn the_schema_command_prints_the_checked_in_sdl() {
         "`pupitre schema` differs from graphql/schema.graphql: run `cargo run -- schema > graphql/schema.graphql`"
     );
 }
+
+/// The operator's `grant-role` command: a pending grant on an existing account, refused with a
+/// message for an unknown account or role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_command_grants_a_role_to_an_existing_account_only() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("ops.db").display());
+    let run = |args: &'static [&'static str]| {
+        let db = db.clone();
+        let dir = dir.path().to_path_buf();
+        async move {
+            pupitre().current_dir(dir).args(args).env("DATABASE_URL", db).env("PUPITRE_LOG_FORMAT", "json").output().await.expect("binary runs")
+        }
+    };
+    assert!(run(&["seed"]).await.status.success());
+    let ok = run(&["grant-role", "demo", "hugo.bernard@demo.pupitre.test", "privacy_officer"]).await;
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(!out.contains("hugo.bernard"), "no e-mail address in the logs: {out}");
+    let unknown = run(&["grant-role", "demo", "nobody@demo.pupitre.test", "privacy_officer"]).await;
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"), "{}", String::from_utf8_lossy(&unknown.stderr));
+    let bad_role = run(&["grant-role", "demo", "hugo.bernard@demo.pupitre.test", "overlord"]).await;
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+    // The grant is there and pending.
+    let (conn, _) = pupitre::db::connect(&db, 1).await.expect("connect");
+    use sea_orm::ConnectionTrait;
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM user_roles WHERE role = 'privacy_officer' AND accepted_at IS NULL".to_owned(),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(row.try_get::<i64>("", "n").expect("n"), 1);
+}
