@@ -60,6 +60,9 @@ pub struct Settings {
     /// How long a client may take to send a request head or a whole request body (an upload:
     /// the longest pause between two pieces of it); 408 after.
     pub body_read_timeout_secs: u64,
+    /// How long a whole upload (a multipart request) may take, however steadily it arrives; 408
+    /// after. Bounds what a signed-in client trickling bytes can hold.
+    pub upload_timeout_secs: u64,
     /// Most open connections per worker; further clients wait in the listen backlog.
     pub max_connections_per_worker: usize,
     pub graphql_max_depth: usize,
@@ -226,6 +229,7 @@ impl Settings {
             graphiql,
             max_body_bytes: parse(&mut problems, "PUPITRE_MAX_BODY_BYTES", get("PUPITRE_MAX_BODY_BYTES"), 1 << 20),
             body_read_timeout_secs: parse(&mut problems, "PUPITRE_BODY_READ_TIMEOUT_SECS", get("PUPITRE_BODY_READ_TIMEOUT_SECS"), 10),
+            upload_timeout_secs: parse(&mut problems, "PUPITRE_UPLOAD_TIMEOUT_SECS", get("PUPITRE_UPLOAD_TIMEOUT_SECS"), 300),
             max_connections_per_worker: parse(
                 &mut problems,
                 "PUPITRE_MAX_CONNECTIONS_PER_WORKER",
@@ -339,7 +343,7 @@ impl Settings {
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
         }
-        let ranges: [(&str, i64, i64, i64); 16] = [
+        let ranges: [(&str, i64, i64, i64); 17] = [
             ("PUPITRE_UPLOAD_MAX_FILE_BYTES", settings.upload_max_file_bytes as i64, 1024, 100 * 1024 * 1024),
             ("PUPITRE_UPLOAD_MAX_FILES", settings.upload_max_files as i64, 1, 20),
             ("PUPITRE_STRIPE_TIMEOUT_MS", settings.stripe_timeout_ms as i64, 100, 60_000),
@@ -355,6 +359,7 @@ impl Settings {
             ("PUPITRE_RESPONSE_CACHE_MS", settings.response_cache_ms as i64, 0, 60_000),
             ("PUPITRE_MAX_BODY_BYTES", settings.max_body_bytes as i64, 1024, 64 * 1024 * 1024),
             ("PUPITRE_BODY_READ_TIMEOUT_SECS", settings.body_read_timeout_secs as i64, 1, 600),
+            ("PUPITRE_UPLOAD_TIMEOUT_SECS", settings.upload_timeout_secs as i64, 1, 3600),
             ("PUPITRE_MAX_CONNECTIONS_PER_WORKER", settings.max_connections_per_worker as i64, 1, 25_000),
         ];
         for (key, value, min, max) in ranges {

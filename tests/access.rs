@@ -126,11 +126,17 @@ async fn register(app: &TestApp, email: &str) -> (String, String) {
 async fn granting_a_role_does_not_open_a_learners_data_to_the_admin(app: TestApp) {
     let admin = app.token(demo::ADMIN).await;
     let learner = app.user_id(demo::LEARNER).await;
+    let rows = app.count("user_roles").await;
     let r = app.gql(Some(&admin), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await;
-    assert_eq!(r.assert_ok()["setUserRole"]["user"]["id"], learner.as_str());
+    assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"), "integration accounts process attendance: {}", r.body);
+    assert_eq!(app.count("user_roles").await, rows);
+    // A grant by the privacy officer waits for its holder: meanwhile the learner is no staff
+    // account, and the admin still reads nothing of theirs.
+    let dpo = app.token(demo::DPO).await;
+    app.gql(Some(&dpo), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await.assert_ok();
     // Not even the roles of a learner are the admin's business.
-    let r = app.gql(Some(&admin), GRANT, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await;
-    assert_eq!(r.code_at("setUserRole.user.roles").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    let r = app.gql(Some(&admin), "query($id: ID!) { user(id: $id) { roles pendingRoles } }", json!({ "id": learner })).await;
+    assert_eq!(r.code_at("user.roles").as_deref(), Some("FORBIDDEN"), "{}", r.body);
     let r = app.gql(Some(&admin), CONTACT, json!({ "id": learner })).await;
     for f in ["email", "phone", "postalAddress"] {
         assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
@@ -141,7 +147,7 @@ async fn granting_a_role_does_not_open_a_learners_data_to_the_admin(app: TestApp
     let d = mine.assert_ok();
     assert_eq!(d["me"]["pendingRoles"], json!(["INTEGRATION"]), "a grant waits for its holder");
     assert!(
-        d["me"]["accessLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "role.granted" && e["node"]["actorRoles"] == "admin")),
+        d["me"]["accessLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "role.granted" && e["node"]["actorRoles"] == "privacy_officer")),
         "the grant is in the person's own access log: {d}"
     );
     app.gql(Some(&lea), "mutation { declineRole(input: {role: INTEGRATION}) { user { pendingRoles } } }", json!({})).await.assert_ok();
@@ -156,14 +162,14 @@ async fn an_admin_cannot_open_personal_data_through_a_second_account(app: TestAp
     let admin = app.token(demo::ADMIN).await;
     let (puppet_token, puppet) = register(&app, "second.admin.account@example.test").await;
     let rows = app.count("user_roles").await;
-    for role in ["PRIVACY_OFFICER", "SUPPORT", "BILLING", "REVIEWER", "MARKETING", "INSTRUCTOR", "ADMIN"] {
+    for role in ["PRIVACY_OFFICER", "SUPPORT", "BILLING", "REVIEWER", "MARKETING", "INSTRUCTOR", "ADMIN", "INTEGRATION"] {
         let r = app.gql(Some(&admin), GRANT, json!({ "id": puppet, "r": role, "g": true })).await;
         assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"), "{role}: {}", r.body);
     }
     assert_eq!(app.count("user_roles").await, rows, "nothing was granted");
     // Even accepted, the roles an admin may grant open nobody's data.
-    app.gql(Some(&admin), GRANT_ID, json!({ "id": puppet, "r": "INTEGRATION", "g": true })).await.assert_ok();
-    app.gql(Some(&puppet_token), "mutation { acceptRole(input: {role: INTEGRATION}) { user { roles } } }", json!({})).await.assert_ok();
+    app.gql(Some(&admin), GRANT_ID, json!({ "id": puppet, "r": "GUARDIAN", "g": true })).await.assert_ok();
+    app.gql(Some(&puppet_token), "mutation { acceptRole(input: {role: GUARDIAN}) { user { roles } } }", json!({})).await.assert_ok();
     let puppet_token = app.login_with("second.admin.account@example.test", "a long enough passphrase").await.0;
     let learner = app.user_id(demo::LEARNER).await;
     let r = app.gql(Some(&puppet_token), "query($id: ID!) { user(id: $id) { firstName phone birthDate } }", json!({ "id": learner })).await;
@@ -244,6 +250,14 @@ async fn support_unlinks_a_guardian_and_access_ends_at_once(app: TestApp) {
     assert_eq!(r.data()["me"]["wards"], json!([]));
     let r = app.gql(Some(&support), unlink, json!({ "g": guardian_id, "m": minor })).await;
     assert_eq!(r.code_at("unlinkGuardian").as_deref(), Some("NOT_FOUND"));
+    // A guardian-role grant still pending does not block linking again (it was INTERNAL).
+    let admin = app.token(demo::ADMIN).await;
+    app.gql(Some(&admin), GRANT_ID, json!({ "id": guardian_id, "r": "GUARDIAN", "g": true })).await.assert_ok();
+    let link = "mutation($g: ID!, $m: ID!) { linkGuardian(input: {guardianId: $g, minorId: $m}) { guardian { roles pendingRoles } } }";
+    let r = app.gql(Some(&support), link, json!({ "g": guardian_id, "m": minor })).await;
+    assert_eq!(r.assert_ok()["linkGuardian"]["guardian"]["pendingRoles"], json!([]), "the link puts the grant in effect");
+    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": minor })).await;
+    assert_eq!(r.assert_ok()["user"]["email"], "tom.petit@demo.pupitre.test");
     let dpo = app.token(demo::DPO).await;
     let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": minor })).await;
     assert!(log.assert_ok()["auditLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "guardianship.unlinked")));

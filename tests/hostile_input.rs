@@ -948,6 +948,68 @@ async fn ten_levels_of_data_pass_the_depth_limit() {
     assert!(r.errors().is_empty(), "{}", r.body);
 }
 
+/// A forged upload placeholder, escaped so that no raw-byte check sees it, used to panic
+/// async-graphql's `Upload` parser (before any resolver: anonymous requests too).
+async fn escaped_upload_placeholders_are_refused_before_anything_runs(app: TestApp) {
+    let q = "mutation($f: Upload!) { addDocuments(input: {applicationId: \"00000000-0000-0000-0000-000000000000\", kind: OTHER, files: [$f]}) { __typename } }";
+    // JSON-escaped `#` in a variable, anonymous and signed in, malformed and out of range.
+    let learner = app.token(demo::LEARNER).await;
+    for token in [None, Some(learner.as_str())] {
+        for marker in ["\\u0023__graphql_file__:x", "\\u0023__graphql_file__:99", "\\u0023__graphql_file__:0"] {
+            let body = format!(r#"{{"query":{},"variables":{{"f":"{marker}"}}}}"#, serde_json::to_string(q).expect("json"));
+            let mut req = app.client.post(app.url("/graphql")).header("content-type", "application/json").header("x-pupitre-tenant", "demo").body(body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.expect("an answer, not a reset");
+            let status = res.status().as_u16();
+            let v: Value = res.json().await.expect("json");
+            assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{marker}: {v}");
+            assert!(status == 200 || status == 400, "{status}");
+        }
+    }
+    // GraphQL-escaped, as a literal.
+    let literal = "mutation { addDocuments(input: {applicationId: \"00000000-0000-0000-0000-000000000000\", kind: OTHER, files: [\"\\u0023__graphql_file__:x\"]}) { __typename } }";
+    let r = app.gql(Some(&learner), literal, json!({})).await;
+    assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
+    assert_eq!(refusal(&r).1.as_deref(), Some("input.files.0"), "{}", r.body);
+    // The server is still there.
+    assert!(app.gql(None, "{ __typename }", json!({})).await.errors().is_empty());
+}
+
+/// Repeats that async-graphql would all run: the same response key twice, a fragment spread
+/// twice, two different credentials through an inline fragment.
+async fn every_occurrence_of_an_expensive_mutation_counts(app: TestApp) {
+    let sessions = app.count("auth_sessions").await;
+    let failures = app.count("login_failures").await;
+    let same_key = format!("mutation {{ {} {} }}", login_field("k"), login_field("k"));
+    let spread_twice = format!("mutation {{ ...F ...F }} fragment F on Mutation {{ {} }}", login_field("f"));
+    let other = "b: login(input: {email: \"hugo.bernard@demo.pupitre.test\", password: \"wrong password\"}) { accessToken }";
+    let two_credentials = format!("mutation {{ {} ... on Mutation {{ {other} }} }}", login_field("a"));
+    for q in [same_key, spread_twice, two_credentials] {
+        let r = app.gql_with(None, &tenant(), &q, json!({})).await;
+        assert_eq!(refusal(&r).1.as_deref(), Some("login"), "{q}: {}", r.body);
+        assert!(r.data().is_null(), "{}", r.body);
+    }
+    assert_eq!((app.count("auth_sessions").await, app.count("login_failures").await), (sessions, failures), "no login ran");
+}
+
+/// Memory before parsing: a document of too many tokens and a body of too many JSON values
+/// are refused before they are parsed into trees.
+async fn oversized_documents_and_variables_are_refused_before_parsing(app: TestApp) {
+    let q = format!("{{ {} }}", "__typename ".repeat(20_000));
+    let r = app.gql(None, &q, json!({})).await;
+    assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
+    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("tokens"), "{}", r.body);
+    let zeros = vec![0; 30_000];
+    let r = app.gql(None, "query($v: [Int!]) { __typename }", json!({ "v": zeros })).await;
+    assert_eq!((r.status, refusal(&r).0.as_deref()), (400, Some("BAD_USER_INPUT")), "{}", r.body);
+    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("JSON values"), "{}", r.body);
+    // Control: an ordinary document and a few variables pass.
+    let r = app.gql_with(None, &tenant(), "query($s: String!) { course(slug: $s) { id } }", json!({ "s": "x" })).await;
+    assert!(r.errors().is_empty(), "{}", r.body);
+}
+
 on_both_databases!(
     every_string_argument_and_input_field_refuses_a_nul_byte,
     the_reported_nul_bytes_are_refused_naming_the_field,
@@ -956,4 +1018,7 @@ on_both_databases!(
     every_int_argument_and_input_field_refuses_values_beyond_32_bits,
     a_request_repeating_login_is_refused_before_any_password_is_hashed,
     common_introspection_queries_are_answered_and_data_depth_still_holds,
+    escaped_upload_placeholders_are_refused_before_anything_runs,
+    every_occurrence_of_an_expensive_mutation_counts,
+    oversized_documents_and_variables_are_refused_before_parsing,
 );

@@ -277,6 +277,42 @@ fn short_body_timeout(s: &mut pupitre::config::Settings) {
 
 on_both_databases_with!(super::short_body_timeout; stalled_bodies_are_answered_408_and_closed);
 
+/// A signed-in client trickling an upload (a byte a second, never pausing as long as the body
+/// timeout) is cut off by the whole-upload deadline.
+async fn a_trickled_upload_is_answered_408_at_its_deadline(app: TestApp) {
+    let port = port_of(&app);
+    let token = app.token(demo::LEARNER).await;
+    let deadline = Duration::from_secs(app.settings().upload_timeout_secs);
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nAuthorization: Bearer {token}\r\nContent-Length: 100000\r\n\r\n"
+    );
+    let s = connect(port).await;
+    let (mut rd, mut wr) = s.into_split();
+    let start = Instant::now();
+    let reader = tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(30), read_answer(&mut rd)).await.ok().flatten() });
+    wr.write_all(head.as_bytes()).await.expect("head");
+    let writer = tokio::spawn(async move {
+        for _ in 0..20 {
+            if wr.write_all(b"-").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    });
+    let a = reader.await.expect("reader").expect("an answer");
+    writer.abort();
+    assert_graphql_error(&a, 408, "did not arrive within");
+    let elapsed = start.elapsed();
+    assert!(elapsed >= deadline.saturating_sub(Duration::from_millis(300)) && elapsed < deadline + Duration::from_secs(5), "{elapsed:?}");
+}
+
+fn short_upload_deadline(s: &mut pupitre::config::Settings) {
+    s.body_read_timeout_secs = 2;
+    s.upload_timeout_secs = 4;
+}
+
+on_both_databases_with!(super::short_upload_deadline; a_trickled_upload_is_answered_408_at_its_deadline);
+
 /// A Stripe webhook body over its cap is refused with 413 before its signature is even looked
 /// at, and nothing is recorded; a small one, signed the same way, is processed.
 async fn an_oversized_webhook_body_is_refused_and_records_nothing(app: TestApp, stripe: common::stripe::StripeStandIn) {

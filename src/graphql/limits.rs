@@ -68,6 +68,9 @@ pub const INTROSPECTION_MAX_DEPTH: usize = 24;
 /// Lists nested in one another within an introspection subtree (the standard query has
 /// `types → fields → args`).
 pub const INTROSPECTION_MAX_LISTS: usize = 3;
+/// Lexical tokens of one document, counted before it is parsed (graphql-js's `maxTokens`): the
+/// standard introspection query has about 400, a large catalogue page a few hundred.
+pub const MAX_TOKENS: usize = 15_000;
 /// Fields of an operation once every fragment spread is expanded.
 pub const MAX_EXPANDED_FIELDS: usize = 10_000;
 /// Nesting of selections or values beyond which nothing is walked.
@@ -113,6 +116,9 @@ impl Refusal {
 pub fn check(limits: &Limits, requests: &mut [Request]) -> Result<(), Refusal> {
     let mut expensive: BTreeMap<&'static str, usize> = BTreeMap::new();
     for r in requests.iter_mut() {
+        if token_estimate(&r.query) > MAX_TOKENS {
+            return Err(Refusal::new(format!("Query is too large: more than {MAX_TOKENS} tokens.")));
+        }
         let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
             continue;
         };
@@ -148,10 +154,66 @@ fn text(s: &str, path: &str) -> Result<(), Refusal> {
     }
 }
 
+/// async-graphql reads `#__graphql_file__:<n>` in an `Upload` input as "file `n` of this
+/// request" (and panics on a malformed one): only the multipart `map` may put it there.
+fn no_placeholder(s: &str, path: &str) -> Result<(), Refusal> {
+    if s.contains(UPLOAD_MARKER) {
+        return Err(Refusal::at(path.to_owned(), format!("`{path}` holds an upload placeholder that points at no file of this request")));
+    }
+    Ok(())
+}
+
+/// A rough count of the lexical tokens of a GraphQL document (names, numbers, punctuators,
+/// strings), cheap enough to run before parsing: the parser's memory grows with the tokens.
+fn token_estimate(query: &str) -> usize {
+    let mut tokens = 0usize;
+    let mut in_word = false;
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_word = false;
+                tokens += 1;
+                // Skip the string (block strings too), honouring escapes.
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    match (escaped, d) {
+                        (true, _) => escaped = false,
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => {}
+                    }
+                }
+            }
+            '#' => {
+                in_word = false;
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' => {
+                if !in_word {
+                    tokens += 1;
+                    in_word = true;
+                }
+            }
+            c if c.is_whitespace() || c == ',' => in_word = false,
+            _ => {
+                in_word = false;
+                tokens += 1;
+            }
+        }
+    }
+    tokens
+}
+
 fn too_deep() -> Refusal {
     Refusal::new(format!("Query is nested too deep (more than {MAX_NESTING} levels)."))
 }
 
+const UPLOAD_MARKER: &str = "#__graphql_file__";
 const UPLOAD_PLACEHOLDER: &str = "#__graphql_file__:";
 
 /// The control-character walk over one document, its variables and its files.
@@ -238,7 +300,11 @@ impl<'a> Strings<'a> {
                 Some(c) => self.constant(c, path, level),
                 None => Ok(()),
             },
-            V::String(s) => text(s, path),
+            V::String(s) => {
+                // A literal never carries a file: async-graphql would take it for one.
+                no_placeholder(s, path)?;
+                text(s, path)
+            }
             V::List(items) => items.iter().enumerate().try_for_each(|(i, x)| self.value(x, &format!("{path}.{i}"), level + 1)),
             V::Object(fields) => fields.iter().try_for_each(|(k, x)| {
                 text(k, path)?;
@@ -255,8 +321,12 @@ impl<'a> Strings<'a> {
         }
         match v {
             V::String(s) => match s.strip_prefix(UPLOAD_PLACEHOLDER).and_then(|n| n.parse::<usize>().ok()) {
-                Some(i) => self.upload(i, path),
-                None => text(s, path),
+                // Only the placeholders the multipart `map` put there, pointing at a file.
+                Some(i) if i < self.uploads.len() => self.upload(i, path),
+                _ => {
+                    no_placeholder(s, path)?;
+                    text(s, path)
+                }
             },
             V::List(items) => items.iter().enumerate().try_for_each(|(i, x)| self.constant(x, &format!("{path}.{i}"), level + 1)),
             V::Object(fields) => fields.iter().try_for_each(|(k, x)| {
@@ -385,8 +455,10 @@ fn check_shape(limits: &Limits, doc: &ExecutableDocument) -> Result<(), Refusal>
     Ok(())
 }
 
-/// How many times the operation that will run asks for each expensive mutation: distinct
-/// response keys (aliases) at its root, fragments and inline fragments included.
+/// How many times the operation that will run asks for each expensive mutation: every
+/// occurrence at its root counts (async-graphql runs each one, even two with the same response
+/// key), through fragments and inline fragments too, a fragment as many times as it is spread.
+/// Fragment counts are memoised, so a fragment spread many times costs one walk.
 fn expensive_fields(doc: &ExecutableDocument, operation_name: Option<&str>) -> Vec<(&'static str, usize)> {
     let op = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
@@ -397,34 +469,53 @@ fn expensive_fields(doc: &ExecutableDocument, operation_name: Option<&str>) -> V
     let Some(op) = op.filter(|op| op.node.ty == OperationType::Mutation) else {
         return Vec::new();
     };
-    let mut keys: HashSet<(&str, &str)> = HashSet::new();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&SelectionSet> = vec![&op.node.selection_set.node];
-    while let Some(set) = stack.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    let name = f.node.name.node.as_str();
-                    let key = f.node.alias.as_ref().map_or(name, |a| a.node.as_str());
-                    keys.insert((name, key));
+    let mut memo: HashMap<&str, Vec<usize>> = HashMap::new();
+    let counts = expensive_in(doc, &op.node.selection_set.node, &mut memo, 0);
+    EXPENSIVE.iter().zip(counts).map(|((field, _), n)| (*field, n)).filter(|(_, n)| *n > 0).collect()
+}
+
+/// The expensive mutations of one selection set, by position in [`EXPENSIVE`].
+fn expensive_in<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, memo: &mut HashMap<&'a str, Vec<usize>>, level: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; EXPENSIVE.len()];
+    if level > MAX_NESTING {
+        return counts;
+    }
+    let add = |counts: &mut Vec<usize>, more: &[usize]| {
+        for (c, m) in counts.iter_mut().zip(more) {
+            *c = c.saturating_add(*m);
+        }
+    };
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => {
+                if let Some(i) = EXPENSIVE.iter().position(|(name, _)| *name == f.node.name.node.as_str()) {
+                    counts[i] = counts[i].saturating_add(1);
                 }
-                Selection::FragmentSpread(s) => {
-                    let name = s.node.fragment_name.node.as_str();
-                    if seen.insert(name)
-                        && let Some(def) = doc.fragments.get(name)
-                    {
-                        stack.push(&def.node.selection_set.node);
+            }
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                let inner = match memo.get(name) {
+                    Some(c) => c.clone(),
+                    None => {
+                        // Cut cycles (validation rejects them): a fragment in progress counts 0.
+                        memo.insert(name, vec![0; EXPENSIVE.len()]);
+                        let c = match doc.fragments.get(name) {
+                            Some(def) => expensive_in(doc, &def.node.selection_set.node, memo, level + 1),
+                            None => vec![0; EXPENSIVE.len()],
+                        };
+                        memo.insert(name, c.clone());
+                        c
                     }
-                }
-                Selection::InlineFragment(i) => stack.push(&i.node.selection_set.node),
+                };
+                add(&mut counts, &inner);
+            }
+            Selection::InlineFragment(i) => {
+                let inner = expensive_in(doc, &i.node.selection_set.node, memo, level + 1);
+                add(&mut counts, &inner);
             }
         }
     }
-    EXPENSIVE
-        .iter()
-        .map(|(field, _)| (*field, keys.iter().filter(|(name, _)| name == field).count()))
-        .filter(|(_, n)| *n > 0)
-        .collect()
+    counts
 }
 
 #[cfg(test)]

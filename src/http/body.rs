@@ -47,9 +47,10 @@ impl BodyError {
 pub enum Pace {
     /// The whole body must arrive within the timeout (JSON, webhooks).
     Whole,
-    /// At most the timeout between two pieces of the body (uploads, which may be large and
-    /// slow, and only come from signed-in people).
-    BetweenPieces,
+    /// At most the timeout between two pieces of the body, and the whole body within `whole`
+    /// (uploads, which may be large and slow, and only come from signed-in people: a client
+    /// trickling bytes cannot hold its connection longer than `whole`).
+    BetweenPieces { whole: Duration },
 }
 
 /// The limits of one body.
@@ -80,13 +81,19 @@ pub struct LimitedBody {
     limit: Limit,
     read: usize,
     timer: Pin<Box<Sleep>>,
+    /// The end of the whole body's time ([`Pace::BetweenPieces`]).
+    deadline: Option<(Pin<Box<Sleep>>, Duration)>,
     done: bool,
 }
 
 impl LimitedBody {
     /// Starts the clock; nothing is read until the stream is polled.
     pub fn new(payload: web::Payload, limit: Limit) -> Self {
-        LimitedBody { payload, limit, read: 0, timer: Box::pin(tokio::time::sleep(limit.timeout)), done: false }
+        let deadline = match limit.pace {
+            Pace::Whole => None,
+            Pace::BetweenPieces { whole } => Some((Box::pin(tokio::time::sleep(whole)), whole)),
+        };
+        LimitedBody { payload, limit, read: 0, timer: Box::pin(tokio::time::sleep(limit.timeout)), deadline, done: false }
     }
 
     fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Bytes, BodyError>>> {
@@ -134,7 +141,11 @@ impl Stream for LimitedBody {
                 if this.read > this.limit.max_bytes {
                     return this.fail(BodyError::TooLarge { limit: this.limit.max_bytes });
                 }
-                if this.limit.pace == Pace::BetweenPieces {
+                if let Some((deadline, whole)) = this.deadline.as_mut() {
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        let secs = whole.as_secs();
+                        return this.fail(BodyError::TimedOut { secs });
+                    }
                     this.timer.as_mut().reset(Instant::now() + this.limit.timeout);
                 }
                 Poll::Ready(Some(Ok(chunk)))
@@ -144,10 +155,18 @@ impl Stream for LimitedBody {
                 this.done = true;
                 Poll::Ready(None)
             }
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => this.fail(BodyError::TimedOut { secs: this.limit.timeout.as_secs() }),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                if let Some((deadline, whole)) = this.deadline.as_mut()
+                    && deadline.as_mut().poll(cx).is_ready()
+                {
+                    let secs = whole.as_secs();
+                    return this.fail(BodyError::TimedOut { secs });
+                }
+                match this.timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => this.fail(BodyError::TimedOut { secs: this.limit.timeout.as_secs() }),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 }

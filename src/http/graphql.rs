@@ -324,6 +324,10 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     if body.windows(UPLOAD_MARKER.len()).any(|w| w == UPLOAD_MARKER) {
         return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "files are sent as a multipart request", None);
     }
+    if json_values(&body) > MAX_JSON_VALUES {
+        let msg = format!("the body holds more than {MAX_JSON_VALUES} JSON values");
+        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None);
+    }
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
@@ -373,6 +377,34 @@ pub fn multipart_body_limit(settings: &crate::config::Settings) -> usize {
         .saturating_add(settings.max_body_bytes.saturating_mul(2))
 }
 
+/// JSON values one request body may hold. Parsed, a value takes tens of bytes (and async-graphql
+/// copies the variables once more), so a 1 MB body of `[0,0,0,…]` would take ~80 MB; no
+/// operation of this API needs more than a few hundred values.
+const MAX_JSON_VALUES: usize = 20_000;
+
+/// An upper bound of the number of values in a JSON text, without parsing it: one more than the
+/// separators and openings (`,` `:` `[` `{`) outside strings.
+fn json_values(body: &[u8]) -> usize {
+    let (mut n, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' | b'[' | b'{' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
+}
+
 /// async-graphql's upload placeholder: a client must never send it itself (its parser would
 /// panic on a malformed one, and a well-formed one would point at a file that is not there).
 const UPLOAD_MARKER: &[u8] = b"#__graphql_file__";
@@ -410,7 +442,7 @@ async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str,
     let limit = super::body::Limit {
         max_bytes: multipart_body_limit(s),
         timeout: s.body_read_timeout(),
-        pace: super::body::Pace::BetweenPieces,
+        pace: super::body::Pace::BetweenPieces { whole: std::time::Duration::from_secs(s.upload_timeout_secs) },
     };
     if let Err(e) = super::body::check_declared(req, limit.max_bytes) {
         return body_error_response(&e, media, rid);
@@ -532,6 +564,13 @@ mod tests {
             .to_http_request();
         let trusted: Vec<std::net::IpAddr> = trusted.iter().map(|t| t.parse().expect("ip")).collect();
         client_address(&req, &trusted)
+    }
+
+    #[test]
+    fn json_values_are_counted_outside_strings_only() {
+        assert_eq!(json_values(br#"{"query":"{ a, b: c [d] }"}"#), 3);
+        assert_eq!(json_values(br#"[0,0,0]"#), 4);
+        assert_eq!(json_values(br#"{"a":"x\",:[{"}"#), 3, "an escaped quote does not end the string");
     }
 
     #[test]

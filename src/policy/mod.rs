@@ -139,17 +139,26 @@ pub fn staff_column(role: Role) -> Option<Column> {
     }
 }
 
-/// Whether holding `role` opens other people's personal data: its column reads at least one
-/// category of the matrix (with whatever condition). Derived from the matrix, so a cell that
-/// opens a category to a column makes its role one that only the privacy officer grants.
-pub fn opens_personal_data(role: Role) -> bool {
-    staff_column(role).is_some_and(|c| Category::ALL.into_iter().any(|k| matrix::cell(k, c).read))
+/// Whether holding `role` processes other people's personal data: its column reads or writes
+/// at least one category of the matrix (with whatever condition), or it is an integration
+/// account, which writes learners' attendance and class recordings ([`may_report_attendance`])
+/// and so learns who is enrolled where. Derived from the matrix, so a cell that opens a
+/// category to a column makes its role one that only the privacy officer grants.
+pub fn processes_personal_data(role: Role) -> bool {
+    match staff_column(role) {
+        Some(c) => Category::ALL.into_iter().any(|k| {
+            let cell = matrix::cell(k, c);
+            cell.read || cell.write
+        }),
+        None => role == Role::Integration,
+    }
 }
 
-/// Whether `actor` may grant `role` to `target`. Never to oneself. A role that opens personal
-/// data ([`opens_personal_data`]) is granted by the privacy officer only, so that no single
-/// admin can open personal data to themselves through a second account; the others (learner,
-/// guardian, integration) by an admin or the privacy officer. Either way the grant is pending
+/// Whether `actor` may grant `role` to `target`. Never to oneself. A role that processes
+/// personal data ([`processes_personal_data`]) is granted by the privacy officer only, so that
+/// no single admin can open personal data to themselves through a second account; the others
+/// (learner, guardian: labels that open nothing by themselves) by an admin or the privacy
+/// officer. Either way the grant is pending
 /// until `target` accepts it (nobody becomes a staff account, whose contact data the admin
 /// reads, without agreeing to it), and it is written to the audit log with `target` as its
 /// subject: the privacy officer sees it, and so does `target` in their own access log.
@@ -157,7 +166,7 @@ pub fn may_grant_role(actor: &Actor, target: Uuid, role: Role) -> bool {
     if actor.user_id.is_none() || actor.user_id == Some(target) {
         return false;
     }
-    if opens_personal_data(role) {
+    if processes_personal_data(role) {
         actor.has(Role::PrivacyOfficer)
     } else {
         actor.has(Role::Admin) || actor.has(Role::PrivacyOfficer)

@@ -730,7 +730,19 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
                     .exec_without_returning(txn)
                     .await?;
                     if needs_role {
-                        insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id, true).await?;
+                        // The guardian role is a label (wards come from links); a grant of it
+                        // still waiting for acceptance is simply put in effect by the link.
+                        let pending = user_role::Entity::update_many()
+                            .col_expr(user_role::Column::AcceptedAt, Expr::value(now))
+                            .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
+                            .filter(user_role::Column::UserId.eq(guardian))
+                            .filter(user_role::Column::Role.eq(Role::Guardian.as_str()))
+                            .filter(user_role::Column::AcceptedAt.is_null())
+                            .exec(txn)
+                            .await?;
+                        if pending.rows_affected == 0 {
+                            insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id, true).await?;
+                        }
                     }
                     audit::record(
                         txn,
@@ -747,7 +759,8 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
                     .await
                 })
             })
-            .await?;
+            .await
+            .map_err(|e| AppError::from(e).unique_as_conflict("this guardianship was linked at the same time"))?;
     }
     find_record(services, actor.tenant_id, guardian).await?.ok_or(AppError::NotFound)
 }
@@ -984,8 +997,8 @@ fn field_name(f: DataField) -> &'static str {
 /// [`policy::may_revoke_role`]; a refused change is `FORBIDDEN` and writes nothing.
 ///
 /// A grant is *pending*: it gives nothing until its holder accepts it ([`answer_role`]).
-/// Revoking removes a pending grant or a held role; revoking a held role signs the user out
-/// everywhere so the change takes effect at once. Every change is audited with the person as
+/// Revoking removes a pending grant or a held role and signs the user out everywhere, so the
+/// change takes effect at once (also when they accept while it is being revoked). Every change is audited with the person as
 /// subject, so the privacy officer and the person themselves (their access log) see it.
 pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Role, granted: bool) -> AppResult<UserRecord> {
     let allowed = if granted { policy::may_grant_role(actor, target, role) } else { policy::may_revoke_role(actor, target, role) };
@@ -1001,7 +1014,7 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
     if row.is_some() == granted {
         return Ok(record);
     }
-    let held = row.as_ref().is_some_and(|r| r.accepted_at.is_some());
+    let held_before = row.as_ref().is_some_and(|r| r.accepted_at.is_some());
     let now = services.clock.now();
     let actor_c = actor.clone();
     let purpose = if actor.has(Role::PrivacyOfficer) { Column::PrivacyOfficer.purpose() } else { Column::Admin.purpose() };
@@ -1012,13 +1025,15 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
                 if granted {
                     insert_role(txn, actor_c.tenant_id, target, role, now, actor_c.user_id, false).await?;
                 } else {
-                    user_role::Entity::delete_many()
+                    let gone = user_role::Entity::delete_many()
                         .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
                         .filter(user_role::Column::UserId.eq(target))
                         .filter(user_role::Column::Role.eq(role.as_str()))
                         .exec(txn)
                         .await?;
-                    if held {
+                    // Signed out whenever a row went, pending or not: the holder may have
+                    // accepted it since it was read above, and a token must not outlive it.
+                    if gone.rows_affected > 0 {
                         revoke_sessions(txn, actor_c.tenant_id, SessionScope::AllOf { user_id: target, except: None }, now, "role revoked")
                             .await?;
                     }
@@ -1032,7 +1047,7 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
                         category: Some(Category::Identity),
                         subject_id: Some(target),
                         purpose,
-                        details: Some(serde_json::json!({ "role": role.as_str(), "pending": granted || !held })),
+                        details: Some(serde_json::json!({ "role": role.as_str(), "pending": granted || !held_before })),
                     },
                 )
                 .await
