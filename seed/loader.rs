@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::accounts::hash_password;
 use crate::domain::consent::{self, Purpose};
-use crate::domain::types::Password;
+use crate::domain::types::{HttpsUrl, Password};
 use crate::domain::learning::{self, EnrollmentStatus};
 use crate::domain::equal_opportunity::{ApplicationStatus, DocumentConfig, DocumentKind, IncomeBracket, vault};
 use crate::domain::shop;
@@ -219,7 +219,7 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
                     id: Set(Uuid::now_v7()),
                     tenant_id: Set(tenant_id),
                     version: Set(p.version.clone()),
-                    url: Set(p.url.clone()),
+                    url: Set(HttpsUrl::parse("policies.url", &p.url)?.into_inner()),
                     published_at: Set(p.published_at),
                 })
                 .exec_without_returning(&txn)
@@ -556,7 +556,7 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
                 capacity: Set(s.capacity),
                 seats_taken: Set(0),
                 location: Set(s.location.clone()),
-                virtual_room: Set(s.virtual_room.clone()),
+                virtual_room: Set(s.virtual_room.as_deref().map(|v| HttpsUrl::parse("sessions.virtual_room", v)).transpose()?.map(HttpsUrl::into_inner)),
                 cancelled: Set(false),
                 created_at: Set(now),
             })
@@ -622,7 +622,7 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
             starts_at: Set(starts),
             ends_at: Set(starts + Duration::minutes(90)),
             recorded: Set(lc.recorded),
-            recording_ref: Set(lc.recording_ref.clone()),
+            recording_ref: Set(lc.recording_ref.as_deref().map(|v| HttpsUrl::parse("live_classes.recording_ref", v)).transpose()?.map(HttpsUrl::into_inner)),
         })
         .exec_without_returning(conn)
         .await?;

@@ -252,7 +252,7 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
     let integration = app.token(demo::INTEGRATION).await;
     let record = "mutation($input: RecordLiveClassInput!) { recordLiveClass(input: $input) { liveClass { id } } }";
     let part = |who: &str| json!({ "learnerId": who, "joinedAt": starts.to_rfc3339(), "leftAt": (starts + chrono::Duration::minutes(80)).to_rfc3339(), "talkSeconds": 120, "chatMessages": 3, "handRaises": 1, "pollAnswers": 2 });
-    let r = app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo), part(&lea)], "recordingRef": "rec-1" } })).await;
+    let r = app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo), part(&lea)], "recordingRef": "https://rec.example/0" } })).await;
     assert_eq!(r.errors()[0]["extensions"]["field"], "input.participants.1.learnerId");
     assert_eq!(app.count("live_class_attendance a JOIN live_classes l ON l.id = a.live_class_id WHERE l.title = 'Classe 1'").await, 0);
     assert_eq!(app.gql(Some(&learner), record, json!({ "input": { "liveClassId": lc, "participants": [] } })).await.code_at("recordLiveClass").as_deref(), Some("FORBIDDEN"));

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::Services;
 use super::audit::{self, AuditRecord};
 use super::tenancy::scoped;
-use super::types::{Money, Slug, Tag};
+use super::types::{HttpsUrl, Money, Slug, Tag};
 use crate::entities::{course, course_tag, lesson, session, user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Column, Role};
@@ -91,7 +91,7 @@ pub struct SessionDraft {
     pub instructor_id: Option<Uuid>,
     pub capacity: i32,
     pub location: Option<String>,
-    pub virtual_room: Option<String>,
+    pub virtual_room: Option<HttpsUrl>,
 }
 
 fn require_admin(actor: &Actor) -> AppResult<()> {
@@ -309,7 +309,7 @@ pub async fn create_session(services: &Services, actor: &Actor, course_id: Uuid,
         capacity: d.capacity,
         seats_taken: 0,
         location: d.location,
-        virtual_room: d.virtual_room,
+        virtual_room: d.virtual_room.map(HttpsUrl::into_inner),
         cancelled: false,
         created_at: now,
     };
@@ -348,7 +348,7 @@ pub async fn update_session(services: &Services, actor: &Actor, id: Uuid, d: Ses
                     .col_expr(session::Column::InstructorId, Expr::value(d.instructor_id))
                     .col_expr(session::Column::Capacity, Expr::value(d.capacity))
                     .col_expr(session::Column::Location, Expr::value(d.location))
-                    .col_expr(session::Column::VirtualRoom, Expr::value(d.virtual_room))
+                    .col_expr(session::Column::VirtualRoom, Expr::value(d.virtual_room.map(HttpsUrl::into_inner)))
                     .filter(session::Column::Id.eq(id))
                     .filter(session::Column::SeatsTaken.lte(d.capacity))
                     .exec(txn)

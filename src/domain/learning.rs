@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::Services;
 use super::catalog::{self, CourseStatus};
 use super::tenancy::scoped;
+use super::types::HttpsUrl;
 use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, order_line, session};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
@@ -465,7 +466,7 @@ pub async fn record_live_class(
     actor: &Actor,
     live_class_id: Uuid,
     participants: Vec<Participation>,
-    recording_ref: Option<String>,
+    recording_ref: Option<HttpsUrl>,
 ) -> AppResult<live_class::Model> {
     if !policy::may_report_attendance(actor) {
         return Err(AppError::Forbidden);
@@ -520,7 +521,7 @@ pub async fn record_live_class(
                 }
                 if let Some(r) = recording_ref {
                     live_class::Entity::update_many()
-                        .col_expr(live_class::Column::RecordingRef, Expr::value(r))
+                        .col_expr(live_class::Column::RecordingRef, Expr::value(r.into_inner()))
                         .filter(live_class::Column::Id.eq(live_class_id))
                         .exec(txn)
                         .await?;

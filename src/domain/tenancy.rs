@@ -219,7 +219,8 @@ pub async fn create(
         settings: serde_json::json!({ "recording_retention_days": 7 }),
         created_at: now,
     };
-    let (version, url) = (policy_version.to_owned(), policy_url.to_owned());
+    let url = super::types::HttpsUrl::parse("policyUrl", policy_url)?.into_inner();
+    let version = policy_version.to_owned();
     let m2 = model.clone();
     services
         .db

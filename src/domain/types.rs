@@ -359,12 +359,105 @@ pub fn text(field: &str, raw: &str, min: usize, max: usize, multiline: bool) -> 
     Ok(s.to_owned())
 }
 
-/// An `https://` URL (virtual rooms, recordings).
-pub fn https_url(field: &str, raw: &str) -> Result<String, AppError> {
-    let s = raw.trim();
-    let host = s.strip_prefix("https://").map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
-    match host {
-        Some(h) if !h.is_empty() && s.len() <= 500 && !s.chars().any(|c| c.is_whitespace() || c.is_control()) => Ok(s.to_owned()),
-        _ => Err(bad(field, "must be an https:// URL")),
+/// A link Pupitre stores and hands to browsers: virtual rooms, class recordings, privacy
+/// policies, any link to come. The only way a link gets in ("parse, don't validate"):
+///
+/// - `https://` only (no `javascript:`, `data:`, `http:`, scheme-relative `//host`, …);
+/// - a host is required, and no credentials (`https://user:pass@host`);
+/// - at most [`HttpsUrl::MAX_LEN`] bytes, as typed and once normalised;
+/// - no whitespace, no control characters and no backslash anywhere (browsers silently drop
+///   tabs and line breaks and read `\` as `/`, so what was checked would not be what opens).
+///
+/// It is parsed as browsers parse it (WHATWG URL) and kept in that normalised form: what was
+/// checked is what a browser opens. `Debug` is redacted (links may carry meeting passwords).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpsUrl(String);
+redacted!(HttpsUrl);
+
+impl HttpsUrl {
+    /// Longest link accepted, in bytes (what browsers and proxies handle everywhere).
+    pub const MAX_LEN: usize = 2048;
+
+    /// Parses a link typed by a client; errors name `field` (`BAD_USER_INPUT`).
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let max = Self::MAX_LEN;
+        if raw.len() > max {
+            return Err(bad(field, &format!("must be an https:// URL of at most {max} characters")));
+        }
+        if raw.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+            return Err(bad(field, "must be an https:// URL without spaces, control characters or backslashes"));
+        }
+        if !raw.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
+            return Err(bad(field, "must be an https:// URL"));
+        }
+        let url = url::Url::parse(raw).map_err(|_| bad(field, "must be an https:// URL with a host"))?;
+        if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+            return Err(bad(field, "must be an https:// URL with a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(field, "must not contain a user name or password"));
+        }
+        let normalised = String::from(url);
+        if normalised.len() > max {
+            return Err(bad(field, &format!("must be an https:// URL of at most {max} characters")));
+        }
+        Ok(HttpsUrl(normalised))
+    }
+
+    /// A link read back from storage, checked again: a row written before these checks
+    /// existed (or by hand) is never served. `None` when it does not pass.
+    pub fn stored(raw: &str) -> Option<Self> {
+        Self::parse("stored", raw).ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::HttpsUrl;
+
+    #[test]
+    fn links_must_be_https_with_a_host_and_nothing_hidden() {
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "http://example.com/",
+            "//evil.example/",
+            "https:evil.example",
+            "https://",
+            "https:///",
+            "https://?q",
+            "https://user:secret@example.com/",
+            "https://user@example.com/",
+            "https://example.com/\\evil",
+            "https://example.com/a b",
+            "https://example.com/\u{0}",
+            "https://example.com/\n",
+            "\thttps://example.com/",
+            "https://example.com/\u{85}",
+            "",
+        ] {
+            assert!(HttpsUrl::parse("f", bad).is_err(), "{bad:?} was accepted");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(HttpsUrl::MAX_LEN));
+        assert!(HttpsUrl::parse("f", &long).is_err());
+    }
+
+    #[test]
+    fn links_are_kept_as_browsers_read_them() {
+        let ok = |s: &str| HttpsUrl::parse("f", s).map(HttpsUrl::into_inner).ok();
+        assert_eq!(ok("https://classe.demo.pupitre.test/room/preparation-toeic-1").as_deref(), Some("https://classe.demo.pupitre.test/room/preparation-toeic-1"));
+        assert_eq!(ok("HTTPS://Example.COM").as_deref(), Some("https://example.com/"));
+        assert_eq!(ok("https://example.com:8443/r?id=1#t").as_deref(), Some("https://example.com:8443/r?id=1#t"));
+        let grown = format!("https://example.com/{}", "é".repeat(600));
+        assert!(HttpsUrl::parse("f", &grown).is_err(), "percent-encoding makes it longer than the bound");
     }
 }

@@ -452,7 +452,8 @@ pub struct SessionValues {
     pub instructor_id: Option<ID>,
     pub capacity: i32,
     pub location: Option<String>,
-    /// `https://` link of the virtual room (virtual-class courses).
+    /// `https://` link of the virtual room (virtual-class courses): a host, no credentials, at
+    /// most 2,048 characters.
     pub virtual_room: Option<String>,
 }
 
@@ -464,7 +465,7 @@ impl SessionValues {
             instructor_id: self.instructor_id.as_ref().map(|i| parse_id("input.instructorId", i)).transpose()?,
             capacity: self.capacity,
             location: self.location.as_deref().map(|l| types::text("input.location", l, 1, 200, false)).transpose()?,
-            virtual_room: self.virtual_room.as_deref().map(|v| types::https_url("input.virtualRoom", v)).transpose()?,
+            virtual_room: self.virtual_room.as_deref().map(|v| types::HttpsUrl::parse("input.virtualRoom", v)).transpose()?,
         })
     }
 }

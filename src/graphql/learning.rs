@@ -132,7 +132,7 @@ impl EnrollmentNode {
         if !matches!(EnrollmentStatus::parse(&self.0.status), EnrollmentStatus::Active | EnrollmentStatus::Completed) {
             return Ok(None);
         }
-        Ok(request(ctx).gql()?.load(SessionById(self.0.session_id)).await.gql()?.and_then(|s| s.virtual_room))
+        Ok(request(ctx).gql()?.load(SessionById(self.0.session_id)).await.gql()?.and_then(|s| served_link(s.virtual_room)))
     }
 }
 
@@ -221,7 +221,7 @@ impl LiveClassNode {
             return Err(AppError::Forbidden).gql();
         }
         let expired = learning::recording_expires_at(&self.lc, rc.tenant.recording_retention_days) <= s.clock.now();
-        Ok(if expired { None } else { self.lc.recording_ref.clone() })
+        Ok(if expired { None } else { served_link(self.lc.recording_ref.clone()) })
     }
 }
 
@@ -276,12 +276,25 @@ pub struct ParticipationInput {
     pub poll_answers: i32,
 }
 
+/// A stored link as served: checked again as an [`types::HttpsUrl`], so a row written before
+/// links were checked (`javascript:…`) is never handed to a browser.
+fn served_link(stored: Option<String>) -> Option<String> {
+    let stored = stored?;
+    let link = types::HttpsUrl::stored(&stored);
+    if link.is_none() {
+        tracing::warn!("a stored link is not a valid https:// URL: not served");
+    }
+    link.map(types::HttpsUrl::into_inner)
+}
+
 /// Statistics (and the recording) of a live class, from the virtual-classroom integration.
 #[derive(InputObject)]
 pub struct RecordLiveClassInput {
     pub live_class_id: ID,
     #[graphql(default)]
     pub participants: Vec<ParticipationInput>,
+    /// `https://` link of the recording (see `HttpsUrl`: a host, no credentials, at most 2,048
+    /// characters).
     pub recording_ref: Option<String>,
 }
 
@@ -355,7 +368,7 @@ impl LearningMutation {
                 poll_answers: p.poll_answers,
             });
         }
-        let recording = input.recording_ref.map(|r| types::text("input.recordingRef", &r, 1, 500, false)).transpose().gql()?;
+        let recording = input.recording_ref.map(|r| types::HttpsUrl::parse("input.recordingRef", &r)).transpose().gql()?;
         let lc = learning::record_live_class(s, &actor, id, participants, recording).await.gql()?;
         let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, lc.session_id).await.gql()?.and_then(|x| x.instructor_id);
         Ok(LiveClassPayload { live_class: LiveClassNode { lc, instructor } })

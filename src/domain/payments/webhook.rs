@@ -7,6 +7,12 @@
 //! `payment_failed` after `succeeded` is recorded as stale and ignored. When an event does not
 //! say enough (an unknown `payment_intent.*` type, an object whose status contradicts its type,
 //! a missing amount), the PaymentIntent is fetched from Stripe and its current state applied.
+//!
+//! An event that can never apply is recorded and acknowledged (2xx), never refused with a 5xx
+//! that Stripe would retry for days: an intent Stripe does not know (`resource_missing`), or an
+//! unclear event whose object carries no id to ask Stripe about. Failures that may pass (Stripe
+//! unreachable, 5xx, timeouts, our database) answer 5xx and record nothing, so the retry is
+//! processed.
 
 use std::collections::HashMap;
 
@@ -15,7 +21,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{IntentStatus, IntentView, SignatureError, verify_signature};
+use super::{GatewayError, IntentStatus, IntentView, SignatureError, verify_signature};
 use crate::domain::Services;
 use crate::domain::shop::{self, OrderStatus, PaymentOutcome};
 use crate::entities::{order, payment_event};
@@ -125,6 +131,11 @@ async fn order_of(services: &Services, intent: &IntentView) -> Result<Option<ord
     Ok(order::Entity::find().filter(order::Column::PaymentIntentId.eq(intent.id.as_str())).one(&services.db).await?)
 }
 
+/// Whether `s` can be a PaymentIntent id (what the gateway accepts in a URL path).
+fn is_intent_id(s: &str) -> bool {
+    s.len() > 3 && s.len() <= 255 && s.starts_with("pi_") && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Verifies, parses and processes one delivery of `/webhooks/stripe`.
 #[tracing::instrument(skip_all)]
 pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>) -> Result<WebhookOutcome, WebhookError> {
@@ -138,6 +149,9 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
     }
 
     let mut intent = if ev.type_.starts_with("payment_intent.") { intent_from_json(&ev.object) } else { None };
+    // The intent id an event names, kept on its record even when Stripe does not know it.
+    let mut named_intent = None;
+    let mut unknown_intent = false;
     if ev.type_.starts_with("payment_intent.") {
         let announced = announced(&ev.type_);
         // `created` says nothing an order needs: recorded, no call to Stripe.
@@ -145,10 +159,26 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
             (None, _) | (_, None) => true,
             (Some(i), Some(a)) => i.status != a,
         };
-        if unclear && let Some(id) = ev.object["id"].as_str().filter(|s| s.starts_with("pi_")) {
-            // When in doubt, ask Stripe for the intent's current state.
-            let fetched = p.stats.time(p.gateway.retrieve_payment_intent(id)).await.map_err(|e| shop::gateway_error(e, "the event will be processed when Stripe sends it again"))?;
-            intent = Some(fetched);
+        if unclear {
+            // When in doubt, ask Stripe for the intent's current state; never act on the
+            // doubtful object itself.
+            intent = None;
+            if let Some(id) = ev.object["id"].as_str().filter(|s| is_intent_id(s)) {
+                named_intent = Some(id.to_owned());
+                match p.stats.time(p.gateway.retrieve_payment_intent(id)).await {
+                    Ok(fetched) => intent = Some(fetched),
+                    Err(GatewayError::Rejected { code, .. }) if code == "resource_missing" => {
+                        // Stripe will never know it: retrying cannot help. Recorded, acknowledged.
+                        tracing::warn!(stripe.event = %ev.id, stripe.type = %ev.type_, stripe.payment_intent = %id,
+                            "webhook names a PaymentIntent Stripe does not know: recorded and acknowledged, nothing applied");
+                        unknown_intent = true;
+                    }
+                    Err(e) => return Err(shop::gateway_error(e, "the event will be processed when Stripe sends it again").into()),
+                }
+            } else {
+                tracing::warn!(stripe.event = %ev.id, stripe.type = %ev.type_,
+                    "unclear webhook without a PaymentIntent id to ask Stripe about: recorded and acknowledged, nothing applied");
+            }
         }
     }
 
@@ -161,7 +191,7 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
         id: ev.id.clone(),
         tenant_id: order.as_ref().map(|o| o.tenant_id),
         event_type: ev.type_.clone(),
-        payment_intent_id: intent.as_ref().map(|i| i.id.clone()),
+        payment_intent_id: intent.as_ref().map(|i| i.id.clone()).or(named_intent),
         order_id: order.as_ref().map(|o| o.id),
         outcome: "processing".into(),
         created_at: ev.created,
@@ -177,6 +207,7 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
         return Err(e.into());
     }
     let outcome: &'static str = match (&intent, &order) {
+        (None, _) if unknown_intent => "unknown_intent",
         (None, _) => "ignored",
         (Some(_), None) => "unknown_order",
         (Some(i), Some(o)) => match i.status {
