@@ -293,8 +293,7 @@ pub struct RecordLiveClassInput {
     pub live_class_id: ID,
     #[graphql(default)]
     pub participants: Vec<ParticipationInput>,
-    /// `https://` link of the recording (see `HttpsUrl`: a host, no credentials, at most 2,048
-    /// characters).
+    /// `https://` link of the recording: a host, no credentials, at most 2,048 characters.
     pub recording_ref: Option<String>,
 }
 
