@@ -481,8 +481,14 @@ async fn every_int_argument_and_input_field_refuses_values_beyond_32_bits(app: T
     assert!(failures.is_empty(), "{} of {} positions failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
     assert_eq!(counts(&app).await, before, "nothing was written by any refused request");
     // The reported request, and the largest 32-bit value, which is accepted.
-    let r = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: 2147483648}) { totalCount } }", json!({})).await;
+    let r = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: 2147483648}) { edges { node { id } } } }", json!({})).await;
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
+    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("2147483647"), "the message says the range: {}", r.body);
+    // A value of the wrong type is refused by validation, which names the argument.
+    let wrong = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: \"cher\"}) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(refusal(&wrong).0.as_deref(), Some("BAD_USER_INPUT"), "{}", wrong.body);
+    assert_eq!(refusal(&wrong).1.as_deref(), Some("filter.maxPriceCents"), "{}", wrong.body);
+    assert!(r.data().is_null() || r.data()["courses"].is_null(), "{}", r.body);
     let r = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: 2147483647}) { edges { node { id } } } }", json!({})).await;
     assert!(r.errors().is_empty(), "{}", r.body);
     // As the admin, a price of 2^31 cents creates nothing.

@@ -194,6 +194,11 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Va
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
             ext.set("code", ErrorCode::BadUserInput.as_str());
+            // Validation names the argument it refused (`Invalid value for argument
+            // "filter.maxPriceCents", expected type "Int"`): give it as the field, like ours.
+            if let Some(field) = err.message.strip_prefix("Invalid value for argument \"").and_then(|m| m.split('"').next()) {
+                ext.set("field", field);
+            }
         }
         ext.set("requestId", rid);
         if let Some(async_graphql::Value::String(code)) = ext.get("code") {
