@@ -261,6 +261,13 @@ async fn support_unlinks_a_guardian_and_access_ends_at_once(app: TestApp) {
     let dpo = app.token(demo::DPO).await;
     let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": minor })).await;
     assert!(log.assert_ok()["auditLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "guardianship.unlinked")));
+    // The guardian sees their role go and come back in their own access log.
+    let mine = app.gql(Some(&guardian), "{ me { accessLog(first: 20) { edges { node { action } } } } }", json!({})).await;
+    let actions: Vec<String> = mine.assert_ok()["me"]["accessLog"]["edges"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert!(actions.contains(&"role.revoked".to_owned()) && actions.contains(&"role.granted".to_owned()), "{actions:?}");
 }
 
 async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {

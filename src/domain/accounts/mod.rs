@@ -743,6 +743,20 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
                         if pending.rows_affected == 0 {
                             insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id, true).await?;
                         }
+                        // A role change, in the guardian's own access log too.
+                        audit::record(
+                            txn,
+                            &actor_c,
+                            now,
+                            AuditRecord {
+                                action: "role.granted",
+                                category: Some(Category::Identity),
+                                subject_id: Some(guardian),
+                                purpose: Column::Support.purpose(),
+                                details: Some(serde_json::json!({ "role": Role::Guardian.as_str(), "pending": false, "by": "guardianship.linked" })),
+                            },
+                        )
+                        .await?;
                     }
                     audit::record(
                         txn,
@@ -794,12 +808,27 @@ pub async fn unlink_guardian(services: &Services, actor: &Actor, guardian: Uuid,
                     .one(txn)
                     .await?;
                 if others.is_none() {
-                    user_role::Entity::delete_many()
+                    let gone = user_role::Entity::delete_many()
                         .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
                         .filter(user_role::Column::UserId.eq(guardian))
                         .filter(user_role::Column::Role.eq(Role::Guardian.as_str()))
                         .exec(txn)
                         .await?;
+                    if gone.rows_affected > 0 {
+                        audit::record(
+                            txn,
+                            &actor_c,
+                            now,
+                            AuditRecord {
+                                action: "role.revoked",
+                                category: Some(Category::Identity),
+                                subject_id: Some(guardian),
+                                purpose,
+                                details: Some(serde_json::json!({ "role": Role::Guardian.as_str(), "by": "guardianship.unlinked" })),
+                            },
+                        )
+                        .await?;
+                    }
                 }
                 audit::record(
                     txn,
