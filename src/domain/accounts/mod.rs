@@ -606,6 +606,15 @@ pub async fn change_password(services: &Services, actor: &Actor, current: String
     Ok(())
 }
 
+/// The row of `role` granted to `user` in `tenant_id`, held or pending (the tenant scope of
+/// every role write).
+fn role_row(tenant_id: Uuid, user: Uuid, role: Role) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(user_role::Column::TenantId.eq(tenant_id))
+        .add(user_role::Column::UserId.eq(user))
+        .add(user_role::Column::Role.eq(role.as_str()))
+}
+
 /// The roles people of `tenant_id` hold: accepted grants only. A pending grant gives nothing
 /// (no token claim, no staff-account status, no list) until its holder accepts it. Every read
 /// of roles starts here.
@@ -734,9 +743,7 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
                         // still waiting for acceptance is simply put in effect by the link.
                         let pending = user_role::Entity::update_many()
                             .col_expr(user_role::Column::AcceptedAt, Expr::value(now))
-                            .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
-                            .filter(user_role::Column::UserId.eq(guardian))
-                            .filter(user_role::Column::Role.eq(Role::Guardian.as_str()))
+                            .filter(role_row(actor_c.tenant_id, guardian, Role::Guardian))
                             .filter(user_role::Column::AcceptedAt.is_null())
                             .exec(txn)
                             .await?;
@@ -809,9 +816,7 @@ pub async fn unlink_guardian(services: &Services, actor: &Actor, guardian: Uuid,
                     .await?;
                 if others.is_none() {
                     let gone = user_role::Entity::delete_many()
-                        .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
-                        .filter(user_role::Column::UserId.eq(guardian))
-                        .filter(user_role::Column::Role.eq(Role::Guardian.as_str()))
+                        .filter(role_row(actor_c.tenant_id, guardian, Role::Guardian))
                         .exec(txn)
                         .await?;
                     if gone.rows_affected > 0 {
@@ -1036,8 +1041,7 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
     }
     let record = find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)?;
     let row = scoped::<user_role::Entity>(actor.tenant_id)
-        .filter(user_role::Column::UserId.eq(target))
-        .filter(user_role::Column::Role.eq(role.as_str()))
+        .filter(role_row(actor.tenant_id, target, role))
         .one(&services.db)
         .await?;
     if row.is_some() == granted {
@@ -1055,9 +1059,7 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
                     insert_role(txn, actor_c.tenant_id, target, role, now, actor_c.user_id, false).await?;
                 } else {
                     let gone = user_role::Entity::delete_many()
-                        .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
-                        .filter(user_role::Column::UserId.eq(target))
-                        .filter(user_role::Column::Role.eq(role.as_str()))
+                        .filter(role_row(actor_c.tenant_id, target, role))
                         .exec(txn)
                         .await?;
                     // Signed out whenever a row went, pending or not: the holder may have
@@ -1099,15 +1101,12 @@ pub async fn answer_role(services: &Services, actor: &Actor, role: Role, accept:
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
                 let pending = scoped::<user_role::Entity>(actor_c.tenant_id)
-                    .filter(user_role::Column::UserId.eq(me))
-                    .filter(user_role::Column::Role.eq(role.as_str()))
+                    .filter(role_row(actor_c.tenant_id, me, role))
                     .filter(user_role::Column::AcceptedAt.is_null());
                 let changed = if accept {
                     user_role::Entity::update_many()
                         .col_expr(user_role::Column::AcceptedAt, Expr::value(now))
-                        .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
-                        .filter(user_role::Column::UserId.eq(me))
-                        .filter(user_role::Column::Role.eq(role.as_str()))
+                        .filter(role_row(actor_c.tenant_id, me, role))
                         .filter(user_role::Column::AcceptedAt.is_null())
                         .exec(txn)
                         .await?
@@ -1116,9 +1115,7 @@ pub async fn answer_role(services: &Services, actor: &Actor, role: Role, accept:
                     match pending.one(txn).await? {
                         Some(_) => {
                             user_role::Entity::delete_many()
-                                .filter(user_role::Column::TenantId.eq(actor_c.tenant_id))
-                                .filter(user_role::Column::UserId.eq(me))
-                                .filter(user_role::Column::Role.eq(role.as_str()))
+                                .filter(role_row(actor_c.tenant_id, me, role))
                                 .filter(user_role::Column::AcceptedAt.is_null())
                                 .exec(txn)
                                 .await?
@@ -1161,8 +1158,7 @@ pub async fn operator_grant(services: &Services, tenant_slug: &str, email: &str,
         .await?
         .ok_or_else(|| AppError::bad_input("email", "no account with this e-mail address in this tenant"))?;
     let exists = scoped::<user_role::Entity>(tenant.id)
-        .filter(user_role::Column::UserId.eq(user.id))
-        .filter(user_role::Column::Role.eq(role.as_str()))
+        .filter(role_row(tenant.id, user.id, role))
         .one(&services.db)
         .await?
         .is_some();
