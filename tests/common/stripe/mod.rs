@@ -81,6 +81,9 @@ pub struct RecordedRequest {
     /// Decoded form body (POST) or query (GET), in the order sent, keys as sent
     /// (e.g. `metadata[order_id]`).
     pub form: Vec<(String, String)>,
+    /// What the stand-in answered: HTTP status and JSON body (a Stripe object or error).
+    /// `None` while the call is still being answered (e.g. during the configured latency).
+    pub answer: Option<(u16, Value)>,
 }
 
 /// One webhook POST made by the stand-in.

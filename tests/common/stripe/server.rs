@@ -51,15 +51,23 @@ pub(super) async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data
     let form = parse_form(&raw);
     let idempotency_key = header(&req, "Idempotency-Key");
     let request_id = new_id("req");
-    let (latency, failure) = {
+    let (index, latency, failure) = {
         let mut state = lock(&shared);
         state.requests.push(RecordedRequest {
             method: method.clone(),
             path: path.clone(),
             idempotency_key: idempotency_key.clone(),
             form: form.clone(),
+            answer: None,
         });
-        (state.latency, state.failure)
+        (state.requests.len() - 1, state.latency, state.failure)
+    };
+    let respond = |status: u16, text: &str, info: &RequestInfo, replayed: bool| {
+        let answer = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
+        if let Some(recorded) = lock(&shared).requests.get_mut(index) {
+            recorded.answer = Some((status, answer));
+        }
+        respond(status, text, info, replayed)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
