@@ -19,7 +19,7 @@
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
 #![expect(dead_code, reason = "the benchmark uses part of the test suite's stand-in")]
 
-#[path = "../tests/common/stripe.rs"]
+#[path = "../tests/common/stripe/mod.rs"]
 mod stripe;
 mod support;
 

@@ -101,7 +101,12 @@ async fn visitors_filter_sort_and_page_through_the_published_catalogue(app: Test
     let first_none = next.iter().position(Option::is_none).unwrap_or(next.len());
     assert!(next[first_none..].iter().all(Option::is_none), "courses without an upcoming session come last");
     let (by_title, _) = page(&app, json!({ "first": 50, "sort": "TITLE" })).await;
-    assert_eq!(by_title.len(), all.len());
+    let titles: Vec<&str> = by_title.iter().map(|n| n["title"].as_str().expect("title")).collect();
+    let mut expected: Vec<&str> = all.iter().map(|c| c["title"].as_str().expect("seed title")).collect();
+    // The database's collation decides; the test databases compare bytes (SQLite's BINARY,
+    // PostgreSQL's C.UTF-8), which is the order of Rust's `str`.
+    expected.sort_unstable();
+    assert_eq!(titles, expected);
 
     // Over the cap, or a forged cursor: bad input naming the argument.
     for (vars, field) in [(json!({ "first": 51 }), "first"), (json!({ "first": 0 }), "first"), (json!({ "after": "bm9wZQ" }), "after"), (json!({ "after": "Y291cnNlLW9mZnNldDoxODQ0Njc0NDA3MzcwOTU1MTYxNQ" }), "after")] {
@@ -201,7 +206,7 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
             input[k] = v.clone();
         }
         let r = app.gql(Some(&admin), create_session, json!({ "input": input })).await;
-        assert_eq!(r.errors().first().map(|e| e["extensions"]["field"].clone()), Some(json!(field)), "{}", r.body);
+        r.assert_bad_input(field);
     }
     let r = app.gql(Some(&admin), create_session, json!({ "input": base })).await;
     let session = r.assert_ok()["createSession"]["session"].clone();
@@ -212,7 +217,7 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     let r = app
         .gql(Some(&admin), "mutation($id: ID!) { updateCourse(input: {courseId: $id, format: VIRTUAL_CLASS}) { course { id } } }", json!({ "id": id }))
         .await;
-    assert_eq!(r.errors()[0]["extensions"]["field"], "input.format");
+    r.assert_bad_input("input.format");
 
     // Lessons keep their order; inserting shifts the following ones.
     let add = "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { position title } } }";
@@ -221,7 +226,7 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     }
     app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Un", "position": 1 } })).await.assert_ok();
     let r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Trop loin", "position": 9 } })).await;
-    assert_eq!(r.errors()[0]["extensions"]["field"], "input.position");
+    r.assert_bad_input("input.position");
     // Move, rename, remove: the outline stays 1..n in the new order.
     let add_r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Quatre" } })).await;
     let four = add_r.assert_ok()["addLesson"]["lesson"]["position"].clone();
@@ -238,7 +243,7 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     let r = app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[3].0, "position": 1, "title": "Zéro" } })).await;
     assert_eq!(r.assert_ok()["updateLesson"]["lesson"], json!({ "position": 1, "title": "Zéro" }));
     let r = app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[0].0, "position": 7 } })).await;
-    assert_eq!(r.errors()[0]["extensions"]["field"], "input.position");
+    r.assert_bad_input("input.position");
     app.gql(Some(&admin), "mutation($id: ID!) { removeLesson(input: {lessonId: $id}) { removedLessonId } }", json!({ "id": before[1].0 })).await.assert_ok();
     let after = app.gql(Some(&admin), lessons_q, json!({ "s": "atelier-ecriture" })).await;
     let titles: Vec<String> = ids(&after).into_iter().map(|(_, t)| t).collect();

@@ -336,6 +336,7 @@ async fn the_reported_nul_bytes_are_refused_naming_the_field(app: TestApp) {
     }
     for c in ['\u{7f}', '\u{85}', '\u{9b}'] {
         let r = app.gql_with(None, &tenant(), "query($s: String!) { course(slug: $s) { id } }", json!({ "s": format!("x{c}") })).await;
+        assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "U+{:04X}: {}", u32::from(c), r.body);
         assert_eq!(refusal(&r).1.as_deref(), Some("slug"), "U+{:04X}: {}", u32::from(c), r.body);
     }
     assert_eq!(counts(&app).await, before, "no log-in attempt recorded, nothing written");
@@ -349,14 +350,17 @@ async fn nul_bytes_are_refused_through_fragments_aliases_batches_and_get(app: Te
     let before = counts(&app).await;
     let fragment = "query($s: String!) { ...F } fragment F on Query { a: course(slug: \"ok\") { id } b: course(slug: $s) { id } }";
     let r = app.gql_with(None, &tenant(), fragment, json!({ "s": "x\u{0}" })).await;
+    assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("slug"), "{}", r.body);
     let inline = "query { ... on Query { ...G } } fragment G on Query { c: courses(filter: {tag: \"\\u0000\"}) { totalCount } }";
     let r = app.gql_with(None, &tenant(), inline, json!({})).await;
+    assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("filter.tag"), "{}", r.body);
     // A variable nothing uses, and a default value.
     let r = app.gql_with(None, &tenant(), "query($unused: String) { __typename }", json!({ "unused": "\u{0}" })).await;
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     let r = app.gql_with(None, &tenant(), "query($s: String = \"\\u0000\") { course(slug: $s) { id } }", json!({})).await;
+    assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("slug"), "{}", r.body);
     // A batch: the second operation carries the NUL, so none runs.
     let batch = json!([
@@ -369,6 +373,7 @@ async fn nul_bytes_are_refused_through_fragments_aliases_batches_and_get(app: Te
     assert_eq!(answers.len(), 2);
     for a in answers {
         assert!(a.get("data").is_none_or(Value::is_null), "nothing of the batch ran: {body}");
+        assert_eq!(a["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
         assert_eq!(a["errors"][0]["extensions"]["field"], "slug", "{body}");
     }
     // GET, inline and as a variable.
@@ -522,12 +527,16 @@ async fn a_request_repeating_login_is_refused_before_any_password_is_hashed(app:
     // Through fragments (spread twice, and nested in an inline fragment).
     let fragments = format!("mutation {{ ...L ... on Mutation {{ ...M }} }} fragment L on Mutation {{ {} }} fragment M on Mutation {{ {} }}", login_field("one"), login_field("two"));
     let r = app.gql_with(None, &tenant(), &fragments, json!({})).await;
+    assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("login"), "{}", r.body);
     // Through a batch: one login per operation, two operations.
     let one = json!({ "query": format!("mutation {{ {} }}", login_field("only")) });
     let res = app.client.post(app.url("/graphql")).header("x-pupitre-tenant", "demo").json(&json!([one, one])).send().await.expect("batch");
     let body: Value = res.json().await.expect("json");
-    for a in body.as_array().expect("answers") {
+    let answers = body.as_array().expect("answers");
+    assert_eq!(answers.len(), 2, "{body}");
+    for a in answers {
+        assert_eq!(a["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
         assert_eq!(a["errors"][0]["extensions"]["field"], "login", "{body}");
         assert!(a.get("data").is_none_or(Value::is_null), "{body}");
     }

@@ -198,8 +198,17 @@ async fn production_turns_introspection_and_graphiql_off() {
     let r = app.gql(None, "{ __schema { types { name } } __type(name: \"User\") { name } }", json!({})).await;
     assert!(r.data()["__schema"].is_null() && r.data()["__type"].is_null(), "introspection must reveal nothing: {}", r.body);
     assert!(!r.body.to_string().contains("User"));
+    // No GraphiQL page: HTML alone is not acceptable, and a browser (which also takes `*/*`)
+    // gets the JSON answer to a GET without a query.
     let r = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.expect("get");
-    assert_ne!(r.status().as_u16(), 200);
+    assert_eq!(r.status().as_u16(), 406);
+    assert_eq!(r.text().await.expect("body"), "accept application/graphql-response+json or application/json");
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let r = app.client.get(app.url("/graphql")).header("accept", browser).send().await.expect("get");
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.expect("a JSON answer, not a page");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["message"], "missing `query` parameter", "{body}");
 }
 
 #[test]

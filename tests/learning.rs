@@ -65,8 +65,7 @@ async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp)
             .await;
         tokens.push(r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned());
     }
-    let attempts = tokens.iter().map(|t| app.gql(Some(t), ENROLL, json!({ "s": session })));
-    let results = futures_util::future::join_all(attempts).await;
+    let results = common::race(tokens.len(), |i| app.gql(Some(&tokens[i]), ENROLL, json!({ "s": session }))).await;
     let ok = results.iter().filter(|r| r.errors().is_empty()).count();
     let conflicts: Vec<&common::Gql> = results.iter().filter(|r| r.first_code().as_deref() == Some("CONFLICT")).collect();
     assert_eq!(ok, 10, "exactly the capacity: {:?}", results.iter().filter_map(|r| r.first_code()).collect::<Vec<_>>());
@@ -137,7 +136,7 @@ async fn progress_is_tracked_and_the_last_lesson_completes_the_course(app: TestA
     let foreign_lesson = app.gql(None, "{ courses(first: 1) { edges { node { lessons { id } } } } }", json!({})).await;
     let foreign = foreign_lesson.data()["courses"]["edges"][0]["node"]["lessons"][0]["id"].as_str().expect("lesson").to_owned();
     let r = app.gql(Some(&token), complete, json!({ "e": id, "l": foreign })).await;
-    assert_eq!(r.errors()[0]["extensions"]["field"], "input.lessonId");
+    r.assert_bad_input("input.lessonId");
     let other = app.token(demo::LEARNER).await;
     assert_eq!(app.gql(Some(&other), complete, json!({ "e": id, "l": lessons[1] })).await.code_at("completeLesson").as_deref(), Some("FORBIDDEN"));
     for l in &lessons[1..] {
@@ -160,6 +159,7 @@ async fn guardians_enroll_wards_and_see_their_learning_record_billing_does_not(a
     assert_eq!(r.assert_ok()["enroll"]["enrollment"]["status"], "ACTIVE");
     let q = "query($id: ID!) { user(id: $id) { enrollments { status session { course { slug } } } } }";
     let r = app.gql(Some(&guardian), q, json!({ "id": tom })).await;
+    let guardians_view = r.assert_ok()["user"]["enrollments"].clone();
     let slugs: Vec<String> = r.assert_ok()["user"]["enrollments"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["session"]["course"]["slug"].as_str().map(str::to_owned)).collect())
@@ -174,8 +174,12 @@ async fn guardians_enroll_wards_and_see_their_learning_record_billing_does_not(a
         let r = app.gql(Some(&t), q, json!({ "id": tom })).await;
         assert_eq!(r.code_at("user.enrollments").as_deref(), Some("FORBIDDEN"), "{email}");
     }
+    // Support reads the same record as the guardian (the new enrollment included).
     let support = app.token(demo::SUPPORT).await;
-    assert!(app.gql(Some(&support), q, json!({ "id": tom })).await.assert_ok()["user"]["enrollments"].is_array());
+    let r = app.gql(Some(&support), q, json!({ "id": tom })).await;
+    let supports_view = r.assert_ok()["user"]["enrollments"].clone();
+    assert!(supports_view.as_array().is_some_and(|a| a.iter().any(|e| e["session"]["course"]["slug"] == "course-ward" && e["status"] == "ACTIVE")), "{supports_view}");
+    assert_eq!(supports_view, guardians_view);
 }
 
 const ROSTER: &str = "query($id: ID!) { session(id: $id) { roster { learner { firstName email phone } status progress { percent } attendance { talkSeconds } } } }";
@@ -224,10 +228,19 @@ async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) 
     assert_eq!(r.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
     let billing = app.token(demo::BILLING).await;
     assert_eq!(app.gql(Some(&billing), ROSTER, json!({ "id": pauls_session })).await.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
-    // Support reads rosters (learning record R), with an audit entry for the contact data.
+    // Support reads rosters (learning record R), with an audit entry for the contact data:
+    // one for the one learner (e-mail and phone are one category), for customer service.
+    let contact_reads = "audit_log WHERE action = 'personal_data.read' AND category = 'contact' AND actor_roles = 'support' AND purpose = 'customer_service'";
+    let before = app.count(contact_reads).await;
     let support = app.token(demo::SUPPORT).await;
     let r = app.gql(Some(&support), ROSTER, json!({ "id": pauls_session })).await;
     assert_eq!(r.assert_ok()["session"]["roster"][0]["learner"]["phone"], "+33612345002");
+    assert_eq!(app.count(contact_reads).await, before + 1, "support's read of Hugo's contact data is audited once");
+    let dpo = app.token(demo::DPO).await;
+    let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 50, subjectId: $s) { edges { node { action category purpose actorRoles } } } }", json!({ "s": hugo })).await;
+    let entry = json!({ "action": "personal_data.read", "category": "contact", "purpose": "customer_service", "actorRoles": "support" });
+    let about_hugo = log.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
+    assert_eq!(about_hugo.iter().filter(|e| e["node"] == entry).count(), 1, "the entry is about Hugo: {about_hugo:?}");
 }
 
 async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(app: TestApp) {
@@ -253,7 +266,7 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
     let record = "mutation($input: RecordLiveClassInput!) { recordLiveClass(input: $input) { liveClass { id } } }";
     let part = |who: &str| json!({ "learnerId": who, "joinedAt": starts.to_rfc3339(), "leftAt": (starts + chrono::Duration::minutes(80)).to_rfc3339(), "talkSeconds": 120, "chatMessages": 3, "handRaises": 1, "pollAnswers": 2 });
     let r = app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo), part(&lea)], "recordingRef": "https://rec.example/0" } })).await;
-    assert_eq!(r.errors()[0]["extensions"]["field"], "input.participants.1.learnerId");
+    r.assert_bad_input("input.participants.1.learnerId");
     assert_eq!(app.count("live_class_attendance a JOIN live_classes l ON l.id = a.live_class_id WHERE l.title = 'Classe 1'").await, 0);
     assert_eq!(app.gql(Some(&learner), record, json!({ "input": { "liveClassId": lc, "participants": [] } })).await.code_at("recordLiveClass").as_deref(), Some("FORBIDDEN"));
     app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo)], "recordingRef": "https://rec.example/1" } })).await.assert_ok();
@@ -295,14 +308,14 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
     learning::reserve(app.services(), tenant, session_id, hugo, hold).await.expect("reserved");
     assert_eq!(seats_left(&app, &session).await, 0, "reservations hold seats");
     let third = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
-    assert!(matches!(third, Err(pupitre::error::AppError::Conflict(_))), "sold out");
+    assert!(matches!(&third, Err(pupitre::error::AppError::Conflict(m)) if m == "this session is sold out"), "sold out: {third:?}");
     // Paying in time activates; nothing expires yet.
     assert!(learning::activate_reservation(app.services(), tenant, a.id).await.expect("activate"));
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
     // After the hold, the unpaid seat can no longer be paid for, and the sweep releases it
     // (once, however often it runs).
     let b = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
-    assert!(b.is_err(), "still sold out");
+    assert!(matches!(&b, Err(pupitre::error::AppError::Conflict(m)) if m == "this session is sold out"), "still sold out: {b:?}");
     let pending_id = uuid::Uuid::parse_str(
         app.gql(Some(&app.token(demo::LEARNER2).await), "{ me { enrollments { id status } } }", json!({}))
             .await

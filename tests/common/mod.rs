@@ -2,8 +2,10 @@
 //! temporary directory, or a PostgreSQL database created for the test and dropped after it).
 //!
 //! PostgreSQL: `PUPITRE_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`) is
-//! the admin connection used to create and drop databases. Without PostgreSQL a test prints why
-//! and skips, except under `CI=true`, where it fails.
+//! the admin connection used to create and drop databases. Without PostgreSQL a test skips and
+//! says so on stderr (one line per skipped test, shown even when output is captured), except
+//! when `CI` is set to a true value (`true`, `1`, `yes`, any case) or `PUPITRE_TEST_PG_URL` is
+//! given: then an unreachable PostgreSQL fails the test.
 
 #![expect(dead_code, reason = "each test binary uses a different part of the harness")]
 #![expect(clippy::expect_used, reason = "a failed set-up must abort the test with its reason")]
@@ -11,6 +13,8 @@
 pub mod stripe;
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -122,6 +126,37 @@ impl Gql {
         assert!(self.errors().is_empty(), "unexpected errors: {}", self.body);
         self.data()
     }
+    /// Asserts that the answer is one `BAD_USER_INPUT` error naming `field` (e.g. `input.email`).
+    #[track_caller]
+    pub fn assert_bad_input(&self, field: &str) {
+        let errors = self.errors();
+        assert_eq!(errors.len(), 1, "exactly one error: {}", self.body);
+        assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{}", self.body);
+        assert_eq!(errors[0]["extensions"]["field"], field, "{}", self.body);
+    }
+}
+
+/// Runs `n` operations (`op(0)` … `op(n - 1)`) as one race: each waits at a shared barrier and
+/// none sends anything before all are ready, so a guard that is missing on the server loses.
+/// The answers come back in the order of `i`.
+pub async fn race<T, Fut: Future<Output = T>>(n: usize, op: impl Fn(usize) -> Fut) -> Vec<T> {
+    let start = tokio::sync::Barrier::new(n);
+    let start = &start;
+    let runners = (0..n).map(|i| {
+        let run = op(i);
+        async move {
+            start.wait().await;
+            run.await
+        }
+    });
+    futures_util::future::join_all(runners).await
+}
+
+/// Whether the environment forbids skipping the PostgreSQL tests: `CI` set to a true value
+/// (`true`, `1`, `yes`, in any case), or `PUPITRE_TEST_PG_URL` given.
+pub fn postgres_required() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    ci || std::env::var_os("PUPITRE_TEST_PG_URL").is_some()
 }
 
 fn base_settings(database_url: String) -> Settings {
@@ -167,10 +202,15 @@ impl TestApp {
         let admin = match Database::connect(admin_url.as_str()).await {
             Ok(a) => a,
             Err(e) => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("CI=true and PostgreSQL is unreachable at {admin_url}: {e}");
+                if postgres_required() {
+                    panic!("PostgreSQL is required here (CI or PUPITRE_TEST_PG_URL is set) and unreachable at {admin_url}: {e}");
                 }
-                eprintln!("skipping PostgreSQL test: cannot connect to {admin_url}: {e}");
+                // Straight to stderr, past the test harness's capture: a skip must be seen.
+                let test = std::thread::current().name().unwrap_or("a test").to_owned();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED {test}: PostgreSQL unreachable at {admin_url} ({e}); set CI=true or PUPITRE_TEST_PG_URL to make this fail"
+                );
                 return None;
             }
         };
