@@ -5,7 +5,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, middleware, web};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
+use actix_web::{App, middleware, web};
 
 use crate::config::Settings;
 use crate::db::{self, StatementCounter};
@@ -130,28 +132,47 @@ impl Application {
         let workers = settings.workers.max(1);
         let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);
         let state = web::Data::new(AppState { services: services.clone(), schema, settings: Arc::new(settings), metrics, microcache });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .wrap(middleware::from_fn(http::observe))
-                .configure(|cfg| http::configure(cfg, max_body))
-        })
-        .workers(workers)
-        // Past this many open connections a worker stops accepting; clients wait in the
-        // listen backlog instead of each holding buffers here.
-        .max_connections(max_connections)
-        // A request head must arrive within the body read timeout (408 from actix-http after),
-        // bodies are timed by the routes reading them (see `http::body`).
-        .client_request_timeout(read_timeout)
-        // An idle keep-alive connection is closed after 5 s.
-        .keep_alive(std::time::Duration::from_secs(5))
-        // After an early answer (413, 408) the rest of the body is read and discarded for up
-        // to 2 s, so that the client sees the answer rather than a reset, then the connection
-        // is closed.
-        .client_disconnect_timeout(std::time::Duration::from_secs(2))
-        .shutdown_timeout(20)
-        .listen(listener)?
-        .run();
+        let addr = listener.local_addr().map_err(StartupError::Server)?;
+        let mut builder = actix_server::Server::build();
+        let shutdown = builder.graceful_shutdown_signal();
+        builder = builder
+            .workers(workers)
+            // Past this many open connections a worker stops accepting; clients wait in the
+            // listen backlog instead of each holding buffers here.
+            .max_concurrent_connections(max_connections)
+            .shutdown_timeout(20);
+        // What `HttpServer` builds, with one step in front: `http::front` looks at the first
+        // request line of each connection before actix-http's parser does.
+        let server = builder
+            .listen("pupitre-http", listener, move || {
+                let app = App::new()
+                    .app_data(state.clone())
+                    .wrap(middleware::from_fn(http::observe))
+                    .configure(|cfg| http::configure(cfg, max_body))
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response());
+                let shutdown = shutdown.clone();
+                let http = actix_http::HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let signal = shutdown.clone();
+                        async move { signal.notified().await }
+                    })
+                    // A request head must arrive within the body read timeout (408 from
+                    // actix-http after); bodies are timed by the routes reading them (see
+                    // `http::body`).
+                    .client_request_timeout(read_timeout)
+                    // An idle keep-alive connection is closed after 5 s.
+                    .keep_alive(std::time::Duration::from_secs(5))
+                    // After an early answer (413, 408) the rest of the body is read and
+                    // discarded for up to 2 s, so that the client sees the answer rather than a
+                    // reset, then the connection is closed.
+                    .client_disconnect_timeout(std::time::Duration::from_secs(2))
+                    .local_addr(addr)
+                    .h1(map_config(app, |_| AppConfig::default()))
+                    .tcp();
+                fn_service(move |io: tokio::net::TcpStream| http::front::screen(io, read_timeout)).and_then(http)
+            })?
+            .run();
         Ok(Application { port, server, services, jobs_every })
     }
 

@@ -6,6 +6,7 @@
 //! that says what was wrong and is never logged above WARN.
 
 pub mod body;
+pub mod front;
 pub mod graphql;
 pub mod metrics;
 pub mod microcache;
