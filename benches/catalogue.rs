@@ -38,26 +38,38 @@ struct Report {
     max: Duration,
 }
 
-async fn drive(url: Arc<String>, token: Option<Arc<String>>, query: &'static str, concurrency: usize, seconds: u64) -> Report {
+async fn drive(
+    url: Arc<String>,
+    token: Option<Arc<String>>,
+    query: &'static str,
+    concurrency: usize,
+    seconds: u64,
+) -> Report {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (url, token) = (url.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+            let client =
+                reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
             let body = serde_json::to_vec(&json!({ "query": query })).expect("body");
             let mut lat = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let mut r = client.post(url.as_str()).header("content-type", "application/json").body(body.clone());
+                let mut r = client
+                    .post(url.as_str())
+                    .header("content-type", "application/json")
+                    .body(body.clone());
                 if let Some(tok) = &token {
                     r = r.bearer_auth(tok.as_str());
                 }
                 match r.send().await {
                     Ok(res) if res.status().is_success() => match res.bytes().await {
-                        Ok(b) if !b.windows(9).any(|w| w == b"\"errors\":") => lat.push(t.elapsed()),
+                        Ok(b) if !b.windows(9).any(|w| w == b"\"errors\":") => {
+                            lat.push(t.elapsed())
+                        }
                         _ => errors += 1,
                     },
                     _ => errors += 1,
@@ -75,8 +87,19 @@ async fn drive(url: Arc<String>, token: Option<Arc<String>>, query: &'static str
     }
     let elapsed = start.elapsed();
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
-    Report { requests: all.len(), errors, elapsed, p50: pct(0.50), p99: pct(0.99), max: all.last().copied().unwrap_or_default() }
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Report {
+        requests: all.len(),
+        errors,
+        elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: all.last().copied().unwrap_or_default(),
+    }
 }
 
 fn print(name: &str, r: &Report) {
@@ -111,7 +134,14 @@ async fn main() {
 
     let client = reqwest::Client::new();
     let admin = support::demo_token(&client, &url, "admin@demo.pupitre.test").await;
-    let instructor = post(&client, &url, Some(&admin), "{ users(first: 100) { edges { node { id roles } } } }", json!({})).await;
+    let instructor = post(
+        &client,
+        &url,
+        Some(&admin),
+        "{ users(first: 100) { edges { node { id roles } } } }",
+        json!({}),
+    )
+    .await;
     let instructor_id = instructor["data"]["users"]["edges"]
         .as_array()
         .and_then(|a| a.iter().find(|e| e["node"]["roles"].to_string().contains("INSTRUCTOR")))
@@ -129,14 +159,25 @@ async fn main() {
             post(&client, &url, Some(&admin), "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
                 json!({ "input": { "courseId": id, "startsAt": start.to_rfc3339(), "endsAt": (start + chrono::Duration::days(10)).to_rfc3339(), "capacity": 20, "instructorId": instructor_id } })).await;
         }
-        post(&client, &url, Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": id })).await;
+        post(
+            &client,
+            &url,
+            Some(&admin),
+            "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
     }
     // Freshly filled tables have no planner statistics yet (autovacuum has not run); a
     // production database has them.
     db.analyze().await;
     let learner = support::demo_token(&client, &url, "lea.martin@demo.pupitre.test").await;
     let check = post(&client, &url, None, CATALOGUE, json!({})).await;
-    assert_eq!(check["data"]["courses"]["edges"].as_array().map(Vec::len), Some(20), "the page is full: {check}");
+    assert_eq!(
+        check["data"]["courses"]["edges"].as_array().map(Vec::len),
+        Some(20),
+        "the page is full: {check}"
+    );
 
     println!(
         "pupitre bench: {backend}, {} published courses, {concurrency} connections, {seconds} s per query, {workers} HTTP workers, {db_conns} DB connections, {} CPUs (seeding took {:.1} s)",
@@ -148,12 +189,20 @@ async fn main() {
     drive(url.clone(), None, CATALOGUE, concurrency, 2).await;
     let catalogue = drive(url.clone(), None, CATALOGUE, concurrency, seconds).await;
     print("catalogue (20 courses)", &catalogue);
-    let mine = drive(url.clone(), Some(Arc::new(learner)), MY_ENROLLMENTS, concurrency, seconds).await;
+    let mine =
+        drive(url.clone(), Some(Arc::new(learner)), MY_ENROLLMENTS, concurrency, seconds).await;
     print("me { enrollments }", &mine);
     // The floor: HTTP, routing, GraphQL parsing and the load generator, with no resolver work.
     let floor = drive(url.clone(), None, "{ __typename }", concurrency, seconds).await;
     print("{ __typename } (floor)", &floor);
-    let metrics = client.get(url.replace("/graphql", "/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let metrics = client
+        .get(url.replace("/graphql", "/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
     if let Some(line) = metrics.lines().find(|l| l.starts_with("pupitre_db_statements_total")) {
         println!("{line}");
     }

@@ -35,7 +35,11 @@ const CREATE: &str = "mutation($input: CreateOrderInput!) { createOrder(input: $
 
 /// The value of a metric line such as `name_sum{route="/graphql"} 1.23`.
 fn metric(text: &str, prefix: &str) -> f64 {
-    text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -47,7 +51,12 @@ async fn main() {
 
     let stand_in = stripe::StripeStandIn::start().await;
     // The events a Pupitre webhook endpoint is configured for (README).
-    stand_in.set_enabled_events(&["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.processing", "payment_intent.canceled"]);
+    stand_in.set_enabled_events(&[
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.canceled",
+    ]);
 
     let dir = tempfile::tempdir().expect("tmp");
     let db = BenchDatabase::create(dir.path()).await;
@@ -83,9 +92,18 @@ async fn main() {
         let start = chrono::Utc::now() + chrono::Duration::days(5 + (s % 300) as i64);
         let r = post(&client, &url, Some(&admin), "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
             json!({ "input": { "courseId": course, "startsAt": start.to_rfc3339(), "endsAt": (start + chrono::Duration::days(10)).to_rfc3339(), "capacity": concurrency.max(1) } })).await;
-        session_ids.push(r["data"]["createSession"]["session"]["id"].as_str().expect("session").to_owned());
+        session_ids.push(
+            r["data"]["createSession"]["session"]["id"].as_str().expect("session").to_owned(),
+        );
     }
-    post(&client, &url, Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await;
+    post(
+        &client,
+        &url,
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course }),
+    )
+    .await;
     let mut buyers = Vec::with_capacity(concurrency);
     for i in 0..concurrency {
         let r = post(&client, &url, None,
@@ -102,7 +120,8 @@ async fn main() {
     stand_in.set_latency(Duration::from_millis(stripe_latency));
 
     let metrics_url = format!("{base}/metrics");
-    let before = client.get(&metrics_url).send().await.expect("metrics").text().await.expect("text");
+    let before =
+        client.get(&metrics_url).send().await.expect("metrics").text().await.expect("text");
     let sessions = Arc::new(session_ids);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -146,7 +165,11 @@ async fn main() {
     let elapsed = start.elapsed();
     let after = client.get(&metrics_url).send().await.expect("metrics").text().await.expect("text");
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     let n = all.len();
     println!(
         "createOrder              {:>8.1} orders/s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms   ({n} ok, {} errors {:?}, {:.1} s)",
@@ -158,10 +181,15 @@ async fn main() {
         errors.iter().take(3).collect::<Vec<_>>(),
         elapsed.as_secs_f64()
     );
-    let graphql = metric(&after, "pupitre_http_request_duration_seconds_sum{route=\"/graphql\"}") - metric(&before, "pupitre_http_request_duration_seconds_sum{route=\"/graphql\"}");
-    let requests = metric(&after, "pupitre_http_request_duration_seconds_count{route=\"/graphql\"}") - metric(&before, "pupitre_http_request_duration_seconds_count{route=\"/graphql\"}");
-    let stripe_s = metric(&after, "pupitre_stripe_request_seconds_total") - metric(&before, "pupitre_stripe_request_seconds_total");
-    let stripe_calls = metric(&after, "pupitre_stripe_requests_total") - metric(&before, "pupitre_stripe_requests_total");
+    let graphql = metric(&after, "pupitre_http_request_duration_seconds_sum{route=\"/graphql\"}")
+        - metric(&before, "pupitre_http_request_duration_seconds_sum{route=\"/graphql\"}");
+    let requests =
+        metric(&after, "pupitre_http_request_duration_seconds_count{route=\"/graphql\"}")
+            - metric(&before, "pupitre_http_request_duration_seconds_count{route=\"/graphql\"}");
+    let stripe_s = metric(&after, "pupitre_stripe_request_seconds_total")
+        - metric(&before, "pupitre_stripe_request_seconds_total");
+    let stripe_calls = metric(&after, "pupitre_stripe_requests_total")
+        - metric(&before, "pupitre_stripe_requests_total");
     if requests > 0.0 {
         println!(
             "per checkout (metrics)   server time {:>7.2} ms = Stripe {:>7.2} ms ({} calls) + Pupitre's own {:>7.2} ms   over {} requests",

@@ -5,19 +5,24 @@
 //! Demo data only; never run in production (`pupitre serve --demo` refuses it there).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::accounts::hash_password;
 use crate::domain::consent::{self, Purpose};
-use crate::domain::types::{HttpsUrl, Password};
+use crate::domain::equal_opportunity::{
+    ApplicationStatus, DocumentConfig, DocumentKind, IncomeBracket, vault,
+};
 use crate::domain::learning::{self, EnrollmentStatus};
-use crate::domain::equal_opportunity::{ApplicationStatus, DocumentConfig, DocumentKind, IncomeBracket, vault};
 use crate::domain::shop;
+use crate::domain::types::{HttpsUrl, Password};
 use crate::entities::{
-    course, course_tag, eo_application, eo_document, guardian_link, lesson, lesson_completion, live_class, live_class_attendance, order, order_line, privacy_policy, session,
-    tenant, user, user_role,
+    course, course_tag, eo_application, eo_document, guardian_link, lesson, lesson_completion,
+    live_class, live_class_attendance, order, order_line, privacy_policy, session, tenant, user,
+    user_role,
 };
 use crate::error::{AppError, AppResult};
 
@@ -65,8 +70,12 @@ struct DemoApplication {
 /// Sample supporting documents (fictitious), by file name.
 fn sample_document(name: &str) -> Option<&'static [u8]> {
     match name {
-        "exemple-avis-imposition.pdf" => Some(include_bytes!("documents/exemple-avis-imposition.pdf")),
-        "exemple-carte-etudiant.png" => Some(include_bytes!("documents/exemple-carte-etudiant.png")),
+        "exemple-avis-imposition.pdf" => {
+            Some(include_bytes!("documents/exemple-avis-imposition.pdf"))
+        }
+        "exemple-carte-etudiant.png" => {
+            Some(include_bytes!("documents/exemple-carte-etudiant.png"))
+        }
         _ => None,
     }
 }
@@ -178,12 +187,21 @@ pub struct SeedReport {
 }
 
 /// Loads the demo data; safe to run any number of times.
-pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now: DateTime<Utc>) -> AppResult<SeedReport> {
-    let demo: Demo = serde_json::from_str(DEMO).map_err(|e| AppError::internal("reading seed/demo.json", e))?;
+pub async fn load_demo(
+    db: &DatabaseConnection,
+    documents: &DocumentConfig,
+    now: DateTime<Utc>,
+) -> AppResult<SeedReport> {
+    let demo: Demo =
+        serde_json::from_str(DEMO).map_err(|e| AppError::internal("reading seed/demo.json", e))?;
     let mut report = SeedReport::default();
     for t in demo.tenants {
         let txn = db.begin().await?;
-        let tenant_id = match tenant::Entity::find().filter(tenant::Column::Slug.eq(t.slug.as_str())).one(&txn).await? {
+        let tenant_id = match tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(t.slug.as_str()))
+            .one(&txn)
+            .await?
+        {
             Some(existing) => {
                 report.existing += 1;
                 existing.id
@@ -206,7 +224,8 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
                 id
             }
         };
-        let current_version = t.policies.iter().max_by_key(|p| p.published_at).map(|p| p.version.clone());
+        let current_version =
+            t.policies.iter().max_by_key(|p| p.published_at).map(|p| p.version.clone());
         for p in &t.policies {
             let exists = privacy_policy::Entity::find()
                 .filter(privacy_policy::Column::TenantId.eq(tenant_id))
@@ -267,15 +286,29 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
                     .exec_without_returning(&txn)
                     .await?;
                     if u.marketing_email {
-                        consent::insert(&txn, tenant_id, Some(id), None, Purpose::MarketingEmail, true, now, "seed", current_version.clone(), None)
-                            .await?;
+                        consent::insert(
+                            &txn,
+                            tenant_id,
+                            Some(id),
+                            None,
+                            Purpose::MarketingEmail,
+                            true,
+                            now,
+                            "seed",
+                            current_version.clone(),
+                            None,
+                        )
+                        .await?;
                     }
                     report.created += 1;
                     id
                 }
             };
             for role in &u.roles {
-                let has = user_role::Entity::find_by_id((user_id, role.clone())).one(&txn).await?.is_some();
+                let has = user_role::Entity::find_by_id((user_id, role.clone()))
+                    .one(&txn)
+                    .await?
+                    .is_some();
                 if !has {
                     user_role::Entity::insert(user_role::ActiveModel {
                         user_id: Set(user_id),
@@ -299,7 +332,10 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
                     .one(&txn)
             };
             let (Some(g), Some(m)) = (find(&link.guardian).await?, find(&link.minor).await?) else {
-                return Err(AppError::internal("seeding guardian links", "unknown e-mail in seed/demo.json"));
+                return Err(AppError::internal(
+                    "seeding guardian links",
+                    "unknown e-mail in seed/demo.json",
+                ));
             };
             if guardian_link::Entity::find_by_id((g.id, m.id)).one(&txn).await?.is_none() {
                 guardian_link::Entity::insert(guardian_link::ActiveModel {
@@ -312,7 +348,8 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
                 .await?;
             }
         }
-        let catalog: Catalog = serde_json::from_str(CATALOG).map_err(|e| AppError::internal("reading seed/catalog.json", e))?;
+        let catalog: Catalog = serde_json::from_str(CATALOG)
+            .map_err(|e| AppError::internal("reading seed/catalog.json", e))?;
         load_catalog(&txn, tenant_id, &catalog, &t, now, &mut report).await?;
         load_applications(&txn, tenant_id, &t, documents, now).await?;
         txn.commit().await?;
@@ -322,7 +359,13 @@ pub async fn load_demo(db: &DatabaseConnection, documents: &DocumentConfig, now:
 
 /// The demo applications, each unless its learner already has one for the course. Documents
 /// are sealed and stored exactly as uploads are.
-async fn load_applications<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, t: &DemoTenant, docs: &DocumentConfig, now: DateTime<Utc>) -> AppResult<()> {
+async fn load_applications<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    t: &DemoTenant,
+    docs: &DocumentConfig,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let bad = |what: &'static str| AppError::internal("seeding applications", what);
     for a in &t.applications {
         let learner = user_id_by_email(conn, tenant_id, &a.learner).await?;
@@ -354,7 +397,12 @@ async fn load_applications<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uui
             course_id: course.id,
             session_id: None,
             status: status.as_str().into(),
-            income_bracket: Some(IncomeBracket::parse(&a.income_bracket).ok_or_else(|| bad("unknown income bracket"))?.as_str().into()),
+            income_bracket: Some(
+                IncomeBracket::parse(&a.income_bracket)
+                    .ok_or_else(|| bad("unknown income bracket"))?
+                    .as_str()
+                    .into(),
+            ),
             scholarship_holder: a.scholarship_holder,
             situation: Some(a.text.clone()).filter(|s| !s.is_empty()),
             discount_percent: a.discount_percent,
@@ -371,16 +419,24 @@ async fn load_applications<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uui
         .await?;
         for (kind, file) in &a.documents {
             let content = sample_document(file).ok_or_else(|| bad("unknown sample document"))?;
-            let sniffed = vault::sniff(content).ok_or_else(|| bad("a sample document is not a PDF, JPEG or PNG"))?;
+            let sniffed = vault::sniff(content)
+                .ok_or_else(|| bad("a sample document is not a PDF, JPEG or PNG"))?;
             let doc_id = Uuid::now_v7();
-            let sealed = vault::seal(&docs.keys, doc_id, content).map_err(|e| AppError::internal("seeding applications", e))?;
+            let sealed = vault::seal(&docs.keys, doc_id, content)
+                .map_err(|e| AppError::internal("seeding applications", e))?;
             let key = vault::storage_key(tenant_id, doc_id);
-            docs.store.put(&key, sealed.blob).await.map_err(|e| AppError::internal("seeding applications", e))?;
+            docs.store
+                .put(&key, sealed.blob)
+                .await
+                .map_err(|e| AppError::internal("seeding applications", e))?;
             eo_document::Entity::insert(eo_document::ActiveModel::from(eo_document::Model {
                 id: doc_id,
                 tenant_id,
                 application_id: id,
-                kind: DocumentKind::parse(kind).ok_or_else(|| bad("unknown document kind"))?.as_str().into(),
+                kind: DocumentKind::parse(kind)
+                    .ok_or_else(|| bad("unknown document kind"))?
+                    .as_str()
+                    .into(),
                 original_name: file.clone(),
                 mime_type: sniffed.mime().into(),
                 size_bytes: content.len() as i64,
@@ -398,14 +454,20 @@ async fn load_applications<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uui
     Ok(())
 }
 
-async fn user_id_by_email<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &str) -> AppResult<Uuid> {
+async fn user_id_by_email<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    email: &str,
+) -> AppResult<Uuid> {
     user::Entity::find()
         .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Email.eq(email.to_owned()))
         .one(conn)
         .await?
         .map(|u| u.id)
-        .ok_or_else(|| AppError::internal("seeding the catalogue", "unknown e-mail in the seed data"))
+        .ok_or_else(|| {
+            AppError::internal("seeding the catalogue", "unknown e-mail in the seed data")
+        })
 }
 
 /// A paid order with its invoice for a demo enrollment in a paid course (none for free ones).
@@ -425,7 +487,10 @@ async fn demo_order<C: sea_orm::ConnectionTrait>(
     if c.price_cents <= 0 {
         return Ok(());
     }
-    let u = user::Entity::find_by_id(buyer).one(conn).await?.ok_or_else(|| AppError::internal("seeding orders", "unknown buyer"))?;
+    let u = user::Entity::find_by_id(buyer)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::internal("seeding orders", "unknown buyer"))?;
     let address = shop::address_value(&crate::domain::types::PostalAddress {
         line1: u.address_line1.clone().unwrap_or_else(|| "1 place de la Démo".into()),
         line2: u.address_line2.clone(),
@@ -476,7 +541,9 @@ async fn demo_order<C: sea_orm::ConnectionTrait>(
         enrollment_id: Some(enrollment_id),
     };
     order::Entity::insert(order::ActiveModel::from(o.clone())).exec_without_returning(conn).await?;
-    order_line::Entity::insert(order_line::ActiveModel::from(line.clone())).exec_without_returning(conn).await?;
+    order_line::Entity::insert(order_line::ActiveModel::from(line.clone()))
+        .exec_without_returning(conn)
+        .await?;
     shop::invoice::issue_invoice(conn, &o, &[line], paid_at).await?;
     Ok(())
 }
@@ -533,13 +600,15 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
             .await?;
         }
         if !c.lessons.is_empty() {
-            lesson::Entity::insert_many(c.lessons.iter().enumerate().map(|(i, title)| lesson::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(tenant_id),
-                course_id: Set(course_id),
-                position: Set(i as i32 + 1),
-                title: Set(title.clone()),
-                duration_minutes: Set(Some(90)),
+            lesson::Entity::insert_many(c.lessons.iter().enumerate().map(|(i, title)| {
+                lesson::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tenant_id: Set(tenant_id),
+                    course_id: Set(course_id),
+                    position: Set(i as i32 + 1),
+                    title: Set(title.clone()),
+                    duration_minutes: Set(Some(90)),
+                }
             }))
             .exec_without_returning(conn)
             .await?;
@@ -556,7 +625,12 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
                 capacity: Set(s.capacity),
                 seats_taken: Set(0),
                 location: Set(s.location.clone()),
-                virtual_room: Set(s.virtual_room.as_deref().map(|v| HttpsUrl::parse("sessions.virtual_room", v)).transpose()?.map(HttpsUrl::into_inner)),
+                virtual_room: Set(s
+                    .virtual_room
+                    .as_deref()
+                    .map(|v| HttpsUrl::parse("sessions.virtual_room", v))
+                    .transpose()?
+                    .map(HttpsUrl::into_inner)),
                 cancelled: Set(false),
                 created_at: Set(now),
             })
@@ -573,11 +647,18 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
             .filter(course::Column::Slug.eq(slug))
             .one(conn)
             .await?
-            .ok_or_else(|| AppError::internal("seeding the catalogue", "unknown course slug in the seed data"))?;
-        let mut sessions = session::Entity::find().filter(session::Column::CourseId.eq(c.id)).all(conn).await?;
+            .ok_or_else(|| {
+                AppError::internal("seeding the catalogue", "unknown course slug in the seed data")
+            })?;
+        let mut sessions =
+            session::Entity::find().filter(session::Column::CourseId.eq(c.id)).all(conn).await?;
         sessions.sort_by_key(|s| s.starts_at);
-        let s = sessions.into_iter().nth(index).ok_or_else(|| AppError::internal("seeding the catalogue", "no such session index"))?;
-        let lessons = lesson::Entity::find().filter(lesson::Column::CourseId.eq(c.id)).all(conn).await?;
+        let s = sessions
+            .into_iter()
+            .nth(index)
+            .ok_or_else(|| AppError::internal("seeding the catalogue", "no such session index"))?;
+        let lessons =
+            lesson::Entity::find().filter(lesson::Column::CourseId.eq(c.id)).all(conn).await?;
         Ok::<_, AppError>((s, lessons))
     };
     for e in t.enrollments.iter().filter(|e| new_courses.contains(&e.course)) {
@@ -585,8 +666,21 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
         lessons.sort_by_key(|l| l.position);
         let learner = user_id_by_email(conn, tenant_id, &e.learner).await?;
         let done = e.completed_lessons.min(lessons.len());
-        let status = if done == lessons.len() && done > 0 { EnrollmentStatus::Completed } else { EnrollmentStatus::Active };
-        let enrollment = learning::take_seat(conn, tenant_id, s.id, learner, EnrollmentStatus::Active, now, None).await?;
+        let status = if done == lessons.len() && done > 0 {
+            EnrollmentStatus::Completed
+        } else {
+            EnrollmentStatus::Active
+        };
+        let enrollment = learning::take_seat(
+            conn,
+            tenant_id,
+            s.id,
+            learner,
+            EnrollmentStatus::Active,
+            now,
+            None,
+        )
+        .await?;
         // A paid course was bought: by the learner, or for a minor by their guardian.
         let buyer = match t.guardians.iter().find(|g| g.minor == e.learner) {
             Some(g) => user_id_by_email(conn, tenant_id, &g.guardian).await?,
@@ -622,7 +716,12 @@ async fn load_catalog<C: sea_orm::ConnectionTrait + TransactionTrait>(
             starts_at: Set(starts),
             ends_at: Set(starts + Duration::minutes(90)),
             recorded: Set(lc.recorded),
-            recording_ref: Set(lc.recording_ref.as_deref().map(|v| HttpsUrl::parse("live_classes.recording_ref", v)).transpose()?.map(HttpsUrl::into_inner)),
+            recording_ref: Set(lc
+                .recording_ref
+                .as_deref()
+                .map(|v| HttpsUrl::parse("live_classes.recording_ref", v))
+                .transpose()?
+                .map(HttpsUrl::into_inner)),
         })
         .exec_without_returning(conn)
         .await?;

@@ -146,7 +146,9 @@ impl Settings {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
             Some(other) => {
-                problems.push(format!("PUPITRE_ENV must be `development` or `production`, not `{other}`"));
+                problems.push(format!(
+                    "PUPITRE_ENV must be `development` or `production`, not `{other}`"
+                ));
                 Environment::Development
             }
         };
@@ -200,20 +202,31 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
             Some(other) => {
-                problems.push(format!("PUPITRE_LOG_FORMAT must be `json` or `pretty`, not `{other}`"));
+                problems
+                    .push(format!("PUPITRE_LOG_FORMAT must be `json` or `pretty`, not `{other}`"));
                 LogFormat::Pretty
             }
         };
-        let access_token_ttl_secs =
-            parse(&mut problems, "PUPITRE_ACCESS_TOKEN_TTL_SECS", get("PUPITRE_ACCESS_TOKEN_TTL_SECS"), 900);
+        let access_token_ttl_secs = parse(
+            &mut problems,
+            "PUPITRE_ACCESS_TOKEN_TTL_SECS",
+            get("PUPITRE_ACCESS_TOKEN_TTL_SECS"),
+            900,
+        );
         if !(30..=3600).contains(&access_token_ttl_secs) {
             problems.push("PUPITRE_ACCESS_TOKEN_TTL_SECS must be between 30 and 3600".into());
         }
         let settings = Settings {
             env,
             bind: get("PUPITRE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://pupitre.db?mode=rwc".into()),
-            db_max_connections: parse(&mut problems, "PUPITRE_DB_MAX_CONNECTIONS", get("PUPITRE_DB_MAX_CONNECTIONS"), 10),
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://pupitre.db?mode=rwc".into()),
+            db_max_connections: parse(
+                &mut problems,
+                "PUPITRE_DB_MAX_CONNECTIONS",
+                get("PUPITRE_DB_MAX_CONNECTIONS"),
+                10,
+            ),
             jwt_secret,
             jwt_secret_generated,
             jwt_issuer: get("PUPITRE_JWT_ISSUER").unwrap_or_else(|| "pupitre".into()),
@@ -225,28 +238,68 @@ impl Settings {
                 get("PUPITRE_REFRESH_TOKEN_TTL_SECS"),
                 30 * 24 * 3600,
             ),
-            introspection: parse(&mut problems, "PUPITRE_INTROSPECTION", get("PUPITRE_INTROSPECTION"), !prod),
+            introspection: parse(
+                &mut problems,
+                "PUPITRE_INTROSPECTION",
+                get("PUPITRE_INTROSPECTION"),
+                !prod,
+            ),
             graphiql,
-            max_body_bytes: parse(&mut problems, "PUPITRE_MAX_BODY_BYTES", get("PUPITRE_MAX_BODY_BYTES"), 1 << 20),
-            body_read_timeout_secs: parse(&mut problems, "PUPITRE_BODY_READ_TIMEOUT_SECS", get("PUPITRE_BODY_READ_TIMEOUT_SECS"), 10),
-            upload_timeout_secs: parse(&mut problems, "PUPITRE_UPLOAD_TIMEOUT_SECS", get("PUPITRE_UPLOAD_TIMEOUT_SECS"), 300),
+            max_body_bytes: parse(
+                &mut problems,
+                "PUPITRE_MAX_BODY_BYTES",
+                get("PUPITRE_MAX_BODY_BYTES"),
+                1 << 20,
+            ),
+            body_read_timeout_secs: parse(
+                &mut problems,
+                "PUPITRE_BODY_READ_TIMEOUT_SECS",
+                get("PUPITRE_BODY_READ_TIMEOUT_SECS"),
+                10,
+            ),
+            upload_timeout_secs: parse(
+                &mut problems,
+                "PUPITRE_UPLOAD_TIMEOUT_SECS",
+                get("PUPITRE_UPLOAD_TIMEOUT_SECS"),
+                300,
+            ),
             max_connections_per_worker: parse(
                 &mut problems,
                 "PUPITRE_MAX_CONNECTIONS_PER_WORKER",
                 get("PUPITRE_MAX_CONNECTIONS_PER_WORKER"),
                 1024,
             ),
-            graphql_max_depth: parse(&mut problems, "PUPITRE_GRAPHQL_MAX_DEPTH", get("PUPITRE_GRAPHQL_MAX_DEPTH"), 10),
+            graphql_max_depth: parse(
+                &mut problems,
+                "PUPITRE_GRAPHQL_MAX_DEPTH",
+                get("PUPITRE_GRAPHQL_MAX_DEPTH"),
+                10,
+            ),
             graphql_max_complexity: parse(
                 &mut problems,
                 "PUPITRE_GRAPHQL_MAX_COMPLEXITY",
                 get("PUPITRE_GRAPHQL_MAX_COMPLEXITY"),
                 5000,
             ),
-            graphql_max_batch: parse(&mut problems, "PUPITRE_GRAPHQL_MAX_BATCH", get("PUPITRE_GRAPHQL_MAX_BATCH"), 5),
+            graphql_max_batch: parse(
+                &mut problems,
+                "PUPITRE_GRAPHQL_MAX_BATCH",
+                get("PUPITRE_GRAPHQL_MAX_BATCH"),
+                5,
+            ),
             default_tenant: get("PUPITRE_DEFAULT_TENANT"),
-            login_max_failures: parse(&mut problems, "PUPITRE_LOGIN_MAX_FAILURES", get("PUPITRE_LOGIN_MAX_FAILURES"), 5),
-            login_window_secs: parse(&mut problems, "PUPITRE_LOGIN_WINDOW_SECS", get("PUPITRE_LOGIN_WINDOW_SECS"), 900),
+            login_max_failures: parse(
+                &mut problems,
+                "PUPITRE_LOGIN_MAX_FAILURES",
+                get("PUPITRE_LOGIN_MAX_FAILURES"),
+                5,
+            ),
+            login_window_secs: parse(
+                &mut problems,
+                "PUPITRE_LOGIN_WINDOW_SECS",
+                get("PUPITRE_LOGIN_WINDOW_SECS"),
+                900,
+            ),
             log_format,
             log_filter: get("PUPITRE_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into()),
             trusted_proxies: match get("PUPITRE_TRUSTED_PROXIES") {
@@ -258,7 +311,9 @@ impl Settings {
                     .filter_map(|ip| match ip.parse() {
                         Ok(a) => Some(a),
                         Err(_) => {
-                            problems.push(format!("PUPITRE_TRUSTED_PROXIES: `{ip}` is not an IP address"));
+                            problems.push(format!(
+                                "PUPITRE_TRUSTED_PROXIES: `{ip}` is not an IP address"
+                            ));
                             None
                         }
                     })
@@ -278,20 +333,36 @@ impl Settings {
                 Some(k) => Secret::new(k),
                 None => {
                     if prod {
-                        problems.push("PUPITRE_STRIPE_WEBHOOK_SECRET is required in production".into());
+                        problems
+                            .push("PUPITRE_STRIPE_WEBHOOK_SECRET is required in production".into());
                     }
                     Secret::new(random_secret())
                 }
             },
-            stripe_timeout_ms: parse(&mut problems, "PUPITRE_STRIPE_TIMEOUT_MS", get("PUPITRE_STRIPE_TIMEOUT_MS"), 10_000),
+            stripe_timeout_ms: parse(
+                &mut problems,
+                "PUPITRE_STRIPE_TIMEOUT_MS",
+                get("PUPITRE_STRIPE_TIMEOUT_MS"),
+                10_000,
+            ),
             stripe_webhook_tolerance_secs: parse(
                 &mut problems,
                 "PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS",
                 get("PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS"),
                 300,
             ),
-            order_hold_secs: parse(&mut problems, "PUPITRE_ORDER_HOLD_SECS", get("PUPITRE_ORDER_HOLD_SECS"), 1800),
-            jobs_interval_secs: parse(&mut problems, "PUPITRE_JOBS_INTERVAL_SECS", get("PUPITRE_JOBS_INTERVAL_SECS"), 60),
+            order_hold_secs: parse(
+                &mut problems,
+                "PUPITRE_ORDER_HOLD_SECS",
+                get("PUPITRE_ORDER_HOLD_SECS"),
+                1800,
+            ),
+            jobs_interval_secs: parse(
+                &mut problems,
+                "PUPITRE_JOBS_INTERVAL_SECS",
+                get("PUPITRE_JOBS_INTERVAL_SECS"),
+                60,
+            ),
             document_keys: match get("PUPITRE_DOCUMENT_KEYS") {
                 Some(k) => Some(Secret::new(k)),
                 None => {
@@ -304,24 +375,41 @@ impl Settings {
             document_dir: get("PUPITRE_DOCUMENT_DIR").unwrap_or_else(|| "data/documents".into()),
             document_s3: match get("PUPITRE_DOCUMENT_STORE").as_deref() {
                 None | Some("local") => None,
-                Some(url) => match url.strip_prefix("s3://").map(|r| r.split_once('/').unwrap_or((r, ""))) {
-                    Some((bucket, prefix)) if !bucket.is_empty() => Some(S3Settings {
-                        bucket: bucket.to_owned(),
-                        prefix: prefix.trim_matches('/').to_owned(),
-                        region: get("PUPITRE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-                        endpoint: get("PUPITRE_S3_ENDPOINT"),
-                        access_key_id: get("PUPITRE_S3_ACCESS_KEY_ID").map(Secret::new),
-                        secret_access_key: get("PUPITRE_S3_SECRET_ACCESS_KEY").map(Secret::new),
-                    }),
-                    _ => {
-                        problems.push(format!("PUPITRE_DOCUMENT_STORE must be `local` or `s3://bucket[/prefix]`, not `{url}`"));
-                        None
+                Some(url) => {
+                    match url.strip_prefix("s3://").map(|r| r.split_once('/').unwrap_or((r, ""))) {
+                        Some((bucket, prefix)) if !bucket.is_empty() => Some(S3Settings {
+                            bucket: bucket.to_owned(),
+                            prefix: prefix.trim_matches('/').to_owned(),
+                            region: get("PUPITRE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                            endpoint: get("PUPITRE_S3_ENDPOINT"),
+                            access_key_id: get("PUPITRE_S3_ACCESS_KEY_ID").map(Secret::new),
+                            secret_access_key: get("PUPITRE_S3_SECRET_ACCESS_KEY").map(Secret::new),
+                        }),
+                        _ => {
+                            problems.push(format!("PUPITRE_DOCUMENT_STORE must be `local` or `s3://bucket[/prefix]`, not `{url}`"));
+                            None
+                        }
                     }
-                },
+                }
             },
-            upload_max_file_bytes: parse(&mut problems, "PUPITRE_UPLOAD_MAX_FILE_BYTES", get("PUPITRE_UPLOAD_MAX_FILE_BYTES"), 10 * 1024 * 1024),
-            upload_max_files: parse(&mut problems, "PUPITRE_UPLOAD_MAX_FILES", get("PUPITRE_UPLOAD_MAX_FILES"), 5),
-            response_cache_ms: parse(&mut problems, "PUPITRE_RESPONSE_CACHE_MS", get("PUPITRE_RESPONSE_CACHE_MS"), 1000),
+            upload_max_file_bytes: parse(
+                &mut problems,
+                "PUPITRE_UPLOAD_MAX_FILE_BYTES",
+                get("PUPITRE_UPLOAD_MAX_FILE_BYTES"),
+                10 * 1024 * 1024,
+            ),
+            upload_max_files: parse(
+                &mut problems,
+                "PUPITRE_UPLOAD_MAX_FILES",
+                get("PUPITRE_UPLOAD_MAX_FILES"),
+                5,
+            ),
+            response_cache_ms: parse(
+                &mut problems,
+                "PUPITRE_RESPONSE_CACHE_MS",
+                get("PUPITRE_RESPONSE_CACHE_MS"),
+                1000,
+            ),
             workers: parse(
                 &mut problems,
                 "PUPITRE_WORKERS",
@@ -332,25 +420,46 @@ impl Settings {
         if let Some(base) = &settings.stripe_api_base
             && !(base.starts_with("https://") || (!prod && base.starts_with("http://")))
         {
-            problems.push("PUPITRE_STRIPE_API_BASE must be an https:// URL (http:// only outside production)".into());
+            problems.push(
+                "PUPITRE_STRIPE_API_BASE must be an https:// URL (http:// only outside production)"
+                    .into(),
+            );
         }
         if let Some(s3) = &settings.document_s3
             && let Some(e) = &s3.endpoint
             && !(e.starts_with("https://") || (!prod && e.starts_with("http://")))
         {
-            problems.push("PUPITRE_S3_ENDPOINT must be an https:// URL (http:// only outside production)".into());
+            problems.push(
+                "PUPITRE_S3_ENDPOINT must be an https:// URL (http:// only outside production)"
+                    .into(),
+            );
         }
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
         }
         let ranges: [(&str, i64, i64, i64); 17] = [
-            ("PUPITRE_UPLOAD_MAX_FILE_BYTES", settings.upload_max_file_bytes as i64, 1024, 100 * 1024 * 1024),
+            (
+                "PUPITRE_UPLOAD_MAX_FILE_BYTES",
+                settings.upload_max_file_bytes as i64,
+                1024,
+                100 * 1024 * 1024,
+            ),
             ("PUPITRE_UPLOAD_MAX_FILES", settings.upload_max_files as i64, 1, 20),
             ("PUPITRE_STRIPE_TIMEOUT_MS", settings.stripe_timeout_ms as i64, 100, 60_000),
-            ("PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS", settings.stripe_webhook_tolerance_secs, 1, 3600),
+            (
+                "PUPITRE_STRIPE_WEBHOOK_TOLERANCE_SECS",
+                settings.stripe_webhook_tolerance_secs,
+                1,
+                3600,
+            ),
             ("PUPITRE_ORDER_HOLD_SECS", settings.order_hold_secs, 60, 7 * 24 * 3600),
             ("PUPITRE_JOBS_INTERVAL_SECS", settings.jobs_interval_secs as i64, 0, 24 * 3600),
-            ("PUPITRE_REFRESH_TOKEN_TTL_SECS", settings.refresh_token_ttl_secs, 300, 365 * 24 * 3600),
+            (
+                "PUPITRE_REFRESH_TOKEN_TTL_SECS",
+                settings.refresh_token_ttl_secs,
+                300,
+                365 * 24 * 3600,
+            ),
             ("PUPITRE_LOGIN_WINDOW_SECS", settings.login_window_secs, 1, 24 * 3600),
             ("PUPITRE_LOGIN_MAX_FAILURES", settings.login_max_failures as i64, 1, 1000),
             ("PUPITRE_GRAPHQL_MAX_DEPTH", settings.graphql_max_depth as i64, 2, 64),
@@ -360,7 +469,12 @@ impl Settings {
             ("PUPITRE_MAX_BODY_BYTES", settings.max_body_bytes as i64, 1024, 64 * 1024 * 1024),
             ("PUPITRE_BODY_READ_TIMEOUT_SECS", settings.body_read_timeout_secs as i64, 1, 600),
             ("PUPITRE_UPLOAD_TIMEOUT_SECS", settings.upload_timeout_secs as i64, 1, 3600),
-            ("PUPITRE_MAX_CONNECTIONS_PER_WORKER", settings.max_connections_per_worker as i64, 1, 25_000),
+            (
+                "PUPITRE_MAX_CONNECTIONS_PER_WORKER",
+                settings.max_connections_per_worker as i64,
+                1,
+                25_000,
+            ),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
@@ -369,7 +483,10 @@ impl Settings {
         }
         // Below this, a password change (two argon2 computations) could never run.
         if settings.graphql_max_complexity < crate::graphql::limits::MIN_COMPLEXITY {
-            problems.push(format!("PUPITRE_GRAPHQL_MAX_COMPLEXITY must be at least {}", crate::graphql::limits::MIN_COMPLEXITY));
+            problems.push(format!(
+                "PUPITRE_GRAPHQL_MAX_COMPLEXITY must be at least {}",
+                crate::graphql::limits::MIN_COMPLEXITY
+            ));
         }
         if problems.is_empty() { Ok(settings) } else { Err(ConfigError(problems)) }
     }
@@ -409,13 +526,19 @@ mod tests {
 
     #[test]
     fn production_refuses_unsafe_settings_and_names_each() {
-        let err = Settings::from_map(&map(&[("PUPITRE_ENV", "production"), ("PUPITRE_GRAPHIQL", "true")]))
-            .expect_err("unsafe");
+        let err = Settings::from_map(&map(&[
+            ("PUPITRE_ENV", "production"),
+            ("PUPITRE_GRAPHIQL", "true"),
+        ]))
+        .expect_err("unsafe");
         let text = err.to_string();
         assert!(text.contains("PUPITRE_JWT_SECRET is required"), "{text}");
         assert!(text.contains("PUPITRE_GRAPHIQL"), "{text}");
-        let err = Settings::from_map(&map(&[("PUPITRE_ENV", "production"), ("PUPITRE_JWT_SECRET", EXAMPLE_JWT_SECRET)]))
-            .expect_err("example secret");
+        let err = Settings::from_map(&map(&[
+            ("PUPITRE_ENV", "production"),
+            ("PUPITRE_JWT_SECRET", EXAMPLE_JWT_SECRET),
+        ]))
+        .expect_err("example secret");
         assert!(err.to_string().contains("example value"));
     }
 
@@ -451,10 +574,16 @@ mod tests {
     fn http_limits_have_safe_defaults_and_bounds() {
         let s = Settings::from_map(&map(&[])).expect("defaults are valid");
         assert_eq!((s.body_read_timeout_secs, s.max_connections_per_worker), (10, 1024));
-        let err = Settings::from_map(&map(&[("PUPITRE_BODY_READ_TIMEOUT_SECS", "0"), ("PUPITRE_MAX_CONNECTIONS_PER_WORKER", "0")]))
-            .expect_err("out of range");
+        let err = Settings::from_map(&map(&[
+            ("PUPITRE_BODY_READ_TIMEOUT_SECS", "0"),
+            ("PUPITRE_MAX_CONNECTIONS_PER_WORKER", "0"),
+        ]))
+        .expect_err("out of range");
         let all = err.0.join("\n");
         assert!(all.contains("PUPITRE_BODY_READ_TIMEOUT_SECS must be between 1 and 600"), "{all}");
-        assert!(all.contains("PUPITRE_MAX_CONNECTIONS_PER_WORKER must be between 1 and 25000"), "{all}");
+        assert!(
+            all.contains("PUPITRE_MAX_CONNECTIONS_PER_WORKER must be between 1 and 25000"),
+            "{all}"
+        );
     }
 }

@@ -21,7 +21,10 @@ impl StatementCounter {
 }
 
 /// Opens the pool for `url` (SQLite files are created on first use).
-pub async fn connect(url: &str, max_connections: u32) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
         .min_connections(1)

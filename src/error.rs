@@ -210,7 +210,9 @@ impl async_graphql::ErrorExtensions for AppError {
             ext.set("code", code.as_str());
             match e {
                 AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
-                AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                AppError::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfter", *retry_after_secs)
+                }
                 _ => {}
             }
         })

@@ -8,11 +8,11 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
-pub mod policy;
-pub mod telemetry;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod policy;
 #[path = "../seed/loader.rs"]
 pub mod seed;
 pub mod startup;
+pub mod telemetry;

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str =
-    "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role>]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role>]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -27,17 +26,23 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout) {
+    if let Err(e) =
+        pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout)
+    {
         eprintln!("{e}");
         return ExitCode::from(2);
     }
     if settings.jwt_secret_generated {
-        tracing::warn!("PUPITRE_JWT_SECRET is not set: using a random secret, tokens will not survive a restart");
+        tracing::warn!(
+            "PUPITRE_JWT_SECRET is not set: using a random secret, tokens will not survive a restart"
+        );
     }
     let result = match (command, flags.as_slice()) {
         ("serve", []) => serve(settings, false).await,
         ("serve", [flag]) if flag == "--demo" => serve(settings, true).await,
-        ("migrate", []) => startup::prepare_database(&settings).await.map(|_| ()).map_err(|e| e.to_string()),
+        ("migrate", []) => {
+            startup::prepare_database(&settings).await.map(|_| ()).map_err(|e| e.to_string())
+        }
         ("seed", []) => seed(&settings).await,
         ("rotate-document-keys", []) => rotate_document_keys(&settings).await,
         ("grant-role", [tenant, email, role]) => grant_role(&settings, tenant, email, role).await,
@@ -59,8 +64,14 @@ async fn main() -> ExitCode {
 async fn seed(settings: &Settings) -> Result<(), String> {
     let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
     let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
-    let report = pupitre::seed::load_demo(&conn, &documents, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
-    tracing::info!(seed.created = report.created, seed.existing = report.existing, "demo data loaded");
+    let report = pupitre::seed::load_demo(&conn, &documents, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        seed.created = report.created,
+        seed.existing = report.existing,
+        "demo data loaded"
+    );
     Ok(())
 }
 
@@ -68,23 +79,39 @@ async fn seed(settings: &Settings) -> Result<(), String> {
 async fn rotate_document_keys(settings: &Settings) -> Result<(), String> {
     let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
     let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
-    let moved = pupitre::domain::equal_opportunity::rotate_keys(&conn, &documents).await.map_err(|e| e.to_string())?;
+    let moved = pupitre::domain::equal_opportunity::rotate_keys(&conn, &documents)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(documents.rewrapped = moved, "document keys rotated");
     Ok(())
 }
 
 /// The operator's grant of a role (the first privacy officer of a tenant, or a new one): pending
 /// until the person accepts it in the API, and audited.
-async fn grant_role(settings: &Settings, tenant: &str, email: &str, role: &str) -> Result<(), String> {
+async fn grant_role(
+    settings: &Settings,
+    tenant: &str,
+    email: &str,
+    role: &str,
+) -> Result<(), String> {
     let role = pupitre::policy::Role::parse(role).ok_or_else(|| {
         let names: Vec<&str> = pupitre::policy::Role::ALL.iter().map(|r| r.as_str()).collect();
         format!("unknown role `{role}`: one of {}", names.join(", "))
     })?;
-    let app = Application::build(Settings { bind: "127.0.0.1:0".into(), jobs_interval_secs: 0, ..settings.clone() })
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        jobs_interval_secs: 0,
+        ..settings.clone()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    pupitre::domain::accounts::operator_grant(app.services(), tenant, email, role)
         .await
         .map_err(|e| e.to_string())?;
-    pupitre::domain::accounts::operator_grant(app.services(), tenant, email, role).await.map_err(|e| e.to_string())?;
-    tracing::info!(role = role.as_str(), "role granted by the operator; it takes effect when its holder accepts it");
+    tracing::info!(
+        role = role.as_str(),
+        "role granted by the operator; it takes effect when its holder accepts it"
+    );
     Ok(())
 }
 

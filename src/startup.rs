@@ -4,9 +4,9 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
 use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
 use actix_web::dev::AppConfig;
+use actix_web::dev::Server;
 use actix_web::{App, middleware, web};
 
 use crate::config::Settings;
@@ -44,14 +44,18 @@ pub struct Application {
 }
 
 /// Connects and migrates.
-pub async fn prepare_database(settings: &Settings) -> Result<(sea_orm::DatabaseConnection, StatementCounter), StartupError> {
+pub async fn prepare_database(
+    settings: &Settings,
+) -> Result<(sea_orm::DatabaseConnection, StatementCounter), StartupError> {
     let (conn, counter) = db::connect(&settings.database_url, settings.db_max_connections).await?;
     db::migrate(&conn).await?;
     Ok((conn, counter))
 }
 
 /// Document keys, store and limits from the settings.
-pub fn document_config(settings: &Settings) -> Result<crate::domain::equal_opportunity::DocumentConfig, StartupError> {
+pub fn document_config(
+    settings: &Settings,
+) -> Result<crate::domain::equal_opportunity::DocumentConfig, StartupError> {
     use crate::domain::equal_opportunity::{DocumentConfig, vault};
     let keys = match &settings.document_keys {
         Some(raw) => vault::MasterKeys::parse(raw.expose())?,
@@ -61,7 +65,9 @@ pub fn document_config(settings: &Settings) -> Result<crate::domain::equal_oppor
         return Err(StartupError::DevelopmentDocumentKey);
     }
     if keys.is_development() {
-        tracing::warn!("documents are encrypted with the development key (set PUPITRE_DOCUMENT_KEYS)");
+        tracing::warn!(
+            "documents are encrypted with the development key (set PUPITRE_DOCUMENT_KEYS)"
+        );
     }
     let store = match &settings.document_s3 {
         None => vault::DocumentStore::local(std::path::Path::new(&settings.document_dir))?,
@@ -76,14 +82,19 @@ pub fn document_config(settings: &Settings) -> Result<crate::domain::equal_oppor
 }
 
 /// The S3-compatible document store (TLS through rustls with the ring provider).
-fn s3_store(s3: &crate::config::S3Settings) -> Result<crate::domain::equal_opportunity::vault::DocumentStore, StartupError> {
+fn s3_store(
+    s3: &crate::config::S3Settings,
+) -> Result<crate::domain::equal_opportunity::vault::DocumentStore, StartupError> {
     use crate::domain::equal_opportunity::vault::{DocumentStore, VaultError};
     use object_store::aws::AmazonS3Builder;
     // One process-wide TLS crypto provider; a second call finds it installed, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut b = AmazonS3Builder::new().with_bucket_name(&s3.bucket).with_region(&s3.region);
     if let Some(e) = &s3.endpoint {
-        b = b.with_endpoint(e).with_allow_http(e.starts_with("http://")).with_virtual_hosted_style_request(false);
+        b = b
+            .with_endpoint(e)
+            .with_allow_http(e.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
     }
     if let (Some(k), Some(sk)) = (&s3.access_key_id, &s3.secret_access_key) {
         b = b.with_access_key_id(k.expose()).with_secret_access_key(sk.expose());
@@ -122,16 +133,25 @@ impl Application {
             Some(services.clone()),
         );
         let metrics = Arc::new(Metrics::new(counter, services.payments.stats.clone())?);
-        let listener =
-            TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
         let max_body = settings.max_body_bytes;
         let read_timeout = settings.body_read_timeout();
         let max_connections = settings.max_connections_per_worker.max(1);
         let jobs_every = settings.jobs_interval_secs;
         let workers = settings.workers.max(1);
-        let microcache = http::microcache::MicroCache::new(std::time::Duration::from_millis(settings.response_cache_ms), 2_000);
-        let state = web::Data::new(AppState { services: services.clone(), schema, settings: Arc::new(settings), metrics, microcache });
+        let microcache = http::microcache::MicroCache::new(
+            std::time::Duration::from_millis(settings.response_cache_ms),
+            2_000,
+        );
+        let state = web::Data::new(AppState {
+            services: services.clone(),
+            schema,
+            settings: Arc::new(settings),
+            metrics,
+            microcache,
+        });
         let addr = listener.local_addr().map_err(StartupError::Server)?;
         let mut builder = actix_server::Server::build();
         let shutdown = builder.graceful_shutdown_signal();
@@ -170,7 +190,8 @@ impl Application {
                     .local_addr(addr)
                     .h1(map_config(app, |_| AppConfig::default()))
                     .tcp();
-                fn_service(move |io: tokio::net::TcpStream| http::front::screen(io, read_timeout)).and_then(http)
+                fn_service(move |io: tokio::net::TcpStream| http::front::screen(io, read_timeout))
+                    .and_then(http)
             })?
             .run();
         Ok(Application { port, server, services, jobs_every })
@@ -187,14 +208,24 @@ impl Application {
 
     /// Loads the demo data into this application's database (idempotent).
     pub async fn load_demo(&self) -> crate::error::AppResult<crate::seed::SeedReport> {
-        let report = crate::seed::load_demo(&self.services.db, &self.services.documents, self.services.clock.now()).await?;
+        let report = crate::seed::load_demo(
+            &self.services.db,
+            &self.services.documents,
+            self.services.clock.now(),
+        )
+        .await?;
         self.services.tenants.invalidate().await;
         Ok(report)
     }
 
     /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish, up to 20 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let jobs = (self.jobs_every > 0).then(|| crate::jobs::spawn(self.services.clone(), std::time::Duration::from_secs(self.jobs_every)));
+        let jobs = (self.jobs_every > 0).then(|| {
+            crate::jobs::spawn(
+                self.services.clone(),
+                std::time::Duration::from_secs(self.jobs_every),
+            )
+        });
         let res = self.server.await;
         if let Some(j) = jobs {
             j.abort();

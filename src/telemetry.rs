@@ -10,10 +10,12 @@
 
 use std::fmt;
 
-use tracing::{Event, Level, Subscriber};
 use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Filter, Layer};
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 use crate::config::LogFormat;
 
@@ -22,15 +24,27 @@ pub fn init<W>(filter: &str, format: LogFormat, sink: W) -> Result<(), String>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(filter).map_err(|e| format!("invalid PUPITRE_LOG filter: {e}"))?;
+    let filter =
+        EnvFilter::try_new(filter).map_err(|e| format!("invalid PUPITRE_LOG filter: {e}"))?;
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(sink).with_filter(NotAClientError))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(sink)
+                    .with_filter(NotAClientError),
+            )
             .with(ClientErrorsAsWarnings)
             .try_init(),
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact().with_writer(sink).with_filter(NotAClientError))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_writer(sink)
+                    .with_filter(NotAClientError),
+            )
             .with(ClientErrorsAsWarnings)
             .try_init(),
     };

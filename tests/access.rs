@@ -49,19 +49,32 @@ async fn support_reads_contact_data_and_the_read_is_audited(app: TestApp) {
         )
         .await;
     let entries = log.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
-    let contact = entries.iter().find(|e| e["node"]["category"] == "contact").expect("a contact read entry");
+    let contact =
+        entries.iter().find(|e| e["node"]["category"] == "contact").expect("a contact read entry");
     assert_eq!(contact["node"]["action"], "personal_data.read");
     assert_eq!(contact["node"]["purpose"], "customer_service");
     assert_eq!(contact["node"]["actorRoles"], "support");
     assert!(contact["node"]["requestId"].as_str().is_some_and(|s| !s.is_empty()));
 
     // … and so does the learner, in the access log about them.
-    let mine = app.gql(Some(&learner_token), "{ me { accessLog(first: 5) { edges { node { action category purpose } } } } }", json!({})).await;
+    let mine = app
+        .gql(
+            Some(&learner_token),
+            "{ me { accessLog(first: 5) { edges { node { action category purpose } } } } }",
+            json!({}),
+        )
+        .await;
     let mine = mine.assert_ok()["me"]["accessLog"]["edges"].as_array().cloned().unwrap_or_default();
-    assert!(mine.iter().any(|e| e["node"]["purpose"] == "customer_service" && e["node"]["category"] == "contact"));
+    assert!(
+        mine.iter()
+            .any(|e| e["node"]["purpose"] == "customer_service"
+                && e["node"]["category"] == "contact")
+    );
 
     // Only the privacy officer reads the whole audit log.
-    let denied = app.gql(Some(&support), "{ auditLog(first: 5) { edges { node { id } } } }", json!({})).await;
+    let denied = app
+        .gql(Some(&support), "{ auditLog(first: 5) { edges { node { id } } } }", json!({}))
+        .await;
     assert_eq!(denied.code_at("auditLog").as_deref(), Some("FORBIDDEN"));
     // A learner's own reads are not audited.
     let n = app.count("audit_log").await;
@@ -75,9 +88,20 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
     let support = app.user_id(demo::SUPPORT).await;
     let r = app.gql(Some(&admin), PROFILE, json!({ "id": learner })).await;
     for f in ["phone", "email", "firstName", "birthDate"] {
-        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+        assert_eq!(
+            r.code_at(&format!("user.{f}")).as_deref(),
+            Some("FORBIDDEN"),
+            "{f}: {}",
+            r.body
+        );
     }
-    let staff = app.gql(Some(&admin), "query($id: ID!) { user(id: $id) { firstName email roles } }", json!({ "id": support })).await;
+    let staff = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { user(id: $id) { firstName email roles } }",
+            json!({ "id": support }),
+        )
+        .await;
     assert_eq!(staff.assert_ok()["user"]["email"], "sam.support@demo.pupitre.test");
 
     // Roles: a grant is pending until accepted; an admin revokes; changes are audited; others
@@ -85,10 +109,20 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
     let dpo = app.token(demo::DPO).await;
     let grant = "mutation($id: ID!, $g: Boolean!) { setUserRole(input: {userId: $id, role: BILLING, granted: $g}) { user { id roles pendingRoles } } }";
     let r = app.gql(Some(&dpo), grant, json!({ "id": support, "g": true })).await;
-    assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT"]), "pending until accepted");
+    assert_eq!(
+        r.assert_ok()["setUserRole"]["user"]["roles"],
+        json!(["SUPPORT"]),
+        "pending until accepted"
+    );
     assert_eq!(r.data()["setUserRole"]["user"]["pendingRoles"], json!(["BILLING"]));
     let support_token = app.token(demo::SUPPORT).await;
-    let r = app.gql(Some(&support_token), "mutation { acceptRole(input: {role: BILLING}) { user { roles pendingRoles } } }", json!({})).await;
+    let r = app
+        .gql(
+            Some(&support_token),
+            "mutation { acceptRole(input: {role: BILLING}) { user { roles pendingRoles } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(r.assert_ok()["acceptRole"]["user"]["roles"], json!(["SUPPORT", "BILLING"]));
     let r = app.gql(Some(&admin), grant, json!({ "id": support, "g": false })).await;
     assert_eq!(r.assert_ok()["setUserRole"]["user"]["roles"], json!(["SUPPORT"]));
@@ -99,7 +133,13 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
     let admin_id = app.user_id(demo::ADMIN).await;
     let r = app.gql(Some(&admin), grant, json!({ "id": admin_id, "g": true })).await;
     assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
-    let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": support })).await;
+    let log = app
+        .gql(
+            Some(&dpo),
+            "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }",
+            json!({ "s": support }),
+        )
+        .await;
     let actions: Vec<String> = log.assert_ok()["auditLog"]["edges"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
@@ -111,14 +151,18 @@ async fn an_admin_manages_staff_but_is_not_handed_learners_data(app: TestApp) {
 
 const GRANT: &str = "mutation($id: ID!, $r: Role!, $g: Boolean!) { setUserRole(input: {userId: $id, role: $r, granted: $g}) { user { roles pendingRoles } } }";
 const GRANT_ID: &str = "mutation($id: ID!, $r: Role!, $g: Boolean!) { setUserRole(input: {userId: $id, role: $r, granted: $g}) { user { id } } }";
-const CONTACT: &str = "query($id: ID!) { user(id: $id) { email phone postalAddress { line1 city } } }";
+const CONTACT: &str =
+    "query($id: ID!) { user(id: $id) { email phone postalAddress { line1 city } } }";
 
 /// A new learner account; returns (token, id).
 async fn register(app: &TestApp, email: &str) -> (String, String) {
     let q = "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Alex\", lastName: \"Second\", acceptedPolicyVersion: \"2026-09\"}) { accessToken user { id } } }";
     let r = app.gql_with(None, &[("x-pupitre-tenant", "demo")], q, json!({ "e": email })).await;
     let d = &r.assert_ok()["register"];
-    (d["accessToken"].as_str().expect("token").to_owned(), d["user"]["id"].as_str().expect("id").to_owned())
+    (
+        d["accessToken"].as_str().expect("token").to_owned(),
+        d["user"]["id"].as_str().expect("id").to_owned(),
+    )
 }
 
 /// Defect: `setUserRole(INTEGRATION)` on a learner made them a "staff account" whose phone and
@@ -127,32 +171,78 @@ async fn granting_a_role_does_not_open_a_learners_data_to_the_admin(app: TestApp
     let admin = app.token(demo::ADMIN).await;
     let learner = app.user_id(demo::LEARNER).await;
     let rows = app.count("user_roles").await;
-    let r = app.gql(Some(&admin), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await;
-    assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"), "integration accounts process attendance: {}", r.body);
+    let r = app
+        .gql(Some(&admin), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true }))
+        .await;
+    assert_eq!(
+        r.code_at("setUserRole").as_deref(),
+        Some("FORBIDDEN"),
+        "integration accounts process attendance: {}",
+        r.body
+    );
     assert_eq!(app.count("user_roles").await, rows);
     // A grant by the privacy officer waits for its holder: meanwhile the learner is no staff
     // account, and the admin still reads nothing of theirs.
     let dpo = app.token(demo::DPO).await;
-    app.gql(Some(&dpo), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true })).await.assert_ok();
+    app.gql(Some(&dpo), GRANT_ID, json!({ "id": learner, "r": "INTEGRATION", "g": true }))
+        .await
+        .assert_ok();
     // Not even the roles of a learner are the admin's business.
-    let r = app.gql(Some(&admin), "query($id: ID!) { user(id: $id) { roles pendingRoles } }", json!({ "id": learner })).await;
+    let r = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { user(id: $id) { roles pendingRoles } }",
+            json!({ "id": learner }),
+        )
+        .await;
     assert_eq!(r.code_at("user.roles").as_deref(), Some("FORBIDDEN"), "{}", r.body);
     let r = app.gql(Some(&admin), CONTACT, json!({ "id": learner })).await;
     for f in ["email", "phone", "postalAddress"] {
-        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+        assert_eq!(
+            r.code_at(&format!("user.{f}")).as_deref(),
+            Some("FORBIDDEN"),
+            "{f}: {}",
+            r.body
+        );
     }
     // The learner sees the grant (and who made it) and may decline it.
     let (lea, _, _) = app.login(demo::LEARNER).await;
-    let mine = app.gql(Some(&lea), "{ me { pendingRoles accessLog(first: 20) { edges { node { action actorRoles } } } } }", json!({})).await;
+    let mine = app
+        .gql(
+            Some(&lea),
+            "{ me { pendingRoles accessLog(first: 20) { edges { node { action actorRoles } } } } }",
+            json!({}),
+        )
+        .await;
     let d = mine.assert_ok();
     assert_eq!(d["me"]["pendingRoles"], json!(["INTEGRATION"]), "a grant waits for its holder");
     assert!(
-        d["me"]["accessLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "role.granted" && e["node"]["actorRoles"] == "privacy_officer")),
+        d["me"]["accessLog"]["edges"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "role.granted"
+                && e["node"]["actorRoles"] == "privacy_officer")),
         "the grant is in the person's own access log: {d}"
     );
-    app.gql(Some(&lea), "mutation { declineRole(input: {role: INTEGRATION}) { user { pendingRoles } } }", json!({})).await.assert_ok();
-    let r = app.gql(Some(&lea), "mutation { acceptRole(input: {role: INTEGRATION}) { user { roles } } }", json!({})).await;
-    assert_eq!(r.code_at("acceptRole").as_deref(), Some("NOT_FOUND"), "a declined grant is gone: {}", r.body);
+    app.gql(
+        Some(&lea),
+        "mutation { declineRole(input: {role: INTEGRATION}) { user { pendingRoles } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    let r = app
+        .gql(
+            Some(&lea),
+            "mutation { acceptRole(input: {role: INTEGRATION}) { user { roles } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.code_at("acceptRole").as_deref(),
+        Some("NOT_FOUND"),
+        "a declined grant is gone: {}",
+        r.body
+    );
     let r = app.gql(Some(&admin), CONTACT, json!({ "id": learner })).await;
     assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
 }
@@ -162,23 +252,54 @@ async fn an_admin_cannot_open_personal_data_through_a_second_account(app: TestAp
     let admin = app.token(demo::ADMIN).await;
     let (puppet_token, puppet) = register(&app, "second.admin.account@example.test").await;
     let rows = app.count("user_roles").await;
-    for role in ["PRIVACY_OFFICER", "SUPPORT", "BILLING", "REVIEWER", "MARKETING", "INSTRUCTOR", "ADMIN", "INTEGRATION"] {
+    for role in [
+        "PRIVACY_OFFICER",
+        "SUPPORT",
+        "BILLING",
+        "REVIEWER",
+        "MARKETING",
+        "INSTRUCTOR",
+        "ADMIN",
+        "INTEGRATION",
+    ] {
         let r = app.gql(Some(&admin), GRANT, json!({ "id": puppet, "r": role, "g": true })).await;
         assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"), "{role}: {}", r.body);
     }
     assert_eq!(app.count("user_roles").await, rows, "nothing was granted");
     // Even accepted, the roles an admin may grant open nobody's data.
-    app.gql(Some(&admin), GRANT_ID, json!({ "id": puppet, "r": "GUARDIAN", "g": true })).await.assert_ok();
-    app.gql(Some(&puppet_token), "mutation { acceptRole(input: {role: GUARDIAN}) { user { roles } } }", json!({})).await.assert_ok();
-    let puppet_token = app.login_with("second.admin.account@example.test", "a long enough passphrase").await.0;
+    app.gql(Some(&admin), GRANT_ID, json!({ "id": puppet, "r": "GUARDIAN", "g": true }))
+        .await
+        .assert_ok();
+    app.gql(
+        Some(&puppet_token),
+        "mutation { acceptRole(input: {role: GUARDIAN}) { user { roles } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    let puppet_token =
+        app.login_with("second.admin.account@example.test", "a long enough passphrase").await.0;
     let learner = app.user_id(demo::LEARNER).await;
-    let r = app.gql(Some(&puppet_token), "query($id: ID!) { user(id: $id) { firstName phone birthDate } }", json!({ "id": learner })).await;
+    let r = app
+        .gql(
+            Some(&puppet_token),
+            "query($id: ID!) { user(id: $id) { firstName phone birthDate } }",
+            json!({ "id": learner }),
+        )
+        .await;
     for f in ["firstName", "phone", "birthDate"] {
-        assert_eq!(r.code_at(&format!("user.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+        assert_eq!(
+            r.code_at(&format!("user.{f}")).as_deref(),
+            Some("FORBIDDEN"),
+            "{f}: {}",
+            r.body
+        );
     }
     // An admin cannot take the privacy officer's role away either.
     let dpo_id = app.user_id(demo::DPO).await;
-    let r = app.gql(Some(&admin), GRANT, json!({ "id": dpo_id, "r": "PRIVACY_OFFICER", "g": false })).await;
+    let r = app
+        .gql(Some(&admin), GRANT, json!({ "id": dpo_id, "r": "PRIVACY_OFFICER", "g": false }))
+        .await;
     assert_eq!(r.code_at("setUserRole").as_deref(), Some("FORBIDDEN"));
 }
 
@@ -194,7 +315,13 @@ async fn the_privacy_officer_grants_data_roles_which_apply_once_accepted(app: Te
     let pending = app.login_with("alex.support@example.test", "a long enough passphrase").await.0;
     let r = app.gql(Some(&pending), CONTACT, json!({ "id": learner })).await;
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
-    app.gql(Some(&token), "mutation { acceptRole(input: {role: SUPPORT}) { user { roles } } }", json!({})).await.assert_ok();
+    app.gql(
+        Some(&token),
+        "mutation { acceptRole(input: {role: SUPPORT}) { user { roles } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
     let support = app.login_with("alex.support@example.test", "a long enough passphrase").await.0;
     let r = app.gql(Some(&support), CONTACT, json!({ "id": learner })).await;
     assert_eq!(r.assert_ok()["user"]["email"], "lea.martin@demo.pupitre.test");
@@ -207,24 +334,51 @@ async fn the_privacy_officer_grants_data_roles_which_apply_once_accepted(app: Te
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    assert!(actions.contains(&"role.granted".to_owned()) && actions.contains(&"role.accepted".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"role.granted".to_owned())
+            && actions.contains(&"role.accepted".to_owned()),
+        "{actions:?}"
+    );
 }
 
 /// The operator's command grants what nobody in the tenant can (a first or new privacy
 /// officer); the grant is pending like any other.
 async fn the_operator_grants_a_privacy_officer_who_must_accept(app: TestApp) {
     let (token, alex) = register(&app, "new.dpo@example.test").await;
-    pupitre::domain::accounts::operator_grant(app.services(), "demo", "new.dpo@example.test", pupitre::policy::Role::PrivacyOfficer)
-        .await
-        .expect("operator grant");
-    let r = app.gql(Some(&token), "{ auditLog(first: 1) { edges { node { id } } } }", json!({})).await;
+    pupitre::domain::accounts::operator_grant(
+        app.services(),
+        "demo",
+        "new.dpo@example.test",
+        pupitre::policy::Role::PrivacyOfficer,
+    )
+    .await
+    .expect("operator grant");
+    let r =
+        app.gql(Some(&token), "{ auditLog(first: 1) { edges { node { id } } } }", json!({})).await;
     assert_eq!(r.code_at("auditLog").as_deref(), Some("FORBIDDEN"), "pending");
-    app.gql(Some(&token), "mutation { acceptRole(input: {role: PRIVACY_OFFICER}) { user { roles } } }", json!({})).await.assert_ok();
+    app.gql(
+        Some(&token),
+        "mutation { acceptRole(input: {role: PRIVACY_OFFICER}) { user { roles } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
     let dpo = app.login_with("new.dpo@example.test", "a long enough passphrase").await.0;
     let r = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action purpose } } } }", json!({ "s": alex })).await;
     let entries = r.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
-    assert!(entries.iter().any(|e| e["node"]["action"] == "role.granted" && e["node"]["purpose"] == "operator"), "{entries:?}");
-    let unknown = pupitre::domain::accounts::operator_grant(app.services(), "demo", "nobody@example.test", pupitre::policy::Role::PrivacyOfficer).await;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["node"]["action"] == "role.granted" && e["node"]["purpose"] == "operator"),
+        "{entries:?}"
+    );
+    let unknown = pupitre::domain::accounts::operator_grant(
+        app.services(),
+        "demo",
+        "nobody@example.test",
+        pupitre::policy::Role::PrivacyOfficer,
+    )
+    .await;
     assert!(unknown.is_err(), "no account, no grant");
 }
 
@@ -234,7 +388,9 @@ async fn support_unlinks_a_guardian_and_access_ends_at_once(app: TestApp) {
     let guardian = app.token(demo::GUARDIAN).await;
     let guardian_id = app.user_id(demo::GUARDIAN).await;
     let minor = app.user_id(demo::MINOR).await;
-    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": minor })).await;
+    let r = app
+        .gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": minor }))
+        .await;
     assert_eq!(r.assert_ok()["user"]["email"], "tom.petit@demo.pupitre.test");
     let unlink = "mutation($g: ID!, $m: ID!) { unlinkGuardian(input: {guardianId: $g, minorId: $m}) { guardian { id } } }";
     // Nobody but support and the privacy officer ends a guardianship.
@@ -245,29 +401,63 @@ async fn support_unlinks_a_guardian_and_access_ends_at_once(app: TestApp) {
     }
     let support = app.token(demo::SUPPORT).await;
     app.gql(Some(&support), unlink, json!({ "g": guardian_id, "m": minor })).await.assert_ok();
-    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } me { wards { id } } }", json!({ "id": minor })).await;
+    let r = app
+        .gql(
+            Some(&guardian),
+            "query($id: ID!) { user(id: $id) { email } me { wards { id } } }",
+            json!({ "id": minor }),
+        )
+        .await;
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"), "{}", r.body);
     assert_eq!(r.data()["me"]["wards"], json!([]));
     let r = app.gql(Some(&support), unlink, json!({ "g": guardian_id, "m": minor })).await;
     assert_eq!(r.code_at("unlinkGuardian").as_deref(), Some("NOT_FOUND"));
     // A guardian-role grant still pending does not block linking again (it was INTERNAL).
     let admin = app.token(demo::ADMIN).await;
-    app.gql(Some(&admin), GRANT_ID, json!({ "id": guardian_id, "r": "GUARDIAN", "g": true })).await.assert_ok();
+    app.gql(Some(&admin), GRANT_ID, json!({ "id": guardian_id, "r": "GUARDIAN", "g": true }))
+        .await
+        .assert_ok();
     let link = "mutation($g: ID!, $m: ID!) { linkGuardian(input: {guardianId: $g, minorId: $m}) { guardian { roles pendingRoles } } }";
     let r = app.gql(Some(&support), link, json!({ "g": guardian_id, "m": minor })).await;
-    assert_eq!(r.assert_ok()["linkGuardian"]["guardian"]["pendingRoles"], json!([]), "the link puts the grant in effect");
-    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": minor })).await;
+    assert_eq!(
+        r.assert_ok()["linkGuardian"]["guardian"]["pendingRoles"],
+        json!([]),
+        "the link puts the grant in effect"
+    );
+    let r = app
+        .gql(Some(&guardian), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": minor }))
+        .await;
     assert_eq!(r.assert_ok()["user"]["email"], "tom.petit@demo.pupitre.test");
     let dpo = app.token(demo::DPO).await;
-    let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }", json!({ "s": minor })).await;
-    assert!(log.assert_ok()["auditLog"]["edges"].as_array().is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "guardianship.unlinked")));
+    let log = app
+        .gql(
+            Some(&dpo),
+            "query($s: ID!) { auditLog(first: 10, subjectId: $s) { edges { node { action } } } }",
+            json!({ "s": minor }),
+        )
+        .await;
+    assert!(
+        log.assert_ok()["auditLog"]["edges"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["node"]["action"] == "guardianship.unlinked"))
+    );
     // The guardian sees their role go and come back in their own access log.
-    let mine = app.gql(Some(&guardian), "{ me { accessLog(first: 20) { edges { node { action } } } } }", json!({})).await;
+    let mine = app
+        .gql(
+            Some(&guardian),
+            "{ me { accessLog(first: 20) { edges { node { action } } } } }",
+            json!({}),
+        )
+        .await;
     let actions: Vec<String> = mine.assert_ok()["me"]["accessLog"]["edges"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["node"]["action"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    assert!(actions.contains(&"role.revoked".to_owned()) && actions.contains(&"role.granted".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"role.revoked".to_owned())
+            && actions.contains(&"role.granted".to_owned()),
+        "{actions:?}"
+    );
 }
 
 async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {
@@ -294,7 +484,13 @@ async fn a_guardian_reads_the_wards_profile_and_nobody_elses(app: TestApp) {
     let set = "mutation($id: ID!) { setConsent(input: {userId: $id, purpose: CLASS_RECORDING, granted: true, source: \"guardian-portal\"}) { consent { purpose granted } } }";
     let r = app.gql(Some(&guardian), set, json!({ "id": minor })).await;
     assert_eq!(r.assert_ok()["setConsent"]["consent"]["granted"], true);
-    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { consents { purpose granted } } }", json!({ "id": minor })).await;
+    let r = app
+        .gql(
+            Some(&guardian),
+            "query($id: ID!) { user(id: $id) { consents { purpose granted } } }",
+            json!({ "id": minor }),
+        )
+        .await;
     let states = r.assert_ok()["user"]["consents"].as_array().cloned().unwrap_or_default();
     assert!(states.iter().any(|s| s["purpose"] == "CLASS_RECORDING" && s["granted"] == true));
     // Nobody else may consent for the minor.
@@ -320,7 +516,10 @@ async fn guardianship_is_linked_by_support_and_ends_at_eighteen(app: TestApp) {
     assert_eq!(r.assert_ok()["linkGuardian"]["guardian"]["roles"], json!(["LEARNER", "GUARDIAN"]));
     let lea_token = app.token(demo::LEARNER).await;
     let q = "query($id: ID!) { user(id: $id) { email } }";
-    assert_eq!(app.gql(Some(&lea_token), q, json!({ "id": tom })).await.assert_ok()["user"]["email"], "tom.petit@demo.pupitre.test");
+    assert_eq!(
+        app.gql(Some(&lea_token), q, json!({ "id": tom })).await.assert_ok()["user"]["email"],
+        "tom.petit@demo.pupitre.test"
+    );
     // Tom's birth date is corrected: he is an adult, and his guardians lose access at once.
     let claire = app.token(demo::GUARDIAN).await;
     let r = app.gql(Some(&claire), "mutation($id: ID!) { updateProfile(input: {userId: $id, birthDate: \"2000-01-01\"}) { user { id } } }", json!({ "id": tom })).await;
@@ -343,7 +542,13 @@ async fn no_audited_value_is_returned_when_its_audit_record_cannot_be_written(ap
         "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'blocked'); END"
     };
     app.execute(block).await;
-    let r = app.gql(Some(&support), "query($id: ID!) { user(id: $id) { firstName email phone postalAddress { city } } }", json!({ "id": lea })).await;
+    let r = app
+        .gql(
+            Some(&support),
+            "query($id: ID!) { user(id: $id) { firstName email phone postalAddress { city } } }",
+            json!({ "id": lea }),
+        )
+        .await;
     // Identity is not an audited category; every contact field fails with the audit write.
     assert_eq!(r.data()["user"]["firstName"], "Léa");
     for f in ["email", "phone", "postalAddress"] {
@@ -366,12 +571,16 @@ async fn an_instructor_reads_names_and_email_of_their_learners_only(app: TestApp
     assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
     // The instructor's list holds their learners only.
-    let r = app.gql(Some(&instructor), "{ users(first: 50) { edges { node { id } } } }", json!({})).await;
+    let r = app
+        .gql(Some(&instructor), "{ users(first: 50) { edges { node { id } } } }", json!({}))
+        .await;
     let listed = r.assert_ok()["users"]["edges"].to_string();
     assert!(listed.contains(&lea) && !listed.contains(&claire), "{listed}");
     // A learner is not staff: no list at all.
     let learner_token = app.token(demo::LEARNER).await;
-    let r = app.gql(Some(&learner_token), "{ users(first: 10) { edges { node { id } } } }", json!({})).await;
+    let r = app
+        .gql(Some(&learner_token), "{ users(first: 10) { edges { node { id } } } }", json!({}))
+        .await;
     assert_eq!(r.code_at("users").as_deref(), Some("FORBIDDEN"));
 }
 
@@ -408,9 +617,12 @@ async fn marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once
     let still: Vec<String> = consenting.iter().filter(|id| **id != lea).cloned().collect();
     assert_eq!(ids(&r), still, "the same list, without Léa");
     // Her consent history is kept in the ledger and her current state derived from it.
-    let c = app.gql(Some(&lea_token), "{ me { consents { purpose granted source } } }", json!({})).await;
+    let c = app
+        .gql(Some(&lea_token), "{ me { consents { purpose granted source } } }", json!({}))
+        .await;
     let states = c.assert_ok()["me"]["consents"].as_array().cloned().unwrap_or_default();
-    let email = states.iter().find(|s| s["purpose"] == "MARKETING_EMAIL").expect("marketing e-mail state");
+    let email =
+        states.iter().find(|s| s["purpose"] == "MARKETING_EMAIL").expect("marketing e-mail state");
     assert_eq!(email["granted"], false);
     assert_eq!(email["source"], "account-settings");
     assert_eq!(app.count("consent_records").await, 2);
@@ -422,11 +634,17 @@ async fn anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_mon
     assert_eq!(r.assert_ok()["setConsent"]["consent"]["granted"], true);
     let q = "{ visitorConsents(visitorId: \"visitor-0123456789abcdef\") { purpose granted } }";
     let granted = |r: &common::Gql| {
-        r.data()["visitorConsents"].as_array().and_then(|a| a.iter().find(|s| s["purpose"] == "ANALYTICS_COOKIES").map(|s| s["granted"].clone()))
+        r.data()["visitorConsents"].as_array().and_then(|a| {
+            a.iter().find(|s| s["purpose"] == "ANALYTICS_COOKIES").map(|s| s["granted"].clone())
+        })
     };
     assert_eq!(granted(&app.gql(None, q, json!({})).await), Some(json!(true)));
     app.clock.advance_secs(396 * 24 * 3600);
-    assert_eq!(granted(&app.gql(None, q, json!({})).await), Some(json!(false)), "lapsed after 13 months");
+    assert_eq!(
+        granted(&app.gql(None, q, json!({})).await),
+        Some(json!(false)),
+        "lapsed after 13 months"
+    );
     // A visitor cannot write a signed-in user's consent.
     let lea = app.user_id(demo::LEARNER).await;
     let r = app
@@ -458,9 +676,16 @@ async fn tenants_are_isolated_even_by_id(app: TestApp) {
     // Support and the privacy officer of "demo" cannot see the other tenant's user, by id or in lists.
     for email in [demo::SUPPORT, demo::DPO] {
         let t = app.token(email).await;
-        let r = app.gql(Some(&t), "query($id: ID!) { user(id: $id) { id email } }", json!({ "id": foreign_id })).await;
+        let r = app
+            .gql(
+                Some(&t),
+                "query($id: ID!) { user(id: $id) { id email } }",
+                json!({ "id": foreign_id }),
+            )
+            .await;
         assert_eq!(r.code_at("user").as_deref(), Some("NOT_FOUND"), "{email}");
-        let r = app.gql(Some(&t), "{ users(first: 100) { edges { node { id } } } }", json!({})).await;
+        let r =
+            app.gql(Some(&t), "{ users(first: 100) { edges { node { id } } } }", json!({})).await;
         let listed = r.assert_ok()["users"]["edges"].as_array().map(Vec::len).unwrap_or(0);
         assert_eq!(listed, 12, "{email} lists the 12 demo accounts");
         assert!(!r.body.to_string().contains(&foreign_id));

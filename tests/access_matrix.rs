@@ -67,8 +67,7 @@ const fn probe(field: &'static str, selection: &'static str, guard: Guard) -> Pr
 
 const FINANCIAL: Guard = Guard::Field("declared situation of an equal-opportunity application");
 const BILLING: Guard = Guard::Field("payments");
-const ENROLLMENT_SELECTION: &str =
-    " { id status createdAt completedAt session { id } progress { completedLessons totalLessons percent } completedLessonIds attendance { liveClassId talkSeconds } joinUrl }";
+const ENROLLMENT_SELECTION: &str = " { id status createdAt completedAt session { id } progress { completedLessons totalLessons percent } completedLessonIds attendance { liveClassId talkSeconds } joinUrl }";
 /// Marks the selection of a nested `User` (the applicant).
 const NESTED_USER: &str = "@user";
 
@@ -79,7 +78,11 @@ const USER: &[Probe] = &[
     probe("lastName", "", Guard::Field("last name")),
     probe("email", "", Guard::Field("e-mail")),
     probe("phone", "", Guard::Field("phone")),
-    probe("postalAddress", " { line1 line2 postalCode city country }", Guard::Field("postal address")),
+    probe(
+        "postalAddress",
+        " { line1 line2 postalCode city country }",
+        Guard::Field("postal address"),
+    ),
     probe("birthDate", "", Guard::Field("birth date")),
     probe("isMinor", "", Guard::Field("minor status")),
     probe("locale", "", Guard::Field("locale")),
@@ -88,10 +91,18 @@ const USER: &[Probe] = &[
     probe("pendingRoles", "", Guard::Field("pending roles")),
     probe("acceptedPolicyVersion", "", Guard::Field("accepted privacy-policy version")),
     probe("acceptedPolicyAt", "", Guard::Field("accepted privacy-policy version")),
-    probe("consents", " { purpose granted recordedAt expiresAt source policyVersion }", Guard::Field("current consents")),
+    probe(
+        "consents",
+        " { purpose granted recordedAt expiresAt source policyVersion }",
+        Guard::Field("current consents"),
+    ),
     probe("wards", " { id }", Guard::Field("wards")),
     probe("enrollments", ENROLLMENT_SELECTION, Guard::Field("enrollments")),
-    probe("accessLog", "(first: 1) { edges { node { id at action category purpose } } }", Guard::Field("audit entries whose subject is the person")),
+    probe(
+        "accessLog",
+        "(first: 1) { edges { node { id at action category purpose } } }",
+        Guard::Field("audit entries whose subject is the person"),
+    ),
 ];
 
 /// `Order`: "`Order.status` and `holdExpiresAt` are `order_status`; its lines, amounts, payment,
@@ -100,7 +111,11 @@ const USER: &[Probe] = &[
 const ORDER: &[Probe] = &[
     probe("status", "", Guard::Field("order status")),
     probe("holdExpiresAt", "", Guard::Field("order status")),
-    probe("lines", " { description session { id } unitPrice { amountCents } discount { amountCents } taxRateBp tax { amountCents } total { amountCents } enrollmentId }", BILLING),
+    probe(
+        "lines",
+        " { description session { id } unitPrice { amountCents } discount { amountCents } taxRateBp tax { amountCents } total { amountCents } enrollmentId }",
+        BILLING,
+    ),
     probe("subtotal", " { amountCents currency }", BILLING),
     probe("discount", " { amountCents currency }", BILLING),
     probe("tax", " { amountCents currency }", BILLING),
@@ -110,8 +125,16 @@ const ORDER: &[Probe] = &[
     probe("billingAddress", " { line1 city country }", BILLING),
     probe("payment", " { paymentIntentId paidAt lastError }", BILLING),
     probe("clientSecret", "", Guard::Only("payments", &["self"])),
-    probe("invoices", " { id number kind issuedAt total { amountCents } tax { amountCents } buyerName billingAddress { city } lines { description totalCents } pdfUrl }", Guard::Field("invoices")),
-    probe("refunds", " { id amountCents status reason createdAt completedAt }", Guard::Field("refunds")),
+    probe(
+        "invoices",
+        " { id number kind issuedAt total { amountCents } tax { amountCents } buyerName billingAddress { city } lines { description totalCents } pdfUrl }",
+        Guard::Field("invoices"),
+    ),
+    probe(
+        "refunds",
+        " { id amountCents status reason createdAt completedAt }",
+        Guard::Field("refunds"),
+    ),
 ];
 
 /// `Application`: "Status, course, situation and decision are `financial_situation`; documents
@@ -123,9 +146,20 @@ const APPLICATION: &[Probe] = &[
     probe("course", " { id }", FINANCIAL),
     probe("session", " { id }", FINANCIAL),
     probe("situation", " { incomeBracket scholarshipHolder text }", FINANCIAL),
-    probe("documents", " { id kind originalName mimeType sizeBytes sha256 createdAt downloadUrl }", Guard::Field("documents of an application")),
+    probe(
+        "documents",
+        " { id kind originalName mimeType sizeBytes sha256 createdAt downloadUrl }",
+        Guard::Field("documents of an application"),
+    ),
     probe("decision", " { status discountPercent reason decidedAt }", FINANCIAL),
-    probe("reviewerNote", "", Guard::Only("declared situation of an equal-opportunity application", &["reviewer", "privacy_officer"])),
+    probe(
+        "reviewerNote",
+        "",
+        Guard::Only(
+            "declared situation of an equal-opportunity application",
+            &["reviewer", "privacy_officer"],
+        ),
+    ),
     probe("submittedAt", "", FINANCIAL),
     probe("createdAt", "", FINANCIAL),
     probe("lastContactAt", "", FINANCIAL),
@@ -139,16 +173,30 @@ const ROSTER: &[Probe] = &[
 ];
 
 /// Tenant-wide: the whole audit log.
-const TENANT: &[Probe] = &[probe("auditLog", "(first: 1) { edges { node { id action } } }", Guard::Field("the whole audit log"))];
+const TENANT: &[Probe] = &[probe(
+    "auditLog",
+    "(first: 1) { edges { node { id action } } }",
+    Guard::Field("the whole audit log"),
+)];
 
 /// The object types the walk checks, with their personal fields.
-const WALKED: &[(&str, &[Probe])] = &[("User", USER), ("Order", ORDER), ("Application", APPLICATION), ("RosterEntry", ROSTER), ("Query", TENANT)];
+const WALKED: &[(&str, &[Probe])] = &[
+    ("User", USER),
+    ("Order", ORDER),
+    ("Application", APPLICATION),
+    ("RosterEntry", ROSTER),
+    ("Query", TENANT),
+];
 
 fn selection(probes: &[Probe]) -> String {
     probes
         .iter()
         .map(|p| {
-            let sel = if p.selection == NESTED_USER { format!(" {{ id {} }}", selection(USER)) } else { p.selection.to_owned() };
+            let sel = if p.selection == NESTED_USER {
+                format!(" {{ id {} }}", selection(USER))
+            } else {
+                p.selection.to_owned()
+            };
             format!("{}{sel}", p.field)
         })
         .collect::<Vec<_>>()
@@ -211,11 +259,16 @@ fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> T {
 
 impl World {
     async fn load(app: &TestApp) -> World {
-        let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
+        let (conn, _) =
+            pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
         let backend = conn.get_database_backend();
         let rows = |sql: &'static str| {
             let conn = &conn;
-            async move { conn.query_all_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap_or_else(|e| panic!("{sql}: {e}")) }
+            async move {
+                conn.query_all_raw(Statement::from_string(backend, sql.to_owned()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
         };
         let mut roles: HashMap<Uuid, Vec<String>> = HashMap::new();
         for r in rows("SELECT user_id, role FROM user_roles").await {
@@ -246,44 +299,98 @@ impl World {
                 (id, person)
             })
             .collect();
-        let pairs = |rows: Vec<QueryResult>, a: &str, b: &str| rows.iter().map(|r| (get::<Uuid>(r, a), get::<Uuid>(r, b))).collect::<Vec<_>>();
-        let links = pairs(rows("SELECT guardian_id, minor_id FROM guardian_links").await, "guardian_id", "minor_id");
-        let enrollments = pairs(rows("SELECT learner_id, session_id FROM enrollments WHERE status <> 'cancelled'").await, "learner_id", "session_id");
-        let instructors = rows("SELECT id, instructor_id FROM sessions").await.iter().map(|r| (get(r, "id"), get(r, "instructor_id"))).collect();
-        let orders = rows("SELECT id, buyer_id FROM orders").await.iter().map(|r| (get(r, "id"), get(r, "buyer_id"))).collect();
-        let invoices = rows("SELECT id, buyer_id FROM invoices").await.iter().map(|r| (get(r, "id"), get(r, "buyer_id"))).collect();
+        let pairs = |rows: Vec<QueryResult>, a: &str, b: &str| {
+            rows.iter().map(|r| (get::<Uuid>(r, a), get::<Uuid>(r, b))).collect::<Vec<_>>()
+        };
+        let links = pairs(
+            rows("SELECT guardian_id, minor_id FROM guardian_links").await,
+            "guardian_id",
+            "minor_id",
+        );
+        let enrollments = pairs(
+            rows("SELECT learner_id, session_id FROM enrollments WHERE status <> 'cancelled'")
+                .await,
+            "learner_id",
+            "session_id",
+        );
+        let instructors = rows("SELECT id, instructor_id FROM sessions")
+            .await
+            .iter()
+            .map(|r| (get(r, "id"), get(r, "instructor_id")))
+            .collect();
+        let orders = rows("SELECT id, buyer_id FROM orders")
+            .await
+            .iter()
+            .map(|r| (get(r, "id"), get(r, "buyer_id")))
+            .collect();
+        let invoices = rows("SELECT id, buyer_id FROM invoices")
+            .await
+            .iter()
+            .map(|r| (get(r, "id"), get(r, "buyer_id")))
+            .collect();
         let applications = rows("SELECT id, applicant_id, status FROM eo_applications")
             .await
             .iter()
-            .map(|r| Application { id: get(r, "id"), applicant: get(r, "applicant_id"), status: get(r, "status") })
+            .map(|r| Application {
+                id: get(r, "id"),
+                applicant: get(r, "applicant_id"),
+                status: get(r, "status"),
+            })
             .collect();
-        let documents = pairs(rows("SELECT id, application_id FROM eo_documents").await, "id", "application_id");
-        World { people, links, enrollments, instructors, orders, invoices, applications, documents, today: app.clock.now().date_naive() }
+        let documents = pairs(
+            rows("SELECT id, application_id FROM eo_documents").await,
+            "id",
+            "application_id",
+        );
+        World {
+            people,
+            links,
+            enrollments,
+            instructors,
+            orders,
+            invoices,
+            applications,
+            documents,
+            today: app.clock.now().date_naive(),
+        }
     }
 
     fn person(&self, email: &str) -> &Person {
-        self.people.values().find(|p| p.email == email).unwrap_or_else(|| panic!("no account {email}"))
+        self.people
+            .values()
+            .find(|p| p.email == email)
+            .unwrap_or_else(|| panic!("no account {email}"))
     }
 
     /// "Guardianship lasts while the ward is a minor".
     fn is_ward_of(&self, guardian: Uuid, ward: Uuid) -> bool {
-        let minor = self.people[&ward].birth_date.and_then(|b| b.checked_add_months(Months::new(18 * 12))).is_some_and(|adult| adult > self.today);
+        let minor = self.people[&ward]
+            .birth_date
+            .and_then(|b| b.checked_add_months(Months::new(18 * 12)))
+            .is_some_and(|adult| adult > self.today);
         minor && self.links.contains(&(guardian, ward))
     }
 
     /// "instructor (of a session that person is enrolled in)".
     fn teaches(&self, instructor: Uuid, learner: Uuid) -> bool {
-        self.enrollments.iter().any(|(l, s)| *l == learner && self.instructors.get(s).copied().flatten() == Some(instructor))
+        self.enrollments.iter().any(|(l, s)| {
+            *l == learner && self.instructors.get(s).copied().flatten() == Some(instructor)
+        })
     }
 
     /// "staff accounts: only accounts that hold a staff role": a role that names a column of
     /// the table other than the personal relations.
     fn is_staff_account(&self, doc: &AccessDoc, person: &Person) -> bool {
-        person.roles.iter().any(|r| doc.columns.contains(r) && !PERSONAL_COLUMNS.contains(&r.as_str()))
+        person
+            .roles
+            .iter()
+            .any(|r| doc.columns.contains(r) && !PERSONAL_COLUMNS.contains(&r.as_str()))
     }
 
     fn has_reviewable_application(&self, person: Uuid) -> bool {
-        self.applications.iter().any(|a| a.applicant == person && REVIEWABLE.contains(&a.status.as_str()))
+        self.applications
+            .iter()
+            .any(|a| a.applicant == person && REVIEWABLE.contains(&a.status.as_str()))
     }
 }
 
@@ -303,7 +410,13 @@ struct Viewer {
 }
 
 /// The document's answer: may `viewer` read the field guarded by `guard` in `scope`?
-fn documented_read(doc: &AccessDoc, world: &World, viewer: &Viewer, scope: &Scope<'_>, guard: Guard) -> bool {
+fn documented_read(
+    doc: &AccessDoc,
+    world: &World,
+    viewer: &Viewer,
+    scope: &Scope<'_>,
+    guard: Guard,
+) -> bool {
     let Some(me) = viewer.id else { return false };
     let subject = scope.subject;
     let roles = &world.people[&me].roles;
@@ -321,7 +434,9 @@ fn documented_read(doc: &AccessDoc, world: &World, viewer: &Viewer, scope: &Scop
         columns.push("reviewer");
     }
     for role in roles {
-        if doc.columns.contains(role) && !["self", "guardian", "instructor", "reviewer"].contains(&role.as_str()) {
+        if doc.columns.contains(role)
+            && !["self", "guardian", "instructor", "reviewer"].contains(&role.as_str())
+        {
             columns.push(role);
         }
     }
@@ -402,7 +517,10 @@ impl Answer {
         let mut errors = HashMap::new();
         for e in body["errors"].as_array().cloned().unwrap_or_default() {
             let path: Vec<String> = match e["path"].as_array() {
-                Some(p) => p.iter().map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned)).collect(),
+                Some(p) => p
+                    .iter()
+                    .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned))
+                    .collect(),
                 None => panic!("an error without a path (the whole query was refused): {body}"),
             };
             let code = e["extensions"]["code"].as_str().unwrap_or("no code").to_owned();
@@ -421,11 +539,15 @@ impl Answer {
                 };
             }
             v = match v {
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)).unwrap_or(&Value::Null),
+                Value::Array(a) => {
+                    seg.parse::<usize>().ok().and_then(|i| a.get(i)).unwrap_or(&Value::Null)
+                }
                 other => other.get(seg).unwrap_or(&Value::Null),
             };
             if v.is_null() {
-                return Got::Unreached(self.errors.get(&path[..=i]).cloned().unwrap_or_else(|| "null".into()));
+                return Got::Unreached(
+                    self.errors.get(&path[..=i]).cloned().unwrap_or_else(|| "null".into()),
+                );
             }
         }
         Got::Unreached("empty path".into())
@@ -448,15 +570,30 @@ struct Report {
 
 impl Report {
     #[expect(clippy::too_many_arguments, reason = "one row of the report, named at the call")]
-    fn judge(&mut self, phase: &str, viewer: &Viewer, subject: &str, what: String, ty: &'static str, field: &'static str, expected: bool, got: Got) {
+    fn judge(
+        &mut self,
+        phase: &str,
+        viewer: &Viewer,
+        subject: &str,
+        what: String,
+        ty: &'static str,
+        field: &'static str,
+        expected: bool,
+        got: Got,
+    ) {
         self.checked += 1;
         let ok = match (&got, expected) {
             (Got::Read { null }, true) => {
-                self.nullness.entry(format!("{subject} {what}")).or_default().push((viewer.name.clone(), *null));
+                self.nullness
+                    .entry(format!("{subject} {what}"))
+                    .or_default()
+                    .push((viewer.name.clone(), *null));
                 true
             }
             // Refused: FORBIDDEN, or UNAUTHENTICATED for an anonymous visitor.
-            (Got::Denied(code), false) => code == "FORBIDDEN" || (viewer.token.is_none() && code == "UNAUTHENTICATED"),
+            (Got::Denied(code), false) => {
+                code == "FORBIDDEN" || (viewer.token.is_none() && code == "UNAUTHENTICATED")
+            }
             (Got::Unreached(_), false) => true,
             _ => false,
         };
@@ -468,11 +605,26 @@ impl Report {
         }
         if !ok {
             let says = if expected { "read" } else { "no read" };
-            self.mismatches.push([phase.into(), viewer.name.clone(), subject.into(), what, says.into(), got.to_string()]);
+            self.mismatches.push([
+                phase.into(),
+                viewer.name.clone(),
+                subject.into(),
+                what,
+                says.into(),
+                got.to_string(),
+            ]);
         }
     }
 
-    fn download(&mut self, phase: &str, viewer: &Viewer, subject: &str, url: &str, expected: bool, status: u16) {
+    fn download(
+        &mut self,
+        phase: &str,
+        viewer: &Viewer,
+        subject: &str,
+        url: &str,
+        expected: bool,
+        status: u16,
+    ) {
         self.checked += 1;
         let ok = match status {
             200 => expected,
@@ -482,14 +634,28 @@ impl Report {
         };
         if !ok {
             let says = if expected { "200" } else { "404" };
-            self.mismatches.push([phase.into(), viewer.name.clone(), subject.into(), format!("GET {url}"), says.into(), status.to_string()]);
+            self.mismatches.push([
+                phase.into(),
+                viewer.name.clone(),
+                subject.into(),
+                format!("GET {url}"),
+                says.into(),
+                status.to_string(),
+            ]);
         }
     }
 }
 
-const SUBJECTS: [&str; 5] = [demo::LEARNER, demo::LEARNER2, demo::MINOR, demo::GUARDIAN, demo::SUPPORT];
+const SUBJECTS: [&str; 5] =
+    [demo::LEARNER, demo::LEARNER2, demo::MINOR, demo::GUARDIAN, demo::SUPPORT];
 
-async fn walk(app: &TestApp, doc: &AccessDoc, viewers: &[Viewer], phase: &str, report: &mut Report) {
+async fn walk(
+    app: &TestApp,
+    doc: &AccessDoc,
+    viewers: &[Viewer],
+    phase: &str,
+    report: &mut Report,
+) {
     let world = World::load(app).await;
     let user_sel = selection(USER);
     let order_sel = selection(ORDER);
@@ -497,8 +663,14 @@ async fn walk(app: &TestApp, doc: &AccessDoc, viewers: &[Viewer], phase: &str, r
     let subjects: Vec<&Person> = SUBJECTS.iter().map(|e| world.person(e)).collect();
     for viewer in viewers {
         for subject in &subjects {
-            let orders: Vec<Uuid> = world.orders.iter().filter(|(_, b)| *b == Some(subject.id)).map(|(o, _)| *o).collect();
-            let apps: Vec<&Application> = world.applications.iter().filter(|a| a.applicant == subject.id).collect();
+            let orders: Vec<Uuid> = world
+                .orders
+                .iter()
+                .filter(|(_, b)| *b == Some(subject.id))
+                .map(|(o, _)| *o)
+                .collect();
+            let apps: Vec<&Application> =
+                world.applications.iter().filter(|a| a.applicant == subject.id).collect();
             let mut q = format!("{{ u: user(id: \"{}\") {{ id {user_sel} }}", subject.id);
             for (i, o) in orders.iter().enumerate() {
                 q.push_str(&format!(" o{i}: order(id: \"{o}\") {{ id {order_sel} }}"));
@@ -510,13 +682,30 @@ async fn walk(app: &TestApp, doc: &AccessDoc, viewers: &[Viewer], phase: &str, r
             let r = app.gql(viewer.token.as_deref(), &q, Value::Null).await;
             assert_eq!(r.status, 200, "{}", r.body);
             let answer = Answer::new(r.body);
-            let person_scope = Scope { subject, reviewer_applies: world.has_reviewable_application(subject.id), only_columns: None };
+            let person_scope = Scope {
+                subject,
+                reviewer_applies: world.has_reviewable_application(subject.id),
+                only_columns: None,
+            };
             let who = subject.name();
             let judge_user = |report: &mut Report, prefix: &[&str]| {
                 for p in USER {
-                    let path: Vec<String> = prefix.iter().map(|s| (*s).to_owned()).chain([p.field.to_owned()]).collect();
+                    let path: Vec<String> = prefix
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .chain([p.field.to_owned()])
+                        .collect();
                     let expected = documented_read(doc, &world, viewer, &person_scope, p.guard);
-                    report.judge(phase, viewer, who, path.join("."), "User", p.field, expected, answer.got(&path));
+                    report.judge(
+                        phase,
+                        viewer,
+                        who,
+                        path.join("."),
+                        "User",
+                        p.field,
+                        expected,
+                        answer.got(&path),
+                    );
                 }
             };
             judge_user(report, &["u"]);
@@ -525,14 +714,33 @@ async fn walk(app: &TestApp, doc: &AccessDoc, viewers: &[Viewer], phase: &str, r
                 for p in ORDER {
                     let expected = documented_read(doc, &world, viewer, &person_scope, p.guard);
                     let got = answer.got(&[alias.clone(), p.field.to_owned()]);
-                    report.judge(phase, viewer, who, format!("order {o}.{}", p.field), "Order", p.field, expected, got);
+                    report.judge(
+                        phase,
+                        viewer,
+                        who,
+                        format!("order {o}.{}", p.field),
+                        "Order",
+                        p.field,
+                        expected,
+                        got,
+                    );
                 }
             }
             // An invoice's subject is its buyer as issued (the invoice keeps its own).
-            for (invoice, _) in world.invoices.iter().filter(|(_, buyer)| *buyer == Some(subject.id)) {
+            for (invoice, _) in
+                world.invoices.iter().filter(|(_, buyer)| *buyer == Some(subject.id))
+            {
                 let url = format!("/invoices/{invoice}.pdf");
-                let expected = documented_read(doc, &world, viewer, &person_scope, Guard::Field("invoices"));
-                report.download(phase, viewer, who, &url, expected, get_status(app, viewer, &url).await);
+                let expected =
+                    documented_read(doc, &world, viewer, &person_scope, Guard::Field("invoices"));
+                report.download(
+                    phase,
+                    viewer,
+                    who,
+                    &url,
+                    expected,
+                    get_status(app, viewer, &url).await,
+                );
             }
             for (i, a) in apps.iter().enumerate() {
                 let alias = format!("a{i}");
@@ -545,16 +753,41 @@ async fn walk(app: &TestApp, doc: &AccessDoc, viewers: &[Viewer], phase: &str, r
                 for p in APPLICATION {
                     let expected = documented_read(doc, &world, viewer, &scope, p.guard);
                     let got = answer.got(&[alias.clone(), p.field.to_owned()]);
-                    let applicant_read = p.field == "applicant" && matches!(got, Got::Read { null: false });
-                    report.judge(phase, viewer, who, format!("application {} ({}).{}", a.id, a.status, p.field), "Application", p.field, expected, got);
+                    let applicant_read =
+                        p.field == "applicant" && matches!(got, Got::Read { null: false });
+                    report.judge(
+                        phase,
+                        viewer,
+                        who,
+                        format!("application {} ({}).{}", a.id, a.status, p.field),
+                        "Application",
+                        p.field,
+                        expected,
+                        got,
+                    );
                     if applicant_read {
                         judge_user(report, &[alias.as_str(), "applicant"]);
                     }
                 }
-                for (document, _) in world.documents.iter().filter(|(_, application)| *application == a.id) {
+                for (document, _) in
+                    world.documents.iter().filter(|(_, application)| *application == a.id)
+                {
                     let url = format!("/documents/{document}");
-                    let expected = documented_read(doc, &world, viewer, &scope, Guard::Field("documents of an application"));
-                    report.download(phase, viewer, who, &url, expected, get_status(app, viewer, &url).await);
+                    let expected = documented_read(
+                        doc,
+                        &world,
+                        viewer,
+                        &scope,
+                        Guard::Field("documents of an application"),
+                    );
+                    report.download(
+                        phase,
+                        viewer,
+                        who,
+                        &url,
+                        expected,
+                        get_status(app, viewer, &url).await,
+                    );
                 }
             }
         }
@@ -565,40 +798,82 @@ async fn walk(app: &TestApp, doc: &AccessDoc, viewers: &[Viewer], phase: &str, r
 /// The audit log, and the rosters of the sessions the subjects are enrolled in. "A session's
 /// roster is readable by its instructor, support and the privacy officer (each learner's fields
 /// still go through the table)."
-async fn walk_tenant_and_rosters(app: &TestApp, doc: &AccessDoc, world: &World, viewer: &Viewer, subjects: &[&Person], phase: &str, report: &mut Report) {
+async fn walk_tenant_and_rosters(
+    app: &TestApp,
+    doc: &AccessDoc,
+    world: &World,
+    viewer: &Viewer,
+    subjects: &[&Person],
+    phase: &str,
+    report: &mut Report,
+) {
     let ids: HashSet<Uuid> = subjects.iter().map(|s| s.id).collect();
-    let sessions: BTreeSet<Uuid> = world.enrollments.iter().filter(|(l, _)| ids.contains(l)).map(|(_, s)| *s).collect();
+    let sessions: BTreeSet<Uuid> =
+        world.enrollments.iter().filter(|(l, _)| ids.contains(l)).map(|(_, s)| *s).collect();
     let sessions: Vec<Uuid> = sessions.into_iter().collect();
     let mut q = format!("{{ {}", selection(TENANT));
     for (i, s) in sessions.iter().enumerate() {
-        q.push_str(&format!(" r{i}: session(id: \"{s}\") {{ id roster {{ learner {{ id }} enrollmentId {} }} }}", selection(ROSTER)));
+        q.push_str(&format!(
+            " r{i}: session(id: \"{s}\") {{ id roster {{ learner {{ id }} enrollmentId {} }} }}",
+            selection(ROSTER)
+        ));
     }
     q.push('}');
     let r = app.gql(viewer.token.as_deref(), &q, Value::Null).await;
     let answer = Answer::new(r.body);
     for p in TENANT {
         let expected = documented_tenant_read(doc, world, viewer, p.guard);
-        report.judge(phase, viewer, "(tenant)", p.field.to_owned(), "Query", p.field, expected, answer.got(&[p.field.to_owned()]));
+        report.judge(
+            phase,
+            viewer,
+            "(tenant)",
+            p.field.to_owned(),
+            "Query",
+            p.field,
+            expected,
+            answer.got(&[p.field.to_owned()]),
+        );
     }
     let roles = viewer.id.map(|me| world.people[&me].roles.clone()).unwrap_or_default();
     for (i, session) in sessions.iter().enumerate() {
         let alias = format!("r{i}");
-        let teaches = viewer.id.is_some() && world.instructors.get(session).copied().flatten() == viewer.id && roles.iter().any(|r| r == "instructor");
+        let teaches = viewer.id.is_some()
+            && world.instructors.get(session).copied().flatten() == viewer.id
+            && roles.iter().any(|r| r == "instructor");
         let roster_open = teaches || roles.iter().any(|r| r == "support" || r == "privacy_officer");
         let entries = answer.body["data"][&alias]["roster"].as_array().cloned().unwrap_or_default();
         for subject in subjects.iter().filter(|s| world.enrollments.contains(&(s.id, *session))) {
-            let scope = Scope { subject, reviewer_applies: world.has_reviewable_application(subject.id), only_columns: None };
-            let index = entries.iter().position(|e| e["learner"]["id"] == subject.id.to_string().as_str());
+            let scope = Scope {
+                subject,
+                reviewer_applies: world.has_reviewable_application(subject.id),
+                only_columns: None,
+            };
+            let index =
+                entries.iter().position(|e| e["learner"]["id"] == subject.id.to_string().as_str());
             for p in ROSTER {
                 let expected = roster_open && documented_read(doc, world, viewer, &scope, p.guard);
                 let got = match index {
-                    Some(idx) => answer.got(&[alias.clone(), "roster".into(), idx.to_string(), p.field.to_owned()]),
+                    Some(idx) => answer.got(&[
+                        alias.clone(),
+                        "roster".into(),
+                        idx.to_string(),
+                        p.field.to_owned(),
+                    ]),
                     None => match answer.got(&[alias.clone(), "roster".into()]) {
                         Got::Denied(code) | Got::Unreached(code) => Got::Unreached(code),
                         Got::Read { .. } => Got::Unreached("not on the roster".into()),
                     },
                 };
-                report.judge(phase, viewer, subject.name(), format!("session {session} roster.{}", p.field), "RosterEntry", p.field, expected, got);
+                report.judge(
+                    phase,
+                    viewer,
+                    subject.name(),
+                    format!("session {session} roster.{}", p.field),
+                    "RosterEntry",
+                    p.field,
+                    expected,
+                    got,
+                );
             }
         }
     }
@@ -653,17 +928,30 @@ fn finish(report: &Report, backend: &str) {
     }
     for (key, seen) in &report.nullness {
         if seen.iter().any(|(_, null)| *null) && seen.iter().any(|(_, null)| !null) {
-            let nulls: Vec<&str> = seen.iter().filter(|(_, n)| *n).map(|(v, _)| v.as_str()).collect();
-            problems.push(format!("{key}: null for {nulls:?} but a value for other viewers the document allows"));
+            let nulls: Vec<&str> =
+                seen.iter().filter(|(_, n)| *n).map(|(v, _)| v.as_str()).collect();
+            problems.push(format!(
+                "{key}: null for {nulls:?} but a value for other viewers the document allows"
+            ));
         }
     }
     let mut table = String::new();
     if !report.mismatches.is_empty() {
         let head = ["phase", "viewer", "subject", "field", "document", "API"];
-        let widths: Vec<usize> =
-            (0..6).map(|i| report.mismatches.iter().map(|m| m[i].chars().count()).chain([head[i].len()]).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..6)
+            .map(|i| {
+                report
+                    .mismatches
+                    .iter()
+                    .map(|m| m[i].chars().count())
+                    .chain([head[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
         let line = |cells: [&str; 6]| {
-            let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let padded: Vec<String> =
+                cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
             format!("| {} |\n", padded.join(" | "))
         };
         table.push_str(&line(head));
@@ -671,7 +959,11 @@ fn finish(report: &Report, backend: &str) {
             table.push_str(&line([&m[0], &m[1], &m[2], &m[3], &m[4], &m[5]]));
         }
     }
-    eprintln!("[{backend}] {} cells checked, {} mismatches", report.checked, report.mismatches.len());
+    eprintln!(
+        "[{backend}] {} cells checked, {} mismatches",
+        report.checked,
+        report.mismatches.len()
+    );
     assert!(
         report.mismatches.is_empty() && problems.is_empty(),
         "[{backend}] the API and docs/ACCESS.md disagree on {} of {} cells:\n{table}\n{}",
@@ -707,10 +999,23 @@ async fn every_viewer_reads_exactly_what_the_document_grants_about_every_subject
         .await
         .assert_ok();
     let ines_token = app.token(demo::INSTRUCTOR).await;
-    app.gql(Some(&ines_token), "mutation { acceptRole(input: {role: MARKETING}) { user { id } } }", serde_json::json!({})).await.assert_ok();
-    app.execute("UPDATE users SET status = 'restricted' WHERE email = 'tom.petit@demo.pupitre.test'").await;
-    app.execute("UPDATE users SET status = 'erased' WHERE email = 'hugo.bernard@demo.pupitre.test'").await;
-    let ines = viewers.iter_mut().find(|v| v.name.starts_with("instructor")).expect("the instructor");
+    app.gql(
+        Some(&ines_token),
+        "mutation { acceptRole(input: {role: MARKETING}) { user { id } } }",
+        serde_json::json!({}),
+    )
+    .await
+    .assert_ok();
+    app.execute(
+        "UPDATE users SET status = 'restricted' WHERE email = 'tom.petit@demo.pupitre.test'",
+    )
+    .await;
+    app.execute(
+        "UPDATE users SET status = 'erased' WHERE email = 'hugo.bernard@demo.pupitre.test'",
+    )
+    .await;
+    let ines =
+        viewers.iter_mut().find(|v| v.name.starts_with("instructor")).expect("the instructor");
     *ines = sign_in(&app, "instructor + marketing (Inès)", demo::INSTRUCTOR).await;
 
     walk(&app, &doc, &viewers, "restricted Tom, erased Hugo, two-role Inès", &mut report).await;
@@ -875,10 +1180,16 @@ fn object_types() -> BTreeMap<String, Vec<(String, String)>> {
         if let TypeSystemDefinition::Type(t) = def {
             match &t.node.kind {
                 TypeKind::Object(o) => {
-                    let fields = o.fields.iter().map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node))).collect();
+                    let fields = o
+                        .fields
+                        .iter()
+                        .map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node)))
+                        .collect();
                     types.insert(t.node.name.node.to_string(), fields);
                 }
-                TypeKind::Interface(_) | TypeKind::Union(_) => panic!("{}: teach this test interfaces and unions", t.node.name.node),
+                TypeKind::Interface(_) | TypeKind::Union(_) => {
+                    panic!("{}: teach this test interfaces and unions", t.node.name.node)
+                }
                 _ => {}
             }
         }
@@ -902,15 +1213,24 @@ fn every_field_of_the_schema_is_classified_and_every_personal_one_is_walked_over
         }
     }
     // The classification names nothing the schema lacks.
-    let exists = |ty: &str, field: Option<&str>| types.get(ty).is_some_and(|fs| field.is_none_or(|f| fs.iter().any(|(n, _)| n == f)));
+    let exists = |ty: &str, field: Option<&str>| {
+        types.get(ty).is_some_and(|fs| field.is_none_or(|f| fs.iter().any(|(n, _)| n == f)))
+    };
     for (ty, probes) in WALKED {
         for p in *probes {
             if !exists(ty, Some(p.field)) {
-                problems.push(format!("the walk checks {ty}.{}, which the schema does not have", p.field));
+                problems.push(format!(
+                    "the walk checks {ty}.{}, which the schema does not have",
+                    p.field
+                ));
             }
             // Every label the walk uses is one the document defines.
             if !doc.field_category.contains_key(p.guard.label()) {
-                problems.push(format!("{ty}.{}: docs/ACCESS.md has no field labelled {:?}", p.field, p.guard.label()));
+                problems.push(format!(
+                    "{ty}.{}: docs/ACCESS.md has no field labelled {:?}",
+                    p.field,
+                    p.guard.label()
+                ));
             }
         }
     }
@@ -926,12 +1246,16 @@ fn every_field_of_the_schema_is_classified_and_every_personal_one_is_walked_over
     }
     // Personal types are reached only through walked fields, named rules, other personal
     // types or mutation results, never through a public field.
-    let inner: HashSet<&str> = WHOLE_TYPES.iter().filter(|(_, k)| *k == Kind::Inner).map(|(t, _)| *t).collect();
+    let inner: HashSet<&str> =
+        WHOLE_TYPES.iter().filter(|(_, k)| *k == Kind::Inner).map(|(t, _)| *t).collect();
     for (ty, fields) in &types {
         for (field, returns) in fields {
             let class = classify(ty, field);
             if inner.contains(returns.as_str())
-                && !matches!(class, Some(Class::Walked | Class::Other(Kind::Inner | Kind::Action | Kind::Rule)))
+                && !matches!(
+                    class,
+                    Some(Class::Walked | Class::Other(Kind::Inner | Kind::Action | Kind::Rule))
+                )
             {
                 problems.push(format!("{ty}.{field} returns personal {returns} but is classified {class:?}, not guarded"));
             }
@@ -940,5 +1264,9 @@ fn every_field_of_the_schema_is_classified_and_every_personal_one_is_walked_over
             }
         }
     }
-    assert!(problems.is_empty(), "the schema has fields whose guard nobody checks:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "the schema has fields whose guard nobody checks:\n{}",
+        problems.join("\n")
+    );
 }

@@ -6,11 +6,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use pupitre::policy::{self, Actor, Category, Column, DataField, Decision, Op, Relations, Role, RoleSet, SubjectFacts};
+use pupitre::policy::{
+    self, Actor, Category, Column, DataField, Decision, Op, Relations, Role, RoleSet, SubjectFacts,
+};
 use uuid::Uuid;
 
 #[path = "common/access_doc.rs"]
-#[expect(dead_code, reason = "this test compares the raw cells; tests/access_matrix.rs uses the rest")]
+#[expect(
+    dead_code,
+    reason = "this test compares the raw cells; tests/access_matrix.rs uses the rest"
+)]
 mod access_doc;
 
 fn documented() -> HashMap<(String, String), String> {
@@ -31,13 +36,27 @@ fn every_documented_cell_matches_the_policy_table() {
             expected.push_str(&format!(" {code} |"));
             match doc.get(&(cat.as_str().to_owned(), col.as_str().to_owned())) {
                 Some(d) if *d == code => {}
-                other => mismatches.push(format!("{} × {}: doc {:?}, code {:?}", cat.as_str(), col.as_str(), other, code)),
+                other => mismatches.push(format!(
+                    "{} × {}: doc {:?}, code {:?}",
+                    cat.as_str(),
+                    col.as_str(),
+                    other,
+                    code
+                )),
             }
         }
         expected.push('\n');
     }
-    assert_eq!(doc.len(), Category::ALL.len() * Column::ALL.len(), "the document has extra or missing cells");
-    assert!(mismatches.is_empty(), "docs/ACCESS.md and policy::matrix disagree:\n{}\n\nthe code's table:\n{expected}", mismatches.join("\n"));
+    assert_eq!(
+        doc.len(),
+        Category::ALL.len() * Column::ALL.len(),
+        "the document has extra or missing cells"
+    );
+    assert!(
+        mismatches.is_empty(),
+        "docs/ACCESS.md and policy::matrix disagree:\n{}\n\nthe code's table:\n{expected}",
+        mismatches.join("\n")
+    );
 }
 
 struct Parsed {
@@ -80,7 +99,13 @@ fn actor_in(column: Column, subject: Uuid) -> (Actor, Relations) {
 
 /// Facts under which every condition of the document is satisfied.
 fn favourable(id: Uuid) -> SubjectFacts {
-    SubjectFacts { marketing_consent: true, is_staff: true, is_applicant: true, decided: false, ..SubjectFacts::person(id) }
+    SubjectFacts {
+        marketing_consent: true,
+        is_staff: true,
+        is_applicant: true,
+        decided: false,
+        ..SubjectFacts::person(id)
+    }
 }
 
 #[test]
@@ -90,7 +115,11 @@ fn decisions_follow_the_document_for_every_category_role_and_field() {
     for cat in Category::ALL {
         for col in Column::ALL {
             let cell = parse(&doc[&(cat.as_str().to_owned(), col.as_str().to_owned())]);
-            let field_quals: HashSet<&str> = DataField::ALL.iter().map(|f| f.label()).filter(|l| cell.quals.contains(*l)).collect();
+            let field_quals: HashSet<&str> = DataField::ALL
+                .iter()
+                .map(|f| f.label())
+                .filter(|l| cell.quals.contains(*l))
+                .collect();
             let subject = Uuid::now_v7();
             let (actor, rel) = actor_in(col, subject);
             for field in DataField::of(cat) {
@@ -102,24 +131,45 @@ fn decisions_follow_the_document_for_every_category_role_and_field() {
                 let ctx = format!("{} × {} × {:?}", cat.as_str(), col.as_str(), field);
                 assert_eq!(read, cell.read && in_scope, "read {ctx}");
                 assert_eq!(write, cell.write && in_scope, "write {ctx}");
-                assert_eq!(decide, cell.read && in_scope && cell.quals.contains("decides"), "decide {ctx}");
+                assert_eq!(
+                    decide,
+                    cell.read && in_scope && cell.quals.contains("decides"),
+                    "decide {ctx}"
+                );
                 // Each condition, when not met, takes the access away.
                 if cell.quals.contains("consent") {
                     let f = SubjectFacts { marketing_consent: false, ..favourable(subject) };
-                    assert!(!policy::decide(&actor, &rel, &f, field, Op::Read).allowed(), "consent {ctx}");
+                    assert!(
+                        !policy::decide(&actor, &rel, &f, field, Op::Read).allowed(),
+                        "consent {ctx}"
+                    );
                 }
                 if cell.quals.contains("staff accounts") {
                     let f = SubjectFacts { is_staff: false, ..favourable(subject) };
-                    assert!(!policy::decide(&actor, &rel, &f, field, Op::Read).allowed(), "staff {ctx}");
+                    assert!(
+                        !policy::decide(&actor, &rel, &f, field, Op::Read).allowed(),
+                        "staff {ctx}"
+                    );
                 }
                 if cell.quals.contains("until decision") {
                     let f = SubjectFacts { decided: true, ..favourable(subject) };
-                    assert!(!policy::decide(&actor, &rel, &f, field, Op::Write).allowed(), "decided {ctx}");
-                    assert_eq!(policy::decide(&actor, &rel, &f, field, Op::Read).allowed(), cell.read && in_scope, "read after decision {ctx}");
+                    assert!(
+                        !policy::decide(&actor, &rel, &f, field, Op::Write).allowed(),
+                        "decided {ctx}"
+                    );
+                    assert_eq!(
+                        policy::decide(&actor, &rel, &f, field, Op::Read).allowed(),
+                        cell.read && in_scope,
+                        "read after decision {ctx}"
+                    );
                 }
                 // Staff reads of audited categories come with an audit record.
                 if read && col.is_staff() && cat.audited_staff_read() {
-                    assert_eq!(policy::decide(&actor, &rel, &facts, field, Op::Read), Decision::Allow { audit: Some(col) }, "audit {ctx}");
+                    assert_eq!(
+                        policy::decide(&actor, &rel, &facts, field, Op::Read),
+                        Decision::Allow { audit: Some(col) },
+                        "audit {ctx}"
+                    );
                 }
                 checked += 1;
             }
@@ -141,7 +191,8 @@ fn a_reviewer_sees_nothing_of_people_who_did_not_apply() {
 /// The "Who grants roles" table of `docs/ACCESS.md`: (role, opens personal data, granted by,
 /// revoked by).
 fn documented_role_rules() -> Vec<(String, bool, HashSet<String>, HashSet<String>)> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ACCESS.md")).expect("docs/ACCESS.md");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ACCESS.md"))
+        .expect("docs/ACCESS.md");
     let start = doc.find("<!-- roles:start -->").expect("roles start marker");
     let end = doc.find("<!-- roles:end -->").expect("roles end marker");
     let set = |c: &str| c.split(", ").map(str::to_owned).collect::<HashSet<_>>();
@@ -150,7 +201,12 @@ fn documented_role_rules() -> Vec<(String, bool, HashSet<String>, HashSet<String
         .filter(|l| l.trim_start().starts_with('|'))
         .skip(2)
         .map(|l| {
-            let c: Vec<String> = l.trim().trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_owned()).collect();
+            let c: Vec<String> = l
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect();
             (c[0].clone(), c[1] == "yes", set(&c[2]), set(&c[3]))
         })
         .collect()
@@ -165,16 +221,40 @@ fn role_grants_follow_the_document_for_every_role_and_granter() {
         assert_eq!(policy::processes_personal_data(role), opens, "processes personal data: {name}");
         let target = Uuid::now_v7();
         for granter in Role::ALL {
-            let actor = Actor::user(Uuid::nil(), Uuid::now_v7(), None, RoleSet::from_roles(&[granter]), "policy-test".into());
-            assert_eq!(policy::may_grant_role(&actor, target, role), granted_by.contains(granter.as_str()), "{} grants {name}", granter.as_str());
-            assert_eq!(policy::may_revoke_role(&actor, target, role), revoked_by.contains(granter.as_str()), "{} revokes {name}", granter.as_str());
+            let actor = Actor::user(
+                Uuid::nil(),
+                Uuid::now_v7(),
+                None,
+                RoleSet::from_roles(&[granter]),
+                "policy-test".into(),
+            );
+            assert_eq!(
+                policy::may_grant_role(&actor, target, role),
+                granted_by.contains(granter.as_str()),
+                "{} grants {name}",
+                granter.as_str()
+            );
+            assert_eq!(
+                policy::may_revoke_role(&actor, target, role),
+                revoked_by.contains(granter.as_str()),
+                "{} revokes {name}",
+                granter.as_str()
+            );
             // Never on one's own account.
             let me = actor.user_id.expect("a user");
-            assert!(!policy::may_grant_role(&actor, me, role) && !policy::may_revoke_role(&actor, me, role), "{} on themselves", granter.as_str());
+            assert!(
+                !policy::may_grant_role(&actor, me, role)
+                    && !policy::may_revoke_role(&actor, me, role),
+                "{} on themselves",
+                granter.as_str()
+            );
         }
         // Anonymous requests grant nothing.
         let anon = Actor::anonymous(Uuid::nil(), "policy-test".into());
-        assert!(!policy::may_grant_role(&anon, target, role) && !policy::may_revoke_role(&anon, target, role));
+        assert!(
+            !policy::may_grant_role(&anon, target, role)
+                && !policy::may_revoke_role(&anon, target, role)
+        );
     }
 }
 
@@ -182,8 +262,15 @@ fn role_grants_follow_the_document_for_every_role_and_granter() {
 fn a_role_whose_column_reads_anything_is_granted_by_the_privacy_officer_only() {
     // Derived from the matrix: widening any cell of a staff column makes its role a data role.
     for role in Role::ALL {
-        let reads = policy::staff_column(role).is_some_and(|c| Category::ALL.iter().any(|k| policy::matrix::cell(*k, c).read));
-        let admin = Actor::user(Uuid::nil(), Uuid::now_v7(), None, RoleSet::from_roles(&[Role::Admin]), "policy-test".into());
+        let reads = policy::staff_column(role)
+            .is_some_and(|c| Category::ALL.iter().any(|k| policy::matrix::cell(*k, c).read));
+        let admin = Actor::user(
+            Uuid::nil(),
+            Uuid::now_v7(),
+            None,
+            RoleSet::from_roles(&[Role::Admin]),
+            "policy-test".into(),
+        );
         if reads {
             assert!(!policy::may_grant_role(&admin, Uuid::now_v7(), role), "{}", role.as_str());
         }

@@ -16,7 +16,8 @@ const REFRESH: &str = "mutation($t: String!) { refreshToken(input: {refreshToken
 const ME: &str = "{ me { id email firstName } }";
 
 async fn current_policy(app: &TestApp, headers: &[(&str, &str)]) -> String {
-    let r = app.gql_with(None, headers, "{ tenant { privacyPolicy { version } } }", json!({})).await;
+    let r =
+        app.gql_with(None, headers, "{ tenant { privacyPolicy { version } } }", json!({})).await;
     r.assert_ok()["tenant"]["privacyPolicy"]["version"].as_str().expect("policy version").to_owned()
 }
 
@@ -47,7 +48,8 @@ async fn register_login_refresh_reuse_and_logout(app: TestApp) {
     assert_eq!(stale.errors()[0]["extensions"]["field"], "input.acceptedPolicyVersion");
 
     // Log in → me.
-    let (access_a, refresh_a, id) = app.login_with("zoe.lambert@example.test", "a long enough passphrase").await;
+    let (access_a, refresh_a, id) =
+        app.login_with("zoe.lambert@example.test", "a long enough passphrase").await;
     let me = app.gql(Some(&access_a), ME, json!({})).await;
     assert_eq!(me.assert_ok()["me"]["id"], id.as_str());
     assert_eq!(me.data()["me"]["email"], "zoe.lambert@example.test");
@@ -55,7 +57,8 @@ async fn register_login_refresh_reuse_and_logout(app: TestApp) {
     // Refresh rotates the refresh token.
     let r = app.gql(None, REFRESH, json!({ "t": refresh_a })).await;
     let rotated = &r.assert_ok()["refreshToken"];
-    let refresh_b = r.data()["refreshToken"]["refreshToken"].as_str().expect("new refresh").to_owned();
+    let refresh_b =
+        r.data()["refreshToken"]["refreshToken"].as_str().expect("new refresh").to_owned();
     let access_b = r.data()["refreshToken"]["accessToken"].as_str().expect("new access").to_owned();
     assert!(rotated.is_object());
     assert_ne!(refresh_a, refresh_b);
@@ -65,16 +68,33 @@ async fn register_login_refresh_reuse_and_logout(app: TestApp) {
     let reuse = app.gql(None, REFRESH, json!({ "t": refresh_a })).await;
     assert_eq!(reuse.first_code().as_deref(), Some("UNAUTHENTICATED"));
     let after = app.gql(None, REFRESH, json!({ "t": refresh_b })).await;
-    assert_eq!(after.first_code().as_deref(), Some("UNAUTHENTICATED"), "the newer token died with its family");
+    assert_eq!(
+        after.first_code().as_deref(),
+        Some("UNAUTHENTICATED"),
+        "the newer token died with its family"
+    );
     let me_b = app.gql(Some(&access_b), ME, json!({})).await;
-    assert_eq!(me_b.code_at("me").as_deref(), Some("UNAUTHENTICATED"), "access tokens of the family stop working");
+    assert_eq!(
+        me_b.code_at("me").as_deref(),
+        Some("UNAUTHENTICATED"),
+        "access tokens of the family stop working"
+    );
 
     // Log out: the session's tokens stop working at once.
-    let (access_c, refresh_c, _) = app.login_with("zoe.lambert@example.test", "a long enough passphrase").await;
-    let out = app.gql(Some(&access_c), "mutation { logout(input: {}) { revokedSessions } }", json!({})).await;
+    let (access_c, refresh_c, _) =
+        app.login_with("zoe.lambert@example.test", "a long enough passphrase").await;
+    let out = app
+        .gql(Some(&access_c), "mutation { logout(input: {}) { revokedSessions } }", json!({}))
+        .await;
     assert_eq!(out.assert_ok()["logout"]["revokedSessions"], 1);
-    assert_eq!(app.gql(Some(&access_c), ME, json!({})).await.code_at("me").as_deref(), Some("UNAUTHENTICATED"));
-    assert_eq!(app.gql(None, REFRESH, json!({ "t": refresh_c })).await.first_code().as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        app.gql(Some(&access_c), ME, json!({})).await.code_at("me").as_deref(),
+        Some("UNAUTHENTICATED")
+    );
+    assert_eq!(
+        app.gql(None, REFRESH, json!({ "t": refresh_c })).await.first_code().as_deref(),
+        Some("UNAUTHENTICATED")
+    );
 }
 
 fn claims(app_claims: &Value, overrides: Value) -> Value {
@@ -95,7 +115,12 @@ fn decode_claims(token: &str) -> Value {
 }
 
 fn sign(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).expect("sign")
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
 }
 
 async fn forged_and_foreign_tokens_are_rejected(app: TestApp) {
@@ -106,14 +131,23 @@ async fn forged_and_foreign_tokens_are_rejected(app: TestApp) {
 
     // Control: a token we sign ourselves with the right secret and claims is accepted.
     let control = sign(&good, JWT_SECRET);
-    assert!(app.gql(Some(&control), ME, json!({})).await.errors().is_empty(), "control token must work");
+    assert!(
+        app.gql(Some(&control), ME, json!({})).await.errors().is_empty(),
+        "control token must work"
+    );
 
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let alg_none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&good));
     let cases: Vec<(&str, String)> = vec![
         ("alg none", alg_none),
         ("bad signature", sign(&good, "another-secret-another-secret-0123456789")),
-        ("expired", sign(&claims(&good, json!({"exp": now - 3600, "nbf": now - 7200, "iat": now - 7200})), JWT_SECRET)),
+        (
+            "expired",
+            sign(
+                &claims(&good, json!({"exp": now - 3600, "nbf": now - 7200, "iat": now - 7200})),
+                JWT_SECRET,
+            ),
+        ),
         ("not yet valid", sign(&claims(&good, json!({"nbf": now + 3600})), JWT_SECRET)),
         ("wrong audience", sign(&claims(&good, json!({"aud": "someone-else"})), JWT_SECRET)),
         ("wrong issuer", sign(&claims(&good, json!({"iss": "evil"})), JWT_SECRET)),
@@ -150,18 +184,27 @@ async fn forged_and_foreign_tokens_are_rejected(app: TestApp) {
     assert_eq!(other.slug, "autre-ecole");
     let own = app.gql(Some(&foreign), ME, json!({})).await;
     assert_eq!(own.assert_ok()["me"]["email"], "eve@autre.test");
-    let mismatch = app.gql_with(Some(&foreign), &[("x-pupitre-tenant", "demo")], ME, json!({})).await;
+    let mismatch =
+        app.gql_with(Some(&foreign), &[("x-pupitre-tenant", "demo")], ME, json!({})).await;
     assert_eq!(mismatch.status, 401);
     assert_eq!(mismatch.first_code().as_deref(), Some("UNAUTHENTICATED"));
     let demo_learner = app.user_id(demo::LEARNER).await;
-    let by_id = app.gql(Some(&foreign), "query($id: ID!) { user(id: $id) { id email } }", json!({ "id": demo_learner })).await;
+    let by_id = app
+        .gql(
+            Some(&foreign),
+            "query($id: ID!) { user(id: $id) { id email } }",
+            json!({ "id": demo_learner }),
+        )
+        .await;
     assert_eq!(by_id.code_at("user").as_deref(), Some("NOT_FOUND"), "{}", by_id.body);
     assert!(by_id.data()["user"].is_null());
 }
 
 async fn parallel_failed_logins_cannot_outrun_the_throttle(app: TestApp) {
     const LOGIN: &str = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }";
-    let attempt = |password: &'static str| app.gql(None, LOGIN, json!({ "e": demo::LEARNER2, "p": password }));
+    let attempt = |password: &'static str| {
+        app.gql(None, LOGIN, json!({ "e": demo::LEARNER2, "p": password }))
+    };
     // Below the limit, a wrong password is checked (and refused as such), not throttled.
     assert_eq!(attempt("wrong password!!").await.first_code().as_deref(), Some("UNAUTHENTICATED"));
     // 29 more at the same moment: at most 4 more passwords are checked (5 in all), every other
@@ -184,12 +227,23 @@ async fn racing_refreshes_of_one_token_revoke_the_session(app: TestApp) {
     let winners: Vec<&common::Gql> = results.iter().filter(|r| r.errors().is_empty()).collect();
     let codes: Vec<String> = results.iter().filter_map(|r| r.first_code()).collect();
     assert_eq!(winners.len(), 1, "exactly one refresh wins: {codes:?}");
-    assert!(codes.iter().all(|c| c == "UNAUTHENTICATED"), "losers are refused, never INTERNAL: {codes:?}");
+    assert!(
+        codes.iter().all(|c| c == "UNAUTHENTICATED"),
+        "losers are refused, never INTERNAL: {codes:?}"
+    );
     // The loser presented a rotated token: the whole family, the winner's tokens included, is dead.
-    let new_refresh = winners[0].data()["refreshToken"]["refreshToken"].as_str().expect("token").to_owned();
-    let new_access = winners[0].data()["refreshToken"]["accessToken"].as_str().expect("token").to_owned();
-    assert_eq!(app.gql(None, REFRESH, json!({ "t": new_refresh })).await.first_code().as_deref(), Some("UNAUTHENTICATED"));
-    assert_eq!(app.gql(Some(&new_access), ME, json!({})).await.code_at("me").as_deref(), Some("UNAUTHENTICATED"));
+    let new_refresh =
+        winners[0].data()["refreshToken"]["refreshToken"].as_str().expect("token").to_owned();
+    let new_access =
+        winners[0].data()["refreshToken"]["accessToken"].as_str().expect("token").to_owned();
+    assert_eq!(
+        app.gql(None, REFRESH, json!({ "t": new_refresh })).await.first_code().as_deref(),
+        Some("UNAUTHENTICATED")
+    );
+    assert_eq!(
+        app.gql(Some(&new_access), ME, json!({})).await.code_at("me").as_deref(),
+        Some("UNAUTHENTICATED")
+    );
 }
 
 async fn repeated_failed_logins_are_throttled_without_revealing_accounts(app: TestApp) {
@@ -223,12 +277,16 @@ async fn probing_taken_addresses_through_registration_is_throttled(app: TestApp)
     let version = current_policy(&app, &[]).await;
     // Successful registrations from one client do not count (a class signing up together).
     for i in 0..25 {
-        app.gql(None, REGISTER, registration(&format!("pupil{i}@example.test"), &version)).await.assert_ok();
+        app.gql(None, REGISTER, registration(&format!("pupil{i}@example.test"), &version))
+            .await
+            .assert_ok();
     }
     // Probing addresses that exist does: after 20 the client is refused.
     let mut codes = Vec::new();
     for i in 0..21 {
-        let r = app.gql(None, REGISTER, registration(&format!("pupil{}@example.test", i % 25), &version)).await;
+        let r = app
+            .gql(None, REGISTER, registration(&format!("pupil{}@example.test", i % 25), &version))
+            .await;
         codes.push(r.first_code().unwrap_or_default());
     }
     assert!(codes[..20].iter().all(|c| c == "CONFLICT"), "{codes:?}");
@@ -248,10 +306,17 @@ async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
         .await;
         let attempt = |email: String, xff: &'static str| {
             let app = &app;
-            async move { app.gql_with(None, &[("x-forwarded-for", xff)], LOGIN, json!({ "e": email })).await.first_code() }
+            async move {
+                app.gql_with(None, &[("x-forwarded-for", xff)], LOGIN, json!({ "e": email }))
+                    .await
+                    .first_code()
+            }
         };
         for i in 0..4 {
-            assert_eq!(attempt(format!("a{i}@example.test"), "198.51.100.7, 203.0.113.1").await.as_deref(), Some("UNAUTHENTICATED"));
+            assert_eq!(
+                attempt(format!("a{i}@example.test"), "198.51.100.7, 203.0.113.1").await.as_deref(),
+                Some("UNAUTHENTICATED")
+            );
         }
         let same = attempt("a9@example.test".into(), "203.0.113.1").await;
         let other = attempt("b9@example.test".into(), "203.0.113.2").await;

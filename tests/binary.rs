@@ -33,9 +33,12 @@ async fn the_binary_serves_stops_on_sigterm_and_logs_no_personal_data() {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let (port_tx, mut port_rx) = tokio::sync::mpsc::channel::<u16>(1);
     let mut readers = Vec::new();
-    for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as Box<_>)]
-        .into_iter()
-        .flatten()
+    for stream in [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child.stderr.take().map(|s| Box::new(s) as Box<_>),
+    ]
+    .into_iter()
+    .flatten()
     {
         let lines = lines.clone();
         let tx = port_tx.clone();
@@ -43,15 +46,19 @@ async fn the_binary_serves_stops_on_sigterm_and_logs_no_personal_data() {
             let mut r = BufReader::new(stream).lines();
             while let Ok(Some(line)) = r.next_line().await {
                 if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && let Some(p) = v["http.port"].as_u64() {
-                        let _ = tx.send(p as u16).await;
-                    }
+                    && let Some(p) = v["http.port"].as_u64()
+                {
+                    let _ = tx.send(p as u16).await;
+                }
                 lines.lock().expect("lock").push(line);
             }
         }));
     }
     drop(port_tx);
-    let port = tokio::time::timeout(Duration::from_secs(60), port_rx.recv()).await.expect("started in time").expect("port logged");
+    let port = tokio::time::timeout(Duration::from_secs(60), port_rx.recv())
+        .await
+        .expect("started in time")
+        .expect("port logged");
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::new();
     let gql = |token: Option<String>, q: &'static str, v: Value| {
@@ -69,7 +76,9 @@ async fn the_binary_serves_stops_on_sigterm_and_logs_no_personal_data() {
     // Failed and successful log-ins, a registration, a profile change, a forbidden read.
     let bad = gql(None, login, json!({ "e": "ghost@example.org", "p": "wrong password" })).await;
     assert_eq!(bad["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    let ok = gql(None, login, json!({ "e": "lea.martin@demo.pupitre.test", "p": "pupitre-demo-2026" })).await;
+    let ok =
+        gql(None, login, json!({ "e": "lea.martin@demo.pupitre.test", "p": "pupitre-demo-2026" }))
+            .await;
     let token = ok["data"]["login"]["accessToken"].as_str().expect("token").to_owned();
     let reg = gql(
         None,
@@ -78,23 +87,37 @@ async fn the_binary_serves_stops_on_sigterm_and_logs_no_personal_data() {
     )
     .await;
     assert!(reg["errors"].is_null(), "{reg}");
-    let upd = gql(Some(token.clone()), "mutation { updateProfile(input: {email: \"lea.new@example.org\"}) { user { email } } }", json!({})).await;
+    let upd = gql(
+        Some(token.clone()),
+        "mutation { updateProfile(input: {email: \"lea.new@example.org\"}) { user { email } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(upd["data"]["updateProfile"]["user"]["email"], "lea.new@example.org");
-    let bad_input = gql(Some(token.clone()), "mutation { updateProfile(input: {email: \"broken@@example.org\"}) { user { email } } }", json!({})).await;
+    let bad_input = gql(
+        Some(token.clone()),
+        "mutation { updateProfile(input: {email: \"broken@@example.org\"}) { user { email } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(bad_input["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
     // SIGTERM: a graceful stop with exit status 0.
     let pid = child.id().expect("pid").to_string();
     let st = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
     assert!(st.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("stopped in time").expect("status");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stopped in time")
+        .expect("status");
     assert!(status.success(), "exit status {status:?}");
     for r in readers {
         let _ = r.await;
     }
     let all = lines.lock().expect("lock").join("\n");
     assert!(all.contains("request done"), "requests are logged");
-    let email = regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("regex");
+    let email =
+        regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("regex");
     let found: Vec<&str> = email.find_iter(&all).map(|m| m.as_str()).collect();
     assert!(found.is_empty(), "e-mail addresses in the logs: {found:?}");
     for secret in ["pupitre-demo-2026", "another long passphrase", &token, "Bearer"] {
@@ -122,7 +145,9 @@ async fn production_refuses_unsafe_settings_and_names_them() {
 async fn the_schema_command_prints_the_checked_in_sdl() {
     let out = pupitre().arg("schema").output().await.expect("runs");
     assert!(out.status.success());
-    let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql")).expect("sdl");
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql"))
+            .expect("sdl");
     assert!(
         String::from_utf8_lossy(&out.stdout) == checked_in,
         "`pupitre schema` differs from graphql/schema.graphql: run `cargo run -- schema > graphql/schema.graphql`"
@@ -139,17 +164,29 @@ async fn the_operator_command_grants_a_role_to_an_existing_account_only() {
         let db = db.clone();
         let dir = dir.path().to_path_buf();
         async move {
-            pupitre().current_dir(dir).args(args).env("DATABASE_URL", db).env("PUPITRE_LOG_FORMAT", "json").output().await.expect("binary runs")
+            pupitre()
+                .current_dir(dir)
+                .args(args)
+                .env("DATABASE_URL", db)
+                .env("PUPITRE_LOG_FORMAT", "json")
+                .output()
+                .await
+                .expect("binary runs")
         }
     };
     assert!(run(&["seed"]).await.status.success());
-    let ok = run(&["grant-role", "demo", "hugo.bernard@demo.pupitre.test", "privacy_officer"]).await;
+    let ok =
+        run(&["grant-role", "demo", "hugo.bernard@demo.pupitre.test", "privacy_officer"]).await;
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8_lossy(&ok.stdout).into_owned();
     assert!(!out.contains("hugo.bernard"), "no e-mail address in the logs: {out}");
     let unknown = run(&["grant-role", "demo", "nobody@demo.pupitre.test", "privacy_officer"]).await;
     assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"), "{}", String::from_utf8_lossy(&unknown.stderr));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no account"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
     let bad_role = run(&["grant-role", "demo", "hugo.bernard@demo.pupitre.test", "overlord"]).await;
     assert!(!bad_role.status.success());
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));

@@ -14,14 +14,20 @@ use serde_json::{Value, json};
 const SEED: &str = include_str!("../seed/catalog.json");
 
 fn seed() -> Vec<Value> {
-    serde_json::from_str::<Value>(SEED).expect("seed").get("courses").and_then(Value::as_array).cloned().expect("courses")
+    serde_json::from_str::<Value>(SEED)
+        .expect("seed")
+        .get("courses")
+        .and_then(Value::as_array)
+        .cloned()
+        .expect("courses")
 }
 
 fn published() -> Vec<Value> {
     seed().into_iter().filter(|c| c["published"] == true).collect()
 }
 
-const PAGE: &str = "query($first: Int, $after: String, $filter: CourseFilterInput, $sort: CourseSort) {
+const PAGE: &str =
+    "query($first: Int, $after: String, $filter: CourseFilterInput, $sort: CourseSort) {
   courses(first: $first, after: $after, filter: $filter, sort: $sort) {
     edges { cursor node { slug title format level language price { amountCents currency } tags
       sessions { id startsAt seatsLeft instructor { displayName } } lessons { title } } }
@@ -30,7 +36,12 @@ const PAGE: &str = "query($first: Int, $after: String, $filter: CourseFilterInpu
 async fn page(app: &TestApp, vars: Value) -> (Vec<Value>, Value) {
     let r = app.gql(None, PAGE, vars).await;
     let d = r.assert_ok();
-    let nodes = d["courses"]["edges"].as_array().expect("edges").iter().map(|e| e["node"].clone()).collect();
+    let nodes = d["courses"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
     (nodes, d["courses"]["pageInfo"].clone())
 }
 
@@ -66,18 +77,34 @@ async fn visitors_filter_sort_and_page_through_the_published_catalogue(app: Test
         (json!({ "format": "ONLINE" }), count(&|c| c["format"] == "online")),
         (json!({ "level": "ADVANCED" }), count(&|c| c["level"] == "advanced")),
         (json!({ "language": "en" }), count(&|c| c["language"] == "en")),
-        (json!({ "tag": "anglais" }), count(&|c| c["tags"].as_array().is_some_and(|t| t.contains(&json!("anglais"))))),
-        (json!({ "minPriceCents": 1, "maxPriceCents": 30000 }), count(&|c| (1..=30000).contains(&c["price_cents"].as_i64().unwrap_or(-1)))),
+        (
+            json!({ "tag": "anglais" }),
+            count(&|c| c["tags"].as_array().is_some_and(|t| t.contains(&json!("anglais")))),
+        ),
+        (
+            json!({ "minPriceCents": 1, "maxPriceCents": 30000 }),
+            count(&|c| (1..=30000).contains(&c["price_cents"].as_i64().unwrap_or(-1))),
+        ),
         (json!({ "maxPriceCents": 0 }), count(&|c| c["price_cents"] == 0)),
         (
             json!({ "hasUpcomingSession": false }),
-            count(&|c| !c["sessions"].as_array().is_some_and(|s| s.iter().any(|s| s["start_offset_days"].as_i64().unwrap_or(0) > 0))),
+            count(&|c| {
+                !c["sessions"].as_array().is_some_and(|s| {
+                    s.iter().any(|s| s["start_offset_days"].as_i64().unwrap_or(0) > 0)
+                })
+            }),
         ),
-        (json!({ "search": "TOEIC" }), count(&|c| {
-            let t = format!("{} {}", c["title"], c["summary"]).to_lowercase();
-            t.contains("toeic")
-        })),
-        (json!({ "format": "IN_PERSON", "language": "fr" }), count(&|c| c["format"] == "in_person" && c["language"] == "fr")),
+        (
+            json!({ "search": "TOEIC" }),
+            count(&|c| {
+                let t = format!("{} {}", c["title"], c["summary"]).to_lowercase();
+                t.contains("toeic")
+            }),
+        ),
+        (
+            json!({ "format": "IN_PERSON", "language": "fr" }),
+            count(&|c| c["format"] == "in_person" && c["language"] == "fr"),
+        ),
     ];
     for (filter, expected) in cases {
         let (nodes, _) = page(&app, json!({ "first": 50, "filter": filter })).await;
@@ -89,27 +116,42 @@ async fn visitors_filter_sort_and_page_through_the_published_catalogue(app: Test
 
     // Sorting.
     let (by_price, _) = page(&app, json!({ "first": 50, "sort": "PRICE" })).await;
-    let prices: Vec<i64> = by_price.iter().map(|n| n["price"]["amountCents"].as_i64().unwrap_or(-1)).collect();
+    let prices: Vec<i64> =
+        by_price.iter().map(|n| n["price"]["amountCents"].as_i64().unwrap_or(-1)).collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
     let (by_start, _) = page(&app, json!({ "first": 50, "sort": "START_DATE" })).await;
     let next: Vec<Option<String>> = by_start
         .iter()
-        .map(|n| n["sessions"].as_array().and_then(|s| s.first()).and_then(|s| s["startsAt"].as_str().map(str::to_owned)))
+        .map(|n| {
+            n["sessions"]
+                .as_array()
+                .and_then(|s| s.first())
+                .and_then(|s| s["startsAt"].as_str().map(str::to_owned))
+        })
         .collect();
     let firsts: Vec<&String> = next.iter().flatten().collect();
     assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "upcoming sessions in start order");
     let first_none = next.iter().position(Option::is_none).unwrap_or(next.len());
-    assert!(next[first_none..].iter().all(Option::is_none), "courses without an upcoming session come last");
+    assert!(
+        next[first_none..].iter().all(Option::is_none),
+        "courses without an upcoming session come last"
+    );
     let (by_title, _) = page(&app, json!({ "first": 50, "sort": "TITLE" })).await;
     let titles: Vec<&str> = by_title.iter().map(|n| n["title"].as_str().expect("title")).collect();
-    let mut expected: Vec<&str> = all.iter().map(|c| c["title"].as_str().expect("seed title")).collect();
+    let mut expected: Vec<&str> =
+        all.iter().map(|c| c["title"].as_str().expect("seed title")).collect();
     // The database's collation decides; the test databases compare bytes (SQLite's BINARY,
     // PostgreSQL's C.UTF-8), which is the order of Rust's `str`.
     expected.sort_unstable();
     assert_eq!(titles, expected);
 
     // Over the cap, or a forged cursor: bad input naming the argument.
-    for (vars, field) in [(json!({ "first": 51 }), "first"), (json!({ "first": 0 }), "first"), (json!({ "after": "bm9wZQ" }), "after"), (json!({ "after": "Y291cnNlLW9mZnNldDoxODQ0Njc0NDA3MzcwOTU1MTYxNQ" }), "after")] {
+    for (vars, field) in [
+        (json!({ "first": 51 }), "first"),
+        (json!({ "first": 0 }), "first"),
+        (json!({ "after": "bm9wZQ" }), "after"),
+        (json!({ "after": "Y291cnNlLW9mZnNldDoxODQ0Njc0NDA3MzcwOTU1MTYxNQ" }), "after"),
+    ] {
         let r = app.gql(None, PAGE, vars).await;
         assert_eq!(r.code_at("courses").as_deref(), Some("BAD_USER_INPUT"));
         assert_eq!(r.errors()[0]["extensions"]["field"], field);
@@ -130,20 +172,43 @@ async fn drafts_are_invisible_to_visitors_and_visible_to_admins(app: TestApp) {
     let learner = app.token(demo::LEARNER).await;
     assert!(app.gql(Some(&learner), q, json!({ "s": slug })).await.assert_ok()["course"].is_null());
     let admin = app.token(demo::ADMIN).await;
-    assert_eq!(app.gql(Some(&admin), q, json!({ "s": slug })).await.assert_ok()["course"]["status"], "DRAFT");
+    assert_eq!(
+        app.gql(Some(&admin), q, json!({ "s": slug })).await.assert_ok()["course"]["status"],
+        "DRAFT"
+    );
 }
 
 async fn anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not(app: TestApp) {
-    let url = format!("{}?query={}", app.url("/graphql"), "%7Bcourses(first%3A3)%7Bedges%7Bnode%7Bslug%20title%7D%7D%7D%7D");
+    let url = format!(
+        "{}?query={}",
+        app.url("/graphql"),
+        "%7Bcourses(first%3A3)%7Bedges%7Bnode%7Bslug%20title%7D%7D%7D%7D"
+    );
     let r = app.client.get(&url).send().await.expect("get");
-    assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=60"));
-    assert!(r.headers().get("vary").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("Authorization")));
+    assert_eq!(
+        r.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("public, max-age=60")
+    );
+    assert!(
+        r.headers()
+            .get("vary")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("Authorization"))
+    );
     let token = app.token(demo::LEARNER).await;
     let r = app.client.get(&url).bearer_auth(&token).send().await.expect("get");
     assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
-    let mixed = format!("{}?query={}", app.url("/graphql"), "%7Bcourses(first%3A3)%7Bedges%7Bnode%7Bslug%7D%7D%7D%20visitorConsents(visitorId%3A%22visitor-0123456789abcdef%22)%7Bgranted%7D%7D");
+    let mixed = format!(
+        "{}?query={}",
+        app.url("/graphql"),
+        "%7Bcourses(first%3A3)%7Bedges%7Bnode%7Bslug%7D%7D%7D%20visitorConsents(visitorId%3A%22visitor-0123456789abcdef%22)%7Bgranted%7D%7D"
+    );
     let r = app.client.get(&mixed).send().await.expect("get");
-    assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "a visitor's own data is never cached");
+    assert_eq!(
+        r.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "a visitor's own data is never cached"
+    );
 }
 
 const CREATE: &str = "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id slug status price { amountCents currency } tags } } }";
@@ -155,7 +220,8 @@ fn course_input(slug: &str) -> Value {
 
 async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp) {
     let admin = app.token(demo::ADMIN).await;
-    let r = app.gql(Some(&admin), CREATE, json!({ "input": course_input("atelier-ecriture") })).await;
+    let r =
+        app.gql(Some(&admin), CREATE, json!({ "input": course_input("atelier-ecriture") })).await;
     let course = r.assert_ok()["createCourse"]["course"].clone();
     assert_eq!(course["status"], "DRAFT");
     assert_eq!(course["tags"], json!(["culture", "ecriture"]));
@@ -163,7 +229,8 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     let courses = app.count("courses").await;
 
     // Slug conflict, bad input, non-admins: nothing written.
-    let r = app.gql(Some(&admin), CREATE, json!({ "input": course_input("atelier-ecriture") })).await;
+    let r =
+        app.gql(Some(&admin), CREATE, json!({ "input": course_input("atelier-ecriture") })).await;
     assert_eq!(r.code_at("createCourse").as_deref(), Some("CONFLICT"));
     let bad: Vec<(&str, Value, &str)> = vec![
         ("slug", json!("Bad Slug"), "input.slug"),
@@ -178,7 +245,12 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
         let mut input = course_input("another-slug");
         input[key] = value;
         let r = app.gql(Some(&admin), CREATE, json!({ "input": input })).await;
-        assert_eq!(r.code_at("createCourse").as_deref(), Some("BAD_USER_INPUT"), "{key}: {}", r.body);
+        assert_eq!(
+            r.code_at("createCourse").as_deref(),
+            Some("BAD_USER_INPUT"),
+            "{key}: {}",
+            r.body
+        );
         assert_eq!(r.errors()[0]["extensions"]["field"], field, "{key}");
     }
     let support = app.token(demo::SUPPORT).await;
@@ -222,55 +294,122 @@ async fn admins_manage_courses_sessions_and_lessons_with_validation(app: TestApp
     // Lessons keep their order; inserting shifts the following ones.
     let add = "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { position title } } }";
     for title in ["Deux", "Trois"] {
-        app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": title } })).await.assert_ok();
+        app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": title } }))
+            .await
+            .assert_ok();
     }
-    app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Un", "position": 1 } })).await.assert_ok();
-    let r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Trop loin", "position": 9 } })).await;
+    app.gql(
+        Some(&admin),
+        add,
+        json!({ "input": { "courseId": id, "title": "Un", "position": 1 } }),
+    )
+    .await
+    .assert_ok();
+    let r = app
+        .gql(
+            Some(&admin),
+            add,
+            json!({ "input": { "courseId": id, "title": "Trop loin", "position": 9 } }),
+        )
+        .await;
     r.assert_bad_input("input.position");
     // Move, rename, remove: the outline stays 1..n in the new order.
-    let add_r = app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Quatre" } })).await;
+    let add_r =
+        app.gql(Some(&admin), add, json!({ "input": { "courseId": id, "title": "Quatre" } })).await;
     let four = add_r.assert_ok()["addLesson"]["lesson"]["position"].clone();
     assert_eq!(four, 4);
     let lessons_q = "query($s: String!) { course(slug: $s) { lessons { id position title } } }";
     let ids = |r: &common::Gql| -> Vec<(String, String)> {
         r.data()["course"]["lessons"]
             .as_array()
-            .map(|a| a.iter().map(|l| (l["id"].as_str().unwrap_or("").to_owned(), l["title"].as_str().unwrap_or("").to_owned())).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|l| {
+                        (
+                            l["id"].as_str().unwrap_or("").to_owned(),
+                            l["title"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let before = ids(&app.gql(Some(&admin), lessons_q, json!({ "s": "atelier-ecriture" })).await);
     let update = "mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { lesson { position title } } }";
-    let r = app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[3].0, "position": 1, "title": "Zéro" } })).await;
+    let r = app
+        .gql(
+            Some(&admin),
+            update,
+            json!({ "input": { "lessonId": before[3].0, "position": 1, "title": "Zéro" } }),
+        )
+        .await;
     assert_eq!(r.assert_ok()["updateLesson"]["lesson"], json!({ "position": 1, "title": "Zéro" }));
-    let r = app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[0].0, "position": 7 } })).await;
+    let r = app
+        .gql(Some(&admin), update, json!({ "input": { "lessonId": before[0].0, "position": 7 } }))
+        .await;
     r.assert_bad_input("input.position");
-    app.gql(Some(&admin), "mutation($id: ID!) { removeLesson(input: {lessonId: $id}) { removedLessonId } }", json!({ "id": before[1].0 })).await.assert_ok();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { removeLesson(input: {lessonId: $id}) { removedLessonId } }",
+        json!({ "id": before[1].0 }),
+    )
+    .await
+    .assert_ok();
     let after = app.gql(Some(&admin), lessons_q, json!({ "s": "atelier-ecriture" })).await;
     let titles: Vec<String> = ids(&after).into_iter().map(|(_, t)| t).collect();
     assert_eq!(titles, ["Zéro", "Un", "Trois"]);
-    let positions: Vec<i64> = after.data()["course"]["lessons"].as_array().map(|a| a.iter().filter_map(|l| l["position"].as_i64()).collect()).unwrap_or_default();
+    let positions: Vec<i64> = after.data()["course"]["lessons"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l["position"].as_i64()).collect())
+        .unwrap_or_default();
     assert_eq!(positions, [1, 2, 3]);
     // Put the outline back as the checks below expect it.
-    app.gql(Some(&admin), update, json!({ "input": { "lessonId": before[3].0, "title": "Deux", "position": 2 } })).await.assert_ok();
+    app.gql(
+        Some(&admin),
+        update,
+        json!({ "input": { "lessonId": before[3].0, "title": "Deux", "position": 2 } }),
+    )
+    .await
+    .assert_ok();
 
     // Publish: visible with its outline; unpublish and archive: gone again.
     let q = "{ course(slug: \"atelier-ecriture\") { title lessons { position title } sessions { seatsLeft } } }";
     assert!(app.gql(None, q, json!({})).await.assert_ok()["course"].is_null());
-    for (m, visible) in [("publishCourse", true), ("unpublishCourse", false), ("publishCourse", true), ("archiveCourse", false)] {
-        let mutation = format!("mutation($id: ID!) {{ {m}(input: {{courseId: $id}}) {{ course {{ status }} }} }}");
+    for (m, visible) in [
+        ("publishCourse", true),
+        ("unpublishCourse", false),
+        ("publishCourse", true),
+        ("archiveCourse", false),
+    ] {
+        let mutation = format!(
+            "mutation($id: ID!) {{ {m}(input: {{courseId: $id}}) {{ course {{ status }} }} }}"
+        );
         app.gql(Some(&admin), &mutation, json!({ "id": id })).await.assert_ok();
         let r = app.gql(None, q, json!({})).await;
         assert_eq!(!r.assert_ok()["course"].is_null(), visible, "after {m}");
         if visible {
-            let titles: Vec<&str> = r.data()["course"]["lessons"].as_array().expect("lessons").iter().filter_map(|l| l["title"].as_str()).collect();
+            let titles: Vec<&str> = r.data()["course"]["lessons"]
+                .as_array()
+                .expect("lessons")
+                .iter()
+                .filter_map(|l| l["title"].as_str())
+                .collect();
             assert_eq!(titles, ["Un", "Deux", "Trois"]);
         }
     }
     // Audit trail of catalogue changes.
     let dpo = app.token(demo::DPO).await;
-    let log = app.gql(Some(&dpo), "{ auditLog(first: 20) { edges { node { action } } } }", json!({})).await;
+    let log = app
+        .gql(Some(&dpo), "{ auditLog(first: 20) { edges { node { action } } } }", json!({}))
+        .await;
     let text = log.assert_ok().to_string();
-    for action in ["course.created", "course.published", "course.archived", "session.created", "lesson.created"] {
+    for action in [
+        "course.created",
+        "course.published",
+        "course.archived",
+        "session.created",
+        "lesson.created",
+    ] {
         assert!(text.contains(action), "{action} audited");
     }
 }
@@ -307,7 +446,10 @@ async fn the_micro_cache_serves_public_reads_for_a_second_and_nothing_personal()
     let a = app.gql(Some(&token), mine, json!({})).await;
     let b = app.gql(None, mine, json!({})).await;
     assert_eq!(a.data()["me"]["email"], "lea.martin@demo.pupitre.test");
-    assert!(b.data()["me"].is_null() && !b.body.to_string().contains('@'), "personal data never reaches an anonymous reader");
+    assert!(
+        b.data()["me"].is_null() && !b.body.to_string().contains('@'),
+        "personal data never reaches an anonymous reader"
+    );
 }
 
 on_both_databases!(

@@ -32,7 +32,10 @@ impl Drop for Moto {
 }
 
 fn python_available() -> bool {
-    std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success())
+    std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Installs moto into a virtual environment under the target directory (once) and starts it
@@ -41,12 +44,23 @@ async fn start_moto() -> Moto {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
     let server = venv.join("bin/moto_server");
     if !server.exists() {
-        let st = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 -m venv");
+        let st = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv");
         assert!(st.success(), "creating the moto virtual environment failed");
-        let st = std::process::Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", MOTO]).status().expect("pip");
+        let st = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", MOTO])
+            .status()
+            .expect("pip");
         assert!(st.success(), "pip install {MOTO} failed");
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
     let child = std::process::Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(std::process::Stdio::null())
@@ -67,7 +81,10 @@ async fn start_moto() -> Moto {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_can_live_in_s3_compatible_storage_encrypted() {
     if !python_available() {
-        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true and Python is missing: the S3 test cannot run");
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true and Python is missing: the S3 test cannot run"
+        );
         eprintln!("skipping the S3 document store test: python3 is not installed");
         return;
     }
@@ -87,7 +104,10 @@ async fn documents_can_live_in_s3_compatible_storage_encrypted() {
         });
     })
     .await;
-    assert!(std::fs::read_dir(app.documents.path()).expect("dir").next().is_none(), "nothing goes to the local directory");
+    assert!(
+        std::fs::read_dir(app.documents.path()).expect("dir").next().is_none(),
+        "nothing goes to the local directory"
+    );
 
     // A learner applies and uploads a PDF (the demo data's documents are in the bucket too).
     let admin = app.token(demo::ADMIN).await;
@@ -99,10 +119,17 @@ async fn documents_can_live_in_s3_compatible_storage_encrypted() {
         )
         .await;
     let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("course").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course }),
+    )
+    .await
+    .assert_ok();
     let learner = app.token(demo::LEARNER).await;
     let r = app.gql(Some(&learner), "mutation($c: ID!) { createApplication(input: {courseId: $c, situation: {incomeBracket: BELOW_10K}}) { application { id } } }", json!({ "c": course })).await;
-    let id = r.assert_ok()["createApplication"]["application"]["id"].as_str().expect("id").to_owned();
+    let id =
+        r.assert_ok()["createApplication"]["application"]["id"].as_str().expect("id").to_owned();
 
     let boundary = "pupitre-s3-boundary";
     let operations = json!({ "query": "mutation($input: AddDocumentsInput!) { addDocuments(input: $input) { documents { id } } }",
@@ -110,14 +137,26 @@ async fn documents_can_live_in_s3_compatible_storage_encrypted() {
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\":[\"variables.input.files.0\"]}}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"avis.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").into_bytes();
     body.extend_from_slice(PDF);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let res = app.client.post(app.url("/graphql")).bearer_auth(&learner).header("content-type", format!("multipart/form-data; boundary={boundary}")).body(body).send().await.expect("upload");
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&learner)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
     let v: Value = res.json().await.expect("json");
-    let doc = v["data"]["addDocuments"]["documents"][0]["id"].as_str().unwrap_or_else(|| panic!("uploaded: {v}")).to_owned();
+    let doc = v["data"]["addDocuments"]["documents"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("uploaded: {v}"))
+        .to_owned();
 
     // In the bucket (read back through the server's own S3 client): ciphertext only; the local
     // directory stays empty.
     let tenant = app.services().tenants.by_slug("demo").await.expect("tenants").expect("demo").id;
-    let key = pupitre::domain::equal_opportunity::vault::storage_key(tenant, doc.parse().expect("uuid"));
+    let key =
+        pupitre::domain::equal_opportunity::vault::storage_key(tenant, doc.parse().expect("uuid"));
     let store = &app.services().documents.store;
     let bytes = store.get(&key).await.expect("the object is in the bucket");
     assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER), "the bucket holds no plaintext");
@@ -125,10 +164,28 @@ async fn documents_can_live_in_s3_compatible_storage_encrypted() {
     assert!(std::fs::read_dir(app.documents.path()).expect("dir").next().is_none());
 
     // The applicant downloads it back; deleting the application deletes the object.
-    let res = app.client.get(app.url(&format!("/documents/{doc}"))).bearer_auth(&learner).send().await.expect("download");
+    let res = app
+        .client
+        .get(app.url(&format!("/documents/{doc}")))
+        .bearer_auth(&learner)
+        .send()
+        .await
+        .expect("download");
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.bytes().await.expect("bytes").as_ref(), PDF);
-    let r = app.gql(Some(&learner), "mutation($id: ID!) { deleteApplication(input: {applicationId: $id}) { deletedId } }", json!({ "id": id })).await;
+    let r = app
+        .gql(
+            Some(&learner),
+            "mutation($id: ID!) { deleteApplication(input: {applicationId: $id}) { deletedId } }",
+            json!({ "id": id }),
+        )
+        .await;
     r.assert_ok();
-    assert!(matches!(store.get(&key).await, Err(pupitre::domain::equal_opportunity::vault::VaultError::Missing)), "the object is gone");
+    assert!(
+        matches!(
+            store.get(&key).await,
+            Err(pupitre::domain::equal_opportunity::vault::VaultError::Missing)
+        ),
+        "the object is gone"
+    );
 }

@@ -39,16 +39,28 @@ async fn create(app: &TestApp, token: &str, course: &str, learner: Option<&str>)
 }
 
 /// Sends `addDocuments` as a GraphQL multipart request; returns (HTTP status, body).
-async fn upload(app: &TestApp, token: &str, application: &str, files: &[(&str, &str, &[u8])]) -> (u16, Value) {
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    application: &str,
+    files: &[(&str, &str, &[u8])],
+) -> (u16, Value) {
     let boundary = "pupitre-test-boundary-7MA4YWxkTrZu0gW";
     let operations = json!({
         "query": "mutation($input: AddDocumentsInput!) { addDocuments(input: $input) { documents { id mimeType sizeBytes sha256 originalName } } }",
         "variables": { "input": { "applicationId": application, "kind": "TAX_NOTICE", "files": files.iter().map(|_| Value::Null).collect::<Vec<_>>() } },
     });
-    let map: serde_json::Map<String, Value> = (0..files.len()).map(|i| (i.to_string(), json!([format!("variables.input.files.{i}")]))).collect();
+    let map: serde_json::Map<String, Value> = (0..files.len())
+        .map(|i| (i.to_string(), json!([format!("variables.input.files.{i}")])))
+        .collect();
     let mut body = Vec::new();
     let mut text_part = |name: &str, value: &str| {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
     };
     text_part("operations", &operations.to_string());
     text_part("map", &Value::Object(map).to_string());
@@ -95,7 +107,9 @@ fn stored_files(app: &TestApp) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 
 /// The stored blob of one document (its storage key ends with the document id).
 fn blob_of(app: &TestApp, document: &str) -> Option<(std::path::PathBuf, Vec<u8>)> {
-    stored_files(app).into_iter().find(|(p, _)| p.file_name().is_some_and(|n| n.to_string_lossy() == document))
+    stored_files(app)
+        .into_iter()
+        .find(|(p, _)| p.file_name().is_some_and(|n| n.to_string_lossy() == document))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -120,7 +134,13 @@ async fn real_pdf_and_png_are_accepted_encrypted_at_rest_and_downloadable(app: T
     let id = create(&app, &learner, &course, None).await;
     let before = stored_files(&app).len();
     // The declared type says nothing: the PNG is sent as octet-stream and still recognised.
-    let (status, body) = upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF), ("carte.bin", "application/octet-stream", PNG)]).await;
+    let (status, body) = upload(
+        &app,
+        &learner,
+        &id,
+        &[("avis.pdf", "application/pdf", PDF), ("carte.bin", "application/octet-stream", PNG)],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let docs = body["data"]["addDocuments"]["documents"].as_array().expect("documents").clone();
     assert_eq!(docs.len(), 2, "{body}");
@@ -138,11 +158,21 @@ async fn real_pdf_and_png_are_accepted_encrypted_at_rest_and_downloadable(app: T
     }
     for (path, bytes) in &files {
         assert!(!contains(bytes, MARKER), "{} holds plaintext", path.display());
-        assert!(!contains(bytes, b"%PDF-") && !contains(bytes, b"\x89PNG"), "{} is not encrypted", path.display());
+        assert!(
+            !contains(bytes, b"%PDF-") && !contains(bytes, b"\x89PNG"),
+            "{} is not encrypted",
+            path.display()
+        );
     }
 
     // The applicant downloads the exact bytes back.
-    let r = app.gql(Some(&learner), &format!("query($id: ID!) {{ application(id: $id) {{ {APP_FIELDS} }} }}"), json!({ "id": id })).await;
+    let r = app
+        .gql(
+            Some(&learner),
+            &format!("query($id: ID!) {{ application(id: $id) {{ {APP_FIELDS} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
     let a = r.assert_ok()["application"].clone();
     let url = a["documents"][0]["downloadUrl"].as_str().expect("url").to_owned();
     let (status, bytes, ct) = download(&app, &learner, &url).await;
@@ -165,7 +195,13 @@ async fn bad_files_are_refused_with_their_index_and_nothing_is_stored(app: TestA
     type File<'a> = (&'a str, &'a str, &'a [u8]);
     let cases: Vec<(Vec<File>, &str)> = vec![
         (vec![("page.pdf", "application/pdf", HTML_NAMED_PDF)], "input.files.0"),
-        (vec![("avis.pdf", "application/pdf", PDF), ("outil.pdf", "application/pdf", EXECUTABLE)], "input.files.1"),
+        (
+            vec![
+                ("avis.pdf", "application/pdf", PDF),
+                ("outil.pdf", "application/pdf", EXECUTABLE),
+            ],
+            "input.files.1",
+        ),
         (vec![("vide.pdf", "application/pdf", b"")], "input.files.0"),
         (vec![("gros.pdf", "application/pdf", &eleven_mb)], "input.files.0"),
         (vec![("avis.pdf", "application/pdf", PDF); 6], "input.files"),
@@ -199,16 +235,25 @@ async fn a_tampered_document_fails_cleanly(app: TestApp) {
     assert_eq!(json["errors"][0]["extensions"]["code"], "DATA_CORRUPTED");
 }
 
-async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_audited(app: TestApp) {
+async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_audited(
+    app: TestApp,
+) {
     let (course, _) = course(&app, "eo-matrix").await;
     // A guardian applies for their ward; the ward (the applicant) and the guardian may read it.
     let guardian = app.token(demo::GUARDIAN).await;
     let ward = app.user_id(demo::MINOR).await;
     let id = create(&app, &guardian, &course, Some(&ward)).await;
-    let (status, body) = upload(&app, &guardian, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
+    let (status, body) =
+        upload(&app, &guardian, &id, &[("avis.pdf", "application/pdf", PDF)]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(submit(&app, &guardian, &id).await.assert_ok()["submitApplication"]["application"]["status"], "SUBMITTED");
-    let doc_url = format!("/documents/{}", body["data"]["addDocuments"]["documents"][0]["id"].as_str().expect("doc"));
+    assert_eq!(
+        submit(&app, &guardian, &id).await.assert_ok()["submitApplication"]["application"]["status"],
+        "SUBMITTED"
+    );
+    let doc_url = format!(
+        "/documents/{}",
+        body["data"]["addDocuments"]["documents"][0]["id"].as_str().expect("doc")
+    );
 
     let q = "query($id: ID!) { application(id: $id) { id situation { incomeBracket } documents { id } } }";
     for who in [demo::GUARDIAN, demo::MINOR, demo::REVIEWER, demo::DPO] {
@@ -219,14 +264,37 @@ async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_a
         assert_eq!(r.data()["application"]["documents"].as_array().map(Vec::len), Some(1));
         assert_eq!(download(&app, &t, &doc_url).await.0, 200, "{who} may download");
     }
-    for who in [demo::BILLING, demo::SUPPORT, demo::INSTRUCTOR, demo::MARKETING, demo::ADMIN, demo::LEARNER] {
+    for who in [
+        demo::BILLING,
+        demo::SUPPORT,
+        demo::INSTRUCTOR,
+        demo::MARKETING,
+        demo::ADMIN,
+        demo::LEARNER,
+    ] {
         let t = app.token(who).await;
         let r = app.gql(Some(&t), q, json!({ "id": id })).await;
-        assert_eq!(r.code_at("application.situation").as_deref(), Some("FORBIDDEN"), "{who}: {}", r.body);
-        assert_eq!(r.code_at("application.documents").as_deref(), Some("FORBIDDEN"), "{who}: {}", r.body);
+        assert_eq!(
+            r.code_at("application.situation").as_deref(),
+            Some("FORBIDDEN"),
+            "{who}: {}",
+            r.body
+        );
+        assert_eq!(
+            r.code_at("application.documents").as_deref(),
+            Some("FORBIDDEN"),
+            "{who}: {}",
+            r.body
+        );
         assert_eq!(download(&app, &t, &doc_url).await.0, 404, "{who} must not download");
-        let list = app.gql(Some(&t), "{ applications(first: 50) { edges { node { id } } } }", json!({})).await;
-        let listed = list.assert_ok()["applications"]["edges"].as_array().expect("edges").iter().any(|e| e["node"]["id"] == id.as_str());
+        let list = app
+            .gql(Some(&t), "{ applications(first: 50) { edges { node { id } } } }", json!({}))
+            .await;
+        let listed = list.assert_ok()["applications"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .any(|e| e["node"]["id"] == id.as_str());
         assert!(!listed, "{who} must not list it");
     }
 
@@ -235,16 +303,27 @@ async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_a
     let reviewer = app.token(demo::REVIEWER).await;
     let app_ref = &app;
     let reads = |cat: &'static str| {
-        let sql = format!("audit_log WHERE category = '{cat}' AND purpose = 'equal_opportunity_review' AND action <> 'document.downloaded'");
+        let sql = format!(
+            "audit_log WHERE category = '{cat}' AND purpose = 'equal_opportunity_review' AND action <> 'document.downloaded'"
+        );
         async move { app_ref.count(&sql).await }
     };
-    let (situation_reads, document_reads) = (reads("financial_situation").await, reads("supporting_documents").await);
+    let (situation_reads, document_reads) =
+        (reads("financial_situation").await, reads("supporting_documents").await);
     app.gql(Some(&reviewer), q, json!({ "id": id })).await.assert_ok();
-    assert_eq!(reads("financial_situation").await, situation_reads + 1, "the reviewer's read of the situation is audited");
+    assert_eq!(
+        reads("financial_situation").await,
+        situation_reads + 1,
+        "the reviewer's read of the situation is audited"
+    );
     assert_eq!(reads("supporting_documents").await, document_reads + 1, "and of the documents");
     let downloads = app.count("audit_log WHERE action = 'document.downloaded'").await;
     assert_eq!(download(&app, &reviewer, &doc_url).await.0, 200);
-    assert_eq!(app.count("audit_log WHERE action = 'document.downloaded'").await, downloads + 1, "each staff download is audited");
+    assert_eq!(
+        app.count("audit_log WHERE action = 'document.downloaded'").await,
+        downloads + 1,
+        "each staff download is audited"
+    );
 
     // The reviewer's queue shows it; the applicant's side cannot decide.
     let queue = app.gql(Some(&reviewer), "query($c: ID!) { applications(filter: {status: SUBMITTED, courseId: $c}) { totalCount edges { node { id } } } }", json!({ "c": course })).await;
@@ -267,17 +346,39 @@ async fn situation_and_documents_follow_the_role_matrix_and_reviewer_reads_are_a
     assert_eq!(r.assert_ok()["application"]["reviewerNote"], "Avis conforme.");
     // Decided: the applicant can no longer change or withdraw it.
     let r = app.gql(Some(&guardian), "mutation($id: ID!) { withdrawApplication(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
-    assert_eq!(r.first_code().as_deref(), Some("CONFLICT"), "decided: it can no longer change: {}", r.body);
+    assert_eq!(
+        r.first_code().as_deref(),
+        Some("CONFLICT"),
+        "decided: it can no longer change: {}",
+        r.body
+    );
 }
 
 async fn one_open_application_per_course_withdrawal_and_deletion(app: TestApp) {
     let (course, _) = course(&app, "eo-lifecycle").await;
     let learner = app.token(demo::LEARNER).await;
     let id = create(&app, &learner, &course, None).await;
-    let r = app.gql(Some(&learner), "mutation($c: ID!) { createApplication(input: {courseId: $c}) { application { id } } }", json!({ "c": course })).await;
+    let r = app
+        .gql(
+            Some(&learner),
+            "mutation($c: ID!) { createApplication(input: {courseId: $c}) { application { id } } }",
+            json!({ "c": course }),
+        )
+        .await;
     assert_eq!(r.first_code().as_deref(), Some("CONFLICT"));
-    let (_, body) = upload(&app, &learner, &id, &[("avis.pdf", "application/pdf", PDF), ("carte.png", "image/png", PNG)]).await;
-    let doc_ids: Vec<String> = body["data"]["addDocuments"]["documents"].as_array().expect("docs").iter().map(|d| d["id"].as_str().expect("id").to_owned()).collect();
+    let (_, body) = upload(
+        &app,
+        &learner,
+        &id,
+        &[("avis.pdf", "application/pdf", PDF), ("carte.png", "image/png", PNG)],
+    )
+    .await;
+    let doc_ids: Vec<String> = body["data"]["addDocuments"]["documents"]
+        .as_array()
+        .expect("docs")
+        .iter()
+        .map(|d| d["id"].as_str().expect("id").to_owned())
+        .collect();
     submit(&app, &learner, &id).await.assert_ok();
     let r = app.gql(Some(&learner), "mutation($id: ID!) { withdrawApplication(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
     assert_eq!(r.assert_ok()["withdrawApplication"]["application"]["status"], "WITHDRAWN");
@@ -289,12 +390,17 @@ async fn one_open_application_per_course_withdrawal_and_deletion(app: TestApp) {
     let rows = app.count("eo_documents").await;
     let other = app.token(demo::LEARNER2).await;
     let del = "mutation($id: ID!) { deleteApplication(input: {applicationId: $id}) { deletedId } }";
-    assert_eq!(app.gql(Some(&other), del, json!({ "id": id })).await.first_code().as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(Some(&other), del, json!({ "id": id })).await.first_code().as_deref(),
+        Some("FORBIDDEN")
+    );
     let r = app.gql(Some(&learner), del, json!({ "id": id })).await;
     assert_eq!(r.assert_ok()["deleteApplication"]["deletedId"], id.as_str());
     assert!(doc_ids.iter().all(|d| blob_of(&app, d).is_none()), "the blobs are gone");
     assert_eq!(app.count("eo_documents").await, rows - 2);
-    let r = app.gql(Some(&learner), "query($id: ID!) { application(id: $id) { id } }", json!({ "id": id })).await;
+    let r = app
+        .gql(Some(&learner), "query($id: ID!) { application(id: $id) { id } }", json!({ "id": id }))
+        .await;
     assert!(r.assert_ok()["application"].is_null());
 }
 
@@ -305,8 +411,10 @@ async fn an_approved_discount_lowers_new_and_pending_orders(app: TestApp, stripe
     let reviewer = app.token(demo::REVIEWER).await;
     let billing = app.token(demo::BILLING).await;
     let order_q = "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id status total { amountCents } discount { amountCents } payment { paymentIntentId } } } }";
-    let order_input = |key: &str, session: &str| json!({ "input": { "idempotencyKey": key, "lines": [{ "sessionId": session }],
-        "billing": { "name": "Léa Martin", "address": { "line1": "1 rue A", "postalCode": "75005", "city": "Paris", "country": "FR" } } } });
+    let order_input = |key: &str, session: &str| {
+        json!({ "input": { "idempotencyKey": key, "lines": [{ "sessionId": session }],
+        "billing": { "name": "Léa Martin", "address": { "line1": "1 rue A", "postalCode": "75005", "city": "Paris", "country": "FR" } } } })
+    };
 
     // An order made before the decision, for course B: pending at 400.00.
     let r = app.gql(Some(&learner), order_q, order_input("eo-pending-0001", &session_b)).await;
@@ -327,7 +435,11 @@ async fn an_approved_discount_lowers_new_and_pending_orders(app: TestApp, stripe
     assert_eq!(o["total"]["amountCents"], 26_000);
     assert_eq!(o["discount"]["amountCents"], 14_000);
     let pi = o["payment"]["paymentIntentId"].as_str().expect("pi");
-    assert_eq!(stripe.payment_intent(pi).expect("intent")["amount"], 26_000, "Stripe is asked for the discounted amount");
+    assert_eq!(
+        stripe.payment_intent(pi).expect("intent")["amount"],
+        26_000,
+        "Stripe is asked for the discounted amount"
+    );
 
     // The pending order for course B dropped by 25 %, at Stripe too.
     let id = pending["id"].as_str().expect("id");
@@ -356,7 +468,14 @@ async fn an_approved_discount_lowers_new_and_pending_orders(app: TestApp, stripe
     submit(&app, &learner, &id).await.assert_ok();
     app.execute("UPDATE eo_applications SET status = 'approved', discount_percent = 10 WHERE course_id IN (SELECT id FROM courses WHERE slug = 'eo-discount-heal')").await;
     let pi = o["payment"]["paymentIntentId"].as_str().expect("pi");
-    let res = app.client.post(format!("{}/v1/payment_intents/{pi}", stripe.base_url)).bearer_auth(&stripe.secret_key).form(&[("amount", "36000")]).send().await.expect("update");
+    let res = app
+        .client
+        .post(format!("{}/v1/payment_intents/{pi}", stripe.base_url))
+        .bearer_auth(&stripe.secret_key)
+        .form(&[("amount", "36000")])
+        .send()
+        .await
+        .expect("update");
     assert_eq!(res.status().as_u16(), 200);
     let (status, _) = stripe.confirm(pi, "pm_card_visa").await;
     assert_eq!(status, 200);
@@ -371,20 +490,45 @@ async fn the_demo_data_has_applications_in_every_status_with_readable_documents(
     let reviewer = app.token(demo::REVIEWER).await;
     let r = app.gql(Some(&reviewer), "{ applications(first: 50) { edges { node { status documents { downloadUrl mimeType } } } } }", json!({})).await;
     let edges = r.assert_ok()["applications"]["edges"].as_array().expect("edges").clone();
-    let mut statuses: Vec<String> = edges.iter().filter_map(|e| e["node"]["status"].as_str().map(str::to_owned)).collect();
+    let mut statuses: Vec<String> =
+        edges.iter().filter_map(|e| e["node"]["status"].as_str().map(str::to_owned)).collect();
     statuses.sort();
     statuses.dedup();
-    assert_eq!(statuses, ["APPROVED", "REJECTED", "SUBMITTED", "UNDER_REVIEW"], "the queue never shows drafts nor withdrawn applications");
+    assert_eq!(
+        statuses,
+        ["APPROVED", "REJECTED", "SUBMITTED", "UNDER_REVIEW"],
+        "the queue never shows drafts nor withdrawn applications"
+    );
     let dpo = app.token(demo::DPO).await;
-    let r = app.gql(Some(&dpo), "{ applications(first: 50) { edges { node { status } } } }", json!({})).await;
-    let all: Vec<Value> = r.assert_ok()["applications"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["status"].clone()).collect();
-    assert!(all.contains(&json!("WITHDRAWN")) && !all.contains(&json!("DRAFT")), "the privacy officer sees withdrawn ones: {all:?}");
+    let r = app
+        .gql(Some(&dpo), "{ applications(first: 50) { edges { node { status } } } }", json!({}))
+        .await;
+    let all: Vec<Value> = r.assert_ok()["applications"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["status"].clone())
+        .collect();
+    assert!(
+        all.contains(&json!("WITHDRAWN")) && !all.contains(&json!("DRAFT")),
+        "the privacy officer sees withdrawn ones: {all:?}"
+    );
     let learner = app.token(demo::LEARNER).await;
-    let r = app.gql(Some(&learner), "{ applications { edges { node { status } } } }", json!({})).await;
-    let mine: Vec<Value> = r.assert_ok()["applications"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["status"].clone()).collect();
+    let r =
+        app.gql(Some(&learner), "{ applications { edges { node { status } } } }", json!({})).await;
+    let mine: Vec<Value> = r.assert_ok()["applications"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["status"].clone())
+        .collect();
     assert!(mine.contains(&json!("DRAFT")) && mine.contains(&json!("APPROVED")), "{mine:?}");
     // A sample document decrypts to a real PDF.
-    let url = edges.iter().flat_map(|e| e["node"]["documents"].as_array().cloned().unwrap_or_default()).find(|d| d["mimeType"] == "application/pdf").expect("a PDF")["downloadUrl"]
+    let url = edges
+        .iter()
+        .flat_map(|e| e["node"]["documents"].as_array().cloned().unwrap_or_default())
+        .find(|d| d["mimeType"] == "application/pdf")
+        .expect("a PDF")["downloadUrl"]
         .as_str()
         .expect("url")
         .to_owned();
@@ -404,7 +548,13 @@ async fn reviewers_never_decide_their_own_application(app: TestApp) {
     assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "{}", r.body);
     let r = app.gql(Some(&reviewer), "mutation($id: ID!) { startReview(input: {applicationId: $id}) { application { status } } }", json!({ "id": id })).await;
     assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"));
-    let r = app.gql(Some(&reviewer), "query($id: ID!) { application(id: $id) { status } }", json!({ "id": id })).await;
+    let r = app
+        .gql(
+            Some(&reviewer),
+            "query($id: ID!) { application(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert_eq!(r.assert_ok()["application"]["status"], "SUBMITTED", "nothing was decided");
 }
 
@@ -414,25 +564,59 @@ async fn reviewers_see_who_applied_and_nothing_more(app: TestApp) {
     let q = "{ applications(first: 50, filter: {status: SUBMITTED}) { edges { node { id applicant { id firstName lastName email phone } } } } }";
     let r = app.gql(Some(&reviewer), q, json!({})).await;
     let edges = r.data()["applications"]["edges"].as_array().cloned().unwrap_or_default();
-    let hugo = edges.iter().find(|e| e["node"]["applicant"]["firstName"] == "Hugo").unwrap_or_else(|| panic!("Hugo's submitted application: {}", r.body));
+    let hugo = edges
+        .iter()
+        .find(|e| e["node"]["applicant"]["firstName"] == "Hugo")
+        .unwrap_or_else(|| panic!("Hugo's submitted application: {}", r.body));
     assert_eq!(hugo["node"]["applicant"]["lastName"], "Bernard");
     // Identity only: contact data is not a reviewer's business.
-    assert!(hugo["node"]["applicant"]["email"].is_null() && hugo["node"]["applicant"]["phone"].is_null());
-    assert_eq!(r.code_at("applications.edges.0.node.applicant.email").as_deref(), Some("FORBIDDEN"), "{}", r.body);
+    assert!(
+        hugo["node"]["applicant"]["email"].is_null()
+            && hugo["node"]["applicant"]["phone"].is_null()
+    );
+    assert_eq!(
+        r.code_at("applications.edges.0.node.applicant.email").as_deref(),
+        Some("FORBIDDEN"),
+        "{}",
+        r.body
+    );
     // The same person through `user(id)`: names, no contact data.
     let hugo_id = hugo["node"]["applicant"]["id"].as_str().expect("id").to_owned();
-    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName lastName email } }", json!({ "id": hugo_id })).await;
+    let r = app
+        .gql(
+            Some(&reviewer),
+            "query($id: ID!) { user(id: $id) { firstName lastName email } }",
+            json!({ "id": hugo_id }),
+        )
+        .await;
     assert_eq!(r.data()["user"]["firstName"], "Hugo", "{}", r.body);
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
     // Someone with no application in review (only a draft, or none) stays closed to reviewers.
     let stranger = app.user_id(demo::INSTRUCTOR).await;
-    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName lastName } }", json!({ "id": stranger })).await;
+    let r = app
+        .gql(
+            Some(&reviewer),
+            "query($id: ID!) { user(id: $id) { firstName lastName } }",
+            json!({ "id": stranger }),
+        )
+        .await;
     assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"), "{}", r.body);
     let (course, _) = course(&app, "eo-draft-only").await;
     let paul = register(&app, "paul.brouillon@example.test").await;
     create(&app, &paul.0, &course, None).await;
-    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName } }", json!({ "id": paul.1 })).await;
-    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"), "a draft is not an application in review: {}", r.body);
+    let r = app
+        .gql(
+            Some(&reviewer),
+            "query($id: ID!) { user(id: $id) { firstName } }",
+            json!({ "id": paul.1 }),
+        )
+        .await;
+    assert_eq!(
+        r.code_at("user.firstName").as_deref(),
+        Some("FORBIDDEN"),
+        "a draft is not an application in review: {}",
+        r.body
+    );
 }
 
 /// A new learner account; returns (token, id).
@@ -440,7 +624,10 @@ async fn register(app: &TestApp, email: &str) -> (String, String) {
     let q = "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Paul\", lastName: \"Nouveau\", acceptedPolicyVersion: \"2026-09\"}) { accessToken user { id } } }";
     let r = app.gql_with(None, &[("x-pupitre-tenant", "demo")], q, json!({ "e": email })).await;
     let d = &r.assert_ok()["register"];
-    (d["accessToken"].as_str().expect("token").to_owned(), d["user"]["id"].as_str().expect("id").to_owned())
+    (
+        d["accessToken"].as_str().expect("token").to_owned(),
+        d["user"]["id"].as_str().expect("id").to_owned(),
+    )
 }
 
 /// Defect: reviewers still saw a minor's withdrawn application, situation and documents included.
@@ -449,7 +636,10 @@ async fn a_withdrawn_application_leaves_the_reviewers_queue(app: TestApp) {
     let q = "{ applications(first: 50, filter: {status: WITHDRAWN}) { edges { node { id applicant { firstName } documents { downloadUrl } } } } }";
     let r = app.gql(Some(&dpo), q, json!({})).await;
     let edges = r.assert_ok()["applications"]["edges"].as_array().cloned().unwrap_or_default();
-    let toms = edges.iter().find(|e| e["node"]["applicant"]["firstName"] == "Tom").expect("Tom's withdrawn application (demo)");
+    let toms = edges
+        .iter()
+        .find(|e| e["node"]["applicant"]["firstName"] == "Tom")
+        .expect("Tom's withdrawn application (demo)");
     let id = toms["node"]["id"].as_str().expect("id").to_owned();
     let url = toms["node"]["documents"][0]["downloadUrl"].as_str().expect("a document").to_owned();
 
@@ -460,14 +650,25 @@ async fn a_withdrawn_application_leaves_the_reviewers_queue(app: TestApp) {
     // … nor readable by id (the situation, documents and applicant are closed) …
     let r = app.gql(Some(&reviewer), "query($id: ID!) { application(id: $id) { id situation { text } documents { id } applicant { firstName } } }", json!({ "id": id })).await;
     for f in ["situation", "documents", "applicant"] {
-        assert_eq!(r.code_at(&format!("application.{f}")).as_deref(), Some("FORBIDDEN"), "{f}: {}", r.body);
+        assert_eq!(
+            r.code_at(&format!("application.{f}")).as_deref(),
+            Some("FORBIDDEN"),
+            "{f}: {}",
+            r.body
+        );
     }
     // … nor downloadable.
     let (status, bytes, _) = download(&app, &reviewer, &url).await;
     assert_eq!((status, bytes.starts_with(b"\x89PNG")), (404, false));
     // The minor, who has no other application, is closed to reviewers too.
     let tom = app.user_id(demo::MINOR).await;
-    let r = app.gql(Some(&reviewer), "query($id: ID!) { user(id: $id) { firstName } }", json!({ "id": tom })).await;
+    let r = app
+        .gql(
+            Some(&reviewer),
+            "query($id: ID!) { user(id: $id) { firstName } }",
+            json!({ "id": tom }),
+        )
+        .await;
     assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
     // The privacy officer still answers for it.
     let (status, _, _) = download(&app, &dpo, &url).await;
@@ -489,9 +690,16 @@ async fn uploads_need_a_signed_in_multipart_request(app: TestApp) {
         .expect("sent");
     assert_eq!(res.status().as_u16(), 401);
     // An upload placeholder forged in plain JSON, malformed or pointing at no file: 400, no panic.
-    let q = "mutation($input: AddDocumentsInput!) { addDocuments(input: $input) { documents { id } } }";
+    let q =
+        "mutation($input: AddDocumentsInput!) { addDocuments(input: $input) { documents { id } } }";
     for marker in ["#__graphql_file__:x", "#__graphql_file__:99"] {
-        let r = app.gql(Some(&learner), q, json!({ "input": { "applicationId": id, "kind": "OTHER", "files": [marker] } })).await;
+        let r = app
+            .gql(
+                Some(&learner),
+                q,
+                json!({ "input": { "applicationId": id, "kind": "OTHER", "files": [marker] } }),
+            )
+            .await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert_eq!(r.first_code().as_deref(), Some("BAD_USER_INPUT"));
     }
@@ -507,7 +715,8 @@ async fn rotating_master_keys_rewraps_every_document() {
     use pupitre::startup::document_config;
     let old = "old:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     let new = "new:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
-    let app = TestApp::sqlite_with(|s| s.document_keys = Some(pupitre::config::Secret::new(old))).await;
+    let app =
+        TestApp::sqlite_with(|s| s.document_keys = Some(pupitre::config::Secret::new(old))).await;
     let (course, _) = course(&app, "eo-rotate").await;
     let learner = app.token(demo::LEARNER).await;
     let id = create(&app, &learner, &course, None).await;
@@ -519,10 +728,15 @@ async fn rotating_master_keys_rewraps_every_document() {
     let mut settings = app.settings();
     settings.document_keys = Some(pupitre::config::Secret::new(format!("{new},{old}")));
     let (conn, _) = pupitre::db::connect(&settings.database_url, 1).await.expect("connect");
-    let moved = rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("rotation");
+    let moved =
+        rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("rotation");
     assert_eq!(moved as i64, total);
     assert_eq!(app.count("eo_documents WHERE key_id = 'new'").await, total);
-    assert_eq!(rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("again"), 0, "idempotent");
+    assert_eq!(
+        rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("again"),
+        0,
+        "idempotent"
+    );
 
     // A server that only knows the new key serves the document.
     let fresh = TestApp::sqlite_with(|s| {

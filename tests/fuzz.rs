@@ -56,8 +56,23 @@ async fn existing_ids(app: &TestApp) -> Vec<String> {
     use sea_orm::ConnectionTrait;
     let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
     let mut ids = Vec::new();
-    for table in ["users", "courses", "sessions", "lessons", "enrollments", "live_classes", "orders", "invoices", "refunds", "eo_applications", "eo_documents"] {
-        let sql = sea_orm::Statement::from_string(conn.get_database_backend(), format!("SELECT id FROM {table}"));
+    for table in [
+        "users",
+        "courses",
+        "sessions",
+        "lessons",
+        "enrollments",
+        "live_classes",
+        "orders",
+        "invoices",
+        "refunds",
+        "eo_applications",
+        "eo_documents",
+    ] {
+        let sql = sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT id FROM {table}"),
+        );
         for row in conn.query_all_raw(sql).await.expect("ids") {
             ids.push(row.try_get::<uuid::Uuid>("", "id").expect("a uuid id").to_string());
         }
@@ -81,22 +96,35 @@ fn unavailable(why: &str) -> Option<PathBuf> {
 fn schemathesis() -> Option<PathBuf> {
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("schemathesis-{SCHEMATHESIS_VERSION}"));
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("schemathesis-{SCHEMATHESIS_VERSION}"));
     let exe = venv.join("bin/schemathesis");
     let done = venv.join(".installed");
     if done.exists() {
         return Some(exe);
     }
-    let python_ok = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    let python_ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !python_ok {
         return unavailable("python3 is not installed");
     }
-    let recent = std::process::Command::new("python3").args(["-c", "import sys; sys.exit(sys.version_info < (3, 11))"]).status().is_ok_and(|s| s.success());
+    let recent = std::process::Command::new("python3")
+        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 11))"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !recent {
-        return unavailable(&format!("schemathesis {SCHEMATHESIS_VERSION} needs Python 3.11 or later"));
+        return unavailable(&format!(
+            "schemathesis {SCHEMATHESIS_VERSION} needs Python 3.11 or later"
+        ));
     }
     let _ = std::fs::remove_dir_all(&venv);
-    let venv_ok = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
+    let venv_ok = std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success());
     if !venv_ok {
         return unavailable("python3 -m venv failed (is python3-venv installed?)");
     }
@@ -119,7 +147,9 @@ fn operations() -> BTreeSet<String> {
     let mut root = None;
     let mut in_description = false;
     for line in sdl.lines() {
-        if line.trim() == "\"\"\"" || (line.trim().starts_with("\"\"\"") && !line.trim().ends_with("\"\"\"")) {
+        if line.trim() == "\"\"\""
+            || (line.trim().starts_with("\"\"\"") && !line.trim().ends_with("\"\"\""))
+        {
             in_description = !in_description;
             continue;
         }
@@ -161,9 +191,15 @@ struct Verdict {
 }
 
 fn judge(har: &Path) -> Verdict {
-    let har: Value = serde_json::from_slice(&std::fs::read(har).expect("read the HAR report")).expect("the HAR report is JSON");
+    let har: Value = serde_json::from_slice(&std::fs::read(har).expect("read the HAR report"))
+        .expect("the HAR report is JSON");
     let entries = har["log"]["entries"].as_array().cloned().unwrap_or_default();
-    let mut verdict = Verdict { requests: entries.len(), errored: None, exercised: BTreeSet::new(), server_errors: Vec::new() };
+    let mut verdict = Verdict {
+        requests: entries.len(),
+        errored: None,
+        exercised: BTreeSet::new(),
+        server_errors: Vec::new(),
+    };
     for e in &entries {
         let sent = e["request"]["postData"]["text"].as_str().unwrap_or_default();
         let request: Value = serde_json::from_str(sent).unwrap_or(Value::Null);
@@ -173,8 +209,12 @@ fn judge(har: &Path) -> Verdict {
         let status = e["response"]["status"].as_u64().unwrap_or(0);
         let text = e["response"]["content"]["text"].as_str().unwrap_or_default();
         let body: Option<Value> = serde_json::from_str(text).ok();
-        let internal = body.as_ref().and_then(|b| b["errors"].as_array()).is_some_and(|errs| errs.iter().any(|er| er["extensions"]["code"] == "INTERNAL"));
-        let graphql_shaped = body.as_ref().is_some_and(|b| b.get("data").is_some() || b.get("errors").is_some());
+        let internal = body
+            .as_ref()
+            .and_then(|b| b["errors"].as_array())
+            .is_some_and(|errs| errs.iter().any(|er| er["extensions"]["code"] == "INTERNAL"));
+        let graphql_shaped =
+            body.as_ref().is_some_and(|b| b.get("data").is_some() || b.get("errors").is_some());
         let server_failed = status >= 500 || status == 0;
         if server_failed || internal || (status == 200 && !graphql_shaped) {
             let answer: String = text.chars().take(400).collect();
@@ -185,13 +225,21 @@ fn judge(har: &Path) -> Verdict {
 }
 
 /// Runs schemathesis against `app` with `headers`, skipping the operations in `exclude`.
-async fn fuzz(exe: &Path, app: &TestApp, ids: &[String], label: &str, headers: &[String], exclude: &[&str]) -> Verdict {
+async fn fuzz(
+    exe: &Path,
+    app: &TestApp,
+    ids: &[String],
+    label: &str,
+    headers: &[String],
+    exclude: &[&str],
+) -> Verdict {
     let work = tempfile::tempdir().expect("work dir");
     let hooks = work.path().join("hooks.py");
     std::fs::write(&hooks, HOOKS).expect("write the hooks");
     let har = work.path().join("run.har");
     let seed = std::env::var("PUPITRE_FUZZ_SEED").unwrap_or_else(|_| SEED.into());
-    let examples: u64 = std::env::var("PUPITRE_FUZZ_EXAMPLES").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
+    let examples: u64 =
+        std::env::var("PUPITRE_FUZZ_EXAMPLES").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
     // About 50 operations at up to 0.2 s a request on busy cores, plus start-up.
     let limit = Duration::from_secs(120 + 12 * examples);
     let mut cmd = tokio::process::Command::new(exe);
@@ -200,7 +248,15 @@ async fn fuzz(exe: &Path, app: &TestApp, ids: &[String], label: &str, headers: &
         .env("PUPITRE_FUZZ_IDS", ids.join(","))
         .args(["run", SDL, "--url", &app.url("/graphql")])
         .args(["--phases", "fuzzing", "--checks", "not_a_server_error", "--continue-on-failure"])
-        .args(["--max-examples", &examples.to_string(), "--seed", &seed, "--workers", "1", "--no-shrink"])
+        .args([
+            "--max-examples",
+            &examples.to_string(),
+            "--seed",
+            &seed,
+            "--workers",
+            "1",
+            "--no-shrink",
+        ])
         .args(["--request-timeout", "10", "--generation-database", "none", "--no-color"])
         .args(["--report", "har", "--report-dir"])
         .arg(work.path())
@@ -216,13 +272,30 @@ async fn fuzz(exe: &Path, app: &TestApp, ids: &[String], label: &str, headers: &
         cmd.args(["--exclude-name", op]);
     }
     let run = tokio::time::timeout(limit, cmd.output()).await;
-    let output = run.unwrap_or_else(|_| panic!("{label}: the fuzzer ran for more than {limit:?}")).expect("the fuzzer runs");
+    let output = run
+        .unwrap_or_else(|_| panic!("{label}: the fuzzer ran for more than {limit:?}"))
+        .expect("the fuzzer runs");
     let log = String::from_utf8_lossy(&output.stdout);
     // Its exit status counts its own heuristics (every FORBIDDEN is a "server error" to it):
     // only a run that could not start is a failure here; the verdict is read from the HAR.
-    assert!(har.exists(), "{label}: schemathesis wrote no report\n{log}\n{}", String::from_utf8_lossy(&output.stderr));
-    let summary: String = log.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-    eprintln!("--- {label} ({} backend); schemathesis' own counts, the verdict is ours:\n{summary}", app.backend);
+    assert!(
+        har.exists(),
+        "{label}: schemathesis wrote no report\n{log}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: String = log
+        .lines()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    eprintln!(
+        "--- {label} ({} backend); schemathesis' own counts, the verdict is ours:\n{summary}",
+        app.backend
+    );
     let mut verdict = judge(&har);
     let errored = log.lines().find(|l| l.contains(" errored")).map(str::trim);
     if let Some(line) = errored {
@@ -232,7 +305,9 @@ async fn fuzz(exe: &Path, app: &TestApp, ids: &[String], label: &str, headers: &
 }
 
 async fn fuzzing_every_operation_finds_no_server_error(backend: &str) {
-    let Some(exe) = tokio::task::spawn_blocking(schemathesis).await.expect("install") else { return };
+    let Some(exe) = tokio::task::spawn_blocking(schemathesis).await.expect("install") else {
+        return;
+    };
     let Some((app, _stripe)) = TestApp::with_stripe(backend, |_| {}).await else { return };
     let admin = app.token(demo::ADMIN).await;
     let tenant = "x-pupitre-tenant: demo".to_owned();
@@ -240,16 +315,45 @@ async fn fuzzing_every_operation_finds_no_server_error(backend: &str) {
     assert!(ids.len() > 50, "the demo data has rows to aim at: {}", ids.len());
 
     let anonymous = fuzz(&exe, &app, &ids, "anonymous", std::slice::from_ref(&tenant), &[]).await;
-    let signed_in = fuzz(&exe, &app, &ids, "signed in as admin", &[tenant, format!("authorization: Bearer {admin}")], &["Mutation.logout"]).await;
+    let signed_in = fuzz(
+        &exe,
+        &app,
+        &ids,
+        "signed in as admin",
+        &[tenant, format!("authorization: Bearer {admin}")],
+        &["Mutation.logout"],
+    )
+    .await;
 
     let all = operations();
     assert!(all.len() > 40, "the SDL lists the operations: {all:?}");
-    for (label, v, expected) in [("anonymous", &anonymous, all.clone()), ("signed in", &signed_in, all.iter().filter(|o| *o != "Mutation.logout").cloned().collect())] {
-        assert!(v.errored.is_none(), "{label} on {backend}: requests without an answer:\n{}", v.errored.as_deref().unwrap_or_default());
-        assert!(v.server_errors.is_empty(), "{label} on {backend}: {} server error(s) in {} requests:\n{}", v.server_errors.len(), v.requests, v.server_errors.join("\n"));
+    for (label, v, expected) in [
+        ("anonymous", &anonymous, all.clone()),
+        (
+            "signed in",
+            &signed_in,
+            all.iter().filter(|o| *o != "Mutation.logout").cloned().collect(),
+        ),
+    ] {
+        assert!(
+            v.errored.is_none(),
+            "{label} on {backend}: requests without an answer:\n{}",
+            v.errored.as_deref().unwrap_or_default()
+        );
+        assert!(
+            v.server_errors.is_empty(),
+            "{label} on {backend}: {} server error(s) in {} requests:\n{}",
+            v.server_errors.len(),
+            v.requests,
+            v.server_errors.join("\n")
+        );
         let missed: Vec<&String> = expected.difference(&v.exercised).collect();
         assert!(missed.is_empty(), "{label} on {backend}: never exercised {missed:?}");
-        assert!(v.requests >= expected.len() * 2, "{label} on {backend}: only {} requests", v.requests);
+        assert!(
+            v.requests >= expected.len() * 2,
+            "{label} on {backend}: only {} requests",
+            v.requests
+        );
     }
     // The server is still answering after the fuzzing.
     let health = app.client.get(app.url("/healthz")).send().await.expect("healthz");
@@ -282,9 +386,18 @@ fn the_verdict_counts_server_errors_and_every_operation_of_the_sdl() {
     assert_eq!(v.server_errors.len(), 3, "{:#?}", v.server_errors);
     assert!(v.server_errors[0].contains("INTERNAL") && v.server_errors[0].contains("me { email }"));
     let exercised: Vec<&str> = v.exercised.iter().map(String::as_str).collect();
-    assert_eq!(exercised, ["Mutation.login", "Query.courses", "Query.me", "Query.session", "Query.tenant"]);
+    assert_eq!(
+        exercised,
+        ["Mutation.login", "Query.courses", "Query.me", "Query.session", "Query.tenant"]
+    );
     let ops = operations();
-    for op in ["Query.courses", "Query.me", "Mutation.login", "Mutation.recordLiveClass", "Mutation.logout"] {
+    for op in [
+        "Query.courses",
+        "Query.me",
+        "Mutation.login",
+        "Mutation.recordLiveClass",
+        "Mutation.logout",
+    ] {
         assert!(ops.contains(op), "{op} in {ops:?}");
     }
     assert!(ops.iter().all(|o| !o.contains(' ') && !o.ends_with('.')), "{ops:?}");

@@ -10,7 +10,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{BaseType, InputValueDefinition, Type, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    BaseType, InputValueDefinition, Type, TypeKind, TypeSystemDefinition,
+};
 use common::{DEMO_PASSWORD, TestApp, demo};
 use serde_json::{Value, json};
 
@@ -49,8 +51,18 @@ impl Lit {
             Lit::Float(f) => format!("{f:?}"),
             Lit::Bool(b) => b.to_string(),
             Lit::Enum(e) => e.clone(),
-            Lit::List(items) => format!("[{}]", items.iter().map(|x| x.graphql(hostile)).collect::<Vec<_>>().join(", ")),
-            Lit::Obj(fields) => format!("{{{}}}", fields.iter().map(|(k, v)| format!("{k}: {}", v.graphql(hostile))).collect::<Vec<_>>().join(", ")),
+            Lit::List(items) => format!(
+                "[{}]",
+                items.iter().map(|x| x.graphql(hostile)).collect::<Vec<_>>().join(", ")
+            ),
+            Lit::Obj(fields) => format!(
+                "{{{}}}",
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.graphql(hostile)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Lit::Probe(p) => match (p, hostile) {
                 // JSON string escapes are GraphQL string escapes: `\u0000`.
                 (Probe::Control(c), true) => Value::String(format!("a{c}b")).to_string(),
@@ -68,7 +80,9 @@ impl Lit {
             Lit::Float(f) => json!(f),
             Lit::Bool(b) => json!(b),
             Lit::List(items) => Value::Array(items.iter().map(|x| x.json(hostile)).collect()),
-            Lit::Obj(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.json(hostile))).collect()),
+            Lit::Obj(fields) => {
+                Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.json(hostile))).collect())
+            }
             Lit::Probe(p) => match (p, hostile) {
                 (Probe::Control(c), true) => json!(format!("a{c}b")),
                 (Probe::Control(_), false) => json!("ab"),
@@ -118,14 +132,18 @@ impl Case {
     /// The operation with the probed argument passed as a variable.
     fn with_variable(&self) -> (String, Value) {
         let sep = if self.other_args.is_empty() { "" } else { ", " };
-        let q = format!("{}($v: {}) {{ {}({}{sep}{}: $v){} }}", self.op, self.arg_type, self.field_name, self.other_args, self.arg, self.selection);
+        let q = format!(
+            "{}($v: {}) {{ {}({}{sep}{}: $v){} }}",
+            self.op, self.arg_type, self.field_name, self.other_args, self.arg, self.selection
+        );
         (q, json!({ "v": self.value.json(true) }))
     }
 }
 
 impl Sdl {
     fn parse() -> Sdl {
-        let doc = async_graphql::parser::parse_schema(pupitre::graphql::sdl()).expect("the SDL parses");
+        let doc =
+            async_graphql::parser::parse_schema(pupitre::graphql::sdl()).expect("the SDL parses");
         let types = doc
             .definitions
             .into_iter()
@@ -168,9 +186,15 @@ impl Sdl {
                 "DateTime" => Lit::Str("2030-01-01T00:00:00Z".into()),
                 "NaiveDate" => Lit::Str("2000-01-01".into()),
                 other => match self.types.get(other) {
-                    Some(TypeKind::Enum(e)) => Lit::Enum(e.values.first().expect("enum value").node.value.node.to_string()),
+                    Some(TypeKind::Enum(e)) => {
+                        Lit::Enum(e.values.first().expect("enum value").node.value.node.to_string())
+                    }
                     Some(TypeKind::InputObject(o)) => Lit::Obj(
-                        o.fields.iter().filter(|f| Self::required(&f.node)).map(|f| (f.node.name.node.to_string(), self.dummy(&f.node.ty.node))).collect(),
+                        o.fields
+                            .iter()
+                            .filter(|f| Self::required(&f.node))
+                            .map(|f| (f.node.name.node.to_string(), self.dummy(&f.node.ty.node)))
+                            .collect(),
                     ),
                     _ => panic!("no dummy value for {other}"),
                 },
@@ -201,8 +225,12 @@ impl Sdl {
                             let mut fields: Vec<(String, Lit)> = o
                                 .fields
                                 .iter()
-                                .filter(|g| g.node.name.node != f.node.name.node && Self::required(&g.node))
-                                .map(|g| (g.node.name.node.to_string(), self.dummy(&g.node.ty.node)))
+                                .filter(|g| {
+                                    g.node.name.node != f.node.name.node && Self::required(&g.node)
+                                })
+                                .map(|g| {
+                                    (g.node.name.node.to_string(), self.dummy(&g.node.ty.node))
+                                })
                                 .collect();
                             fields.push((f.node.name.node.to_string(), v));
                             p.insert(0, f.node.name.node.to_string());
@@ -220,14 +248,18 @@ impl Sdl {
     fn cases(&self, probe: Probe) -> Vec<Case> {
         let mut cases = Vec::new();
         for (root, op) in [("Query", "query"), ("Mutation", "mutation")] {
-            let Some(TypeKind::Object(obj)) = self.types.get(root) else { panic!("no {root} type") };
+            let Some(TypeKind::Object(obj)) = self.types.get(root) else {
+                panic!("no {root} type")
+            };
             for field in &obj.fields {
                 let f = &field.node;
                 if f.name.node.starts_with("__") {
                     continue;
                 }
                 let selection = match self.types.get(Self::named(&f.ty.node)) {
-                    Some(TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_)) => " { __typename }".to_owned(),
+                    Some(TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_)) => {
+                        " { __typename }".to_owned()
+                    }
                     _ => String::new(),
                 };
                 for arg in &f.arguments {
@@ -236,11 +268,20 @@ impl Sdl {
                         .arguments
                         .iter()
                         .filter(|b| b.node.name.node != a.name.node && Self::required(&b.node))
-                        .map(|b| format!("{}: {}", b.node.name.node, self.dummy(&b.node.ty.node).graphql(false)))
+                        .map(|b| {
+                            format!(
+                                "{}: {}",
+                                b.node.name.node,
+                                self.dummy(&b.node.ty.node).graphql(false)
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(", ");
                     for (path, value) in self.variants(&a.ty.node, probe, 0) {
-                        let field_path = std::iter::once(a.name.node.to_string()).chain(path).collect::<Vec<_>>().join(".");
+                        let field_path = std::iter::once(a.name.node.to_string())
+                            .chain(path)
+                            .collect::<Vec<_>>()
+                            .join(".");
                         cases.push(Case {
                             name: format!("{root}.{}({field_path})", f.name.node),
                             field: field_path,
@@ -261,7 +302,16 @@ impl Sdl {
 }
 
 /// Tables whose row counts prove that nothing was written.
-const WRITTEN: [&str; 8] = ["users", "auth_sessions", "login_failures", "audit_log", "courses", "orders", "eo_applications", "eo_documents"];
+const WRITTEN: [&str; 8] = [
+    "users",
+    "auth_sessions",
+    "login_failures",
+    "audit_log",
+    "courses",
+    "orders",
+    "eo_applications",
+    "eo_documents",
+];
 
 async fn counts(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
@@ -300,7 +350,8 @@ async fn every_string_argument_and_input_field_refuses_a_nul_byte(app: TestApp) 
         // Control: the same operation with a harmless value validates (and, skipped, runs nothing).
         let control = app.gql_with(None, &tenant(), &case.inline(false), json!({})).await;
         if !control.errors().is_empty() {
-            failures.push(format!("{}: the control operation is invalid: {}", case.name, control.body));
+            failures
+                .push(format!("{}: the control operation is invalid: {}", case.name, control.body));
             continue;
         }
         let inline = app.gql_with(None, &tenant(), &case.inline(true), json!({})).await;
@@ -308,40 +359,94 @@ async fn every_string_argument_and_input_field_refuses_a_nul_byte(app: TestApp) 
         let variable = app.gql_with(None, &tenant(), &q, vars).await;
         for (how, r) in [("inline", &inline), ("variable", &variable)] {
             let (code, field, internal) = refusal(r);
-            if code.as_deref() != Some("BAD_USER_INPUT") || field.as_deref() != Some(case.field.as_str()) || internal || !r.data().is_null() {
-                failures.push(format!("{} ({how}): expected BAD_USER_INPUT at {}, got {}", case.name, case.field, r.body));
+            if code.as_deref() != Some("BAD_USER_INPUT")
+                || field.as_deref() != Some(case.field.as_str())
+                || internal
+                || !r.data().is_null()
+            {
+                failures.push(format!(
+                    "{} ({how}): expected BAD_USER_INPUT at {}, got {}",
+                    case.name, case.field, r.body
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} positions failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} positions failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     assert_eq!(counts(&app).await, before, "nothing was written by any refused request");
 }
 
 async fn the_reported_nul_bytes_are_refused_naming_the_field(app: TestApp) {
     let before = counts(&app).await;
     let cases: [(&str, Value, &str); 6] = [
-        ("mutation($e: String!) { login(input: {email: $e, password: \"x\"}) { accessToken } }", json!({ "e": "lea.martin\u{0}@demo.pupitre.test" }), "input.email"),
-        ("mutation($p: String!) { login(input: {email: \"lea.martin@demo.pupitre.test\", password: $p}) { accessToken } }", json!({ "p": format!("{DEMO_PASSWORD}\u{0}") }), "input.password"),
+        (
+            "mutation($e: String!) { login(input: {email: $e, password: \"x\"}) { accessToken } }",
+            json!({ "e": "lea.martin\u{0}@demo.pupitre.test" }),
+            "input.email",
+        ),
+        (
+            "mutation($p: String!) { login(input: {email: \"lea.martin@demo.pupitre.test\", password: $p}) { accessToken } }",
+            json!({ "p": format!("{DEMO_PASSWORD}\u{0}") }),
+            "input.password",
+        ),
         ("query($s: String!) { course(slug: $s) { id } }", json!({ "s": "anglais\u{0}" }), "slug"),
-        ("query($t: String) { courses(filter: {tag: $t}) { edges { node { id } } } }", json!({ "t": "b1\u{0}" }), "filter.tag"),
-        ("query($l: String) { courses(filter: {language: $l}) { edges { node { id } } } }", json!({ "l": "fr\u{0}" }), "filter.language"),
+        (
+            "query($t: String) { courses(filter: {tag: $t}) { edges { node { id } } } }",
+            json!({ "t": "b1\u{0}" }),
+            "filter.tag",
+        ),
+        (
+            "query($l: String) { courses(filter: {language: $l}) { edges { node { id } } } }",
+            json!({ "l": "fr\u{0}" }),
+            "filter.language",
+        ),
         // Other control characters: ESC, DEL and a C1 control.
         ("query { a: course(slug: \"x\\u001b[31m\") { id } }", json!({}), "slug"),
     ];
     for (q, vars, field) in cases {
         let r = app.gql_with(None, &tenant(), q, vars).await;
         let (code, got, internal) = refusal(&r);
-        assert_eq!((code.as_deref(), got.as_deref(), internal), (Some("BAD_USER_INPUT"), Some(field), false), "{q}: {}", r.body);
+        assert_eq!(
+            (code.as_deref(), got.as_deref(), internal),
+            (Some("BAD_USER_INPUT"), Some(field), false),
+            "{q}: {}",
+            r.body
+        );
         assert!(r.errors()[0]["extensions"]["requestId"].is_string());
     }
     for c in ['\u{7f}', '\u{85}', '\u{9b}'] {
-        let r = app.gql_with(None, &tenant(), "query($s: String!) { course(slug: $s) { id } }", json!({ "s": format!("x{c}") })).await;
-        assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "U+{:04X}: {}", u32::from(c), r.body);
+        let r = app
+            .gql_with(
+                None,
+                &tenant(),
+                "query($s: String!) { course(slug: $s) { id } }",
+                json!({ "s": format!("x{c}") }),
+            )
+            .await;
+        assert_eq!(
+            refusal(&r).0.as_deref(),
+            Some("BAD_USER_INPUT"),
+            "U+{:04X}: {}",
+            u32::from(c),
+            r.body
+        );
         assert_eq!(refusal(&r).1.as_deref(), Some("slug"), "U+{:04X}: {}", u32::from(c), r.body);
     }
     assert_eq!(counts(&app).await, before, "no log-in attempt recorded, nothing written");
     // Tab, line feed and carriage return are text: they pass the boundary.
-    let r = app.gql_with(None, &tenant(), "query($s: String!) { course(slug: $s) { id } }", json!({ "s": "a\tb\r\nc" })).await;
+    let r = app
+        .gql_with(
+            None,
+            &tenant(),
+            "query($s: String!) { course(slug: $s) { id } }",
+            json!({ "s": "a\tb\r\nc" }),
+        )
+        .await;
     assert!(r.errors().is_empty(), "{}", r.body);
     assert!(r.data()["course"].is_null());
 }
@@ -357,9 +462,23 @@ async fn nul_bytes_are_refused_through_fragments_aliases_batches_and_get(app: Te
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("filter.tag"), "{}", r.body);
     // A variable nothing uses, and a default value.
-    let r = app.gql_with(None, &tenant(), "query($unused: String) { __typename }", json!({ "unused": "\u{0}" })).await;
+    let r = app
+        .gql_with(
+            None,
+            &tenant(),
+            "query($unused: String) { __typename }",
+            json!({ "unused": "\u{0}" }),
+        )
+        .await;
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
-    let r = app.gql_with(None, &tenant(), "query($s: String = \"\\u0000\") { course(slug: $s) { id } }", json!({})).await;
+    let r = app
+        .gql_with(
+            None,
+            &tenant(),
+            "query($s: String = \"\\u0000\") { course(slug: $s) { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("slug"), "{}", r.body);
     // A batch: the second operation carries the NUL, so none runs.
@@ -367,7 +486,14 @@ async fn nul_bytes_are_refused_through_fragments_aliases_batches_and_get(app: Te
         { "query": "{ tenant { name } }" },
         { "query": "query($s: String!) { course(slug: $s) { id } }", "variables": { "s": "\u{0}" } },
     ]);
-    let res = app.client.post(app.url("/graphql")).header("x-pupitre-tenant", "demo").json(&batch).send().await.expect("batch");
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-pupitre-tenant", "demo")
+        .json(&batch)
+        .send()
+        .await
+        .expect("batch");
     let body: Value = res.json().await.expect("json");
     let answers = body.as_array().expect("an answer per operation");
     assert_eq!(answers.len(), 2);
@@ -377,7 +503,10 @@ async fn nul_bytes_are_refused_through_fragments_aliases_batches_and_get(app: Te
         assert_eq!(a["errors"][0]["extensions"]["field"], "slug", "{body}");
     }
     // GET, inline and as a variable.
-    for (query, variables) in [("{ course(slug: \"\\u0000\") { id } }", None), ("query($s: String!) { course(slug: $s) { id } }", Some(r#"{"s":"\u0000"}"#))] {
+    for (query, variables) in [
+        ("{ course(slug: \"\\u0000\") { id } }", None),
+        ("query($s: String!) { course(slug: $s) { id } }", Some(r#"{"s":"\u0000"}"#)),
+    ] {
         let mut url = format!("{}?query={}", app.url("/graphql"), urlencode(query));
         if let Some(v) = variables {
             url.push_str(&format!("&variables={}", urlencode(v)));
@@ -393,7 +522,9 @@ async fn nul_bytes_are_refused_through_fragments_aliases_batches_and_get(app: Te
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -408,10 +539,21 @@ async fn upload_named(app: &TestApp, token: &str, disposition_name: &[u8]) -> Va
         "variables": { "input": { "applicationId": "00000000-0000-4000-8000-000000000000", "kind": "TAX_NOTICE", "files": [null] } },
     });
     let mut body = Vec::new();
-    for (name, value) in [("operations", operations.to_string()), ("map", json!({ "0": ["variables.input.files.0"] }).to_string())] {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    for (name, value) in [
+        ("operations", operations.to_string()),
+        ("map", json!({ "0": ["variables.input.files.0"] }).to_string()),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
     }
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"").as_bytes());
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"")
+            .as_bytes(),
+    );
     body.extend_from_slice(disposition_name);
     body.extend_from_slice(b"\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n%hostile\r\n");
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
@@ -465,36 +607,75 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn every_int_argument_and_input_field_refuses_values_beyond_32_bits(app: TestApp) {
     let sdl = Sdl::parse();
     let cases = sdl.cases(Probe::BeyondInt32);
-    assert!(cases.iter().any(|c| c.name == "Query.courses(filter.maxPriceCents)"), "the SDL walk found the reported position");
+    assert!(
+        cases.iter().any(|c| c.name == "Query.courses(filter.maxPriceCents)"),
+        "the SDL walk found the reported position"
+    );
     assert!(cases.iter().any(|c| c.name == "Mutation.createCourse(input.priceCents)"));
     let before = counts(&app).await;
     let mut failures = Vec::new();
     for case in &cases {
         let control = app.gql_with(None, &tenant(), &case.inline(false), json!({})).await;
         if !control.errors().is_empty() {
-            failures.push(format!("{}: the control operation is invalid: {}", case.name, control.body));
+            failures
+                .push(format!("{}: the control operation is invalid: {}", case.name, control.body));
             continue;
         }
         let (q, vars) = case.with_variable();
-        for (how, r) in [("inline", app.gql_with(None, &tenant(), &case.inline(true), json!({})).await), ("variable", app.gql_with(None, &tenant(), &q, vars).await)] {
+        for (how, r) in [
+            ("inline", app.gql_with(None, &tenant(), &case.inline(true), json!({})).await),
+            ("variable", app.gql_with(None, &tenant(), &q, vars).await),
+        ] {
             let (code, _, internal) = refusal(&r);
             if code.as_deref() != Some("BAD_USER_INPUT") || internal || !r.data().is_null() {
-                failures.push(format!("{} ({how}): 2147483648 was not refused: {}", case.name, r.body));
+                failures
+                    .push(format!("{} ({how}): 2147483648 was not refused: {}", case.name, r.body));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} positions failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} positions failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     assert_eq!(counts(&app).await, before, "nothing was written by any refused request");
     // The reported request, and the largest 32-bit value, which is accepted.
-    let r = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: 2147483648}) { edges { node { id } } } }", json!({})).await;
+    let r = app
+        .gql_with(
+            None,
+            &tenant(),
+            "{ courses(filter: {maxPriceCents: 2147483648}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
-    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("2147483647"), "the message says the range: {}", r.body);
+    assert!(
+        r.errors()[0]["message"].as_str().unwrap_or("").contains("2147483647"),
+        "the message says the range: {}",
+        r.body
+    );
     // A value of the wrong type is refused by validation, which names the argument.
-    let wrong = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: \"cher\"}) { edges { node { id } } } }", json!({})).await;
+    let wrong = app
+        .gql_with(
+            None,
+            &tenant(),
+            "{ courses(filter: {maxPriceCents: \"cher\"}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(refusal(&wrong).0.as_deref(), Some("BAD_USER_INPUT"), "{}", wrong.body);
     assert_eq!(refusal(&wrong).1.as_deref(), Some("filter.maxPriceCents"), "{}", wrong.body);
     assert!(r.data().is_null() || r.data()["courses"].is_null(), "{}", r.body);
-    let r = app.gql_with(None, &tenant(), "{ courses(filter: {maxPriceCents: 2147483647}) { edges { node { id } } } }", json!({})).await;
+    let r = app
+        .gql_with(
+            None,
+            &tenant(),
+            "{ courses(filter: {maxPriceCents: 2147483647}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert!(r.errors().is_empty(), "{}", r.body);
     // As the admin, a price of 2^31 cents creates nothing.
     let admin = app.token(demo::ADMIN).await;
@@ -510,7 +691,10 @@ async fn every_int_argument_and_input_field_refuses_values_beyond_32_bits(app: T
 // ---------------------------------------------------------------------------------------------
 
 fn login_field(alias: &str) -> String {
-    format!("{alias}: login(input: {{email: \"{}\", password: \"{DEMO_PASSWORD}\"}}) {{ accessToken }}", demo::LEARNER)
+    format!(
+        "{alias}: login(input: {{email: \"{}\", password: \"{DEMO_PASSWORD}\"}}) {{ accessToken }}",
+        demo::LEARNER
+    )
 }
 
 async fn a_request_repeating_login_is_refused_before_any_password_is_hashed(app: TestApp) {
@@ -520,18 +704,38 @@ async fn a_request_repeating_login_is_refused_before_any_password_is_hashed(app:
     let started = std::time::Instant::now();
     let r = app.gql_with(None, &tenant(), &format!("mutation {{ {aliases} }}"), json!({})).await;
     let (code, field, _) = refusal(&r);
-    assert_eq!((code.as_deref(), field.as_deref()), (Some("BAD_USER_INPUT"), Some("login")), "{}", r.body);
+    assert_eq!(
+        (code.as_deref(), field.as_deref()),
+        (Some("BAD_USER_INPUT"), Some("login")),
+        "{}",
+        r.body
+    );
     assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("60 times"), "{}", r.body);
     assert!(r.data().is_null(), "no login ran: {}", r.body);
-    assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused without hashing: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused without hashing: {:?}",
+        started.elapsed()
+    );
     // Through fragments (spread twice, and nested in an inline fragment).
-    let fragments = format!("mutation {{ ...L ... on Mutation {{ ...M }} }} fragment L on Mutation {{ {} }} fragment M on Mutation {{ {} }}", login_field("one"), login_field("two"));
+    let fragments = format!(
+        "mutation {{ ...L ... on Mutation {{ ...M }} }} fragment L on Mutation {{ {} }} fragment M on Mutation {{ {} }}",
+        login_field("one"),
+        login_field("two")
+    );
     let r = app.gql_with(None, &tenant(), &fragments, json!({})).await;
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(refusal(&r).1.as_deref(), Some("login"), "{}", r.body);
     // Through a batch: one login per operation, two operations.
     let one = json!({ "query": format!("mutation {{ {} }}", login_field("only")) });
-    let res = app.client.post(app.url("/graphql")).header("x-pupitre-tenant", "demo").json(&json!([one, one])).send().await.expect("batch");
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-pupitre-tenant", "demo")
+        .json(&json!([one, one]))
+        .send()
+        .await
+        .expect("batch");
     let body: Value = res.json().await.expect("json");
     let answers = body.as_array().expect("answers");
     assert_eq!(answers.len(), 2, "{body}");
@@ -553,7 +757,9 @@ async fn a_request_repeating_login_is_refused_before_any_password_is_hashed(app:
     assert_eq!(app.count("auth_sessions").await, sessions, "no session opened");
     assert_eq!(app.count("login_failures").await, failures, "no log-in attempt recorded");
     // One login per request still works, and each executed attempt is throttled on its own.
-    let ok = app.gql_with(None, &tenant(), &format!("mutation {{ {} }}", login_field("single")), json!({})).await;
+    let ok = app
+        .gql_with(None, &tenant(), &format!("mutation {{ {} }}", login_field("single")), json!({}))
+        .await;
     assert!(ok.data()["single"]["accessToken"].is_string(), "{}", ok.body);
     assert_eq!(app.count("auth_sessions").await, sessions + 1);
     let wrong = "mutation { login(input: {email: \"lea.martin@demo.pupitre.test\", password: \"wrong-password\"}) { accessToken } }";
@@ -562,7 +768,10 @@ async fn a_request_repeating_login_is_refused_before_any_password_is_hashed(app:
     let after_one = app.count("login_failures").await;
     app.gql_with(None, &tenant(), wrong, json!({})).await;
     let after_two = app.count("login_failures").await;
-    assert!(after_one > base && after_two - after_one == after_one - base, "each attempt recorded: {base} {after_one} {after_two}");
+    assert!(
+        after_one > base && after_two - after_one == after_one - base,
+        "each attempt recorded: {base} {after_one} {after_two}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -901,16 +1110,34 @@ fragment TypeRef on __Type {
 "#;
 
 async fn common_introspection_queries_are_answered_and_data_depth_still_holds(app: TestApp) {
-    for (client, query) in [("graphql-js 16", GRAPHQL_JS_16), ("graphql-js 16, every option", GRAPHQL_JS_16_ALL_OPTIONS), ("graphql-core 3.2", GRAPHQL_CORE_3_2)] {
+    for (client, query) in [
+        ("graphql-js 16", GRAPHQL_JS_16),
+        ("graphql-js 16, every option", GRAPHQL_JS_16_ALL_OPTIONS),
+        ("graphql-core 3.2", GRAPHQL_CORE_3_2),
+    ] {
         let r = app.gql(None, query, json!({})).await;
         assert!(r.errors().is_empty(), "{client}: {}", r.body);
         let types = r.data()["__schema"]["types"].as_array().map(Vec::len).unwrap_or(0);
         assert!(types > 20, "{client}: {types} types");
-        assert!(r.data()["__schema"]["types"].as_array().into_iter().flatten().any(|t| t["name"] == "Course"));
+        assert!(
+            r.data()["__schema"]["types"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t["name"] == "Course")
+        );
         // Over GET too (GraphiQL may send it either way).
-        let res = app.client.get(format!("{}?query={}", app.url("/graphql"), urlencode(query))).send().await.expect("get");
+        let res = app
+            .client
+            .get(format!("{}?query={}", app.url("/graphql"), urlencode(query)))
+            .send()
+            .await
+            .expect("get");
         let body: Value = res.json().await.expect("json");
-        assert!(body.get("errors").is_none() && body["data"]["__schema"]["types"].is_array(), "{client} over GET: {body}");
+        assert!(
+            body.get("errors").is_none() && body["data"]["__schema"]["types"].is_array(),
+            "{client} over GET: {body}"
+        );
     }
     // Introspection with lists nested beyond the standard query's is still refused.
     let bomb = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
@@ -931,19 +1158,36 @@ async fn common_introspection_queries_are_answered_and_data_depth_still_holds(ap
     let r = app.gql(Some(&token), &nested(11), json!({})).await;
     assert_eq!(app.app_statements.get(), before, "no SQL for a query over the depth limit");
     assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"));
-    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("nested too deep"), "{}", r.body);
+    assert!(
+        r.errors()[0]["message"].as_str().unwrap_or("").contains("nested too deep"),
+        "{}",
+        r.body
+    );
     // And through a fragment, which cannot hide levels.
     let r = app.gql(Some(&token), "{ me { ...W } } fragment W on User { wards { wards { wards { wards { wards { wards { wards { wards { wards { id } } } } } } } } } }", json!({})).await;
-    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("nested too deep"), "{}", r.body);
+    assert!(
+        r.errors()[0]["message"].as_str().unwrap_or("").contains("nested too deep"),
+        "{}",
+        r.body
+    );
 }
 
 async fn introspection_when_off_is_refused_for_every_client_query() {
     let app = TestApp::sqlite_with(|s| s.introspection = false).await;
-    for query in [GRAPHQL_JS_16, GRAPHQL_JS_16_ALL_OPTIONS, GRAPHQL_CORE_3_2, "{ __type(name: \"User\") { name } }"] {
+    for query in [
+        GRAPHQL_JS_16,
+        GRAPHQL_JS_16_ALL_OPTIONS,
+        GRAPHQL_CORE_3_2,
+        "{ __type(name: \"User\") { name } }",
+    ] {
         let r = app.gql(None, query, json!({})).await;
         assert_eq!(refusal(&r).0.as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
         assert!(r.data().is_null(), "{}", r.body);
-        assert!(!r.body.to_string().contains("Course"), "nothing of the schema is revealed: {}", r.body);
+        assert!(
+            !r.body.to_string().contains("Course"),
+            "nothing of the schema is revealed: {}",
+            r.body
+        );
     }
     // `__typename` is not introspection.
     assert!(app.gql(None, "{ __typename }", json!({})).await.errors().is_empty());
@@ -970,9 +1214,19 @@ async fn escaped_upload_placeholders_are_refused_before_anything_runs(app: TestA
     // JSON-escaped `#` in a variable, anonymous and signed in, malformed and out of range.
     let learner = app.token(demo::LEARNER).await;
     for token in [None, Some(learner.as_str())] {
-        for marker in ["\\u0023__graphql_file__:x", "\\u0023__graphql_file__:99", "\\u0023__graphql_file__:0"] {
-            let body = format!(r#"{{"query":{},"variables":{{"f":"{marker}"}}}}"#, serde_json::to_string(q).expect("json"));
-            let mut req = app.client.post(app.url("/graphql")).header("content-type", "application/json").header("x-pupitre-tenant", "demo").body(body);
+        for marker in
+            ["\\u0023__graphql_file__:x", "\\u0023__graphql_file__:99", "\\u0023__graphql_file__:0"]
+        {
+            let body = format!(
+                r#"{{"query":{},"variables":{{"f":"{marker}"}}}}"#,
+                serde_json::to_string(q).expect("json")
+            );
+            let mut req = app
+                .client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("x-pupitre-tenant", "demo")
+                .body(body);
             if let Some(t) = token {
                 req = req.bearer_auth(t);
             }
@@ -998,15 +1252,21 @@ async fn every_occurrence_of_an_expensive_mutation_counts(app: TestApp) {
     let sessions = app.count("auth_sessions").await;
     let failures = app.count("login_failures").await;
     let same_key = format!("mutation {{ {} {} }}", login_field("k"), login_field("k"));
-    let spread_twice = format!("mutation {{ ...F ...F }} fragment F on Mutation {{ {} }}", login_field("f"));
+    let spread_twice =
+        format!("mutation {{ ...F ...F }} fragment F on Mutation {{ {} }}", login_field("f"));
     let other = "b: login(input: {email: \"hugo.bernard@demo.pupitre.test\", password: \"wrong password\"}) { accessToken }";
-    let two_credentials = format!("mutation {{ {} ... on Mutation {{ {other} }} }}", login_field("a"));
+    let two_credentials =
+        format!("mutation {{ {} ... on Mutation {{ {other} }} }}", login_field("a"));
     for q in [same_key, spread_twice, two_credentials] {
         let r = app.gql_with(None, &tenant(), &q, json!({})).await;
         assert_eq!(refusal(&r).1.as_deref(), Some("login"), "{q}: {}", r.body);
         assert!(r.data().is_null(), "{}", r.body);
     }
-    assert_eq!((app.count("auth_sessions").await, app.count("login_failures").await), (sessions, failures), "no login ran");
+    assert_eq!(
+        (app.count("auth_sessions").await, app.count("login_failures").await),
+        (sessions, failures),
+        "no login ran"
+    );
 }
 
 /// Memory before parsing: a document of too many tokens and a body of too many JSON values
@@ -1021,7 +1281,14 @@ async fn oversized_documents_and_variables_are_refused_before_parsing(app: TestA
     assert_eq!((r.status, refusal(&r).0.as_deref()), (400, Some("BAD_USER_INPUT")), "{}", r.body);
     assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("JSON values"), "{}", r.body);
     // Control: an ordinary document and a few variables pass.
-    let r = app.gql_with(None, &tenant(), "query($s: String!) { course(slug: $s) { id } }", json!({ "s": "x" })).await;
+    let r = app
+        .gql_with(
+            None,
+            &tenant(),
+            "query($s: String!) { course(slug: $s) { id } }",
+            json!({ "s": "x" }),
+        )
+        .await;
     assert!(r.errors().is_empty(), "{}", r.body);
 }
 

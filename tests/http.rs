@@ -11,7 +11,12 @@ use serde_json::{Value, json};
 
 async fn a_mutation_over_get_is_answered_405_and_a_query_over_get_works(app: TestApp) {
     let q = |s: &str| format!("{}?query={}", app.url("/graphql"), urlencode(s));
-    let r = app.client.get(q("mutation { logout(input: {}) { revokedSessions } }")).send().await.expect("get");
+    let r = app
+        .client
+        .get(q("mutation { logout(input: {}) { revokedSessions } }"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status().as_u16(), 405);
     assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
     // Also when the mutation is picked among several operations by name.
@@ -30,7 +35,9 @@ async fn a_mutation_over_get_is_answered_405_and_a_query_over_get_works(app: Tes
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -49,7 +56,11 @@ async fn a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(app: TestA
     let r = app.gql(Some(&token), &format!("{{ me {{ {deep} }} }}"), json!({})).await;
     let after = app.app_statements.get();
     assert_eq!(r.first_code().as_deref(), Some("BAD_USER_INPUT"), "{}", r.body);
-    assert!(r.errors()[0]["message"].as_str().unwrap_or("").contains("nested too deep"), "{}", r.body);
+    assert!(
+        r.errors()[0]["message"].as_str().unwrap_or("").contains("nested too deep"),
+        "{}",
+        r.body
+    );
     assert!(r.body.get("data").is_none_or(Value::is_null));
     assert_eq!(after, before, "no SQL statement ran for a query over the depth limit");
     // Control: a query within the limit does run SQL.
@@ -77,15 +88,23 @@ async fn batches_bodies_and_content_types_are_limited(app: TestApp) {
         r.send()
     };
     let one = json!({ "query": "{ __typename }" });
-    let ok = post(serde_json::to_vec(&json!([one, one])).expect("json"), Some("application/json")).await.expect("post");
+    let ok = post(serde_json::to_vec(&json!([one, one])).expect("json"), Some("application/json"))
+        .await
+        .expect("post");
     assert_eq!(ok.status().as_u16(), 200);
     let answers: Value = ok.json().await.expect("json");
     assert_eq!(answers.as_array().map(Vec::len), Some(2));
-    let too_many = post(serde_json::to_vec(&vec![one.clone(); 6]).expect("json"), Some("application/json")).await.expect("post");
+    let too_many =
+        post(serde_json::to_vec(&vec![one.clone(); 6]).expect("json"), Some("application/json"))
+            .await
+            .expect("post");
     assert_eq!(too_many.status().as_u16(), 400);
     let body: Value = too_many.json().await.expect("json");
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    let big = format!("{{\"query\":\"{{ __typename }}\",\"variables\":{{\"x\":\"{}\"}}}}", "a".repeat(2 << 20));
+    let big = format!(
+        "{{\"query\":\"{{ __typename }}\",\"variables\":{{\"x\":\"{}\"}}}}",
+        "a".repeat(2 << 20)
+    );
     let r = post(big.into_bytes(), Some("application/json")).await.expect("post");
     assert_eq!(r.status().as_u16(), 413);
     let r = post(b"{ not json".to_vec(), Some("application/json")).await.expect("post");
@@ -106,20 +125,48 @@ async fn errors_carry_a_code_and_request_id_and_never_internals(app: TestApp) {
         .await
         .expect("post");
     assert_eq!(r.status().as_u16(), 400, "validation failure with graphql-response+json is a 400");
-    assert!(r.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/graphql-response+json")));
-    let rid = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned).expect("x-request-id");
+    assert!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/graphql-response+json"))
+    );
+    let rid = r
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("x-request-id");
     let body: Value = r.json().await.expect("json");
     assert!(body.get("data").is_none(), "no data entry on a request error");
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["requestId"], rid.as_str());
     // The same with application/json: 200, per the spec's legacy media type.
-    let r = app.client.post(app.url("/graphql")).header("accept", "application/json").json(&json!({ "query": "{ nosuchfield }" })).send().await.expect("post");
+    let r = app
+        .client
+        .post(app.url("/graphql"))
+        .header("accept", "application/json")
+        .json(&json!({ "query": "{ nosuchfield }" }))
+        .send()
+        .await
+        .expect("post");
     assert_eq!(r.status().as_u16(), 200);
-    assert!(r.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/json")));
+    assert!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
     // Unauthenticated access to `me`.
     let r = app.gql(None, "{ me { id } }", json!({})).await;
     assert_eq!(r.code_at("me").as_deref(), Some("UNAUTHENTICATED"));
-    let bad_id = app.gql(Some(&app.token(demo::SUPPORT).await), "{ user(id: \"not-a-uuid\") { id } }", json!({})).await;
+    let bad_id = app
+        .gql(
+            Some(&app.token(demo::SUPPORT).await),
+            "{ user(id: \"not-a-uuid\") { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(bad_id.code_at("user").as_deref(), Some("BAD_USER_INPUT"));
     assert_eq!(bad_id.errors()[0]["extensions"]["field"], "id");
     let text = bad_id.body.to_string().to_lowercase();
@@ -134,7 +181,11 @@ async fn errors_carry_a_code_and_request_id_and_never_internals(app: TestApp) {
     assert_eq!(r.code_at("me.wards").as_deref(), Some("INTERNAL"), "{}", r.body);
     assert_eq!(r.errors()[0]["message"], "internal error");
     assert!(r.errors()[0]["extensions"]["requestId"].is_string());
-    assert_eq!(r.data()["tenant"]["name"], "École Pupitre (démo)", "the rest of the response still resolves");
+    assert_eq!(
+        r.data()["tenant"]["name"],
+        "École Pupitre (démo)",
+        "the rest of the response still resolves"
+    );
     let text = r.body.to_string().to_lowercase();
     for leak in ["guardian_links", "select", "no such table", "does not exist", "sqlx"] {
         assert!(!text.contains(leak), "{leak} leaked: {text}");
@@ -148,17 +199,38 @@ async fn health_readiness_and_metrics_are_served(app: TestApp) {
     assert_eq!(r.status().as_u16(), 200);
     let token = app.token(demo::LEARNER).await;
     let other = app.user_id(demo::LEARNER2).await;
-    let r = app.gql(Some(&token), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": other })).await;
+    let r = app
+        .gql(Some(&token), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": other }))
+        .await;
     assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
-    let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(text.contains("pupitre_http_requests_total{method=\"POST\",route=\"/graphql\",status=\"200\"}"), "{text}");
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains(
+            "pupitre_http_requests_total{method=\"POST\",route=\"/graphql\",status=\"200\"}"
+        ),
+        "{text}"
+    );
     assert!(text.contains("pupitre_http_request_duration_seconds_bucket{route=\"/graphql\""));
     assert!(text.contains("pupitre_graphql_errors_total{code=\"FORBIDDEN\"} 1"), "{text}");
     assert!(text.contains("pupitre_db_statements_total"));
 }
 
 async fn graphiql_is_served_in_development(app: TestApp) {
-    let r = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.expect("graphiql");
+    let r = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("graphiql");
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.expect("html").to_lowercase().contains("graphiql"));
 }
@@ -178,7 +250,10 @@ fn no_complexity_limit(s: &mut pupitre::config::Settings) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_depth_limit() {
-    a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(TestApp::sqlite_with(no_complexity_limit).await).await;
+    a_query_over_the_depth_limit_is_rejected_before_any_sql_runs(
+        TestApp::sqlite_with(no_complexity_limit).await,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,16 +270,32 @@ async fn production_turns_introspection_and_graphiql_off() {
         s.graphiql = false;
     })
     .await;
-    let r = app.gql(None, "{ __schema { types { name } } __type(name: \"User\") { name } }", json!({})).await;
-    assert!(r.data()["__schema"].is_null() && r.data()["__type"].is_null(), "introspection must reveal nothing: {}", r.body);
+    let r = app
+        .gql(None, "{ __schema { types { name } } __type(name: \"User\") { name } }", json!({}))
+        .await;
+    assert!(
+        r.data()["__schema"].is_null() && r.data()["__type"].is_null(),
+        "introspection must reveal nothing: {}",
+        r.body
+    );
     assert!(!r.body.to_string().contains("User"));
     // No GraphiQL page: HTML alone is not acceptable, and a browser (which also takes `*/*`)
     // gets the JSON answer to a GET without a query.
-    let r = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.expect("get");
+    let r = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status().as_u16(), 406);
-    assert_eq!(r.text().await.expect("body"), "accept application/graphql-response+json or application/json");
+    assert_eq!(
+        r.text().await.expect("body"),
+        "accept application/graphql-response+json or application/json"
+    );
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-    let r = app.client.get(app.url("/graphql")).header("accept", browser).send().await.expect("get");
+    let r =
+        app.client.get(app.url("/graphql")).header("accept", browser).send().await.expect("get");
     assert_eq!(r.status().as_u16(), 400);
     let body: Value = r.json().await.expect("a JSON answer, not a page");
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
@@ -223,7 +314,8 @@ fn the_checked_in_sdl_is_up_to_date() {
 
 /// The SHOULD warnings we accept, as listed in the README between the audit markers.
 fn documented_warnings() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
     let start = readme.find("<!-- audit-warnings:start -->").expect("README audit marker");
     let end = readme.find("<!-- audit-warnings:end -->").expect("README audit end marker");
     readme[start..end]
@@ -237,14 +329,21 @@ fn documented_warnings() -> Vec<String> {
 async fn the_graphql_over_http_audit_reports_no_failed_must() {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http-audit");
-    let node_ok = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let node_ok = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !node_ok {
         assert!(!ci, "CI=true and Node.js is missing: the graphql-http audit cannot run");
         eprintln!("skipping the graphql-http audit: Node.js is not installed");
         return;
     }
     if !std::path::Path::new(dir).join("node_modules/graphql-http").exists() {
-        let st = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--silent"]).current_dir(dir).status().expect("npm");
+        let st = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--silent"])
+            .current_dir(dir)
+            .status()
+            .expect("npm");
         assert!(st.success(), "npm ci in tests/http-audit failed");
     }
     let app = TestApp::sqlite().await;
@@ -260,10 +359,16 @@ async fn the_graphql_over_http_audit_reports_no_failed_must() {
     assert!(results.len() >= 60, "the audit ran {} checks", results.len());
     let failed_must: Vec<&Value> = results.iter().filter(|r| r["status"] == "error").collect();
     assert!(failed_must.is_empty(), "failed MUST audits: {failed_must:#?}");
-    let mut warnings: Vec<String> =
-        results.iter().filter(|r| r["status"] == "warn").filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
+    let mut warnings: Vec<String> = results
+        .iter()
+        .filter(|r| r["status"] == "warn")
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
     warnings.sort();
     let mut documented = documented_warnings();
     documented.sort();
-    assert_eq!(warnings, documented, "SHOULD warnings must be exactly those listed (with reasons) in the README");
+    assert_eq!(
+        warnings, documented,
+        "SHOULD warnings must be exactly those listed (with reasons) in the README"
+    );
 }

@@ -31,7 +31,8 @@ impl Answer {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("a JSON body, got {} (head {:?})", self.brief(), self.head))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| panic!("a JSON body, got {} (head {:?})", self.brief(), self.head))
     }
 }
 
@@ -49,7 +50,11 @@ async fn read_answer(r: &mut (impl AsyncRead + Unpin)) -> Option<Answer> {
     let status = head.split(' ').nth(1)?.parse().ok()?;
     let len = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     r.read_exact(&mut body).await.ok()?;
@@ -83,7 +88,10 @@ async fn send(port: u16, head: &str, body: &[u8], within: Duration) -> (Answer, 
     let mut s = connect(port).await;
     s.write_all(head.as_bytes()).await.expect("head");
     s.write_all(body).await.expect("body");
-    let a = tokio::time::timeout(within, read_answer(&mut s)).await.expect("answered in time").expect("an HTTP answer");
+    let a = tokio::time::timeout(within, read_answer(&mut s))
+        .await
+        .expect("answered in time")
+        .expect("an HTTP answer");
     (a, s)
 }
 
@@ -92,7 +100,9 @@ async fn send(port: u16, head: &str, body: &[u8], within: Duration) -> (Answer, 
 async fn stream_body(port: u16, head: String, chunked: bool, total: usize) -> Option<Answer> {
     let s = connect(port).await;
     let (mut rd, mut wr) = s.into_split();
-    let reader = tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(60), read_answer(&mut rd)).await.ok().flatten() });
+    let reader = tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(60), read_answer(&mut rd)).await.ok().flatten()
+    });
     let piece = vec![b' '; 64 * 1024];
     let _ = wr.write_all(head.as_bytes()).await;
     let mut sent = 0;
@@ -122,7 +132,9 @@ fn json_head(len: Option<usize>) -> String {
         Some(n) => format!("Content-Length: {n}"),
         None => "Transfer-Encoding: chunked".to_owned(),
     };
-    format!("POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{framing}\r\n\r\n")
+    format!(
+        "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
+    )
 }
 
 fn assert_graphql_error(a: &Answer, status: u16, message_part: &str) {
@@ -157,10 +169,16 @@ async fn a_json_body_over_the_limit_is_refused_with_413_and_creates_nothing(app:
     let start = Instant::now();
     let (a, mut s) = send(port, &json_head(Some(2 << 20)), b"", Duration::from_secs(10)).await;
     assert_graphql_error(&a, 413, "larger than 1048576 bytes");
-    assert!(start.elapsed() < Duration::from_secs(5), "refused before the body came: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "refused before the body came: {:?}",
+        start.elapsed()
+    );
     assert!(closed(&mut s, Duration::from_secs(5)).await, "the connection is closed after a 413");
     // Chunked (no declared length): counted as it streams, refused once past the limit.
-    let a = stream_body(port, json_head(None), true, 8 << 20).await.expect("an answer to the chunked body");
+    let a = stream_body(port, json_head(None), true, 8 << 20)
+        .await
+        .expect("an answer to the chunked body");
     assert_graphql_error(&a, 413, "larger than 1048576 bytes");
     // A real mutation just over the limit, declared honestly and sent in full: nothing runs.
     let body = padded_registration((1 << 20) + 1);
@@ -191,7 +209,13 @@ async fn an_anonymous_upload_is_refused_with_401_before_its_parts_are_read(app: 
     assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
     assert!(closed(&mut s, Duration::from_secs(5)).await, "the unread body is not waited for");
     // The same with a token that does not verify.
-    let (a, _) = send(port, &head("Authorization: Bearer forged.token.value\r\n"), b"", Duration::from_secs(10)).await;
+    let (a, _) = send(
+        port,
+        &head("Authorization: Bearer forged.token.value\r\n"),
+        b"",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(a.status, 401, "{}", a.brief());
     // Signed in, but declared over the upload limit (six files of 10 MiB and the JSON parts):
     // 413 at once.
@@ -208,10 +232,22 @@ async fn an_anonymous_upload_is_refused_with_401_before_its_parts_are_read(app: 
 async fn an_oversized_uri_gets_414_with_a_body_that_says_so(app: TestApp) {
     let port = port_of(&app);
     let q = "a".repeat(20 * 1024);
-    let (a, _) = send(port, &format!("GET /graphql?query={q} HTTP/1.1\r\nHost: localhost\r\n\r\n"), b"", Duration::from_secs(10)).await;
+    let (a, _) = send(
+        port,
+        &format!("GET /graphql?query={q} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        b"",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_graphql_error(&a, 414, "longer than 16384 bytes");
     // Control: a GET query of ordinary length is answered.
-    let (a, _) = send(port, "GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: localhost\r\n\r\n", b"", Duration::from_secs(10)).await;
+    let (a, _) = send(
+        port,
+        "GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.brief());
 }
 
@@ -227,7 +263,10 @@ async fn stalled_bodies_are_answered_408_and_closed(app: TestApp) {
             let mut s = connect(port).await;
             s.write_all(json_head(Some(1000)).as_bytes()).await.expect("head");
             s.write_all(br#"{"query":"#).await.expect("ten bytes");
-            let a = tokio::time::timeout(Duration::from_secs(30), read_answer(&mut s)).await.expect("answered").expect("an answer");
+            let a = tokio::time::timeout(Duration::from_secs(30), read_answer(&mut s))
+                .await
+                .expect("answered")
+                .expect("an answer");
             let was_closed = closed(&mut s, Duration::from_secs(10)).await;
             (a, was_closed, start.elapsed())
         })
@@ -238,8 +277,14 @@ async fn stalled_bodies_are_answered_408_and_closed(app: TestApp) {
         let (a, was_closed, elapsed) = r.expect("client task");
         assert_graphql_error(&a, 408, "did not arrive within");
         assert!(was_closed, "the connection is closed after the 408");
-        assert!(elapsed >= timeout.saturating_sub(Duration::from_millis(500)), "not before the timeout: {elapsed:?}");
-        assert!(elapsed < timeout + Duration::from_secs(10), "answered within the timeout: {elapsed:?}");
+        assert!(
+            elapsed >= timeout.saturating_sub(Duration::from_millis(500)),
+            "not before the timeout: {elapsed:?}"
+        );
+        assert!(
+            elapsed < timeout + Duration::from_secs(10),
+            "answered within the timeout: {elapsed:?}"
+        );
     }
     assert_eq!(app.count("users").await, users);
     // The server still serves.
@@ -289,7 +334,9 @@ async fn a_trickled_upload_is_answered_408_at_its_deadline(app: TestApp) {
     let s = connect(port).await;
     let (mut rd, mut wr) = s.into_split();
     let start = Instant::now();
-    let reader = tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(30), read_answer(&mut rd)).await.ok().flatten() });
+    let reader = tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(30), read_answer(&mut rd)).await.ok().flatten()
+    });
     wr.write_all(head.as_bytes()).await.expect("head");
     let writer = tokio::spawn(async move {
         for _ in 0..20 {
@@ -303,7 +350,11 @@ async fn a_trickled_upload_is_answered_408_at_its_deadline(app: TestApp) {
     writer.abort();
     assert_graphql_error(&a, 408, "did not arrive within");
     let elapsed = start.elapsed();
-    assert!(elapsed >= deadline.saturating_sub(Duration::from_millis(300)) && elapsed < deadline + Duration::from_secs(5), "{elapsed:?}");
+    assert!(
+        elapsed >= deadline.saturating_sub(Duration::from_millis(300))
+            && elapsed < deadline + Duration::from_secs(5),
+        "{elapsed:?}"
+    );
 }
 
 fn short_upload_deadline(s: &mut pupitre::config::Settings) {
@@ -315,7 +366,10 @@ on_both_databases_with!(super::short_upload_deadline; a_trickled_upload_is_answe
 
 /// A Stripe webhook body over its cap is refused with 413 before its signature is even looked
 /// at, and nothing is recorded; a small one, signed the same way, is processed.
-async fn an_oversized_webhook_body_is_refused_and_records_nothing(app: TestApp, stripe: common::stripe::StripeStandIn) {
+async fn an_oversized_webhook_body_is_refused_and_records_nothing(
+    app: TestApp,
+    stripe: common::stripe::StripeStandIn,
+) {
     let port = port_of(&app);
     let events = app.count("payment_events").await;
     let event = |id: &str, pad: usize| {
@@ -346,7 +400,9 @@ async fn an_oversized_webhook_body_is_refused_and_records_nothing(app: TestApp, 
         "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nStripe-Signature: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
         stripe.sign(&big, chrono::Utc::now().timestamp())
     );
-    let reader = tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(20), read_answer(&mut rd)).await.ok().flatten() });
+    let reader = tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(20), read_answer(&mut rd)).await.ok().flatten()
+    });
     let _ = wr.write_all(head.as_bytes()).await;
     for piece in big.as_bytes().chunks(16 * 1024) {
         let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
@@ -369,13 +425,17 @@ async fn an_oversized_webhook_body_is_refused_and_records_nothing(app: TestApp, 
 mod webhook {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        if let Some((app, stripe)) = crate::common::TestApp::with_stripe("sqlite", crate::patient).await {
+        if let Some((app, stripe)) =
+            crate::common::TestApp::with_stripe("sqlite", crate::patient).await
+        {
             crate::an_oversized_webhook_body_is_refused_and_records_nothing(app, stripe).await;
         }
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        if let Some((app, stripe)) = crate::common::TestApp::with_stripe("postgres", crate::patient).await {
+        if let Some((app, stripe)) =
+            crate::common::TestApp::with_stripe("postgres", crate::patient).await
+        {
             crate::an_oversized_webhook_body_is_refused_and_records_nothing(app, stripe).await;
         }
     }
@@ -406,7 +466,12 @@ impl Binary {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).spawn().expect("binary starts");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("binary starts");
         let lines = Arc::new(Mutex::new(Vec::<String>::new()));
         let (port_tx, mut port_rx) = tokio::sync::mpsc::channel::<u16>(1);
         let mut readers = Vec::new();
@@ -433,16 +498,23 @@ impl Binary {
             }));
         }
         drop(port_tx);
-        let port = tokio::time::timeout(Duration::from_secs(120), port_rx.recv()).await.expect("started in time").expect("port logged");
+        let port = tokio::time::timeout(Duration::from_secs(120), port_rx.recv())
+            .await
+            .expect("started in time")
+            .expect("port logged");
         Binary { child, port, lines, readers, _dir: dir }
     }
 
     fn status_kb(&self, key: &str) -> u64 {
         let pid = self.child.id().expect("running");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
         status
             .lines()
-            .find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()))
+            .find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
             .unwrap_or_else(|| panic!("{key} in /proc/{pid}/status"))
     }
 
@@ -455,9 +527,16 @@ impl Binary {
     /// Stops the binary with SIGTERM and returns every line it logged.
     async fn stop(mut self) -> Vec<String> {
         let pid = self.child.id().expect("pid").to_string();
-        let st = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
+        let st = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("kill");
         assert!(st.success());
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("stopped in time").expect("status");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("stopped in time")
+            .expect("status");
         assert!(status.success(), "exit status {status:?}");
         for r in self.readers.drain(..) {
             let _ = r.await;
@@ -495,7 +574,11 @@ async fn four_concurrent_60_mb_anonymous_bodies_leave_memory_within_50_mb_of_idl
         tokio::spawn(async move {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    && let Some(kb) = s.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
+                    && let Some(kb) = s.lines().find_map(|l| {
+                        l.strip_prefix("VmRSS:").and_then(|v| {
+                            v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+                        })
+                    })
                 {
                     sampled.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -517,11 +600,22 @@ async fn four_concurrent_60_mb_anonymous_bodies_leave_memory_within_50_mb_of_idl
     let answers2 = futures_util::future::join_all(round2).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = sampler.await;
-    let peak = if hwm_reset { bin.status_kb("VmHWM:").max(sampled.load(std::sync::atomic::Ordering::Relaxed)) } else { sampled.load(std::sync::atomic::Ordering::Relaxed) };
+    let peak = if hwm_reset {
+        bin.status_kb("VmHWM:").max(sampled.load(std::sync::atomic::Ordering::Relaxed))
+    } else {
+        sampled.load(std::sync::atomic::Ordering::Relaxed)
+    };
     let grown_mb = peak.saturating_sub(idle) as f64 / 1024.0;
     eprintln!("idle {idle} kB, peak {peak} kB (HWM reset: {hwm_reset}), growth {grown_mb:.1} MB");
-    assert!(grown_mb < 50.0, "resident memory grew by {grown_mb:.1} MB (idle {idle} kB, peak {peak} kB)");
-    let statuses: Vec<Option<u16>> = answers1.into_iter().chain(answers2).map(|a| a.expect("client task").map(|a| a.status)).collect();
+    assert!(
+        grown_mb < 50.0,
+        "resident memory grew by {grown_mb:.1} MB (idle {idle} kB, peak {peak} kB)"
+    );
+    let statuses: Vec<Option<u16>> = answers1
+        .into_iter()
+        .chain(answers2)
+        .map(|a| a.expect("client task").map(|a| a.status))
+        .collect();
     for (i, s) in statuses.iter().enumerate() {
         let want = if i >= 4 && i % 2 == 1 { 401 } else { 413 };
         assert_eq!(*s, Some(want), "body {i} of {statuses:?}");
@@ -538,12 +632,21 @@ async fn client_mistakes_get_their_status_and_are_never_logged_as_errors() {
     let bin = Binary::start(&[("PUPITRE_WORKERS", "1")]).await;
     let port = bin.port;
     // An invalid header line (no colon): actix-http's parser answers 400 and closes.
-    let (a, mut s) = send(port, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nthis is not a header\r\n\r\n", b"", Duration::from_secs(10)).await;
+    let (a, mut s) = send(
+        port,
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nthis is not a header\r\n\r\n",
+        b"",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(a.status, 400, "{}", a.brief());
     assert!(closed(&mut s, Duration::from_secs(5)).await);
     // A 100 KB URI: over the 64 KiB actix-http's parser accepts; looked at before it, and
     // answered 414 with a body that says what to do.
-    let long = format!("GET /graphql?query={} HTTP/1.1\r\nHost: localhost\r\n\r\n", "a".repeat(100 * 1024));
+    let long = format!(
+        "GET /graphql?query={} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
     let (a, mut s) = send(port, &long, b"", Duration::from_secs(10)).await;
     assert_graphql_error(&a, 414, "send the query with POST");
     assert!(closed(&mut s, Duration::from_secs(5)).await);
@@ -553,10 +656,22 @@ async fn client_mistakes_get_their_status_and_are_never_logged_as_errors() {
         slow.write_all(piece).await.expect("piece");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let a = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut slow)).await.expect("answered").expect("an answer");
+    let a = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut slow))
+        .await
+        .expect("answered")
+        .expect("an answer");
     assert_eq!(a.status, 414, "{}", a.brief());
     // A 20 KB URI: parsed, and refused by us with 414 and a body that says why.
-    let (a, _) = send(port, &format!("GET /graphql?query={} HTTP/1.1\r\nHost: localhost\r\n\r\n", "a".repeat(20 * 1024)), b"", Duration::from_secs(10)).await;
+    let (a, _) = send(
+        port,
+        &format!(
+            "GET /graphql?query={} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "a".repeat(20 * 1024)
+        ),
+        b"",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_graphql_error(&a, 414, "longer than");
     assert!(typename_answered(port).await, "the server still serves");
     let lines = bin.stop().await;
@@ -565,10 +680,13 @@ async fn client_mistakes_get_their_status_and_are_never_logged_as_errors() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|v| (v["level"].as_str().unwrap_or("").to_owned(), v.to_string()))
         .collect();
-    let errors: Vec<&String> = levels.iter().filter(|(lvl, _)| lvl == "ERROR").map(|(_, l)| l).collect();
+    let errors: Vec<&String> =
+        levels.iter().filter(|(lvl, _)| lvl == "ERROR").map(|(_, l)| l).collect();
     assert!(errors.is_empty(), "ERROR lines for client mistakes: {errors:#?}");
-    let warnings = levels.iter().filter(|(lvl, l)| lvl == "WARN" && l.contains("http.client_error")).count();
+    let warnings =
+        levels.iter().filter(|(lvl, l)| lvl == "WARN" && l.contains("http.client_error")).count();
     assert!(warnings >= 2, "each malformed request is logged at WARN: {:#?}", lines);
-    let unparsed: Vec<&String> = lines.iter().filter(|l| serde_json::from_str::<Value>(l).is_err()).collect();
+    let unparsed: Vec<&String> =
+        lines.iter().filter(|l| serde_json::from_str::<Value>(l).is_err()).collect();
     assert!(unparsed.is_empty(), "every log line is JSON: {unparsed:?}");
 }

@@ -12,7 +12,13 @@ use serde_json::json;
 /// Creates and publishes a free course with `lessons` lessons and one session of `capacity`
 /// seats taught by `instructor` (a user id), as the demo admin. Returns (course id, session id,
 /// lesson ids).
-async fn free_course(app: &TestApp, slug: &str, capacity: i32, lessons: usize, instructor: &str) -> (String, String, Vec<String>) {
+async fn free_course(
+    app: &TestApp,
+    slug: &str,
+    capacity: i32,
+    lessons: usize,
+    instructor: &str,
+) -> (String, String, Vec<String>) {
     let admin = app.token(demo::ADMIN).await;
     let r = app
         .gql(
@@ -26,9 +32,14 @@ async fn free_course(app: &TestApp, slug: &str, capacity: i32, lessons: usize, i
     let mut lesson_ids = Vec::new();
     for i in 0..lessons {
         let r = app
-            .gql(Some(&admin), "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { id } } }", json!({ "input": { "courseId": course, "title": format!("Leçon {i}") } }))
+            .gql(
+                Some(&admin),
+                "mutation($input: AddLessonInput!) { addLesson(input: $input) { lesson { id } } }",
+                json!({ "input": { "courseId": course, "title": format!("Leçon {i}") } }),
+            )
             .await;
-        lesson_ids.push(r.assert_ok()["addLesson"]["lesson"]["id"].as_str().expect("id").to_owned());
+        lesson_ids
+            .push(r.assert_ok()["addLesson"]["lesson"]["id"].as_str().expect("id").to_owned());
     }
     let start = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
     let end = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
@@ -40,14 +51,22 @@ async fn free_course(app: &TestApp, slug: &str, capacity: i32, lessons: usize, i
         )
         .await;
     let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course }),
+    )
+    .await
+    .assert_ok();
     (course, session, lesson_ids)
 }
 
 const ENROLL: &str = "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id status progress { completedLessons totalLessons percent } } } }";
 
 async fn seats_left(app: &TestApp, session: &str) -> i64 {
-    let r = app.gql(None, "query($id: ID!) { session(id: $id) { seatsLeft } }", json!({ "id": session })).await;
+    let r = app
+        .gql(None, "query($id: ID!) { session(id: $id) { seatsLeft } }", json!({ "id": session }))
+        .await;
     r.assert_ok()["session"]["seatsLeft"].as_i64().expect("seats")
 }
 
@@ -65,10 +84,18 @@ async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp)
             .await;
         tokens.push(r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned());
     }
-    let results = common::race(tokens.len(), |i| app.gql(Some(&tokens[i]), ENROLL, json!({ "s": session }))).await;
+    let results =
+        common::race(tokens.len(), |i| app.gql(Some(&tokens[i]), ENROLL, json!({ "s": session })))
+            .await;
     let ok = results.iter().filter(|r| r.errors().is_empty()).count();
-    let conflicts: Vec<&common::Gql> = results.iter().filter(|r| r.first_code().as_deref() == Some("CONFLICT")).collect();
-    assert_eq!(ok, 10, "exactly the capacity: {:?}", results.iter().filter_map(|r| r.first_code()).collect::<Vec<_>>());
+    let conflicts: Vec<&common::Gql> =
+        results.iter().filter(|r| r.first_code().as_deref() == Some("CONFLICT")).collect();
+    assert_eq!(
+        ok,
+        10,
+        "exactly the capacity: {:?}",
+        results.iter().filter_map(|r| r.first_code()).collect::<Vec<_>>()
+    );
     assert_eq!(conflicts.len(), 30);
     assert!(conflicts.iter().all(|r| r.errors()[0]["message"] == "this session is sold out"));
     assert_eq!(seats_left(&app, &session).await, 0);
@@ -92,7 +119,13 @@ async fn enrolling_twice_is_refused_and_cancelling_frees_the_seat(app: TestApp) 
     // Someone else cannot cancel it; the learner can, and the seat is free again.
     let other = app.token(demo::LEARNER).await;
     let cancel = "mutation($e: ID!) { cancelEnrollment(input: {enrollmentId: $e}) { enrollment { status } } }";
-    assert_eq!(app.gql(Some(&other), cancel, json!({ "e": enrollment })).await.code_at("cancelEnrollment").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(Some(&other), cancel, json!({ "e": enrollment }))
+            .await
+            .code_at("cancelEnrollment")
+            .as_deref(),
+        Some("FORBIDDEN")
+    );
     let r = app.gql(Some(&token), cancel, json!({ "e": enrollment })).await;
     assert_eq!(r.assert_ok()["cancelEnrollment"]["enrollment"]["status"], "CANCELLED");
     assert_eq!(seats_left(&app, &session).await, 3);
@@ -103,19 +136,44 @@ async fn enrolling_twice_is_refused_and_cancelling_frees_the_seat(app: TestApp) 
     assert_eq!(seats_left(&app, &session).await, 2);
     // An admin cancels the session: enrollments cancelled, gone from the catalogue, no enrolling.
     let admin = app.token(demo::ADMIN).await;
-    let r = app.gql(Some(&admin), "mutation($s: ID!) { cancelSession(input: {sessionId: $s}) { cancelledEnrollments } }", json!({ "s": session })).await;
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($s: ID!) { cancelSession(input: {sessionId: $s}) { cancelledEnrollments } }",
+            json!({ "s": session }),
+        )
+        .await;
     assert_eq!(r.assert_ok()["cancelSession"]["cancelledEnrollments"], 1);
-    let r = app.gql(None, "{ course(slug: \"course-twice\") { sessions { id } } }", json!({})).await;
+    let r =
+        app.gql(None, "{ course(slug: \"course-twice\") { sessions { id } } }", json!({})).await;
     assert_eq!(r.assert_ok()["course"]["sessions"], json!([]));
-    assert_eq!(app.gql(Some(&token), ENROLL, json!({ "s": session })).await.code_at("enroll").as_deref(), Some("NOT_FOUND"));
-    assert!(app.gql(None, "query($id: ID!) { session(id: $id) { id } }", json!({ "s": session, "id": session })).await.assert_ok()["session"].is_null());
+    assert_eq!(
+        app.gql(Some(&token), ENROLL, json!({ "s": session })).await.code_at("enroll").as_deref(),
+        Some("NOT_FOUND")
+    );
+    assert!(
+        app.gql(
+            None,
+            "query($id: ID!) { session(id: $id) { id } }",
+            json!({ "s": session, "id": session })
+        )
+        .await
+        .assert_ok()["session"]
+            .is_null()
+    );
     let mine = app.gql(Some(&token), "{ me { enrollments { session { id } } } }", json!({})).await;
-    assert!(!mine.assert_ok().to_string().contains(&session), "cancelled enrollments are not listed");
+    assert!(
+        !mine.assert_ok().to_string().contains(&session),
+        "cancelled enrollments are not listed"
+    );
     // A paid course is for the shop.
     let paid = app
         .gql(None, "{ courses(first: 1, filter: {minPriceCents: 1, hasUpcomingSession: true}) { edges { node { sessions { id } } } } }", json!({}))
         .await;
-    let paid_session = paid.assert_ok()["courses"]["edges"][0]["node"]["sessions"][0]["id"].as_str().expect("session").to_owned();
+    let paid_session = paid.assert_ok()["courses"]["edges"][0]["node"]["sessions"][0]["id"]
+        .as_str()
+        .expect("session")
+        .to_owned();
     let r = app.gql(Some(&token), ENROLL, json!({ "s": paid_session })).await;
     assert_eq!(r.code_at("enroll").as_deref(), Some("CONFLICT"));
 }
@@ -130,19 +188,39 @@ async fn progress_is_tracked_and_the_last_lesson_completes_the_course(app: TestA
     let id = e["id"].as_str().expect("id").to_owned();
     let complete = "mutation($e: ID!, $l: ID!) { completeLesson(input: {enrollmentId: $e, lessonId: $l}) { enrollment { status progress { completedLessons percent } } } }";
     let r = app.gql(Some(&token), complete, json!({ "e": id, "l": lessons[0] })).await;
-    assert_eq!(r.assert_ok()["completeLesson"]["enrollment"]["progress"], json!({ "completedLessons": 1, "percent": 33 }));
+    assert_eq!(
+        r.assert_ok()["completeLesson"]["enrollment"]["progress"],
+        json!({ "completedLessons": 1, "percent": 33 })
+    );
     // Idempotent; a lesson of another course is bad input; someone else's enrollment is forbidden.
     app.gql(Some(&token), complete, json!({ "e": id, "l": lessons[0] })).await.assert_ok();
-    let foreign_lesson = app.gql(None, "{ courses(first: 1) { edges { node { lessons { id } } } } }", json!({})).await;
-    let foreign = foreign_lesson.data()["courses"]["edges"][0]["node"]["lessons"][0]["id"].as_str().expect("lesson").to_owned();
+    let foreign_lesson = app
+        .gql(None, "{ courses(first: 1) { edges { node { lessons { id } } } } }", json!({}))
+        .await;
+    let foreign = foreign_lesson.data()["courses"]["edges"][0]["node"]["lessons"][0]["id"]
+        .as_str()
+        .expect("lesson")
+        .to_owned();
     let r = app.gql(Some(&token), complete, json!({ "e": id, "l": foreign })).await;
     r.assert_bad_input("input.lessonId");
     let other = app.token(demo::LEARNER).await;
-    assert_eq!(app.gql(Some(&other), complete, json!({ "e": id, "l": lessons[1] })).await.code_at("completeLesson").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(Some(&other), complete, json!({ "e": id, "l": lessons[1] }))
+            .await
+            .code_at("completeLesson")
+            .as_deref(),
+        Some("FORBIDDEN")
+    );
     for l in &lessons[1..] {
         app.gql(Some(&token), complete, json!({ "e": id, "l": l })).await.assert_ok();
     }
-    let me = app.gql(Some(&token), "{ me { enrollments { id status progress { percent } session { course { slug } } } } }", json!({})).await;
+    let me = app
+        .gql(
+            Some(&token),
+            "{ me { enrollments { id status progress { percent } session { course { slug } } } } }",
+            json!({}),
+        )
+        .await;
     let mine = me.assert_ok()["me"]["enrollments"].as_array().cloned().unwrap_or_default();
     let done = mine.iter().find(|x| x["id"] == id.as_str()).expect("enrollment listed");
     assert_eq!(done["status"], "COMPLETED");
@@ -157,12 +235,17 @@ async fn guardians_enroll_wards_and_see_their_learning_record_billing_does_not(a
     let tom = app.user_id(demo::MINOR).await;
     let r = app.gql(Some(&guardian), "mutation($s: ID!, $l: ID!) { enroll(input: {sessionId: $s, learnerId: $l}) { enrollment { status } } }", json!({ "s": session, "l": tom })).await;
     assert_eq!(r.assert_ok()["enroll"]["enrollment"]["status"], "ACTIVE");
-    let q = "query($id: ID!) { user(id: $id) { enrollments { status session { course { slug } } } } }";
+    let q =
+        "query($id: ID!) { user(id: $id) { enrollments { status session { course { slug } } } } }";
     let r = app.gql(Some(&guardian), q, json!({ "id": tom })).await;
     let guardians_view = r.assert_ok()["user"]["enrollments"].clone();
     let slugs: Vec<String> = r.assert_ok()["user"]["enrollments"]
         .as_array()
-        .map(|a| a.iter().filter_map(|e| e["session"]["course"]["slug"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["session"]["course"]["slug"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     assert!(slugs.contains(&"course-ward".to_owned()), "{slugs:?}");
     // A stranger cannot enroll Tom; billing and marketing see none of his learning record.
@@ -178,7 +261,12 @@ async fn guardians_enroll_wards_and_see_their_learning_record_billing_does_not(a
     let support = app.token(demo::SUPPORT).await;
     let r = app.gql(Some(&support), q, json!({ "id": tom })).await;
     let supports_view = r.assert_ok()["user"]["enrollments"].clone();
-    assert!(supports_view.as_array().is_some_and(|a| a.iter().any(|e| e["session"]["course"]["slug"] == "course-ward" && e["status"] == "ACTIVE")), "{supports_view}");
+    assert!(
+        supports_view.as_array().is_some_and(|a| a
+            .iter()
+            .any(|e| e["session"]["course"]["slug"] == "course-ward" && e["status"] == "ACTIVE")),
+        "{supports_view}"
+    );
     assert_eq!(supports_view, guardians_view);
 }
 
@@ -196,7 +284,13 @@ async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) 
         .await
         .assert_ok();
     let paul_first = app.login_with("paul.prof@example.test", "a long enough passphrase").await.0;
-    app.gql(Some(&paul_first), "mutation { acceptRole(input: {role: INSTRUCTOR}) { user { id } } }", json!({})).await.assert_ok();
+    app.gql(
+        Some(&paul_first),
+        "mutation { acceptRole(input: {role: INSTRUCTOR}) { user { id } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
     let (_, pauls_session, _) = free_course(&app, "course-paul", 5, 1, &paul).await;
     let ines = app.user_id(demo::INSTRUCTOR).await;
     let (_, ines_session, _) = free_course(&app, "course-ines", 5, 1, &ines).await;
@@ -209,12 +303,22 @@ async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) 
     let entry = &r.data()["session"]["roster"][0];
     assert_eq!(entry["learner"]["firstName"], "Hugo", "{}", r.body);
     assert_eq!(entry["learner"]["email"], "hugo.bernard@demo.pupitre.test");
-    assert_eq!(r.code_at("session.roster.0.learner.phone").as_deref(), Some("FORBIDDEN"), "contact e-mail only");
+    assert_eq!(
+        r.code_at("session.roster.0.learner.phone").as_deref(),
+        Some("FORBIDDEN"),
+        "contact e-mail only"
+    );
     assert_eq!(entry["status"], "ACTIVE");
     // Through the learner's profile, Paul sees the enrollment in his session and not the one
     // in Inès's.
     let hugo = app.user_id(demo::LEARNER2).await;
-    let r = app.gql(Some(&paul_token), "query($id: ID!) { user(id: $id) { enrollments { session { id } } } }", json!({ "id": hugo })).await;
+    let r = app
+        .gql(
+            Some(&paul_token),
+            "query($id: ID!) { user(id: $id) { enrollments { session { id } } } }",
+            json!({ "id": hugo }),
+        )
+        .await;
     let seen: Vec<String> = r.assert_ok()["user"]["enrollments"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["session"]["id"].as_str().map(str::to_owned)).collect())
@@ -227,7 +331,13 @@ async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) 
     let r = app.gql(Some(&ines_token), ROSTER, json!({ "id": pauls_session })).await;
     assert_eq!(r.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
     let billing = app.token(demo::BILLING).await;
-    assert_eq!(app.gql(Some(&billing), ROSTER, json!({ "id": pauls_session })).await.code_at("session.roster").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(Some(&billing), ROSTER, json!({ "id": pauls_session }))
+            .await
+            .code_at("session.roster")
+            .as_deref(),
+        Some("FORBIDDEN")
+    );
     // Support reads rosters (learning record R), with an audit entry for the contact data:
     // one for the one learner (e-mail and phone are one category), for customer service.
     let contact_reads = "audit_log WHERE action = 'personal_data.read' AND category = 'contact' AND actor_roles = 'support' AND purpose = 'customer_service'";
@@ -235,12 +345,20 @@ async fn an_instructor_sees_the_roster_of_their_own_sessions_only(app: TestApp) 
     let support = app.token(demo::SUPPORT).await;
     let r = app.gql(Some(&support), ROSTER, json!({ "id": pauls_session })).await;
     assert_eq!(r.assert_ok()["session"]["roster"][0]["learner"]["phone"], "+33612345002");
-    assert_eq!(app.count(contact_reads).await, before + 1, "support's read of Hugo's contact data is audited once");
+    assert_eq!(
+        app.count(contact_reads).await,
+        before + 1,
+        "support's read of Hugo's contact data is audited once"
+    );
     let dpo = app.token(demo::DPO).await;
     let log = app.gql(Some(&dpo), "query($s: ID!) { auditLog(first: 50, subjectId: $s) { edges { node { action category purpose actorRoles } } } }", json!({ "s": hugo })).await;
     let entry = json!({ "action": "personal_data.read", "category": "contact", "purpose": "customer_service", "actorRoles": "support" });
     let about_hugo = log.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
-    assert_eq!(about_hugo.iter().filter(|e| e["node"] == entry).count(), 1, "the entry is about Hugo: {about_hugo:?}");
+    assert_eq!(
+        about_hugo.iter().filter(|e| e["node"] == entry).count(),
+        1,
+        "the entry is about Hugo: {about_hugo:?}"
+    );
 }
 
 async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(app: TestApp) {
@@ -268,25 +386,49 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
     let r = app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo), part(&lea)], "recordingRef": "https://rec.example/0" } })).await;
     r.assert_bad_input("input.participants.1.learnerId");
     assert_eq!(app.count("live_class_attendance a JOIN live_classes l ON l.id = a.live_class_id WHERE l.title = 'Classe 1'").await, 0);
-    assert_eq!(app.gql(Some(&learner), record, json!({ "input": { "liveClassId": lc, "participants": [] } })).await.code_at("recordLiveClass").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(
+            Some(&learner),
+            record,
+            json!({ "input": { "liveClassId": lc, "participants": [] } })
+        )
+        .await
+        .code_at("recordLiveClass")
+        .as_deref(),
+        Some("FORBIDDEN")
+    );
     app.gql(Some(&integration), record, json!({ "input": { "liveClassId": lc, "participants": [part(&hugo)], "recordingRef": "https://rec.example/1" } })).await.assert_ok();
 
     let q = "query($id: ID!) { session(id: $id) { liveClasses { title recordingRef recordingExpiresAt } } }";
     let r = app.gql(Some(&learner), q, json!({ "id": session })).await;
     assert_eq!(r.assert_ok()["session"]["liveClasses"][0]["recordingRef"], "https://rec.example/1");
-    assert_eq!(app.gql(Some(&ines_token), q, json!({ "id": session })).await.assert_ok()["session"]["liveClasses"][0]["recordingRef"], "https://rec.example/1");
+    assert_eq!(
+        app.gql(Some(&ines_token), q, json!({ "id": session })).await.assert_ok()["session"]["liveClasses"]
+            [0]["recordingRef"],
+        "https://rec.example/1"
+    );
     for t in [app.token(demo::LEARNER).await, app.token(demo::SUPPORT).await] {
         let r = app.gql(Some(&t), q, json!({ "id": session })).await;
         assert_eq!(r.code_at("session.liveClasses.0.recordingRef").as_deref(), Some("FORBIDDEN"));
     }
-    assert_eq!(app.gql(None, q, json!({ "id": session })).await.code_at("session.liveClasses.0.recordingRef").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(None, q, json!({ "id": session }))
+            .await
+            .code_at("session.liveClasses.0.recordingRef")
+            .as_deref(),
+        Some("FORBIDDEN")
+    );
     // Attendance shows in the learner's own record.
     let me = app.gql(Some(&learner), "{ me { enrollments { attendance { talkSeconds chatMessages handRaises pollAnswers } } } }", json!({})).await;
     assert!(me.assert_ok().to_string().contains("\"talkSeconds\":120"));
     // The demo tenant keeps recordings 14 days after the class: on day 13 it is there, on day
     // 15 it is gone from every query.
     app.clock.advance_secs(13 * 24 * 3600);
-    assert_eq!(app.gql(Some(&learner), q, json!({ "id": session })).await.assert_ok()["session"]["liveClasses"][0]["recordingRef"], "https://rec.example/1");
+    assert_eq!(
+        app.gql(Some(&learner), q, json!({ "id": session })).await.assert_ok()["session"]["liveClasses"]
+            [0]["recordingRef"],
+        "https://rec.example/1"
+    );
     app.clock.advance_secs(2 * 24 * 3600);
     for t in [&learner, &ines_token] {
         let r = app.gql(Some(t), q, json!({ "id": session })).await;
@@ -304,22 +446,33 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
     let hugo = uuid::Uuid::parse_str(&app.user_id(demo::LEARNER2).await).expect("uuid");
     let tom = uuid::Uuid::parse_str(&app.user_id(demo::MINOR).await).expect("uuid");
     let hold = app.clock.now() + chrono::Duration::minutes(15);
-    let a = learning::reserve(app.services(), tenant, session_id, lea, hold).await.expect("reserved");
+    let a =
+        learning::reserve(app.services(), tenant, session_id, lea, hold).await.expect("reserved");
     learning::reserve(app.services(), tenant, session_id, hugo, hold).await.expect("reserved");
     assert_eq!(seats_left(&app, &session).await, 0, "reservations hold seats");
     let third = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
-    assert!(matches!(&third, Err(pupitre::error::AppError::Conflict(m)) if m == "this session is sold out"), "sold out: {third:?}");
+    assert!(
+        matches!(&third, Err(pupitre::error::AppError::Conflict(m)) if m == "this session is sold out"),
+        "sold out: {third:?}"
+    );
     // Paying in time activates; nothing expires yet.
     assert!(learning::activate_reservation(app.services(), tenant, a.id).await.expect("activate"));
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
     // After the hold, the unpaid seat can no longer be paid for, and the sweep releases it
     // (once, however often it runs).
     let b = learning::reserve(app.services(), tenant, session_id, tom, hold).await;
-    assert!(matches!(&b, Err(pupitre::error::AppError::Conflict(m)) if m == "this session is sold out"), "still sold out: {b:?}");
+    assert!(
+        matches!(&b, Err(pupitre::error::AppError::Conflict(m)) if m == "this session is sold out"),
+        "still sold out: {b:?}"
+    );
     let pending_id = uuid::Uuid::parse_str(
-        app.gql(Some(&app.token(demo::LEARNER2).await), "{ me { enrollments { id status } } }", json!({}))
-            .await
-            .assert_ok()["me"]["enrollments"]
+        app.gql(
+            Some(&app.token(demo::LEARNER2).await),
+            "{ me { enrollments { id status } } }",
+            json!({}),
+        )
+        .await
+        .assert_ok()["me"]["enrollments"]
             .as_array()
             .and_then(|a| a.iter().find(|e| e["status"] == "PENDING_PAYMENT"))
             .and_then(|e| e["id"].as_str())
@@ -329,9 +482,24 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
     app.clock.advance_secs(16 * 60);
     let hugos = app.count("enrollments e JOIN sessions s ON s.id = e.session_id JOIN courses c ON c.id = s.course_id WHERE c.slug = 'course-holds' AND e.status = 'pending_payment'").await;
     assert_eq!(hugos, 1);
-    let late = learning::reserve(app.services(), tenant, session_id, tom, app.clock.now() - chrono::Duration::minutes(1)).await;
-    assert!(matches!(late, Err(pupitre::error::AppError::BadUserInput { .. })), "a hold in the past is refused");
-    assert!(!learning::activate_reservation(app.services(), tenant, pending_id).await.expect("activate"), "an expired hold cannot be paid");
+    let late = learning::reserve(
+        app.services(),
+        tenant,
+        session_id,
+        tom,
+        app.clock.now() - chrono::Duration::minutes(1),
+    )
+    .await;
+    assert!(
+        matches!(late, Err(pupitre::error::AppError::BadUserInput { .. })),
+        "a hold in the past is refused"
+    );
+    assert!(
+        !learning::activate_reservation(app.services(), tenant, pending_id)
+            .await
+            .expect("activate"),
+        "an expired hold cannot be paid"
+    );
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 1);
     assert_eq!(learning::release_expired_holds(app.services(), tenant).await.expect("sweep"), 0);
     assert_eq!(seats_left(&app, &session).await, 1);

@@ -46,7 +46,12 @@ const ROOM: &str = "https://classe.demo.pupitre.test/room/cours-liens-1";
 
 /// A free published course of `format` with one session (virtual room `room`), taught by Inès.
 /// Returns the session id.
-async fn course_with_session(app: &TestApp, slug: &str, format: &str, room: Option<&str>) -> String {
+async fn course_with_session(
+    app: &TestApp,
+    slug: &str,
+    format: &str,
+    room: Option<&str>,
+) -> String {
     let admin = app.token(demo::ADMIN).await;
     let r = app
         .gql(
@@ -56,18 +61,32 @@ async fn course_with_session(app: &TestApp, slug: &str, format: &str, room: Opti
                 "level": "BEGINNER", "format": format, "language": "fr", "priceCents": 0 } }),
         )
         .await;
-    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("course id").to_owned();
+    let course =
+        r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("course id").to_owned();
     let instructor = app.user_id(demo::INSTRUCTOR).await;
-    let r = app.gql(Some(&admin), CREATE_SESSION, json!({ "input": session_input(&course, &instructor, room) })).await;
-    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("session id").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course }))
-        .await
-        .assert_ok();
+    let r = app
+        .gql(
+            Some(&admin),
+            CREATE_SESSION,
+            json!({ "input": session_input(&course, &instructor, room) }),
+        )
+        .await;
+    let session =
+        r.assert_ok()["createSession"]["session"]["id"].as_str().expect("session id").to_owned();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course }),
+    )
+    .await
+    .assert_ok();
     session
 }
 
-const CREATE_SESSION: &str = "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }";
-const UPDATE_SESSION: &str = "mutation($input: UpdateSessionInput!) { updateSession(input: $input) { session { id } } }";
+const CREATE_SESSION: &str =
+    "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }";
+const UPDATE_SESSION: &str =
+    "mutation($input: UpdateSessionInput!) { updateSession(input: $input) { session { id } } }";
 const RECORD: &str = "mutation($input: RecordLiveClassInput!) { recordLiveClass(input: $input) { liveClass { id } } }";
 const RECORDINGS: &str = "query($id: ID!) { session(id: $id) { liveClasses { id recordingRef } } }";
 const JOIN_URLS: &str = "{ me { enrollments { session { id } joinUrl } } }";
@@ -82,7 +101,12 @@ fn session_input(course: &str, instructor: &str, room: Option<&str>) -> Value {
 fn assert_refused(r: &common::Gql, op: &str, field: &str, what: &str) {
     // Refused by the mutation (error at its path), or before it by the request check that
     // refuses control characters (no path).
-    let code = r.code_at(op).or_else(|| r.errors().first().filter(|e| e.get("path").is_none()).and_then(|e| e["extensions"]["code"].as_str().map(str::to_owned)));
+    let code = r.code_at(op).or_else(|| {
+        r.errors()
+            .first()
+            .filter(|e| e.get("path").is_none())
+            .and_then(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+    });
     assert_eq!(code.as_deref(), Some("BAD_USER_INPUT"), "{what}: {}", r.body);
     assert_eq!(r.errors()[0]["extensions"]["field"], field, "{what}: {}", r.body);
     assert!(r.data().is_null() || r.data()[op].is_null(), "{what}: no payload");
@@ -92,7 +116,13 @@ async fn a_script_link_as_class_recording_is_refused_and_never_stored(app: TestA
     // Arrange: a recorded live class of a session Hugo is enrolled in.
     let session = course_with_session(&app, "cours-liens", "ONLINE", None).await;
     let hugo = app.token(demo::LEARNER2).await;
-    app.gql(Some(&hugo), "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id } } }", json!({ "s": session })).await.assert_ok();
+    app.gql(
+        Some(&hugo),
+        "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id } } }",
+        json!({ "s": session }),
+    )
+    .await
+    .assert_ok();
     let ines = app.token(demo::INSTRUCTOR).await;
     let starts = chrono::Utc::now() + chrono::Duration::hours(1);
     let r = app
@@ -103,21 +133,43 @@ async fn a_script_link_as_class_recording_is_refused_and_never_stored(app: TestA
                 "endsAt": (starts + chrono::Duration::minutes(90)).to_rfc3339(), "recorded": true } }),
         )
         .await;
-    let live_class = r.assert_ok()["scheduleLiveClass"]["liveClass"]["id"].as_str().expect("live class id").to_owned();
+    let live_class = r.assert_ok()["scheduleLiveClass"]["liveClass"]["id"]
+        .as_str()
+        .expect("live class id")
+        .to_owned();
     let integration = app.token(demo::INTEGRATION).await;
     let stored_before = app.count("live_classes WHERE recording_ref IS NOT NULL").await;
 
     // Act + assert: every attack is refused, naming the field, and nothing is written.
     for (what, link) in attacks() {
-        let r = app.gql(Some(&integration), RECORD, json!({ "input": { "liveClassId": live_class, "recordingRef": link } })).await;
+        let r = app
+            .gql(
+                Some(&integration),
+                RECORD,
+                json!({ "input": { "liveClassId": live_class, "recordingRef": link } }),
+            )
+            .await;
         assert_refused(&r, "recordLiveClass", "input.recordingRef", what);
     }
-    assert_eq!(app.count("live_classes WHERE recording_ref IS NOT NULL").await, stored_before, "no recording link was stored");
+    assert_eq!(
+        app.count("live_classes WHERE recording_ref IS NOT NULL").await,
+        stored_before,
+        "no recording link was stored"
+    );
     let r = app.gql(Some(&hugo), RECORDINGS, json!({ "id": session })).await;
-    assert!(r.assert_ok()["session"]["liveClasses"][0]["recordingRef"].is_null(), "the learner is served no link");
+    assert!(
+        r.assert_ok()["session"]["liveClasses"][0]["recordingRef"].is_null(),
+        "the learner is served no link"
+    );
 
     // A normal https link is accepted and served back as given.
-    app.gql(Some(&integration), RECORD, json!({ "input": { "liveClassId": live_class, "recordingRef": GOOD } })).await.assert_ok();
+    app.gql(
+        Some(&integration),
+        RECORD,
+        json!({ "input": { "liveClassId": live_class, "recordingRef": GOOD } }),
+    )
+    .await
+    .assert_ok();
     let r = app.gql(Some(&hugo), RECORDINGS, json!({ "id": session })).await;
     assert_eq!(r.assert_ok()["session"]["liveClasses"][0]["recordingRef"], GOOD);
     assert_eq!(app.count("live_classes WHERE recording_ref IS NOT NULL").await, stored_before + 1);
@@ -125,9 +177,14 @@ async fn a_script_link_as_class_recording_is_refused_and_never_stored(app: TestA
 
 async fn a_script_link_as_virtual_room_is_refused_on_create_and_on_update(app: TestApp) {
     // Arrange: a virtual-class course whose session has a good room, and a learner enrolled.
-    let session = course_with_session(&app, "classe-virtuelle-liens", "VIRTUAL_CLASS", Some(ROOM)).await;
+    let session =
+        course_with_session(&app, "classe-virtuelle-liens", "VIRTUAL_CLASS", Some(ROOM)).await;
     let course = app
-        .gql(None, "query($id: ID!) { session(id: $id) { course { id } } }", json!({ "id": session }))
+        .gql(
+            None,
+            "query($id: ID!) { session(id: $id) { course { id } } }",
+            json!({ "id": session }),
+        )
         .await
         .assert_ok()["session"]["course"]["id"]
         .as_str()
@@ -139,7 +196,13 @@ async fn a_script_link_as_virtual_room_is_refused_on_create_and_on_update(app: T
 
     // Act + assert: a new session with each attack as its room is refused; nothing is created.
     for (what, link) in attacks() {
-        let r = app.gql(Some(&admin), CREATE_SESSION, json!({ "input": session_input(&course, &instructor, Some(&link)) })).await;
+        let r = app
+            .gql(
+                Some(&admin),
+                CREATE_SESSION,
+                json!({ "input": session_input(&course, &instructor, Some(&link)) }),
+            )
+            .await;
         assert_refused(&r, "createSession", "input.virtualRoom", what);
     }
     assert_eq!(app.count("sessions").await, sessions_before, "no session was created");
@@ -152,14 +215,30 @@ async fn a_script_link_as_virtual_room_is_refused_on_create_and_on_update(app: T
         let r = app.gql(Some(&admin), UPDATE_SESSION, json!({ "input": input })).await;
         assert_refused(&r, "updateSession", "input.virtualRoom", what);
     }
-    assert_eq!(app.count(&format!("sessions WHERE virtual_room = '{ROOM}'")).await, 1, "the room was not changed");
+    assert_eq!(
+        app.count(&format!("sessions WHERE virtual_room = '{ROOM}'")).await,
+        1,
+        "the room was not changed"
+    );
     assert_eq!(app.count("sessions WHERE virtual_room NOT LIKE 'https://%'").await, 0);
 
     // The enrolled learner is handed the good room.
     let hugo = app.token(demo::LEARNER2).await;
-    app.gql(Some(&hugo), "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id } } }", json!({ "s": session })).await.assert_ok();
+    app.gql(
+        Some(&hugo),
+        "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id } } }",
+        json!({ "s": session }),
+    )
+    .await
+    .assert_ok();
     let r = app.gql(Some(&hugo), JOIN_URLS, json!({})).await;
-    let rooms: Vec<Value> = r.assert_ok()["me"]["enrollments"].as_array().expect("enrollments").iter().filter(|e| e["session"]["id"] == session.as_str()).map(|e| e["joinUrl"].clone()).collect();
+    let rooms: Vec<Value> = r.assert_ok()["me"]["enrollments"]
+        .as_array()
+        .expect("enrollments")
+        .iter()
+        .filter(|e| e["session"]["id"] == session.as_str())
+        .map(|e| e["joinUrl"].clone())
+        .collect();
     assert_eq!(rooms, vec![json!(ROOM)]);
 }
 
@@ -168,7 +247,13 @@ async fn a_script_link_written_to_the_database_before_the_checks_is_never_served
     // version (or a hand-made import) could have left them.
     let session = course_with_session(&app, "liens-anciens", "VIRTUAL_CLASS", Some(ROOM)).await;
     let hugo = app.token(demo::LEARNER2).await;
-    app.gql(Some(&hugo), "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id } } }", json!({ "s": session })).await.assert_ok();
+    app.gql(
+        Some(&hugo),
+        "mutation($s: ID!) { enroll(input: {sessionId: $s}) { enrollment { id } } }",
+        json!({ "s": session }),
+    )
+    .await
+    .assert_ok();
     let ines = app.token(demo::INSTRUCTOR).await;
     let starts = chrono::Utc::now() + chrono::Duration::hours(1);
     app.gql(
@@ -179,7 +264,10 @@ async fn a_script_link_written_to_the_database_before_the_checks_is_never_served
     )
     .await
     .assert_ok();
-    app.execute(&format!("UPDATE sessions SET virtual_room = 'javascript:alert(1)' WHERE virtual_room = '{ROOM}'")).await;
+    app.execute(&format!(
+        "UPDATE sessions SET virtual_room = 'javascript:alert(1)' WHERE virtual_room = '{ROOM}'"
+    ))
+    .await;
     app.execute("UPDATE live_classes SET recording_ref = 'data:text/html,<script>alert(1)</script>' WHERE title = 'Classe ancienne'").await;
 
     // Act: the learner reads their room and the recording.
@@ -187,9 +275,19 @@ async fn a_script_link_written_to_the_database_before_the_checks_is_never_served
     let recordings = app.gql(Some(&hugo), RECORDINGS, json!({ "id": session })).await;
 
     // Assert: neither link is handed out.
-    let enrollment = rooms.assert_ok()["me"]["enrollments"].as_array().expect("enrollments").iter().find(|e| e["session"]["id"] == session.as_str()).cloned().expect("enrollment");
+    let enrollment = rooms.assert_ok()["me"]["enrollments"]
+        .as_array()
+        .expect("enrollments")
+        .iter()
+        .find(|e| e["session"]["id"] == session.as_str())
+        .cloned()
+        .expect("enrollment");
     assert!(enrollment["joinUrl"].is_null(), "{enrollment}");
-    assert!(recordings.assert_ok()["session"]["liveClasses"][0]["recordingRef"].is_null(), "{}", recordings.body);
+    assert!(
+        recordings.assert_ok()["session"]["liveClasses"][0]["recordingRef"].is_null(),
+        "{}",
+        recordings.body
+    );
 }
 
 async fn a_tenant_cannot_publish_a_script_link_as_its_privacy_policy(app: TestApp) {
@@ -203,11 +301,16 @@ async fn a_tenant_cannot_publish_a_script_link_as_its_privacy_policy(app: TestAp
     };
     for (what, link) in attacks() {
         let r = tenancy::create(app.services(), new(), "v1", &link).await;
-        assert!(matches!(&r, Err(AppError::BadUserInput { field, .. }) if field == "policyUrl"), "{what}: {r:?}");
+        assert!(
+            matches!(&r, Err(AppError::BadUserInput { field, .. }) if field == "policyUrl"),
+            "{what}: {r:?}"
+        );
     }
     assert_eq!(app.count("tenants").await, tenants, "no tenant was created");
     assert_eq!(app.count("privacy_policy_versions WHERE url NOT LIKE 'https://%'").await, 0);
-    tenancy::create(app.services(), new(), "v1", "https://liens.test/confidentialite").await.expect("a normal link is accepted");
+    tenancy::create(app.services(), new(), "v1", "https://liens.test/confidentialite")
+        .await
+        .expect("a normal link is accepted");
     assert_eq!(app.count("tenants").await, tenants + 1);
 }
 

@@ -20,8 +20,14 @@ async fn invalid_profile_input_is_refused_with_the_field_and_nothing_is_written(
         (json!({ "lastName": "R2-D2 <script>" }), "input.lastName"),
         (json!({ "birthDate": "2999-01-01" }), "input.birthDate"),
         (json!({ "locale": "French" }), "input.locale"),
-        (json!({ "postalAddress": { "line1": "1 rue X", "postalCode": "69001", "city": "Lyon", "country": "France" } }), "input.postalAddress.country"),
-        (json!({ "postalAddress": { "line1": " ", "postalCode": "69001", "city": "Lyon", "country": "FR" } }), "input.postalAddress.line1"),
+        (
+            json!({ "postalAddress": { "line1": "1 rue X", "postalCode": "69001", "city": "Lyon", "country": "France" } }),
+            "input.postalAddress.country",
+        ),
+        (
+            json!({ "postalAddress": { "line1": " ", "postalCode": "69001", "city": "Lyon", "country": "FR" } }),
+            "input.postalAddress.line1",
+        ),
         // A valid field next to an invalid one: the valid one is not written either.
         (json!({ "firstName": "Léonie", "phone": "+12" }), "input.phone"),
         (json!({}), "input"),
@@ -55,18 +61,38 @@ async fn a_valid_rectification_is_written_with_its_audit_entry(app: TestApp) {
     // Clearing an optional field with null.
     let r = app.gql(Some(&token), UPDATE, json!({ "input": { "phone": null } })).await;
     assert!(r.assert_ok()["updateProfile"]["user"]["phone"].is_null());
-    let log = app.gql(Some(&token), "{ me { accessLog(first: 10) { edges { node { action purpose } } } } }", json!({})).await;
-    let n = log.assert_ok()["me"]["accessLog"]["edges"].as_array().map(|a| a.iter().filter(|e| e["node"]["action"] == "profile.rectified").count());
+    let log = app
+        .gql(
+            Some(&token),
+            "{ me { accessLog(first: 10) { edges { node { action purpose } } } } }",
+            json!({}),
+        )
+        .await;
+    let n = log.assert_ok()["me"]["accessLog"]["edges"]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["node"]["action"] == "profile.rectified").count());
     assert_eq!(n, Some(2));
     // Another account's e-mail is a conflict.
-    let r = app.gql(Some(&token), UPDATE, json!({ "input": { "email": "HUGO.BERNARD@demo.pupitre.test" } })).await;
+    let r = app
+        .gql(
+            Some(&token),
+            UPDATE,
+            json!({ "input": { "email": "HUGO.BERNARD@demo.pupitre.test" } }),
+        )
+        .await;
     assert_eq!(r.code_at("updateProfile").as_deref(), Some("CONFLICT"));
 }
 
 async fn guardians_rectify_their_wards_and_nobody_else_can(app: TestApp) {
     let guardian = app.token(demo::GUARDIAN).await;
     let minor = app.user_id(demo::MINOR).await;
-    let r = app.gql(Some(&guardian), UPDATE, json!({ "input": { "userId": minor, "phone": "+33611112222" } })).await;
+    let r = app
+        .gql(
+            Some(&guardian),
+            UPDATE,
+            json!({ "input": { "userId": minor, "phone": "+33611112222" } }),
+        )
+        .await;
     assert_eq!(r.assert_ok()["updateProfile"]["user"]["phone"], "+33611112222");
     let log = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { accessLog(first: 5) { edges { node { action purpose } } } } }", json!({ "id": minor })).await;
     let first = &log.assert_ok()["user"]["accessLog"]["edges"][0]["node"];
@@ -77,11 +103,15 @@ async fn guardians_rectify_their_wards_and_nobody_else_can(app: TestApp) {
     let before = app.count("audit_log").await;
     for email in [demo::SUPPORT, demo::LEARNER2, demo::ADMIN] {
         let t = app.token(email).await;
-        let r = app.gql(Some(&t), UPDATE, json!({ "input": { "userId": minor, "phone": "+33600000000" } })).await;
+        let r = app
+            .gql(Some(&t), UPDATE, json!({ "input": { "userId": minor, "phone": "+33600000000" } }))
+            .await;
         assert_eq!(r.code_at("updateProfile").as_deref(), Some("FORBIDDEN"), "{email}");
     }
     assert_eq!(app.count("audit_log").await, before);
-    let r = app.gql(Some(&guardian), "query($id: ID!) { user(id: $id) { phone } }", json!({ "id": minor })).await;
+    let r = app
+        .gql(Some(&guardian), "query($id: ID!) { user(id: $id) { phone } }", json!({ "id": minor }))
+        .await;
     assert_eq!(r.assert_ok()["user"]["phone"], "+33611112222");
 }
 
@@ -89,13 +119,29 @@ async fn changing_the_password_signs_out_other_sessions(app: TestApp) {
     let (first, _, _) = app.login(demo::LEARNER2).await;
     let (second, _, _) = app.login(demo::LEARNER2).await;
     let change = "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { changed } }";
-    let wrong = app.gql(Some(&second), change, json!({ "c": "not the password", "n": "a brand new passphrase" })).await;
+    let wrong = app
+        .gql(
+            Some(&second),
+            change,
+            json!({ "c": "not the password", "n": "a brand new passphrase" }),
+        )
+        .await;
     wrong.assert_bad_input("input.currentPassword");
-    let short = app.gql(Some(&second), change, json!({ "c": common::DEMO_PASSWORD, "n": "short" })).await;
+    let short =
+        app.gql(Some(&second), change, json!({ "c": common::DEMO_PASSWORD, "n": "short" })).await;
     short.assert_bad_input("input.newPassword");
-    let ok = app.gql(Some(&second), change, json!({ "c": common::DEMO_PASSWORD, "n": "a brand new passphrase" })).await;
+    let ok = app
+        .gql(
+            Some(&second),
+            change,
+            json!({ "c": common::DEMO_PASSWORD, "n": "a brand new passphrase" }),
+        )
+        .await;
     assert_eq!(ok.assert_ok()["changePassword"]["changed"], true);
-    assert_eq!(app.gql(Some(&first), "{ me { id } }", json!({})).await.code_at("me").as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        app.gql(Some(&first), "{ me { id } }", json!({})).await.code_at("me").as_deref(),
+        Some("UNAUTHENTICATED")
+    );
     app.gql(Some(&second), "{ me { id } }", json!({})).await.assert_ok();
     app.login_with(demo::LEARNER2, "a brand new passphrase").await;
 }

@@ -44,8 +44,15 @@ async fn awaiting_order(app: &TestApp, slug: &str) -> (String, String, String) {
 /// Everything the attack must leave as it was: the order as its buyer sees it, and the rows
 /// a payment would write.
 async fn snapshot(app: &TestApp, buyer: &str, order: &str) -> (Value, i64, i64, i64, i64) {
-    let view = app.gql(Some(buyer), ORDER, json!({ "id": order })).await.assert_ok()["order"].clone();
-    (view, app.count("invoices").await, app.count("outbox").await, app.count("enrollments WHERE status = 'active'").await, app.count("orders WHERE status = 'paid'").await)
+    let view =
+        app.gql(Some(buyer), ORDER, json!({ "id": order })).await.assert_ok()["order"].clone();
+    (
+        view,
+        app.count("invoices").await,
+        app.count("outbox").await,
+        app.count("enrollments WHERE status = 'active'").await,
+        app.count("orders WHERE status = 'paid'").await,
+    )
 }
 
 /// `object` as it would be, for an intent Stripe never made, pointing at our real order.
@@ -64,10 +71,17 @@ async fn recorded(app: &TestApp, event: &str, outcome: &str) -> i64 {
 
 /// Stripe API calls asking about the intent `id`.
 fn lookups(stripe: &StripeStandIn, id: &str) -> usize {
-    stripe.requests().iter().filter(|r| r.method == "GET" && r.path == format!("/v1/payment_intents/{id}")).count()
+    stripe
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == format!("/v1/payment_intents/{id}"))
+        .count()
 }
 
-async fn an_event_for_an_intent_stripe_does_not_know_is_recorded_once_and_acknowledged(app: TestApp, stripe: StripeStandIn) {
+async fn an_event_for_an_intent_stripe_does_not_know_is_recorded_once_and_acknowledged(
+    app: TestApp,
+    stripe: StripeStandIn,
+) {
     // Arrange: a real order awaiting payment; events stop being delivered by themselves.
     let (buyer, order, pi) = awaiting_order(&app, "webhook-inconnu").await;
     stripe.set_auto_deliver(false);
@@ -77,8 +91,14 @@ async fn an_event_for_an_intent_stripe_does_not_know_is_recorded_once_and_acknow
 
     // Act: two unclear events about intents Stripe never made, whose objects point at our
     // order (its metadata) and claim it is paid.
-    let requires_action = stripe.make_event("payment_intent.requires_action", unknown_intent(&real, "pi_NeverMadeByStripe01", "succeeded"));
-    let contradicting = stripe.make_event("payment_intent.succeeded", unknown_intent(&real, "pi_NeverMadeByStripe02", "processing"));
+    let requires_action = stripe.make_event(
+        "payment_intent.requires_action",
+        unknown_intent(&real, "pi_NeverMadeByStripe01", "succeeded"),
+    );
+    let contradicting = stripe.make_event(
+        "payment_intent.succeeded",
+        unknown_intent(&real, "pi_NeverMadeByStripe02", "processing"),
+    );
     let first = (stripe.deliver(&requires_action).await, stripe.deliver(&contradicting).await);
 
     // Assert: both acknowledged (2xx, so Stripe stops retrying), recorded once each with the
@@ -88,21 +108,30 @@ async fn an_event_for_an_intent_stripe_does_not_know_is_recorded_once_and_acknow
     assert_eq!(recorded(&app, &contradicting.id, "unknown_intent").await, 1);
     assert_eq!(app.count("payment_events WHERE payment_intent_id = 'pi_NeverMadeByStripe01' AND order_id IS NULL AND tenant_id IS NULL").await, 1);
     assert_eq!(app.count("payment_events").await, events_before + 2);
-    assert_eq!((lookups(&stripe, "pi_NeverMadeByStripe01"), lookups(&stripe, "pi_NeverMadeByStripe02")), (1, 1));
+    assert_eq!(
+        (lookups(&stripe, "pi_NeverMadeByStripe01"), lookups(&stripe, "pi_NeverMadeByStripe02")),
+        (1, 1)
+    );
 
     // A replay (Stripe redelivers, or an attacker replays a signed body) is acknowledged and
     // changes nothing: no second record, no second call to Stripe.
     let again = (stripe.deliver(&requires_action).await, stripe.deliver(&contradicting).await);
     assert_eq!(again, (200, 200));
     assert_eq!(app.count("payment_events").await, events_before + 2);
-    assert_eq!((lookups(&stripe, "pi_NeverMadeByStripe01"), lookups(&stripe, "pi_NeverMadeByStripe02")), (1, 1));
+    assert_eq!(
+        (lookups(&stripe, "pi_NeverMadeByStripe01"), lookups(&stripe, "pi_NeverMadeByStripe02")),
+        (1, 1)
+    );
 
     // Nothing else changed: the order still awaits its payment, no invoice, no seat given.
     assert_eq!(snapshot(&app, &buyer, &order).await, before);
     assert_eq!(before.0["status"], "AWAITING_PAYMENT");
 }
 
-async fn the_same_unclear_event_about_a_known_intent_is_still_resolved_by_asking_stripe(app: TestApp, stripe: StripeStandIn) {
+async fn the_same_unclear_event_about_a_known_intent_is_still_resolved_by_asking_stripe(
+    app: TestApp,
+    stripe: StripeStandIn,
+) {
     // Arrange: the buyer pays, but the `succeeded` event Stripe sent is lost; a later event
     // whose object contradicts its type arrives instead.
     let (buyer, order, pi) = awaiting_order(&app, "webhook-connu").await;
@@ -120,18 +149,25 @@ async fn the_same_unclear_event_about_a_known_intent_is_still_resolved_by_asking
     assert_eq!(status, 200);
     assert_eq!(lookups(&stripe, &pi), 1);
     assert_eq!(recorded(&app, &contradicting.id, "applied").await, 1);
-    let view = app.gql(Some(&buyer), ORDER, json!({ "id": order })).await.assert_ok()["order"].clone();
+    let view =
+        app.gql(Some(&buyer), ORDER, json!({ "id": order })).await.assert_ok()["order"].clone();
     assert_eq!(view["status"], "PAID");
     assert_eq!(view["invoices"].as_array().map(Vec::len), Some(1));
 }
 
-async fn a_stripe_outage_while_asking_answers_5xx_records_nothing_and_the_retry_is_processed(app: TestApp, stripe: StripeStandIn) {
+async fn a_stripe_outage_while_asking_answers_5xx_records_nothing_and_the_retry_is_processed(
+    app: TestApp,
+    stripe: StripeStandIn,
+) {
     // Arrange
     let (buyer, order, pi) = awaiting_order(&app, "webhook-panne").await;
     stripe.set_auto_deliver(false);
     let real = stripe.payment_intent(&pi).expect("the real intent");
     let before = snapshot(&app, &buyer, &order).await;
-    let event = stripe.make_event("payment_intent.requires_action", unknown_intent(&real, "pi_NeverMadeByStripe03", "requires_action"));
+    let event = stripe.make_event(
+        "payment_intent.requires_action",
+        unknown_intent(&real, "pi_NeverMadeByStripe03", "requires_action"),
+    );
 
     // Act + assert: Stripe answers 500, then does not answer in time: the endpoint answers
     // 5xx (Stripe will retry) and records nothing.
@@ -141,9 +177,16 @@ async fn a_stripe_outage_while_asking_answers_5xx_records_nothing_and_the_retry_
     stripe.set_failure(None);
     stripe.set_latency(Duration::from_millis(2_500));
     let status = stripe.deliver(&event).await;
-    assert!((500..600).contains(&status), "a Stripe timeout while asking is worth a retry: {status}");
+    assert!(
+        (500..600).contains(&status),
+        "a Stripe timeout while asking is worth a retry: {status}"
+    );
     stripe.set_latency(Duration::ZERO);
-    assert_eq!(app.count(&format!("payment_events WHERE id = '{}'", event.id)).await, 0, "nothing recorded: the retry must be processed");
+    assert_eq!(
+        app.count(&format!("payment_events WHERE id = '{}'", event.id)).await,
+        0,
+        "nothing recorded: the retry must be processed"
+    );
 
     // Stripe's retry, once Stripe answers again: 404, so recorded and acknowledged.
     assert_eq!(stripe.deliver(&event).await, 200);

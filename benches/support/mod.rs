@@ -9,7 +9,13 @@ pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-pub async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    vars: Value,
+) -> Value {
     let mut r = client.post(url).json(&json!({ "query": query, "variables": vars }));
     if let Some(t) = token {
         r = r.bearer_auth(t);
@@ -29,14 +35,22 @@ impl BenchDatabase {
     pub async fn create(dir: &std::path::Path) -> BenchDatabase {
         let backend = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
         if backend == "postgres" {
-            let admin_url = std::env::var("PUPITRE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let admin_url = std::env::var("PUPITRE_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
             let name = format!("pupitre_bench_{}", uuid::Uuid::new_v4().simple());
             let admin = Database::connect(admin_url.as_str()).await.expect("PostgreSQL reachable");
-            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create db");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create db");
             let prefix = admin_url.rsplit_once('/').map(|(p, _)| p.to_owned()).expect("url");
             BenchDatabase { backend, url: format!("{prefix}/{name}"), admin: Some((admin, name)) }
         } else {
-            BenchDatabase { backend, url: format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), admin: None }
+            BenchDatabase {
+                backend,
+                url: format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+                admin: None,
+            }
         }
     }
 
@@ -50,7 +64,9 @@ impl BenchDatabase {
 
     pub async fn drop_it(self) {
         if let Some((admin, name)) = self.admin {
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
         }
     }
 }
@@ -74,5 +90,8 @@ pub fn settings(database_url: &str, extra: &[(&str, &str)]) -> HashMap<String, S
 /// Logs a demo account in (password of the demo data) and returns its access token.
 pub async fn demo_token(client: &reqwest::Client, url: &str, email: &str) -> String {
     let login = "mutation($e: String!) { login(input: {email: $e, password: \"pupitre-demo-2026\"}) { accessToken } }";
-    post(client, url, None, login, json!({ "e": email })).await["data"]["login"]["accessToken"].as_str().expect("access token").to_owned()
+    post(client, url, None, login, json!({ "e": email })).await["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
 }

@@ -17,8 +17,6 @@ impl MigrationName for Migration {
     }
 }
 
-
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -49,9 +47,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            index("ux_policy_versions_tenant_version", "privacy_policy_versions", &["tenant_id", "version"])
-                .unique()
-                .take(),
+            index(
+                "ux_policy_versions_tenant_version",
+                "privacy_policy_versions",
+                &["tenant_id", "version"],
+            )
+            .unique()
+            .take(),
         )
         .await?;
         m.create_table(
@@ -82,8 +84,10 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_users_tenant_email", "users", &["tenant_id", "email"]).unique().take())
-            .await?;
+        m.create_index(
+            index("ux_users_tenant_email", "users", &["tenant_id", "email"]).unique().take(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("user_roles")
@@ -97,7 +101,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_user_roles_tenant_role", "user_roles", &["tenant_id", "role"])).await?;
+        m.create_index(index("ix_user_roles_tenant_role", "user_roles", &["tenant_id", "role"]))
+            .await?;
         m.create_table(
             Table::create()
                 .table("guardian_links")
@@ -150,7 +155,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_login_failures_key_at", "login_failures", &["key_hash", "at"])).await?;
+        m.create_index(index("ix_login_failures_key_at", "login_failures", &["key_hash", "at"]))
+            .await?;
         m.create_table(
             Table::create()
                 .table("audit_log")
@@ -186,10 +192,18 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_consent_user", "consent_records", &["tenant_id", "subject_user_id", "purpose"]))
-            .await?;
-        m.create_index(index("ix_consent_visitor", "consent_records", &["tenant_id", "subject_visitor_id", "purpose"]))
-            .await?;
+        m.create_index(index(
+            "ix_consent_user",
+            "consent_records",
+            &["tenant_id", "subject_user_id", "purpose"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_consent_visitor",
+            "consent_records",
+            &["tenant_id", "subject_visitor_id", "purpose"],
+        ))
+        .await?;
 
         for table in ["audit_log", "consent_records"] {
             append_only(m, table).await?;
@@ -213,7 +227,9 @@ impl MigrationTrait for Migration {
             m.drop_table(Table::drop().table(t).if_exists().take()).await?;
         }
         if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            m.get_connection().execute_unprepared("DROP FUNCTION IF EXISTS pupitre_append_only()").await?;
+            m.get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS pupitre_append_only()")
+                .await?;
         }
         Ok(())
     }

@@ -17,12 +17,11 @@ impl MigrationName for Migration {
     }
 }
 
-
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(Table::alter().table("users").add_column(string_null("display_name")).take()).await?;
+        m.alter_table(Table::alter().table("users").add_column(string_null("display_name")).take())
+            .await?;
         m.create_table(
             Table::create()
                 .table("courses")
@@ -45,8 +44,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_courses_tenant_slug", "courses", &["tenant_id", "slug"]).unique().take()).await?;
-        m.create_index(index("ix_courses_tenant_status", "courses", &["tenant_id", "status"])).await?;
+        m.create_index(
+            index("ux_courses_tenant_slug", "courses", &["tenant_id", "slug"]).unique().take(),
+        )
+        .await?;
+        m.create_index(index("ix_courses_tenant_status", "courses", &["tenant_id", "status"]))
+            .await?;
         m.create_table(
             Table::create()
                 .table("course_tags")
@@ -78,7 +81,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_sessions_course_start", "sessions", &["course_id", "starts_at"])).await?;
+        m.create_index(index("ix_sessions_course_start", "sessions", &["course_id", "starts_at"]))
+            .await?;
         m.create_index(index("ix_sessions_instructor", "sessions", &["instructor_id"])).await?;
         m.create_table(
             Table::create()
@@ -93,7 +97,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_lessons_course_position", "lessons", &["course_id", "position"])).await?;
+        m.create_index(index("ix_lessons_course_position", "lessons", &["course_id", "position"]))
+            .await?;
         m.create_table(
             Table::create()
                 .table("enrollments")
@@ -113,7 +118,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("ix_enrollments_learner", "enrollments", &["learner_id"])).await?;
-        m.create_index(index("ix_enrollments_session", "enrollments", &["session_id", "status"])).await?;
+        m.create_index(index("ix_enrollments_session", "enrollments", &["session_id", "status"]))
+            .await?;
         // One live (not cancelled) enrollment per learner and session; a partial unique index is
         // the database's own guard against double enrollment under concurrency.
         m.get_connection()
@@ -149,7 +155,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_live_classes_session", "live_classes", &["session_id", "starts_at"])).await?;
+        m.create_index(index(
+            "ix_live_classes_session",
+            "live_classes",
+            &["session_id", "starts_at"],
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table("live_class_attendance")
@@ -172,7 +183,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["live_class_attendance", "live_classes", "lesson_completions", "enrollments", "lessons", "sessions", "course_tags", "courses"] {
+        for t in [
+            "live_class_attendance",
+            "live_classes",
+            "lesson_completions",
+            "enrollments",
+            "lessons",
+            "sessions",
+            "course_tags",
+            "courses",
+        ] {
             m.drop_table(Table::drop().table(t).if_exists().take()).await?;
         }
         m.alter_table(Table::alter().table("users").drop_column("display_name").take()).await?;

@@ -21,7 +21,11 @@ impl MigrationName for Migration {
 
 /// A nullable reference to a user that survives the user's deletion (accounting records).
 fn user_ref(table: &'static str, col: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table, col).to("users", "id").on_delete(ForeignKeyAction::SetNull).take()
+    ForeignKey::create()
+        .from(table, col)
+        .to("users", "id")
+        .on_delete(ForeignKeyAction::SetNull)
+        .take()
 }
 
 #[async_trait::async_trait]
@@ -59,11 +63,30 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_orders_idempotency", "orders", &["tenant_id", "buyer_id", "idempotency_key"]).unique().take()).await?;
-        m.create_index(index("ux_orders_payment_intent", "orders", &["payment_intent_id"]).unique().take()).await?;
-        m.create_index(index("ix_orders_tenant_status_hold", "orders", &["tenant_id", "status", "hold_expires_at"])).await?;
-        m.create_index(index("ix_orders_tenant_buyer", "orders", &["tenant_id", "buyer_id", "created_at"])).await?;
-        m.create_index(index("ix_orders_tenant_created", "orders", &["tenant_id", "created_at"])).await?;
+        m.create_index(
+            index("ux_orders_idempotency", "orders", &["tenant_id", "buyer_id", "idempotency_key"])
+                .unique()
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            index("ux_orders_payment_intent", "orders", &["payment_intent_id"]).unique().take(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_orders_tenant_status_hold",
+            "orders",
+            &["tenant_id", "status", "hold_expires_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_orders_tenant_buyer",
+            "orders",
+            &["tenant_id", "buyer_id", "created_at"],
+        ))
+        .await?;
+        m.create_index(index("ix_orders_tenant_created", "orders", &["tenant_id", "created_at"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -85,7 +108,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_order_lines_order", "order_lines", &["order_id", "position"])).await?;
+        m.create_index(index("ix_order_lines_order", "order_lines", &["order_id", "position"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -157,10 +181,16 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_invoices_number", "invoices", &["tenant_id", "series", "seq"]).unique().take()).await?;
+        m.create_index(
+            index("ux_invoices_number", "invoices", &["tenant_id", "series", "seq"])
+                .unique()
+                .take(),
+        )
+        .await?;
         m.create_index(index("ix_invoices_order", "invoices", &["order_id"])).await?;
         // One invoice per order, one credit note per refund.
-        m.create_index(index("ux_invoices_refund", "invoices", &["refund_id"]).unique().take()).await?;
+        m.create_index(index("ux_invoices_refund", "invoices", &["refund_id"]).unique().take())
+            .await?;
 
         m.create_table(
             Table::create()
@@ -181,15 +211,43 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("ix_outbox_status", "outbox", &["status", "created_at"])).await?;
 
-        immutable(m, "invoices", &["tenant_id", "order_id", "series", "seq", "number", "refund_id", "credits_invoice_id", "currency", "total_cents", "tax_cents", "snapshot", "issued_at"]).await
+        immutable(
+            m,
+            "invoices",
+            &[
+                "tenant_id",
+                "order_id",
+                "series",
+                "seq",
+                "number",
+                "refund_id",
+                "credits_invoice_id",
+                "currency",
+                "total_cents",
+                "tax_cents",
+                "snapshot",
+                "issued_at",
+            ],
+        )
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["outbox", "invoices", "invoice_counters", "refunds", "payment_events", "order_lines", "orders"] {
+        for t in [
+            "outbox",
+            "invoices",
+            "invoice_counters",
+            "refunds",
+            "payment_events",
+            "order_lines",
+            "orders",
+        ] {
             m.drop_table(Table::drop().table(t).if_exists().take()).await?;
         }
         if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            m.get_connection().execute_unprepared("DROP FUNCTION IF EXISTS pupitre_immutable()").await?;
+            m.get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS pupitre_immutable()")
+                .await?;
         }
         Ok(())
     }

@@ -48,8 +48,18 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_eo_applications_queue", "eo_applications", &["tenant_id", "status", "submitted_at"])).await?;
-        m.create_index(index("ix_eo_applications_applicant", "eo_applications", &["tenant_id", "applicant_id"])).await?;
+        m.create_index(index(
+            "ix_eo_applications_queue",
+            "eo_applications",
+            &["tenant_id", "status", "submitted_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_eo_applications_applicant",
+            "eo_applications",
+            &["tenant_id", "applicant_id"],
+        ))
+        .await?;
         // One open application per applicant and course (withdrawn and rejected ones do not count;
         // an approved one stays, it is what gives the discount).
         m.get_connection()
@@ -79,7 +89,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_eo_documents_application", "eo_documents", &["application_id"])).await?;
+        m.create_index(index("ix_eo_documents_application", "eo_documents", &["application_id"]))
+            .await?;
         Ok(())
     }
 

@@ -17,8 +17,16 @@ impl MigrationName for Migration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(Table::alter().table("user_roles").add_column(timestamp_with_time_zone_null("accepted_at")).take()).await?;
-        m.get_connection().execute_unprepared("UPDATE user_roles SET accepted_at = granted_at").await?;
+        m.alter_table(
+            Table::alter()
+                .table("user_roles")
+                .add_column(timestamp_with_time_zone_null("accepted_at"))
+                .take(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared("UPDATE user_roles SET accepted_at = granted_at")
+            .await?;
         Ok(())
     }
 

@@ -9,7 +9,11 @@ pub fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKe
 }
 
 /// An index named `name` on `table (cols…)`.
-pub fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+pub fn index(
+    name: &'static str,
+    table: &'static str,
+    cols: &[&'static str],
+) -> IndexCreateStatement {
     let mut idx = Index::create();
     idx.name(name).table(table);
     for c in cols {

@@ -5,7 +5,10 @@
 //! one. The table refuses UPDATE and DELETE at the database level.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::Services;
@@ -24,7 +27,12 @@ pub struct AuditRecord {
 }
 
 /// Appends `rec` on `conn` (a connection or an open transaction).
-pub async fn record<C: ConnectionTrait>(conn: &C, actor: &Actor, at: DateTime<Utc>, rec: AuditRecord) -> AppResult<()> {
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    rec: AuditRecord,
+) -> AppResult<()> {
     let row = audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(actor.tenant_id),
@@ -66,14 +74,16 @@ pub async fn list(
     if !policy::decide(actor, relations, &facts, field, Op::Read).allowed() {
         return Err(AppError::Forbidden);
     }
-    let mut q = audit_entry::Entity::find().filter(audit_entry::Column::TenantId.eq(actor.tenant_id));
+    let mut q =
+        audit_entry::Entity::find().filter(audit_entry::Column::TenantId.eq(actor.tenant_id));
     if let Some(id) = subject {
         q = q.filter(audit_entry::Column::SubjectId.eq(id));
     }
     if let Some(a) = after {
         q = q.filter(audit_entry::Column::Id.lt(a));
     }
-    let mut entries = q.order_by_desc(audit_entry::Column::Id).limit(first + 1).all(&services.db).await?;
+    let mut entries =
+        q.order_by_desc(audit_entry::Column::Id).limit(first + 1).all(&services.db).await?;
     let has_next = entries.len() as u64 > first;
     entries.truncate(first as usize);
     Ok(AuditPage { entries, has_next })

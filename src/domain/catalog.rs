@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -22,7 +22,6 @@ use super::types::{HttpsUrl, Money, Slug, Tag};
 use crate::entities::{course, course_tag, lesson, session, user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Column, Role};
-
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
@@ -98,7 +97,13 @@ fn require_admin(actor: &Actor) -> AppResult<()> {
     if crate::policy::may_manage_catalogue(actor) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
-async fn record<C: ConnectionTrait>(conn: &C, actor: &Actor, at: DateTime<Utc>, action: &'static str, id: Uuid) -> AppResult<()> {
+async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<()> {
     audit::record(
         conn,
         actor,
@@ -114,8 +119,16 @@ async fn record<C: ConnectionTrait>(conn: &C, actor: &Actor, at: DateTime<Utc>, 
     .await
 }
 
-async fn replace_tags<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, course_id: Uuid, tags: &[Tag]) -> AppResult<()> {
-    course_tag::Entity::delete_many().filter(course_tag::Column::CourseId.eq(course_id)).exec(conn).await?;
+async fn replace_tags<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    tags: &[Tag],
+) -> AppResult<()> {
+    course_tag::Entity::delete_many()
+        .filter(course_tag::Column::CourseId.eq(course_id))
+        .exec(conn)
+        .await?;
     let unique: HashSet<&Tag> = tags.iter().collect();
     if unique.is_empty() {
         return Ok(());
@@ -133,7 +146,11 @@ async fn replace_tags<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, course_id: 
 const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
 
 /// Creates a draft course (admin). A slug already used in the tenant → `CONFLICT`.
-pub async fn create_course(services: &Services, actor: &Actor, d: CourseDraft) -> AppResult<course::Model> {
+pub async fn create_course(
+    services: &Services,
+    actor: &Actor,
+    d: CourseDraft,
+) -> AppResult<course::Model> {
     require_admin(actor)?;
     let now = services.clock.now();
     let model = course::Model {
@@ -158,7 +175,9 @@ pub async fn create_course(services: &Services, actor: &Actor, d: CourseDraft) -
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                course::Entity::insert(course::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
+                course::Entity::insert(course::ActiveModel::from(m.clone()))
+                    .exec_without_returning(txn)
+                    .await?;
                 replace_tags(txn, m.tenant_id, m.id, &tags).await?;
                 record(txn, &actor, now, "course.created", m.id).await
             })
@@ -169,24 +188,40 @@ pub async fn create_course(services: &Services, actor: &Actor, d: CourseDraft) -
 }
 
 /// One course of the tenant, whatever its status (admin and internal use).
-pub async fn course(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<course::Model>> {
-    Ok(scoped::<course::Entity>(tenant_id).filter(course::Column::Id.eq(id)).one(&services.db).await?)
+pub async fn course(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<course::Model>> {
+    Ok(scoped::<course::Entity>(tenant_id)
+        .filter(course::Column::Id.eq(id))
+        .one(&services.db)
+        .await?)
 }
 
 /// Updates a course (admin).
-pub async fn update_course(services: &Services, actor: &Actor, id: Uuid, p: CoursePatch) -> AppResult<course::Model> {
+pub async fn update_course(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    p: CoursePatch,
+) -> AppResult<course::Model> {
     require_admin(actor)?;
     let current = course(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     if let Some(f) = p.format {
         // The sessions must still make sense in the new format.
-        let sessions = sessions_of(services, actor.tenant_id, &[id]).await?.remove(&id).unwrap_or_default();
+        let sessions =
+            sessions_of(services, actor.tenant_id, &[id]).await?.remove(&id).unwrap_or_default();
         let missing = match f {
             Format::InPerson => sessions.iter().any(|s| s.location.is_none()),
             Format::VirtualClass => sessions.iter().any(|s| s.virtual_room.is_none()),
             Format::Online => false,
         };
         if missing {
-            return Err(AppError::bad_input("input.format", "some sessions lack the location or virtual room this format needs"));
+            return Err(AppError::bad_input(
+                "input.format",
+                "some sessions lack the location or virtual room this format needs",
+            ));
         }
     }
     let now = services.clock.now();
@@ -238,7 +273,12 @@ pub async fn update_course(services: &Services, actor: &Actor, id: Uuid, p: Cour
 }
 
 /// Publishes, unpublishes (back to draft) or archives a course (admin).
-pub async fn set_course_status(services: &Services, actor: &Actor, id: Uuid, status: CourseStatus) -> AppResult<course::Model> {
+pub async fn set_course_status(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    status: CourseStatus,
+) -> AppResult<course::Model> {
     require_admin(actor)?;
     let current = course(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let now = services.clock.now();
@@ -263,14 +303,23 @@ pub async fn set_course_status(services: &Services, actor: &Actor, id: Uuid, sta
         .await?)
 }
 
-async fn check_instructor(services: &Services, tenant_id: Uuid, id: Uuid, field: &str) -> AppResult<()> {
+async fn check_instructor(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+    field: &str,
+) -> AppResult<()> {
     let ok = super::accounts::held_roles(tenant_id)
         .filter(user_role::Column::UserId.eq(id))
         .filter(user_role::Column::Role.eq(Role::Instructor.as_str()))
         .one(&services.db)
         .await?
         .is_some();
-    if ok { Ok(()) } else { Err(AppError::bad_input(field, "is not an instructor of this organisation")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::bad_input(field, "is not an instructor of this organisation"))
+    }
 }
 
 fn check_session_shape(format: Format, d: &SessionDraft) -> AppResult<()> {
@@ -281,7 +330,9 @@ fn check_session_shape(format: Format, d: &SessionDraft) -> AppResult<()> {
         return Err(AppError::bad_input("input.capacity", "must be between 1 and 10000"));
     }
     match format {
-        Format::InPerson if d.location.is_none() => Err(AppError::bad_input("input.location", "is required for an in-person course")),
+        Format::InPerson if d.location.is_none() => {
+            Err(AppError::bad_input("input.location", "is required for an in-person course"))
+        }
         Format::VirtualClass if d.virtual_room.is_none() => {
             Err(AppError::bad_input("input.virtualRoom", "is required for a virtual-class course"))
         }
@@ -290,7 +341,12 @@ fn check_session_shape(format: Format, d: &SessionDraft) -> AppResult<()> {
 }
 
 /// Adds a session to a course (admin).
-pub async fn create_session(services: &Services, actor: &Actor, course_id: Uuid, d: SessionDraft) -> AppResult<session::Model> {
+pub async fn create_session(
+    services: &Services,
+    actor: &Actor,
+    course_id: Uuid,
+    d: SessionDraft,
+) -> AppResult<session::Model> {
     require_admin(actor)?;
     let c = course(services, actor.tenant_id, course_id).await?.ok_or(AppError::NotFound)?;
     let format = Format::parse(&c.format).unwrap_or(Format::Online);
@@ -318,7 +374,9 @@ pub async fn create_session(services: &Services, actor: &Actor, course_id: Uuid,
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                session::Entity::insert(session::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
+                session::Entity::insert(session::ActiveModel::from(m.clone()))
+                    .exec_without_returning(txn)
+                    .await?;
                 record(txn, &actor, now, "session.created", m.id).await
             })
         })
@@ -328,7 +386,12 @@ pub async fn create_session(services: &Services, actor: &Actor, course_id: Uuid,
 
 /// Changes a session's dates, instructor, capacity or place (admin). The capacity can never go
 /// below the seats already taken: the check is part of the UPDATE itself.
-pub async fn update_session(services: &Services, actor: &Actor, id: Uuid, d: SessionDraft) -> AppResult<session::Model> {
+pub async fn update_session(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    d: SessionDraft,
+) -> AppResult<session::Model> {
     require_admin(actor)?;
     let s = session_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let c = course(services, actor.tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
@@ -348,13 +411,19 @@ pub async fn update_session(services: &Services, actor: &Actor, id: Uuid, d: Ses
                     .col_expr(session::Column::InstructorId, Expr::value(d.instructor_id))
                     .col_expr(session::Column::Capacity, Expr::value(d.capacity))
                     .col_expr(session::Column::Location, Expr::value(d.location))
-                    .col_expr(session::Column::VirtualRoom, Expr::value(d.virtual_room.map(HttpsUrl::into_inner)))
+                    .col_expr(
+                        session::Column::VirtualRoom,
+                        Expr::value(d.virtual_room.map(HttpsUrl::into_inner)),
+                    )
                     .filter(session::Column::Id.eq(id))
                     .filter(session::Column::SeatsTaken.lte(d.capacity))
                     .exec(txn)
                     .await?;
                 if res.rows_affected != 1 {
-                    return Err(AppError::bad_input("input.capacity", "is below the number of seats already taken"));
+                    return Err(AppError::bad_input(
+                        "input.capacity",
+                        "is below the number of seats already taken",
+                    ));
                 }
                 record(txn, &actor, now, "session.updated", id).await
             })
@@ -417,7 +486,10 @@ pub async fn add_lesson(
                 let last = outline.len() as i32 + 1;
                 let position = position.unwrap_or(last);
                 if !(1..=last).contains(&position) {
-                    return Err(AppError::bad_input("input.position", format!("must be between 1 and {last}")));
+                    return Err(AppError::bad_input(
+                        "input.position",
+                        format!("must be between 1 and {last}"),
+                    ));
                 }
                 lesson::Entity::update_many()
                     .col_expr(lesson::Column::Position, Expr::col(lesson::Column::Position).add(1))
@@ -425,8 +497,17 @@ pub async fn add_lesson(
                     .filter(lesson::Column::Position.gte(position))
                     .exec(txn)
                     .await?;
-                let m = lesson::Model { id: Uuid::now_v7(), tenant_id, course_id, position, title, duration_minutes };
-                lesson::Entity::insert(lesson::ActiveModel::from(m.clone())).exec_without_returning(txn).await?;
+                let m = lesson::Model {
+                    id: Uuid::now_v7(),
+                    tenant_id,
+                    course_id,
+                    position,
+                    title,
+                    duration_minutes,
+                };
+                lesson::Entity::insert(lesson::ActiveModel::from(m.clone()))
+                    .exec_without_returning(txn)
+                    .await?;
                 record(txn, &actor, now, "lesson.created", m.id).await?;
                 Ok(m)
             })
@@ -449,20 +530,31 @@ async fn renumber<C: ConnectionTrait>(conn: &C, ordered: &[lesson::Model]) -> Ap
     Ok(())
 }
 
-async fn lesson_and_outline(services: &Services, actor: &Actor, lesson_id: Uuid) -> AppResult<(lesson::Model, Vec<lesson::Model>)> {
+async fn lesson_and_outline(
+    services: &Services,
+    actor: &Actor,
+    lesson_id: Uuid,
+) -> AppResult<(lesson::Model, Vec<lesson::Model>)> {
     let l = scoped::<lesson::Entity>(actor.tenant_id)
         .filter(lesson::Column::Id.eq(lesson_id))
         .one(&services.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let outline = lessons_of(services, actor.tenant_id, &[l.course_id]).await?.remove(&l.course_id).unwrap_or_default();
+    let outline = lessons_of(services, actor.tenant_id, &[l.course_id])
+        .await?
+        .remove(&l.course_id)
+        .unwrap_or_default();
     Ok((l, outline))
 }
 
 /// First statement of every outline change: a write on the course row, so concurrent changes
 /// of one outline take turns (row lock on PostgreSQL, write lock on SQLite) and each reads the
 /// outline only once it holds the lock.
-async fn lock_outline<C: ConnectionTrait>(conn: &C, course_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<lesson::Model>> {
+async fn lock_outline<C: ConnectionTrait>(
+    conn: &C,
+    course_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<lesson::Model>> {
     course::Entity::update_many()
         .col_expr(course::Column::UpdatedAt, Expr::value(now))
         .filter(course::Column::Id.eq(course_id))
@@ -495,7 +587,10 @@ pub async fn update_lesson(
                 let mut outline = lock_outline(txn, course_id, now).await?;
                 if let Some(p) = position {
                     if !(1..=outline.len() as i32).contains(&p) {
-                        return Err(AppError::bad_input("input.position", format!("must be between 1 and {}", outline.len())));
+                        return Err(AppError::bad_input(
+                            "input.position",
+                            format!("must be between 1 and {}", outline.len()),
+                        ));
                     }
                     if let Some(from) = outline.iter().position(|l| l.id == lesson_id) {
                         let moved = outline.remove(from);
@@ -529,8 +624,12 @@ pub async fn remove_lesson(services: &Services, actor: &Actor, lesson_id: Uuid) 
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
                 let outline = lock_outline(txn, course_id, now).await?;
-                let rest: Vec<lesson::Model> = outline.into_iter().filter(|l| l.id != lesson_id).collect();
-                lesson::Entity::delete_many().filter(lesson::Column::Id.eq(lesson_id)).exec(txn).await?;
+                let rest: Vec<lesson::Model> =
+                    outline.into_iter().filter(|l| l.id != lesson_id).collect();
+                lesson::Entity::delete_many()
+                    .filter(lesson::Column::Id.eq(lesson_id))
+                    .exec(txn)
+                    .await?;
                 renumber(txn, &rest).await?;
                 record(txn, &actor, now, "lesson.removed", lesson_id).await
             })
@@ -584,7 +683,8 @@ pub async fn published_courses(
     offset: u64,
 ) -> AppResult<(Vec<course::Model>, bool)> {
     let now = services.clock.now();
-    let mut q = scoped::<course::Entity>(tenant_id).filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
+    let mut q = scoped::<course::Entity>(tenant_id)
+        .filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
     if let Some(f) = filter.format {
         q = q.filter(course::Column::Format.eq(f.as_str()));
     }
@@ -612,7 +712,10 @@ pub async fn published_courses(
     let upcoming = || {
         Query::select()
             .from(session::Entity)
-            .and_where(Expr::col((session::Entity, session::Column::CourseId)).equals((course::Entity, course::Column::Id)))
+            .and_where(
+                Expr::col((session::Entity, session::Column::CourseId))
+                    .equals((course::Entity, course::Column::Id)),
+            )
             .and_where(Expr::col((session::Entity, session::Column::Cancelled)).eq(false))
             .and_where(Expr::col((session::Entity, session::Column::StartsAt)).gt(now))
             .to_owned()
@@ -626,8 +729,14 @@ pub async fn published_courses(
         let p = like_pattern(s);
         q = q.filter(
             Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Title)))).like(LikeExpr::new(p.clone()).escape('\\')))
-                .add(Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Summary)))).like(LikeExpr::new(p).escape('\\'))),
+                .add(
+                    Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Title))))
+                        .like(LikeExpr::new(p.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Summary))))
+                        .like(LikeExpr::new(p).escape('\\')),
+                ),
         );
     }
     q = match sort {
@@ -650,19 +759,33 @@ pub async fn published_courses(
                 Expr::col(("nx", "course_id")).equals((course::Entity, course::Column::Id)),
             );
             let next = Expr::col(("nx", "next_start"));
-            q.order_by(Expr::Case(Box::new(Expr::case(next.clone().is_null(), 1).finally(0))), Order::Asc).order_by(next, Order::Asc)
+            q.order_by(
+                Expr::Case(Box::new(Expr::case(next.clone().is_null(), 1).finally(0))),
+                Order::Asc,
+            )
+            .order_by(next, Order::Asc)
         }
         CourseSort::Price => q.order_by_asc(course::Column::PriceCents),
         CourseSort::Title => q.order_by_asc(course::Column::Title),
     };
-    let mut rows = q.order_by_asc(course::Column::Id).offset(offset).limit(first + 1).all(&services.db).await?;
+    let mut rows = q
+        .order_by_asc(course::Column::Id)
+        .offset(offset)
+        .limit(first + 1)
+        .all(&services.db)
+        .await?;
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
     Ok((rows, has_next))
 }
 
 /// A course by slug: published only, unless `include_drafts` (admin).
-pub async fn course_by_slug(services: &Services, tenant_id: Uuid, slug: &str, include_drafts: bool) -> AppResult<Option<course::Model>> {
+pub async fn course_by_slug(
+    services: &Services,
+    tenant_id: Uuid,
+    slug: &str,
+    include_drafts: bool,
+) -> AppResult<Option<course::Model>> {
     let mut q = scoped::<course::Entity>(tenant_id).filter(course::Column::Slug.eq(slug));
     if !include_drafts {
         q = q.filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
@@ -670,11 +793,21 @@ pub async fn course_by_slug(services: &Services, tenant_id: Uuid, slug: &str, in
     Ok(q.one(&services.db).await?)
 }
 
-pub async fn session_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<session::Model>> {
-    Ok(scoped::<session::Entity>(tenant_id).filter(session::Column::Id.eq(id)).one(&services.db).await?)
+pub async fn session_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<session::Model>> {
+    Ok(scoped::<session::Entity>(tenant_id)
+        .filter(session::Column::Id.eq(id))
+        .one(&services.db)
+        .await?)
 }
 
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+fn group<K: std::hash::Hash + Eq, V>(
+    rows: impl IntoIterator<Item = V>,
+    key: impl Fn(&V) -> K,
+) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = HashMap::new();
     for r in rows {
         map.entry(key(&r)).or_default().push(r);
@@ -683,7 +816,11 @@ fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = V>, key: imp
 }
 
 /// Sessions (not cancelled) of several courses, by start date: one query.
-pub async fn sessions_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
+pub async fn sessions_of(
+    services: &Services,
+    tenant_id: Uuid,
+    courses: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
     let rows = scoped::<session::Entity>(tenant_id)
         .filter(session::Column::CourseId.is_in(courses.iter().copied()))
         .filter(session::Column::Cancelled.eq(false))
@@ -694,7 +831,11 @@ pub async fn sessions_of(services: &Services, tenant_id: Uuid, courses: &[Uuid])
 }
 
 /// Lessons of several courses, in order: one query.
-pub async fn lessons_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<lesson::Model>>> {
+pub async fn lessons_of(
+    services: &Services,
+    tenant_id: Uuid,
+    courses: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<lesson::Model>>> {
     let rows = scoped::<lesson::Entity>(tenant_id)
         .filter(lesson::Column::CourseId.is_in(courses.iter().copied()))
         .order_by_asc(lesson::Column::Position)
@@ -704,7 +845,11 @@ pub async fn lessons_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) 
 }
 
 /// Tags of several courses: one query.
-pub async fn tags_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<String>>> {
+pub async fn tags_of(
+    services: &Services,
+    tenant_id: Uuid,
+    courses: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<String>>> {
     let rows = scoped::<course_tag::Entity>(tenant_id)
         .filter(course_tag::Column::CourseId.is_in(courses.iter().copied()))
         .order_by_asc(course_tag::Column::Tag)
@@ -717,20 +862,38 @@ pub async fn tags_of(services: &Services, tenant_id: Uuid, courses: &[Uuid]) -> 
 }
 
 /// Courses by id (any status): one query.
-pub async fn courses_by_id(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, course::Model>> {
-    let rows = scoped::<course::Entity>(tenant_id).filter(course::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+pub async fn courses_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, course::Model>> {
+    let rows = scoped::<course::Entity>(tenant_id)
+        .filter(course::Column::Id.is_in(ids.iter().copied()))
+        .all(&services.db)
+        .await?;
     Ok(rows.into_iter().map(|c| (c.id, c)).collect())
 }
 
 /// Sessions by id: one query.
-pub async fn sessions_by_id(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, session::Model>> {
-    let rows = scoped::<session::Entity>(tenant_id).filter(session::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+pub async fn sessions_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, session::Model>> {
+    let rows = scoped::<session::Entity>(tenant_id)
+        .filter(session::Column::Id.is_in(ids.iter().copied()))
+        .all(&services.db)
+        .await?;
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())
 }
 
 /// Public display names of instructors: the chosen display name, else first name and the
 /// initial of the last name ("Inès M."). Never e-mail or full identity.
-pub async fn instructor_names(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, String>> {
+pub async fn instructor_names(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, String>> {
     let rows: Vec<(Uuid, String, String, Option<String>)> = scoped::<user::Entity>(tenant_id)
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .select_only()

@@ -12,19 +12,23 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionSession, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::Services;
 use super::catalog::{self, CourseStatus};
 use super::tenancy::scoped;
 use super::types::HttpsUrl;
-use crate::entities::{enrollment, lesson, lesson_completion, live_class, live_class_attendance, order_line, session};
+use crate::entities::{
+    enrollment, lesson, lesson_completion, live_class, live_class_attendance, order_line, session,
+};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
-
 
 /// Enrollment states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,18 +109,34 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
 
 /// Turns a reserved (pending-payment) enrollment into an active one.
 /// A hold that has expired can no longer be activated (its seat may be someone else's).
-pub async fn activate<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn activate<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    enrollment_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     activate_where(conn, tenant_id, enrollment_id, now, true).await
 }
 
 /// Activates a reserved enrollment whose payment has been received, even if its hold has just
 /// expired: as long as it is still pending its seat was never given back, so it is still this
 /// learner's. Returns false when the reservation was already released (or activated).
-pub async fn activate_paid<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn activate_paid<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    enrollment_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     activate_where(conn, tenant_id, enrollment_id, now, false).await
 }
 
-async fn activate_where<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>, hold_must_be_live: bool) -> AppResult<bool> {
+async fn activate_where<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    enrollment_id: Uuid,
+    now: DateTime<Utc>,
+    hold_must_be_live: bool,
+) -> AppResult<bool> {
     let mut q = enrollment::Entity::update_many()
         .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
         .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
@@ -135,7 +155,12 @@ async fn activate_where<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, enrollmen
 ///
 /// Locks in the same order as [`take_seat`] (the session row, then the enrollment) so a
 /// cancellation racing an enrollment cannot deadlock; the seat update is the first write.
-pub async fn release<C: ConnectionTrait + TransactionTrait>(conn: &C, tenant_id: Uuid, enrollment_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn release<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    enrollment_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     release_where(conn, tenant_id, enrollment_id, now, false).await
 }
 
@@ -148,7 +173,11 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
     only_expired_hold: bool,
 ) -> AppResult<bool> {
-    let Some(e) = scoped::<enrollment::Entity>(tenant_id).filter(enrollment::Column::Id.eq(enrollment_id)).one(conn).await? else {
+    let Some(e) = scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::Id.eq(enrollment_id))
+        .one(conn)
+        .await?
+    else {
         return Err(AppError::NotFound);
     };
     let live: &[&str] = if only_expired_hold {
@@ -186,18 +215,39 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
 
 /// Reserves a seat for `learner` until `hold_until` (status pending payment), in its own
 /// transaction: what the shop does when an order is created.
-pub async fn reserve(services: &Services, tenant_id: Uuid, session_id: Uuid, learner: Uuid, hold_until: DateTime<Utc>) -> AppResult<enrollment::Model> {
+pub async fn reserve(
+    services: &Services,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    learner: Uuid,
+    hold_until: DateTime<Utc>,
+) -> AppResult<enrollment::Model> {
     let now = services.clock.now();
     if hold_until <= now {
         return Err(AppError::bad_input("holdUntil", "must be in the future"));
     }
     bookable(services, tenant_id, session_id, now).await?;
-    take_seat(&services.db, tenant_id, session_id, learner, EnrollmentStatus::PendingPayment, now, Some(hold_until)).await
+    take_seat(
+        &services.db,
+        tenant_id,
+        session_id,
+        learner,
+        EnrollmentStatus::PendingPayment,
+        now,
+        Some(hold_until),
+    )
+    .await
 }
 
 /// A session one may still book: of a published course, not cancelled, not started.
-async fn bookable(services: &Services, tenant_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> AppResult<(session::Model, crate::entities::course::Model)> {
-    let s = catalog::session_by_id(services, tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
+async fn bookable(
+    services: &Services,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(session::Model, crate::entities::course::Model)> {
+    let s =
+        catalog::session_by_id(services, tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
     let c = catalog::course(services, tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
     if c.status != CourseStatus::Published.as_str() || s.cancelled {
         return Err(AppError::NotFound);
@@ -209,7 +259,11 @@ async fn bookable(services: &Services, tenant_id: Uuid, session_id: Uuid, now: D
 }
 
 /// Activates a reservation in its own transaction (see [`activate`]).
-pub async fn activate_reservation(services: &Services, tenant_id: Uuid, enrollment_id: Uuid) -> AppResult<bool> {
+pub async fn activate_reservation(
+    services: &Services,
+    tenant_id: Uuid,
+    enrollment_id: Uuid,
+) -> AppResult<bool> {
     activate(&services.db, tenant_id, enrollment_id, services.clock.now()).await
 }
 
@@ -241,7 +295,13 @@ pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppR
 }
 
 /// Enrolls the actor (or their ward) in a session of a free, published course.
-pub async fn enroll(services: &Services, actor: &Actor, relations: &Relations, session_id: Uuid, learner: Option<Uuid>) -> AppResult<enrollment::Model> {
+pub async fn enroll(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    session_id: Uuid,
+    learner: Option<Uuid>,
+) -> AppResult<enrollment::Model> {
     let me = actor.user_id.ok_or(AppError::Unauthenticated)?;
     let learner = learner.unwrap_or(me);
     if !policy::acts_for(actor, relations, learner) {
@@ -250,20 +310,32 @@ pub async fn enroll(services: &Services, actor: &Actor, relations: &Relations, s
     let now = services.clock.now();
     let (_, c) = bookable(services, actor.tenant_id, session_id, now).await?;
     if c.price_cents > 0 {
-        return Err(AppError::Conflict("this course is not free: order it through the shop".into()));
+        return Err(AppError::Conflict(
+            "this course is not free: order it through the shop".into(),
+        ));
     }
     let tenant_id = actor.tenant_id;
     Ok(services
         .db
         .transaction::<_, _, AppError>(|txn| {
-            Box::pin(async move { take_seat(txn, tenant_id, session_id, learner, EnrollmentStatus::Active, now, None).await })
+            Box::pin(async move {
+                take_seat(txn, tenant_id, session_id, learner, EnrollmentStatus::Active, now, None)
+                    .await
+            })
         })
         .await?)
 }
 
 /// Cancels an enrollment (the learner or their guardian) and frees the seat.
-pub async fn cancel(services: &Services, actor: &Actor, relations: &Relations, enrollment_id: Uuid) -> AppResult<enrollment::Model> {
-    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)?;
+pub async fn cancel(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    enrollment_id: Uuid,
+) -> AppResult<enrollment::Model> {
+    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !policy::acts_for(actor, relations, e.learner_id) {
         return Err(AppError::Forbidden);
     }
@@ -274,12 +346,23 @@ pub async fn cancel(services: &Services, actor: &Actor, relations: &Relations, e
     enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
 }
 
-pub async fn enrollment_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<enrollment::Model>> {
-    Ok(scoped::<enrollment::Entity>(tenant_id).filter(enrollment::Column::Id.eq(id)).one(&services.db).await?)
+pub async fn enrollment_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<enrollment::Model>> {
+    Ok(scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::Id.eq(id))
+        .one(&services.db)
+        .await?)
 }
 
 /// Enrollments of several learners (not cancelled), newest first: one query.
-pub async fn enrollments_of(services: &Services, tenant_id: Uuid, learners: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<enrollment::Model>>> {
+pub async fn enrollments_of(
+    services: &Services,
+    tenant_id: Uuid,
+    learners: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<enrollment::Model>>> {
     let rows = scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
         .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
@@ -294,7 +377,11 @@ pub async fn enrollments_of(services: &Services, tenant_id: Uuid, learners: &[Uu
 }
 
 /// Completed lesson ids of several enrollments: one query.
-pub async fn completions_of(services: &Services, tenant_id: Uuid, enrollments: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<Uuid>>> {
+pub async fn completions_of(
+    services: &Services,
+    tenant_id: Uuid,
+    enrollments: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Uuid>>> {
     let rows = scoped::<lesson_completion::Entity>(tenant_id)
         .filter(lesson_completion::Column::EnrollmentId.is_in(enrollments.iter().copied()))
         .all(&services.db)
@@ -308,8 +395,15 @@ pub async fn completions_of(services: &Services, tenant_id: Uuid, enrollments: &
 
 /// Marks a lesson complete for the learner's own active enrollment; completes the enrollment
 /// when every lesson of the course is done. Idempotent.
-pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: Uuid, lesson_id: Uuid) -> AppResult<enrollment::Model> {
-    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)?;
+pub async fn complete_lesson(
+    services: &Services,
+    actor: &Actor,
+    enrollment_id: Uuid,
+    lesson_id: Uuid,
+) -> AppResult<enrollment::Model> {
+    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !policy::may_record_progress(actor, e.learner_id) {
         return Err(AppError::Forbidden);
     }
@@ -317,9 +411,14 @@ pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: 
         EnrollmentStatus::Active | EnrollmentStatus::Completed => {}
         _ => return Err(AppError::Conflict("this enrollment is not active".into())),
     }
-    let s = catalog::session_by_id(services, actor.tenant_id, e.session_id).await?.ok_or(AppError::NotFound)?;
+    let s = catalog::session_by_id(services, actor.tenant_id, e.session_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let lessons: Vec<lesson::Model> =
-        catalog::lessons_of(services, actor.tenant_id, &[s.course_id]).await?.remove(&s.course_id).unwrap_or_default();
+        catalog::lessons_of(services, actor.tenant_id, &[s.course_id])
+            .await?
+            .remove(&s.course_id)
+            .unwrap_or_default();
     if !lessons.iter().any(|l| l.id == lesson_id) {
         return Err(AppError::bad_input("input.lessonId", "is not a lesson of this course"));
     }
@@ -331,7 +430,8 @@ pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: 
             Box::pin(async move {
                 // First statement: a write that locks this enrollment, so concurrent completions
                 // of the same enrollment take turns (and SQLite takes its write lock up front).
-                let live = [EnrollmentStatus::Active.as_str(), EnrollmentStatus::Completed.as_str()];
+                let live =
+                    [EnrollmentStatus::Active.as_str(), EnrollmentStatus::Completed.as_str()];
                 let locked = enrollment::Entity::update_many()
                     .col_expr(enrollment::Column::Status, Expr::col(enrollment::Column::Status))
                     .filter(enrollment::Column::Id.eq(enrollment_id))
@@ -348,9 +448,12 @@ pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: 
                     completed_at: Set(now),
                 })
                 .on_conflict(
-                    OnConflict::columns([lesson_completion::Column::EnrollmentId, lesson_completion::Column::LessonId])
-                        .do_nothing()
-                        .to_owned(),
+                    OnConflict::columns([
+                        lesson_completion::Column::EnrollmentId,
+                        lesson_completion::Column::LessonId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
                 )
                 .exec_without_returning(txn)
                 .await?;
@@ -363,7 +466,10 @@ pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: 
                     .collect();
                 if lesson_ids.iter().all(|l| done.contains(l)) {
                     enrollment::Entity::update_many()
-                        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Completed.as_str()))
+                        .col_expr(
+                            enrollment::Column::Status,
+                            Expr::value(EnrollmentStatus::Completed.as_str()),
+                        )
                         .col_expr(enrollment::Column::CompletedAt, Expr::value(now))
                         .filter(enrollment::Column::Id.eq(enrollment_id))
                         .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active.as_str()))
@@ -379,7 +485,11 @@ pub async fn complete_lesson(services: &Services, actor: &Actor, enrollment_id: 
 
 /// The live enrollments of a session, for its roster. Access is decided by the caller through
 /// [`policy::may_read_roster`].
-pub async fn roster(services: &Services, tenant_id: Uuid, session_id: Uuid) -> AppResult<Vec<enrollment::Model>> {
+pub async fn roster(
+    services: &Services,
+    tenant_id: Uuid,
+    session_id: Uuid,
+) -> AppResult<Vec<enrollment::Model>> {
     Ok(scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::SessionId.eq(session_id))
         .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
@@ -390,7 +500,11 @@ pub async fn roster(services: &Services, tenant_id: Uuid, session_id: Uuid) -> A
 
 /// Learners of the sessions `instructor` teaches (live enrollments): the instructor column of
 /// the need-to-know matrix.
-pub async fn learners_of_instructor(services: &Services, tenant_id: Uuid, instructor: Uuid) -> AppResult<HashSet<Uuid>> {
+pub async fn learners_of_instructor(
+    services: &Services,
+    tenant_id: Uuid,
+    instructor: Uuid,
+) -> AppResult<HashSet<Uuid>> {
     let sessions: Vec<Uuid> = scoped::<session::Entity>(tenant_id)
         .filter(session::Column::InstructorId.eq(instructor))
         .all(&services.db)
@@ -421,8 +535,15 @@ pub struct LiveClassDraft {
 }
 
 /// Schedules a live class for a session (admin, or the session's instructor).
-pub async fn schedule_live_class(services: &Services, actor: &Actor, session_id: Uuid, d: LiveClassDraft) -> AppResult<live_class::Model> {
-    let s = catalog::session_by_id(services, actor.tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
+pub async fn schedule_live_class(
+    services: &Services,
+    actor: &Actor,
+    session_id: Uuid,
+    d: LiveClassDraft,
+) -> AppResult<live_class::Model> {
+    let s = catalog::session_by_id(services, actor.tenant_id, session_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !policy::may_schedule_live_class(actor, s.instructor_id) {
         return Err(AppError::Forbidden);
     }
@@ -442,7 +563,9 @@ pub async fn schedule_live_class(services: &Services, actor: &Actor, session_id:
         recorded: d.recorded,
         recording_ref: None,
     };
-    live_class::Entity::insert(live_class::ActiveModel::from(m.clone())).exec_without_returning(&services.db).await?;
+    live_class::Entity::insert(live_class::ActiveModel::from(m.clone()))
+        .exec_without_returning(&services.db)
+        .await?;
     Ok(m)
 }
 
@@ -472,23 +595,39 @@ pub async fn record_live_class(
         return Err(AppError::Forbidden);
     }
     if participants.len() > 1000 {
-        return Err(AppError::bad_input("input.participants", "at most 1000 participants per report"));
+        return Err(AppError::bad_input(
+            "input.participants",
+            "at most 1000 participants per report",
+        ));
     }
     let lc = scoped::<live_class::Entity>(actor.tenant_id)
         .filter(live_class::Column::Id.eq(live_class_id))
         .one(&services.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let enrolled: HashSet<Uuid> = roster(services, actor.tenant_id, lc.session_id).await?.into_iter().map(|e| e.learner_id).collect();
+    let enrolled: HashSet<Uuid> = roster(services, actor.tenant_id, lc.session_id)
+        .await?
+        .into_iter()
+        .map(|e| e.learner_id)
+        .collect();
     for (i, p) in participants.iter().enumerate() {
         if !enrolled.contains(&p.learner_id) {
-            return Err(AppError::bad_input(format!("input.participants.{i}.learnerId"), "is not enrolled in this session"));
+            return Err(AppError::bad_input(
+                format!("input.participants.{i}.learnerId"),
+                "is not enrolled in this session",
+            ));
         }
         if p.left_at < p.joined_at {
-            return Err(AppError::bad_input(format!("input.participants.{i}.leftAt"), "must not be before joinedAt"));
+            return Err(AppError::bad_input(
+                format!("input.participants.{i}.leftAt"),
+                "must not be before joinedAt",
+            ));
         }
         if [p.talk_seconds, p.chat_messages, p.hand_raises, p.poll_answers].iter().any(|n| *n < 0) {
-            return Err(AppError::bad_input(format!("input.participants.{i}"), "counts must not be negative"));
+            return Err(AppError::bad_input(
+                format!("input.participants.{i}"),
+                "counts must not be negative",
+            ));
         }
     }
     if recording_ref.is_some() && !lc.recorded {
@@ -530,11 +669,19 @@ pub async fn record_live_class(
             })
         })
         .await?;
-    Ok(scoped::<live_class::Entity>(actor.tenant_id).filter(live_class::Column::Id.eq(live_class_id)).one(&services.db).await?.unwrap_or(lc))
+    Ok(scoped::<live_class::Entity>(actor.tenant_id)
+        .filter(live_class::Column::Id.eq(live_class_id))
+        .one(&services.db)
+        .await?
+        .unwrap_or(lc))
 }
 
 /// Live classes of several sessions, by start: one query.
-pub async fn live_classes_of(services: &Services, tenant_id: Uuid, sessions: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<live_class::Model>>> {
+pub async fn live_classes_of(
+    services: &Services,
+    tenant_id: Uuid,
+    sessions: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<live_class::Model>>> {
     let rows = scoped::<live_class::Entity>(tenant_id)
         .filter(live_class::Column::SessionId.is_in(sessions.iter().copied()))
         .order_by_asc(live_class::Column::StartsAt)
@@ -548,7 +695,11 @@ pub async fn live_classes_of(services: &Services, tenant_id: Uuid, sessions: &[U
 }
 
 /// Attendance rows of several learners: one query.
-pub async fn attendance_of(services: &Services, tenant_id: Uuid, learners: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<live_class_attendance::Model>>> {
+pub async fn attendance_of(
+    services: &Services,
+    tenant_id: Uuid,
+    learners: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<live_class_attendance::Model>>> {
     let rows = scoped::<live_class_attendance::Entity>(tenant_id)
         .filter(live_class_attendance::Column::LearnerId.is_in(learners.iter().copied()))
         .all(&services.db)

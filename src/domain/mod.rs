@@ -100,7 +100,10 @@ impl Services {
                 window_secs: settings.login_window_secs,
                 refresh_ttl_secs: settings.refresh_token_ttl_secs,
             },
-            throttle_secret: Arc::new(derive_key(settings.jwt_secret.expose().as_bytes(), b"pupitre/login-throttle/v1")),
+            throttle_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/login-throttle/v1",
+            )),
             db,
             clock,
             statements,

@@ -12,8 +12,9 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, enrollment, eo_application, eo_document, guardian_link, lesson, lesson_completion, live_class,
-    invoice, live_class_attendance, order, order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
+    auth_session, consent_record, course, course_tag, enrollment, eo_application, eo_document,
+    guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
+    order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
 
@@ -115,7 +116,10 @@ impl TenantDirectory {
     const MISS_REFRESH: Duration = Duration::from_secs(1);
 
     pub fn new(db: DatabaseConnection) -> Self {
-        TenantDirectory { db, cache: Arc::new(RwLock::new(Cache { tenants: Vec::new(), loaded_at: None })) }
+        TenantDirectory {
+            db,
+            cache: Arc::new(RwLock::new(Cache { tenants: Vec::new(), loaded_at: None })),
+        }
     }
 
     async fn snapshot(&self, force_if_older_than: Option<Duration>) -> AppResult<Vec<Arc<Tenant>>> {
@@ -130,7 +134,8 @@ impl TenantDirectory {
             }
         }
         let rows = tenant::Entity::find().all(&self.db).await?;
-        let tenants: Vec<Arc<Tenant>> = rows.into_iter().map(|m| Arc::new(Tenant::from(m))).collect();
+        let tenants: Vec<Arc<Tenant>> =
+            rows.into_iter().map(|m| Arc::new(Tenant::from(m))).collect();
         let mut c = self.cache.write().await;
         c.tenants = tenants.clone();
         c.loaded_at = Some(Instant::now());
@@ -226,7 +231,9 @@ pub async fn create(
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                tenant::Entity::insert(tenant::ActiveModel::from(m2)).exec_without_returning(txn).await?;
+                tenant::Entity::insert(tenant::ActiveModel::from(m2))
+                    .exec_without_returning(txn)
+                    .await?;
                 privacy_policy::Entity::insert(privacy_policy::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     tenant_id: Set(id),
@@ -240,7 +247,9 @@ pub async fn create(
             })
         })
         .await
-        .map_err(|e| AppError::from(e).unique_as_conflict("a tenant with this slug already exists"))?;
+        .map_err(|e| {
+            AppError::from(e).unique_as_conflict("a tenant with this slug already exists")
+        })?;
     services.tenants.invalidate().await;
     Ok(Tenant::from(model))
 }

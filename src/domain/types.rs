@@ -65,12 +65,19 @@ redacted!(Phone);
 
 impl Phone {
     pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
-        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+        let compact: String =
+            raw.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
         let digits = compact.strip_prefix('+').ok_or_else(|| {
             bad(field, "must be an international number in E.164 format, e.g. +33612345678")
         })?;
-        if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) || digits.starts_with('0') {
-            return Err(bad(field, "must be an international number in E.164 format, e.g. +33612345678"));
+        if !(8..=15).contains(&digits.len())
+            || !digits.chars().all(|c| c.is_ascii_digit())
+            || digits.starts_with('0')
+        {
+            return Err(bad(
+                field,
+                "must be an international number in E.164 format, e.g. +33612345678",
+            ));
         }
         Ok(Phone(compact))
     }
@@ -91,7 +98,10 @@ impl PersonName {
             return Err(bad(field, "must be between 1 and 100 characters"));
         }
         if !s.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.')) {
-            return Err(bad(field, "may contain letters, spaces, hyphens, apostrophes and dots only"));
+            return Err(bad(
+                field,
+                "may contain letters, spaces, hyphens, apostrophes and dots only",
+            ));
         }
         Ok(PersonName(s.to_owned()))
     }
@@ -149,7 +159,10 @@ impl PostalAddress {
         let text = |name: &str, v: &str, max: usize| -> Result<String, AppError> {
             let v = v.trim();
             if v.is_empty() || v.chars().count() > max || has_control(v) {
-                return Err(bad(&format!("{field}.{name}"), &format!("must be between 1 and {max} characters")));
+                return Err(bad(
+                    &format!("{field}.{name}"),
+                    &format!("must be between 1 and {max} characters"),
+                ));
             }
             Ok(v.to_owned())
         };
@@ -160,12 +173,18 @@ impl PostalAddress {
         };
         let postal_code = text("postalCode", postal_code, 16)?;
         if !postal_code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
-            return Err(bad(&format!("{field}.postalCode"), "may contain letters, digits, spaces and hyphens only"));
+            return Err(bad(
+                &format!("{field}.postalCode"),
+                "may contain letters, digits, spaces and hyphens only",
+            ));
         }
         let city = text("city", city, 100)?;
         let country = country.trim().to_uppercase();
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(bad(&format!("{field}.country"), "must be an ISO 3166-1 alpha-2 code, e.g. FR"));
+            return Err(bad(
+                &format!("{field}.country"),
+                "must be an ISO 3166-1 alpha-2 code, e.g. FR",
+            ));
         }
         Ok(PostalAddress { line1, line2, postal_code, city, country })
     }
@@ -220,7 +239,9 @@ impl Locale {
     pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
         let s = raw.trim();
         let mut parts = s.split('-');
-        let lang_ok = parts.next().is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()));
+        let lang_ok = parts.next().is_some_and(|l| {
+            (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase())
+        });
         let region_ok = match parts.next() {
             None => true,
             Some(r) => r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()),
@@ -262,7 +283,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("e", "  Lea.Martin@Example.FR ").map(|e| e.into_inner()).ok(), Some("lea.martin@example.fr".into()));
+        assert_eq!(
+            Email::parse("e", "  Lea.Martin@Example.FR ").map(|e| e.into_inner()).ok(),
+            Some("lea.martin@example.fr".into())
+        );
         for bad in ["", "no-at", "a@b", "a@@b.fr", "a b@c.fr", "@x.fr", "a@.fr", "a@x..fr"] {
             assert!(Email::parse("e", bad).is_err(), "{bad}");
         }
@@ -289,9 +313,11 @@ mod tests {
         assert_eq!(format!("{phone:?}"), "Phone(<redacted>)");
         let name = PersonName::parse("n", "Léa").expect("a valid name");
         assert_eq!(format!("{name:?}"), "PersonName(<redacted>)");
-        let address = PostalAddress::parse("a", "12 rue des Lilas", None, "75011", "Paris", "FR").expect("a valid address");
+        let address = PostalAddress::parse("a", "12 rue des Lilas", None, "75011", "Paris", "FR")
+            .expect("a valid address");
         assert_eq!(format!("{address:?}"), "PostalAddress(<redacted>)");
-        let birth = BirthDate::parse("b", date(2012, 5, 14), date(2026, 11, 26)).expect("a valid birth date");
+        let birth = BirthDate::parse("b", date(2012, 5, 14), date(2026, 11, 26))
+            .expect("a valid birth date");
         assert_eq!(format!("{birth:?}"), "BirthDate(<redacted>)");
         let password = Password::parse("p", "correct horse battery").expect("a valid password");
         assert_eq!(format!("{password:?}"), "Password(<redacted>)");
@@ -338,7 +364,10 @@ impl Money {
 
     pub fn parse(field: &str, cents: i64, currency: &str) -> Result<Self, AppError> {
         if !(0..=Self::MAX_CENTS).contains(&cents) {
-            return Err(bad(&format!("{field}.amountCents"), "must be between 0 and 100000000 (minor units)"));
+            return Err(bad(
+                &format!("{field}.amountCents"),
+                "must be between 0 and 100000000 (minor units)",
+            ));
         }
         Ok(Money { cents, currency: Currency::parse(&format!("{field}.currency"), currency)? })
     }
@@ -351,7 +380,8 @@ pub struct Tag(String);
 impl Tag {
     pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
         let s = raw.trim().to_lowercase();
-        let ok = (1..=32).contains(&s.chars().count()) && s.chars().all(|c| c.is_alphanumeric() || c == '-');
+        let ok = (1..=32).contains(&s.chars().count())
+            && s.chars().all(|c| c.is_alphanumeric() || c == '-');
         if !ok {
             return Err(bad(field, "must be 1 to 32 lower-case letters, digits or hyphens"));
         }
@@ -363,7 +393,13 @@ impl Tag {
 }
 
 /// Free text of bounded length without control characters (line breaks allowed if `multiline`).
-pub fn text(field: &str, raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, AppError> {
+pub fn text(
+    field: &str,
+    raw: &str,
+    min: usize,
+    max: usize,
+    multiline: bool,
+) -> Result<String, AppError> {
     let s = raw.trim();
     let n = s.chars().count();
     if n < min || n > max {
@@ -398,15 +434,22 @@ impl HttpsUrl {
     pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
         let max = Self::MAX_LEN;
         if raw.len() > max {
-            return Err(bad(field, &format!("must be an https:// URL of at most {max} characters")));
+            return Err(bad(
+                field,
+                &format!("must be an https:// URL of at most {max} characters"),
+            ));
         }
         if raw.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
-            return Err(bad(field, "must be an https:// URL without spaces, control characters or backslashes"));
+            return Err(bad(
+                field,
+                "must be an https:// URL without spaces, control characters or backslashes",
+            ));
         }
         if !raw.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
             return Err(bad(field, "must be an https:// URL"));
         }
-        let url = url::Url::parse(raw).map_err(|_| bad(field, "must be an https:// URL with a host"))?;
+        let url =
+            url::Url::parse(raw).map_err(|_| bad(field, "must be an https:// URL with a host"))?;
         if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
             return Err(bad(field, "must be an https:// URL with a host"));
         }
@@ -415,7 +458,10 @@ impl HttpsUrl {
         }
         let normalised = String::from(url);
         if normalised.len() > max {
-            return Err(bad(field, &format!("must be an https:// URL of at most {max} characters")));
+            return Err(bad(
+                field,
+                &format!("must be an https:// URL of at most {max} characters"),
+            ));
         }
         Ok(HttpsUrl(normalised))
     }
@@ -470,10 +516,19 @@ mod url_tests {
     #[test]
     fn links_are_kept_as_browsers_read_them() {
         let ok = |s: &str| HttpsUrl::parse("f", s).map(HttpsUrl::into_inner).ok();
-        assert_eq!(ok("https://classe.demo.pupitre.test/room/preparation-toeic-1").as_deref(), Some("https://classe.demo.pupitre.test/room/preparation-toeic-1"));
+        assert_eq!(
+            ok("https://classe.demo.pupitre.test/room/preparation-toeic-1").as_deref(),
+            Some("https://classe.demo.pupitre.test/room/preparation-toeic-1")
+        );
         assert_eq!(ok("HTTPS://Example.COM").as_deref(), Some("https://example.com/"));
-        assert_eq!(ok("https://example.com:8443/r?id=1#t").as_deref(), Some("https://example.com:8443/r?id=1#t"));
+        assert_eq!(
+            ok("https://example.com:8443/r?id=1#t").as_deref(),
+            Some("https://example.com:8443/r?id=1#t")
+        );
         let grown = format!("https://example.com/{}", "é".repeat(600));
-        assert!(HttpsUrl::parse("f", &grown).is_err(), "percent-encoding makes it longer than the bound");
+        assert!(
+            HttpsUrl::parse("f", &grown).is_err(),
+            "percent-encoding makes it longer than the bound"
+        );
     }
 }

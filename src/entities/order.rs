@@ -36,7 +36,16 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
-super::redacted_debug!(Model, "Order", id, tenant_id, status, currency, total_cents, payment_intent_id);
+super::redacted_debug!(
+    Model,
+    "Order",
+    id,
+    tenant_id,
+    status,
+    currency,
+    total_cents,
+    payment_intent_id
+);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -134,29 +134,45 @@ impl AccountMutation {
     /// accepted; acceptance and any marketing opt-in are recorded. A client that keeps trying
     /// taken addresses gets `RATE_LIMITED`.
     #[graphql(complexity = "crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let reg = input.parse().gql()?;
-        let signed = accounts::register(s, &rc.tenant, reg, &rc.request_id, rc.client_key.as_deref()).await.gql()?;
+        let signed =
+            accounts::register(s, &rc.tenant, reg, &rc.request_id, rc.client_key.as_deref())
+                .await
+                .gql()?;
         Ok(AuthPayload::from_sign_in(signed, &rc.request_id))
     }
 
     /// Signs in. Wrong credentials and unknown accounts get the same `UNAUTHENTICATED`;
     /// repeated failures get `RATE_LIMITED`.
     #[graphql(complexity = "crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
-        let signed = accounts::login(s, &rc.tenant, &input.email, input.password, rc.client_key.as_deref())
-            .await
-            .gql()?;
+        let signed =
+            accounts::login(s, &rc.tenant, &input.email, input.password, rc.client_key.as_deref())
+                .await
+                .gql()?;
         Ok(AuthPayload::from_sign_in(signed, &rc.request_id))
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once; presenting
     /// one again signs out the whole session.
-    async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> async_graphql::Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshTokenInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let signed = accounts::refresh(s, &rc.tenant, &input.refresh_token).await.gql()?;
@@ -164,7 +180,11 @@ impl AccountMutation {
     }
 
     /// Signs out this session (or every session); its tokens stop working at once.
-    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> async_graphql::Result<LogoutPayload> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        input: LogoutInput,
+    ) -> async_graphql::Result<LogoutPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let n = accounts::logout(s, &actor, input.everywhere).await.gql()?;
@@ -173,7 +193,11 @@ impl AccountMutation {
 
     /// Changes your password and signs out your other sessions.
     #[graphql(complexity = "2 * crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
-    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> async_graphql::Result<ChangePasswordPayload> {
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<ChangePasswordPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let new = Password::parse("input.newPassword", &input.new_password).gql()?;

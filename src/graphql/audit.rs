@@ -53,7 +53,9 @@ pub type AuditEntryConnection = Connection<String, AuditEntryGql>;
 
 pub fn connection(page: AuditPage) -> AuditEntryConnection {
     let mut conn = Connection::new(false, page.has_next);
-    conn.edges.extend(page.entries.into_iter().map(|e| Edge::new(encode_cursor("audit", e.id), AuditEntryGql(e))));
+    conn.edges.extend(
+        page.entries.into_iter().map(|e| Edge::new(encode_cursor("audit", e.id), AuditEntryGql(e))),
+    );
     conn
 }
 
@@ -64,7 +66,10 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The tenant's audit log, newest first (privacy officer). `subjectId` narrows it to one
     /// person.
-    #[graphql(cache_control(no_cache), complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        cache_control(no_cache),
+        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

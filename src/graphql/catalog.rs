@@ -7,9 +7,14 @@ use chrono::{DateTime, Utc};
 
 use super::context::{request, services};
 use super::learning::{LiveClassNode, RosterEntry};
-use super::loaders::{CourseById, CourseLessons, CourseSessions, CourseTags, InstructorName, SessionLiveClasses};
+use super::loaders::{
+    CourseById, CourseLessons, CourseSessions, CourseTags, InstructorName, SessionLiveClasses,
+};
 use super::pagination::{offset_cursor, offset_page, parse_id};
-use crate::domain::catalog::{self, CourseDraft, CourseFilter, CoursePatch, CourseSort, CourseStatus, Format, Level, SessionDraft};
+use crate::domain::catalog::{
+    self, CourseDraft, CourseFilter, CoursePatch, CourseSort, CourseStatus, Format, Level,
+    SessionDraft,
+};
 use crate::domain::learning;
 use crate::domain::types::{self, Money, Slug, Tag};
 use crate::entities::{course, lesson, session};
@@ -104,15 +109,28 @@ impl CourseNode {
     }
     /// Sessions (cohorts): upcoming ones unless `includePast`.
     #[graphql(complexity = "5 * child_complexity")]
-    async fn sessions(&self, ctx: &Context<'_>, #[graphql(default)] include_past: bool) -> async_graphql::Result<Vec<SessionNode>> {
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_past: bool,
+    ) -> async_graphql::Result<Vec<SessionNode>> {
         let now = services(ctx).gql()?.clock.now();
-        let all = request(ctx).gql()?.load(CourseSessions(self.0.id)).await.gql()?.unwrap_or_default();
+        let all =
+            request(ctx).gql()?.load(CourseSessions(self.0.id)).await.gql()?.unwrap_or_default();
         Ok(all.into_iter().filter(|s| include_past || s.starts_at > now).map(SessionNode).collect())
     }
     /// The lesson outline, in order.
     #[graphql(complexity = "5 * child_complexity")]
     async fn lessons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LessonNode>> {
-        Ok(request(ctx).gql()?.load(CourseLessons(self.0.id)).await.gql()?.unwrap_or_default().into_iter().map(LessonNode).collect())
+        Ok(request(ctx)
+            .gql()?
+            .load(CourseLessons(self.0.id))
+            .await
+            .gql()?
+            .unwrap_or_default()
+            .into_iter()
+            .map(LessonNode)
+            .collect())
     }
 }
 
@@ -151,8 +169,16 @@ impl SessionNode {
     /// Scheduled live classes (virtual-classroom meetings).
     #[graphql(complexity = "5 * child_complexity")]
     async fn live_classes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LiveClassNode>> {
-        let rows = request(ctx).gql()?.load(SessionLiveClasses(self.0.id)).await.gql()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|lc| LiveClassNode { lc, instructor: self.0.instructor_id }).collect())
+        let rows = request(ctx)
+            .gql()?
+            .load(SessionLiveClasses(self.0.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|lc| LiveClassNode { lc, instructor: self.0.instructor_id })
+            .collect())
     }
     /// The learners of this session with progress and attendance: the session's instructor,
     /// support and the privacy officer only (`FORBIDDEN` otherwise).
@@ -165,9 +191,20 @@ impl SessionNode {
         }
         let rows = learning::roster(s, actor.tenant_id, self.0.id).await.gql()?;
         let learners: Vec<uuid::Uuid> = rows.iter().map(|e| e.learner_id).collect();
-        let mut records: std::collections::HashMap<uuid::Uuid, crate::domain::accounts::UserRecord> =
-            crate::domain::accounts::find_records(s, actor.tenant_id, &learners).await.gql()?.into_iter().map(|r| (r.user.id, r)).collect();
-        Ok(Some(rows.into_iter().filter_map(|e| records.remove(&e.learner_id).map(|r| RosterEntry::new(e, r))).collect()))
+        let mut records: std::collections::HashMap<
+            uuid::Uuid,
+            crate::domain::accounts::UserRecord,
+        > = crate::domain::accounts::find_records(s, actor.tenant_id, &learners)
+            .await
+            .gql()?
+            .into_iter()
+            .map(|r| (r.user.id, r))
+            .collect();
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|e| records.remove(&e.learner_id).map(|r| RosterEntry::new(e, r)))
+                .collect(),
+        ))
     }
 }
 
@@ -207,7 +244,10 @@ impl CourseFilterInput {
         if let (Some(a), Some(b)) = (self.min_price_cents, self.max_price_cents)
             && a > b
         {
-            return Err(AppError::bad_input("filter.maxPriceCents", "must not be below minPriceCents"));
+            return Err(AppError::bad_input(
+                "filter.maxPriceCents",
+                "must not be below minPriceCents",
+            ));
         }
         let search = match self.search {
             Some(s) => Some(types::text("filter.search", &s, 0, 100, false)?),
@@ -233,7 +273,9 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
     let s = services(ctx)?;
     let rc = request(ctx)?;
     let look = ctx.look_ahead();
-    let node = |f: &str| look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists();
+    let node = |f: &str| {
+        look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists()
+    };
     let ids: Vec<uuid::Uuid> = rows.iter().map(|c| c.id).collect();
     if ids.is_empty() {
         return Ok(());
@@ -241,23 +283,39 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
     let tenant = rc.tenant.id;
     if node("sessions") {
         let mut sessions = catalog::sessions_of(s, tenant, &ids).await?;
-        let wants_instructor = look.field("edges").field("node").field("sessions").field("instructor").exists()
-            || look.field("nodes").field("sessions").field("instructor").exists();
+        let wants_instructor =
+            look.field("edges").field("node").field("sessions").field("instructor").exists()
+                || look.field("nodes").field("sessions").field("instructor").exists();
         if wants_instructor {
-            let instructors: Vec<uuid::Uuid> =
-                sessions.values().flatten().filter_map(|x| x.instructor_id).collect::<std::collections::HashSet<_>>().into_iter().collect();
+            let instructors: Vec<uuid::Uuid> = sessions
+                .values()
+                .flatten()
+                .filter_map(|x| x.instructor_id)
+                .collect::<std::collections::HashSet<_>>()
+                .into_iter()
+                .collect();
             let names = catalog::instructor_names(s, tenant, &instructors).await?;
             rc.batch.feed_many(names.into_iter().map(|(k, v)| (InstructorName(k), v))).await;
         }
-        rc.batch.feed_many(ids.iter().map(|id| (CourseSessions(*id), sessions.remove(id).unwrap_or_default()))).await;
+        rc.batch
+            .feed_many(
+                ids.iter().map(|id| (CourseSessions(*id), sessions.remove(id).unwrap_or_default())),
+            )
+            .await;
     }
     if node("tags") {
         let mut tags = catalog::tags_of(s, tenant, &ids).await?;
-        rc.batch.feed_many(ids.iter().map(|id| (CourseTags(*id), tags.remove(id).unwrap_or_default()))).await;
+        rc.batch
+            .feed_many(ids.iter().map(|id| (CourseTags(*id), tags.remove(id).unwrap_or_default())))
+            .await;
     }
     if node("lessons") {
         let mut lessons = catalog::lessons_of(s, tenant, &ids).await?;
-        rc.batch.feed_many(ids.iter().map(|id| (CourseLessons(*id), lessons.remove(id).unwrap_or_default()))).await;
+        rc.batch
+            .feed_many(
+                ids.iter().map(|id| (CourseLessons(*id), lessons.remove(id).unwrap_or_default())),
+            )
+            .await;
     }
     Ok(())
 }
@@ -279,38 +337,63 @@ impl CatalogQuery {
     ) -> async_graphql::Result<Option<CourseConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
-        let (first, offset) = offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
+        let (first, offset) =
+            offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
         let filter = filter.unwrap_or_default().parse().gql()?;
         let sort = match sort.unwrap_or_default() {
             CourseSortGql::StartDate => CourseSort::StartDate,
             CourseSortGql::Price => CourseSort::Price,
             CourseSortGql::Title => CourseSort::Title,
         };
-        let (rows, has_next) = catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset).await.gql()?;
+        let (rows, has_next) =
+            catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset)
+                .await
+                .gql()?;
         prime(ctx, &rows).await.gql()?;
         let mut conn = Connection::new(offset > 0, has_next);
-        conn.edges.extend(rows.into_iter().enumerate().map(|(i, c)| Edge::new(offset_cursor("course", offset + i as u64), CourseNode(c))));
+        conn.edges.extend(
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, c)| Edge::new(offset_cursor("course", offset + i as u64), CourseNode(c))),
+        );
         Ok(Some(conn))
     }
 
     /// One course by slug: published ones for everyone, drafts too for admins.
-    async fn course(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<CourseNode>> {
+    async fn course(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<CourseNode>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let admin = match rc.principal {
-            super::context::Principal::Token(_) => policy::may_manage_catalogue(&rc.actor(s).await.gql()?),
+            super::context::Principal::Token(_) => {
+                policy::may_manage_catalogue(&rc.actor(s).await.gql()?)
+            }
             super::context::Principal::Anonymous => false,
         };
         Ok(catalog::course_by_slug(s, rc.tenant.id, &slug, admin).await.gql()?.map(CourseNode))
     }
 
     /// One session by id (of a published course; cancelled sessions are gone).
-    async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SessionNode>> {
+    async fn session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<SessionNode>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let id = parse_id("id", &id).gql()?;
-        let Some(session) = catalog::session_by_id(s, rc.tenant.id, id).await.gql()?.filter(|x| !x.cancelled) else { return Ok(None) };
-        let published = catalog::course(s, rc.tenant.id, session.course_id).await.gql()?.is_some_and(|c| c.status == "published");
+        let Some(session) =
+            catalog::session_by_id(s, rc.tenant.id, id).await.gql()?.filter(|x| !x.cancelled)
+        else {
+            return Ok(None);
+        };
+        let published = catalog::course(s, rc.tenant.id, session.course_id)
+            .await
+            .gql()?
+            .is_some_and(|c| c.status == "published");
         Ok(published.then_some(SessionNode(session)))
     }
 }
@@ -345,7 +428,11 @@ fn language(field: &str, raw: &str) -> AppResult<String> {
 }
 
 fn tax(field: &str, bp: i32) -> AppResult<i32> {
-    if (0..=10_000).contains(&bp) { Ok(bp) } else { Err(AppError::bad_input(field, "must be between 0 and 10000 basis points")) }
+    if (0..=10_000).contains(&bp) {
+        Ok(bp)
+    } else {
+        Err(AppError::bad_input(field, "must be between 0 and 10000 basis points"))
+    }
 }
 
 fn tags(field: &str, raw: &[String]) -> AppResult<Vec<Tag>> {
@@ -365,12 +452,16 @@ impl CreateCourseInput {
             level: self.level.into(),
             format: self.format.into(),
             language: language("input.language", &self.language)?,
-            price: Money::parse("input.price", i64::from(self.price_cents), &self.currency).map_err(|e| match e {
-                AppError::BadUserInput { field, message } => {
-                    AppError::BadUserInput { field: field.replace("input.price.amountCents", "input.priceCents").replace("input.price.currency", "input.currency"), message }
-                }
-                other => other,
-            })?,
+            price: Money::parse("input.price", i64::from(self.price_cents), &self.currency)
+                .map_err(|e| match e {
+                    AppError::BadUserInput { field, message } => AppError::BadUserInput {
+                        field: field
+                            .replace("input.price.amountCents", "input.priceCents")
+                            .replace("input.price.currency", "input.currency"),
+                        message,
+                    },
+                    other => other,
+                })?,
             tax_rate_bp: tax("input.taxRateBp", self.tax_rate_bp)?,
             tags: tags("input.tags", &self.tags)?,
         })
@@ -399,7 +490,12 @@ impl UpdateCourseInput {
         let price = match (self.price_cents, &self.currency) {
             (None, None) => None,
             (p, c) => Some(
-                Money::parse("input", p.map_or(current_price, i64::from), c.as_deref().unwrap_or(current_currency)).map_err(|e| match e {
+                Money::parse(
+                    "input",
+                    p.map_or(current_price, i64::from),
+                    c.as_deref().unwrap_or(current_currency),
+                )
+                .map_err(|e| match e {
                     AppError::BadUserInput { field, message } => AppError::BadUserInput {
                         field: field.replace("input.amountCents", "input.priceCents"),
                         message,
@@ -411,8 +507,14 @@ impl UpdateCourseInput {
         Ok(CoursePatch {
             slug: self.slug.map(|s| Slug::parse("input.slug", &s)).transpose()?,
             title: self.title.map(|t| types::text("input.title", &t, 3, 120, false)).transpose()?,
-            summary: self.summary.map(|t| types::text("input.summary", &t, 1, 300, false)).transpose()?,
-            description: self.description.map(|t| types::text("input.description", &t, 0, 10_000, true)).transpose()?,
+            summary: self
+                .summary
+                .map(|t| types::text("input.summary", &t, 1, 300, false))
+                .transpose()?,
+            description: self
+                .description
+                .map(|t| types::text("input.description", &t, 0, 10_000, true))
+                .transpose()?,
             level: self.level.map(Into::into),
             format: self.format.map(Into::into),
             language: self.language.map(|l| language("input.language", &l)).transpose()?,
@@ -462,10 +564,22 @@ impl SessionValues {
         Ok(SessionDraft {
             starts_at: self.starts_at,
             ends_at: self.ends_at,
-            instructor_id: self.instructor_id.as_ref().map(|i| parse_id("input.instructorId", i)).transpose()?,
+            instructor_id: self
+                .instructor_id
+                .as_ref()
+                .map(|i| parse_id("input.instructorId", i))
+                .transpose()?,
             capacity: self.capacity,
-            location: self.location.as_deref().map(|l| types::text("input.location", l, 1, 200, false)).transpose()?,
-            virtual_room: self.virtual_room.as_deref().map(|v| types::HttpsUrl::parse("input.virtualRoom", v)).transpose()?,
+            location: self
+                .location
+                .as_deref()
+                .map(|l| types::text("input.location", l, 1, 200, false))
+                .transpose()?,
+            virtual_room: self
+                .virtual_room
+                .as_deref()
+                .map(|v| types::HttpsUrl::parse("input.virtualRoom", v))
+                .transpose()?,
         })
     }
 }
@@ -501,7 +615,11 @@ pub struct RemoveLessonPayload {
 }
 
 fn duration(field: &str, d: i32) -> AppResult<i32> {
-    if (1..=1440).contains(&d) { Ok(d) } else { Err(AppError::bad_input(field, "must be between 1 and 1440")) }
+    if (1..=1440).contains(&d) {
+        Ok(d)
+    } else {
+        Err(AppError::bad_input(field, "must be between 1 and 1440"))
+    }
 }
 
 #[derive(InputObject)]
@@ -536,92 +654,157 @@ pub struct CatalogMutation;
 #[Object]
 impl CatalogMutation {
     /// Creates a draft course (admin). A slug already used → `CONFLICT`.
-    async fn create_course(&self, ctx: &Context<'_>, input: CreateCourseInput) -> async_graphql::Result<CoursePayload> {
+    async fn create_course(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCourseInput,
+    ) -> async_graphql::Result<CoursePayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let draft = input.parse().gql()?;
-        Ok(CoursePayload { course: CourseNode(catalog::create_course(s, &actor, draft).await.gql()?) })
+        Ok(CoursePayload {
+            course: CourseNode(catalog::create_course(s, &actor, draft).await.gql()?),
+        })
     }
 
     /// Updates a course (admin).
-    async fn update_course(&self, ctx: &Context<'_>, input: UpdateCourseInput) -> async_graphql::Result<CoursePayload> {
+    async fn update_course(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCourseInput,
+    ) -> async_graphql::Result<CoursePayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.courseId", &input.course_id).gql()?;
-        let current = catalog::course(s, actor.tenant_id, id).await.gql()?.ok_or(AppError::NotFound).gql()?;
+        let current =
+            catalog::course(s, actor.tenant_id, id).await.gql()?.ok_or(AppError::NotFound).gql()?;
         let patch = input.parse(&current.currency, current.price_cents).gql()?;
-        Ok(CoursePayload { course: CourseNode(catalog::update_course(s, &actor, id, patch).await.gql()?) })
+        Ok(CoursePayload {
+            course: CourseNode(catalog::update_course(s, &actor, id, patch).await.gql()?),
+        })
     }
 
     /// Shows a course in the public catalogue (admin).
-    async fn publish_course(&self, ctx: &Context<'_>, input: CourseIdInput) -> async_graphql::Result<CoursePayload> {
+    async fn publish_course(
+        &self,
+        ctx: &Context<'_>,
+        input: CourseIdInput,
+    ) -> async_graphql::Result<CoursePayload> {
         set_status(ctx, input, CourseStatus::Published).await
     }
 
     /// Takes a course back to draft (admin).
-    async fn unpublish_course(&self, ctx: &Context<'_>, input: CourseIdInput) -> async_graphql::Result<CoursePayload> {
+    async fn unpublish_course(
+        &self,
+        ctx: &Context<'_>,
+        input: CourseIdInput,
+    ) -> async_graphql::Result<CoursePayload> {
         set_status(ctx, input, CourseStatus::Draft).await
     }
 
     /// Archives a course (admin): hidden from the catalogue, kept for records.
-    async fn archive_course(&self, ctx: &Context<'_>, input: CourseIdInput) -> async_graphql::Result<CoursePayload> {
+    async fn archive_course(
+        &self,
+        ctx: &Context<'_>,
+        input: CourseIdInput,
+    ) -> async_graphql::Result<CoursePayload> {
         set_status(ctx, input, CourseStatus::Archived).await
     }
 
     /// Adds a session to a course (admin).
-    async fn create_session(&self, ctx: &Context<'_>, input: CreateSessionInput) -> async_graphql::Result<SessionPayload> {
+    async fn create_session(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSessionInput,
+    ) -> async_graphql::Result<SessionPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let course_id = parse_id("input.courseId", &input.course_id).gql()?;
         let draft = input.values.parse().gql()?;
-        Ok(SessionPayload { session: SessionNode(catalog::create_session(s, &actor, course_id, draft).await.gql()?) })
+        Ok(SessionPayload {
+            session: SessionNode(catalog::create_session(s, &actor, course_id, draft).await.gql()?),
+        })
     }
 
     /// Changes a session (admin); the capacity cannot go below the seats taken.
-    async fn update_session(&self, ctx: &Context<'_>, input: UpdateSessionInput) -> async_graphql::Result<SessionPayload> {
+    async fn update_session(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSessionInput,
+    ) -> async_graphql::Result<SessionPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.sessionId", &input.session_id).gql()?;
         let draft = input.values.parse().gql()?;
-        Ok(SessionPayload { session: SessionNode(catalog::update_session(s, &actor, id, draft).await.gql()?) })
+        Ok(SessionPayload {
+            session: SessionNode(catalog::update_session(s, &actor, id, draft).await.gql()?),
+        })
     }
 
     /// Cancels a session (admin): gone from the catalogue, its enrollments cancelled.
-    async fn cancel_session(&self, ctx: &Context<'_>, input: CancelSessionInput) -> async_graphql::Result<CancelSessionPayload> {
+    async fn cancel_session(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelSessionInput,
+    ) -> async_graphql::Result<CancelSessionPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.sessionId", &input.session_id).gql()?;
-        Ok(CancelSessionPayload { cancelled_enrollments: catalog::cancel_session(s, &actor, id).await.gql()? })
+        Ok(CancelSessionPayload {
+            cancelled_enrollments: catalog::cancel_session(s, &actor, id).await.gql()?,
+        })
     }
 
     /// Adds a lesson to a course outline (admin).
-    async fn add_lesson(&self, ctx: &Context<'_>, input: AddLessonInput) -> async_graphql::Result<LessonPayload> {
+    async fn add_lesson(
+        &self,
+        ctx: &Context<'_>,
+        input: AddLessonInput,
+    ) -> async_graphql::Result<LessonPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let course_id = parse_id("input.courseId", &input.course_id).gql()?;
         let title = types::text("input.title", &input.title, 1, 200, false).gql()?;
-        let minutes = input.duration_minutes.map(|d| duration("input.durationMinutes", d)).transpose().gql()?;
-        let l = catalog::add_lesson(s, &actor, course_id, title, minutes, input.position).await.gql()?;
+        let minutes = input
+            .duration_minutes
+            .map(|d| duration("input.durationMinutes", d))
+            .transpose()
+            .gql()?;
+        let l = catalog::add_lesson(s, &actor, course_id, title, minutes, input.position)
+            .await
+            .gql()?;
         Ok(LessonPayload { lesson: LessonNode(l) })
     }
 
     /// Renames, re-times or moves a lesson within its outline (admin).
-    async fn update_lesson(&self, ctx: &Context<'_>, input: UpdateLessonInput) -> async_graphql::Result<LessonPayload> {
+    async fn update_lesson(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLessonInput,
+    ) -> async_graphql::Result<LessonPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.lessonId", &input.lesson_id).gql()?;
-        let title = input.title.map(|t| types::text("input.title", &t, 1, 200, false)).transpose().gql()?;
+        let title =
+            input.title.map(|t| types::text("input.title", &t, 1, 200, false)).transpose().gql()?;
         let minutes = match input.duration_minutes {
             async_graphql::MaybeUndefined::Undefined => None,
             async_graphql::MaybeUndefined::Null => Some(None),
-            async_graphql::MaybeUndefined::Value(d) => Some(Some(duration("input.durationMinutes", d).gql()?)),
+            async_graphql::MaybeUndefined::Value(d) => {
+                Some(Some(duration("input.durationMinutes", d).gql()?))
+            }
         };
-        let l = catalog::update_lesson(s, &actor, id, title, minutes, input.position).await.gql()?;
+        let l =
+            catalog::update_lesson(s, &actor, id, title, minutes, input.position).await.gql()?;
         Ok(LessonPayload { lesson: LessonNode(l) })
     }
 
     /// Removes a lesson from its outline (admin); the following lessons move up.
-    async fn remove_lesson(&self, ctx: &Context<'_>, input: RemoveLessonInput) -> async_graphql::Result<RemoveLessonPayload> {
+    async fn remove_lesson(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveLessonInput,
+    ) -> async_graphql::Result<RemoveLessonPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.lessonId", &input.lesson_id).gql()?;
@@ -630,9 +813,15 @@ impl CatalogMutation {
     }
 }
 
-async fn set_status(ctx: &Context<'_>, input: CourseIdInput, status: CourseStatus) -> async_graphql::Result<CoursePayload> {
+async fn set_status(
+    ctx: &Context<'_>,
+    input: CourseIdInput,
+    status: CourseStatus,
+) -> async_graphql::Result<CoursePayload> {
     let s = services(ctx).gql()?;
     let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
     let id = parse_id("input.courseId", &input.course_id).gql()?;
-    Ok(CoursePayload { course: CourseNode(catalog::set_course_status(s, &actor, id, status).await.gql()?) })
+    Ok(CoursePayload {
+        course: CourseNode(catalog::set_course_status(s, &actor, id, status).await.gql()?),
+    })
 }

@@ -96,7 +96,11 @@ pub struct ConsentQuery;
 impl ConsentQuery {
     /// The current consents of an anonymous visitor.
     #[graphql(cache_control(no_cache))]
-    async fn visitor_consents(&self, ctx: &Context<'_>, visitor_id: String) -> async_graphql::Result<Vec<ConsentStateGql>> {
+    async fn visitor_consents(
+        &self,
+        ctx: &Context<'_>,
+        visitor_id: String,
+    ) -> async_graphql::Result<Vec<ConsentStateGql>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let v = consent::parse_visitor_id("visitorId", &visitor_id).gql()?;
@@ -111,7 +115,11 @@ pub struct ConsentMutation;
 #[Object]
 impl ConsentMutation {
     /// Appends a grant or withdrawal to the consent ledger; it takes effect on the next request.
-    async fn set_consent(&self, ctx: &Context<'_>, input: SetConsentInput) -> async_graphql::Result<SetConsentPayload> {
+    async fn set_consent(
+        &self,
+        ctx: &Context<'_>,
+        input: SetConsentInput,
+    ) -> async_graphql::Result<SetConsentPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let source = input.source.as_deref().unwrap_or("api").trim().to_owned();
@@ -121,15 +129,34 @@ impl ConsentMutation {
         let actor = rc.actor(s).await.gql()?;
         let subject = match (&input.user_id, &input.visitor_id) {
             (Some(_), Some(_)) => {
-                return Err(AppError::bad_input("input.visitorId", "give either userId or visitorId, not both")).gql();
+                return Err(AppError::bad_input(
+                    "input.visitorId",
+                    "give either userId or visitorId, not both",
+                ))
+                .gql();
             }
             (Some(id), None) => ConsentSubject::User(parse_id("input.userId", id).gql()?),
-            (None, Some(v)) => ConsentSubject::Visitor(consent::parse_visitor_id("input.visitorId", v).gql()?),
-            (None, None) => ConsentSubject::User(actor.user_id.ok_or(AppError::Unauthenticated).gql()?),
+            (None, Some(v)) => {
+                ConsentSubject::Visitor(consent::parse_visitor_id("input.visitorId", v).gql()?)
+            }
+            (None, None) => {
+                ConsentSubject::User(actor.user_id.ok_or(AppError::Unauthenticated).gql()?)
+            }
         };
         let relations = rc.relations(s, &actor).await.gql()?;
         let version = accounts::current_policy(s, rc.tenant.id).await.gql()?.map(|p| p.version);
-        let state = consent::record(s, &actor, relations, subject, input.purpose.into(), input.granted, &source, version).await.gql()?;
+        let state = consent::record(
+            s,
+            &actor,
+            relations,
+            subject,
+            input.purpose.into(),
+            input.granted,
+            &source,
+            version,
+        )
+        .await
+        .gql()?;
         Ok(SetConsentPayload { consent: ConsentStateGql(state) })
     }
 }

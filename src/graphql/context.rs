@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::domain::Services;
 use crate::domain::accounts::{self, tokens::AccessClaims};
 use crate::domain::consent::{self, Purpose};
 use crate::domain::tenancy::Tenant;
-use crate::domain::Services;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Category, Column, Relations};
 
@@ -44,7 +44,13 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub fn new(services: &Services, request_id: String, tenant: Arc<Tenant>, principal: Principal, client_key: Option<String>) -> Self {
+    pub fn new(
+        services: &Services,
+        request_id: String,
+        tenant: Arc<Tenant>,
+        principal: Principal,
+        client_key: Option<String>,
+    ) -> Self {
         let loader = MarketingConsentLoader { services: services.clone(), tenant_id: tenant.id };
         let batch = super::loaders::Batch { services: services.clone(), tenant_id: tenant.id };
         RequestCtx {
@@ -66,10 +72,19 @@ impl RequestCtx {
             .actor
             .get_or_try_init(|| async {
                 Ok::<_, AppError>(match &self.principal {
-                    Principal::Anonymous => Ok(Actor::anonymous(self.tenant.id, self.request_id.clone())),
+                    Principal::Anonymous => {
+                        Ok(Actor::anonymous(self.tenant.id, self.request_id.clone()))
+                    }
                     Principal::Token(c) => {
-                        if accounts::session_is_open(services, self.tenant.id, c.sid, c.sub).await? {
-                            Ok(Actor::user(self.tenant.id, c.sub, Some(c.sid), c.role_set(), self.request_id.clone()))
+                        if accounts::session_is_open(services, self.tenant.id, c.sid, c.sub).await?
+                        {
+                            Ok(Actor::user(
+                                self.tenant.id,
+                                c.sub,
+                                Some(c.sid),
+                                c.role_set(),
+                                self.request_id.clone(),
+                            ))
                         } else {
                             Err(())
                         }
@@ -91,7 +106,10 @@ impl RequestCtx {
 
     /// The actor's relations to other people, loaded once per request.
     /// Loads one value through the batch loader.
-    pub async fn load<K>(&self, key: K) -> AppResult<Option<<super::loaders::Batch as Loader<K>>::Value>>
+    pub async fn load<K>(
+        &self,
+        key: K,
+    ) -> AppResult<Option<<super::loaders::Batch as Loader<K>>::Value>>
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         super::loaders::Batch: Loader<K, Error = Arc<AppError>>,
@@ -109,12 +127,20 @@ impl RequestCtx {
     /// Writes one audit record per subject and category per request. Every field of that
     /// category waits for the same write and fails if it fails (fail closed: no value is
     /// returned without its audit record); a failed write is retried by the next field.
-    pub async fn audit_read(&self, services: &Services, actor: &Actor, subject: Uuid, category: Category, column: Column) -> AppResult<()> {
+    pub async fn audit_read(
+        &self,
+        services: &Services,
+        actor: &Actor,
+        subject: Uuid,
+        category: Category,
+        column: Column,
+    ) -> AppResult<()> {
         let cell = match self.audited.lock() {
             Ok(mut map) => map.entry((subject, category)).or_default().clone(),
             Err(_) => Arc::new(OnceCell::new()),
         };
-        cell.get_or_try_init(|| accounts::audit_read(services, actor, subject, category, column)).await?;
+        cell.get_or_try_init(|| accounts::audit_read(services, actor, subject, category, column))
+            .await?;
         Ok(())
     }
 }
@@ -130,7 +156,10 @@ impl Loader<Uuid> for MarketingConsentLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
-        let given = consent::given_for(&self.services, self.tenant_id, keys, Purpose::MarketingEmail).await.map_err(Arc::new)?;
+        let given =
+            consent::given_for(&self.services, self.tenant_id, keys, Purpose::MarketingEmail)
+                .await
+                .map_err(Arc::new)?;
         Ok(keys.iter().map(|k| (*k, given.contains(k))).collect())
     }
 }
@@ -147,10 +176,12 @@ pub async fn signed_in<'a>(ctx: &Context<'a>) -> AppResult<(&'a Services, Actor,
 
 /// The shared services.
 pub fn services<'a>(ctx: &Context<'a>) -> AppResult<&'a Services> {
-    ctx.data::<Services>().map_err(|_| AppError::internal("reading the schema data", "services missing"))
+    ctx.data::<Services>()
+        .map_err(|_| AppError::internal("reading the schema data", "services missing"))
 }
 
 /// The request context.
 pub fn request<'a>(ctx: &Context<'a>) -> AppResult<&'a RequestCtx> {
-    ctx.data::<RequestCtx>().map_err(|_| AppError::internal("reading the request data", "request context missing"))
+    ctx.data::<RequestCtx>()
+        .map_err(|_| AppError::internal("reading the request data", "request context missing"))
 }

@@ -18,7 +18,10 @@ use super::guard::{Need, Subject};
 use super::loaders::{ApplicationDocuments, CourseById, SessionById};
 use super::pagination::{offset_cursor, offset_page, parse_id};
 use super::user::UserNode;
-use crate::domain::equal_opportunity::{self as eo, ApplicationFilter, ApplicationRecord, ApplicationStatus, DocumentKind, IncomeBracket, IncomingFile, Situation};
+use crate::domain::equal_opportunity::{
+    self as eo, ApplicationFilter, ApplicationRecord, ApplicationStatus, DocumentKind,
+    IncomeBracket, IncomingFile, Situation,
+};
 use crate::domain::types;
 use crate::entities::eo_document;
 use crate::error::{AppError, AppResult, IntoGql};
@@ -144,7 +147,12 @@ impl ApplicationNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CourseNode>> {
-        Ok(request(ctx).gql()?.load(CourseById(self.rec.application.course_id)).await.gql()?.map(CourseNode))
+        Ok(request(ctx)
+            .gql()?
+            .load(CourseById(self.rec.application.course_id))
+            .await
+            .gql()?
+            .map(CourseNode))
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SessionNode>> {
@@ -157,14 +165,26 @@ impl ApplicationNode {
     async fn situation(&self) -> Option<SituationGql> {
         let a = &self.rec.application;
         Some(SituationGql {
-            income_bracket: a.income_bracket.as_deref().and_then(IncomeBracket::parse).map(Into::into),
+            income_bracket: a
+                .income_bracket
+                .as_deref()
+                .and_then(IncomeBracket::parse)
+                .map(Into::into),
             scholarship_holder: a.scholarship_holder,
             text: a.situation.clone(),
         })
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Documents)")]
-    async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<DocumentNode>>> {
-        let docs = request(ctx).gql()?.load(ApplicationDocuments(self.rec.application.id)).await.gql()?.unwrap_or_default();
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<DocumentNode>>> {
+        let docs = request(ctx)
+            .gql()?
+            .load(ApplicationDocuments(self.rec.application.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         Ok(Some(docs.into_iter().map(DocumentNode).collect()))
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
@@ -213,7 +233,8 @@ pub struct ApplicationConnectionFields {
     pub total_count: u64,
 }
 
-pub type ApplicationConnection = Connection<String, ApplicationNode, ApplicationConnectionFields, EmptyFields>;
+pub type ApplicationConnection =
+    Connection<String, ApplicationNode, ApplicationConnectionFields, EmptyFields>;
 
 #[derive(InputObject, Default)]
 pub struct ApplicationFilterInput {
@@ -241,27 +262,46 @@ impl EqualOpportunityQuery {
         let f = filter.unwrap_or_default();
         let filter = ApplicationFilter {
             status: f.status.map(Into::into),
-            course: f.course_id.as_ref().map(|c| parse_id("filter.courseId", c)).transpose().gql()?,
+            course: f
+                .course_id
+                .as_ref()
+                .map(|c| parse_id("filter.courseId", c))
+                .transpose()
+                .gql()?,
         };
         let (rows, total) = eo::list(s, &actor, relations, &filter, offset, first).await.gql()?;
         let applicants: Vec<Uuid> = rows.iter().map(|a| a.applicant_id).collect();
-        let people = crate::domain::accounts::find_records(s, actor.tenant_id, &applicants).await.gql()?;
+        let people =
+            crate::domain::accounts::find_records(s, actor.tenant_id, &applicants).await.gql()?;
         let has_next = offset + (rows.len() as u64) < total;
-        let mut conn = Connection::with_additional_fields(offset > 0, has_next, ApplicationConnectionFields { total_count: total });
+        let mut conn = Connection::with_additional_fields(
+            offset > 0,
+            has_next,
+            ApplicationConnectionFields { total_count: total },
+        );
         for (i, a) in rows.into_iter().enumerate() {
             let applicant = people
                 .iter()
                 .find(|p| p.user.id == a.applicant_id)
                 .cloned()
-                .ok_or_else(|| AppError::internal("listing applications", "an applicant without an account"))
+                .ok_or_else(|| {
+                    AppError::internal("listing applications", "an applicant without an account")
+                })
                 .gql()?;
-            conn.edges.push(Edge::new(offset_cursor("application", offset + i as u64), ApplicationNode::new(ApplicationRecord { application: a, applicant })));
+            conn.edges.push(Edge::new(
+                offset_cursor("application", offset + i as u64),
+                ApplicationNode::new(ApplicationRecord { application: a, applicant }),
+            ));
         }
         Ok(conn)
     }
 
     /// One application, or `null` when the viewer may not see it.
-    async fn application(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ApplicationNode>> {
+    async fn application(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ApplicationNode>> {
         let id = parse_id("id", &id).gql()?;
         match node(ctx, id).await {
             Ok(n) => Ok(Some(n)),
@@ -286,7 +326,11 @@ fn parse_situation(field: &str, s: Option<SituationInput>) -> AppResult<Situatio
         Some(t) => Some(types::text(&format!("{field}.text"), t, 1, 2000, true)?),
         None => None,
     };
-    Ok(Situation { income_bracket: s.income_bracket.map(Into::into), scholarship_holder: s.scholarship_holder, text })
+    Ok(Situation {
+        income_bracket: s.income_bracket.map(Into::into),
+        scholarship_holder: s.scholarship_holder,
+        text,
+    })
 }
 
 #[derive(InputObject)]
@@ -366,18 +410,29 @@ pub struct EqualOpportunityMutation;
 impl EqualOpportunityMutation {
     /// Opens a draft application for a course (and optionally a session), for oneself or a
     /// ward. One open application per applicant and course (`CONFLICT`).
-    async fn create_application(&self, ctx: &Context<'_>, input: CreateApplicationInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn create_application(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApplicationInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let course = parse_id("input.courseId", &input.course_id).gql()?;
-        let session = input.session_id.as_ref().map(|i| parse_id("input.sessionId", i)).transpose().gql()?;
-        let learner = input.learner_id.as_ref().map(|i| parse_id("input.learnerId", i)).transpose().gql()?;
+        let session =
+            input.session_id.as_ref().map(|i| parse_id("input.sessionId", i)).transpose().gql()?;
+        let learner =
+            input.learner_id.as_ref().map(|i| parse_id("input.learnerId", i)).transpose().gql()?;
         let situation = parse_situation("input.situation", input.situation).gql()?;
-        let a = eo::create(s, &actor, relations, course, session, learner, situation).await.gql()?;
+        let a =
+            eo::create(s, &actor, relations, course, session, learner, situation).await.gql()?;
         Ok(ApplicationPayload { application: node(ctx, a.id).await.gql()? })
     }
 
     /// Changes the declared situation of a draft.
-    async fn update_application(&self, ctx: &Context<'_>, input: UpdateApplicationInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn update_application(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateApplicationInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         let situation = parse_situation("input.situation", Some(input.situation)).gql()?;
@@ -389,24 +444,45 @@ impl EqualOpportunityMutation {
     /// large or not a PDF, JPEG or PNG by its content refuses the whole upload with
     /// `BAD_USER_INPUT` at `input.files.<index>`; nothing is stored.
     #[graphql(complexity = "crate::graphql::limits::UPLOAD_COST + child_complexity")]
-    async fn add_documents(&self, ctx: &Context<'_>, input: AddDocumentsInput) -> async_graphql::Result<AddDocumentsPayload> {
+    async fn add_documents(
+        &self,
+        ctx: &Context<'_>,
+        input: AddDocumentsInput,
+    ) -> async_graphql::Result<AddDocumentsPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         // Counted before any content is read (the same file may be listed many times).
         if input.files.len() > s.documents.max_files {
-            return Err(AppError::bad_input("input.files", format!("an application holds at most {} files", s.documents.max_files))).gql();
+            return Err(AppError::bad_input(
+                "input.files",
+                format!("an application holds at most {} files", s.documents.max_files),
+            ))
+            .gql();
         }
         let mut files = Vec::with_capacity(input.files.len());
         for (i, f) in input.files.iter().enumerate() {
-            let v = f.value(ctx).map_err(|_| AppError::bad_input(format!("input.files.{i}"), "the file part is missing")).gql()?;
+            let v = f
+                .value(ctx)
+                .map_err(|_| {
+                    AppError::bad_input(format!("input.files.{i}"), "the file part is missing")
+                })
+                .gql()?;
             files.push(IncomingFile { name: v.filename, content: v.content.to_vec() });
         }
-        let docs = eo::add_documents(s, &actor, relations, id, input.kind.into(), files).await.gql()?;
-        Ok(AddDocumentsPayload { application: node(ctx, id).await.gql()?, documents: docs.into_iter().map(DocumentNode).collect() })
+        let docs =
+            eo::add_documents(s, &actor, relations, id, input.kind.into(), files).await.gql()?;
+        Ok(AddDocumentsPayload {
+            application: node(ctx, id).await.gql()?,
+            documents: docs.into_iter().map(DocumentNode).collect(),
+        })
     }
 
     /// Submits a draft for review (a declared income bracket and at least one document).
-    async fn submit_application(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn submit_application(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplicationIdInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::submit(s, &actor, relations, id).await.gql()?;
@@ -414,7 +490,11 @@ impl EqualOpportunityMutation {
     }
 
     /// Withdraws an application before its decision.
-    async fn withdraw_application(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn withdraw_application(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplicationIdInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::withdraw(s, &actor, relations, id).await.gql()?;
@@ -422,7 +502,11 @@ impl EqualOpportunityMutation {
     }
 
     /// Deletes an application with its documents (their keys and encrypted content).
-    async fn delete_application(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<DeleteApplicationPayload> {
+    async fn delete_application(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplicationIdInput,
+    ) -> async_graphql::Result<DeleteApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::delete(s, &actor, relations, id).await.gql()?;
@@ -430,7 +514,11 @@ impl EqualOpportunityMutation {
     }
 
     /// A reviewer takes a submitted application (it becomes `UNDER_REVIEW`).
-    async fn start_review(&self, ctx: &Context<'_>, input: ApplicationIdInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn start_review(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplicationIdInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         eo::start_review(s, &actor, relations, id).await.gql()?;
@@ -440,7 +528,11 @@ impl EqualOpportunityMutation {
     /// Approves with a discount (1–100 %), applied to the applicant's unpaid and future orders
     /// for the course.
     #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
-    async fn approve_application(&self, ctx: &Context<'_>, input: ApproveApplicationInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn approve_application(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveApplicationInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         let note = note("input.note", input.note).gql()?;
@@ -449,7 +541,11 @@ impl EqualOpportunityMutation {
     }
 
     /// Rejects with a reason the applicant reads.
-    async fn reject_application(&self, ctx: &Context<'_>, input: RejectApplicationInput) -> async_graphql::Result<ApplicationPayload> {
+    async fn reject_application(
+        &self,
+        ctx: &Context<'_>,
+        input: RejectApplicationInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let id = parse_id("input.applicationId", &input.application_id).gql()?;
         let reason = types::text("input.reason", &input.reason, 1, 2000, true).gql()?;

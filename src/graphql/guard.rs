@@ -85,20 +85,28 @@ impl Need<'_> {
         let relations = relations.as_ref();
         let mut facts = self.subject.facts.clone();
         if policy::needs_marketing_consent(&actor)
-            && let Some(id) = facts.id {
-                facts.marketing_consent =
-                    rc.marketing_consent.load_one(id).await.map_err(|e| AppError::internal("loading consents", e.to_string()))?.unwrap_or(false);
-            }
+            && let Some(id) = facts.id
+        {
+            facts.marketing_consent = rc
+                .marketing_consent
+                .load_one(id)
+                .await
+                .map_err(|e| AppError::internal("loading consents", e.to_string()))?
+                .unwrap_or(false);
+        }
         if policy::needs_applicant_fact(&actor)
             && !self.subject.applicant_known
-            && let Some(id) = facts.id {
-                facts.is_applicant = rc.load(super::loaders::InReview(id)).await?.unwrap_or(false);
-            }
+            && let Some(id) = facts.id
+        {
+            facts.is_applicant = rc.load(super::loaders::InReview(id)).await?.unwrap_or(false);
+        }
         match policy::decide(&actor, relations, &facts, self.field, self.op) {
             Decision::Deny => Err(AppError::Forbidden),
             Decision::Allow { audit: None } => Ok(()),
             Decision::Allow { audit: Some(column) } => match facts.id {
-                Some(subject) => rc.audit_read(services, &actor, subject, self.field.category(), column).await,
+                Some(subject) => {
+                    rc.audit_read(services, &actor, subject, self.field.category(), column).await
+                }
                 None => Ok(()),
             },
         }

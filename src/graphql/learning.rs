@@ -11,7 +11,10 @@ use uuid::Uuid;
 use super::catalog::SessionNode;
 use super::context::{request, services};
 use super::guard::{Need, Subject};
-use super::loaders::{CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById, SessionLiveClasses};
+use super::loaders::{
+    CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById,
+    SessionLiveClasses,
+};
 use super::pagination::parse_id;
 use super::user::UserNode;
 use crate::domain::accounts::UserRecord;
@@ -81,16 +84,32 @@ impl AttendanceNode {
 /// A learner's place in a session.
 pub struct EnrollmentNode(pub enrollment::Model);
 
-async fn attendance_in_session(ctx: &Context<'_>, learner: Uuid, session: Uuid) -> async_graphql::Result<Vec<AttendanceNode>> {
+async fn attendance_in_session(
+    ctx: &Context<'_>,
+    learner: Uuid,
+    session: Uuid,
+) -> async_graphql::Result<Vec<AttendanceNode>> {
     let rc = request(ctx).gql()?;
-    let classes: Vec<Uuid> = rc.load(SessionLiveClasses(session)).await.gql()?.unwrap_or_default().into_iter().map(|c| c.id).collect();
+    let classes: Vec<Uuid> = rc
+        .load(SessionLiveClasses(session))
+        .await
+        .gql()?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     let rows = rc.load(LearnerAttendance(learner)).await.gql()?.unwrap_or_default();
-    Ok(rows.into_iter().filter(|a| classes.contains(&a.live_class_id)).map(AttendanceNode).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|a| classes.contains(&a.live_class_id))
+        .map(AttendanceNode)
+        .collect())
 }
 
 async fn progress_of(ctx: &Context<'_>, e: &enrollment::Model) -> async_graphql::Result<Progress> {
     let rc = request(ctx).gql()?;
-    let session = rc.load(SessionById(e.session_id)).await.gql()?.ok_or(AppError::NotFound).gql()?;
+    let session =
+        rc.load(SessionById(e.session_id)).await.gql()?.ok_or(AppError::NotFound).gql()?;
     let lessons = rc.load(CourseLessons(session.course_id)).await.gql()?.unwrap_or_default();
     let done = rc.load(EnrollmentCompletions(e.id)).await.gql()?.unwrap_or_default();
     let completed = lessons.iter().filter(|l| done.contains(&l.id)).count() as i32;
@@ -120,7 +139,12 @@ impl EnrollmentNode {
         progress_of(ctx, &self.0).await
     }
     async fn completed_lesson_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ID>> {
-        let done = request(ctx).gql()?.load(EnrollmentCompletions(self.0.id)).await.gql()?.unwrap_or_default();
+        let done = request(ctx)
+            .gql()?
+            .load(EnrollmentCompletions(self.0.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         Ok(done.into_iter().map(|i| ID(i.to_string())).collect())
     }
     /// Attendance statistics in this session's live classes.
@@ -129,10 +153,18 @@ impl EnrollmentNode {
     }
     /// The virtual room, for a live enrollment of a virtual-class session.
     async fn join_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        if !matches!(EnrollmentStatus::parse(&self.0.status), EnrollmentStatus::Active | EnrollmentStatus::Completed) {
+        if !matches!(
+            EnrollmentStatus::parse(&self.0.status),
+            EnrollmentStatus::Active | EnrollmentStatus::Completed
+        ) {
             return Ok(None);
         }
-        Ok(request(ctx).gql()?.load(SessionById(self.0.session_id)).await.gql()?.and_then(|s| served_link(s.virtual_room)))
+        Ok(request(ctx)
+            .gql()?
+            .load(SessionById(self.0.session_id))
+            .await
+            .gql()?
+            .and_then(|s| served_link(s.virtual_room)))
     }
 }
 
@@ -170,8 +202,13 @@ impl RosterEntry {
         progress_of(ctx, &self.enrollment).await.map(Some)
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Attendance)")]
-    async fn attendance(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<AttendanceNode>>> {
-        attendance_in_session(ctx, self.enrollment.learner_id, self.enrollment.session_id).await.map(Some)
+    async fn attendance(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<AttendanceNode>>> {
+        attendance_in_session(ctx, self.enrollment.learner_id, self.enrollment.session_id)
+            .await
+            .map(Some)
     }
 }
 
@@ -199,7 +236,10 @@ impl LiveClassNode {
         self.lc.recorded
     }
     /// When the recording disappears (the organisation keeps recordings 7 or 14 days).
-    async fn recording_expires_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
+    async fn recording_expires_at(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
         let days = request(ctx).gql()?.tenant.recording_retention_days;
         Ok(self.lc.recorded.then(|| learning::recording_expires_at(&self.lc, days)))
     }
@@ -211,16 +251,22 @@ impl LiveClassNode {
         let rc = request(ctx).gql()?;
         let actor = rc.actor(s).await.gql()?;
         let enrolled = match actor.user_id {
-            Some(me) => rc.load(LearnerEnrollments(me)).await.gql()?.unwrap_or_default().iter().any(|e| {
-                e.session_id == self.lc.session_id
-                    && matches!(EnrollmentStatus::parse(&e.status), EnrollmentStatus::Active | EnrollmentStatus::Completed)
-            }),
+            Some(me) => {
+                rc.load(LearnerEnrollments(me)).await.gql()?.unwrap_or_default().iter().any(|e| {
+                    e.session_id == self.lc.session_id
+                        && matches!(
+                            EnrollmentStatus::parse(&e.status),
+                            EnrollmentStatus::Active | EnrollmentStatus::Completed
+                        )
+                })
+            }
             None => false,
         };
         if !policy::may_watch_recording(&actor, enrolled, self.instructor) {
             return Err(AppError::Forbidden).gql();
         }
-        let expired = learning::recording_expires_at(&self.lc, rc.tenant.recording_retention_days) <= s.clock.now();
+        let expired = learning::recording_expires_at(&self.lc, rc.tenant.recording_retention_days)
+            <= s.clock.now();
         Ok(if expired { None } else { served_link(self.lc.recording_ref.clone()) })
     }
 }
@@ -308,57 +354,91 @@ pub struct LearningMutation;
 #[Object]
 impl LearningMutation {
     /// Enrolls in a session of a free course. Sold out or already enrolled → `CONFLICT`.
-    async fn enroll(&self, ctx: &Context<'_>, input: EnrollInput) -> async_graphql::Result<EnrollmentPayload> {
+    async fn enroll(
+        &self,
+        ctx: &Context<'_>,
+        input: EnrollInput,
+    ) -> async_graphql::Result<EnrollmentPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let session = parse_id("input.sessionId", &input.session_id).gql()?;
-        let learner = input.learner_id.as_ref().map(|l| parse_id("input.learnerId", l)).transpose().gql()?;
+        let learner =
+            input.learner_id.as_ref().map(|l| parse_id("input.learnerId", l)).transpose().gql()?;
         let relations = rc.relations(s, &actor).await.gql()?;
         let e = learning::enroll(s, &actor, relations, session, learner).await.gql()?;
         Ok(EnrollmentPayload { enrollment: EnrollmentNode(e) })
     }
 
     /// Cancels an enrollment and frees the seat (the learner or their guardian).
-    async fn cancel_enrollment(&self, ctx: &Context<'_>, input: CancelEnrollmentInput) -> async_graphql::Result<EnrollmentPayload> {
+    async fn cancel_enrollment(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelEnrollmentInput,
+    ) -> async_graphql::Result<EnrollmentPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let id = parse_id("input.enrollmentId", &input.enrollment_id).gql()?;
         let relations = rc.relations(s, &actor).await.gql()?;
-        Ok(EnrollmentPayload { enrollment: EnrollmentNode(learning::cancel(s, &actor, relations, id).await.gql()?) })
+        Ok(EnrollmentPayload {
+            enrollment: EnrollmentNode(learning::cancel(s, &actor, relations, id).await.gql()?),
+        })
     }
 
     /// Marks a lesson done; the enrollment completes with its last lesson.
-    async fn complete_lesson(&self, ctx: &Context<'_>, input: CompleteLessonInput) -> async_graphql::Result<EnrollmentPayload> {
+    async fn complete_lesson(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteLessonInput,
+    ) -> async_graphql::Result<EnrollmentPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let e = parse_id("input.enrollmentId", &input.enrollment_id).gql()?;
         let l = parse_id("input.lessonId", &input.lesson_id).gql()?;
-        Ok(EnrollmentPayload { enrollment: EnrollmentNode(learning::complete_lesson(s, &actor, e, l).await.gql()?) })
+        Ok(EnrollmentPayload {
+            enrollment: EnrollmentNode(learning::complete_lesson(s, &actor, e, l).await.gql()?),
+        })
     }
 
     /// Schedules a live class for a session.
-    async fn schedule_live_class(&self, ctx: &Context<'_>, input: ScheduleLiveClassInput) -> async_graphql::Result<LiveClassPayload> {
+    async fn schedule_live_class(
+        &self,
+        ctx: &Context<'_>,
+        input: ScheduleLiveClassInput,
+    ) -> async_graphql::Result<LiveClassPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let session = parse_id("input.sessionId", &input.session_id).gql()?;
         let title = types::text("input.title", &input.title, 1, 200, false).gql()?;
-        let draft = LiveClassDraft { title, starts_at: input.starts_at, ends_at: input.ends_at, recorded: input.recorded };
+        let draft = LiveClassDraft {
+            title,
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
+            recorded: input.recorded,
+        };
         let lc = learning::schedule_live_class(s, &actor, session, draft).await.gql()?;
-        let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, session).await.gql()?.and_then(|x| x.instructor_id);
+        let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, session)
+            .await
+            .gql()?
+            .and_then(|x| x.instructor_id);
         Ok(LiveClassPayload { live_class: LiveClassNode { lc, instructor } })
     }
 
     /// Records attendance statistics and the recording of a live class (integration accounts).
-    async fn record_live_class(&self, ctx: &Context<'_>, input: RecordLiveClassInput) -> async_graphql::Result<LiveClassPayload> {
+    async fn record_live_class(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordLiveClassInput,
+    ) -> async_graphql::Result<LiveClassPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("input.liveClassId", &input.live_class_id).gql()?;
         let mut participants = Vec::with_capacity(input.participants.len());
         for (i, p) in input.participants.into_iter().enumerate() {
             participants.push(Participation {
-                learner_id: parse_id(&format!("input.participants.{i}.learnerId"), &p.learner_id).gql()?,
+                learner_id: parse_id(&format!("input.participants.{i}.learnerId"), &p.learner_id)
+                    .gql()?,
                 joined_at: p.joined_at,
                 left_at: p.left_at,
                 talk_seconds: p.talk_seconds,
@@ -367,9 +447,16 @@ impl LearningMutation {
                 poll_answers: p.poll_answers,
             });
         }
-        let recording = input.recording_ref.map(|r| types::HttpsUrl::parse("input.recordingRef", &r)).transpose().gql()?;
+        let recording = input
+            .recording_ref
+            .map(|r| types::HttpsUrl::parse("input.recordingRef", &r))
+            .transpose()
+            .gql()?;
         let lc = learning::record_live_class(s, &actor, id, participants, recording).await.gql()?;
-        let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, lc.session_id).await.gql()?.and_then(|x| x.instructor_id);
+        let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, lc.session_id)
+            .await
+            .gql()?
+            .and_then(|x| x.instructor_id);
         Ok(LiveClassPayload { live_class: LiveClassNode { lc, instructor } })
     }
 }

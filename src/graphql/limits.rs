@@ -77,8 +77,16 @@ pub const MAX_EXPANDED_FIELDS: usize = 10_000;
 pub const MAX_NESTING: usize = 64;
 
 /// The introspection fields that return lists.
-const INTROSPECTION_LISTS: &[&str] =
-    &["types", "directives", "fields", "args", "interfaces", "possibleTypes", "enumValues", "inputFields"];
+const INTROSPECTION_LISTS: &[&str] = &[
+    "types",
+    "directives",
+    "fields",
+    "args",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "inputFields",
+];
 
 /// Why a request was refused before execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +125,9 @@ pub fn check(limits: &Limits, requests: &mut [Request]) -> Result<(), Refusal> {
     let mut expensive: BTreeMap<&'static str, usize> = BTreeMap::new();
     for r in requests.iter_mut() {
         if token_estimate(&r.query) > MAX_TOKENS {
-            return Err(Refusal::new(format!("Query is too large: more than {MAX_TOKENS} tokens.")));
+            return Err(Refusal::new(format!(
+                "Query is too large: more than {MAX_TOKENS} tokens."
+            )));
         }
         let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
             continue;
@@ -133,7 +143,9 @@ pub fn check(limits: &Limits, requests: &mut [Request]) -> Result<(), Refusal> {
         let why = EXPENSIVE.iter().find(|(f, _)| *f == field).map_or("", |(_, w)| *w);
         return Err(Refusal::at(
             field.to_owned(),
-            format!("`{field}` {why}: one request may run it once, this one asks for it {n} times; send them one by one"),
+            format!(
+                "`{field}` {why}: one request may run it once, this one asks for it {n} times; send them one by one"
+            ),
         ));
     }
     Ok(())
@@ -149,7 +161,10 @@ fn text(s: &str, path: &str) -> Result<(), Refusal> {
         None => Ok(()),
         Some(c) => Err(Refusal::at(
             path.to_owned(),
-            format!("`{path}` contains a control character (U+{:04X}); only tab, line feed and carriage return are accepted", u32::from(c)),
+            format!(
+                "`{path}` contains a control character (U+{:04X}); only tab, line feed and carriage return are accepted",
+                u32::from(c)
+            ),
         )),
     }
 }
@@ -158,7 +173,10 @@ fn text(s: &str, path: &str) -> Result<(), Refusal> {
 /// request" (and panics on a malformed one): only the multipart `map` may put it there.
 fn no_placeholder(s: &str, path: &str) -> Result<(), Refusal> {
     if s.contains(UPLOAD_MARKER) {
-        return Err(Refusal::at(path.to_owned(), format!("`{path}` holds an upload placeholder that points at no file of this request")));
+        return Err(Refusal::at(
+            path.to_owned(),
+            format!("`{path}` holds an upload placeholder that points at no file of this request"),
+        ));
     }
     Ok(())
 }
@@ -225,12 +243,18 @@ struct Strings<'a> {
 }
 
 impl<'a> Strings<'a> {
-    fn new(doc: &'a ExecutableDocument, variables: &'a async_graphql::Variables, uploads: &'a [UploadValue]) -> Self {
+    fn new(
+        doc: &'a ExecutableDocument,
+        variables: &'a async_graphql::Variables,
+        uploads: &'a [UploadValue],
+    ) -> Self {
         let defaults = doc
             .operations
             .iter()
             .flat_map(|(_, op)| op.node.variable_definitions.iter())
-            .filter_map(|d| d.node.default_value.as_ref().map(|v| (d.node.name.node.as_str(), &v.node)))
+            .filter_map(|d| {
+                d.node.default_value.as_ref().map(|v| (d.node.name.node.as_str(), &v.node))
+            })
             .collect();
         Strings { doc, variables, uploads, defaults }
     }
@@ -290,22 +314,33 @@ impl<'a> Strings<'a> {
         Ok(())
     }
 
-    fn value(&self, v: &async_graphql_value::Value, path: &str, level: usize) -> Result<(), Refusal> {
+    fn value(
+        &self,
+        v: &async_graphql_value::Value,
+        path: &str,
+        level: usize,
+    ) -> Result<(), Refusal> {
         use async_graphql_value::Value as V;
         if level > MAX_NESTING {
             return Err(too_deep());
         }
         match v {
-            V::Variable(name) => match self.variables.get(name).or_else(|| self.defaults.get(name.as_str()).copied()) {
-                Some(c) => self.constant(c, path, level),
-                None => Ok(()),
-            },
+            V::Variable(name) => {
+                match self.variables.get(name).or_else(|| self.defaults.get(name.as_str()).copied())
+                {
+                    Some(c) => self.constant(c, path, level),
+                    None => Ok(()),
+                }
+            }
             V::String(s) => {
                 // A literal never carries a file: async-graphql would take it for one.
                 no_placeholder(s, path)?;
                 text(s, path)
             }
-            V::List(items) => items.iter().enumerate().try_for_each(|(i, x)| self.value(x, &format!("{path}.{i}"), level + 1)),
+            V::List(items) => items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, x)| self.value(x, &format!("{path}.{i}"), level + 1)),
             V::Object(fields) => fields.iter().try_for_each(|(k, x)| {
                 text(k, path)?;
                 self.value(x, &format!("{path}.{k}"), level + 1)
@@ -320,15 +355,20 @@ impl<'a> Strings<'a> {
             return Err(too_deep());
         }
         match v {
-            V::String(s) => match s.strip_prefix(UPLOAD_PLACEHOLDER).and_then(|n| n.parse::<usize>().ok()) {
-                // Only the placeholders the multipart `map` put there, pointing at a file.
-                Some(i) if i < self.uploads.len() => self.upload(i, path),
-                _ => {
-                    no_placeholder(s, path)?;
-                    text(s, path)
+            V::String(s) => {
+                match s.strip_prefix(UPLOAD_PLACEHOLDER).and_then(|n| n.parse::<usize>().ok()) {
+                    // Only the placeholders the multipart `map` put there, pointing at a file.
+                    Some(i) if i < self.uploads.len() => self.upload(i, path),
+                    _ => {
+                        no_placeholder(s, path)?;
+                        text(s, path)
+                    }
                 }
-            },
-            V::List(items) => items.iter().enumerate().try_for_each(|(i, x)| self.constant(x, &format!("{path}.{i}"), level + 1)),
+            }
+            V::List(items) => items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, x)| self.constant(x, &format!("{path}.{i}"), level + 1)),
             V::Object(fields) => fields.iter().try_for_each(|(k, x)| {
                 text(k, path)?;
                 self.constant(x, &format!("{path}.{k}"), level + 1)
@@ -403,8 +443,12 @@ impl<'a> ShapeWalk<'a> {
                     }
                     one
                 }
-                Selection::FragmentSpread(s) => self.fragment(s.node.fragment_name.node.as_str(), introspection, level),
-                Selection::InlineFragment(i) => self.selection_set(&i.node.selection_set.node, introspection, level + 1),
+                Selection::FragmentSpread(s) => {
+                    self.fragment(s.node.fragment_name.node.as_str(), introspection, level)
+                }
+                Selection::InlineFragment(i) => {
+                    self.selection_set(&i.node.selection_set.node, introspection, level + 1)
+                }
             };
             shape = shape.merge(one);
         }
@@ -441,15 +485,22 @@ fn check_shape(limits: &Limits, doc: &ExecutableDocument) -> Result<(), Refusal>
             return Err(Refusal::new("introspection is disabled on this server"));
         }
         if s.data_depth > limits.max_depth {
-            return Err(Refusal::new(format!("Query is nested too deep ({} levels, at most {}).", s.data_depth, limits.max_depth)));
+            return Err(Refusal::new(format!(
+                "Query is nested too deep ({} levels, at most {}).",
+                s.data_depth, limits.max_depth
+            )));
         }
-        if s.introspection_depth > INTROSPECTION_MAX_DEPTH || s.introspection_lists > INTROSPECTION_MAX_LISTS {
+        if s.introspection_depth > INTROSPECTION_MAX_DEPTH
+            || s.introspection_lists > INTROSPECTION_MAX_LISTS
+        {
             return Err(Refusal::new(format!(
                 "Introspection query is nested too deep (at most {INTROSPECTION_MAX_DEPTH} levels and {INTROSPECTION_MAX_LISTS} nested lists)."
             )));
         }
         if s.fields > MAX_EXPANDED_FIELDS {
-            return Err(Refusal::new(format!("Query is too large: more than {MAX_EXPANDED_FIELDS} fields once its fragments are expanded.")));
+            return Err(Refusal::new(format!(
+                "Query is too large: more than {MAX_EXPANDED_FIELDS} fields once its fragments are expanded."
+            )));
         }
     }
     Ok(())
@@ -459,7 +510,10 @@ fn check_shape(limits: &Limits, doc: &ExecutableDocument) -> Result<(), Refusal>
 /// occurrence at its root counts (async-graphql runs each one, even two with the same response
 /// key), through fragments and inline fragments too, a fragment as many times as it is spread.
 /// Fragment counts are memoised, so a fragment spread many times costs one walk.
-fn expensive_fields(doc: &ExecutableDocument, operation_name: Option<&str>) -> Vec<(&'static str, usize)> {
+fn expensive_fields(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Vec<(&'static str, usize)> {
     let op = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -471,11 +525,21 @@ fn expensive_fields(doc: &ExecutableDocument, operation_name: Option<&str>) -> V
     };
     let mut memo: HashMap<&str, Vec<usize>> = HashMap::new();
     let counts = expensive_in(doc, &op.node.selection_set.node, &mut memo, 0);
-    EXPENSIVE.iter().zip(counts).map(|((field, _), n)| (*field, n)).filter(|(_, n)| *n > 0).collect()
+    EXPENSIVE
+        .iter()
+        .zip(counts)
+        .map(|((field, _), n)| (*field, n))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 /// The expensive mutations of one selection set, by position in [`EXPENSIVE`].
-fn expensive_in<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, memo: &mut HashMap<&'a str, Vec<usize>>, level: usize) -> Vec<usize> {
+fn expensive_in<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    memo: &mut HashMap<&'a str, Vec<usize>>,
+    level: usize,
+) -> Vec<usize> {
     let mut counts = vec![0usize; EXPENSIVE.len()];
     if level > MAX_NESTING {
         return counts;
@@ -488,7 +552,9 @@ fn expensive_in<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, memo: &m
     for item in &set.items {
         match &item.node {
             Selection::Field(f) => {
-                if let Some(i) = EXPENSIVE.iter().position(|(name, _)| *name == f.node.name.node.as_str()) {
+                if let Some(i) =
+                    EXPENSIVE.iter().position(|(name, _)| *name == f.node.name.node.as_str())
+                {
                     counts[i] = counts[i].saturating_add(1);
                 }
             }
@@ -500,7 +566,9 @@ fn expensive_in<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, memo: &m
                         // Cut cycles (validation rejects them): a fragment in progress counts 0.
                         memo.insert(name, vec![0; EXPENSIVE.len()]);
                         let c = match doc.fragments.get(name) {
-                            Some(def) => expensive_in(doc, &def.node.selection_set.node, memo, level + 1),
+                            Some(def) => {
+                                expensive_in(doc, &def.node.selection_set.node, memo, level + 1)
+                            }
                             None => vec![0; EXPENSIVE.len()],
                         };
                         memo.insert(name, c.clone());
@@ -534,13 +602,24 @@ mod tests {
 
     #[test]
     fn control_characters_are_named_by_their_input_path() {
-        let e = run(r#"mutation { login(input: {email: "a\u0000b", password: "x"}) { accessToken } }"#, serde_json::json!({}));
+        let e = run(
+            r#"mutation { login(input: {email: "a\u0000b", password: "x"}) { accessToken } }"#,
+            serde_json::json!({}),
+        );
         assert_eq!(e.err().and_then(|r| r.field).as_deref(), Some("input.email"));
-        let e = run("query($f: CourseFilterInput) { courses(filter: $f) { totalCount } }", serde_json::json!({ "f": { "tag": "a\u{85}" } }));
+        let e = run(
+            "query($f: CourseFilterInput) { courses(filter: $f) { totalCount } }",
+            serde_json::json!({ "f": { "tag": "a\u{85}" } }),
+        );
         assert_eq!(e.err().and_then(|r| r.field).as_deref(), Some("filter.tag"));
-        let e = run("mutation($l: [OrderLineInput!]!) { createOrder(input: {lines: $l}) { order { id } } }", serde_json::json!({ "l": [{ "sessionId": "1" }, { "sessionId": "\u{7f}" }] }));
+        let e = run(
+            "mutation($l: [OrderLineInput!]!) { createOrder(input: {lines: $l}) { order { id } } }",
+            serde_json::json!({ "l": [{ "sessionId": "1" }, { "sessionId": "\u{7f}" }] }),
+        );
         assert_eq!(e.err().and_then(|r| r.field).as_deref(), Some("input.lines.1.sessionId"));
-        assert!(run("{ course(slug: \"tab\\there\\nline\") { id } }", serde_json::json!({})).is_ok());
+        assert!(
+            run("{ course(slug: \"tab\\there\\nline\") { id } }", serde_json::json!({})).is_ok()
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ use crate::domain::Services;
 use crate::domain::accounts::{self, UserRecord};
 use crate::domain::consent::{self, ConsentState};
 use crate::domain::{catalog, equal_opportunity, learning, shop};
-use crate::entities::{course, enrollment, eo_document, invoice, lesson, live_class, live_class_attendance, order_line, refund, session};
+use crate::entities::{
+    course, enrollment, eo_document, invoice, lesson, live_class, live_class_attendance,
+    order_line, refund, session,
+};
 use crate::error::AppError;
 
 /// One loader, many key types; scoped to the request's tenant.
@@ -27,7 +30,27 @@ macro_rules! key {
         pub struct $name(pub Uuid);
     )*};
 }
-key!(UserConsents, GuardianWards, CourseSessions, CourseLessons, CourseTags, InstructorName, CourseById, SessionById, LearnerEnrollments, EnrollmentCompletions, SessionLiveClasses, LearnerAttendance, UserById, OrderLines, OrderInvoices, OrderRefunds, ApplicationDocuments, InReview, PendingRoles);
+key!(
+    UserConsents,
+    GuardianWards,
+    CourseSessions,
+    CourseLessons,
+    CourseTags,
+    InstructorName,
+    CourseById,
+    SessionById,
+    LearnerEnrollments,
+    EnrollmentCompletions,
+    SessionLiveClasses,
+    LearnerAttendance,
+    UserById,
+    OrderLines,
+    OrderInvoices,
+    OrderRefunds,
+    ApplicationDocuments,
+    InReview,
+    PendingRoles
+);
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()

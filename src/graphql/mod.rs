@@ -21,11 +21,11 @@ mod account;
 mod audit;
 mod catalog;
 mod consent;
-mod equal_opportunity;
 pub mod context;
+mod equal_opportunity;
 pub mod guard;
-pub mod limits;
 mod learning;
+pub mod limits;
 mod loaders;
 mod pagination;
 mod shop;
@@ -38,7 +38,15 @@ use crate::domain::Services;
 
 /// The query root.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, tenant::TenantQuery, audit::AuditQuery, consent::ConsentQuery, catalog::CatalogQuery, shop::ShopQuery, equal_opportunity::EqualOpportunityQuery);
+pub struct Query(
+    user::UserQuery,
+    tenant::TenantQuery,
+    audit::AuditQuery,
+    consent::ConsentQuery,
+    catalog::CatalogQuery,
+    shop::ShopQuery,
+    equal_opportunity::EqualOpportunityQuery,
+);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
@@ -65,7 +73,11 @@ pub struct Limits {
 
 impl From<&crate::config::Settings> for Limits {
     fn from(s: &crate::config::Settings) -> Self {
-        Limits { max_depth: s.graphql_max_depth, max_complexity: s.graphql_max_complexity, introspection: s.introspection }
+        Limits {
+            max_depth: s.graphql_max_depth,
+            max_complexity: s.graphql_max_complexity,
+            introspection: s.introspection,
+        }
     }
 }
 

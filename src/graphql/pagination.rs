@@ -9,14 +9,21 @@ use crate::error::{AppError, AppResult};
 pub const MAX_FIRST: i32 = 100;
 
 /// Checks `first` (1..=100) and decodes `after`.
-pub fn page_args(first: Option<i32>, after: Option<String>, kind: &str) -> AppResult<(u64, Option<Uuid>)> {
+pub fn page_args(
+    first: Option<i32>,
+    after: Option<String>,
+    kind: &str,
+) -> AppResult<(u64, Option<Uuid>)> {
     let first = first.unwrap_or(20);
     if !(1..=MAX_FIRST).contains(&first) {
         return Err(AppError::bad_input("first", format!("must be between 1 and {MAX_FIRST}")));
     }
     let after = match after {
         None => None,
-        Some(c) => Some(decode_cursor(&c, kind).ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))?),
+        Some(c) => Some(
+            decode_cursor(&c, kind)
+                .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))?,
+        ),
     };
     Ok((first as u64, after))
 }
@@ -58,7 +65,12 @@ pub fn after_offset(kind: &str, cursor: &str) -> AppResult<u64> {
 }
 
 /// `first` (default 20) checked against `max`, and the offset after `after`.
-pub fn offset_page(first: Option<i32>, after: Option<&str>, kind: &str, max: i32) -> AppResult<(u64, u64)> {
+pub fn offset_page(
+    first: Option<i32>,
+    after: Option<&str>,
+    kind: &str,
+    max: i32,
+) -> AppResult<(u64, u64)> {
     let first = first.unwrap_or(20);
     if !(1..=max).contains(&first) {
         return Err(AppError::bad_input("first", format!("must be between 1 and {max}")));
@@ -77,7 +89,10 @@ mod tests {
     #[test]
     fn offset_cursors_round_trip_and_refuse_forgeries() {
         assert_eq!(after_offset("order", &offset_cursor("order", 41)).unwrap(), 42);
-        assert!(after_offset("course", &offset_cursor("order", 1)).is_err(), "a cursor of another list");
+        assert!(
+            after_offset("course", &offset_cursor("order", 1)).is_err(),
+            "a cursor of another list"
+        );
         assert!(after_offset("order", &offset_cursor("order", u64::MAX)).is_err(), "no overflow");
         assert!(after_offset("order", "not base64 !").is_err());
         assert!(offset_page(Some(0), None, "order", 50).is_err());

@@ -13,10 +13,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::catalog::MoneyGql;
+use super::catalog::SessionNode;
 use super::context::{request, services, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
-use super::catalog::SessionNode;
 use super::pagination::{offset_cursor, offset_page, parse_id};
 use super::user::{PostalAddressGql, PostalAddressInput, UserNode};
 use crate::domain::accounts::UserRecord;
@@ -84,7 +84,9 @@ impl OrderNode {
     /// Until when the seats are held for an unpaid order.
     #[graphql(guard = "Need::read(&self.subject, DataField::OrderStatus)")]
     async fn hold_expires_at(&self) -> Option<DateTime<Utc>> {
-        OrderStatus::UNPAID.contains(&self.order.status.as_str()).then_some(self.order.hold_expires_at)
+        OrderStatus::UNPAID
+            .contains(&self.order.status.as_str())
+            .then_some(self.order.hold_expires_at)
     }
     /// The buyer; each of their fields follows the need-to-know policy.
     async fn buyer(&self) -> Option<UserNode> {
@@ -92,8 +94,14 @@ impl OrderNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<OrderLineNode>>> {
-        let lines = request(ctx).gql()?.load(OrderLines(self.order.id)).await.gql()?.unwrap_or_default();
-        Ok(Some(lines.into_iter().map(|l| OrderLineNode { line: l, currency: self.order.currency.clone() }).collect()))
+        let lines =
+            request(ctx).gql()?.load(OrderLines(self.order.id)).await.gql()?.unwrap_or_default();
+        Ok(Some(
+            lines
+                .into_iter()
+                .map(|l| OrderLineNode { line: l, currency: self.order.currency.clone() })
+                .collect(),
+        ))
     }
     /// The catalogue prices of the lines, before discounts.
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
@@ -148,12 +156,14 @@ impl OrderNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Invoices)")]
     async fn invoices(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<InvoiceNode>>> {
-        let rows = request(ctx).gql()?.load(OrderInvoices(self.order.id)).await.gql()?.unwrap_or_default();
+        let rows =
+            request(ctx).gql()?.load(OrderInvoices(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(InvoiceNode).collect()))
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Refunds)")]
     async fn refunds(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RefundNode>>> {
-        let rows = request(ctx).gql()?.load(OrderRefunds(self.order.id)).await.gql()?.unwrap_or_default();
+        let rows =
+            request(ctx).gql()?.load(OrderRefunds(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(RefundNode).collect()))
     }
 }
@@ -180,7 +190,12 @@ impl OrderLineNode {
         &self.line.description
     }
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SessionNode>> {
-        Ok(request(ctx).gql()?.load(SessionById(self.line.session_id)).await.gql()?.map(SessionNode))
+        Ok(request(ctx)
+            .gql()?
+            .load(SessionById(self.line.session_id))
+            .await
+            .gql()?
+            .map(SessionNode))
     }
     async fn unit_price(&self) -> MoneyGql {
         money(self.line.unit_price_cents, &self.currency)
@@ -240,7 +255,11 @@ impl InvoiceNode {
         &self.0.number
     }
     async fn kind(&self) -> InvoiceKind {
-        if self.0.series == shop::invoice::CREDIT_NOTE_SERIES { InvoiceKind::CreditNote } else { InvoiceKind::Invoice }
+        if self.0.series == shop::invoice::CREDIT_NOTE_SERIES {
+            InvoiceKind::CreditNote
+        } else {
+            InvoiceKind::Invoice
+        }
     }
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
@@ -342,17 +361,26 @@ impl ShopQuery {
         filter: Option<OrderFilterInput>,
     ) -> async_graphql::Result<OrderConnection> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
-        let (first, offset) = offset_page(first, after.as_deref(), "order", MAX_ORDERS_PER_PAGE).gql()?;
+        let (first, offset) =
+            offset_page(first, after.as_deref(), "order", MAX_ORDERS_PER_PAGE).gql()?;
         let f = filter.unwrap_or_default();
         let filter = OrderFilter {
             status: f.status.map(Into::into),
             buyer: f.buyer_id.as_ref().map(|b| parse_id("filter.buyerId", b)).transpose().gql()?,
         };
-        let (rows, total) = shop::list_orders(s, &actor, relations, &filter, offset, first).await.gql()?;
+        let (rows, total) =
+            shop::list_orders(s, &actor, relations, &filter, offset, first).await.gql()?;
         let has_next = offset + (rows.len() as u64) < total;
-        let mut conn = Connection::with_additional_fields(offset > 0, has_next, OrderConnectionFields { total_count: total });
+        let mut conn = Connection::with_additional_fields(
+            offset > 0,
+            has_next,
+            OrderConnectionFields { total_count: total },
+        );
         for (i, o) in rows.into_iter().enumerate() {
-            conn.edges.push(Edge::new(offset_cursor("order", offset + i as u64), order_node(ctx, o).await.gql()?));
+            conn.edges.push(Edge::new(
+                offset_cursor("order", offset + i as u64),
+                order_node(ctx, o).await.gql()?,
+            ));
         }
         Ok(conn)
     }
@@ -420,9 +448,13 @@ pub struct RefundOrderPayload {
 }
 
 fn parse_order_input(input: CreateOrderInput) -> AppResult<OrderRequest> {
-    let idempotency_key = shop::parse_idempotency_key("input.idempotencyKey", &input.idempotency_key)?;
+    let idempotency_key =
+        shop::parse_idempotency_key("input.idempotencyKey", &input.idempotency_key)?;
     if input.lines.is_empty() || input.lines.len() > shop::MAX_LINES {
-        return Err(AppError::bad_input("input.lines", format!("must hold 1 to {} sessions", shop::MAX_LINES)));
+        return Err(AppError::bad_input(
+            "input.lines",
+            format!("must hold 1 to {} sessions", shop::MAX_LINES),
+        ));
     }
     let sessions = input
         .lines
@@ -431,10 +463,21 @@ fn parse_order_input(input: CreateOrderInput) -> AppResult<OrderRequest> {
         .map(|(i, l)| parse_id(&format!("input.lines.{i}.sessionId"), &l.session_id))
         .collect::<AppResult<Vec<_>>>()?;
     let learner = input.learner_id.as_ref().map(|l| parse_id("input.learnerId", l)).transpose()?;
-    let currency = input.currency.as_deref().map(|c| types::Currency::parse("input.currency", c).map(|c| c.as_str().to_owned())).transpose()?;
+    let currency = input
+        .currency
+        .as_deref()
+        .map(|c| types::Currency::parse("input.currency", c).map(|c| c.as_str().to_owned()))
+        .transpose()?;
     let billing_name = types::text("input.billing.name", &input.billing.name, 1, 200, false)?;
     let a = &input.billing.address;
-    let billing_address = PostalAddress::parse("input.billing.address", &a.line1, a.line2.as_deref(), &a.postal_code, &a.city, &a.country)?;
+    let billing_address = PostalAddress::parse(
+        "input.billing.address",
+        &a.line1,
+        a.line2.as_deref(),
+        &a.postal_code,
+        &a.city,
+        &a.country,
+    )?;
     Ok(OrderRequest { idempotency_key, sessions, learner, currency, billing_name, billing_address })
 }
 
@@ -448,10 +491,15 @@ impl ShopMutation {
     /// returned. Sold out → `CONFLICT` (nothing held); Stripe unreachable → `UNAVAILABLE`
     /// (nothing kept: retry with the same key).
     #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
-    async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> async_graphql::Result<CreateOrderPayload> {
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrderInput,
+    ) -> async_graphql::Result<CreateOrderPayload> {
         let (s, actor, relations) = signed_in(ctx).await.gql()?;
         let req = parse_order_input(input).gql()?;
-        let OrderRecord { order, .. } = shop::create_order(s, &actor, relations, req).await.gql()?;
+        let OrderRecord { order, .. } =
+            shop::create_order(s, &actor, relations, req).await.gql()?;
         let unpaid = OrderStatus::UNPAID.contains(&order.status.as_str());
         let client_secret = if unpaid { order.client_secret.clone() } else { None };
         Ok(CreateOrderPayload { order: order_node(ctx, order).await.gql()?, client_secret })
@@ -460,13 +508,28 @@ impl ShopMutation {
     /// Refunds a paid order, fully or partly (billing staff). A full refund cancels the
     /// enrollments and frees their seats; each refund issues a credit note.
     #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
-    async fn refund_order(&self, ctx: &Context<'_>, input: RefundOrderInput) -> async_graphql::Result<RefundOrderPayload> {
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        input: RefundOrderInput,
+    ) -> async_graphql::Result<RefundOrderPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let id = parse_id("input.orderId", &input.order_id).gql()?;
-        let reason = input.reason.as_deref().map(|r| types::text("input.reason", r, 1, 500, true)).transpose().gql()?;
-        let res = refund::refund_order(s, &actor, id, input.amount_cents.map(i64::from), reason).await.gql()?;
-        Ok(RefundOrderPayload { order: order_node(ctx, res.order).await.gql()?, refund: RefundNode(res.refund), credit_note: InvoiceNode(res.credit_note) })
+        let reason = input
+            .reason
+            .as_deref()
+            .map(|r| types::text("input.reason", r, 1, 500, true))
+            .transpose()
+            .gql()?;
+        let res = refund::refund_order(s, &actor, id, input.amount_cents.map(i64::from), reason)
+            .await
+            .gql()?;
+        Ok(RefundOrderPayload {
+            order: order_node(ctx, res.order).await.gql()?,
+            refund: RefundNode(res.refund),
+            credit_note: InvoiceNode(res.credit_note),
+        })
     }
 }

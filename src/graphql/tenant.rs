@@ -42,7 +42,11 @@ impl TenantQuery {
             name: t.name.clone(),
             dpo_name: t.dpo_name.clone(),
             dpo_email: t.dpo_email.clone(),
-            privacy_policy: policy.map(|p| PrivacyPolicy { version: p.version, url: p.url, published_at: p.published_at }),
+            privacy_policy: policy.map(|p| PrivacyPolicy {
+                version: p.version,
+                url: p.url,
+                published_at: p.published_at,
+            }),
         })
     }
 }

@@ -10,8 +10,10 @@ use super::context::{request, services};
 use super::guard::{Need, Subject};
 use super::pagination::{encode_cursor, page_args, parse_id};
 use crate::domain::accounts::{self, Patch, ProfilePatch, UserRecord};
-use crate::domain::types::{self, BirthDate, Civility, Email, Locale, Phone, PersonName, PostalAddress};
 use crate::domain::audit as audit_domain;
+use crate::domain::types::{
+    self, BirthDate, Civility, Email, Locale, PersonName, Phone, PostalAddress,
+};
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::policy::{Actor, DataField, Role};
 
@@ -219,8 +221,16 @@ impl UserNode {
     /// Roles granted to this person that they have not accepted yet: they give nothing until
     /// accepted (`acceptRole`).
     #[graphql(guard = "Need::read(&self.subject, DataField::Roles)")]
-    async fn pending_roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RoleGql>>> {
-        let pending = request(ctx).gql()?.load(super::loaders::PendingRoles(self.record.user.id)).await.gql()?.unwrap_or_default();
+    async fn pending_roles(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<RoleGql>>> {
+        let pending = request(ctx)
+            .gql()?
+            .load(super::loaders::PendingRoles(self.record.user.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         Ok(Some(pending.iter().map(Into::into).collect()))
     }
 
@@ -237,15 +247,30 @@ impl UserNode {
 
     /// Current consent per purpose, derived from the consent ledger.
     #[graphql(guard = "Need::read(&self.subject, DataField::ConsentState)")]
-    async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ConsentStateGql>>> {
-        let states = request(ctx).gql()?.load(super::loaders::UserConsents(self.record.user.id)).await.gql()?;
+    async fn consents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ConsentStateGql>>> {
+        let states = request(ctx)
+            .gql()?
+            .load(super::loaders::UserConsents(self.record.user.id))
+            .await
+            .gql()?;
         Ok(Some(states.unwrap_or_default().into_iter().map(ConsentStateGql).collect()))
     }
 
     /// The minors this person is guardian of; each ward's own fields are guarded in turn.
-    #[graphql(guard = "Need::read(&self.subject, DataField::Wards)", complexity = "5 * child_complexity")]
+    #[graphql(
+        guard = "Need::read(&self.subject, DataField::Wards)",
+        complexity = "5 * child_complexity"
+    )]
     async fn wards(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<UserNode>>> {
-        let wards = request(ctx).gql()?.load(super::loaders::GuardianWards(self.record.user.id)).await.gql()?.unwrap_or_default();
+        let wards = request(ctx)
+            .gql()?
+            .load(super::loaders::GuardianWards(self.record.user.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         let acting = self.subject.acting.clone();
         Ok(Some(
             wards
@@ -259,21 +284,33 @@ impl UserNode {
     }
 
     /// Enrollments with progress (learning record).
-    #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)", complexity = "5 * child_complexity")]
-    async fn enrollments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<super::learning::EnrollmentNode>>> {
+    #[graphql(
+        guard = "Need::read(&self.subject, DataField::Enrollments)",
+        complexity = "5 * child_complexity"
+    )]
+    async fn enrollments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<super::learning::EnrollmentNode>>> {
         let rc = request(ctx).gql()?;
         let (actor, relations) = self.subject.viewer(ctx).await.gql()?;
         let relations = relations.as_ref();
         let scope = crate::policy::enrollments_visible_to(&actor, relations, &self.subject.facts);
-        let rows = rc.load(super::loaders::LearnerEnrollments(self.record.user.id)).await.gql()?.unwrap_or_default();
+        let rows = rc
+            .load(super::loaders::LearnerEnrollments(self.record.user.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         let mut visible = Vec::with_capacity(rows.len());
         for e in rows {
             let keep = match scope {
                 crate::policy::EnrollmentScope::All => true,
                 crate::policy::EnrollmentScope::None => false,
-                crate::policy::EnrollmentScope::TaughtBy(me) => {
-                    rc.load(super::loaders::SessionById(e.session_id)).await.gql()?.is_some_and(|x| x.instructor_id == Some(me))
-                }
+                crate::policy::EnrollmentScope::TaughtBy(me) => rc
+                    .load(super::loaders::SessionById(e.session_id))
+                    .await
+                    .gql()?
+                    .is_some_and(|x| x.instructor_id == Some(me)),
             };
             if keep {
                 visible.push(super::learning::EnrollmentNode(e));
@@ -297,7 +334,10 @@ impl UserNode {
         let (actor, relations) = self.subject.viewer(ctx).await.gql()?;
         let relations = relations.as_ref();
         let (first, after) = page_args(first, after, "audit").gql()?;
-        let page = audit_domain::list(s, &actor, relations, Some(self.record.user.id), first, after).await.gql()?;
+        let page =
+            audit_domain::list(s, &actor, relations, Some(self.record.user.id), first, after)
+                .await
+                .gql()?;
         Ok(Some(super::audit::connection(page)))
     }
 }
@@ -315,7 +355,11 @@ impl UserQuery {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = actor.user_id.ok_or(AppError::Unauthenticated).gql()?;
-        let rec = accounts::find_record(s, actor.tenant_id, id).await.gql()?.ok_or(AppError::Unauthenticated).gql()?;
+        let rec = accounts::find_record(s, actor.tenant_id, id)
+            .await
+            .gql()?
+            .ok_or(AppError::Unauthenticated)
+            .gql()?;
         Ok(Some(UserNode::new(rec)))
     }
 
@@ -325,28 +369,51 @@ impl UserQuery {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let id = parse_id("id", &id).gql()?;
-        let rec = accounts::find_record(s, actor.tenant_id, id).await.gql()?.ok_or(AppError::NotFound).gql()?;
+        let rec = accounts::find_record(s, actor.tenant_id, id)
+            .await
+            .gql()?
+            .ok_or(AppError::NotFound)
+            .gql()?;
         Ok(Some(UserNode::new(rec)))
     }
 
     /// People a staff member may see, in a stable order (Relay connection, `first` ≤ 100).
-    #[graphql(cache_control(no_cache), complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Option<UserConnection>> {
+    #[graphql(
+        cache_control(no_cache),
+        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<UserConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
         let (first, after) = page_args(first, after, "user").gql()?;
         let relations = rc.relations(s, &actor).await.gql()?;
-        let (records, has_next) = accounts::list_users(s, &actor, relations, first, after).await.gql()?;
+        let (records, has_next) =
+            accounts::list_users(s, &actor, relations, first, after).await.gql()?;
         let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(records.into_iter().map(|r| Edge::new(encode_cursor("user", r.user.id), UserNode::new(r))));
+        conn.edges.extend(
+            records
+                .into_iter()
+                .map(|r| Edge::new(encode_cursor("user", r.user.id), UserNode::new(r))),
+        );
         Ok(Some(conn))
     }
 }
 
 impl From<crate::domain::types::PostalAddress> for PostalAddressGql {
     fn from(a: crate::domain::types::PostalAddress) -> Self {
-        PostalAddressGql { line1: a.line1, line2: a.line2, postal_code: a.postal_code, city: a.city, country: a.country }
+        PostalAddressGql {
+            line1: a.line1,
+            line2: a.line2,
+            postal_code: a.postal_code,
+            city: a.city,
+            country: a.country,
+        }
     }
 }
 
@@ -399,7 +466,14 @@ impl UpdateProfileInput {
             email: opt(self.email, |e| Email::parse("input.email", &e))?,
             phone: maybe(self.phone, |p| Phone::parse("input.phone", &p))?,
             postal_address: maybe(self.postal_address, |a| {
-                PostalAddress::parse("input.postalAddress", &a.line1, a.line2.as_deref(), &a.postal_code, &a.city, &a.country)
+                PostalAddress::parse(
+                    "input.postalAddress",
+                    &a.line1,
+                    a.line2.as_deref(),
+                    &a.postal_code,
+                    &a.city,
+                    &a.country,
+                )
             })?,
             birth_date: maybe(self.birth_date, |d| BirthDate::parse("input.birthDate", d, today))?,
             locale: opt(self.locale, |l| Locale::parse("input.locale", &l))?,
@@ -469,7 +543,11 @@ pub struct ProfileMutation;
 impl ProfileMutation {
     /// Rectifies your profile or your ward's. Invalid input → `BAD_USER_INPUT` naming the
     /// field; nothing is written.
-    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> async_graphql::Result<UpdateProfilePayload> {
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> async_graphql::Result<UpdateProfilePayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let actor = rc.user_actor(s).await.gql()?;
@@ -485,7 +563,11 @@ impl ProfileMutation {
 
     /// Makes `guardianId` the guardian of the minor `minorId` (support or the privacy officer;
     /// audited). Guardianship lapses by itself when the ward turns 18.
-    async fn link_guardian(&self, ctx: &Context<'_>, input: LinkGuardianInput) -> async_graphql::Result<LinkGuardianPayload> {
+    async fn link_guardian(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkGuardianInput,
+    ) -> async_graphql::Result<LinkGuardianPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let guardian = parse_id("input.guardianId", &input.guardian_id).gql()?;
@@ -496,7 +578,11 @@ impl ProfileMutation {
 
     /// Ends the guardianship of `guardianId` over `minorId` (support or the privacy officer;
     /// audited). No such link → `NOT_FOUND`.
-    async fn unlink_guardian(&self, ctx: &Context<'_>, input: UnlinkGuardianInput) -> async_graphql::Result<UnlinkGuardianPayload> {
+    async fn unlink_guardian(
+        &self,
+        ctx: &Context<'_>,
+        input: UnlinkGuardianInput,
+    ) -> async_graphql::Result<UnlinkGuardianPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let guardian = parse_id("input.guardianId", &input.guardian_id).gql()?;
@@ -511,17 +597,26 @@ impl ProfileMutation {
     /// integration by an admin too. A grant is pending (`User.pendingRoles`) until its holder
     /// accepts it with `acceptRole`. Admins revoke any role but the privacy officer's;
     /// revoking a held role signs its holder out.
-    async fn set_user_role(&self, ctx: &Context<'_>, input: SetUserRoleInput) -> async_graphql::Result<SetUserRolePayload> {
+    async fn set_user_role(
+        &self,
+        ctx: &Context<'_>,
+        input: SetUserRoleInput,
+    ) -> async_graphql::Result<SetUserRolePayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let target = parse_id("input.userId", &input.user_id).gql()?;
-        let rec = accounts::set_role(s, &actor, target, input.role.into(), input.granted).await.gql()?;
+        let rec =
+            accounts::set_role(s, &actor, target, input.role.into(), input.granted).await.gql()?;
         Ok(SetUserRolePayload { user: UserNode::new(rec) })
     }
 
     /// Accepts a role granted to you (see `setUserRole`). It takes effect with your next access
     /// token (`refreshToken` or log-in). No pending grant of that role → `NOT_FOUND`.
-    async fn accept_role(&self, ctx: &Context<'_>, input: AnswerRoleInput) -> async_graphql::Result<AnswerRolePayload> {
+    async fn accept_role(
+        &self,
+        ctx: &Context<'_>,
+        input: AnswerRoleInput,
+    ) -> async_graphql::Result<AnswerRolePayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let rec = accounts::answer_role(s, &actor, input.role.into(), true).await.gql()?;
@@ -529,7 +624,11 @@ impl ProfileMutation {
     }
 
     /// Declines a role granted to you; the grant is removed. No pending grant → `NOT_FOUND`.
-    async fn decline_role(&self, ctx: &Context<'_>, input: AnswerRoleInput) -> async_graphql::Result<AnswerRolePayload> {
+    async fn decline_role(
+        &self,
+        ctx: &Context<'_>,
+        input: AnswerRoleInput,
+    ) -> async_graphql::Result<AnswerRolePayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         let rec = accounts::answer_role(s, &actor, input.role.into(), false).await.gql()?;

@@ -12,10 +12,10 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::HttpRequest;
 use futures_util::Stream;
 use futures_util::StreamExt;
 use tokio::time::{Instant, Sleep};
@@ -93,7 +93,14 @@ impl LimitedBody {
             Pace::Whole => None,
             Pace::BetweenPieces { whole } => Some((Box::pin(tokio::time::sleep(whole)), whole)),
         };
-        LimitedBody { payload, limit, read: 0, timer: Box::pin(tokio::time::sleep(limit.timeout)), deadline, done: false }
+        LimitedBody {
+            payload,
+            limit,
+            read: 0,
+            timer: Box::pin(tokio::time::sleep(limit.timeout)),
+            deadline,
+            done: false,
+        }
     }
 
     fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Bytes, BodyError>>> {
@@ -106,7 +113,9 @@ impl LimitedBody {
     /// forwards the chunks through a channel of two: nothing more is buffered, and the task
     /// stops when the parser stops listening. The first error is kept in the returned slot so
     /// that the caller can tell it from the parser's own complaint.
-    pub fn forward(self) -> (impl Stream<Item = std::io::Result<Bytes>> + Send, Arc<OnceLock<BodyError>>) {
+    pub fn forward(
+        self,
+    ) -> (impl Stream<Item = std::io::Result<Bytes>> + Send, Arc<OnceLock<BodyError>>) {
         let slot = Arc::new(OnceLock::new());
         let kept = slot.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
@@ -122,7 +131,9 @@ impl LimitedBody {
                 }
             }
         });
-        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
         (stream, slot)
     }
 }
@@ -163,7 +174,9 @@ impl Stream for LimitedBody {
                     return this.fail(BodyError::TimedOut { secs });
                 }
                 match this.timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => this.fail(BodyError::TimedOut { secs: this.limit.timeout.as_secs() }),
+                    Poll::Ready(()) => {
+                        this.fail(BodyError::TimedOut { secs: this.limit.timeout.as_secs() })
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -173,7 +186,11 @@ impl Stream for LimitedBody {
 
 /// Reads a whole body within its limits: the declared length is checked first, then every
 /// chunk as it arrives.
-pub async fn read_all(req: &HttpRequest, payload: web::Payload, limit: Limit) -> Result<Bytes, BodyError> {
+pub async fn read_all(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: Limit,
+) -> Result<Bytes, BodyError> {
     check_declared(req, limit.max_bytes)?;
     let mut body = LimitedBody::new(payload, limit);
     let mut buf = BytesMut::new();

@@ -66,7 +66,8 @@ async fn too_long(mut io: TcpStream) {
         "HTTP/1.1 414 URI Too Long\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nx-request-id: {rid}\r\nconnection: close\r\n\r\n",
         body.len()
     );
-    if io.write_all(head.as_bytes()).await.is_err() || io.write_all(body.as_bytes()).await.is_err() {
+    if io.write_all(head.as_bytes()).await.is_err() || io.write_all(body.as_bytes()).await.is_err()
+    {
         return;
     }
     let _ = io.shutdown().await;

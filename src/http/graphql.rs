@@ -70,7 +70,14 @@ pub(super) fn request_id(req: &HttpRequest) -> String {
 }
 
 /// A response carrying only errors, for failures before execution.
-fn error_response(status: StatusCode, media: Media, rid: &str, code: ErrorCode, message: &str, field: Option<&str>) -> HttpResponse {
+fn error_response(
+    status: StatusCode,
+    media: Media,
+    rid: &str,
+    code: ErrorCode,
+    message: &str,
+    field: Option<&str>,
+) -> HttpResponse {
     let mut ext = Map::new();
     ext.insert("code".into(), code.as_str().into());
     ext.insert("requestId".into(), rid.into());
@@ -105,9 +112,13 @@ pub(super) fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpR
 }
 
 /// Resolves tenant and principal from headers, without SQL.
-pub(super) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(Arc<Tenant>, Principal), AppError> {
+pub(super) async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Arc<Tenant>, Principal), AppError> {
     let services = &state.services;
-    let header_slug = req.headers().get("x-pupitre-tenant").and_then(|v| v.to_str().ok()).map(str::trim);
+    let header_slug =
+        req.headers().get("x-pupitre-tenant").and_then(|v| v.to_str().ok()).map(str::trim);
     match req.headers().get(header::AUTHORIZATION) {
         Some(value) => {
             let raw = value.to_str().map_err(|_| AppError::Unauthenticated)?;
@@ -116,7 +127,8 @@ pub(super) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<
                 tracing::info!(auth.rejected = %e, "access token rejected");
                 AppError::Unauthenticated
             })?;
-            let tenant = services.tenants.by_id(claims.tid).await?.ok_or(AppError::Unauthenticated)?;
+            let tenant =
+                services.tenants.by_id(claims.tid).await?.ok_or(AppError::Unauthenticated)?;
             if header_slug.is_some_and(|s| s != tenant.slug) {
                 tracing::info!(auth.rejected = "tenant mismatch", "access token rejected");
                 return Err(AppError::Unauthenticated);
@@ -125,7 +137,11 @@ pub(super) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<
         }
         None => {
             let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
-            let hint = TenantHint { header_slug, host, default_slug: state.settings.default_tenant.as_deref() };
+            let hint = TenantHint {
+                header_slug,
+                host,
+                default_slug: state.settings.default_tenant.as_deref(),
+            };
             Ok((services.tenants.resolve(&hint).await?, Principal::Anonymous))
         }
     }
@@ -136,12 +152,18 @@ pub(super) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<
 /// were written by the client and prove nothing; an entry that is not a plain address stops the
 /// walk).
 fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
-    let trusted_ip = |ip: &std::net::IpAddr| trusted.iter().any(|t| t.to_canonical() == ip.to_canonical());
+    let trusted_ip =
+        |ip: &std::net::IpAddr| trusted.iter().any(|t| t.to_canonical() == ip.to_canonical());
     let peer = req.peer_addr()?.ip().to_canonical();
     if !trusted_ip(&peer) {
         return Some(peer);
     }
-    let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
     for entry in forwarded.split(',').rev() {
         match entry.trim().parse::<std::net::IpAddr>() {
             Ok(ip) if trusted_ip(&ip) => continue,
@@ -175,13 +197,20 @@ fn to_request(obj: Map<String, Value>) -> Result<async_graphql::Request, Invalid
             ("variables" | "extensions", Value::Object(_)) => {
                 clean.insert(k, v);
             }
-            ("operationName", _) => return Err(Invalid("`operationName` must be a string or null".into())),
-            ("variables", _) => return Err(Invalid("`variables` must be an object or null".into())),
-            ("extensions", _) => return Err(Invalid("`extensions` must be an object or null".into())),
+            ("operationName", _) => {
+                return Err(Invalid("`operationName` must be a string or null".into()));
+            }
+            ("variables", _) => {
+                return Err(Invalid("`variables` must be an object or null".into()));
+            }
+            ("extensions", _) => {
+                return Err(Invalid("`extensions` must be an object or null".into()));
+            }
             _ => {}
         }
     }
-    serde_json::from_value(Value::Object(clean)).map_err(|e| Invalid(format!("invalid request: {e}")))
+    serde_json::from_value(Value::Object(clean))
+        .map_err(|e| Invalid(format!("invalid request: {e}")))
 }
 
 /// Finishes a response: adds the request id to every error, gives async-graphql's own errors
@@ -196,7 +225,11 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Va
             ext.set("code", ErrorCode::BadUserInput.as_str());
             // Validation names the argument it refused (`Invalid value for argument
             // "filter.maxPriceCents", expected type "Int"`): give it as the field, like ours.
-            if let Some(field) = err.message.strip_prefix("Invalid value for argument \"").and_then(|m| m.split('"').next()) {
+            if let Some(field) = err
+                .message
+                .strip_prefix("Invalid value for argument \"")
+                .and_then(|m| m.split('"').next())
+            {
                 ext.set("field", field);
             }
         }
@@ -205,11 +238,11 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Va
             state.metrics.graphql_error(code);
         }
     }
-    let mut value = serde_json::to_value(&resp).unwrap_or_else(|_| serde_json::json!({ "errors": [{ "message": "internal error" }] }));
-    if request_error
-        && let Value::Object(m) = &mut value {
-            m.remove("data");
-        }
+    let mut value = serde_json::to_value(&resp)
+        .unwrap_or_else(|_| serde_json::json!({ "errors": [{ "message": "internal error" }] }));
+    if request_error && let Value::Object(m) = &mut value {
+        m.remove("data");
+    }
     (value, request_error)
 }
 
@@ -225,11 +258,21 @@ fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::R
     }
 }
 
-async fn execute(req: &HttpRequest, state: &AppState, media: Media, mut requests: Vec<async_graphql::Request>, batch: bool) -> HttpResponse {
+async fn execute(
+    req: &HttpRequest,
+    state: &AppState,
+    media: Media,
+    mut requests: Vec<async_graphql::Request>,
+    batch: bool,
+) -> HttpResponse {
     let rid = request_id(req);
     // Control characters, depth, introspection, expensive mutations: the whole request (every
     // operation of a batch) is refused before anything of it runs.
-    let refusal = crate::graphql::limits::check(&crate::graphql::Limits::from(&*state.settings), &mut requests).err();
+    let refusal = crate::graphql::limits::check(
+        &crate::graphql::Limits::from(&*state.settings),
+        &mut requests,
+    )
+    .err();
     let (tenant, principal) = match authenticate(req, state).await {
         Ok(x) => x,
         Err(e) => return app_error_response(&e, media, &rid),
@@ -237,7 +280,9 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, mut requests
     let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
     // A public catalogue read may already be in the micro-cache.
     let cache_key = match (&principal, batch, requests.first()) {
-        (Principal::Anonymous, false, Some(r)) if state.microcache.enabled() && refusal.is_none() => {
+        (Principal::Anonymous, false, Some(r))
+            if state.microcache.enabled() && refusal.is_none() =>
+        {
             super::microcache::MicroCache::key(tenant.id, media.content_type(), r)
         }
         _ => None,
@@ -253,8 +298,15 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, mut requests
     let mut any_request_error = false;
     let mut cache = "no-store".to_owned();
     for r in requests {
-        let query_only = !batch && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
-        let ctx = RequestCtx::new(&state.services, rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
+        let query_only = !batch
+            && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
+        let ctx = RequestCtx::new(
+            &state.services,
+            rid.clone(),
+            tenant.clone(),
+            principal.clone(),
+            client_key.clone(),
+        );
         let resp = match &refusal {
             Some(refused) => refused.response(),
             None => state.schema.execute(r.data(ctx)).await,
@@ -272,7 +324,13 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, mut requests
     let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
     let body = body.to_string();
     if let Some(key) = cache_key.filter(|_| cache.starts_with("public")) {
-        state.microcache.put(key, super::microcache::Cached { body: body.as_str().into(), cache_control: cache.as_str().into() });
+        state.microcache.put(
+            key,
+            super::microcache::Cached {
+                body: body.as_str().into(),
+                cache_control: cache.as_str().into(),
+            },
+        );
     }
     HttpResponse::build(status)
         .content_type(media.content_type())
@@ -283,8 +341,13 @@ async fn execute(req: &HttpRequest, state: &AppState, media: Media, mut requests
 
 /// The answer to a body that was not read to its end (413, 408, 400), in the GraphQL error
 /// shape. The connection is closed after it: the rest of the body is never read.
-pub(super) fn body_error_response(e: &super::body::BodyError, media: Media, rid: &str) -> HttpResponse {
-    let mut r = error_response(e.status(), media, rid, ErrorCode::BadUserInput, &e.to_string(), None);
+pub(super) fn body_error_response(
+    e: &super::body::BodyError,
+    media: Media,
+    rid: &str,
+) -> HttpResponse {
+    let mut r =
+        error_response(e.status(), media, rid, ErrorCode::BadUserInput, &e.to_string(), None);
     r.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
     r
 }
@@ -292,16 +355,25 @@ pub(super) fn body_error_response(e: &super::body::BodyError, media: Media, rid:
 /// `POST /graphql`. The body is read only once the request is known to be acceptable, and
 /// within the limit of its content type: `max_body_bytes` for JSON, the multipart limit for
 /// signed-in uploads (see [`multipart`]).
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let rid = request_id(&req);
     let Some(media) = negotiate(&req) else {
-        return HttpResponse::NotAcceptable().body("accept application/graphql-response+json or application/json");
+        return HttpResponse::NotAcceptable()
+            .body("accept application/graphql-response+json or application/json");
     };
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut ct = content_type.split(';');
     let essence = ct.next().unwrap_or("").trim().to_ascii_lowercase();
     let charset_ok = ct.all(|p| {
-        p.trim().to_ascii_lowercase().strip_prefix("charset=").is_none_or(|c| c.trim_matches('"') == "utf-8")
+        p.trim()
+            .to_ascii_lowercase()
+            .strip_prefix("charset=")
+            .is_none_or(|c| c.trim_matches('"') == "utf-8")
     });
     if essence == "multipart/form-data" {
         return multipart(&req, &state, media, &rid, content_type, payload).await;
@@ -327,45 +399,97 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
         Err(e) => return body_error_response(&e, media, &rid),
     };
     if body.windows(UPLOAD_MARKER.len()).any(|w| w == UPLOAD_MARKER) {
-        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "files are sent as a multipart request", None);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            "files are sent as a multipart request",
+            None,
+        );
     }
     if json_values(&body) > MAX_JSON_VALUES {
         let msg = format!("the body holds more than {MAX_JSON_VALUES} JSON values");
-        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            &msg,
+            None,
+        );
     }
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
-            return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "the body is not valid JSON", None);
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                &rid,
+                ErrorCode::BadUserInput,
+                "the body is not valid JSON",
+                None,
+            );
         }
     };
     let (items, batch) = match parsed {
         Value::Object(o) => (vec![o], false),
         Value::Array(a) => {
             if a.is_empty() || a.len() > state.settings.graphql_max_batch {
-                let msg = format!("a batch holds 1 to {} operations", state.settings.graphql_max_batch);
-                return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None);
+                let msg =
+                    format!("a batch holds 1 to {} operations", state.settings.graphql_max_batch);
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    &rid,
+                    ErrorCode::BadUserInput,
+                    &msg,
+                    None,
+                );
             }
             let mut objs = Vec::with_capacity(a.len());
             for v in a {
                 match v {
                     Value::Object(o) => objs.push(o),
                     _ => {
-                        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "batch items must be objects", None);
+                        return error_response(
+                            StatusCode::BAD_REQUEST,
+                            media,
+                            &rid,
+                            ErrorCode::BadUserInput,
+                            "batch items must be objects",
+                            None,
+                        );
                     }
                 }
             }
             (objs, true)
         }
         _ => {
-            return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "the body must be a JSON object", None);
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                &rid,
+                ErrorCode::BadUserInput,
+                "the body must be a JSON object",
+                None,
+            );
         }
     };
     let mut requests = Vec::with_capacity(items.len());
     for o in items {
         match to_request(o) {
             Ok(r) => requests.push(r),
-            Err(Invalid(msg)) => return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None),
+            Err(Invalid(msg)) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    &rid,
+                    ErrorCode::BadUserInput,
+                    &msg,
+                    None,
+                );
+            }
         }
     }
     execute(&req, &state, media, requests, batch).await
@@ -428,26 +552,50 @@ fn uploads_consistent(r: &async_graphql::Request) -> bool {
             _ => true,
         }
     }
-    !r.query.contains("#__graphql_file__") && walk(&async_graphql::Value::Object(r.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect()), r.uploads.len())
+    !r.query.contains("#__graphql_file__")
+        && walk(
+            &async_graphql::Value::Object(
+                r.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            r.uploads.len(),
+        )
 }
 
 /// `POST /graphql` as a GraphQL multipart request (file uploads,
 /// https://github.com/jaydenseric/graphql-multipart-request-spec). Files stay in memory: the
 /// plaintext of a supporting document is never written to a temporary file.
-async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str, content_type: &str, payload: web::Payload) -> HttpResponse {
+async fn multipart(
+    req: &HttpRequest,
+    state: &AppState,
+    media: Media,
+    rid: &str,
+    content_type: &str,
+    payload: web::Payload,
+) -> HttpResponse {
     let s = &state.settings;
     // Uploads are for signed-in people: not a byte of the parts is read for anyone else (the
     // token is verified without SQL). (It also keeps multipart, a content type browsers send
     // cross-site without asking, away from anonymous mutations.)
     match authenticate(req, state).await {
         Ok((_, crate::graphql::context::Principal::Token(_))) => {}
-        Ok(_) => return error_response(StatusCode::UNAUTHORIZED, media, rid, ErrorCode::Unauthenticated, "sign in to upload files", None),
+        Ok(_) => {
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                media,
+                rid,
+                ErrorCode::Unauthenticated,
+                "sign in to upload files",
+                None,
+            );
+        }
         Err(e) => return app_error_response(&e, media, rid),
     }
     let limit = super::body::Limit {
         max_bytes: multipart_body_limit(s),
         timeout: s.body_read_timeout(),
-        pace: super::body::Pace::BetweenPieces { whole: std::time::Duration::from_secs(s.upload_timeout_secs) },
+        pace: super::body::Pace::BetweenPieces {
+            whole: std::time::Duration::from_secs(s.upload_timeout_secs),
+        },
     };
     if let Err(e) = super::body::check_declared(req, limit.max_bytes) {
         return body_error_response(&e, media, rid);
@@ -465,23 +613,54 @@ async fn multipart(req: &HttpRequest, state: &AppState, media: Media, rid: &str,
     let batch = match parsed {
         Ok(b) => b,
         Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
-            let msg = format!("a file is larger than {} bytes, or there are more than {} files", s.upload_max_file_bytes, s.upload_max_files);
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, rid, ErrorCode::BadUserInput, &msg, None);
+            let msg = format!(
+                "a file is larger than {} bytes, or there are more than {} files",
+                s.upload_max_file_bytes, s.upload_max_files
+            );
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                media,
+                rid,
+                ErrorCode::BadUserInput,
+                &msg,
+                None,
+            );
         }
         Err(e) => {
             let msg = format!("invalid multipart request: {e}");
-            return error_response(StatusCode::BAD_REQUEST, media, rid, ErrorCode::BadUserInput, &msg, None);
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                rid,
+                ErrorCode::BadUserInput,
+                &msg,
+                None,
+            );
         }
     };
     if !batch.iter().all(uploads_consistent) {
-        return error_response(StatusCode::BAD_REQUEST, media, rid, ErrorCode::BadUserInput, "an upload placeholder points at no file", None);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            rid,
+            ErrorCode::BadUserInput,
+            "an upload placeholder points at no file",
+            None,
+        );
     }
     match batch {
         async_graphql::BatchRequest::Single(r) => execute(req, state, media, vec![r], false).await,
         async_graphql::BatchRequest::Batch(rs) => {
             if rs.is_empty() || rs.len() > s.graphql_max_batch {
                 let msg = format!("a batch holds 1 to {} operations", s.graphql_max_batch);
-                return error_response(StatusCode::BAD_REQUEST, media, rid, ErrorCode::BadUserInput, &msg, None);
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    rid,
+                    ErrorCode::BadUserInput,
+                    &msg,
+                    None,
+                );
             }
             execute(req, state, media, rs, true).await
         }
@@ -493,7 +672,10 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     let doc = async_graphql::parser::parse_query(query).ok()?;
     let ops: Vec<_> = doc.operations.iter().collect();
     match operation_name {
-        Some(name) => ops.into_iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty),
+        Some(name) => ops
+            .into_iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .map(|(_, op)| op.node.ty),
         None if ops.len() == 1 => ops.first().map(|(_, op)| op.node.ty),
         None => None,
     }
@@ -503,32 +685,50 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let rid = request_id(&req);
     let params: HashMap<String, String> =
-        web::Query::<HashMap<String, String>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
-    let wants_html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+        web::Query::<HashMap<String, String>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
     if state.settings.graphiql && wants_html && !params.contains_key("query") {
-        let html = async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("Pupitre").finish();
+        let html = async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Pupitre")
+            .finish();
         return HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html);
     }
     let Some(media) = negotiate(&req) else {
-        return HttpResponse::NotAcceptable().body("accept application/graphql-response+json or application/json");
+        return HttpResponse::NotAcceptable()
+            .body("accept application/graphql-response+json or application/json");
     };
     let Some(query) = params.get("query") else {
-        return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, "missing `query` parameter", None);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            "missing `query` parameter",
+            None,
+        );
     };
     let op_name = params.get("operationName").filter(|s| !s.is_empty());
     if let Some(ty) = operation_type(query, op_name.map(String::as_str))
-        && ty != OperationType::Query {
-            let mut r = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                &rid,
-                ErrorCode::BadUserInput,
-                "mutations must be sent with POST",
-                None,
-            );
-            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return r;
-        }
+        && ty != OperationType::Query
+    {
+        let mut r = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            "mutations must be sent with POST",
+            None,
+        );
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
     let mut obj = Map::new();
     obj.insert("query".into(), Value::String(query.clone()));
     if let Some(n) = op_name {
@@ -542,14 +742,28 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                 }
                 Err(_) => {
                     let msg = format!("`{key}` must be a JSON object");
-                    return error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None);
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        media,
+                        &rid,
+                        ErrorCode::BadUserInput,
+                        &msg,
+                        None,
+                    );
                 }
             }
         }
     }
     match to_request(obj) {
         Ok(r) => execute(&req, &state, media, vec![r], false).await,
-        Err(Invalid(msg)) => error_response(StatusCode::BAD_REQUEST, media, &rid, ErrorCode::BadUserInput, &msg, None),
+        Err(Invalid(msg)) => error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            &msg,
+            None,
+        ),
     }
 }
 
@@ -567,7 +781,8 @@ mod tests {
             .peer_addr("127.0.0.1:4000".parse().expect("addr"))
             .insert_header(("x-forwarded-for", xff))
             .to_http_request();
-        let trusted: Vec<std::net::IpAddr> = trusted.iter().map(|t| t.parse().expect("ip")).collect();
+        let trusted: Vec<std::net::IpAddr> =
+            trusted.iter().map(|t| t.parse().expect("ip")).collect();
         client_address(&req, &trusted)
     }
 
@@ -575,16 +790,31 @@ mod tests {
     fn json_values_are_counted_outside_strings_only() {
         assert_eq!(json_values(br#"{"query":"{ a, b: c [d] }"}"#), 3);
         assert_eq!(json_values(br#"[0,0,0]"#), 4);
-        assert_eq!(json_values(br#"{"a":"x\",:[{"}"#), 3, "an escaped quote does not end the string");
+        assert_eq!(
+            json_values(br#"{"a":"x\",:[{"}"#),
+            3,
+            "an escaped quote does not end the string"
+        );
     }
 
     #[test]
     fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
         let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().expect("ip"));
         assert_eq!(addr("203.0.113.9", &[]), ip("127.0.0.1"), "untrusted peer: header ignored");
-        assert_eq!(addr("198.51.100.1, 203.0.113.9", &["127.0.0.1"]), ip("203.0.113.9"), "right-most untrusted entry");
-        assert_eq!(addr("198.51.100.1, 203.0.113.9, 10.0.0.2", &["127.0.0.1", "10.0.0.2"]), ip("203.0.113.9"));
-        assert_eq!(addr("198.51.100.1, unknown", &["127.0.0.1"]), ip("127.0.0.1"), "an unparseable entry stops the walk");
+        assert_eq!(
+            addr("198.51.100.1, 203.0.113.9", &["127.0.0.1"]),
+            ip("203.0.113.9"),
+            "right-most untrusted entry"
+        );
+        assert_eq!(
+            addr("198.51.100.1, 203.0.113.9, 10.0.0.2", &["127.0.0.1", "10.0.0.2"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            addr("198.51.100.1, unknown", &["127.0.0.1"]),
+            ip("127.0.0.1"),
+            "an unparseable entry stops the walk"
+        );
         assert_eq!(addr("198.51.100.1, 203.0.113.9:443", &["127.0.0.1"]), ip("127.0.0.1"));
     }
 }

@@ -52,7 +52,11 @@ impl MicroCache {
     pub fn key(tenant: Uuid, media: &str, r: &async_graphql::Request) -> Option<String> {
         let vars = serde_json::to_string(&r.variables).ok()?;
         let ext = serde_json::to_string(&r.extensions).ok()?;
-        let key = format!("{tenant}\u{0}{media}\u{0}{}\u{0}{}\u{0}{vars}\u{0}{ext}", r.query, r.operation_name.as_deref().unwrap_or(""));
+        let key = format!(
+            "{tenant}\u{0}{media}\u{0}{}\u{0}{}\u{0}{vars}\u{0}{ext}",
+            r.query,
+            r.operation_name.as_deref().unwrap_or("")
+        );
         (key.len() <= MAX_KEY_BYTES).then_some(key)
     }
 
@@ -96,7 +100,10 @@ mod tests {
     #[test]
     fn padded_requests_and_large_bodies_are_not_cached() {
         let cache = MicroCache::new(Duration::from_secs(60), 100);
-        let padded = async_graphql::Request::new(format!("{{ courses {{ edges {{ cursor }} }} }} #{}", " ".repeat(MAX_KEY_BYTES)));
+        let padded = async_graphql::Request::new(format!(
+            "{{ courses {{ edges {{ cursor }} }} }} #{}",
+            " ".repeat(MAX_KEY_BYTES)
+        ));
         assert!(MicroCache::key(Uuid::nil(), "application/json", &padded).is_none());
         cache.put("big".into(), cached(MAX_BODY_BYTES + 1));
         assert!(cache.get("big").is_none());
@@ -111,7 +118,10 @@ mod tests {
             cache.put(format!("k{i}"), cached(10));
             let e = cache.entries.lock().expect("lock");
             assert!(e.map.len() <= 3);
-            assert_eq!(e.bytes, e.map.iter().map(|(k, (_, c))| k.len() + c.body.len()).sum::<usize>());
+            assert_eq!(
+                e.bytes,
+                e.map.iter().map(|(k, (_, c))| k.len() + c.body.len()).sum::<usize>()
+            );
         }
         let total = MicroCache::new(Duration::from_secs(60), 1_000_000);
         for i in 0..200 {

@@ -75,12 +75,17 @@ fn uri_too_long(rid: &str) -> HttpResponse {
         "message": format!("the request URI is longer than {MAX_URI_BYTES} bytes: send the query with POST"),
         "extensions": { "code": crate::error::ErrorCode::BadUserInput.as_str(), "requestId": rid },
     }] });
-    HttpResponse::build(StatusCode::URI_TOO_LONG).content_type("application/json; charset=utf-8").body(body.to_string())
+    HttpResponse::build(StatusCode::URI_TOO_LONG)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
 }
 
 /// Assigns the request id, opens the request span, records metrics and logs one line per
 /// request (method, route, status, latency: never the query string, body or client address).
-pub async fn observe<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+pub async fn observe<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     // Always ours: a client-chosen id would end up in the audit log.
     let rid = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(rid.clone()));
@@ -103,7 +108,13 @@ pub async fn observe<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Resu
     if let Some(m) = metrics {
         m.observe_http(&method, &route, status, elapsed);
     }
-    span.in_scope(|| tracing::info!(http.status = status, latency.ms = elapsed.as_secs_f64() * 1000.0, "request done"));
+    span.in_scope(|| {
+        tracing::info!(
+            http.status = status,
+            latency.ms = elapsed.as_secs_f64() * 1000.0,
+            "request done"
+        )
+    });
     let mut res = res?;
     if let Ok(v) = HeaderValue::from_str(&rid) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);

@@ -14,7 +14,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.services.ready().await {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "database unavailable" }))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "database unavailable" }))
     }
 }
 

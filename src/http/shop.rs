@@ -7,8 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{AppState, body};
 use super::graphql::{Media, app_error_response, authenticate, request_id};
+use super::{AppState, body};
 use crate::domain::payments::webhook::{self, WebhookError, WebhookOutcome};
 use crate::domain::shop::invoice;
 use crate::error::AppError;
@@ -23,20 +23,33 @@ pub const STRIPE_WEBHOOK_MAX_BODY_BYTES: usize = 256 * 1024;
 /// failed (Stripe retries; nothing was recorded). A body over
 /// [`STRIPE_WEBHOOK_MAX_BODY_BYTES`] is refused with 413, one that does not arrive within the
 /// body read timeout with 408, before anything is verified.
-pub async fn stripe_webhook(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    let limit = body::Limit { max_bytes: STRIPE_WEBHOOK_MAX_BODY_BYTES, timeout: state.settings.body_read_timeout(), pace: body::Pace::Whole };
+pub async fn stripe_webhook(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let limit = body::Limit {
+        max_bytes: STRIPE_WEBHOOK_MAX_BODY_BYTES,
+        timeout: state.settings.body_read_timeout(),
+        pace: body::Pace::Whole,
+    };
     let body = match body::read_all(&req, payload, limit).await {
         Ok(b) => b,
         Err(e) => {
-            let mut r = HttpResponse::build(e.status()).json(serde_json::json!({ "error": e.to_string() }));
+            let mut r =
+                HttpResponse::build(e.status()).json(serde_json::json!({ "error": e.to_string() }));
             r.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
             return r;
         }
     };
     let signature = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
     match webhook::handle(&state.services, &body, signature).await {
-        Ok(WebhookOutcome::Processed(outcome)) => HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": outcome })),
-        Ok(WebhookOutcome::Duplicate) => HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": "duplicate" })),
+        Ok(WebhookOutcome::Processed(outcome)) => {
+            HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": outcome }))
+        }
+        Ok(WebhookOutcome::Duplicate) => {
+            HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": "duplicate" }))
+        }
         Err(WebhookError::Signature(e)) => {
             tracing::warn!(webhook.rejected = %e, "Stripe webhook signature refused");
             HttpResponse::BadRequest().json(serde_json::json!({ "error": "invalid signature" }))
@@ -46,16 +59,25 @@ pub async fn stripe_webhook(req: HttpRequest, payload: web::Payload, state: web:
             HttpResponse::BadRequest().json(serde_json::json!({ "error": "invalid payload" }))
         }
         Err(WebhookError::Internal(e)) => {
-            let status = if matches!(e, AppError::Unavailable { .. }) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+            let status = if matches!(e, AppError::Unavailable { .. }) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
             tracing::error!(error.chain = %crate::error::Chain(&e), "Stripe webhook processing failed");
-            HttpResponse::build(status).json(serde_json::json!({ "error": "processing failed, retry later" }))
+            HttpResponse::build(status)
+                .json(serde_json::json!({ "error": "processing failed, retry later" }))
         }
     }
 }
 
 /// `GET /invoices/{id}.pdf` with a bearer token: the buyer (or their guardian) and billing
 /// staff; staff downloads are audited.
-pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn invoice_pdf(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let rid = request_id(&req);
     let services = &state.services;
     let result = async {
@@ -68,7 +90,10 @@ pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::
     match result {
         Ok((pdf, number)) => HttpResponse::Ok()
             .content_type("application/pdf")
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{number}.pdf\"")))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{number}.pdf\""),
+            ))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .body(pdf),
         Err(e) => fail(e),
@@ -78,7 +103,11 @@ pub async fn invoice_pdf(req: HttpRequest, path: web::Path<String>, state: web::
 /// `GET /documents/{id}` with a bearer token: a supporting document, decrypted, for the
 /// applicant, their guardian, reviewers and the privacy officer (staff downloads audited);
 /// `404` for anyone else; `500 DATA_CORRUPTED` when the stored content fails its integrity check.
-pub async fn document(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn document(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let rid = request_id(&req);
     let services = &state.services;
     let result = async {
@@ -91,7 +120,10 @@ pub async fn document(req: HttpRequest, path: web::Path<String>, state: web::Dat
     match result {
         Ok((doc, bytes)) => HttpResponse::Ok()
             .content_type(doc.mime_type.clone())
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"document-{}\"", doc.id)))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"document-{}\"", doc.id),
+            ))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .insert_header(("x-content-type-options", "nosniff"))
             .body(bytes),
@@ -101,7 +133,12 @@ pub async fn document(req: HttpRequest, path: web::Path<String>, state: web::Dat
 
 /// The signed-in actor of a download request (a bearer token is required), its request
 /// context, and the id in the path (`NOT_FOUND` when it is not one).
-async fn signed_in(req: &HttpRequest, state: &AppState, rid: &str, path: &str) -> Result<(crate::policy::Actor, RequestCtx, uuid::Uuid), AppError> {
+async fn signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+    rid: &str,
+    path: &str,
+) -> Result<(crate::policy::Actor, RequestCtx, uuid::Uuid), AppError> {
     let id = uuid::Uuid::parse_str(path).map_err(|_| AppError::NotFound)?;
     let (tenant, principal) = authenticate(req, state).await?;
     if matches!(principal, Principal::Anonymous) {

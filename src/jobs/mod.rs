@@ -24,7 +24,12 @@ pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()>
 pub async fn run_once(services: &Services) {
     match shop::expire_orders(services, EXPIRY_BATCH).await {
         Ok(r) if r != shop::ExpiryReport::default() => {
-            tracing::info!(orders.cancelled = r.cancelled, orders.paid = r.paid, orders.deferred = r.deferred, "order expiry");
+            tracing::info!(
+                orders.cancelled = r.cancelled,
+                orders.paid = r.paid,
+                orders.deferred = r.deferred,
+                "order expiry"
+            );
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "order expiry failed"),

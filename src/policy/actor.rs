@@ -117,7 +117,13 @@ impl Actor {
         Actor { tenant_id, user_id: None, session_id: None, roles: RoleSet::default(), request_id }
     }
 
-    pub fn user(tenant_id: Uuid, user_id: Uuid, session_id: Option<Uuid>, roles: RoleSet, request_id: String) -> Self {
+    pub fn user(
+        tenant_id: Uuid,
+        user_id: Uuid,
+        session_id: Option<Uuid>,
+        roles: RoleSet,
+        request_id: String,
+    ) -> Self {
         Actor { tenant_id, user_id: Some(user_id), session_id, roles, request_id }
     }
 

@@ -135,7 +135,9 @@ impl DataField {
     pub fn category(self) -> Category {
         use DataField as F;
         match self {
-            F::Civility | F::FirstName | F::LastName | F::Locale | F::AccountStatus | F::Roles => Category::Identity,
+            F::Civility | F::FirstName | F::LastName | F::Locale | F::AccountStatus | F::Roles => {
+                Category::Identity
+            }
             F::Email | F::Phone | F::PostalAddress | F::BillingAddress => Category::Contact,
             // Who someone's wards are tells that they are minors: minor-status data.
             F::BirthDate | F::MinorStatus | F::Wards => Category::BirthDate,
@@ -286,7 +288,10 @@ pub fn cell(category: Category, column: Column) -> Cell {
     use Condition::*;
     match (category, column) {
         (K::Identity, C::Subject | C::Guardian) => RW,
-        (K::Identity, C::Instructor | C::Support | C::Billing | C::Reviewer | C::PrivacyOfficer) => R,
+        (
+            K::Identity,
+            C::Instructor | C::Support | C::Billing | C::Reviewer | C::PrivacyOfficer,
+        ) => R,
         (K::Identity, C::Marketing) => with(R, &[Consent]),
         (K::Identity, C::Admin) => with(R, &[StaffAccounts]),
 
@@ -300,7 +305,10 @@ pub fn cell(category: Category, column: Column) -> Cell {
         (K::BirthDate, C::Subject | C::Guardian) => RW,
         (K::BirthDate, C::Support | C::PrivacyOfficer) => R,
 
-        (K::LearningRecord, C::Subject | C::Guardian | C::Instructor | C::Support | C::PrivacyOfficer) => R,
+        (
+            K::LearningRecord,
+            C::Subject | C::Guardian | C::Instructor | C::Support | C::PrivacyOfficer,
+        ) => R,
 
         (K::OrderStatus, C::Subject | C::Guardian | C::Support | C::PrivacyOfficer) => R,
         (K::OrderStatus, C::Billing) => RW,

@@ -83,7 +83,9 @@ pub struct Relations {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Allowed; `audit` names the staff column whose read must be written to the audit log.
-    Allow { audit: Option<Column> },
+    Allow {
+        audit: Option<Column>,
+    },
     Deny,
 }
 
@@ -110,16 +112,24 @@ pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
     if !actor.roles.any_staff() {
         return UserRows::None;
     }
-    let all = [(Role::Support, Column::Support), (Role::Billing, Column::Billing), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
-        .into_iter()
-        .any(|(r, c)| actor.has(r) && matrix::cell(Category::Identity, c).conditions.is_empty());
+    let all = [
+        (Role::Support, Column::Support),
+        (Role::Billing, Column::Billing),
+        (Role::PrivacyOfficer, Column::PrivacyOfficer),
+    ]
+    .into_iter()
+    .any(|(r, c)| actor.has(r) && matrix::cell(Category::Identity, c).conditions.is_empty());
     if all {
         return UserRows::All;
     }
     UserRows::Some {
         staff_accounts: actor.has(Role::Admin),
         consenting_to_marketing: actor.has(Role::Marketing),
-        learners: if actor.has(Role::Instructor) { relations.learners.clone() } else { HashSet::new() },
+        learners: if actor.has(Role::Instructor) {
+            relations.learners.clone()
+        } else {
+            HashSet::new()
+        },
     }
 }
 
@@ -202,15 +212,22 @@ pub fn may_manage_guardianship(actor: &Actor) -> bool {
 /// whose `order_status` cell reads (billing, support, privacy officer). Others see the orders
 /// they or their wards bought.
 pub fn sees_all_orders(actor: &Actor) -> bool {
-    [(Role::Billing, Column::Billing), (Role::Support, Column::Support), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
-        .into_iter()
-        .any(|(r, c)| actor.has(r) && matrix::cell(Category::OrderStatus, c).read)
+    [
+        (Role::Billing, Column::Billing),
+        (Role::Support, Column::Support),
+        (Role::PrivacyOfficer, Column::PrivacyOfficer),
+    ]
+    .into_iter()
+    .any(|(r, c)| actor.has(r) && matrix::cell(Category::OrderStatus, c).read)
 }
 
 /// Whether `actor` reviews equal-opportunity applications: reviewers, whose
 /// `financial_situation` cell carries the "decides" condition.
 pub fn may_review(actor: &Actor) -> bool {
-    actor.has(Role::Reviewer) && matrix::cell(Category::FinancialSituation, Column::Reviewer).conditions.contains(&Condition::Decides)
+    actor.has(Role::Reviewer)
+        && matrix::cell(Category::FinancialSituation, Column::Reviewer)
+            .conditions
+            .contains(&Condition::Decides)
 }
 
 /// Whether `actor` may read an order's PaymentIntent client secret (it lets one pay, so it is
@@ -223,7 +240,9 @@ pub fn may_read_client_secret(actor: &Actor, buyer: Option<Uuid>) -> bool {
 /// the privacy officer see the queue of submitted applications and the reviewers' notes; the
 /// applicant's side never does.
 pub fn sees_all_applications(actor: &Actor) -> bool {
-    may_review(actor) || (actor.has(Role::PrivacyOfficer) && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read)
+    may_review(actor)
+        || (actor.has(Role::PrivacyOfficer)
+            && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read)
 }
 
 /// The people whose own data `actor` handles as themselves or as guardian: themselves and their
@@ -236,13 +255,19 @@ pub fn people_acted_for(actor: &Actor, relations: &Relations) -> Vec<Uuid> {
 
 /// Whether `actor` may decide on an application of `applicant` filed by `filed_by`: a reviewer
 /// (see [`may_review`]) who is neither the applicant, nor their guardian, nor who filed it.
-pub fn may_decide_application(actor: &Actor, relations: &Relations, applicant: Uuid, filed_by: Uuid) -> bool {
+pub fn may_decide_application(
+    actor: &Actor,
+    relations: &Relations,
+    applicant: Uuid,
+    filed_by: Uuid,
+) -> bool {
     may_review(actor) && !acts_for(actor, relations, applicant) && actor.user_id != Some(filed_by)
 }
 
 /// Whether `actor` may delete anyone's application (erasure): the privacy officer.
 pub fn may_erase_applications(actor: &Actor) -> bool {
-    actor.has(Role::PrivacyOfficer) && matrix::cell(Category::SupportingDocuments, Column::PrivacyOfficer).read
+    actor.has(Role::PrivacyOfficer)
+        && matrix::cell(Category::SupportingDocuments, Column::PrivacyOfficer).read
 }
 
 /// Whether `actor` may refund orders: staff whose `billing` cell writes (billing).
@@ -259,7 +284,8 @@ pub fn may_record_progress(actor: &Actor, learner: Uuid) -> bool {
 /// Whether `actor` may schedule live classes for a session taught by `instructor`: an admin or
 /// that instructor.
 pub fn may_schedule_live_class(actor: &Actor, instructor: Option<Uuid>) -> bool {
-    actor.has(Role::Admin) || (actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id)
+    actor.has(Role::Admin)
+        || (actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id)
 }
 
 /// Whether `actor` may report live-class attendance: integration (machine) accounts only.
@@ -270,9 +296,15 @@ pub fn may_report_attendance(actor: &Actor) -> bool {
 /// Which of a person's enrollments `actor` may see once the learning-record field itself is
 /// allowed: all of them, or (for an instructor who is nothing more to that person) only those
 /// in sessions they teach.
-pub fn enrollments_visible_to(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> EnrollmentScope {
+pub fn enrollments_visible_to(
+    actor: &Actor,
+    relations: &Relations,
+    subject: &SubjectFacts,
+) -> EnrollmentScope {
     let cols = columns(actor, relations, subject);
-    let broad = cols.iter().any(|c| *c != Column::Instructor && matrix::cell(Category::LearningRecord, *c).read);
+    let broad = cols
+        .iter()
+        .any(|c| *c != Column::Instructor && matrix::cell(Category::LearningRecord, *c).read);
     match (broad, actor.user_id) {
         (true, _) => EnrollmentScope::All,
         (false, Some(me)) => EnrollmentScope::TaughtBy(me),
@@ -304,7 +336,8 @@ pub fn may_watch_recording(actor: &Actor, enrolled: bool, instructor: Option<Uui
 /// `instructor`: that instructor, or a role that reads every learning record (support, privacy
 /// officer). Each learner's fields are guarded in turn.
 pub fn may_read_roster(actor: &Actor, instructor: Option<Uuid>) -> bool {
-    let teaches = actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id;
+    let teaches =
+        actor.has(Role::Instructor) && instructor.is_some() && instructor == actor.user_id;
     teaches
         || [(Role::Support, Column::Support), (Role::PrivacyOfficer, Column::PrivacyOfficer)]
             .into_iter()
@@ -350,7 +383,13 @@ pub fn columns(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> 
 /// The column of the matrix through which `actor` may perform `op` on `field` of `subject`
 /// (the most personal one first), or `None`. Callers that record why they act (the purpose in
 /// the audit log) take it from here.
-pub fn granting_column(actor: &Actor, relations: &Relations, subject: &SubjectFacts, field: DataField, op: Op) -> Option<Column> {
+pub fn granting_column(
+    actor: &Actor,
+    relations: &Relations,
+    subject: &SubjectFacts,
+    field: DataField,
+    op: Op,
+) -> Option<Column> {
     let category = field.category();
     columns(actor, relations, subject)
         .into_iter()
@@ -359,10 +398,19 @@ pub fn granting_column(actor: &Actor, relations: &Relations, subject: &SubjectFa
 }
 
 /// Decides whether `actor` may perform `op` on `field` of `subject`. Deny by default.
-pub fn decide(actor: &Actor, relations: &Relations, subject: &SubjectFacts, field: DataField, op: Op) -> Decision {
+pub fn decide(
+    actor: &Actor,
+    relations: &Relations,
+    subject: &SubjectFacts,
+    field: DataField,
+    op: Op,
+) -> Decision {
     let category = field.category();
     match granting_column(actor, relations, subject, field, op) {
-        Some(col) => Decision::Allow { audit: (col.is_staff() && op == Op::Read && category.audited_staff_read()).then_some(col) },
+        Some(col) => Decision::Allow {
+            audit: (col.is_staff() && op == Op::Read && category.audited_staff_read())
+                .then_some(col),
+        },
         None => Decision::Deny,
     }
 }
@@ -383,7 +431,8 @@ pub fn needs_applicant_fact(actor: &Actor) -> bool {
 /// the data held). Reviewers do not: a withdrawn application leaves their queue, and with it
 /// their access to its situation and documents.
 pub fn sees_withdrawn_applications(actor: &Actor) -> bool {
-    actor.has(Role::PrivacyOfficer) && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read
+    actor.has(Role::PrivacyOfficer)
+        && matrix::cell(Category::FinancialSituation, Column::PrivacyOfficer).read
 }
 
 /// Restricted subjects are processed by nobody but themselves, their guardian and the privacy
@@ -410,8 +459,14 @@ mod tests {
         let anon = Actor::anonymous(Uuid::nil(), "t".into());
         let other = actor(&[Role::Learner]);
         for field in DataField::ALL {
-            assert_eq!(decide(&anon, &Relations::default(), &subject, field, Op::Read), Decision::Deny);
-            assert_eq!(decide(&other, &Relations::default(), &subject, field, Op::Read), Decision::Deny);
+            assert_eq!(
+                decide(&anon, &Relations::default(), &subject, field, Op::Read),
+                Decision::Deny
+            );
+            assert_eq!(
+                decide(&other, &Relations::default(), &subject, field, Op::Read),
+                Decision::Deny
+            );
         }
     }
 
@@ -424,7 +479,10 @@ mod tests {
             Decision::Allow { audit: Some(Column::Support) }
         );
         let me = SubjectFacts::person(support.user_id.unwrap_or_default());
-        assert_eq!(decide(&support, &Relations::default(), &me, DataField::Email, Op::Read), Decision::Allow { audit: None });
+        assert_eq!(
+            decide(&support, &Relations::default(), &me, DataField::Email, Op::Read),
+            Decision::Allow { audit: None }
+        );
     }
 
     #[test]
@@ -433,7 +491,12 @@ mod tests {
         subject.status = SubjectStatus::Restricted;
         let support = actor(&[Role::Support]);
         let dpo = actor(&[Role::PrivacyOfficer]);
-        assert_eq!(decide(&support, &Relations::default(), &subject, DataField::LastName, Op::Read), Decision::Deny);
-        assert!(decide(&dpo, &Relations::default(), &subject, DataField::LastName, Op::Read).allowed());
+        assert_eq!(
+            decide(&support, &Relations::default(), &subject, DataField::LastName, Op::Read),
+            Decision::Deny
+        );
+        assert!(
+            decide(&dpo, &Relations::default(), &subject, DataField::LastName, Op::Read).allowed()
+        );
     }
 }

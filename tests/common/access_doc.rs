@@ -32,7 +32,13 @@ fn table_rows(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .skip_while(|l| !l.trim_start().starts_with('|'))
         .take_while(|l| l.trim_start().starts_with('|'))
-        .map(|l| l.trim().trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_owned()).collect())
+        .map(|l| {
+            l.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect()
+        })
         .collect()
 }
 
@@ -65,7 +71,8 @@ fn labels(list: &str) -> Vec<String> {
 impl AccessDoc {
     /// Reads `docs/ACCESS.md` of this crate.
     pub fn load() -> AccessDoc {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ACCESS.md")).expect("docs/ACCESS.md");
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ACCESS.md"))
+            .expect("docs/ACCESS.md");
         AccessDoc::parse(&text)
     }
 
@@ -87,7 +94,10 @@ impl AccessDoc {
         for row in table_rows(section).iter().skip(2) {
             for label in labels(row.get(1).expect("a fields column")) {
                 let previous = field_category.insert(label.clone(), row[0].clone());
-                assert!(previous.is_none(), "docs/ACCESS.md lists the field label {label:?} under two categories");
+                assert!(
+                    previous.is_none(),
+                    "docs/ACCESS.md lists the field label {label:?} under two categories"
+                );
             }
         }
         AccessDoc { columns: header[1..].to_vec(), raw, field_category }
@@ -95,17 +105,33 @@ impl AccessDoc {
 
     /// The category a field label belongs to.
     pub fn category_of(&self, label: &str) -> &str {
-        self.field_category.get(label).map(String::as_str).unwrap_or_else(|| panic!("docs/ACCESS.md has no field labelled {label:?}"))
+        self.field_category
+            .get(label)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("docs/ACCESS.md has no field labelled {label:?}"))
     }
 
     /// The cell of `category` × `column`.
     pub fn cell(&self, category: &str, column: &str) -> DocCell {
-        let text = self.raw.get(&(category.to_owned(), column.to_owned())).unwrap_or_else(|| panic!("no cell {category} × {column}"));
+        let text = self
+            .raw
+            .get(&(category.to_owned(), column.to_owned()))
+            .unwrap_or_else(|| panic!("no cell {category} × {column}"));
         let (base, quals) = match text.split_once(" (") {
-            Some((b, q)) => (b, q.trim_end_matches(')').split(", ").map(str::to_owned).collect::<Vec<_>>()),
+            Some((b, q)) => {
+                (b, q.trim_end_matches(')').split(", ").map(str::to_owned).collect::<Vec<_>>())
+            }
             None => (text.as_str(), Vec::new()),
         };
-        let (fields, conditions) = quals.iter().cloned().partition(|q| self.field_category.get(q).is_some_and(|c| c == category));
-        DocCell { read: base.starts_with('R'), quals: quals.into_iter().collect(), fields, conditions }
+        let (fields, conditions) = quals
+            .iter()
+            .cloned()
+            .partition(|q| self.field_category.get(q).is_some_and(|c| c == category));
+        DocCell {
+            read: base.starts_with('R'),
+            quals: quals.into_iter().collect(),
+            fields,
+            conditions,
+        }
     }
 }

@@ -68,10 +68,17 @@ impl Drop for DbGuard {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Our own runtime on a fresh thread: Drop may run inside (or after) the test's one.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async move {
                     if let Ok(admin) = Database::connect(admin_url.as_str()).await {
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
                     }
                 });
             })
@@ -113,8 +120,11 @@ impl Gql {
     pub fn code_at(&self, path: &str) -> Option<String> {
         let want: Vec<&str> = path.split('.').collect();
         self.errors().into_iter().find_map(|e| {
-            let p: Vec<String> =
-                e["path"].as_array()?.iter().map(|s| s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string())).collect();
+            let p: Vec<String> = e["path"]
+                .as_array()?
+                .iter()
+                .map(|s| s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string()))
+                .collect();
             (p == want).then(|| e["extensions"]["code"].as_str().map(str::to_owned)).flatten()
         })
     }
@@ -155,7 +165,8 @@ pub async fn race<T, Fut: Future<Output = T>>(n: usize, op: impl Fn(usize) -> Fu
 /// Whether the environment forbids skipping the PostgreSQL tests: `CI` set to a true value
 /// (`true`, `1`, `yes`, in any case), or `PUPITRE_TEST_PG_URL` given.
 pub fn postgres_required() -> bool {
-    let ci = std::env::var("CI").is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    let ci = std::env::var("CI")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
     ci || std::env::var_os("PUPITRE_TEST_PG_URL").is_some()
 }
 
@@ -197,13 +208,15 @@ impl TestApp {
 
     /// A PostgreSQL server with adjusted settings (see [`TestApp::postgres`]).
     pub async fn postgres_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
-        let admin_url =
-            std::env::var("PUPITRE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin_url = std::env::var("PUPITRE_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let admin = match Database::connect(admin_url.as_str()).await {
             Ok(a) => a,
             Err(e) => {
                 if postgres_required() {
-                    panic!("PostgreSQL is required here (CI or PUPITRE_TEST_PG_URL is set) and unreachable at {admin_url}: {e}");
+                    panic!(
+                        "PostgreSQL is required here (CI or PUPITRE_TEST_PG_URL is set) and unreachable at {admin_url}: {e}"
+                    );
                 }
                 // Straight to stderr, past the test harness's capture: a skip must be seen.
                 let test = std::thread::current().name().unwrap_or("a test").to_owned();
@@ -215,18 +228,34 @@ impl TestApp {
             }
         };
         let name = format!("pupitre_t_{}", uuid::Uuid::new_v4().simple());
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
         let _ = admin.close().await;
         let (prefix, _) = admin_url.rsplit_once('/').expect("admin url has a database path");
         let url = format!("{prefix}/{name}");
-        Some(Self::start_with(base_settings(url), DbGuard::Postgres { admin_url, name }, "postgres", tweak).await)
+        Some(
+            Self::start_with(
+                base_settings(url),
+                DbGuard::Postgres { admin_url, name },
+                "postgres",
+                tweak,
+            )
+            .await,
+        )
     }
 
     async fn start(settings: Settings, guard: DbGuard, backend: &'static str) -> TestApp {
         Self::start_with(settings, guard, backend, |_| {}).await
     }
 
-    async fn start_with(mut settings: Settings, guard: DbGuard, backend: &'static str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    async fn start_with(
+        mut settings: Settings,
+        guard: DbGuard,
+        backend: &'static str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let documents = tempfile::tempdir().expect("documents dir");
         settings.document_dir = documents.path().display().to_string();
         tweak(&mut settings);
@@ -234,13 +263,26 @@ impl TestApp {
         let kept = settings.clone();
         let clock = TestClock(Arc::new(AtomicI64::new(Utc::now().timestamp_millis())));
         let c = clock.clone();
-        let app = Application::build_with_clock(settings, Clock::from_fn(move || c.now())).await.expect("application builds");
+        let app = Application::build_with_clock(settings, Clock::from_fn(move || c.now()))
+            .await
+            .expect("application builds");
         app.load_demo().await.expect("demo data loads");
         let base = format!("http://127.0.0.1:{}", app.port());
         let services = app.services().clone();
         let app_statements = services.statements.clone();
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), app_statements, clock, backend, db_url, services, documents, settings: kept, _db: guard }
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            app_statements,
+            clock,
+            backend,
+            db_url,
+            services,
+            documents,
+            settings: kept,
+            _db: guard,
+        }
     }
 
     /// The settings this server was started with (paths and URLs included).
@@ -257,8 +299,17 @@ impl TestApp {
     }
 
     /// POSTs a GraphQL operation with optional bearer token and extra headers.
-    pub async fn gql_with(&self, token: Option<&str>, headers: &[(&str, &str)], query: &str, variables: Value) -> Gql {
-        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+    pub async fn gql_with(
+        &self,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> Gql {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -311,7 +362,10 @@ impl TestApp {
     pub async fn count(&self, table: &str) -> i64 {
         let (conn, _) = pupitre::db::connect(&self.database_url(), 1).await.expect("connect");
         let row = conn
-            .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("count")
             .expect("row");
@@ -340,7 +394,8 @@ impl TestApp {
 pub async fn published_course(app: &TestApp, input: Value, capacity: i32) -> (String, String) {
     let admin = app.token(demo::ADMIN).await;
     let r = app.gql(Some(&admin), "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }", json!({ "input": input })).await;
-    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("course id").to_owned();
+    let course =
+        r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("course id").to_owned();
     let start = (Utc::now() + chrono::Duration::days(10)).to_rfc3339();
     let end = (Utc::now() + chrono::Duration::days(20)).to_rfc3339();
     let r = app
@@ -350,8 +405,15 @@ pub async fn published_course(app: &TestApp, input: Value, capacity: i32) -> (St
             json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": capacity } }),
         )
         .await;
-    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("session id").to_owned();
-    app.gql(Some(&admin), "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }", json!({ "id": course })).await.assert_ok();
+    let session =
+        r.assert_ok()["createSession"]["session"]["id"].as_str().expect("session id").to_owned();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course }),
+    )
+    .await
+    .assert_ok();
     (course, session)
 }
 
@@ -366,7 +428,10 @@ pub fn use_stripe(s: &mut Settings, stripe: &stripe::StripeStandIn) {
 impl TestApp {
     /// A server of `backend` ("sqlite" or "postgres") talking to a fresh Stripe stand-in whose
     /// events are delivered to the server's webhook endpoint; `None` as for [`TestApp::postgres`].
-    pub async fn with_stripe(backend: &str, tweak: impl FnOnce(&mut Settings)) -> Option<(TestApp, stripe::StripeStandIn)> {
+    pub async fn with_stripe(
+        backend: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<(TestApp, stripe::StripeStandIn)> {
         let stand_in = stripe::StripeStandIn::start().await;
         let configure = |s: &mut Settings| {
             use_stripe(s, &stand_in);

@@ -17,14 +17,21 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::Services;
 use super::audit::{self, AuditRecord};
 use super::consent::{self, Purpose};
 use super::tenancy::{Tenant, scoped};
-use super::types::{BirthDate, Civility, Email, Locale, Password, PersonName, Phone, PostalAddress};
-use super::Services;
-use crate::entities::{auth_session, guardian_link, login_failure, privacy_policy, refresh_token, user, user_role};
+use super::types::{
+    BirthDate, Civility, Email, Locale, Password, PersonName, Phone, PostalAddress,
+};
+use crate::entities::{
+    auth_session, guardian_link, login_failure, privacy_policy, refresh_token, user, user_role,
+};
 use crate::error::{AppError, AppResult};
-use crate::policy::{self, Actor, Category, Column, DataField, Op, Relations, Role, RoleSet, SubjectFacts, SubjectStatus, UserRows};
+use crate::policy::{
+    self, Actor, Category, Column, DataField, Op, Relations, Role, RoleSet, SubjectFacts,
+    SubjectStatus, UserRows,
+};
 
 /// Hashes a password with argon2id (for the seeder and account creation).
 pub async fn hash_password(password: Password) -> AppResult<String> {
@@ -139,7 +146,10 @@ impl ProfilePatch {
 }
 
 /// The tenant's current privacy-policy version (the latest published).
-pub async fn current_policy(services: &Services, tenant_id: Uuid) -> AppResult<Option<privacy_policy::Model>> {
+pub async fn current_policy(
+    services: &Services,
+    tenant_id: Uuid,
+) -> AppResult<Option<privacy_policy::Model>> {
     Ok(scoped::<privacy_policy::Entity>(tenant_id)
         .filter(privacy_policy::Column::PublishedAt.lte(services.clock.now()))
         .order_by_desc(privacy_policy::Column::PublishedAt)
@@ -147,7 +157,12 @@ pub async fn current_policy(services: &Services, tenant_id: Uuid) -> AppResult<O
         .await?)
 }
 
-async fn email_taken<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &Email, except: Option<Uuid>) -> AppResult<bool> {
+async fn email_taken<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    email: &Email,
+    except: Option<Uuid>,
+) -> AppResult<bool> {
     let mut q = scoped::<user::Entity>(tenant_id).filter(user::Column::Email.eq(email.as_str()));
     if let Some(id) = except {
         q = q.filter(user::Column::Id.ne(id));
@@ -161,11 +176,21 @@ async fn email_taken<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, email: &Emai
 /// Answering `CONFLICT` for a taken e-mail tells whether an account exists, so attempts are
 /// throttled per client like log-ins: each attempt is recorded, a successful registration takes
 /// its record back, and a client that keeps hitting existing addresses gets `RATE_LIMITED`.
-pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, request_id: &str, client: Option<&str>) -> AppResult<SignIn> {
+pub async fn register(
+    services: &Services,
+    tenant: &Tenant,
+    reg: Registration,
+    request_id: &str,
+    client: Option<&str>,
+) -> AppResult<SignIn> {
     let attempt = match client {
         Some(c) => {
             let key = throttle_key(services, tenant.id, "register", c);
-            Some((throttle(services, tenant.id, &[(key.clone(), services.login.max_failures * 4)]).await?, key))
+            Some((
+                throttle(services, tenant.id, &[(key.clone(), services.login.max_failures * 4)])
+                    .await?,
+                key,
+            ))
         }
         None => None,
     };
@@ -181,10 +206,15 @@ pub async fn register(services: &Services, tenant: &Tenant, reg: Registration, r
     Ok(signed)
 }
 
-async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration, request_id: &str) -> AppResult<SignIn> {
-    let policy = current_policy(services, tenant.id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("this organisation has not published a privacy policy yet".into()))?;
+async fn register_inner(
+    services: &Services,
+    tenant: &Tenant,
+    reg: Registration,
+    request_id: &str,
+) -> AppResult<SignIn> {
+    let policy = current_policy(services, tenant.id).await?.ok_or_else(|| {
+        AppError::Conflict("this organisation has not published a privacy policy yet".into())
+    })?;
     if policy.version != reg.accepted_policy_version {
         return Err(AppError::bad_input(
             "input.acceptedPolicyVersion",
@@ -192,7 +222,9 @@ async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration,
         ));
     }
     if email_taken(&services.db, tenant.id, &reg.email, None).await? {
-        return Err(AppError::Conflict("an account with this e-mail address already exists".into()));
+        return Err(AppError::Conflict(
+            "an account with this e-mail address already exists".into(),
+        ));
     }
     let hash = passwords::hash(reg.password).await?;
     let now = services.clock.now();
@@ -230,11 +262,24 @@ async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration,
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                user::Entity::insert(user::ActiveModel::from(model)).exec_without_returning(txn).await?;
+                user::Entity::insert(user::ActiveModel::from(model))
+                    .exec_without_returning(txn)
+                    .await?;
                 insert_role(txn, actor.tenant_id, id, Role::Learner, now, None, true).await?;
                 if marketing {
-                    consent::insert(txn, actor.tenant_id, Some(id), None, Purpose::MarketingEmail, true, now, "registration", Some(version.clone()), Some(id))
-                        .await?;
+                    consent::insert(
+                        txn,
+                        actor.tenant_id,
+                        Some(id),
+                        None,
+                        Purpose::MarketingEmail,
+                        true,
+                        now,
+                        "registration",
+                        Some(version.clone()),
+                        Some(id),
+                    )
+                    .await?;
                 }
                 audit::record(
                     txn,
@@ -253,7 +298,10 @@ async fn register_inner(services: &Services, tenant: &Tenant, reg: Registration,
             })
         })
         .await
-        .map_err(|e| AppError::from(e).unique_as_conflict("an account with this e-mail address already exists"))?;
+        .map_err(|e| {
+            AppError::from(e)
+                .unique_as_conflict("an account with this e-mail address already exists")
+        })?;
     let user = find_record(services, tenant.id, id).await?.ok_or(AppError::NotFound)?;
     sign_in(services, user, session_id, refresh)
 }
@@ -326,10 +374,21 @@ async fn insert_refresh_token<C: ConnectionTrait>(
     Ok(token)
 }
 
-fn sign_in(services: &Services, user: UserRecord, session_id: Uuid, refresh: String) -> AppResult<SignIn> {
+fn sign_in(
+    services: &Services,
+    user: UserRecord,
+    session_id: Uuid,
+    refresh: String,
+) -> AppResult<SignIn> {
     let access = services
         .tokens
-        .issue_access(user.user.tenant_id, user.user.id, session_id, user.roles, services.clock.now().timestamp())
+        .issue_access(
+            user.user.tenant_id,
+            user.user.id,
+            session_id,
+            user.roles,
+            services.clock.now().timestamp(),
+        )
         .map_err(|e| AppError::internal("signing an access token", e))?;
     Ok(SignIn {
         access_token: access,
@@ -354,7 +413,11 @@ fn throttle_key(services: &Services, tenant_id: Uuid, kind: &str, value: &str) -
 /// than its limit within the window, this attempt included. Recording *before* counting closes
 /// the race where parallel attempts all pass a count taken before any of them was recorded.
 /// Returns the ids of the rows written, so a successful attempt can take them back.
-async fn throttle(services: &Services, tenant_id: Uuid, keys: &[(String, u64)]) -> AppResult<Vec<Uuid>> {
+async fn throttle(
+    services: &Services,
+    tenant_id: Uuid,
+    keys: &[(String, u64)],
+) -> AppResult<Vec<Uuid>> {
     let now = services.clock.now();
     let window = Duration::seconds(services.login.window_secs);
     let mut ids = Vec::with_capacity(keys.len());
@@ -394,10 +457,19 @@ async fn throttle(services: &Services, tenant_id: Uuid, keys: &[(String, u64)]) 
 }
 
 /// Takes back a successful attempt: its own rows, and every recorded failure of `clear_key`.
-async fn forgive(services: &Services, tenant_id: Uuid, ids: Vec<Uuid>, clear_key: &str) -> AppResult<()> {
+async fn forgive(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: Vec<Uuid>,
+    clear_key: &str,
+) -> AppResult<()> {
     login_failure::Entity::delete_many()
         .filter(login_failure::Column::TenantId.eq(tenant_id))
-        .filter(sea_orm::Condition::any().add(login_failure::Column::Id.is_in(ids)).add(login_failure::Column::KeyHash.eq(clear_key)))
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_failure::Column::Id.is_in(ids))
+                .add(login_failure::Column::KeyHash.eq(clear_key)),
+        )
         .exec(&services.db)
         .await?;
     Ok(())
@@ -407,13 +479,22 @@ async fn forgive(services: &Services, tenant_id: Uuid, ids: Vec<Uuid>, clear_key
 /// after `max_failures` failures within the window for one e-mail (whether or not an account
 /// exists), or four times as many from one client, attempts get `RATE_LIMITED` until the
 /// window has passed. Unknown accounts cost the same argon2 verification as known ones.
-pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: String, client: Option<&str>) -> AppResult<SignIn> {
+pub async fn login(
+    services: &Services,
+    tenant: &Tenant,
+    email: &str,
+    password: String,
+    client: Option<&str>,
+) -> AppResult<SignIn> {
     let now = services.clock.now();
     let normalised = email.trim().to_lowercase();
     let email_key = throttle_key(services, tenant.id, "email", &normalised);
     let mut keys = vec![(email_key.clone(), services.login.max_failures)];
     if let Some(c) = client {
-        keys.push((throttle_key(services, tenant.id, "client", c), services.login.max_failures * 4));
+        keys.push((
+            throttle_key(services, tenant.id, "client", c),
+            services.login.max_failures * 4,
+        ));
     }
     let attempt = throttle(services, tenant.id, &keys).await?;
     let found = scoped::<user::Entity>(tenant.id)
@@ -421,7 +502,8 @@ pub async fn login(services: &Services, tenant: &Tenant, email: &str, password: 
         .filter(user::Column::Status.ne("erased"))
         .one(&services.db)
         .await?;
-    let ok = passwords::verify(password, found.as_ref().and_then(|u| u.password_hash.clone())).await?;
+    let ok =
+        passwords::verify(password, found.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let Some(found) = found.filter(|_| ok) else {
         return Err(AppError::InvalidCredentials);
     };
@@ -490,10 +572,19 @@ pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppRe
                     .exec(txn)
                     .await?;
                 if claimed.rows_affected != 1 {
-                    revoke_sessions(txn, tenant_id, SessionScope::One(session_id), now, "refresh token reuse").await?;
+                    revoke_sessions(
+                        txn,
+                        tenant_id,
+                        SessionScope::One(session_id),
+                        now,
+                        "refresh token reuse",
+                    )
+                    .await?;
                     return Ok(RefreshOutcome::Reused);
                 }
-                Ok(RefreshOutcome::Rotated(insert_refresh_token(txn, session_id, now, expires).await?))
+                Ok(RefreshOutcome::Rotated(
+                    insert_refresh_token(txn, session_id, now, expires).await?,
+                ))
             })
         })
         .await?;
@@ -538,7 +629,12 @@ async fn revoke_sessions<C: ConnectionTrait>(
 
 /// Checks that the session behind an access token is still open (not logged out, not revoked
 /// by refresh-token reuse, not expired).
-pub async fn session_is_open(services: &Services, tenant_id: Uuid, session_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+pub async fn session_is_open(
+    services: &Services,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<bool> {
     let now = services.clock.now();
     Ok(scoped::<auth_session::Entity>(tenant_id)
         .filter(auth_session::Column::Id.eq(session_id))
@@ -555,12 +651,21 @@ pub async fn logout(services: &Services, actor: &Actor, everywhere: bool) -> App
     let (Some(user_id), Some(session_id)) = (actor.user_id, actor.session_id) else {
         return Err(AppError::Unauthenticated);
     };
-    let scope = if everywhere { SessionScope::AllOf { user_id, except: None } } else { SessionScope::One(session_id) };
+    let scope = if everywhere {
+        SessionScope::AllOf { user_id, except: None }
+    } else {
+        SessionScope::One(session_id)
+    };
     revoke_sessions(&services.db, actor.tenant_id, scope, services.clock.now(), "logout").await
 }
 
 /// Changes the actor's password and signs out every other session.
-pub async fn change_password(services: &Services, actor: &Actor, current: String, new: Password) -> AppResult<()> {
+pub async fn change_password(
+    services: &Services,
+    actor: &Actor,
+    current: String,
+    new: Password,
+) -> AppResult<()> {
     let user_id = actor.user_id.ok_or(AppError::Unauthenticated)?;
     let found = scoped::<user::Entity>(actor.tenant_id)
         .filter(user::Column::Id.eq(user_id))
@@ -569,7 +674,8 @@ pub async fn change_password(services: &Services, actor: &Actor, current: String
         .ok_or(AppError::Unauthenticated)?;
     // A stolen access token must not become a password oracle: the same throttle as log-in.
     let key = throttle_key(services, actor.tenant_id, "password", &user_id.to_string());
-    let attempt = throttle(services, actor.tenant_id, &[(key.clone(), services.login.max_failures)]).await?;
+    let attempt =
+        throttle(services, actor.tenant_id, &[(key.clone(), services.login.max_failures)]).await?;
     if !passwords::verify(current, found.password_hash.clone()).await? {
         return Err(AppError::bad_input("input.currentPassword", "is not the current password"));
     }
@@ -585,8 +691,14 @@ pub async fn change_password(services: &Services, actor: &Actor, current: String
                 m.password_hash = Set(Some(hash));
                 m.updated_at = Set(now);
                 m.update(txn).await?;
-                revoke_sessions(txn, actor.tenant_id, SessionScope::AllOf { user_id, except: actor.session_id }, now, "password changed")
-                    .await?;
+                revoke_sessions(
+                    txn,
+                    actor.tenant_id,
+                    SessionScope::AllOf { user_id, except: actor.session_id },
+                    now,
+                    "password changed",
+                )
+                .await?;
                 audit::record(
                     txn,
                     &actor,
@@ -622,7 +734,11 @@ pub fn held_roles(tenant_id: Uuid) -> sea_orm::Select<user_role::Entity> {
     scoped::<user_role::Entity>(tenant_id).filter(user_role::Column::AcceptedAt.is_not_null())
 }
 
-async fn roles_of<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, RoleSet>> {
+async fn roles_of<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, RoleSet>> {
     let mut map: HashMap<Uuid, RoleSet> = HashMap::new();
     if ids.is_empty() {
         return Ok(map);
@@ -640,16 +756,27 @@ async fn roles_of<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, ids: &[Uuid]) -
 }
 
 /// One user of the tenant with their roles, or `None` (also for other tenants' ids).
-pub async fn find_record(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<UserRecord>> {
+pub async fn find_record(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<UserRecord>> {
     Ok(find_records(services, tenant_id, &[id]).await?.pop())
 }
 
 /// Users of the tenant with their roles, in two queries whatever the number of ids.
-pub async fn find_records(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<UserRecord>> {
+pub async fn find_records(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<UserRecord>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let users = scoped::<user::Entity>(tenant_id).filter(user::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+    let users = scoped::<user::Entity>(tenant_id)
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(&services.db)
+        .await?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
     let mut roles = roles_of(&services.db, tenant_id, &ids).await?;
     Ok(users
@@ -664,7 +791,11 @@ pub async fn find_records(services: &Services, tenant_id: Uuid, ids: &[Uuid]) ->
 /// Who the actor is guardian of, and (once sessions exist) whom they teach.
 pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relations> {
     let Some(me) = actor.user_id else { return Ok(Relations::default()) };
-    let wards = wards_of(services, actor.tenant_id, me).await?.into_iter().map(|r| r.user.id).collect::<HashSet<_>>();
+    let wards = wards_of(services, actor.tenant_id, me)
+        .await?
+        .into_iter()
+        .map(|r| r.user.id)
+        .collect::<HashSet<_>>();
     let learners = if actor.has(Role::Instructor) {
         super::learning::learners_of_instructor(services, actor.tenant_id, me).await?
     } else {
@@ -675,12 +806,20 @@ pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relation
 
 /// The wards of `guardian`: linked people who are minors today. Guardianship ends at 18 by
 /// itself; a link to someone without a birth date grants nothing.
-pub async fn wards_of(services: &Services, tenant_id: Uuid, guardian: Uuid) -> AppResult<Vec<UserRecord>> {
+pub async fn wards_of(
+    services: &Services,
+    tenant_id: Uuid,
+    guardian: Uuid,
+) -> AppResult<Vec<UserRecord>> {
     Ok(wards_of_many(services, tenant_id, &[guardian]).await?.remove(&guardian).unwrap_or_default())
 }
 
 /// The wards of several guardians: three queries whatever their number.
-pub async fn wards_of_many(services: &Services, tenant_id: Uuid, guardians: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<UserRecord>>> {
+pub async fn wards_of_many(
+    services: &Services,
+    tenant_id: Uuid,
+    guardians: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<UserRecord>>> {
     let links = scoped::<guardian_link::Entity>(tenant_id)
         .filter(guardian_link::Column::GuardianId.is_in(guardians.iter().copied()))
         .all(&services.db)
@@ -693,7 +832,8 @@ pub async fn wards_of_many(services: &Services, tenant_id: Uuid, guardians: &[Uu
         .filter(|r| r.user.birth_date.is_some_and(|b| super::types::is_minor(b, today)))
         .map(|r| (r.user.id, r))
         .collect();
-    let mut out: HashMap<Uuid, Vec<UserRecord>> = guardians.iter().map(|g| (*g, Vec::new())).collect();
+    let mut out: HashMap<Uuid, Vec<UserRecord>> =
+        guardians.iter().map(|g| (*g, Vec::new())).collect();
     for l in links {
         if let Some(r) = records.get(&l.minor_id) {
             out.entry(l.guardian_id).or_default().push(r.clone());
@@ -704,7 +844,12 @@ pub async fn wards_of_many(services: &Services, tenant_id: Uuid, guardians: &[Uu
 
 /// Links a guardian to a minor (support or the privacy officer, see
 /// [`policy::may_manage_guardianship`]); grants the guardian role; audited.
-pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, minor: Uuid) -> AppResult<UserRecord> {
+pub async fn link_guardian(
+    services: &Services,
+    actor: &Actor,
+    guardian: Uuid,
+    minor: Uuid,
+) -> AppResult<UserRecord> {
     if !policy::may_manage_guardianship(actor) {
         return Err(AppError::Forbidden);
     }
@@ -715,7 +860,10 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
     let m = find_record(services, actor.tenant_id, minor).await?.ok_or(AppError::NotFound)?;
     let today = today(services);
     if !m.user.birth_date.is_some_and(|b| super::types::is_minor(b, today)) {
-        return Err(AppError::bad_input("input.minorId", "is not a minor (birth date missing or 18 or over)"));
+        return Err(AppError::bad_input(
+            "input.minorId",
+            "is not a minor (birth date missing or 18 or over)",
+        ));
     }
     let exists = scoped::<guardian_link::Entity>(actor.tenant_id)
         .filter(guardian_link::Column::GuardianId.eq(guardian))
@@ -790,13 +938,22 @@ pub async fn link_guardian(services: &Services, actor: &Actor, guardian: Uuid, m
 /// goes, and with the last link the guardian role. Relations are read per request, so the
 /// guardian's very next request no longer reaches the ward. Audited with the minor as subject.
 /// No such link → `NOT_FOUND`.
-pub async fn unlink_guardian(services: &Services, actor: &Actor, guardian: Uuid, minor: Uuid) -> AppResult<UserRecord> {
+pub async fn unlink_guardian(
+    services: &Services,
+    actor: &Actor,
+    guardian: Uuid,
+    minor: Uuid,
+) -> AppResult<UserRecord> {
     if !policy::may_manage_guardianship(actor) {
         return Err(AppError::Forbidden);
     }
     let now = services.clock.now();
     let actor_c = actor.clone();
-    let purpose = if actor.has(Role::PrivacyOfficer) { Column::PrivacyOfficer.purpose() } else { Column::Support.purpose() };
+    let purpose = if actor.has(Role::PrivacyOfficer) {
+        Column::PrivacyOfficer.purpose()
+    } else {
+        Column::Support.purpose()
+    };
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
@@ -869,7 +1026,8 @@ pub async fn list_users(
         UserRows::Some { staff_accounts, consenting_to_marketing, learners } => {
             let mut allowed: HashSet<Uuid> = learners;
             if staff_accounts {
-                let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
+                let staff: Vec<&str> =
+                    Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
                 allowed.extend(
                     held_roles(actor.tenant_id)
                         .filter(user_role::Column::Role.is_in(staff))
@@ -887,7 +1045,15 @@ pub async fn list_users(
                     .into_tuple()
                     .all(&services.db)
                     .await?;
-                allowed.extend(consent::given_for(services, actor.tenant_id, &candidates, Purpose::MarketingEmail).await?);
+                allowed.extend(
+                    consent::given_for(
+                        services,
+                        actor.tenant_id,
+                        &candidates,
+                        Purpose::MarketingEmail,
+                    )
+                    .await?,
+                );
             }
             q = q.filter(user::Column::Id.is_in(allowed));
         }
@@ -931,14 +1097,16 @@ pub async fn update_profile(
     // purpose recorded in the audit log (own data, guardianship).
     let mut column = None;
     for f in &fields {
-        let granted = policy::granting_column(actor, relations, &facts, *f, Op::Write).ok_or(AppError::Forbidden)?;
+        let granted = policy::granting_column(actor, relations, &facts, *f, Op::Write)
+            .ok_or(AppError::Forbidden)?;
         column.get_or_insert(granted);
     }
     let column = column.ok_or(AppError::Forbidden)?;
     if let Patch::Set(email) = &patch.email
-        && email_taken(&services.db, actor.tenant_id, email, Some(target)).await? {
-            return Err(AppError::Conflict("another account uses this e-mail address".into()));
-        }
+        && email_taken(&services.db, actor.tenant_id, email, Some(target)).await?
+    {
+        return Err(AppError::Conflict("another account uses this e-mail address".into()));
+    }
     let now = services.clock.now();
     let mut m: user::ActiveModel = record.user.clone().into();
     match patch.civility {
@@ -1009,7 +1177,9 @@ pub async fn update_profile(
             })
         })
         .await
-        .map_err(|e| AppError::from(e).unique_as_conflict("another account uses this e-mail address"))?;
+        .map_err(|e| {
+            AppError::from(e).unique_as_conflict("another account uses this e-mail address")
+        })?;
     find_record(services, actor.tenant_id, target).await?.ok_or(AppError::NotFound)
 }
 
@@ -1034,8 +1204,18 @@ fn field_name(f: DataField) -> &'static str {
 /// Revoking removes a pending grant or a held role and signs the user out everywhere, so the
 /// change takes effect at once (also when they accept while it is being revoked). Every change is audited with the person as
 /// subject, so the privacy officer and the person themselves (their access log) see it.
-pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Role, granted: bool) -> AppResult<UserRecord> {
-    let allowed = if granted { policy::may_grant_role(actor, target, role) } else { policy::may_revoke_role(actor, target, role) };
+pub async fn set_role(
+    services: &Services,
+    actor: &Actor,
+    target: Uuid,
+    role: Role,
+    granted: bool,
+) -> AppResult<UserRecord> {
+    let allowed = if granted {
+        policy::may_grant_role(actor, target, role)
+    } else {
+        policy::may_revoke_role(actor, target, role)
+    };
     if !allowed {
         return Err(AppError::Forbidden);
     }
@@ -1050,7 +1230,11 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
     let held_before = row.as_ref().is_some_and(|r| r.accepted_at.is_some());
     let now = services.clock.now();
     let actor_c = actor.clone();
-    let purpose = if actor.has(Role::PrivacyOfficer) { Column::PrivacyOfficer.purpose() } else { Column::Admin.purpose() };
+    let purpose = if actor.has(Role::PrivacyOfficer) {
+        Column::PrivacyOfficer.purpose()
+    } else {
+        Column::Admin.purpose()
+    };
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
@@ -1092,7 +1276,12 @@ pub async fn set_role(services: &Services, actor: &Actor, target: Uuid, role: Ro
 /// The signed-in person accepts (or declines) a role granted to them. Accepting puts the
 /// role in effect from their next token (refresh or log-in); declining removes the grant.
 /// Audited either way. No pending grant of `role` → `NOT_FOUND`.
-pub async fn answer_role(services: &Services, actor: &Actor, role: Role, accept: bool) -> AppResult<UserRecord> {
+pub async fn answer_role(
+    services: &Services,
+    actor: &Actor,
+    role: Role,
+    accept: bool,
+) -> AppResult<UserRecord> {
     let me = actor.user_id.ok_or(AppError::Unauthenticated)?;
     let now = services.clock.now();
     let actor_c = actor.clone();
@@ -1149,14 +1338,25 @@ pub async fn answer_role(services: &Services, actor: &Actor, role: Role, accept:
 /// The operator's grant (`pupitre grant-role <tenant> <email> <role>`), for what no one in the
 /// tenant can do: the first privacy officer, or a new one when the last has left. Like any
 /// grant it is pending until the person accepts it, and audited (actor: the operator).
-pub async fn operator_grant(services: &Services, tenant_slug: &str, email: &str, role: Role) -> AppResult<()> {
-    let tenant = services.tenants.by_slug(tenant_slug).await?.ok_or_else(|| AppError::bad_input("tenant", "no such tenant"))?;
+pub async fn operator_grant(
+    services: &Services,
+    tenant_slug: &str,
+    email: &str,
+    role: Role,
+) -> AppResult<()> {
+    let tenant = services
+        .tenants
+        .by_slug(tenant_slug)
+        .await?
+        .ok_or_else(|| AppError::bad_input("tenant", "no such tenant"))?;
     let email = Email::parse("email", email)?;
     let user = scoped::<user::Entity>(tenant.id)
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&services.db)
         .await?
-        .ok_or_else(|| AppError::bad_input("email", "no account with this e-mail address in this tenant"))?;
+        .ok_or_else(|| {
+            AppError::bad_input("email", "no account with this e-mail address in this tenant")
+        })?;
     let exists = scoped::<user_role::Entity>(tenant.id)
         .filter(role_row(tenant.id, user.id, role))
         .one(&services.db)
@@ -1193,7 +1393,11 @@ pub async fn operator_grant(services: &Services, tenant_slug: &str, email: &str,
 }
 
 /// Roles granted to each of `ids` and not yet accepted.
-pub async fn pending_roles_of(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<HashMap<Uuid, RoleSet>> {
+pub async fn pending_roles_of(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, RoleSet>> {
     let rows = scoped::<user_role::Entity>(tenant_id)
         .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
         .filter(user_role::Column::AcceptedAt.is_null())
@@ -1209,7 +1413,13 @@ pub async fn pending_roles_of(services: &Services, tenant_id: Uuid, ids: &[Uuid]
 }
 
 /// Writes one audit record for a staff read (outside any transaction).
-pub async fn audit_read(services: &Services, actor: &Actor, subject: Uuid, category: Category, column: Column) -> AppResult<()> {
+pub async fn audit_read(
+    services: &Services,
+    actor: &Actor,
+    subject: Uuid,
+    category: Category,
+    column: Column,
+) -> AppResult<()> {
     audit::record(
         &services.db,
         actor,

@@ -12,16 +12,24 @@ use crate::error::{AppError, AppResult};
 /// here instead of exhausting memory on the blocking pool.
 fn permits() -> &'static tokio::sync::Semaphore {
     static SEM: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    SEM.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+    SEM.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        )
+    })
 }
 
-async fn blocking<T: Send + 'static>(what: &'static str, f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
     let _permit = permits().acquire().await.map_err(|e| AppError::internal(what, e))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::internal(what, e))?
 }
 
 fn argon2() -> AppResult<Argon2<'static>> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| AppError::internal("configuring argon2", e.to_string()))?;
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| AppError::internal("configuring argon2", e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 

@@ -229,10 +229,7 @@ impl MasterKeys {
                 return Err(VaultError::Keys(format!("duplicate key id '{kid}'")));
             }
             let key = decode_key(kid, encoded.trim())?;
-            keys.push(MasterKey {
-                kid: kid.to_owned(),
-                key,
-            });
+            keys.push(MasterKey { kid: kid.to_owned(), key });
         }
         Ok(Self { keys })
     }
@@ -270,15 +267,11 @@ impl MasterKeys {
     /// `dev`; production configuration must refuse such keys.
     #[must_use]
     pub fn is_development(&self) -> bool {
-        self.keys
-            .iter()
-            .any(|k| k.kid == DEVELOPMENT_KID || *k.key == DEVELOPMENT_KEY)
+        self.keys.iter().any(|k| k.kid == DEVELOPMENT_KID || *k.key == DEVELOPMENT_KEY)
     }
 
     fn current(&self) -> Result<&MasterKey, VaultError> {
-        self.keys
-            .first()
-            .ok_or_else(|| VaultError::Keys("no master key configured".to_owned()))
+        self.keys.first().ok_or_else(|| VaultError::Keys("no master key configured".to_owned()))
     }
 
     fn find(&self, kid: &str) -> Option<&MasterKey> {
@@ -288,9 +281,7 @@ impl MasterKeys {
 
 fn is_valid_kid(kid: &str) -> bool {
     (1..=MAX_KID_LEN).contains(&kid.len())
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Decodes one base64 master key into a zeroizing buffer (no intermediate heap copy).
@@ -370,11 +361,7 @@ pub fn seal(keys: &MasterKeys, document_id: Uuid, plaintext: &[u8]) -> Result<Se
     blob.extend_from_slice(&tag);
 
     let wrapped_key = wrap_key(master, document_id, &data_key)?;
-    Ok(Sealed {
-        key_id: master.kid.clone(),
-        wrapped_key,
-        blob,
-    })
+    Ok(Sealed { key_id: master.kid.clone(), wrapped_key, blob })
 }
 
 /// Decrypts a sealed document. Any tampering of the blob, wrapped key, key id or document id →
@@ -420,9 +407,7 @@ pub fn rewrap(
 }
 
 fn fill_random(buffer: &mut [u8]) -> Result<(), VaultError> {
-    rand::rngs::OsRng
-        .try_fill_bytes(buffer)
-        .map_err(|_| VaultError::Crypto)
+    rand::rngs::OsRng.try_fill_bytes(buffer).map_err(|_| VaultError::Crypto)
 }
 
 fn random_nonce() -> Result<[u8; NONCE_LEN], VaultError> {
@@ -518,9 +503,8 @@ fn unwrap_key(
     let (nonce, body) = split_header(wrapped)?;
     let (encrypted, tag) = body.split_at_checked(KEY_LEN).ok_or(VaultError::Tampered)?;
     let mut data_key = Zeroizing::new([0_u8; KEY_LEN]);
-    data_key.copy_from_slice(
-        <&[u8; KEY_LEN]>::try_from(encrypted).map_err(|_| VaultError::Tampered)?,
-    );
+    data_key
+        .copy_from_slice(<&[u8; KEY_LEN]>::try_from(encrypted).map_err(|_| VaultError::Tampered)?);
     let aad = wrap_aad(document_id, &master.kid);
     decrypt_in_place(&master.key, nonce, &aad, data_key.as_mut_slice(), tag)?;
     Ok(data_key)
@@ -530,11 +514,7 @@ fn unwrap_key(
 /// user-supplied text).
 #[must_use]
 pub fn storage_key(tenant_id: Uuid, document_id: Uuid) -> String {
-    format!(
-        "documents/{}/{}",
-        tenant_id.as_hyphenated(),
-        document_id.as_hyphenated()
-    )
+    format!("documents/{}/{}", tenant_id.as_hyphenated(), document_id.as_hyphenated())
 }
 
 /// Where sealed blobs live: one interface over [`object_store`] (a local directory by default,
@@ -575,10 +555,7 @@ impl DocumentStore {
     /// Stores `blob` under `key`, replacing any previous object.
     pub async fn put(&self, key: &str, blob: Vec<u8>) -> Result<(), VaultError> {
         let location = location(key)?;
-        self.store
-            .put(&location, PutPayload::from(blob))
-            .await
-            .map_err(storage_error)?;
+        self.store.put(&location, PutPayload::from(blob)).await.map_err(storage_error)?;
         Ok(())
     }
 
@@ -664,10 +641,7 @@ mod tests {
         for t in [DocumentType::Pdf, DocumentType::Jpeg, DocumentType::Png] {
             assert_eq!(DocumentType::parse_mime(t.mime()), Some(t));
         }
-        assert_eq!(
-            DocumentType::parse_mime(" Application/PDF; name=x"),
-            Some(DocumentType::Pdf)
-        );
+        assert_eq!(DocumentType::parse_mime(" Application/PDF; name=x"), Some(DocumentType::Pdf));
         assert_eq!(DocumentType::parse_mime("text/html"), None);
         assert_eq!(DocumentType::parse_mime(""), None);
         assert_eq!(DocumentType::parse_mime("image/gif"), None);
@@ -700,10 +674,7 @@ mod tests {
             format!("k1:{}", good.trim_end_matches('=')),
         ];
         for raw in &cases {
-            assert!(
-                matches!(MasterKeys::parse(raw), Err(VaultError::Keys(_))),
-                "{raw:?}"
-            );
+            assert!(matches!(MasterKeys::parse(raw), Err(VaultError::Keys(_))), "{raw:?}");
         }
         let parsed = keys(&format!(" k1:{good} , old-2_b:{}", b64(&[8; 32])));
         assert_eq!(parsed.current_kid(), "k1");
@@ -779,9 +750,6 @@ mod tests {
         }
         let mut longer = sealed.wrapped_key.clone();
         longer.push(0);
-        assert!(matches!(
-            open(&k, id, "k1", &longer, &sealed.blob),
-            Err(VaultError::Tampered)
-        ));
+        assert!(matches!(open(&k, id, "k1", &longer, &sealed.blob), Err(VaultError::Tampered)));
     }
 }

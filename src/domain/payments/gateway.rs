@@ -20,7 +20,8 @@ use stripe::{
     Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest as _,
 };
 use stripe_core::payment_intent::{
-    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods, RetrievePaymentIntent, UpdatePaymentIntent,
+    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
+    RetrievePaymentIntent, UpdatePaymentIntent,
 };
 use stripe_core::refund::CreateRefund;
 use stripe_core::{PaymentIntent, PaymentIntentStatus, Refund};
@@ -121,13 +122,10 @@ impl StripeGateway {
         timeout: Duration,
     ) -> Result<Self, GatewayError> {
         if secret_key.is_empty() {
-            return Err(GatewayError::Protocol(
-                "the Stripe secret key is empty".into(),
-            ));
+            return Err(GatewayError::Protocol("the Stripe secret key is empty".into()));
         }
-        let mut builder = ClientBuilder::new(secret_key)
-            .timeout(timeout)
-            .request_strategy(RequestStrategy::Once);
+        let mut builder =
+            ClientBuilder::new(secret_key).timeout(timeout).request_strategy(RequestStrategy::Once);
         if let Some(base) = api_base {
             // The client appends `v1/...` to the base as given: make sure it ends with one '/'.
             builder = builder.url(format!("{}/", base.trim_end_matches('/')));
@@ -178,10 +176,7 @@ impl StripeGateway {
     /// See [`GatewayError`]; an unknown id is `Rejected { code: "resource_missing", .. }`.
     pub async fn retrieve_payment_intent(&self, id: &str) -> Result<IntentView, GatewayError> {
         check_id(id, "pi_")?;
-        let intent = RetrievePaymentIntent::new(id)
-            .send(&self.client)
-            .await
-            .map_err(classify)?;
+        let intent = RetrievePaymentIntent::new(id).send(&self.client).await.map_err(classify)?;
         intent_view(intent)
     }
 
@@ -189,7 +184,12 @@ impl StripeGateway {
     ///
     /// # Errors
     /// See [`GatewayError`]; an intent already processing or paid is `Rejected`.
-    pub async fn update_payment_intent_amount(&self, id: &str, amount_minor: i64, idempotency_key: &str) -> Result<IntentView, GatewayError> {
+    pub async fn update_payment_intent_amount(
+        &self,
+        id: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<IntentView, GatewayError> {
         check_id(id, "pi_")?;
         let intent = UpdatePaymentIntent::new(id)
             .amount(amount_minor)
@@ -210,10 +210,7 @@ impl StripeGateway {
         check_id(id, "pi_")?;
         // No idempotency key: cancelling is idempotent by nature, and Stripe would replay a first
         // refusal (e.g. while the intent was processing) under the same key for 24 hours.
-        let intent = CancelPaymentIntent::new(id)
-            .send(&self.client)
-            .await
-            .map_err(classify)?;
+        let intent = CancelPaymentIntent::new(id).send(&self.client).await.map_err(classify)?;
         intent_view(intent)
     }
 
@@ -248,10 +245,7 @@ impl StripeGateway {
 }
 
 fn to_map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn idempotent(key: &str) -> Result<RequestStrategy, GatewayError> {
@@ -269,9 +263,7 @@ fn check_id(id: &str, prefix: &str) -> Result<(), GatewayError> {
     if well_formed {
         Ok(())
     } else {
-        Err(GatewayError::Protocol(format!(
-            "malformed Stripe id (expected {prefix}…)"
-        )))
+        Err(GatewayError::Protocol(format!("malformed Stripe id (expected {prefix}…)")))
     }
 }
 
@@ -306,15 +298,10 @@ fn map_status(status: &PaymentIntentStatus) -> Result<IntentStatus, GatewayError
 fn intent_view(intent: PaymentIntent) -> Result<IntentView, GatewayError> {
     let status = map_status(&intent.status)?;
     if let stripe_types::Currency::Unknown(code) = &intent.currency {
-        return Err(GatewayError::Protocol(format!(
-            "unknown currency {code:?} in PaymentIntent"
-        )));
+        return Err(GatewayError::Protocol(format!("unknown currency {code:?} in PaymentIntent")));
     }
     let last_error = intent.last_payment_error.as_ref().and_then(|err| {
-        err.code
-            .as_ref()
-            .map(|code| code.as_str().to_owned())
-            .or_else(|| err.message.clone())
+        err.code.as_ref().map(|code| code.as_str().to_owned()).or_else(|| err.message.clone())
     });
     Ok(IntentView {
         id: intent.id.as_str().to_owned(),
@@ -384,10 +371,7 @@ mod tests {
     fn server_errors_and_rate_limits_are_unavailable() {
         for status in [429_u16, 500, 502, 503] {
             let err = classify_status(status, "api_error", None, Some("boom"));
-            assert!(
-                matches!(err, GatewayError::Unavailable(_)),
-                "{status}: {err:?}"
-            );
+            assert!(matches!(err, GatewayError::Unavailable(_)), "{status}: {err:?}");
         }
     }
 
@@ -420,10 +404,7 @@ mod tests {
 
     #[test]
     fn transport_failures_are_unavailable_and_bad_bodies_are_protocol() {
-        assert!(matches!(
-            classify(StripeError::Timeout),
-            GatewayError::Unavailable(_)
-        ));
+        assert!(matches!(classify(StripeError::Timeout), GatewayError::Unavailable(_)));
         assert!(matches!(
             classify(StripeError::ClientError("connection refused".into())),
             GatewayError::Unavailable(_)
@@ -433,23 +414,15 @@ mod tests {
             GatewayError::Unavailable(_)
         ));
         assert!(matches!(
-            classify(StripeError::JSONDeserialize(
-                "error deserializing request data".into()
-            )),
+            classify(StripeError::JSONDeserialize("error deserializing request data".into())),
             GatewayError::Protocol(_)
         ));
     }
 
     #[test]
     fn currencies_and_ids_are_checked_before_sending() {
-        assert!(matches!(
-            parse_currency("EUR"),
-            Ok(stripe_types::Currency::EUR)
-        ));
-        assert!(matches!(
-            parse_currency("xyz"),
-            Err(GatewayError::Protocol(_))
-        ));
+        assert!(matches!(parse_currency("EUR"), Ok(stripe_types::Currency::EUR)));
+        assert!(matches!(parse_currency("xyz"), Err(GatewayError::Protocol(_))));
         assert!(check_id("pi_3Abc123", "pi_").is_ok());
         for bad in ["", "pi_", "pi_1/../x", "ch_123", "pi_1?expand=x"] {
             assert!(check_id(bad, "pi_").is_err(), "{bad}");

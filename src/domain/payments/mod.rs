@@ -42,11 +42,17 @@ pub struct StripeStats {
 
 impl StripeStats {
     /// Runs one Stripe call and counts it.
-    pub async fn time<T>(&self, call: impl Future<Output = Result<T, GatewayError>>) -> Result<T, GatewayError> {
+    pub async fn time<T>(
+        &self,
+        call: impl Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
         let started = Instant::now();
         let res = call.await;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.nanos.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.nanos.fetch_add(
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         if res.is_err() {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -77,7 +83,13 @@ pub enum SignatureError {
 }
 
 /// Checks a Stripe webhook signature on the raw body (see the module documentation).
-pub fn verify_signature(payload: &[u8], header: Option<&str>, secret: &[u8], tolerance_secs: i64, now_unix: i64) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    payload: &[u8],
+    header: Option<&str>,
+    secret: &[u8],
+    tolerance_secs: i64,
+    now_unix: i64,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let mut timestamp: Option<i64> = None;
     let mut signatures: Vec<Vec<u8>> = Vec::new();
@@ -101,7 +113,9 @@ pub fn verify_signature(payload: &[u8], header: Option<&str>, secret: &[u8], tol
         return Err(SignatureError::Stale);
     }
     for sig in signatures {
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else { return Err(SignatureError::Mismatch) };
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+            return Err(SignatureError::Mismatch);
+        };
         mac.update(t.to_string().as_bytes());
         mac.update(b".");
         mac.update(payload);
@@ -138,18 +152,39 @@ mod tests {
         let header = sign(body, b"whsec_x", now - 10);
         assert_eq!(verify_signature(body, Some(&header), b"whsec_x", 300, now), Ok(()));
         // Any other key, body or an old timestamp fails.
-        assert_eq!(verify_signature(body, Some(&header), b"whsec_y", 300, now), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(b"{}", Some(&header), b"whsec_x", 300, now), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(body, Some(&header), b"whsec_x", 5, now), Err(SignatureError::Stale));
+        assert_eq!(
+            verify_signature(body, Some(&header), b"whsec_y", 300, now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(b"{}", Some(&header), b"whsec_x", 300, now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(body, Some(&header), b"whsec_x", 5, now),
+            Err(SignatureError::Stale)
+        );
         let future = sign(body, b"whsec_x", now + 301);
-        assert_eq!(verify_signature(body, Some(&future), b"whsec_x", 300, now), Err(SignatureError::Stale));
+        assert_eq!(
+            verify_signature(body, Some(&future), b"whsec_x", 300, now),
+            Err(SignatureError::Stale)
+        );
         // A rolled secret: Stripe sends one v1 per active secret; one match is enough.
         let good = sign(body, b"whsec_x", now);
         let (_, good_v1) = good.split_once(",v1=").unwrap();
         let two = format!("{},v1={good_v1}", sign(body, b"whsec_old", now));
         assert_eq!(verify_signature(body, Some(&two), b"whsec_x", 300, now), Ok(()));
-        assert_eq!(verify_signature(body, None, b"whsec_x", 300, now), Err(SignatureError::Missing));
-        assert_eq!(verify_signature(body, Some("v1=abcd"), b"whsec_x", 300, now), Err(SignatureError::Malformed));
-        assert_eq!(verify_signature(body, Some("t=12,v0=abcd"), b"whsec_x", 300, now), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_signature(body, None, b"whsec_x", 300, now),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_signature(body, Some("v1=abcd"), b"whsec_x", 300, now),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature(body, Some("t=12,v0=abcd"), b"whsec_x", 300, now),
+            Err(SignatureError::Malformed)
+        );
     }
 }

@@ -55,13 +55,23 @@ struct Envelope {
 }
 
 fn envelope(payload: &[u8]) -> Result<Envelope, WebhookError> {
-    let v: Value = serde_json::from_slice(payload).map_err(|_| WebhookError::Payload("invalid JSON"))?;
+    let v: Value =
+        serde_json::from_slice(payload).map_err(|_| WebhookError::Payload("invalid JSON"))?;
     if v["object"] != "event" {
         return Err(WebhookError::Payload("not an event object"));
     }
-    let id = v["id"].as_str().filter(|s| s.starts_with("evt_") && s.len() <= 255).ok_or(WebhookError::Payload("missing event id"))?;
-    let type_ = v["type"].as_str().filter(|s| s.len() <= 255).ok_or(WebhookError::Payload("missing event type"))?;
-    let created = v["created"].as_i64().and_then(|t| chrono::DateTime::from_timestamp(t, 0)).ok_or(WebhookError::Payload("missing created"))?;
+    let id = v["id"]
+        .as_str()
+        .filter(|s| s.starts_with("evt_") && s.len() <= 255)
+        .ok_or(WebhookError::Payload("missing event id"))?;
+    let type_ = v["type"]
+        .as_str()
+        .filter(|s| s.len() <= 255)
+        .ok_or(WebhookError::Payload("missing event type"))?;
+    let created = v["created"]
+        .as_i64()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .ok_or(WebhookError::Payload("missing created"))?;
     let object = v["data"]["object"].clone();
     if !object.is_object() {
         return Err(WebhookError::Payload("missing data.object"));
@@ -112,7 +122,10 @@ fn announced(type_: &str) -> Option<IntentStatus> {
     })
 }
 
-async fn order_of(services: &Services, intent: &IntentView) -> Result<Option<order::Model>, AppError> {
+async fn order_of(
+    services: &Services,
+    intent: &IntentView,
+) -> Result<Option<order::Model>, AppError> {
     let by_meta = match (intent.metadata.get("tenant_id"), intent.metadata.get("order_id")) {
         (Some(t), Some(o)) => match (Uuid::parse_str(t), Uuid::parse_str(o)) {
             (Ok(t), Ok(o)) => shop::order_by_id(services, t, o).await?,
@@ -128,37 +141,60 @@ async fn order_of(services: &Services, intent: &IntentView) -> Result<Option<ord
         return Ok(None);
     }
     // Webhooks are deployment-wide: the intent id is unique across tenants.
-    Ok(order::Entity::find().filter(order::Column::PaymentIntentId.eq(intent.id.as_str())).one(&services.db).await?)
+    Ok(order::Entity::find()
+        .filter(order::Column::PaymentIntentId.eq(intent.id.as_str()))
+        .one(&services.db)
+        .await?)
 }
 
 /// Whether `s` can be a PaymentIntent id (what the gateway accepts in a URL path).
 fn is_intent_id(s: &str) -> bool {
-    s.len() > 3 && s.len() <= 255 && s.starts_with("pi_") && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    s.len() > 3
+        && s.len() <= 255
+        && s.starts_with("pi_")
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Verifies, parses and processes one delivery of `/webhooks/stripe`.
 #[tracing::instrument(skip_all)]
-pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>) -> Result<WebhookOutcome, WebhookError> {
+pub async fn handle(
+    services: &Services,
+    payload: &[u8],
+    signature: Option<&str>,
+) -> Result<WebhookOutcome, WebhookError> {
     let p = &services.payments;
     let now = services.clock.now();
-    verify_signature(payload, signature, p.webhook_secret.expose().as_bytes(), p.tolerance_secs, now.timestamp())?;
+    verify_signature(
+        payload,
+        signature,
+        p.webhook_secret.expose().as_bytes(),
+        p.tolerance_secs,
+        now.timestamp(),
+    )?;
     let ev = envelope(payload)?;
     tracing::info!(stripe.event = %ev.id, stripe.type = %ev.type_, "webhook received");
-    if payment_event::Entity::find_by_id(ev.id.clone()).one(&services.db).await.map_err(AppError::from)?.is_some() {
+    if payment_event::Entity::find_by_id(ev.id.clone())
+        .one(&services.db)
+        .await
+        .map_err(AppError::from)?
+        .is_some()
+    {
         return Ok(WebhookOutcome::Duplicate);
     }
 
-    let mut intent = if ev.type_.starts_with("payment_intent.") { intent_from_json(&ev.object) } else { None };
+    let mut intent =
+        if ev.type_.starts_with("payment_intent.") { intent_from_json(&ev.object) } else { None };
     // The intent id an event names, kept on its record even when Stripe does not know it.
     let mut named_intent = None;
     let mut unknown_intent = false;
     if ev.type_.starts_with("payment_intent.") {
         let announced = announced(&ev.type_);
         // `created` says nothing an order needs: recorded, no call to Stripe.
-        let unclear = ev.type_ != "payment_intent.created" && match (&intent, announced) {
-            (None, _) | (_, None) => true,
-            (Some(i), Some(a)) => i.status != a,
-        };
+        let unclear = ev.type_ != "payment_intent.created"
+            && match (&intent, announced) {
+                (None, _) | (_, None) => true,
+                (Some(i), Some(a)) => i.status != a,
+            };
         if unclear {
             // When in doubt, ask Stripe for the intent's current state; never act on the
             // doubtful object itself.
@@ -173,7 +209,13 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
                             "webhook names a PaymentIntent Stripe does not know: recorded and acknowledged, nothing applied");
                         unknown_intent = true;
                     }
-                    Err(e) => return Err(shop::gateway_error(e, "the event will be processed when Stripe sends it again").into()),
+                    Err(e) => {
+                        return Err(shop::gateway_error(
+                            e,
+                            "the event will be processed when Stripe sends it again",
+                        )
+                        .into());
+                    }
                 }
             } else {
                 tracing::warn!(stripe.event = %ev.id, stripe.type = %ev.type_,
@@ -187,18 +229,19 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
         None => None,
     };
     let txn = services.db.begin().await.map_err(AppError::from)?;
-    let inserted = payment_event::Entity::insert(payment_event::ActiveModel::from(payment_event::Model {
-        id: ev.id.clone(),
-        tenant_id: order.as_ref().map(|o| o.tenant_id),
-        event_type: ev.type_.clone(),
-        payment_intent_id: intent.as_ref().map(|i| i.id.clone()).or(named_intent),
-        order_id: order.as_ref().map(|o| o.id),
-        outcome: "processing".into(),
-        created_at: ev.created,
-        processed_at: now,
-    }))
-    .exec_without_returning(&txn)
-    .await;
+    let inserted =
+        payment_event::Entity::insert(payment_event::ActiveModel::from(payment_event::Model {
+            id: ev.id.clone(),
+            tenant_id: order.as_ref().map(|o| o.tenant_id),
+            event_type: ev.type_.clone(),
+            payment_intent_id: intent.as_ref().map(|i| i.id.clone()).or(named_intent),
+            order_id: order.as_ref().map(|o| o.id),
+            outcome: "processing".into(),
+            created_at: ev.created,
+            processed_at: now,
+        }))
+        .exec_without_returning(&txn)
+        .await;
     if let Err(e) = inserted {
         let e = AppError::from(e);
         if e.is_unique_violation() {
@@ -218,14 +261,29 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
                 PaymentOutcome::SeatsGone => "seats_gone",
             },
             IntentStatus::Processing => {
-                if shop::mark_unpaid_state(&txn, o.id, OrderStatus::AwaitingPayment, None, now).await? { "applied" } else { "stale" }
+                if shop::mark_unpaid_state(&txn, o.id, OrderStatus::AwaitingPayment, None, now)
+                    .await?
+                {
+                    "applied"
+                } else {
+                    "stale"
+                }
             }
             IntentStatus::RequiresPaymentMethod if i.last_error.is_some() => {
                 let err = i.last_error.clone().map(|e| e.chars().take(200).collect::<String>());
-                if shop::mark_unpaid_state(&txn, o.id, OrderStatus::PaymentFailed, err, now).await? { "applied" } else { "stale" }
+                if shop::mark_unpaid_state(&txn, o.id, OrderStatus::PaymentFailed, err, now).await?
+                {
+                    "applied"
+                } else {
+                    "stale"
+                }
             }
             IntentStatus::Canceled => {
-                if shop::cancel_unpaid(&txn, o, now).await? { "applied" } else { "stale" }
+                if shop::cancel_unpaid(&txn, o, now).await? {
+                    "applied"
+                } else {
+                    "stale"
+                }
             }
             _ => "ignored",
         },
@@ -242,9 +300,17 @@ pub async fn handle(services: &Services, payload: &[u8], signature: Option<&str>
     {
         // Paid for seats that are no longer there: give the money back (idempotent per intent).
         let key = format!("pupitre-autorefund-{}", i.id);
-        match p.stats.time(p.gateway.create_refund(&i.id, None, &[("reason", "seats_gone")], &key)).await {
-            Ok(_) => tracing::warn!(stripe.event = %ev.id, "payment for an expired order whose seats are gone: refunded"),
-            Err(e) => tracing::error!(stripe.event = %ev.id, error = %e, "payment for an expired order whose seats are gone: the refund failed, refund it by hand"),
+        match p
+            .stats
+            .time(p.gateway.create_refund(&i.id, None, &[("reason", "seats_gone")], &key))
+            .await
+        {
+            Ok(_) => {
+                tracing::warn!(stripe.event = %ev.id, "payment for an expired order whose seats are gone: refunded")
+            }
+            Err(e) => {
+                tracing::error!(stripe.event = %ev.id, error = %e, "payment for an expired order whose seats are gone: the refund failed, refund it by hand")
+            }
         }
     }
     tracing::info!(stripe.event = %ev.id, outcome, "webhook processed");

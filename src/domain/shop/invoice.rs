@@ -16,10 +16,12 @@ use super::stored_address;
 use crate::domain::Services;
 use crate::domain::accounts;
 use crate::domain::audit::{self, AuditRecord};
-use crate::policy::{self, Actor, Category, DataField, Decision, Op, Relations, SubjectFacts, SubjectStatus};
 use crate::domain::tenancy::scoped;
 use crate::entities::{invoice, invoice_counter, order, order_line, refund};
 use crate::error::{AppError, AppResult};
+use crate::policy::{
+    self, Actor, Category, DataField, Decision, Op, Relations, SubjectFacts, SubjectStatus,
+};
 
 /// Invoices proper.
 pub const INVOICE_SERIES: &str = "F";
@@ -27,17 +29,28 @@ pub const INVOICE_SERIES: &str = "F";
 pub const CREDIT_NOTE_SERIES: &str = "AV";
 
 /// Takes the next number of `series` for `tenant_id` inside the caller's transaction.
-pub async fn next_number<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, series: &str) -> AppResult<i64> {
+pub async fn next_number<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    series: &str,
+) -> AppResult<i64> {
     invoice_counter::Entity::insert(invoice_counter::ActiveModel {
         tenant_id: sea_orm::ActiveValue::Set(tenant_id),
         series: sea_orm::ActiveValue::Set(series.to_owned()),
         last_number: sea_orm::ActiveValue::Set(0),
     })
-    .on_conflict(OnConflict::columns([invoice_counter::Column::TenantId, invoice_counter::Column::Series]).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::columns([invoice_counter::Column::TenantId, invoice_counter::Column::Series])
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(conn)
     .await?;
     let res = invoice_counter::Entity::update_many()
-        .col_expr(invoice_counter::Column::LastNumber, Expr::col(invoice_counter::Column::LastNumber).add(1))
+        .col_expr(
+            invoice_counter::Column::LastNumber,
+            Expr::col(invoice_counter::Column::LastNumber).add(1),
+        )
         .filter(invoice_counter::Column::TenantId.eq(tenant_id))
         .filter(invoice_counter::Column::Series.eq(series))
         .exec(conn)
@@ -61,7 +74,12 @@ fn address_value(raw: &str) -> Value {
 }
 
 /// Issues the invoice of a paid order (one per order: a second call returns the first).
-pub async fn issue_invoice<C: ConnectionTrait>(conn: &C, o: &order::Model, lines: &[order_line::Model], now: DateTime<Utc>) -> AppResult<invoice::Model> {
+pub async fn issue_invoice<C: ConnectionTrait>(
+    conn: &C,
+    o: &order::Model,
+    lines: &[order_line::Model],
+    now: DateTime<Utc>,
+) -> AppResult<invoice::Model> {
     if let Some(existing) = scoped::<invoice::Entity>(o.tenant_id)
         .filter(invoice::Column::OrderId.eq(o.id))
         .filter(invoice::Column::Series.eq(INVOICE_SERIES))
@@ -109,18 +127,27 @@ pub async fn issue_invoice<C: ConnectionTrait>(conn: &C, o: &order::Model, lines
         snapshot: snapshot.to_string(),
         issued_at: now,
     };
-    invoice::Entity::insert(invoice::ActiveModel::from(model.clone())).exec_without_returning(conn).await?;
+    invoice::Entity::insert(invoice::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await?;
     Ok(model)
 }
 
 /// Issues the credit note of a refund of `o`, crediting part of its invoice (tax in proportion).
-pub async fn issue_credit_note<C: ConnectionTrait>(conn: &C, o: &order::Model, r: &refund::Model, now: DateTime<Utc>) -> AppResult<invoice::Model> {
+pub async fn issue_credit_note<C: ConnectionTrait>(
+    conn: &C,
+    o: &order::Model,
+    r: &refund::Model,
+    now: DateTime<Utc>,
+) -> AppResult<invoice::Model> {
     let original = scoped::<invoice::Entity>(o.tenant_id)
         .filter(invoice::Column::OrderId.eq(o.id))
         .filter(invoice::Column::Series.eq(INVOICE_SERIES))
         .one(conn)
         .await?
-        .ok_or_else(|| AppError::internal("issuing a credit note", "the refunded order has no invoice"))?;
+        .ok_or_else(|| {
+            AppError::internal("issuing a credit note", "the refunded order has no invoice")
+        })?;
     let seq = next_number(conn, o.tenant_id, CREDIT_NOTE_SERIES).await?;
     let number = format_number(CREDIT_NOTE_SERIES, seq);
     // Tax in proportion, except on the note that completes the refund, which takes what is left,
@@ -138,7 +165,8 @@ pub async fn issue_credit_note<C: ConnectionTrait>(conn: &C, o: &order::Model, r
     } else if original.total_cents == 0 {
         0
     } else {
-        (r.amount_cents * original.tax_cents * 2 + original.total_cents) / (2 * original.total_cents)
+        (r.amount_cents * original.tax_cents * 2 + original.total_cents)
+            / (2 * original.total_cents)
     };
     let full = r.amount_cents == original.total_cents;
     let snapshot = json!({
@@ -180,18 +208,32 @@ pub async fn issue_credit_note<C: ConnectionTrait>(conn: &C, o: &order::Model, r
         snapshot: snapshot.to_string(),
         issued_at: now,
     };
-    invoice::Entity::insert(invoice::ActiveModel::from(model.clone())).exec_without_returning(conn).await?;
+    invoice::Entity::insert(invoice::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await?;
     Ok(model)
 }
 
-pub async fn invoice_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<invoice::Model>> {
-    Ok(scoped::<invoice::Entity>(tenant_id).filter(invoice::Column::Id.eq(id)).one(&services.db).await?)
+pub async fn invoice_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<invoice::Model>> {
+    Ok(scoped::<invoice::Entity>(tenant_id)
+        .filter(invoice::Column::Id.eq(id))
+        .one(&services.db)
+        .await?)
 }
 
 /// An invoice's PDF and number, for its buyer (or their guardian) and billing staff; `NOT_FOUND`
 /// for anyone else. Staff downloads are written to the audit log before the bytes are returned
 /// (fail closed).
-pub async fn download(services: &Services, actor: &Actor, relations: &Relations, id: Uuid) -> AppResult<(Vec<u8>, String)> {
+pub async fn download(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    id: Uuid,
+) -> AppResult<(Vec<u8>, String)> {
     let inv = invoice_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let facts = match inv.buyer_id {
         Some(b) => accounts::find_record(services, actor.tenant_id, b).await?.map(|r| r.facts()),
@@ -218,19 +260,25 @@ pub async fn download(services: &Services, actor: &Actor, relations: &Relations,
             .await?;
         }
     }
-    let seller = services.tenants.by_id(actor.tenant_id).await?.map(|t| t.name.clone()).unwrap_or_default();
+    let seller =
+        services.tenants.by_id(actor.tenant_id).await?.map(|t| t.name.clone()).unwrap_or_default();
     Ok((render_pdf(&inv, &seller)?, inv.number))
 }
 
 /// Invoices and credit notes of several orders, oldest first.
-pub async fn invoices_of(services: &Services, tenant_id: Uuid, orders: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, Vec<invoice::Model>>> {
+pub async fn invoices_of(
+    services: &Services,
+    tenant_id: Uuid,
+    orders: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, Vec<invoice::Model>>> {
     let rows = scoped::<invoice::Entity>(tenant_id)
         .filter(invoice::Column::OrderId.is_in(orders.iter().copied()))
         .order_by_asc(invoice::Column::IssuedAt)
         .order_by_asc(invoice::Column::Id)
         .all(&services.db)
         .await?;
-    let mut out: std::collections::HashMap<Uuid, Vec<invoice::Model>> = std::collections::HashMap::new();
+    let mut out: std::collections::HashMap<Uuid, Vec<invoice::Model>> =
+        std::collections::HashMap::new();
     for r in rows {
         out.entry(r.order_id).or_default().push(r);
     }
@@ -283,11 +331,16 @@ fn win_ansi(s: &str) -> Vec<u8> {
 /// tenant's name.
 pub fn render_pdf(inv: &invoice::Model, seller: &str) -> AppResult<Vec<u8>> {
     use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
-    let snap: Value = serde_json::from_str(&inv.snapshot).map_err(|e| AppError::internal("reading an invoice snapshot", e))?;
+    let snap: Value = serde_json::from_str(&inv.snapshot)
+        .map_err(|e| AppError::internal("reading an invoice snapshot", e))?;
     let credit = inv.series == CREDIT_NOTE_SERIES;
     let cur = inv.currency.as_str();
     let mut rows: Vec<(f32, f32, String)> = Vec::new(); // (size, x, text) per line, top to bottom
-    rows.push((18.0, 50.0, if credit { format!("Avoir {}", inv.number) } else { format!("Facture {}", inv.number) }));
+    rows.push((
+        18.0,
+        50.0,
+        if credit { format!("Avoir {}", inv.number) } else { format!("Facture {}", inv.number) },
+    ));
     rows.push((10.0, 50.0, format!("Date d'émission : {}", inv.issued_at.format("%d/%m/%Y"))));
     if let Some(c) = snap["credits"].as_str() {
         rows.push((10.0, 50.0, format!("Avoir sur la facture {c}")));
@@ -305,23 +358,39 @@ pub fn render_pdf(inv: &invoice::Model, seller: &str) -> AppResult<Vec<u8>> {
     }
     rows.push((10.0, 50.0, String::new()));
     for l in snap["lines"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let rate = l["taxRateBp"].as_i64().map(|bp| format!(" (TVA {},{:02} %)", bp / 100, bp % 100)).unwrap_or_default();
+        let rate = l["taxRateBp"]
+            .as_i64()
+            .map(|bp| format!(" (TVA {},{:02} %)", bp / 100, bp % 100))
+            .unwrap_or_default();
         rows.push((10.0, 50.0, format!("{}{rate}", l["description"].as_str().unwrap_or(""))));
-        rows.push((10.0, 70.0, format!(
-            "Prix : {}   Remise : {}   dont TVA : {}   Total TTC : {}",
-            money(l["unitPriceCents"].as_i64().unwrap_or(0), cur),
-            money(l["discountCents"].as_i64().unwrap_or(0), cur),
-            money(l["taxCents"].as_i64().unwrap_or(0), cur),
-            money(l["totalCents"].as_i64().unwrap_or(0), cur),
-        )));
+        rows.push((
+            10.0,
+            70.0,
+            format!(
+                "Prix : {}   Remise : {}   dont TVA : {}   Total TTC : {}",
+                money(l["unitPriceCents"].as_i64().unwrap_or(0), cur),
+                money(l["discountCents"].as_i64().unwrap_or(0), cur),
+                money(l["taxCents"].as_i64().unwrap_or(0), cur),
+                money(l["totalCents"].as_i64().unwrap_or(0), cur),
+            ),
+        ));
     }
     rows.push((10.0, 50.0, String::new()));
-    rows.push((11.0, 300.0, format!("Sous-total : {}", money(snap["subtotalCents"].as_i64().unwrap_or(0), cur))));
-    rows.push((11.0, 300.0, format!("Remise : {}", money(snap["discountCents"].as_i64().unwrap_or(0), cur))));
+    rows.push((
+        11.0,
+        300.0,
+        format!("Sous-total : {}", money(snap["subtotalCents"].as_i64().unwrap_or(0), cur)),
+    ));
+    rows.push((
+        11.0,
+        300.0,
+        format!("Remise : {}", money(snap["discountCents"].as_i64().unwrap_or(0), cur)),
+    ));
     rows.push((11.0, 300.0, format!("dont TVA : {}", money(inv.tax_cents, cur))));
     rows.push((13.0, 300.0, format!("Total TTC : {}", money(inv.total_cents, cur))));
 
-    let (catalog, pages, page, font, content_id) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5));
+    let (catalog, pages, page, font, content_id) =
+        (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5));
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(pages);
     pdf.pages(pages).kids([page]).count(1);
@@ -329,11 +398,18 @@ pub fn render_pdf(inv: &invoice::Model, seller: &str) -> AppResult<Vec<u8>> {
     p.media_box(Rect::new(0.0, 0.0, 595.0, 842.0)).parent(pages).contents(content_id);
     p.resources().fonts().pair(Name(b"F1"), font);
     drop(p);
-    pdf.type1_font(font).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(font)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
     let mut content = Content::new();
     let mut y = 790.0;
     for (size, x, text) in rows.iter().take(60) {
-        content.begin_text().set_font(Name(b"F1"), *size).next_line(*x, y).show(Str(&win_ansi(text))).end_text();
+        content
+            .begin_text()
+            .set_font(Name(b"F1"), *size)
+            .next_line(*x, y)
+            .show(Str(&win_ansi(text)))
+            .end_text();
         y -= size + 6.0;
     }
     pdf.stream(content_id, &content.finish());

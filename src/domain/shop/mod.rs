@@ -21,8 +21,8 @@ pub mod refund;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -98,7 +98,10 @@ pub struct OrderRequest {
 impl std::fmt::Debug for OrderRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The billing name and address are personal data: never printed.
-        f.debug_struct("OrderRequest").field("sessions", &self.sessions).field("learner", &self.learner).finish_non_exhaustive()
+        f.debug_struct("OrderRequest")
+            .field("sessions", &self.sessions)
+            .field("learner", &self.learner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,8 +115,13 @@ pub struct OrderRecord {
 /// Checks the idempotency key: 8–100 characters of `[A-Za-z0-9_.:-]`.
 pub fn parse_idempotency_key(field: &str, raw: &str) -> AppResult<String> {
     let k = raw.trim();
-    if !(8..=100).contains(&k.len()) || !k.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c)) {
-        return Err(AppError::bad_input(field, "must be 8 to 100 characters among letters, digits, `_`, `.`, `:` and `-`"));
+    if !(8..=100).contains(&k.len())
+        || !k.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+    {
+        return Err(AppError::bad_input(
+            field,
+            "must be 8 to 100 characters among letters, digits, `_`, `.`, `:` and `-`",
+        ));
     }
     Ok(k.to_owned())
 }
@@ -150,7 +158,13 @@ struct StoredAddress {
 
 /// The stored form of a billing address.
 pub fn address_value(a: &PostalAddress) -> serde_json::Value {
-    let s = StoredAddress { line1: a.line1.clone(), line2: a.line2.clone(), postal_code: a.postal_code.clone(), city: a.city.clone(), country: a.country.clone() };
+    let s = StoredAddress {
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        postal_code: a.postal_code.clone(),
+        city: a.city.clone(),
+        country: a.country.clone(),
+    };
     serde_json::to_value(s).unwrap_or(serde_json::Value::Null)
 }
 
@@ -166,7 +180,13 @@ pub fn stored_address(raw: &str) -> Option<PostalAddress> {
 /// A billing address from its stored form (an order's column or an invoice snapshot).
 pub fn stored_address_value(v: &serde_json::Value) -> Option<PostalAddress> {
     let s: StoredAddress = serde_json::from_value(v.clone()).ok()?;
-    Some(PostalAddress { line1: s.line1, line2: s.line2, postal_code: s.postal_code, city: s.city, country: s.country })
+    Some(PostalAddress {
+        line1: s.line1,
+        line2: s.line2,
+        postal_code: s.postal_code,
+        city: s.city,
+        country: s.country,
+    })
 }
 
 struct PricedLine {
@@ -177,15 +197,26 @@ struct PricedLine {
 }
 
 /// Prices the requested sessions from the catalogue; every refusal names the offending line.
-async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, learner: Uuid, now: DateTime<Utc>) -> AppResult<(Vec<PricedLine>, String)> {
+async fn price(
+    services: &Services,
+    tenant_id: Uuid,
+    r: &OrderRequest,
+    learner: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(Vec<PricedLine>, String)> {
     if r.sessions.is_empty() || r.sessions.len() > MAX_LINES {
-        return Err(AppError::bad_input("input.lines", format!("must hold 1 to {MAX_LINES} sessions")));
+        return Err(AppError::bad_input(
+            "input.lines",
+            format!("must hold 1 to {MAX_LINES} sessions"),
+        ));
     }
     let sessions = super::catalog::sessions_by_id(services, tenant_id, &r.sessions).await?;
     let course_ids: Vec<Uuid> = sessions.values().map(|s| s.course_id).collect();
     let courses = super::catalog::courses_by_id(services, tenant_id, &course_ids).await?;
     // Approved equal-opportunity applications of the learner discount their course.
-    let discounts = super::equal_opportunity::approved_discounts(&services.db, tenant_id, learner, &course_ids).await?;
+    let discounts =
+        super::equal_opportunity::approved_discounts(&services.db, tenant_id, learner, &course_ids)
+            .await?;
     let mut lines = Vec::with_capacity(r.sessions.len());
     let mut currency: Option<String> = r.currency.as_ref().map(|c| c.to_uppercase());
     for (i, id) in r.sessions.iter().enumerate() {
@@ -194,7 +225,9 @@ async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, learner: 
             return Err(AppError::bad_input(field, "this session is already in the order"));
         }
         let s = sessions.get(id).ok_or_else(|| AppError::bad_input(&field, "no such session"))?;
-        let c = courses.get(&s.course_id).ok_or_else(|| AppError::bad_input(&field, "no such session"))?;
+        let c = courses
+            .get(&s.course_id)
+            .ok_or_else(|| AppError::bad_input(&field, "no such session"))?;
         if c.status != CourseStatus::Published.as_str() || s.cancelled {
             return Err(AppError::bad_input(field, "this session is not on sale"));
         }
@@ -202,18 +235,33 @@ async fn price(services: &Services, tenant_id: Uuid, r: &OrderRequest, learner: 
             return Err(AppError::bad_input(field, "this session has already started"));
         }
         if c.price_cents <= 0 {
-            return Err(AppError::bad_input(field, "this session is free: enroll instead of ordering"));
+            return Err(AppError::bad_input(
+                field,
+                "this session is free: enroll instead of ordering",
+            ));
         }
         match &currency {
             Some(cur) if *cur != c.currency => {
                 let at = if r.currency.is_some() { "input.currency".to_owned() } else { field };
-                return Err(AppError::bad_input(at, format!("currency mismatch: {} is priced in {}, not {cur}", c.title_safe(), c.currency)));
+                return Err(AppError::bad_input(
+                    at,
+                    format!(
+                        "currency mismatch: {} is priced in {}, not {cur}",
+                        c.title_safe(),
+                        c.currency
+                    ),
+                ));
             }
             Some(_) => {}
             None => currency = Some(c.currency.clone()),
         }
         let total = c.price_cents - discount_of(c.price_cents, discounts.get(&c.id).copied());
-        lines.push(PricedLine { session: s.clone(), course: c.clone(), total, tax: included_tax(total, c.tax_rate_bp) });
+        lines.push(PricedLine {
+            session: s.clone(),
+            course: c.clone(),
+            total,
+            tax: included_tax(total, c.tax_rate_bp),
+        });
     }
     Ok((lines, currency.unwrap_or_default()))
 }
@@ -239,7 +287,12 @@ impl TitleSafe for course::Model {
 /// Creates an order (or returns the one already made with this idempotency key), holds its
 /// seats and creates its PaymentIntent. See the module documentation for the two steps.
 #[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id))]
-pub async fn create_order(services: &Services, actor: &Actor, relations: &Relations, r: OrderRequest) -> AppResult<OrderRecord> {
+pub async fn create_order(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    r: OrderRequest,
+) -> AppResult<OrderRecord> {
     let buyer = actor.user_id.ok_or(AppError::Unauthenticated)?;
     let learner = r.learner.unwrap_or(buyer);
     if !policy::acts_for(actor, relations, learner) {
@@ -284,12 +337,16 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
 
     // Step 1: the order, its lines and its seats, all or nothing.
     let txn = services.db.begin().await?;
-    if let Err(e) = order::Entity::insert(order::ActiveModel::from(model.clone())).exec_without_returning(&txn).await {
+    if let Err(e) = order::Entity::insert(order::ActiveModel::from(model.clone()))
+        .exec_without_returning(&txn)
+        .await
+    {
         let e = AppError::from(e);
         drop(txn);
         if e.is_unique_violation() {
             // The same key raced in from another request: answer like a replay.
-            let existing = by_key(services, actor.tenant_id, buyer, &r.idempotency_key).await?.ok_or(e)?;
+            let existing =
+                by_key(services, actor.tenant_id, buyer, &r.idempotency_key).await?.ok_or(e)?;
             return replay(services, existing, &hash).await;
         }
         return Err(e);
@@ -300,17 +357,26 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
     seat_order.sort_by_key(|&i| priced[i].session.id);
     let mut enrollments = vec![None; priced.len()];
     for i in seat_order {
-        let e = learning::take_seat(&txn, actor.tenant_id, priced[i].session.id, learner, EnrollmentStatus::PendingPayment, now, Some(hold))
-            .await
-            .map_err(|e| match e {
-                AppError::Conflict(m) => AppError::Conflict(format!("line {i}: {m}")),
-                other => other,
-            })?;
+        let e = learning::take_seat(
+            &txn,
+            actor.tenant_id,
+            priced[i].session.id,
+            learner,
+            EnrollmentStatus::PendingPayment,
+            now,
+            Some(hold),
+        )
+        .await
+        .map_err(|e| match e {
+            AppError::Conflict(m) => AppError::Conflict(format!("line {i}: {m}")),
+            other => other,
+        })?;
         enrollments[i] = Some(e.id);
     }
     let mut lines = Vec::with_capacity(priced.len());
     for (i, (l, enrollment)) in priced.iter().zip(enrollments).enumerate() {
-        let label = format!("{} — session du {}", l.course.title, l.session.starts_at.format("%d/%m/%Y"));
+        let label =
+            format!("{} — session du {}", l.course.title, l.session.starts_at.format("%d/%m/%Y"));
         lines.push(order_line::Model {
             id: Uuid::now_v7(),
             tenant_id: actor.tenant_id,
@@ -327,7 +393,9 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
             enrollment_id: enrollment,
         });
     }
-    order_line::Entity::insert_many(lines.iter().cloned().map(order_line::ActiveModel::from)).exec_without_returning(&txn).await?;
+    order_line::Entity::insert_many(lines.iter().cloned().map(order_line::ActiveModel::from))
+        .exec_without_returning(&txn)
+        .await?;
     txn.commit().await?;
 
     // Fully discounted (an approved application at 100 %): nothing to pay, no PaymentIntent.
@@ -345,7 +413,8 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
         };
         apply_payment(&txn, services, &model, &free).await?;
         txn.commit().await?;
-        let order = order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
+        let order =
+            order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
         return Ok(OrderRecord { order, lines });
     }
 
@@ -354,7 +423,8 @@ pub async fn create_order(services: &Services, actor: &Actor, relations: &Relati
         undo_order(services, &model, &lines).await?;
         return Err(gateway_error(e, "nothing was kept, retry later"));
     }
-    let order = order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
+    let order =
+        order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
     Ok(OrderRecord { order, lines })
 }
 
@@ -369,7 +439,13 @@ async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), Gate
     let intent = services
         .payments
         .stats
-        .time(gw.create_payment_intent(o.total_cents, &o.currency.to_lowercase(), &metadata, &description, &key))
+        .time(gw.create_payment_intent(
+            o.total_cents,
+            &o.currency.to_lowercase(),
+            &metadata,
+            &description,
+            &key,
+        ))
         .await?;
     let attached = order::Entity::update_many()
         .col_expr(order::Column::PaymentIntentId, Expr::value(intent.id.clone()))
@@ -393,14 +469,26 @@ async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), Gate
         .map(|x| x.total_cents);
     if let Some(t) = now_total.filter(|t| *t != intent.amount && *t > 0) {
         let gw = &services.payments.gateway;
-        services.payments.stats.time(gw.update_payment_intent_amount(&intent.id, t, &format!("pupitre-discount-{}-{t}", o.id))).await?;
+        services
+            .payments
+            .stats
+            .time(gw.update_payment_intent_amount(
+                &intent.id,
+                t,
+                &format!("pupitre-discount-{}-{t}", o.id),
+            ))
+            .await?;
     }
     Ok(())
 }
 
 /// The compensation of a failed step 2: order gone, seats back. The delete comes first so that
 /// on SQLite the transaction starts with a write (and takes the write lock at once).
-async fn undo_order(services: &Services, model: &order::Model, lines: &[order_line::Model]) -> AppResult<()> {
+async fn undo_order(
+    services: &Services,
+    model: &order::Model,
+    lines: &[order_line::Model],
+) -> AppResult<()> {
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     order::Entity::delete_many().filter(order::Column::Id.eq(model.id)).exec(&txn).await?;
@@ -424,14 +512,24 @@ fn seat_order(lines: &[order_line::Model]) -> Vec<Uuid> {
 pub fn gateway_error(e: GatewayError, then: &'static str) -> AppError {
     match e {
         GatewayError::Unavailable(_) => AppError::Unavailable { then, source: Box::new(e) },
-        GatewayError::Rejected { ref code, .. } if code == "amount_too_small" || code == "amount_too_large" => {
-            AppError::bad_input("input.lines", "the order total is outside what the payment provider accepts")
+        GatewayError::Rejected { ref code, .. }
+            if code == "amount_too_small" || code == "amount_too_large" =>
+        {
+            AppError::bad_input(
+                "input.lines",
+                "the order total is outside what the payment provider accepts",
+            )
         }
         other => AppError::internal("calling the payment provider", other),
     }
 }
 
-async fn by_key(services: &Services, tenant_id: Uuid, buyer: Uuid, key: &str) -> AppResult<Option<order::Model>> {
+async fn by_key(
+    services: &Services,
+    tenant_id: Uuid,
+    buyer: Uuid,
+    key: &str,
+) -> AppResult<Option<order::Model>> {
     Ok(scoped::<order::Entity>(tenant_id)
         .filter(order::Column::BuyerId.eq(buyer))
         .filter(order::Column::IdempotencyKey.eq(key))
@@ -441,31 +539,55 @@ async fn by_key(services: &Services, tenant_id: Uuid, buyer: Uuid, key: &str) ->
 
 async fn replay(services: &Services, existing: order::Model, hash: &str) -> AppResult<OrderRecord> {
     if existing.request_hash != hash {
-        return Err(AppError::Conflict("this idempotency key was already used for a different order".into()));
+        return Err(AppError::Conflict(
+            "this idempotency key was already used for a different order".into(),
+        ));
     }
     let mut existing = existing;
-    if existing.status == OrderStatus::Pending.as_str() && existing.payment_intent_id.is_none() && existing.hold_expires_at > services.clock.now() {
+    if existing.status == OrderStatus::Pending.as_str()
+        && existing.payment_intent_id.is_none()
+        && existing.hold_expires_at > services.clock.now()
+    {
         // Step 2 never finished (a crash, or the first request is still at it): finish it. The
         // same Stripe key gives the same intent; if Stripe is down the order stays as it is.
-        attach_intent(services, &existing).await.map_err(|e| gateway_error(e, "the order is kept, retry later"))?;
-        existing = order_by_id(services, existing.tenant_id, existing.id).await?.ok_or(AppError::NotFound)?;
+        attach_intent(services, &existing)
+            .await
+            .map_err(|e| gateway_error(e, "the order is kept, retry later"))?;
+        existing = order_by_id(services, existing.tenant_id, existing.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
     }
-    let lines = lines_of(services, existing.tenant_id, &[existing.id]).await?.remove(&existing.id).unwrap_or_default();
+    let lines = lines_of(services, existing.tenant_id, &[existing.id])
+        .await?
+        .remove(&existing.id)
+        .unwrap_or_default();
     Ok(OrderRecord { order: existing, lines })
 }
 
-pub async fn order_by_id(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<Option<order::Model>> {
-    Ok(scoped::<order::Entity>(tenant_id).filter(order::Column::Id.eq(id)).one(&services.db).await?)
+pub async fn order_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<order::Model>> {
+    Ok(scoped::<order::Entity>(tenant_id)
+        .filter(order::Column::Id.eq(id))
+        .one(&services.db)
+        .await?)
 }
 
 /// Lines of several orders, in their order.
-pub async fn lines_of(services: &Services, tenant_id: Uuid, orders: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, Vec<order_line::Model>>> {
+pub async fn lines_of(
+    services: &Services,
+    tenant_id: Uuid,
+    orders: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, Vec<order_line::Model>>> {
     let rows = scoped::<order_line::Entity>(tenant_id)
         .filter(order_line::Column::OrderId.is_in(orders.iter().copied()))
         .order_by_asc(order_line::Column::Position)
         .all(&services.db)
         .await?;
-    let mut out: std::collections::HashMap<Uuid, Vec<order_line::Model>> = std::collections::HashMap::new();
+    let mut out: std::collections::HashMap<Uuid, Vec<order_line::Model>> =
+        std::collections::HashMap::new();
     for r in rows {
         out.entry(r.order_id).or_default().push(r);
     }
@@ -473,8 +595,15 @@ pub async fn lines_of(services: &Services, tenant_id: Uuid, orders: &[Uuid]) -> 
 }
 
 /// Orders several ids at once (loaders).
-pub async fn orders_by_id(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, order::Model>> {
-    let rows = scoped::<order::Entity>(tenant_id).filter(order::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?;
+pub async fn orders_by_id(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, order::Model>> {
+    let rows = scoped::<order::Entity>(tenant_id)
+        .filter(order::Column::Id.is_in(ids.iter().copied()))
+        .all(&services.db)
+        .await?;
     Ok(rows.into_iter().map(|o| (o.id, o)).collect())
 }
 
@@ -530,7 +659,12 @@ pub async fn list_orders(
 }
 
 /// One order, if the actor may see it at all (status at least); `NOT_FOUND` otherwise.
-pub async fn visible_order(services: &Services, actor: &Actor, relations: &Relations, id: Uuid) -> AppResult<order::Model> {
+pub async fn visible_order(
+    services: &Services,
+    actor: &Actor,
+    relations: &Relations,
+    id: Uuid,
+) -> AppResult<order::Model> {
     let o = order_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     match order_scope(actor, relations) {
         None => Ok(o),
@@ -597,7 +731,11 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
             tracing::error!(order.id = %order.id, "payment amount differs from the order; not applied");
             return Ok(PaymentOutcome::Mismatch);
         }
-        order = scoped::<order::Entity>(order.tenant_id).filter(order::Column::Id.eq(order.id)).one(conn).await?.ok_or(AppError::NotFound)?;
+        order = scoped::<order::Entity>(order.tenant_id)
+            .filter(order::Column::Id.eq(order.id))
+            .one(conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
     }
     let order = &order;
     let now = services.clock.now();
@@ -637,7 +775,17 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
         };
         if !activated {
             // The hold expired and the seat went back: take one again, if any is left.
-            match learning::take_seat(conn, order.tenant_id, l.session_id, learner, EnrollmentStatus::Active, now, None).await {
+            match learning::take_seat(
+                conn,
+                order.tenant_id,
+                l.session_id,
+                learner,
+                EnrollmentStatus::Active,
+                now,
+                None,
+            )
+            .await
+            {
                 Ok(e) => {
                     order_line::Entity::update_many()
                         .col_expr(order_line::Column::EnrollmentId, Expr::value(e.id))
@@ -652,17 +800,29 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     }
     lines.sort_by_key(|l| l.position);
     let inv = invoice::issue_invoice(conn, order, &lines, now).await?;
-    queue_mail(conn, order.tenant_id, order.buyer_id, "payment_receipt", json!({ "orderId": order.id, "invoiceId": inv.id }), now).await?;
+    queue_mail(
+        conn,
+        order.tenant_id,
+        order.buyer_id,
+        "payment_receipt",
+        json!({ "orderId": order.id, "invoiceId": inv.id }),
+        now,
+    )
+    .await?;
     Ok(PaymentOutcome::Applied)
 }
 
 /// Prices an order's lines again with the discounts approved for its learner now, and saves
 /// lines and totals in `conn` (the caller's transaction). Returns the new total.
 async fn reprice<C: ConnectionTrait>(conn: &C, o: &order::Model) -> AppResult<i64> {
-    let lines = scoped::<order_line::Entity>(o.tenant_id).filter(order_line::Column::OrderId.eq(o.id)).all(conn).await?;
+    let lines = scoped::<order_line::Entity>(o.tenant_id)
+        .filter(order_line::Column::OrderId.eq(o.id))
+        .all(conn)
+        .await?;
     let learner = o.learner_id.or(o.buyer_id).ok_or(AppError::NotFound)?;
     let courses: Vec<Uuid> = lines.iter().map(|l| l.course_id).collect();
-    let approved = super::equal_opportunity::approved_discounts(conn, o.tenant_id, learner, &courses).await?;
+    let approved =
+        super::equal_opportunity::approved_discounts(conn, o.tenant_id, learner, &courses).await?;
     let (mut total, mut tax_sum) = (0, 0);
     for l in &lines {
         let discount = discount_of(l.unit_price_cents, approved.get(&l.course_id).copied());
@@ -695,15 +855,26 @@ async fn repriced_total(services: &Services, o: &order::Model) -> AppResult<i64>
     let lines = lines_of(services, o.tenant_id, &[o.id]).await?.remove(&o.id).unwrap_or_default();
     let learner = o.learner_id.or(o.buyer_id).ok_or(AppError::NotFound)?;
     let courses: Vec<Uuid> = lines.iter().map(|l| l.course_id).collect();
-    let approved = super::equal_opportunity::approved_discounts(&services.db, o.tenant_id, learner, &courses).await?;
-    Ok(lines.iter().map(|l| l.unit_price_cents - discount_of(l.unit_price_cents, approved.get(&l.course_id).copied())).sum())
+    let approved =
+        super::equal_opportunity::approved_discounts(&services.db, o.tenant_id, learner, &courses)
+            .await?;
+    Ok(lines
+        .iter()
+        .map(|l| {
+            l.unit_price_cents
+                - discount_of(l.unit_price_cents, approved.get(&l.course_id).copied())
+        })
+        .sum())
 }
 
 /// Applies an approved application's discount to the applicant's unpaid orders: the
 /// PaymentIntent's amount is lowered at Stripe first, then the order is priced again under its
 /// lock. Should the second step not happen, the payment heals it (see [`apply_payment`]); an
 /// intent Stripe will not change (already being paid) keeps the order at its price.
-pub async fn apply_approved_discount(services: &Services, a: &eo_application::Model) -> AppResult<u64> {
+pub async fn apply_approved_discount(
+    services: &Services,
+    a: &eo_application::Model,
+) -> AppResult<u64> {
     let unpaid = scoped::<order::Entity>(a.tenant_id)
         .filter(order::Column::LearnerId.eq(a.applicant_id))
         .filter(order::Column::Status.is_in(OrderStatus::UNPAID))
@@ -719,7 +890,12 @@ pub async fn apply_approved_discount(services: &Services, a: &eo_application::Mo
         }
         if let Some(pi) = &o.payment_intent_id {
             let key = format!("pupitre-discount-{}-{total}", o.id);
-            if let Err(e) = services.payments.stats.time(services.payments.gateway.update_payment_intent_amount(pi, total, &key)).await {
+            if let Err(e) = services
+                .payments
+                .stats
+                .time(services.payments.gateway.update_payment_intent_amount(pi, total, &key))
+                .await
+            {
                 tracing::warn!(order.id = %o.id, error = %e, "could not lower the PaymentIntent of an unpaid order; it keeps its price");
                 continue;
             }
@@ -768,7 +944,13 @@ pub async fn queue_mail<C: ConnectionTrait>(
 }
 
 /// Moves an unpaid order to `to` (processing clears a failure; a decline records it).
-pub async fn mark_unpaid_state<C: ConnectionTrait>(conn: &C, order_id: Uuid, to: OrderStatus, error: Option<String>, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn mark_unpaid_state<C: ConnectionTrait>(
+    conn: &C,
+    order_id: Uuid,
+    to: OrderStatus,
+    error: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     let from: &[&str] = match to {
         OrderStatus::AwaitingPayment => &["pending", "payment_failed"],
         OrderStatus::PaymentFailed => &["pending", "awaiting_payment"],
@@ -786,7 +968,11 @@ pub async fn mark_unpaid_state<C: ConnectionTrait>(conn: &C, order_id: Uuid, to:
 }
 
 /// Cancels an unpaid order and frees its seats, in `conn`'s transaction. Guarded and idempotent.
-pub async fn cancel_unpaid<C: ConnectionTrait + TransactionTrait>(conn: &C, order: &order::Model, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn cancel_unpaid<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    order: &order::Model,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     let res = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled.as_str()))
         .col_expr(order::Column::ClosedAt, Expr::value(now))
@@ -803,8 +989,15 @@ pub async fn cancel_unpaid<C: ConnectionTrait + TransactionTrait>(conn: &C, orde
 }
 
 /// Frees the seats of every line of `order`.
-pub async fn release_seats<C: ConnectionTrait + TransactionTrait>(conn: &C, order: &order::Model, now: DateTime<Utc>) -> AppResult<()> {
-    let lines = scoped::<order_line::Entity>(order.tenant_id).filter(order_line::Column::OrderId.eq(order.id)).all(conn).await?;
+pub async fn release_seats<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    order: &order::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let lines = scoped::<order_line::Entity>(order.tenant_id)
+        .filter(order_line::Column::OrderId.eq(order.id))
+        .all(conn)
+        .await?;
     for e in seat_order(&lines) {
         learning::release(conn, order.tenant_id, e, now).await?;
     }
@@ -843,7 +1036,8 @@ pub async fn expire_orders(services: &Services, batch: u64) -> AppResult<ExpiryR
                     continue;
                 }
                 Ok(intent) if intent.status != IntentStatus::Canceled => {
-                    if let Err(e) = services.payments.stats.time(gw.cancel_payment_intent(pi)).await {
+                    if let Err(e) = services.payments.stats.time(gw.cancel_payment_intent(pi)).await
+                    {
                         // Maybe paid meanwhile, maybe Stripe is down: try again next round.
                         tracing::warn!(order.id = %o.id, error = %e, "could not cancel the PaymentIntent of an expired order");
                         report.deferred += 1;
@@ -878,8 +1072,16 @@ pub struct ExpiryReport {
 }
 
 /// Sessions' courses for invoices and messages.
-pub async fn course_titles(services: &Services, tenant_id: Uuid, ids: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, String>> {
-    Ok(super::catalog::courses_by_id(services, tenant_id, ids).await?.into_iter().map(|(k, c)| (k, c.title)).collect())
+pub async fn course_titles(
+    services: &Services,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, String>> {
+    Ok(super::catalog::courses_by_id(services, tenant_id, ids)
+        .await?
+        .into_iter()
+        .map(|(k, c)| (k, c.title))
+        .collect())
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::{OrderStatus, invoice, order_by_id, queue_mail, release_seats};
 use crate::domain::Services;
-use crate::domain::payments::GatewayError;
 use crate::domain::audit::{self, AuditRecord};
+use crate::domain::payments::GatewayError;
 use crate::domain::tenancy::scoped;
 use crate::entities::{invoice as invoice_entity, order, refund};
 use crate::error::{AppError, AppResult};
@@ -42,7 +42,9 @@ impl RefundStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed].into_iter().find(|x| x.as_str() == s)
+        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -56,7 +58,13 @@ pub struct RefundResult {
 
 /// Refunds `amount` (all that is left when `None`) of a paid order. Billing staff only.
 #[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, order.id = %order_id))]
-pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, amount: Option<i64>, reason: Option<String>) -> AppResult<RefundResult> {
+pub async fn refund_order(
+    services: &Services,
+    actor: &Actor,
+    order_id: Uuid,
+    amount: Option<i64>,
+    reason: Option<String>,
+) -> AppResult<RefundResult> {
     if !policy::may_refund(actor) {
         return Err(AppError::Forbidden);
     }
@@ -75,11 +83,21 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
     if touched.rows_affected != 1 {
         return Err(AppError::NotFound);
     }
-    let o = scoped::<order::Entity>(actor.tenant_id).filter(order::Column::Id.eq(order_id)).one(&txn).await?.ok_or(AppError::NotFound)?;
-    if !matches!(OrderStatus::parse(&o.status), Some(OrderStatus::Paid | OrderStatus::PartiallyRefunded)) {
+    let o = scoped::<order::Entity>(actor.tenant_id)
+        .filter(order::Column::Id.eq(order_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !matches!(
+        OrderStatus::parse(&o.status),
+        Some(OrderStatus::Paid | OrderStatus::PartiallyRefunded)
+    ) {
         return Err(AppError::Conflict("only a paid order can be refunded".into()));
     }
-    let pi = o.payment_intent_id.clone().ok_or_else(|| AppError::Conflict("this order has no payment".into()))?;
+    let pi = o
+        .payment_intent_id
+        .clone()
+        .ok_or_else(|| AppError::Conflict("this order has no payment".into()))?;
     let in_flight: i64 = scoped::<refund::Entity>(actor.tenant_id)
         .filter(refund::Column::OrderId.eq(order_id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
@@ -90,11 +108,18 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
         .sum();
     let left = o.total_cents - o.refunded_cents - in_flight;
     if left <= 0 {
-        return Err(AppError::Conflict(if in_flight > 0 { "the rest of this order is being refunded".into() } else { "nothing is left to refund".into() }));
+        return Err(AppError::Conflict(if in_flight > 0 {
+            "the rest of this order is being refunded".into()
+        } else {
+            "nothing is left to refund".into()
+        }));
     }
     let amount = amount.unwrap_or(left);
     if amount < 1 || amount > left {
-        return Err(AppError::bad_input("input.amountCents", format!("must be between 1 and {left} (what is left to refund)")));
+        return Err(AppError::bad_input(
+            "input.amountCents",
+            format!("must be between 1 and {left} (what is left to refund)"),
+        ));
     }
     let r = refund::Model {
         id: Uuid::now_v7(),
@@ -108,14 +133,18 @@ pub async fn refund_order(services: &Services, actor: &Actor, order_id: Uuid, am
         created_at: now,
         completed_at: None,
     };
-    refund::Entity::insert(refund::ActiveModel::from(r.clone())).exec_without_returning(&txn).await?;
+    refund::Entity::insert(refund::ActiveModel::from(r.clone()))
+        .exec_without_returning(&txn)
+        .await?;
     txn.commit().await?;
 
     // Steps 2 and 3.
     match send(services, &r, &pi).await {
         Sent::Done(stripe_id) => complete(services, actor, r.id, &stripe_id).await,
         Sent::Refused(e) => Err(e),
-        Sent::Unknown(e) => Err(super::gateway_error(e, "the refund is pending and will be retried automatically")),
+        Sent::Unknown(e) => {
+            Err(super::gateway_error(e, "the refund is pending and will be retried automatically"))
+        }
     }
 }
 
@@ -132,7 +161,16 @@ async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
     let metadata = [("order_id", r.order_id.to_string()), ("refund_id", r.id.to_string())];
     let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let gw = &services.payments.gateway;
-    let res = services.payments.stats.time(gw.create_refund(pi, Some(r.amount_cents), &metadata, &format!("pupitre-refund-{}", r.id))).await;
+    let res = services
+        .payments
+        .stats
+        .time(gw.create_refund(
+            pi,
+            Some(r.amount_cents),
+            &metadata,
+            &format!("pupitre-refund-{}", r.id),
+        ))
+        .await;
     match res {
         Ok(sr) => Sent::Done(sr.id),
         Err(GatewayError::Rejected { code, .. }) => {
@@ -144,7 +182,9 @@ async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
                 .exec(&services.db)
                 .await;
             match failed {
-                Ok(_) => Sent::Refused(AppError::Conflict(format!("the payment provider refused the refund ({code})"))),
+                Ok(_) => Sent::Refused(AppError::Conflict(format!(
+                    "the payment provider refused the refund ({code})"
+                ))),
                 Err(e) => Sent::Refused(e.into()),
             }
         }
@@ -154,7 +194,12 @@ async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
 
 /// Step 3, exactly once per refund: the refund, the order, the credit note, the seats, the
 /// audit entry and the receipt, in one transaction.
-async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id: &str) -> AppResult<RefundResult> {
+async fn complete(
+    services: &Services,
+    actor: &Actor,
+    refund_id: Uuid,
+    stripe_id: &str,
+) -> AppResult<RefundResult> {
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let moved = refund::Entity::update_many()
@@ -169,7 +214,11 @@ async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id
     if moved.rows_affected != 1 {
         return Err(AppError::Conflict("this refund was already completed".into()));
     }
-    let done = scoped::<refund::Entity>(actor.tenant_id).filter(refund::Column::Id.eq(refund_id)).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let done = scoped::<refund::Entity>(actor.tenant_id)
+        .filter(refund::Column::Id.eq(refund_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let order_id = done.order_id;
     let amount = done.amount_cents;
     order::Entity::update_many()
@@ -191,7 +240,15 @@ async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id
         release_seats(&txn, &current, now).await?;
     }
     let credit_note = invoice::issue_credit_note(&txn, &current, &done, now).await?;
-    queue_mail(&txn, actor.tenant_id, current.buyer_id, "refund_receipt", json!({ "orderId": order_id, "creditNoteId": credit_note.id }), now).await?;
+    queue_mail(
+        &txn,
+        actor.tenant_id,
+        current.buyer_id,
+        "refund_receipt",
+        json!({ "orderId": order_id, "creditNoteId": credit_note.id }),
+        now,
+    )
+    .await?;
     audit::record(
         &txn,
         actor,
@@ -206,14 +263,18 @@ async fn complete(services: &Services, actor: &Actor, refund_id: Uuid, stripe_id
     )
     .await?;
     txn.commit().await?;
-    let order = order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
+    let order =
+        order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
     Ok(RefundResult { order, refund: done, credit_note })
 }
 
 /// Sends again every refund left pending for more than `min_age` (Stripe was unreachable, or
 /// the process stopped between steps), with its original key, and records the outcome. For the
 /// job; safe on several instances (completion happens once).
-pub async fn retry_pending_refunds(services: &Services, min_age: chrono::Duration) -> AppResult<u64> {
+pub async fn retry_pending_refunds(
+    services: &Services,
+    min_age: chrono::Duration,
+) -> AppResult<u64> {
     let before = services.clock.now() - min_age;
     let pending = refund::Entity::find()
         .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
@@ -226,31 +287,50 @@ pub async fn retry_pending_refunds(services: &Services, min_age: chrono::Duratio
         let Some(o) = order_by_id(services, r.tenant_id, r.order_id).await? else { continue };
         let Some(pi) = o.payment_intent_id.clone() else { continue };
         match send(services, &r, &pi).await {
-            Sent::Done(stripe_id) => match complete(services, &Actor::system(r.tenant_id), r.id, &stripe_id).await {
-                Ok(_) => completed += 1,
-                Err(AppError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            },
-            Sent::Refused(e) => tracing::warn!(refund.id = %r.id, error = %e, "a pending refund was refused by Stripe"),
-            Sent::Unknown(e) => tracing::warn!(refund.id = %r.id, error = %e, "a pending refund is still waiting for Stripe"),
+            Sent::Done(stripe_id) => {
+                match complete(services, &Actor::system(r.tenant_id), r.id, &stripe_id).await {
+                    Ok(_) => completed += 1,
+                    Err(AppError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Sent::Refused(e) => {
+                tracing::warn!(refund.id = %r.id, error = %e, "a pending refund was refused by Stripe")
+            }
+            Sent::Unknown(e) => {
+                tracing::warn!(refund.id = %r.id, error = %e, "a pending refund is still waiting for Stripe")
+            }
         }
     }
     Ok(completed)
 }
 
-async fn order_by_id_in<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: Uuid, id: Uuid) -> AppResult<order::Model> {
-    scoped::<order::Entity>(tenant_id).filter(order::Column::Id.eq(id)).one(conn).await?.ok_or(AppError::NotFound)
+async fn order_by_id_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<order::Model> {
+    scoped::<order::Entity>(tenant_id)
+        .filter(order::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Refunds of several orders, oldest first.
-pub async fn refunds_of(services: &Services, tenant_id: Uuid, orders: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, Vec<refund::Model>>> {
+pub async fn refunds_of(
+    services: &Services,
+    tenant_id: Uuid,
+    orders: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, Vec<refund::Model>>> {
     use sea_orm::QueryOrder;
     let rows = scoped::<refund::Entity>(tenant_id)
         .filter(refund::Column::OrderId.is_in(orders.iter().copied()))
         .order_by_asc(refund::Column::CreatedAt)
         .all(&services.db)
         .await?;
-    let mut out: std::collections::HashMap<Uuid, Vec<refund::Model>> = std::collections::HashMap::new();
+    let mut out: std::collections::HashMap<Uuid, Vec<refund::Model>> =
+        std::collections::HashMap::new();
     for r in rows {
         out.entry(r.order_id).or_default().push(r);
     }

@@ -14,11 +14,7 @@ pub(super) struct Answer {
 
 impl Answer {
     pub(super) fn ok(body: Value) -> Self {
-        Self {
-            status: 200,
-            body,
-            events: Vec::new(),
-        }
+        Self { status: 200, body, events: Vec::new() }
     }
 }
 
@@ -34,10 +30,7 @@ pub(super) fn error_body(
         error.insert("code".into(), json!(code));
         error.insert(
             "doc_url".into(),
-            json!(format!(
-                "https://stripe.com/docs/error-codes/{}",
-                code.replace('_', "-")
-            )),
+            json!(format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-"))),
         );
     }
     error.insert("message".into(), json!(message));
@@ -47,16 +40,19 @@ pub(super) fn error_body(
     if let Some(request_id) = request_id {
         error.insert(
             "request_log_url".into(),
-            json!(format!(
-                "https://dashboard.stripe.com/test/logs/{request_id}"
-            )),
+            json!(format!("https://dashboard.stripe.com/test/logs/{request_id}")),
         );
     }
     error.insert("type".into(), json!(type_));
     json!({ "error": error })
 }
 
-pub(super) fn invalid(status: u16, code: Option<&str>, message: &str, param: Option<&str>) -> Answer {
+pub(super) fn invalid(
+    status: u16,
+    code: Option<&str>,
+    message: &str,
+    param: Option<&str>,
+) -> Answer {
     Answer {
         status,
         body: error_body("invalid_request_error", code, message, param, None),
@@ -65,12 +61,7 @@ pub(super) fn invalid(status: u16, code: Option<&str>, message: &str, param: Opt
 }
 
 pub(super) fn missing(kind: &str, id: &str, param: &str) -> Answer {
-    invalid(
-        404,
-        Some("resource_missing"),
-        &format!("No such {kind}: '{id}'"),
-        Some(param),
-    )
+    invalid(404, Some("resource_missing"), &format!("No such {kind}: '{id}'"), Some(param))
 }
 
 pub(super) fn unexpected_state(pi: &Value, action: &str, allowed: &str) -> Answer {

@@ -64,10 +64,7 @@ pub(super) fn nest(pairs: &[(String, String)]) -> Map<String, Value> {
         let path: Vec<String> = match key.split_once('[') {
             None => vec![key.clone()],
             Some((head, rest)) => std::iter::once(head.to_owned())
-                .chain(
-                    rest.split('[')
-                        .map(|seg| seg.trim_end_matches(']').to_owned()),
-                )
+                .chain(rest.split('[').map(|seg| seg.trim_end_matches(']').to_owned()))
                 .collect(),
         };
         insert(&mut root, &path, value);
@@ -84,11 +81,7 @@ fn insert(map: &mut Map<String, Value>, path: &[String], value: &str) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    let key = if first.is_empty() {
-        map.len().to_string()
-    } else {
-        first.clone()
-    };
+    let key = if first.is_empty() { map.len().to_string() } else { first.clone() };
     if rest.is_empty() {
         map.insert(key, Value::String(value.to_owned()));
         return;

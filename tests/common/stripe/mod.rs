@@ -122,10 +122,7 @@ impl StripeStandIn {
     pub async fn start() -> StripeStandIn {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("bind the Stripe stand-in to 127.0.0.1:0");
-        let port = listener
-            .local_addr()
-            .expect("the stand-in's local address")
-            .port();
+        let port = listener.local_addr().expect("the stand-in's local address").port();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .pool_max_idle_per_host(0)
@@ -155,9 +152,7 @@ impl StripeStandIn {
         });
         let data = web::Data::from(Arc::clone(&shared));
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(handle))
+            App::new().app_data(data.clone()).default_service(web::to(handle))
         })
         .workers(1)
         .disable_signals()
@@ -221,10 +216,7 @@ impl StripeStandIn {
         let response = self
             .shared
             .http
-            .post(format!(
-                "{}/v1/payment_intents/{payment_intent_id}/confirm",
-                self.base_url
-            ))
+            .post(format!("{}/v1/payment_intents/{payment_intent_id}/confirm", self.base_url))
             .bearer_auth(&self.publishable_key)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(encode_form(&[
@@ -235,10 +227,7 @@ impl StripeStandIn {
             .await
             .expect("reach the stand-in's confirm endpoint");
         let status = response.status().as_u16();
-        let body = response
-            .json::<Value>()
-            .await
-            .expect("the stand-in answers JSON");
+        let body = response.json::<Value>().await.expect("the stand-in answers JSON");
         (status, body)
     }
 
@@ -270,10 +259,7 @@ impl StripeStandIn {
     /// When no webhook URL is set.
     pub async fn deliver(&self, event: &StandInEvent) -> u16 {
         let status = post_event(&self.shared, &event.payload, None).await;
-        lock(&self.shared).deliveries.push(DeliveryAttempt {
-            event_id: event.id.clone(),
-            status,
-        });
+        lock(&self.shared).deliveries.push(DeliveryAttempt { event_id: event.id.clone(), status });
         status.unwrap_or(0)
     }
 
@@ -283,9 +269,7 @@ impl StripeStandIn {
     /// # Panics
     /// When no webhook URL is set.
     pub async fn deliver_raw(&self, payload: &str, signature_header: Option<&str>) -> u16 {
-        post_event(&self.shared, payload, Some(signature_header))
-            .await
-            .unwrap_or(0)
+        post_event(&self.shared, payload, Some(signature_header)).await.unwrap_or(0)
     }
 
     /// Every `/v1` call received so far, oldest first.

@@ -81,30 +81,16 @@ pub(super) fn test_card(payment_method: &str) -> Option<Card> {
         decline: Some((code, decline_code, message)),
     };
     Some(match payment_method {
-        "pm_card_visa" => Card {
-            brand: "visa",
-            last4: "4242",
-            funding: "credit",
-            decline: None,
-        },
-        "pm_card_mastercard" => Card {
-            brand: "mastercard",
-            last4: "4444",
-            funding: "credit",
-            decline: None,
-        },
-        "pm_card_chargeDeclined" => declined(
-            "card_declined",
-            "generic_decline",
-            "Your card was declined.",
-        ),
+        "pm_card_visa" => Card { brand: "visa", last4: "4242", funding: "credit", decline: None },
+        "pm_card_mastercard" => {
+            Card { brand: "mastercard", last4: "4444", funding: "credit", decline: None }
+        }
+        "pm_card_chargeDeclined" => {
+            declined("card_declined", "generic_decline", "Your card was declined.")
+        }
         "pm_card_chargeDeclinedInsufficientFunds" => Card {
             last4: "9995",
-            ..declined(
-                "card_declined",
-                "insufficient_funds",
-                "Your card has insufficient funds.",
-            )
+            ..declined("card_declined", "insufficient_funds", "Your card has insufficient funds.")
         },
         "pm_card_chargeDeclinedExpiredCard" => Card {
             last4: "0069",

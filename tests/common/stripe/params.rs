@@ -73,10 +73,5 @@ pub(super) fn metadata_param(params: &Map<String, Value>) -> Result<Map<String, 
 }
 
 pub(super) fn format_money(amount: i64, currency: &str) -> String {
-    format!(
-        "{}.{:02} {}",
-        amount / 100,
-        amount % 100,
-        currency.to_ascii_uppercase()
-    )
+    format!("{}.{:02} {}", amount / 100, amount % 100, currency.to_ascii_uppercase())
 }

@@ -55,9 +55,8 @@ pub(super) fn create_payment_intent(
             Some("currency"),
         );
     };
-    const CURRENCIES: &[&str] = &[
-        "eur", "usd", "gbp", "chf", "cad", "aud", "jpy", "sek", "nok", "dkk", "pln",
-    ];
+    const CURRENCIES: &[&str] =
+        &["eur", "usd", "gbp", "chf", "cad", "aud", "jpy", "sek", "nok", "dkk", "pln"];
     if !CURRENCIES.contains(&currency) {
         return invalid(
             400,
@@ -73,10 +72,7 @@ pub(super) fn create_payment_intent(
         return invalid(
             400,
             Some("amount_too_small"),
-            &format!(
-                "Amount must be at least 0.50 {}",
-                currency.to_ascii_uppercase()
-            ),
+            &format!("Amount must be at least 0.50 {}", currency.to_ascii_uppercase()),
             Some("amount"),
         );
     }
@@ -87,12 +83,7 @@ pub(super) fn create_payment_intent(
     let explicit_types: Option<Vec<String>> = params
         .get("payment_method_types")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        });
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect());
     let automatic = params
         .get("automatic_payment_methods")
         .and_then(|a| a.get("enabled"))
@@ -122,11 +113,7 @@ pub(super) fn create_payment_intent(
         answer.events.insert(0, created);
         return answer;
     }
-    Answer {
-        status: 200,
-        body: pi,
-        events: vec![created],
-    }
+    Answer { status: 200, body: pi, events: vec![created] }
 }
 
 fn client_secret_matches(pi: &Value, params: &Map<String, Value>) -> bool {
@@ -181,10 +168,7 @@ pub(super) fn confirm_payment_intent(
         return missing("payment_intent", id, "intent");
     }
     let status = pi["status"].as_str().unwrap_or_default();
-    if !matches!(
-        status,
-        "requires_payment_method" | "requires_confirmation" | "requires_action"
-    ) {
+    if !matches!(status, "requires_payment_method" | "requires_confirmation" | "requires_action") {
         let mut answer = unexpected_state(
             &pi,
             "confirm",
@@ -228,11 +212,7 @@ pub(super) fn confirm_payment_intent(
                 emit(state, "charge.succeeded", charge, info),
                 emit(state, "payment_intent.succeeded", pi.clone(), info),
             ];
-            Answer {
-                status: 200,
-                body: pi,
-                events,
-            }
+            Answer { status: 200, body: pi, events }
         }
         Some((code, decline_code, message)) => {
             let error = json!({
@@ -257,18 +237,18 @@ pub(super) fn confirm_payment_intent(
                 "https://dashboard.stripe.com/test/logs/{}",
                 info.id.clone().unwrap_or_default()
             ));
-            Answer {
-                status: 402,
-                body,
-                events,
-            }
+            Answer { status: 402, body, events }
         }
     }
 }
 
 /// `POST /v1/payment_intents/{id}`: changes the amount (and metadata) of an intent that has not
 /// been paid yet, as Stripe allows.
-pub(super) fn update_payment_intent(state: &mut State, id: &str, params: &Map<String, Value>) -> Answer {
+pub(super) fn update_payment_intent(
+    state: &mut State,
+    id: &str,
+    params: &Map<String, Value>,
+) -> Answer {
     if let Some(err) = unknown_params(params, &["amount", "metadata", "description", "expand"]) {
         return err;
     }
@@ -276,15 +256,29 @@ pub(super) fn update_payment_intent(state: &mut State, id: &str, params: &Map<St
         return missing("payment_intent", id, "intent");
     };
     let status = pi["status"].as_str().unwrap_or_default().to_owned();
-    if !matches!(status.as_str(), "requires_payment_method" | "requires_confirmation" | "requires_action") {
-        return unexpected_state(&pi, "update", "requires_payment_method, requires_confirmation, requires_action");
+    if !matches!(
+        status.as_str(),
+        "requires_payment_method" | "requires_confirmation" | "requires_action"
+    ) {
+        return unexpected_state(
+            &pi,
+            "update",
+            "requires_payment_method, requires_confirmation, requires_action",
+        );
     }
     if let Some(raw) = str_param(params, "amount") {
         match raw.parse::<i64>() {
             Ok(a) if a >= 1 => {
                 pi["amount"] = json!(a);
             }
-            _ => return invalid(400, Some("parameter_invalid_integer"), "Invalid integer: amount", Some("amount")),
+            _ => {
+                return invalid(
+                    400,
+                    Some("parameter_invalid_integer"),
+                    "Invalid integer: amount",
+                    Some("amount"),
+                );
+            }
         }
     }
     if let Some(Value::Object(m)) = params.get("metadata") {
@@ -336,9 +330,5 @@ pub(super) fn cancel_payment_intent(
         str_param(params, "cancellation_reason").map_or(Value::Null, |r| json!(r));
     state.payment_intents.insert(id.to_owned(), pi.clone());
     let events = vec![emit(state, "payment_intent.canceled", pi.clone(), info)];
-    Answer {
-        status: 200,
-        body: pi,
-        events,
-    }
+    Answer { status: 200, body: pi, events }
 }

@@ -10,7 +10,11 @@ use super::server::RequestInfo;
 use super::state::State;
 use super::webhook::emit;
 
-pub(super) fn create_refund(state: &mut State, params: &Map<String, Value>, info: &RequestInfo) -> Answer {
+pub(super) fn create_refund(
+    state: &mut State,
+    params: &Map<String, Value>,
+    info: &RequestInfo,
+) -> Answer {
     const ALLOWED: &[&str] = &[
         "payment_intent",
         "charge",
@@ -42,10 +46,7 @@ pub(super) fn create_refund(state: &mut State, params: &Map<String, Value>, info
             Some("reason"),
         );
     }
-    let pi = match (
-        str_param(params, "payment_intent"),
-        str_param(params, "charge"),
-    ) {
+    let pi = match (str_param(params, "payment_intent"), str_param(params, "charge")) {
         (Some(pi_id), _) => match state.payment_intents.get(pi_id) {
             Some(pi) => pi.clone(),
             None => return missing("payment_intent", pi_id, "payment_intent"),
@@ -118,11 +119,7 @@ pub(super) fn create_refund(state: &mut State, params: &Map<String, Value>, info
         emit(state, "charge.refunded", charge, info),
         emit(state, "refund.created", refund.clone(), info),
     ];
-    Answer {
-        status: 200,
-        body: refund,
-        events,
-    }
+    Answer { status: 200, body: refund, events }
 }
 
 pub(super) fn retrieve_refund(state: &mut State, id: &str) -> Answer {

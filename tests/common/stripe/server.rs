@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use super::answer::{Answer, error_body};
 use super::form::{nest, parse_form};
 use super::payment_intents::{
-    cancel_payment_intent, confirm_payment_intent, create_payment_intent,
-    retrieve_payment_intent, update_payment_intent,
+    cancel_payment_intent, confirm_payment_intent, create_payment_intent, retrieve_payment_intent,
+    update_payment_intent,
 };
 use super::refunds::{create_refund, retrieve_refund};
 use super::state::{Saved, Shared, State, lock, new_id};
@@ -30,14 +30,15 @@ pub(super) struct RequestInfo {
 
 impl RequestInfo {
     pub(super) fn none() -> Self {
-        Self {
-            id: None,
-            idempotency_key: None,
-        }
+        Self { id: None, idempotency_key: None }
     }
 }
 
-pub(super) async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+pub(super) async fn handle(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let path = req.path().to_owned();
     let method = req.method().as_str().to_owned();
     if !path.starts_with("/v1/") {
@@ -72,10 +73,7 @@ pub(super) async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let info = RequestInfo {
-        id: Some(request_id.clone()),
-        idempotency_key,
-    };
+    let info = RequestInfo { id: Some(request_id.clone()), idempotency_key };
     if let Some(status) = failure {
         let body = error_body(
             "api_error",
@@ -111,13 +109,7 @@ pub(super) async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data
             "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or \
              we can help at https://support.stripe.com/."
         );
-        let body = error_body(
-            "invalid_request_error",
-            None,
-            &message,
-            None,
-            Some(&request_id),
-        );
+        let body = error_body("invalid_request_error", None, &message, None, Some(&request_id));
         return respond(404, &pretty(&body), &info, false);
     };
     // Confirming with a publishable key is what Stripe.js does; everything else needs the
@@ -140,13 +132,10 @@ pub(super) async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data
         let mut sorted = form.clone();
         sorted.sort();
         let saved = match (&info.idempotency_key, method.as_str()) {
-            (Some(k), "POST") => state.idempotency.get(k).map(|s| {
-                (
-                    s.endpoint == endpoint && s.params == sorted,
-                    s.status,
-                    s.body.clone(),
-                )
-            }),
+            (Some(k), "POST") => state
+                .idempotency
+                .get(k)
+                .map(|s| (s.endpoint == endpoint && s.params == sorted, s.status, s.body.clone())),
             _ => None,
         };
         match saved {
@@ -214,10 +203,7 @@ impl Route {
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Key, Answer> {
@@ -242,14 +228,7 @@ fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Key, Answer> {
     if given == shared.publishable_key {
         return Ok(Key::Publishable);
     }
-    let tail: String = given
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let tail: String = given.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     let prefix: String = given.chars().take(8).collect();
     Err(Answer {
         status: 401,

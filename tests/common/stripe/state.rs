@@ -51,11 +51,7 @@ pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 pub(super) fn random(n: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
+    rand::rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect()
 }
 
 pub(super) fn new_id(prefix: &str) -> String {

@@ -42,17 +42,12 @@ pub(super) async fn post_event(
         .http
         .post(url)
         .header("Content-Type", "application/json; charset=utf-8")
-        .header(
-            "User-Agent",
-            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-        )
+        .header("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
         .body(payload.to_owned());
     let header = match signature {
-        None => Some(signature_header(
-            &shared.webhook_secret,
-            payload,
-            sign_time.unwrap_or_else(now),
-        )),
+        None => {
+            Some(signature_header(&shared.webhook_secret, payload, sign_time.unwrap_or_else(now)))
+        }
         Some(given) => given.map(str::to_owned),
     };
     if let Some(header) = header {
@@ -81,15 +76,17 @@ pub(super) async fn auto_deliver(shared: &Shared, events: &[StandInEvent]) {
             continue;
         }
         let status = post_event(shared, &event.payload, None).await;
-        lock(shared).deliveries.push(DeliveryAttempt {
-            event_id: event.id.clone(),
-            status,
-        });
+        lock(shared).deliveries.push(DeliveryAttempt { event_id: event.id.clone(), status });
     }
 }
 
 /// Records an event carrying a snapshot of `object`.
-pub(super) fn emit(state: &mut State, type_: &str, object: Value, request: &RequestInfo) -> StandInEvent {
+pub(super) fn emit(
+    state: &mut State,
+    type_: &str,
+    object: Value,
+    request: &RequestInfo,
+) -> StandInEvent {
     let id = new_id("evt");
     let body = json!({
         "id": id,
@@ -102,11 +99,7 @@ pub(super) fn emit(state: &mut State, type_: &str, object: Value, request: &Requ
         "request": { "id": request.id, "idempotency_key": request.idempotency_key },
         "type": type_
     });
-    let event = StandInEvent {
-        id,
-        type_: type_.to_owned(),
-        payload: pretty(&body),
-    };
+    let event = StandInEvent { id, type_: type_.to_owned(), payload: pretty(&body) };
     state.events.push(event.clone());
     event
 }
