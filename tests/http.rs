@@ -325,20 +325,25 @@ fn documented_warnings() -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_graphql_over_http_audit_reports_no_failed_must() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+/// The Node.js project of `tests/http-audit` (graphql-http and graphql-js), installed on first
+/// use; `None` (with the reason printed) when Node.js is missing outside CI.
+fn node_project() -> Option<&'static str> {
+    let ci = std::env::var("CI")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http-audit");
     let node_ok = std::process::Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !node_ok {
-        assert!(!ci, "CI=true and Node.js is missing: the graphql-http audit cannot run");
-        eprintln!("skipping the graphql-http audit: Node.js is not installed");
-        return;
+        assert!(!ci, "CI is set and Node.js is missing: the graphql-js checks cannot run");
+        eprintln!("SKIPPED the graphql-js checks: Node.js is not installed");
+        return None;
     }
-    if !std::path::Path::new(dir).join("node_modules/graphql-http").exists() {
+    let installed = ["graphql-http", "graphql"]
+        .iter()
+        .all(|m| std::path::Path::new(dir).join("node_modules").join(m).exists());
+    if !installed {
         let st = std::process::Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--silent"])
             .current_dir(dir)
@@ -346,6 +351,66 @@ async fn the_graphql_over_http_audit_reports_no_failed_must() {
             .expect("npm");
         assert!(st.success(), "npm ci in tests/http-audit failed");
     }
+    Some(dir)
+}
+
+/// Runs graphql-js's `validate` on every `*.graphql` file of `operations`.
+fn validate_operations(dir: &str, operations: &std::path::Path) -> Vec<Value> {
+    let sdl = concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql");
+    let out = std::process::Command::new("node")
+        .arg("validate-operations.mjs")
+        .arg(sdl)
+        .arg(operations)
+        .current_dir(dir)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "validation did not run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("validation JSON")
+}
+
+#[test]
+fn the_example_operations_are_valid_against_the_sdl() {
+    let Some(dir) = node_project() else { return };
+    let ops = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("graphql/operations");
+    let results = validate_operations(dir, &ops);
+    let files = std::fs::read_dir(&ops)
+        .expect("operations")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "graphql")))
+        .count();
+    assert_eq!(results.len(), files, "every file was validated");
+    for r in &results {
+        assert!(
+            r["operations"].as_array().is_some_and(|o| !o.is_empty()),
+            "{} holds no operation",
+            r["file"]
+        );
+        assert_eq!(
+            r["errors"],
+            json!([]),
+            "{} is not valid against graphql/schema.graphql",
+            r["file"]
+        );
+    }
+    // The check itself can fail: a stale field is reported.
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(tmp.path().join("stale.graphql"), "query Stale { me { noSuchField } }")
+        .expect("write");
+    let stale = validate_operations(dir, tmp.path());
+    assert!(
+        stale[0]["errors"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|m| m.as_str().is_some_and(|m| m.contains("noSuchField")))),
+        "{stale:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_over_http_audit_reports_no_failed_must() {
+    let Some(dir) = node_project() else { return };
     let app = TestApp::sqlite().await;
     let out = tokio::process::Command::new("node")
         .arg("audit.mjs")
