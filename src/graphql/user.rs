@@ -487,7 +487,7 @@ pub struct UpdateProfilePayload {
     pub user: UserNode,
 }
 
-/// Grant or revoke a role. Roles that open other people's personal data are granted by the
+/// Grant or revoke a role. Roles that process other people's personal data are granted by the
 /// privacy officer only; a grant waits for its holder's acceptance.
 #[derive(InputObject)]
 pub struct SetUserRoleInput {
@@ -536,6 +536,11 @@ pub struct UnlinkGuardianPayload {
     pub guardian: UserNode,
 }
 
+/// The two people of a guardianship input (`linkGuardian`, `unlinkGuardian`).
+fn guardianship(guardian: &ID, minor: &ID) -> AppResult<(uuid::Uuid, uuid::Uuid)> {
+    Ok((parse_id("input.guardianId", guardian)?, parse_id("input.minorId", minor)?))
+}
+
 #[derive(Default)]
 pub struct ProfileMutation;
 
@@ -570,8 +575,7 @@ impl ProfileMutation {
     ) -> async_graphql::Result<LinkGuardianPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
-        let guardian = parse_id("input.guardianId", &input.guardian_id).gql()?;
-        let minor = parse_id("input.minorId", &input.minor_id).gql()?;
+        let (guardian, minor) = guardianship(&input.guardian_id, &input.minor_id).gql()?;
         let rec = accounts::link_guardian(s, &actor, guardian, minor).await.gql()?;
         Ok(LinkGuardianPayload { guardian: UserNode::new(rec) })
     }
@@ -585,16 +589,15 @@ impl ProfileMutation {
     ) -> async_graphql::Result<UnlinkGuardianPayload> {
         let s = services(ctx).gql()?;
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
-        let guardian = parse_id("input.guardianId", &input.guardian_id).gql()?;
-        let minor = parse_id("input.minorId", &input.minor_id).gql()?;
+        let (guardian, minor) = guardianship(&input.guardian_id, &input.minor_id).gql()?;
         let rec = accounts::unlink_guardian(s, &actor, guardian, minor).await.gql()?;
         Ok(UnlinkGuardianPayload { guardian: UserNode::new(rec) })
     }
 
-    /// Grants or revokes a role; audited, never on your own account. Roles that open other
+    /// Grants or revokes a role; audited, never on your own account. Roles that process other
     /// people's personal data (instructor, support, billing, reviewer, marketing, privacy
-    /// officer, admin) are granted by the privacy officer only; learner, guardian and
-    /// integration by an admin too. A grant is pending (`User.pendingRoles`) until its holder
+    /// officer, admin, integration) are granted by the privacy officer only; learner and
+    /// guardian by an admin too. A grant is pending (`User.pendingRoles`) until its holder
     /// accepts it with `acceptRole`. Admins revoke any role but the privacy officer's;
     /// revoking a held role signs its holder out.
     async fn set_user_role(

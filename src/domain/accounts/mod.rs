@@ -281,17 +281,14 @@ async fn register_inner(
                     )
                     .await?;
                 }
-                audit::record(
+                audit_identity_change(
                     txn,
                     &actor,
                     now,
-                    AuditRecord {
-                        action: "account.registered",
-                        category: Some(Category::Identity),
-                        subject_id: Some(id),
-                        purpose: Column::Subject.purpose(),
-                        details: Some(serde_json::json!({ "accepted_policy_version": version })),
-                    },
+                    id,
+                    "account.registered",
+                    Column::Subject.purpose(),
+                    serde_json::json!({ "accepted_policy_version": version }),
                 )
                 .await?;
                 open_session(txn, actor.tenant_id, id, now, refresh_ttl).await
@@ -734,6 +731,43 @@ pub fn held_roles(tenant_id: Uuid) -> sea_orm::Select<user_role::Entity> {
     scoped::<user_role::Entity>(tenant_id).filter(user_role::Column::AcceptedAt.is_not_null())
 }
 
+/// Writes the audit record of a change to a person's identity data (registration,
+/// rectification, and every role change: grant, acceptance, refusal, revocation) with the
+/// person as subject, so that the privacy officer sees it in the audit log and the person in
+/// their own access log.
+async fn audit_identity_change<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    person: Uuid,
+    action: &'static str,
+    purpose: &'static str,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        actor,
+        now,
+        AuditRecord {
+            action,
+            category: Some(Category::Identity),
+            subject_id: Some(person),
+            purpose,
+            details: Some(details),
+        },
+    )
+    .await
+}
+
+/// Role sets by person, from role rows (unknown role names are skipped).
+fn role_sets(rows: Vec<user_role::Model>, into: &mut HashMap<Uuid, RoleSet>) {
+    for r in rows {
+        if let Some(role) = Role::parse(&r.role) {
+            into.entry(r.user_id).or_default().insert(role);
+        }
+    }
+}
+
 async fn roles_of<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -747,11 +781,7 @@ async fn roles_of<C: ConnectionTrait>(
         .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
         .all(conn)
         .await?;
-    for r in rows {
-        if let Some(role) = Role::parse(&r.role) {
-            map.entry(r.user_id).or_default().insert(role);
-        }
-    }
+    role_sets(rows, &mut map);
     Ok(map)
 }
 
@@ -899,18 +929,7 @@ pub async fn link_guardian(
                             insert_role(txn, actor_c.tenant_id, guardian, Role::Guardian, now, actor_c.user_id, true).await?;
                         }
                         // A role change, in the guardian's own access log too.
-                        audit::record(
-                            txn,
-                            &actor_c,
-                            now,
-                            AuditRecord {
-                                action: "role.granted",
-                                category: Some(Category::Identity),
-                                subject_id: Some(guardian),
-                                purpose: Column::Support.purpose(),
-                                details: Some(serde_json::json!({ "role": Role::Guardian.as_str(), "pending": false, "by": "guardianship.linked" })),
-                            },
-                        )
+                        audit_identity_change(txn, &actor_c, now, guardian, "role.granted", Column::Support.purpose(), serde_json::json!({ "role": Role::Guardian.as_str(), "pending": false, "by": "guardianship.linked" }))
                         .await?;
                     }
                     audit::record(
@@ -977,18 +996,7 @@ pub async fn unlink_guardian(
                         .exec(txn)
                         .await?;
                     if gone.rows_affected > 0 {
-                        audit::record(
-                            txn,
-                            &actor_c,
-                            now,
-                            AuditRecord {
-                                action: "role.revoked",
-                                category: Some(Category::Identity),
-                                subject_id: Some(guardian),
-                                purpose,
-                                details: Some(serde_json::json!({ "role": Role::Guardian.as_str(), "by": "guardianship.unlinked" })),
-                            },
-                        )
+                        audit_identity_change(txn, &actor_c, now, guardian, "role.revoked", purpose, serde_json::json!({ "role": Role::Guardian.as_str(), "by": "guardianship.unlinked" }))
                         .await?;
                     }
                 }
@@ -1161,17 +1169,14 @@ pub async fn update_profile(
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
                 m.update(txn).await?;
-                audit::record(
+                audit_identity_change(
                     txn,
                     &actor_c,
                     now,
-                    AuditRecord {
-                        action: "profile.rectified",
-                        category: Some(Category::Identity),
-                        subject_id: Some(target),
-                        purpose: column.purpose(),
-                        details: Some(serde_json::json!({ "fields": names })),
-                    },
+                    target,
+                    "profile.rectified",
+                    column.purpose(),
+                    serde_json::json!({ "fields": names }),
                 )
                 .await
             })
@@ -1253,18 +1258,7 @@ pub async fn set_role(
                             .await?;
                     }
                 }
-                audit::record(
-                    txn,
-                    &actor_c,
-                    now,
-                    AuditRecord {
-                        action: if granted { "role.granted" } else { "role.revoked" },
-                        category: Some(Category::Identity),
-                        subject_id: Some(target),
-                        purpose,
-                        details: Some(serde_json::json!({ "role": role.as_str(), "pending": granted || !held_before })),
-                    },
-                )
+                audit_identity_change(txn, &actor_c, now, target, if granted { "role.granted" } else { "role.revoked" }, purpose, serde_json::json!({ "role": role.as_str(), "pending": granted || !held_before }))
                 .await
             })
         })
@@ -1316,17 +1310,14 @@ pub async fn answer_role(
                 if changed != 1 {
                     return Err(AppError::NotFound);
                 }
-                audit::record(
+                audit_identity_change(
                     txn,
                     &actor_c,
                     now,
-                    AuditRecord {
-                        action: if accept { "role.accepted" } else { "role.declined" },
-                        category: Some(Category::Identity),
-                        subject_id: Some(me),
-                        purpose: Column::Subject.purpose(),
-                        details: Some(serde_json::json!({ "role": role.as_str() })),
-                    },
+                    me,
+                    if accept { "role.accepted" } else { "role.declined" },
+                    Column::Subject.purpose(),
+                    serde_json::json!({ "role": role.as_str() }),
                 )
                 .await
             })
@@ -1373,23 +1364,23 @@ pub async fn operator_grant(
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
                 insert_role(txn, operator.tenant_id, target, role, now, None, false).await?;
-                audit::record(
+                audit_identity_change(
                     txn,
                     &operator,
                     now,
-                    AuditRecord {
-                        action: "role.granted",
-                        category: Some(Category::Identity),
-                        subject_id: Some(target),
-                        purpose: "operator",
-                        details: Some(serde_json::json!({ "role": role.as_str(), "pending": true, "by": "operator" })),
-                    },
+                    target,
+                    "role.granted",
+                    "operator",
+                    serde_json::json!({ "role": role.as_str(), "pending": true, "by": "operator" }),
                 )
                 .await
             })
         })
         .await
-        .map_err(|e| AppError::from(e).unique_as_conflict("this role was changed at the same time; try again"))
+        .map_err(|e| {
+            AppError::from(e)
+                .unique_as_conflict("this role was changed at the same time; try again")
+        })
 }
 
 /// Roles granted to each of `ids` and not yet accepted.
@@ -1404,11 +1395,7 @@ pub async fn pending_roles_of(
         .all(&services.db)
         .await?;
     let mut map: HashMap<Uuid, RoleSet> = ids.iter().map(|id| (*id, RoleSet::default())).collect();
-    for r in rows {
-        if let Some(role) = Role::parse(&r.role) {
-            map.entry(r.user_id).or_default().insert(role);
-        }
-    }
+    role_sets(rows, &mut map);
     Ok(map)
 }
 
