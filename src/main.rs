@@ -1,12 +1,12 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
-//! `seed`, `schema`, `rotate-document-keys`, `grant-role`. Everything else lives in the library.
+//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `processing-record`. Everything else lives in the library.
 
 use std::process::ExitCode;
 
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role>]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | processing-record [--tenant SLUG] [--format md|json]]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -26,9 +26,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) =
+    // Commands that print a document keep stdout for it; their logs go to stderr.
+    let logs = if command == "processing-record" {
+        pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stderr)
+    } else {
         pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout)
-    {
+    };
+    if let Err(e) = logs {
         eprintln!("{e}");
         return ExitCode::from(2);
     }
@@ -46,6 +50,13 @@ async fn main() -> ExitCode {
         ("seed", []) => seed(&settings).await,
         ("rotate-document-keys", []) => rotate_document_keys(&settings).await,
         ("grant-role", [tenant, email, role]) => grant_role(&settings, tenant, email, role).await,
+        ("processing-record", flags) => match processing_flags(flags) {
+            Some((tenant, json)) => processing_record(&settings, tenant, json).await,
+            None => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -112,6 +123,53 @@ async fn grant_role(
         role = role.as_str(),
         "role granted by the operator; it takes effect when its holder accepts it"
     );
+    Ok(())
+}
+
+/// `[--tenant SLUG] [--format md|json]`, in any order: the tenant, and whether JSON is asked.
+fn processing_flags(flags: &[String]) -> Option<(Option<&str>, bool)> {
+    let (mut tenant, mut json) = (None, false);
+    let mut it = flags.iter();
+    while let Some(flag) = it.next() {
+        match (flag.as_str(), it.next().map(String::as_str)) {
+            ("--tenant", Some(slug)) => tenant = Some(slug),
+            ("--format", Some("md")) => json = false,
+            ("--format", Some("json")) => json = true,
+            _ => return None,
+        }
+    }
+    Some((tenant, json))
+}
+
+/// Prints the record of processing activities (GDPR art. 30), made from the registry and the
+/// need-to-know matrix; with `--tenant`, headed by that organisation and its DPO.
+async fn processing_record(
+    settings: &Settings,
+    tenant: Option<&str>,
+    json: bool,
+) -> Result<(), String> {
+    let (controller, dpo) = match tenant {
+        None => ("(the organisation)".to_owned(), "(its data-protection officer)".to_owned()),
+        Some(slug) => {
+            let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
+            let t = pupitre::domain::tenancy::TenantDirectory::new(conn)
+                .by_slug(slug)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no tenant `{slug}`"))?;
+            (t.name.clone(), format!("{} <{}>", t.dpo_name, t.dpo_email))
+        }
+    };
+    if json {
+        let record = serde_json::json!({
+            "controller": controller,
+            "dpo": dpo,
+            "activities": pupitre::policy::processing::record(),
+        });
+        println!("{record:#}");
+    } else {
+        print!("{}", pupitre::policy::processing::to_markdown(&controller, &dpo));
+    }
     Ok(())
 }
 

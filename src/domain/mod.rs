@@ -10,6 +10,7 @@ pub mod consent;
 pub mod equal_opportunity;
 pub mod learning;
 pub mod payments;
+pub mod privacy;
 pub mod shop;
 pub mod tenancy;
 pub mod types;

@@ -10,6 +10,8 @@
 
 mod actor;
 pub mod matrix;
+pub mod processing;
+pub mod registry;
 
 pub use actor::{Actor, Role, RoleSet};
 pub use matrix::{Category, Cell, Column, Condition, DataField};

@@ -1,0 +1,86 @@
+//! Reads the live schema of the connected database (tables, columns, and the table each
+//! foreign key points to), on SQLite and PostgreSQL, for [`registry::gaps`] and for the
+//! post-erasure scan of every text column.
+//!
+//! [`registry::gaps`]: crate::policy::registry::gaps
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+use crate::error::AppResult;
+use crate::policy::registry::{LiveColumn, LiveSchema};
+
+/// The tables and columns of the current database (PostgreSQL: the current schema).
+pub async fn live_schema<C: ConnectionTrait>(conn: &C) -> AppResult<LiveSchema> {
+    let backend = conn.get_database_backend();
+    let mut live = LiveSchema::default();
+    match backend {
+        DatabaseBackend::Sqlite => {
+            let tables = conn
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                ))
+                .await?;
+            for t in tables {
+                let table: String = t.try_get("", "name")?;
+                let quoted = table.replace('"', "\"\"");
+                let fks = conn
+                    .query_all_raw(Statement::from_string(
+                        backend,
+                        format!("SELECT \"from\" AS col, \"table\" AS target FROM pragma_foreign_key_list(\"{quoted}\")"),
+                    ))
+                    .await?;
+                let fks: Vec<(String, String)> = fks
+                    .iter()
+                    .map(|r| Ok((r.try_get("", "col")?, r.try_get("", "target")?)))
+                    .collect::<Result<_, sea_orm::DbErr>>()?;
+                let cols = conn
+                    .query_all_raw(Statement::from_string(
+                        backend,
+                        format!("SELECT name FROM pragma_table_info(\"{quoted}\") ORDER BY cid"),
+                    ))
+                    .await?;
+                let mut columns = Vec::with_capacity(cols.len());
+                for c in cols {
+                    let name: String = c.try_get("", "name")?;
+                    let references = fks.iter().find(|(f, _)| *f == name).map(|(_, t)| t.clone());
+                    columns.push(LiveColumn { name, references });
+                }
+                live.tables.insert(table, columns);
+            }
+        }
+        _ => {
+            let rows = conn
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT c.table_name::text AS t, c.column_name::text AS c, \
+                       (SELECT ccu.table_name::text \
+                          FROM information_schema.key_column_usage kcu \
+                          JOIN information_schema.table_constraints tc \
+                            ON tc.constraint_name = kcu.constraint_name \
+                           AND tc.table_schema = kcu.table_schema \
+                           AND tc.constraint_type = 'FOREIGN KEY' \
+                          JOIN information_schema.constraint_column_usage ccu \
+                            ON ccu.constraint_name = tc.constraint_name \
+                           AND ccu.table_schema = tc.table_schema \
+                         WHERE kcu.table_schema = c.table_schema AND kcu.table_name = c.table_name \
+                           AND kcu.column_name = c.column_name LIMIT 1) AS target \
+                     FROM information_schema.columns c \
+                     JOIN information_schema.tables it \
+                       ON it.table_schema = c.table_schema AND it.table_name = c.table_name \
+                      AND it.table_type = 'BASE TABLE' \
+                    WHERE c.table_schema = current_schema() \
+                    ORDER BY c.table_name, c.ordinal_position",
+                ))
+                .await?;
+            for r in rows {
+                let table: String = r.try_get("", "t")?;
+                let name: String = r.try_get("", "c")?;
+                let references: Option<String> = r.try_get("", "target")?;
+                live.tables.entry(table).or_default().push(LiveColumn { name, references });
+            }
+        }
+    }
+    Ok(live)
+}
