@@ -674,7 +674,10 @@ pub fn gaps(live: &LiveSchema) -> Vec<Gap> {
 mod tests {
     use super::*;
 
-    fn live(tables: &[(&str, &[(&str, Option<&str>)])]) -> LiveSchema {
+    /// Column names with the table their foreign key points to.
+    type Columns<'a> = &'a [(&'a str, Option<&'a str>)];
+
+    fn live(tables: &[(&str, Columns<'_>)]) -> LiveSchema {
         LiveSchema {
             tables: tables
                 .iter()
