@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod consent;
 pub mod equal_opportunity;
 pub mod learning;
+pub mod outbox;
 pub mod payments;
 pub mod privacy;
 pub mod shop;

@@ -16,6 +16,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+// Every Stripe call is boxed (`.boxed()`): Stripe's objects nest deeply (an intent holds its
+// charge, which holds its transfer, …), and without the box every future that awaits a Stripe
+// call carries that nesting, so proving a GraphQL resolver's future `Send` overflows the
+// compiler's recursion limit once a few instrumented calls wrap it.
+use futures_util::FutureExt as _;
+
 use stripe::{
     Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest as _,
 };
@@ -145,6 +151,7 @@ impl StripeGateway {
     /// # Errors
     /// See [`GatewayError`]; re-sending the same key with the same parameters returns the
     /// same intent, with other parameters `Rejected { code: "idempotency_error", .. }`.
+    #[tracing::instrument(skip_all, fields(stripe.idempotency_key = idempotency_key))]
     pub async fn create_payment_intent(
         &self,
         amount_minor: i64,
@@ -165,6 +172,7 @@ impl StripeGateway {
             .customize()
             .request_strategy(strategy)
             .send(&self.client)
+            .boxed()
             .await
             .map_err(classify)?;
         intent_view(intent)
@@ -174,9 +182,11 @@ impl StripeGateway {
     ///
     /// # Errors
     /// See [`GatewayError`]; an unknown id is `Rejected { code: "resource_missing", .. }`.
+    #[tracing::instrument(skip_all, fields(stripe.payment_intent = id))]
     pub async fn retrieve_payment_intent(&self, id: &str) -> Result<IntentView, GatewayError> {
         check_id(id, "pi_")?;
-        let intent = RetrievePaymentIntent::new(id).send(&self.client).await.map_err(classify)?;
+        let intent =
+            RetrievePaymentIntent::new(id).send(&self.client).boxed().await.map_err(classify)?;
         intent_view(intent)
     }
 
@@ -184,6 +194,7 @@ impl StripeGateway {
     ///
     /// # Errors
     /// See [`GatewayError`]; an intent already processing or paid is `Rejected`.
+    #[tracing::instrument(skip_all, fields(stripe.payment_intent = id))]
     pub async fn update_payment_intent_amount(
         &self,
         id: &str,
@@ -196,6 +207,7 @@ impl StripeGateway {
             .customize()
             .request_strategy(idempotent(idempotency_key)?)
             .send(&self.client)
+            .boxed()
             .await
             .map_err(classify)?;
         intent_view(intent)
@@ -206,11 +218,13 @@ impl StripeGateway {
     /// # Errors
     /// See [`GatewayError`]; an intent that has succeeded (or is processing) meanwhile is
     /// `Rejected { code: "payment_intent_unexpected_state", .. }`.
+    #[tracing::instrument(skip_all, fields(stripe.payment_intent = id))]
     pub async fn cancel_payment_intent(&self, id: &str) -> Result<IntentView, GatewayError> {
         check_id(id, "pi_")?;
         // No idempotency key: cancelling is idempotent by nature, and Stripe would replay a first
         // refusal (e.g. while the intent was processing) under the same key for 24 hours.
-        let intent = CancelPaymentIntent::new(id).send(&self.client).await.map_err(classify)?;
+        let intent =
+            CancelPaymentIntent::new(id).send(&self.client).boxed().await.map_err(classify)?;
         intent_view(intent)
     }
 
@@ -218,6 +232,7 @@ impl StripeGateway {
     ///
     /// # Errors
     /// See [`GatewayError`]; refunding more than remains is `Rejected`.
+    #[tracing::instrument(skip_all, fields(stripe.payment_intent = payment_intent_id))]
     pub async fn create_refund(
         &self,
         payment_intent_id: &str,
@@ -238,6 +253,7 @@ impl StripeGateway {
             .customize()
             .request_strategy(strategy)
             .send(&self.client)
+            .boxed()
             .await
             .map_err(classify)?;
         Ok(refund_view(refund))

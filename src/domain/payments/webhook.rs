@@ -156,7 +156,11 @@ fn is_intent_id(s: &str) -> bool {
 }
 
 /// Verifies, parses and processes one delivery of `/webhooks/stripe`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(
+    stripe.event = tracing::field::Empty,
+    tenant.id = tracing::field::Empty,
+    order.id = tracing::field::Empty,
+))]
 pub async fn handle(
     services: &Services,
     payload: &[u8],
@@ -172,6 +176,8 @@ pub async fn handle(
         now.timestamp(),
     )?;
     let ev = envelope(payload)?;
+    let span = tracing::Span::current();
+    span.record("stripe.event", ev.id.as_str());
     tracing::info!(stripe.event = %ev.id, stripe.type = %ev.type_, "webhook received");
     if payment_event::Entity::find_by_id(ev.id.clone())
         .one(&services.db)
@@ -228,6 +234,10 @@ pub async fn handle(
         Some(i) => order_of(services, i).await?,
         None => None,
     };
+    if let Some(o) = &order {
+        span.record("tenant.id", tracing::field::display(o.tenant_id));
+        span.record("order.id", tracing::field::display(o.id));
+    }
     let txn = services.db.begin().await.map_err(AppError::from)?;
     let inserted =
         payment_event::Entity::insert(payment_event::ActiveModel::from(payment_event::Model {

@@ -29,6 +29,7 @@ pub const INVOICE_SERIES: &str = "F";
 pub const CREDIT_NOTE_SERIES: &str = "AV";
 
 /// Takes the next number of `series` for `tenant_id` inside the caller's transaction.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.series = series))]
 pub async fn next_number<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -74,6 +75,7 @@ fn address_value(raw: &str) -> Value {
 }
 
 /// Issues the invoice of a paid order (one per order: a second call returns the first).
+#[tracing::instrument(skip_all, fields(tenant.id = %o.tenant_id, order.id = %o.id))]
 pub async fn issue_invoice<C: ConnectionTrait>(
     conn: &C,
     o: &order::Model,
@@ -134,6 +136,11 @@ pub async fn issue_invoice<C: ConnectionTrait>(
 }
 
 /// Issues the credit note of a refund of `o`, crediting part of its invoice (tax in proportion).
+#[tracing::instrument(skip_all, fields(
+    tenant.id = %o.tenant_id,
+    order.id = %o.id,
+    refund.id = %r.id,
+))]
 pub async fn issue_credit_note<C: ConnectionTrait>(
     conn: &C,
     o: &order::Model,
@@ -214,6 +221,8 @@ pub async fn issue_credit_note<C: ConnectionTrait>(
     Ok(model)
 }
 
+/// One invoice or credit note of the tenant by id, whoever asks (callers decide who may see it).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.id = %id))]
 pub async fn invoice_by_id(
     services: &Services,
     tenant_id: Uuid,
@@ -228,6 +237,11 @@ pub async fn invoice_by_id(
 /// An invoice's PDF and number, for its buyer (or their guardian) and billing staff; `NOT_FOUND`
 /// for anyone else. Staff downloads are written to the audit log before the bytes are returned
 /// (fail closed).
+#[tracing::instrument(skip_all, fields(
+    tenant.id = %actor.tenant_id,
+    actor.id = actor.user_id.map(tracing::field::display),
+    invoice.id = %id,
+))]
 pub async fn download(
     services: &Services,
     actor: &Actor,
@@ -266,6 +280,7 @@ pub async fn download(
 }
 
 /// Invoices and credit notes of several orders, oldest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn invoices_of(
     services: &Services,
     tenant_id: Uuid,
@@ -286,6 +301,7 @@ pub async fn invoices_of(
 }
 
 /// Every number of one series, ascending (for gap checks and exports).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.series = series))]
 pub async fn numbers(services: &Services, tenant_id: Uuid, series: &str) -> AppResult<Vec<i64>> {
     Ok(scoped::<invoice::Entity>(tenant_id)
         .filter(invoice::Column::Series.eq(series))

@@ -15,9 +15,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTra
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{OrderStatus, invoice, order_by_id, queue_mail, release_seats};
+use super::{OrderStatus, invoice, order_by_id, release_seats};
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
+use crate::domain::outbox::queue_mail;
 use crate::domain::payments::GatewayError;
 use crate::domain::tenancy::scoped;
 use crate::entities::{invoice as invoice_entity, order, refund};
@@ -57,7 +58,11 @@ pub struct RefundResult {
 }
 
 /// Refunds `amount` (all that is left when `None`) of a paid order. Billing staff only.
-#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, order.id = %order_id))]
+#[tracing::instrument(skip_all, fields(
+    tenant.id = %actor.tenant_id,
+    actor.id = actor.user_id.map(tracing::field::display),
+    order.id = %order_id,
+))]
 pub async fn refund_order(
     services: &Services,
     actor: &Actor,
@@ -271,6 +276,7 @@ async fn complete(
 /// Sends again every refund left pending for more than `min_age` (Stripe was unreachable, or
 /// the process stopped between steps), with its original key, and records the outcome. For the
 /// job; safe on several instances (completion happens once).
+#[tracing::instrument(skip_all)]
 pub async fn retry_pending_refunds(
     services: &Services,
     min_age: chrono::Duration,
@@ -318,6 +324,7 @@ async fn order_by_id_in<C: sea_orm::ConnectionTrait>(
 }
 
 /// Refunds of several orders, oldest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn refunds_of(
     services: &Services,
     tenant_id: Uuid,
