@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod batch;
 pub mod catalog;
 pub mod consent;
 pub mod equal_opportunity;
