@@ -13,6 +13,7 @@ pub mod payments;
 pub mod shop;
 pub mod tenancy;
 pub mod types;
+pub mod visibility;
 
 use std::sync::Arc;
 
