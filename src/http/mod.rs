@@ -46,7 +46,7 @@ pub struct AppState {
 pub struct RequestId(pub String);
 
 /// The id of the request being answered (see [`observe`]).
-pub(crate) fn request_id(req: &actix_web::HttpRequest) -> String {
+fn request_id(req: &actix_web::HttpRequest) -> String {
     req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
