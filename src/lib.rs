@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod policy;
+pub mod request;
 #[path = "../seed/loader.rs"]
 pub mod seed;
 pub mod startup;

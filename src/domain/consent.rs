@@ -96,6 +96,7 @@ pub fn parse_visitor_id(field: &str, raw: &str) -> AppResult<String> {
 /// Appends one grant or withdrawal. For a user subject the actor must be allowed to write the
 /// subject's consent state (the subject or their guardian).
 #[expect(clippy::too_many_arguments, reason = "one ledger row has this many facts")]
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id))]
 pub async fn record(
     services: &Services,
     actor: &Actor,
@@ -207,6 +208,7 @@ fn fold_current(rows: Vec<consent_record::Model>, now: DateTime<Utc>) -> Vec<Con
 }
 
 /// The current state of every purpose for one subject (no access check: callers guard).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn current(
     services: &Services,
     tenant_id: Uuid,
@@ -228,6 +230,7 @@ pub async fn current(
 }
 
 /// The current consents of several users: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.count = users.len()))]
 pub async fn current_for_users(
     services: &Services,
     tenant_id: Uuid,
@@ -251,6 +254,7 @@ pub async fn current_for_users(
 }
 
 /// Which of `users` currently consent to `purpose`: one query for the whole batch.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.count = users.len()))]
 pub async fn given_for(
     services: &Services,
     tenant_id: Uuid,

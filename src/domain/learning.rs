@@ -56,6 +56,11 @@ impl EnrollmentStatus {
             _ => EnrollmentStatus::Cancelled,
         }
     }
+    /// Paid up (or free) and not cancelled: the learner takes part in the session (joins its
+    /// room, watches its recordings).
+    pub fn is_live(self) -> bool {
+        matches!(self, EnrollmentStatus::Active | EnrollmentStatus::Completed)
+    }
 }
 
 const SOLD_OUT: &str = "this session is sold out";
@@ -66,6 +71,7 @@ const ALREADY: &str = "already enrolled in this session";
 /// transaction usable. The seat update comes first and also checks that the session is not
 /// cancelled (callers check publication and start date: see `reserve` and `enroll`). `CONFLICT`
 /// when sold out or already enrolled.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.id = %session_id, learner.id = %learner_id))]
 pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -109,6 +115,7 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
 
 /// Turns a reserved (pending-payment) enrollment into an active one.
 /// A hold that has expired can no longer be activated (its seat may be someone else's).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn activate<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -121,6 +128,7 @@ pub async fn activate<C: ConnectionTrait>(
 /// Activates a reserved enrollment whose payment has been received, even if its hold has just
 /// expired: as long as it is still pending its seat was never given back, so it is still this
 /// learner's. Returns false when the reservation was already released (or activated).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn activate_paid<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -155,6 +163,7 @@ async fn activate_where<C: ConnectionTrait>(
 ///
 /// Locks in the same order as [`take_seat`] (the session row, then the enrollment) so a
 /// cancellation racing an enrollment cannot deadlock; the seat update is the first write.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn release<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -215,6 +224,7 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
 
 /// Reserves a seat for `learner` until `hold_until` (status pending payment), in its own
 /// transaction: what the shop does when an order is created.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.id = %session_id, learner.id = %learner))]
 pub async fn reserve(
     services: &Services,
     tenant_id: Uuid,
@@ -259,6 +269,7 @@ async fn bookable(
 }
 
 /// Activates a reservation in its own transaction (see [`activate`]).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn activate_reservation(
     services: &Services,
     tenant_id: Uuid,
@@ -271,6 +282,7 @@ pub async fn activate_reservation(
 /// seat, except those held by an order (the shop expires those with their order); returns how
 /// many. Idempotent and safe to run from several instances at once (each
 /// cancellation is a guarded update).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppResult<u64> {
     let now = services.clock.now();
     // Holds of orders are the shop's: it frees them with their order, after asking Stripe.
@@ -295,6 +307,7 @@ pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppR
 }
 
 /// Enrolls the actor (or their ward) in a session of a free, published course.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, session.id = %session_id))]
 pub async fn enroll(
     services: &Services,
     actor: &Actor,
@@ -327,6 +340,7 @@ pub async fn enroll(
 }
 
 /// Cancels an enrollment (the learner or their guardian) and frees the seat.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, enrollment.id = %enrollment_id))]
 pub async fn cancel(
     services: &Services,
     actor: &Actor,
@@ -346,6 +360,7 @@ pub async fn cancel(
     enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
 }
 
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %id))]
 pub async fn enrollment_by_id(
     services: &Services,
     tenant_id: Uuid,
@@ -358,6 +373,7 @@ pub async fn enrollment_by_id(
 }
 
 /// Enrollments of several learners (not cancelled), newest first: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
 pub async fn enrollments_of(
     services: &Services,
     tenant_id: Uuid,
@@ -377,6 +393,7 @@ pub async fn enrollments_of(
 }
 
 /// Completed lesson ids of several enrollments: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.count = enrollments.len()))]
 pub async fn completions_of(
     services: &Services,
     tenant_id: Uuid,
@@ -395,6 +412,7 @@ pub async fn completions_of(
 
 /// Marks a lesson complete for the learner's own active enrollment; completes the enrollment
 /// when every lesson of the course is done. Idempotent.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, enrollment.id = %enrollment_id, lesson.id = %lesson_id))]
 pub async fn complete_lesson(
     services: &Services,
     actor: &Actor,
@@ -484,7 +502,8 @@ pub async fn complete_lesson(
 }
 
 /// The live enrollments of a session, for its roster. Access is decided by the caller through
-/// [`policy::may_read_roster`].
+/// [`policy::may_read_roster`] (see `visibility::roster`).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.id = %session_id))]
 pub async fn roster(
     services: &Services,
     tenant_id: Uuid,
@@ -500,6 +519,7 @@ pub async fn roster(
 
 /// Learners of the sessions `instructor` teaches (live enrollments): the instructor column of
 /// the need-to-know matrix.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, instructor.id = %instructor))]
 pub async fn learners_of_instructor(
     services: &Services,
     tenant_id: Uuid,
@@ -534,13 +554,22 @@ pub struct LiveClassDraft {
     pub recorded: bool,
 }
 
+/// A live class with what the policy needs about it: its session's instructor (who may watch
+/// its recording).
+#[derive(Clone, Debug)]
+pub struct LiveClassRecord {
+    pub class: live_class::Model,
+    pub instructor: Option<Uuid>,
+}
+
 /// Schedules a live class for a session (admin, or the session's instructor).
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, session.id = %session_id))]
 pub async fn schedule_live_class(
     services: &Services,
     actor: &Actor,
     session_id: Uuid,
     d: LiveClassDraft,
-) -> AppResult<live_class::Model> {
+) -> AppResult<LiveClassRecord> {
     let s = catalog::session_by_id(services, actor.tenant_id, session_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -566,7 +595,7 @@ pub async fn schedule_live_class(
     live_class::Entity::insert(live_class::ActiveModel::from(m.clone()))
         .exec_without_returning(&services.db)
         .await?;
-    Ok(m)
+    Ok(LiveClassRecord { class: m, instructor: s.instructor_id })
 }
 
 /// One participant's statistics, as sent by the virtual-classroom integration.
@@ -584,13 +613,14 @@ pub struct Participation {
 /// Records (replaces) attendance statistics and optionally the recording reference of a live
 /// class. Integration accounts only; every participant must be enrolled in the session; all or
 /// nothing.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, live_class.id = %live_class_id))]
 pub async fn record_live_class(
     services: &Services,
     actor: &Actor,
     live_class_id: Uuid,
     participants: Vec<Participation>,
     recording_ref: Option<HttpsUrl>,
-) -> AppResult<live_class::Model> {
+) -> AppResult<LiveClassRecord> {
     if !policy::may_report_attendance(actor) {
         return Err(AppError::Forbidden);
     }
@@ -669,14 +699,19 @@ pub async fn record_live_class(
             })
         })
         .await?;
-    Ok(scoped::<live_class::Entity>(actor.tenant_id)
+    let class = scoped::<live_class::Entity>(actor.tenant_id)
         .filter(live_class::Column::Id.eq(live_class_id))
         .one(&services.db)
         .await?
-        .unwrap_or(lc))
+        .unwrap_or(lc);
+    let instructor = catalog::session_by_id(services, actor.tenant_id, class.session_id)
+        .await?
+        .and_then(|x| x.instructor_id);
+    Ok(LiveClassRecord { class, instructor })
 }
 
 /// Live classes of several sessions, by start: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.count = sessions.len()))]
 pub async fn live_classes_of(
     services: &Services,
     tenant_id: Uuid,
@@ -695,6 +730,7 @@ pub async fn live_classes_of(
 }
 
 /// Attendance rows of several learners: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
 pub async fn attendance_of(
     services: &Services,
     tenant_id: Uuid,
@@ -715,4 +751,27 @@ pub async fn attendance_of(
 /// days after the class (SPEC §5).
 pub fn recording_expires_at(lc: &live_class::Model, retention_days: i64) -> DateTime<Utc> {
     lc.ends_at + Duration::days(retention_days)
+}
+
+/// The recording of `lc` as `actor` may see it (`policy::may_watch_recording`): `FORBIDDEN`
+/// unless they hold a live enrollment in its session (`own`: the actor's enrollments) or are
+/// its `instructor`; `None` when there is none or once it has expired at `now`.
+pub fn recording(
+    actor: &Actor,
+    lc: &live_class::Model,
+    instructor: Option<Uuid>,
+    own: &[enrollment::Model],
+    retention_days: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    let enrolled = own.iter().any(|e| {
+        Some(e.learner_id) == actor.user_id
+            && e.session_id == lc.session_id
+            && EnrollmentStatus::parse(&e.status).is_live()
+    });
+    if !policy::may_watch_recording(actor, enrolled, instructor) {
+        return Err(AppError::Forbidden);
+    }
+    let expired = recording_expires_at(lc, retention_days) <= now;
+    Ok(if expired { None } else { lc.recording_ref.clone() })
 }

@@ -12,20 +12,20 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::catalog::MoneyGql;
-use super::catalog::SessionNode;
-use super::context::{request, services, signed_in};
+use super::context::{loaders, request, services, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
+use super::nodes::{MoneyGql, PostalAddressGql, SessionNode, UserNode};
 use super::pagination::{offset_cursor, offset_page, parse_id};
-use super::user::{PostalAddressGql, PostalAddressInput, UserNode};
+use super::user::PostalAddressInput;
 use crate::domain::accounts::UserRecord;
 use crate::domain::shop::refund::{self, RefundStatus};
 use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus};
 use crate::domain::types::{self, PostalAddress};
+use crate::domain::visibility;
 use crate::entities::{invoice, order, order_line};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::policy::{self, DataField, SubjectFacts, SubjectStatus};
+use crate::policy::{DataField, SubjectFacts, SubjectStatus};
 
 gql_enum!(OrderStatusGql as "OrderStatus" <=> OrderStatus {
     /// Created; the PaymentIntent is being set up.
@@ -52,7 +52,7 @@ fn subject_of(buyer: Option<&UserRecord>) -> Subject {
 
 async fn order_node(ctx: &Context<'_>, o: order::Model) -> AppResult<OrderNode> {
     let buyer = match o.buyer_id {
-        Some(b) => request(ctx)?.load(UserById(b)).await?,
+        Some(b) => loaders(ctx)?.load(UserById(b)).await?,
         None => None,
     };
     Ok(OrderNode { subject: subject_of(buyer.as_ref()), buyer, order: o })
@@ -95,7 +95,7 @@ impl OrderNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<OrderLineNode>>> {
         let lines =
-            request(ctx).gql()?.load(OrderLines(self.order.id)).await.gql()?.unwrap_or_default();
+            loaders(ctx).gql()?.load(OrderLines(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(
             lines
                 .into_iter()
@@ -148,22 +148,18 @@ impl OrderNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn client_secret(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let (viewer, _) = self.subject.viewer(ctx).await.gql()?;
-        if !policy::may_read_client_secret(&viewer, self.order.buyer_id) {
-            return Err(AppError::Forbidden).gql();
-        }
-        let unpaid = OrderStatus::UNPAID.contains(&self.order.status.as_str());
-        Ok(if unpaid { self.order.client_secret.clone() } else { None })
+        visibility::client_secret(&viewer, &self.order).gql()
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Invoices)")]
     async fn invoices(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<InvoiceNode>>> {
         let rows =
-            request(ctx).gql()?.load(OrderInvoices(self.order.id)).await.gql()?.unwrap_or_default();
+            loaders(ctx).gql()?.load(OrderInvoices(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(InvoiceNode).collect()))
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Refunds)")]
     async fn refunds(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RefundNode>>> {
         let rows =
-            request(ctx).gql()?.load(OrderRefunds(self.order.id)).await.gql()?.unwrap_or_default();
+            loaders(ctx).gql()?.load(OrderRefunds(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(RefundNode).collect()))
     }
 }
@@ -190,7 +186,7 @@ impl OrderLineNode {
         &self.line.description
     }
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SessionNode>> {
-        Ok(request(ctx)
+        Ok(loaders(ctx)
             .gql()?
             .load(SessionById(self.line.session_id))
             .await
