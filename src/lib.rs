@@ -13,7 +13,6 @@ pub mod http;
 pub mod jobs;
 pub mod policy;
 pub mod request;
-#[path = "../seed/loader.rs"]
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
