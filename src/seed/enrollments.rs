@@ -112,8 +112,14 @@ pub(super) async fn load_live_classes(
         }
         // Reported by the virtual classroom, as its integration account does after a class.
         let (classroom, _) = s.holder_of(Role::Integration).await?;
-        learning::record_live_class(s.services, &classroom, class.id, participants, recording)
-            .await?;
+        learning::record_live_class(
+            s.services,
+            &classroom,
+            class.class.id,
+            participants,
+            recording,
+        )
+        .await?;
     }
     Ok(())
 }

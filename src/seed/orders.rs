@@ -17,7 +17,7 @@ use super::Seeder;
 use crate::domain::payments::{IntentStatus, IntentView};
 use crate::domain::shop::{self, OrderStatus, PaymentOutcome};
 use crate::domain::types::PostalAddress;
-use crate::domain::{Services, accounts, equal_opportunity, learning};
+use crate::domain::{Services, accounts, learning};
 use crate::entities::{course, order, order_line, outbox, session};
 use crate::error::{AppError, AppResult};
 use crate::policy::Actor;
@@ -56,7 +56,7 @@ pub(super) async fn paid_order(
         person.country.as_deref().unwrap_or(country),
     )?;
     let approved =
-        equal_opportunity::approved_discounts(&s.services.db, tenant_id, learner, &[c.id]).await?;
+        shop::pricing::approved_discounts(&s.services.db, tenant_id, learner, &[c.id]).await?;
     let discount = shop::discount_of(c.price_cents, approved.get(&c.id).copied());
     let total = c.price_cents - discount;
     let tax = shop::included_tax(total, c.tax_rate_bp);
