@@ -626,7 +626,8 @@ async fn sixty_buyers_for_ten_seats_never_oversell_and_invoice_numbers_have_no_g
     );
     assert_eq!(app.count("enrollments e JOIN sessions s ON s.id = e.session_id JOIN courses c ON c.id = s.course_id WHERE c.slug = 'paid-rush' AND e.status = 'active' AND s.seats_taken = 10").await, 10);
     let tenant = app.services().tenants.by_slug("demo").await.expect("tenants").expect("demo").id;
-    let numbers = pupitre::domain::shop::invoice::numbers(app.services(), tenant, "F")
+    let series = pupitre::domain::shop::invoice::InvoiceSeries::Invoice;
+    let numbers = pupitre::domain::shop::invoice::numbers(app.services(), tenant, series)
         .await
         .expect("numbers");
     assert_eq!(numbers, (1..=issued + 10).collect::<Vec<i64>>());

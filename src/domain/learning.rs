@@ -30,32 +30,9 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
 
-/// Enrollment states.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnrollmentStatus {
-    PendingPayment,
-    Active,
-    Completed,
-    Cancelled,
-}
+pub use crate::entities::enums::EnrollmentStatus;
 
 impl EnrollmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnrollmentStatus::PendingPayment => "pending_payment",
-            EnrollmentStatus::Active => "active",
-            EnrollmentStatus::Completed => "completed",
-            EnrollmentStatus::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> EnrollmentStatus {
-        match s {
-            "pending_payment" => EnrollmentStatus::PendingPayment,
-            "active" => EnrollmentStatus::Active,
-            "completed" => EnrollmentStatus::Completed,
-            _ => EnrollmentStatus::Cancelled,
-        }
-    }
     /// Paid up (or free) and not cancelled: the learner takes part in the session (joins its
     /// room, watches its recordings).
     pub fn is_live(self) -> bool {
@@ -98,7 +75,7 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
         tenant_id,
         session_id,
         learner_id,
-        status: status.as_str().into(),
+        status,
         created_at: now,
         hold_expires_at,
         activated_at: (status == EnrollmentStatus::Active).then_some(now),
@@ -146,12 +123,12 @@ async fn activate_where<C: ConnectionTrait>(
     hold_must_be_live: bool,
 ) -> AppResult<bool> {
     let mut q = enrollment::Entity::update_many()
-        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active))
         .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
         .col_expr(enrollment::Column::HoldExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(enrollment::Column::Id.eq(enrollment_id))
         .filter(enrollment::Column::TenantId.eq(tenant_id))
-        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()));
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment));
     if hold_must_be_live {
         q = q.filter(enrollment::Column::HoldExpiresAt.gt(now));
     }
@@ -189,12 +166,12 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
     else {
         return Err(AppError::NotFound);
     };
-    let live: &[&str] = if only_expired_hold {
-        &[EnrollmentStatus::PendingPayment.as_str()]
+    let live: &[EnrollmentStatus] = if only_expired_hold {
+        &[EnrollmentStatus::PendingPayment]
     } else {
-        &[EnrollmentStatus::PendingPayment.as_str(), EnrollmentStatus::Active.as_str()]
+        &[EnrollmentStatus::PendingPayment, EnrollmentStatus::Active]
     };
-    if !live.contains(&e.status.as_str()) {
+    if !live.contains(&e.status) {
         return Ok(false);
     }
     let txn = conn.begin().await?;
@@ -205,7 +182,7 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
         .exec(&txn)
         .await?;
     let mut cancel = enrollment::Entity::update_many()
-        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled.as_str()))
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled))
         .col_expr(enrollment::Column::CancelledAt, Expr::value(now))
         .filter(enrollment::Column::Id.eq(enrollment_id))
         .filter(enrollment::Column::Status.is_in(live.iter().copied()));
@@ -259,7 +236,7 @@ async fn bookable(
     let s =
         catalog::session_by_id(services, tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
     let c = catalog::course(services, tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
-    if c.status != CourseStatus::Published.as_str() || s.cancelled {
+    if c.status != CourseStatus::Published || s.cancelled {
         return Err(AppError::NotFound);
     }
     if s.starts_at <= now {
@@ -292,7 +269,7 @@ pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppR
         .and_where(order_line::Column::EnrollmentId.is_not_null())
         .to_owned();
     let expired = scoped::<enrollment::Entity>(tenant_id)
-        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment))
         .filter(enrollment::Column::HoldExpiresAt.lte(now))
         .filter(enrollment::Column::Id.not_in_subquery(of_orders))
         .all(&services.db)
@@ -353,7 +330,7 @@ pub async fn cancel(
     if !policy::acts_for(actor, relations, e.learner_id) {
         return Err(AppError::Forbidden);
     }
-    if EnrollmentStatus::parse(&e.status) == EnrollmentStatus::Completed {
+    if e.status == EnrollmentStatus::Completed {
         return Err(AppError::Conflict("a completed enrollment cannot be cancelled".into()));
     }
     release(&services.db, actor.tenant_id, enrollment_id, services.clock.now()).await?;
@@ -381,7 +358,7 @@ pub async fn enrollments_of(
 ) -> AppResult<HashMap<Uuid, Vec<enrollment::Model>>> {
     let rows = scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
         .order_by_desc(enrollment::Column::CreatedAt)
         .all(&services.db)
         .await?;
@@ -425,7 +402,7 @@ pub async fn complete_lesson(
     if !policy::may_record_progress(actor, e.learner_id) {
         return Err(AppError::Forbidden);
     }
-    match EnrollmentStatus::parse(&e.status) {
+    match e.status {
         EnrollmentStatus::Active | EnrollmentStatus::Completed => {}
         _ => return Err(AppError::Conflict("this enrollment is not active".into())),
     }
@@ -448,8 +425,7 @@ pub async fn complete_lesson(
             Box::pin(async move {
                 // First statement: a write that locks this enrollment, so concurrent completions
                 // of the same enrollment take turns (and SQLite takes its write lock up front).
-                let live =
-                    [EnrollmentStatus::Active.as_str(), EnrollmentStatus::Completed.as_str()];
+                let live = [EnrollmentStatus::Active, EnrollmentStatus::Completed];
                 let locked = enrollment::Entity::update_many()
                     .col_expr(enrollment::Column::Status, Expr::col(enrollment::Column::Status))
                     .filter(enrollment::Column::Id.eq(enrollment_id))
@@ -486,11 +462,11 @@ pub async fn complete_lesson(
                     enrollment::Entity::update_many()
                         .col_expr(
                             enrollment::Column::Status,
-                            Expr::value(EnrollmentStatus::Completed.as_str()),
+                            Expr::value(EnrollmentStatus::Completed),
                         )
                         .col_expr(enrollment::Column::CompletedAt, Expr::value(now))
                         .filter(enrollment::Column::Id.eq(enrollment_id))
-                        .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active.as_str()))
+                        .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active))
                         .exec(txn)
                         .await?;
                 }
@@ -511,7 +487,7 @@ pub async fn roster(
 ) -> AppResult<Vec<enrollment::Model>> {
     Ok(scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::SessionId.eq(session_id))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
         .order_by_asc(enrollment::Column::CreatedAt)
         .all(&services.db)
         .await?)
@@ -537,7 +513,7 @@ pub async fn learners_of_instructor(
     }
     Ok(scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::SessionId.is_in(sessions))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
         .all(&services.db)
         .await?
         .into_iter()
@@ -765,9 +741,7 @@ pub fn recording(
     now: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
     let enrolled = own.iter().any(|e| {
-        Some(e.learner_id) == actor.user_id
-            && e.session_id == lc.session_id
-            && EnrollmentStatus::parse(&e.status).is_live()
+        Some(e.learner_id) == actor.user_id && e.session_id == lc.session_id && e.status.is_live()
     });
     if !policy::may_watch_recording(actor, enrolled, instructor) {
         return Err(AppError::Forbidden);

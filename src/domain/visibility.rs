@@ -68,7 +68,7 @@ pub async fn public_session(
     };
     let published = catalog::course(services, tenant_id, session.course_id)
         .await?
-        .is_some_and(|c| c.status == CourseStatus::Published.as_str());
+        .is_some_and(|c| c.status == CourseStatus::Published);
     Ok(published.then_some(session))
 }
 
@@ -103,6 +103,6 @@ pub fn client_secret(actor: &Actor, order: &order::Model) -> AppResult<Option<St
     if !policy::may_read_client_secret(actor, order.buyer_id) {
         return Err(AppError::Forbidden);
     }
-    let unpaid = OrderStatus::UNPAID.contains(&order.status.as_str());
+    let unpaid = OrderStatus::UNPAID.contains(&order.status);
     Ok(if unpaid { order.client_secret.clone() } else { None })
 }

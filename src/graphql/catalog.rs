@@ -3,7 +3,7 @@
 //! `Course`, `Session` and `Lesson` types are in [`super::nodes`].
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::{loaders, request, services};
@@ -33,16 +33,15 @@ pub struct CourseFilterInput {
     pub search: Option<String>,
 }
 
-/// Catalogue orders.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
-#[graphql(name = "CourseSort")]
-pub enum CourseSortGql {
-    /// Next upcoming session first; courses without one last.
-    #[default]
-    StartDate,
-    Price,
-    Title,
-}
+gql_enum!(
+    /// Catalogue orders.
+    CourseSortGql as "CourseSort" <=> CourseSort {
+        /// Next upcoming session first; courses without one last.
+        StartDate,
+        Price,
+        Title,
+    }
+);
 
 pub type CourseConnection = Connection<String, CourseNode>;
 
@@ -151,11 +150,7 @@ impl CatalogQuery {
         let (first, offset) =
             offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
         let filter = filter.unwrap_or_default().parse().gql()?;
-        let sort = match sort.unwrap_or_default() {
-            CourseSortGql::StartDate => CourseSort::StartDate,
-            CourseSortGql::Price => CourseSort::Price,
-            CourseSortGql::Title => CourseSort::Title,
-        };
+        let sort = sort.map(CourseSort::from).unwrap_or_default();
         let (rows, has_next) =
             catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset)
                 .await

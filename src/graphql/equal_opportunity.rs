@@ -8,7 +8,7 @@
 //! The reviewer's note is for reviewers (and the privacy officer) only.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -28,41 +28,19 @@ use crate::error::{AppError, AppResult, IntoGql};
 use crate::policy::DataField;
 
 gql_enum!(ApplicationStatusGql as "ApplicationStatus" <=> ApplicationStatus { Draft, Submitted, UnderReview, Approved, Rejected, Withdrawn });
-/// Yearly taxable income of the household, in euros.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "IncomeBracket")]
-pub enum IncomeBracketGql {
-    #[graphql(name = "BELOW_10K")]
-    Below10k,
-    #[graphql(name = "FROM_10K_TO_20K")]
-    From10kTo20k,
-    #[graphql(name = "FROM_20K_TO_30K")]
-    From20kTo30k,
-    #[graphql(name = "ABOVE_30K")]
-    Above30k,
-}
-
-impl From<IncomeBracketGql> for IncomeBracket {
-    fn from(x: IncomeBracketGql) -> Self {
-        match x {
-            IncomeBracketGql::Below10k => IncomeBracket::Below10k,
-            IncomeBracketGql::From10kTo20k => IncomeBracket::From10kTo20k,
-            IncomeBracketGql::From20kTo30k => IncomeBracket::From20kTo30k,
-            IncomeBracketGql::Above30k => IncomeBracket::Above30k,
-        }
+gql_enum!(
+    /// Yearly taxable income of the household, in euros.
+    IncomeBracketGql as "IncomeBracket" <=> IncomeBracket {
+        #[graphql(name = "BELOW_10K")]
+        Below10k,
+        #[graphql(name = "FROM_10K_TO_20K")]
+        From10kTo20k,
+        #[graphql(name = "FROM_20K_TO_30K")]
+        From20kTo30k,
+        #[graphql(name = "ABOVE_30K")]
+        Above30k,
     }
-}
-
-impl From<IncomeBracket> for IncomeBracketGql {
-    fn from(x: IncomeBracket) -> Self {
-        match x {
-            IncomeBracket::Below10k => IncomeBracketGql::Below10k,
-            IncomeBracket::From10kTo20k => IncomeBracketGql::From10kTo20k,
-            IncomeBracket::From20kTo30k => IncomeBracketGql::From20kTo30k,
-            IncomeBracket::Above30k => IncomeBracketGql::Above30k,
-        }
-    }
-}
+);
 gql_enum!(DocumentKindGql as "DocumentKind" <=> DocumentKind { TaxNotice, ScholarshipNotice, IdentityDocument, Other });
 
 /// What the applicant declared.
@@ -94,7 +72,7 @@ impl DocumentNode {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> Option<DocumentKindGql> {
-        DocumentKind::parse(&self.0.kind).map(Into::into)
+        Some(self.0.kind.into())
     }
     async fn original_name(&self) -> &str {
         &self.0.original_name
@@ -137,7 +115,7 @@ impl ApplicationNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn status(&self) -> Option<ApplicationStatusGql> {
-        ApplicationStatus::parse(&self.rec.application.status).map(Into::into)
+        Some(self.rec.application.status.into())
     }
     /// The applicant (that they applied is itself financial-situation data); each of their
     /// fields then follows the need-to-know policy.
@@ -165,11 +143,7 @@ impl ApplicationNode {
     async fn situation(&self) -> Option<SituationGql> {
         let a = &self.rec.application;
         Some(SituationGql {
-            income_bracket: a
-                .income_bracket
-                .as_deref()
-                .and_then(IncomeBracket::parse)
-                .map(Into::into),
+            income_bracket: a.income_bracket.map(Into::into),
             scholarship_holder: a.scholarship_holder,
             text: a.situation.clone(),
         })
@@ -190,7 +164,7 @@ impl ApplicationNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn decision(&self) -> Option<DecisionGql> {
         let a = &self.rec.application;
-        let status = ApplicationStatus::parse(&a.status)?;
+        let status = a.status;
         status.decided().then(|| DecisionGql {
             status: status.into(),
             discount_percent: a.discount_percent,

@@ -6,9 +6,11 @@
 //! [`RequestCtx`](crate::request::RequestCtx) (shared with the plain HTTP routes) and the batch
 //! loaders through `context`.
 
-/// A GraphQL enum mirroring a domain enum variant for variant, with both conversions.
+/// A GraphQL enum mirroring a domain (or stored) enum variant for variant, with both
+/// conversions; every enum of the API is made with it.
 macro_rules! gql_enum {
-    ($gql:ident as $name:literal <=> $dom:ident { $($(#[$doc:meta])* $v:ident),* $(,)? }) => {
+    ($(#[$meta:meta])* $gql:ident as $name:literal <=> $dom:ident { $($(#[$doc:meta])* $v:ident),* $(,)? }) => {
+        $(#[$meta])*
         #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
         #[graphql(name = $name)]
         pub enum $gql { $($(#[$doc])* $v),* }

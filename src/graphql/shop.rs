@@ -7,7 +7,7 @@
 //! their guardian; staff reads audited). The client secret is for the buyer alone.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use super::nodes::{MoneyGql, PostalAddressGql, SessionNode, UserNode};
 use super::pagination::{offset_cursor, offset_page, parse_id};
 use super::user::PostalAddressInput;
 use crate::domain::accounts::UserRecord;
+use crate::domain::shop::invoice::InvoiceSeries;
 use crate::domain::shop::refund::{self, RefundStatus};
 use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus};
 use crate::domain::types::{self, PostalAddress};
@@ -79,14 +80,12 @@ impl OrderNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::OrderStatus)")]
     async fn status(&self) -> Option<OrderStatusGql> {
-        OrderStatus::parse(&self.order.status).map(Into::into)
+        Some(self.order.status.into())
     }
     /// Until when the seats are held for an unpaid order.
     #[graphql(guard = "Need::read(&self.subject, DataField::OrderStatus)")]
     async fn hold_expires_at(&self) -> Option<DateTime<Utc>> {
-        OrderStatus::UNPAID
-            .contains(&self.order.status.as_str())
-            .then_some(self.order.hold_expires_at)
+        OrderStatus::UNPAID.contains(&self.order.status).then_some(self.order.hold_expires_at)
     }
     /// The buyer; each of their fields follows the need-to-know policy.
     async fn buyer(&self) -> Option<UserNode> {
@@ -215,11 +214,7 @@ impl OrderLineNode {
     }
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum InvoiceKind {
-    Invoice,
-    CreditNote,
-}
+gql_enum!(InvoiceKind as "InvoiceKind" <=> InvoiceSeries { Invoice, CreditNote });
 
 /// An issued invoice or credit note, as issued (its snapshot never changes).
 pub struct InvoiceNode(pub invoice::Model);
@@ -251,11 +246,7 @@ impl InvoiceNode {
         &self.0.number
     }
     async fn kind(&self) -> InvoiceKind {
-        if self.0.series == shop::invoice::CREDIT_NOTE_SERIES {
-            InvoiceKind::CreditNote
-        } else {
-            InvoiceKind::Invoice
-        }
+        self.0.series.into()
     }
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
@@ -310,7 +301,7 @@ impl RefundNode {
         self.0.amount_cents
     }
     async fn status(&self) -> Option<RefundStatusGql> {
-        RefundStatus::parse(&self.0.status).map(Into::into)
+        Some(self.0.status.into())
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
@@ -496,7 +487,7 @@ impl ShopMutation {
         let req = parse_order_input(input).gql()?;
         let OrderRecord { order, .. } =
             shop::create_order(s, &actor, relations, req).await.gql()?;
-        let unpaid = OrderStatus::UNPAID.contains(&order.status.as_str());
+        let unpaid = OrderStatus::UNPAID.contains(&order.status);
         let client_secret = if unpaid { order.client_secret.clone() } else { None };
         Ok(CreateOrderPayload { order: order_node(ctx, order).await.gql()?, client_secret })
     }

@@ -35,6 +35,7 @@ use uuid::Uuid;
 use crate::domain::tenancy::{self, NewTenant, Tenant, scoped};
 use crate::domain::types::{Email, HttpsUrl, Slug};
 use crate::domain::{Clock, Services, accounts, catalog as courses};
+use crate::entities::enums::StoredRole;
 use crate::entities::{course, lesson, privacy_policy, session, tenant, user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Relations, Role};
@@ -197,7 +198,7 @@ impl Seeder<'_> {
     /// The first demo person who holds `role`, acting.
     async fn holder_of(&self, role: Role) -> AppResult<(Actor, Relations)> {
         let holder = accounts::held_roles(self.tenant.id)
-            .filter(user_role::Column::Role.eq(role.as_str()))
+            .filter(user_role::Column::Role.eq(StoredRole::from(role)))
             .one(&self.services.db)
             .await?
             .ok_or_else(|| {

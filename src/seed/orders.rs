@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use super::Seeder;
+use crate::domain::outbox::MailKind;
 use crate::domain::payments::{IntentStatus, IntentView};
 use crate::domain::shop::{self, OrderStatus, PaymentOutcome};
 use crate::domain::types::PostalAddress;
@@ -65,7 +66,7 @@ pub(super) async fn paid_order(
         tenant_id,
         buyer_id: Some(buyer_id),
         learner_id: Some(learner),
-        status: OrderStatus::Pending.as_str().into(),
+        status: OrderStatus::Pending,
         currency: c.currency.clone(),
         subtotal_cents: c.price_cents,
         discount_cents: discount,
@@ -122,7 +123,7 @@ pub(super) async fn paid_order(
     }
     outbox::Entity::delete_many()
         .filter(outbox::Column::TenantId.eq(tenant_id))
-        .filter(outbox::Column::Kind.eq("payment_receipt"))
+        .filter(outbox::Column::Kind.eq(MailKind::PaymentReceipt))
         .filter(outbox::Column::Payload.contains(o.id.to_string()))
         .exec(&txn)
         .await?;

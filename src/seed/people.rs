@@ -63,7 +63,7 @@ pub(super) async fn load(s: &Seeder<'_>, t: &DemoTenant, report: &mut SeedReport
 async fn register(s: &Seeder<'_>, u: &DemoUser, password: &str, version: &str) -> AppResult<()> {
     let civility =
         match u.civility.as_deref() {
-            Some(c) => Some(Civility::parse_stored(c).ok_or_else(|| {
+            Some(c) => Some(Civility::parse(c).ok_or_else(|| {
                 AppError::bad_input("users.civility", "must be one of mr, ms, mx")
             })?),
             None => None,

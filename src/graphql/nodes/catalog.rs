@@ -77,10 +77,10 @@ impl CourseNode {
         &self.0.description
     }
     async fn level(&self) -> Option<LevelGql> {
-        Level::parse(&self.0.level).map(Into::into)
+        Some(self.0.level.into())
     }
     async fn format(&self) -> Option<FormatGql> {
-        Format::parse(&self.0.format).map(Into::into)
+        Some(self.0.format.into())
     }
     /// Language the course is taught in (`fr`, `en`, …).
     async fn language(&self) -> &str {
@@ -95,7 +95,7 @@ impl CourseNode {
         self.0.tax_rate_bp
     }
     async fn status(&self) -> Option<StatusGql> {
-        CourseStatus::parse(&self.0.status).map(Into::into)
+        Some(self.0.status.into())
     }
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
         Ok(loaders(ctx).gql()?.load(CourseTags(self.0.id)).await.gql()?.unwrap_or_default())

@@ -3,7 +3,7 @@
 //! only through guarded paths (`User.enrollments`, `Session.roster`, the payload of one's own
 //! mutation).
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -22,25 +22,12 @@ use crate::graphql::loaders::{
 };
 use crate::policy::DataField;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "EnrollmentStatus")]
-pub enum EnrollmentStatusGql {
+gql_enum!(EnrollmentStatusGql as "EnrollmentStatus" <=> EnrollmentStatus {
     PendingPayment,
     Active,
     Completed,
     Cancelled,
-}
-
-impl From<EnrollmentStatus> for EnrollmentStatusGql {
-    fn from(s: EnrollmentStatus) -> Self {
-        match s {
-            EnrollmentStatus::PendingPayment => EnrollmentStatusGql::PendingPayment,
-            EnrollmentStatus::Active => EnrollmentStatusGql::Active,
-            EnrollmentStatus::Completed => EnrollmentStatusGql::Completed,
-            EnrollmentStatus::Cancelled => EnrollmentStatusGql::Cancelled,
-        }
-    }
-}
+});
 
 /// Lessons done out of the course's lessons.
 #[derive(SimpleObject)]
@@ -122,7 +109,7 @@ impl EnrollmentNode {
         ID(self.0.id.to_string())
     }
     async fn status(&self) -> EnrollmentStatusGql {
-        EnrollmentStatus::parse(&self.0.status).into()
+        self.0.status.into()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -151,7 +138,7 @@ impl EnrollmentNode {
     }
     /// The virtual room, for a live enrollment of a virtual-class session.
     async fn join_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        if !EnrollmentStatus::parse(&self.0.status).is_live() {
+        if !self.0.status.is_live() {
             return Ok(None);
         }
         Ok(loaders(ctx)
@@ -190,7 +177,7 @@ impl RosterEntry {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)")]
     async fn status(&self) -> Option<EnrollmentStatusGql> {
-        Some(EnrollmentStatus::parse(&self.enrollment.status).into())
+        Some(self.enrollment.status.into())
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Progress)")]
     async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Progress>> {

@@ -1,11 +1,11 @@
 //! The `User` node: a person with an account, every personal field guarded by the
 //! need-to-know policy, with the enums and the address type it returns.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::learning::EnrollmentNode;
-use crate::domain::accounts::{self, UserRecord};
+use crate::domain::accounts::{self, AccountStatus, UserRecord};
 use crate::domain::audit as audit_domain;
 use crate::domain::types::{self, Civility};
 use crate::error::IntoGql;
@@ -19,92 +19,31 @@ use crate::graphql::loaders::{
 use crate::graphql::pagination::page_args;
 use crate::policy::{self, Actor, DataField, Role};
 
-/// Form of address.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "Civility")]
-pub enum CivilityGql {
-    Mr,
-    Ms,
-    Mx,
-}
+gql_enum!(
+    /// Form of address.
+    CivilityGql as "Civility" <=> Civility { Mr, Ms, Mx }
+);
 
-impl From<CivilityGql> for Civility {
-    fn from(c: CivilityGql) -> Self {
-        match c {
-            CivilityGql::Mr => Civility::Mr,
-            CivilityGql::Ms => Civility::Ms,
-            CivilityGql::Mx => Civility::Mx,
-        }
+gql_enum!(
+    /// A role inside the tenant.
+    RoleGql as "Role" <=> Role {
+        Learner,
+        Guardian,
+        Instructor,
+        Support,
+        Billing,
+        Reviewer,
+        Marketing,
+        PrivacyOfficer,
+        Admin,
+        Integration,
     }
-}
+);
 
-impl From<Civility> for CivilityGql {
-    fn from(c: Civility) -> Self {
-        match c {
-            Civility::Mr => CivilityGql::Mr,
-            Civility::Ms => CivilityGql::Ms,
-            Civility::Mx => CivilityGql::Mx,
-        }
-    }
-}
-
-/// A role inside the tenant.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "Role")]
-pub enum RoleGql {
-    Learner,
-    Guardian,
-    Instructor,
-    Support,
-    Billing,
-    Reviewer,
-    Marketing,
-    PrivacyOfficer,
-    Admin,
-    Integration,
-}
-
-impl From<RoleGql> for Role {
-    fn from(r: RoleGql) -> Self {
-        match r {
-            RoleGql::Learner => Role::Learner,
-            RoleGql::Guardian => Role::Guardian,
-            RoleGql::Instructor => Role::Instructor,
-            RoleGql::Support => Role::Support,
-            RoleGql::Billing => Role::Billing,
-            RoleGql::Reviewer => Role::Reviewer,
-            RoleGql::Marketing => Role::Marketing,
-            RoleGql::PrivacyOfficer => Role::PrivacyOfficer,
-            RoleGql::Admin => Role::Admin,
-            RoleGql::Integration => Role::Integration,
-        }
-    }
-}
-
-impl From<Role> for RoleGql {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Learner => RoleGql::Learner,
-            Role::Guardian => RoleGql::Guardian,
-            Role::Instructor => RoleGql::Instructor,
-            Role::Support => RoleGql::Support,
-            Role::Billing => RoleGql::Billing,
-            Role::Reviewer => RoleGql::Reviewer,
-            Role::Marketing => RoleGql::Marketing,
-            Role::PrivacyOfficer => RoleGql::PrivacyOfficer,
-            Role::Admin => RoleGql::Admin,
-            Role::Integration => RoleGql::Integration,
-        }
-    }
-}
-
-/// Account status.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum AccountStatus {
-    Active,
-    Restricted,
-    Erased,
-}
+gql_enum!(
+    /// Account status.
+    AccountStatusGql as "AccountStatus" <=> AccountStatus { Active, Restricted, Erased }
+);
 
 /// A postal address.
 #[derive(SimpleObject, Clone)]
@@ -154,7 +93,7 @@ impl UserNode {
 
     #[graphql(guard = "Need::read(&self.subject, DataField::Civility)")]
     async fn civility(&self) -> Option<CivilityGql> {
-        self.record.user.civility.as_deref().and_then(Civility::parse_stored).map(Into::into)
+        self.record.user.civility.map(Into::into)
     }
 
     #[graphql(guard = "Need::read(&self.subject, DataField::FirstName)")]
@@ -207,12 +146,8 @@ impl UserNode {
     }
 
     #[graphql(guard = "Need::read(&self.subject, DataField::AccountStatus)")]
-    async fn status(&self) -> Option<AccountStatus> {
-        Some(match self.record.user.status.as_str() {
-            "restricted" => AccountStatus::Restricted,
-            "erased" => AccountStatus::Erased,
-            _ => AccountStatus::Active,
-        })
+    async fn status(&self) -> Option<AccountStatusGql> {
+        Some(self.record.user.status.into())
     }
 
     #[graphql(guard = "Need::read(&self.subject, DataField::Roles)")]
