@@ -260,3 +260,60 @@ pub async fn create(
     services.tenants.invalidate().await;
     Ok(Tenant::from(model))
 }
+
+/// Publishes a new privacy-policy version of a tenant (platform operator), dated now: from
+/// then on registration asks for it. The link is checked as for the tenant's first version; a
+/// version already published in the tenant → `CONFLICT`.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
+pub async fn publish_policy(
+    services: &super::Services,
+    tenant_id: Uuid,
+    version: &str,
+    url: &str,
+) -> AppResult<privacy_policy::Model> {
+    let url = super::types::HttpsUrl::parse("policyUrl", url)?.into_inner();
+    services.tenants.by_id(tenant_id).await?.ok_or(AppError::NotFound)?;
+    let model = privacy_policy::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        version: version.to_owned(),
+        url,
+        published_at: services.clock.now(),
+    };
+    privacy_policy::Entity::insert(privacy_policy::ActiveModel::from(model.clone()))
+        .exec_without_returning(&services.db)
+        .await
+        .map_err(|e| {
+            AppError::from(e).unique_as_conflict("this policy version is already published")
+        })?;
+    Ok(model)
+}
+
+/// Sets how long a tenant keeps live-class recordings after the class (platform operator):
+/// 7 or 14 days (SPEC §5), anything else `BAD_USER_INPUT`. The tenant's other settings stay.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, days))]
+pub async fn set_recording_retention(
+    services: &super::Services,
+    tenant_id: Uuid,
+    days: i64,
+) -> AppResult<Tenant> {
+    use sea_orm::ActiveModelTrait;
+    use sea_orm::ActiveValue::Set;
+    if days != 7 && days != 14 {
+        return Err(AppError::bad_input("recordingRetentionDays", "must be 7 or 14"));
+    }
+    let current =
+        tenant::Entity::find_by_id(tenant_id).one(&services.db).await?.ok_or(AppError::NotFound)?;
+    let mut settings = current.settings.clone();
+    match settings.as_object_mut() {
+        Some(map) => {
+            map.insert("recording_retention_days".into(), days.into());
+        }
+        None => settings = serde_json::json!({ "recording_retention_days": days }),
+    }
+    let mut m: tenant::ActiveModel = current.into();
+    m.settings = Set(settings);
+    let updated = m.update(&services.db).await?;
+    services.tenants.invalidate().await;
+    Ok(Tenant::from(updated))
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     TransactionTrait,
@@ -47,7 +48,7 @@ pub struct CoursePatch {
     pub tags: Option<Vec<Tag>>,
 }
 
-async fn replace_tags<C: ConnectionTrait>(
+pub(super) async fn replace_tags<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
     course_id: Uuid,
@@ -71,7 +72,7 @@ async fn replace_tags<C: ConnectionTrait>(
     Ok(())
 }
 
-const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
+pub(super) const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
 
 /// Creates a draft course (admin). A slug already used in the tenant → `CONFLICT`.
 #[tracing::instrument(
@@ -85,23 +86,7 @@ pub async fn create_course(
 ) -> AppResult<course::Model> {
     require_admin(actor)?;
     let now = services.clock.now();
-    let model = course::Model {
-        id: Uuid::now_v7(),
-        tenant_id: actor.tenant_id,
-        slug: d.slug.as_str().to_owned(),
-        title: d.title,
-        summary: d.summary,
-        description: d.description,
-        level: d.level,
-        format: d.format,
-        language: d.language,
-        price_cents: d.price.cents,
-        currency: d.price.currency.as_str().into(),
-        tax_rate_bp: d.tax_rate_bp,
-        status: CourseStatus::Draft,
-        created_at: now,
-        updated_at: now,
-    };
+    let model = draft_model(actor.tenant_id, now, &d);
     let (m, actor, tags) = (model.clone(), actor.clone(), d.tags);
     services
         .db
@@ -117,6 +102,27 @@ pub async fn create_course(
         .await
         .map_err(|e| AppError::from(e).unique_as_conflict(SLUG_TAKEN))?;
     Ok(model)
+}
+
+/// The row of a new course: a draft of `d` in the tenant.
+pub(super) fn draft_model(tenant_id: Uuid, now: DateTime<Utc>, d: &CourseDraft) -> course::Model {
+    course::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        slug: d.slug.as_str().to_owned(),
+        title: d.title.clone(),
+        summary: d.summary.clone(),
+        description: d.description.clone(),
+        level: d.level,
+        format: d.format,
+        language: d.language.clone(),
+        price_cents: d.price.cents,
+        currency: d.price.currency.as_str().into(),
+        tax_rate_bp: d.tax_rate_bp,
+        status: CourseStatus::Draft,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Updates a course (admin).
@@ -223,11 +229,7 @@ pub async fn set_course_status(
     m.status = Set(status);
     m.updated_at = Set(now);
     let actor = actor.clone();
-    let action = match status {
-        CourseStatus::Published => "course.published",
-        CourseStatus::Draft => "course.unpublished",
-        CourseStatus::Archived => "course.archived",
-    };
+    let action = status_action(status);
     Ok(services
         .db
         .transaction::<_, _, AppError>(|txn| {
@@ -238,4 +240,13 @@ pub async fn set_course_status(
             })
         })
         .await?)
+}
+
+/// The audit action of a move to `status`.
+pub(super) fn status_action(status: CourseStatus) -> &'static str {
+    match status {
+        CourseStatus::Published => "course.published",
+        CourseStatus::Draft => "course.unpublished",
+        CourseStatus::Archived => "course.archived",
+    }
 }

@@ -16,6 +16,7 @@ use super::stored_address;
 use crate::domain::Services;
 use crate::domain::accounts;
 use crate::domain::audit::{self, AuditRecord};
+use crate::domain::batch::group;
 use crate::domain::tenancy::scoped;
 use crate::entities::{invoice, invoice_counter, order, order_line, refund};
 use crate::error::{AppError, AppResult};
@@ -289,12 +290,7 @@ pub async fn invoices_of(
         .order_by_asc(invoice::Column::Id)
         .all(&services.db)
         .await?;
-    let mut out: std::collections::HashMap<Uuid, Vec<invoice::Model>> =
-        std::collections::HashMap::new();
-    for r in rows {
-        out.entry(r.order_id).or_default().push(r);
-    }
-    Ok(out)
+    Ok(group(rows, |r| (r.order_id, r)))
 }
 
 /// Every number of one series, ascending (for gap checks and exports).

@@ -18,8 +18,11 @@
 //! One file per job: [`pricing`] (what an order costs, approved discounts included),
 //! [`checkout`] (the two steps above and the idempotent replay), [`orders`] (reads and who may
 //! see which order), [`lifecycle`] (payments applied, failures, cancellation, expiry),
-//! [`address`] (how billing addresses are stored), [`invoice`] and [`refund`]. Mail the shop
-//! sends (receipts) is queued in the [`outbox`](super::outbox).
+//! [`address`] (how billing addresses are stored), [`invoice`] and [`refund`], [`settled`]
+//! (orders paid outside Stripe, for the operator's tools), and [`webhook`]
+//! (Stripe's events applied to orders, each once; the signature check and the event's shape
+//! are [`payments`](super::payments)'). Mail the shop sends (receipts) is queued in the
+//! [`outbox`](super::outbox).
 
 pub mod address;
 pub mod checkout;
@@ -28,6 +31,8 @@ pub mod lifecycle;
 pub mod orders;
 pub mod pricing;
 pub mod refund;
+pub mod settled;
+pub mod webhook;
 
 pub use address::{address_value, stored_address, stored_address_value};
 pub use checkout::{create_order, gateway_error, parse_idempotency_key};
@@ -40,6 +45,7 @@ pub use orders::{
     visible_order,
 };
 pub use pricing::{apply_approved_discount, discount_of, included_tax};
+pub use settled::create_paid_order;
 
 use uuid::Uuid;
 
