@@ -34,30 +34,7 @@ pub async fn record<C: ConnectionTrait>(
     at: DateTime<Utc>,
     rec: AuditRecord,
 ) -> AppResult<()> {
-    audit_entry::Entity::insert(row(actor, at, rec)).exec_without_returning(conn).await?;
-    Ok(())
-}
-
-/// Appends several records of one actor at once, in their order, in one statement (a change
-/// made of many rows, such as an imported course, records each row as its own step would).
-#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, batch.size = recs.len()))]
-pub async fn record_all<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    recs: Vec<AuditRecord>,
-) -> AppResult<()> {
-    if recs.is_empty() {
-        return Ok(());
-    }
-    audit_entry::Entity::insert_many(recs.into_iter().map(|r| row(actor, at, r)))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-fn row(actor: &Actor, at: DateTime<Utc>, rec: AuditRecord) -> audit_entry::ActiveModel {
-    audit_entry::ActiveModel {
+    let row = audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(actor.tenant_id),
         at: Set(at),
@@ -69,7 +46,9 @@ fn row(actor: &Actor, at: DateTime<Utc>, rec: AuditRecord) -> audit_entry::Activ
         purpose: Set(rec.purpose.to_owned()),
         details: Set(rec.details),
         request_id: Set(Some(actor.request_id.clone())),
-    }
+    };
+    audit_entry::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
 }
 
 /// A page of audit entries, newest first.

@@ -1,29 +1,35 @@
-//! The demo catalogue (`seed/catalog.json`), imported by the demo admin through the catalogue
-//! service: each course comes with its tags, its sessions (dated relative to the run, taught by
-//! the demo instructor) and its lesson outline, and is published unless the catalogue keeps it
-//! a draft, all in one transaction (`catalog::import_course`, with the checks and audit records
-//! of the step-by-step writes). A course whose slug exists is left alone, with everything
-//! under it.
+//! The demo catalogue (`seed/catalog.json`), built by the demo admin through the catalogue
+//! services: each course is created as a draft with its tags, gets its sessions (dated
+//! relative to the run, taught by the demo instructor) and its lesson outline, and is published
+//! unless the catalogue keeps it a draft. A course whose slug exists is left alone, with
+//! everything under it.
+//!
+//! 42 courses make some 420 service calls, each its own transaction with its audit record
+//! (one per lesson: the catalogue has no bulk import).
 
 use std::collections::HashMap;
 
 use chrono::Duration;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
 use super::data::DemoCourse;
 use super::{SeedReport, Seeder};
-use crate::domain::catalog::{
-    self, CourseDraft, CourseImport, Format, LessonDraft, Level, SessionDraft,
-};
+use crate::domain::catalog::{self, CourseDraft, CourseStatus, Format, Level, SessionDraft};
 use crate::domain::types::{HttpsUrl, Money, Slug, Tag};
 use crate::error::{AppError, AppResult};
-use crate::policy::Role;
+use crate::policy::{Actor, Role};
 
 /// Every lesson of the demo outlines lasts an hour and a half.
 const LESSON_MINUTES: i32 = 90;
 
-/// The demo catalogue in the demo tenant, one course at a time in catalogue order (so their
-/// ids follow it, as list tie-breaks do).
+/// How many courses get their sessions and lessons at once. Each course is one sequence of
+/// service calls (one transaction each); running a few side by side lets PostgreSQL commit them
+/// together instead of waiting for each commit in turn.
+const COURSES_AT_ONCE: usize = 6;
+
+/// The demo catalogue in the demo tenant. Courses are created in catalogue order (so their ids
+/// follow it, as list tie-breaks do), then filled and published a few at a time.
 #[tracing::instrument(skip_all, fields(tenant.id = %s.tenant.id))]
 pub(super) async fn load(
     s: &Seeder<'_>,
@@ -32,6 +38,7 @@ pub(super) async fn load(
 ) -> AppResult<()> {
     let (admin, _) = s.holder_of(Role::Admin).await?;
     let mut instructors: HashMap<&str, Uuid> = HashMap::new();
+    let mut created = Vec::new();
     for c in courses {
         let exists =
             catalog::course_by_slug(s.services, s.tenant.id, &c.slug, true).await?.is_some();
@@ -45,39 +52,16 @@ pub(super) async fn load(
                 instructors.insert(&session.instructor, id);
             }
         }
-        catalog::import_course(s.services, &admin, import(s, c, &instructors)?).await?;
+        let course = catalog::create_course(s.services, &admin, draft(c)?).await?;
+        created.push((c, course.id));
     }
+    let (admin, instructors) = (&admin, &instructors);
+    stream::iter(created)
+        .map(|(c, id)| fill(s, admin, c, id, instructors))
+        .buffer_unordered(COURSES_AT_ONCE)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(())
-}
-
-/// A course of the demo catalogue as the catalogue imports it.
-fn import(
-    s: &Seeder<'_>,
-    c: &DemoCourse,
-    instructors: &HashMap<&str, Uuid>,
-) -> AppResult<CourseImport> {
-    let mut sessions = Vec::with_capacity(c.sessions.len());
-    for session in &c.sessions {
-        let starts_at = s.now + Duration::days(session.start_offset_days);
-        sessions.push(SessionDraft {
-            starts_at,
-            ends_at: starts_at + Duration::days(session.duration_days.max(1)),
-            instructor_id: instructors.get(session.instructor.as_str()).copied(),
-            capacity: session.capacity,
-            location: session.location.clone(),
-            virtual_room: session
-                .virtual_room
-                .as_deref()
-                .map(|v| HttpsUrl::parse("sessions.virtual_room", v))
-                .transpose()?,
-        });
-    }
-    let lessons = c
-        .lessons
-        .iter()
-        .map(|title| LessonDraft { title: title.clone(), duration_minutes: Some(LESSON_MINUTES) })
-        .collect();
-    Ok(CourseImport { course: draft(c)?, sessions, lessons, publish: c.published })
 }
 
 /// A course as the catalogue service takes it (a draft, with its tags).
@@ -95,4 +79,39 @@ fn draft(c: &DemoCourse) -> AppResult<CourseDraft> {
         tax_rate_bp: c.tax_rate_bp,
         tags: c.tags.iter().map(|t| Tag::parse("courses.tags", t)).collect::<AppResult<_>>()?,
     })
+}
+
+/// The sessions (dated relative to the run) and the outline of a new course, then its
+/// publication unless the catalogue keeps it a draft.
+async fn fill(
+    s: &Seeder<'_>,
+    admin: &Actor,
+    c: &DemoCourse,
+    course: Uuid,
+    instructors: &HashMap<&str, Uuid>,
+) -> AppResult<()> {
+    for session in &c.sessions {
+        let starts_at = s.now + Duration::days(session.start_offset_days);
+        let draft = SessionDraft {
+            starts_at,
+            ends_at: starts_at + Duration::days(session.duration_days.max(1)),
+            instructor_id: instructors.get(session.instructor.as_str()).copied(),
+            capacity: session.capacity,
+            location: session.location.clone(),
+            virtual_room: session
+                .virtual_room
+                .as_deref()
+                .map(|v| HttpsUrl::parse("sessions.virtual_room", v))
+                .transpose()?,
+        };
+        catalog::create_session(s.services, admin, course, draft).await?;
+    }
+    for title in &c.lessons {
+        catalog::add_lesson(s.services, admin, course, title.clone(), Some(LESSON_MINUTES), None)
+            .await?;
+    }
+    if c.published {
+        catalog::set_course_status(s.services, admin, course, CourseStatus::Published).await?;
+    }
+    Ok(())
 }

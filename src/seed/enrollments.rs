@@ -3,13 +3,12 @@
 //! A demo enrollment is booked a week before its session starts (the booking rules refuse a
 //! session that has started, and the demo sessions have), by the learner or, for a minor, by
 //! their guardian: a free course through `learning::enroll`, a paid one as a paid order
-//! (`orders`). The learner then marks their first lessons done (`learning::complete_lessons`,
+//! (`orders`). The learner then marks their first lessons done (`learning::complete_lesson`,
 //! which completes the enrollment with the last one). The live class is scheduled by its
 //! session's instructor and reported (attendance, recording) by the virtual-classroom account,
 //! as the integration does.
 
 use chrono::Duration;
-use uuid::Uuid;
 
 use super::data::DemoTenant;
 use super::{SeedReport, Seeder, orders};
@@ -46,14 +45,13 @@ pub(super) async fn load(s: &Seeder<'_>, t: &DemoTenant, report: &mut SeedReport
         let (buyer, relations) = s.person(buyer).await?;
         let booked = s.at((session.starts_at - Duration::days(BOOKED_DAYS_BEFORE)).min(s.now));
         let enrollment = if course.price_cents > 0 {
-            orders::paid_order(s, &booked, (&buyer, &relations), learner, &session).await?
+            orders::paid_order(s, &booked, &buyer, learner, &course, &session).await?
         } else {
             learning::enroll(&booked, &buyer, &relations, session.id, Some(learner)).await?.id
         };
-        let done: Vec<Uuid> = lessons.iter().take(e.completed_lessons).map(|l| l.id).collect();
-        if !done.is_empty() {
-            let (me, _) = s.actor(learner).await?;
-            learning::complete_lessons(s.services, &me, enrollment, &done).await?;
+        let (me, _) = s.actor(learner).await?;
+        for lesson in lessons.iter().take(e.completed_lessons) {
+            learning::complete_lesson(s.services, &me, enrollment, lesson.id).await?;
         }
     }
     Ok(())

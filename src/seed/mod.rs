@@ -4,17 +4,14 @@
 //! class, and equal-opportunity applications with their documents.
 //!
 //! Everything is made the way people would make it: through the domain services, each step by
-//! the one whose role allows it (the operator creates the tenant and brings in the accounts
-//! with their roles, support links the guardian, the admin builds the catalogue, buyers order,
-//! learners enroll and complete lessons, the reviewer decides),
+//! the demo person whose role allows it (the operator and then the privacy officer grant roles,
+//! the admin builds the catalogue, learners enroll and complete lessons, the reviewer decides),
 //! so the policy checks, the audit log and every invariant apply to the demo as to real data.
 //! Steps of the demo story that happened in the past run on a clock stopped at their date
-//! ([`Seeder::at`]). Where the story has many rows of one kind, the seeder uses the domain's
-//! batch operations, one transaction per unit with the checks and audit records of the
-//! step-by-step services: accounts imported whole by the operator (`accounts::import_account`),
-//! courses with their sessions and outlines (`catalog::import_course`), a learner's progress
-//! (`learning::complete_lessons`), orders paid outside Stripe (`shop::create_paid_order`).
-//! Nothing is written directly.
+//! ([`Seeder::at`]). What no service offers is written directly, always on rows of the demo
+//! tenant, with the reason beside it: the tenant's settings and later privacy-policy versions
+//! (here), the profile details registration does not ask for (`people`), and paid orders that
+//! never reached Stripe (`orders`).
 //!
 //! Idempotent: what exists is left as it is (tenants by slug, accounts by e-mail, courses by slug
 //! with everything under them, enrollments, live classes and applications by what they are of),
@@ -31,14 +28,15 @@ mod orders;
 mod people;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::tenancy::{self, NewTenant, Tenant, scoped};
-use crate::domain::types::{Email, Slug};
+use crate::domain::types::{Email, HttpsUrl, Slug};
 use crate::domain::{Clock, Services, accounts, catalog as courses};
 use crate::entities::enums::StoredRole;
-use crate::entities::{course, lesson, privacy_policy, session, user, user_role};
+use crate::entities::{course, lesson, privacy_policy, session, tenant, user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Relations, Role};
 
@@ -87,9 +85,8 @@ pub async fn load_demo(services: &Services) -> AppResult<SeedReport> {
 }
 
 /// The demo tenant, created with its first privacy policy on the day that policy was
-/// published (`tenancy::create`), its recording retention set to the demo's
-/// (`tenancy::set_recording_retention`), and the later policy versions published on their
-/// days (`tenancy::publish_policy`). Returns the tenant and whether it was created now.
+/// published (`tenancy::create`), then given what no service sets: its recording retention and
+/// the later policy versions. Returns the tenant and whether it was created now.
 async fn ensure_tenant(services: &Services, t: &data::DemoTenant) -> AppResult<(Tenant, bool)> {
     let bad = |what: &'static str| AppError::internal("seeding the demo tenant", what);
     let existing = services.tenants.by_slug(&t.slug).await?;
@@ -108,7 +105,19 @@ async fn ensure_tenant(services: &Services, t: &data::DemoTenant) -> AppResult<(
             let on_first_policy = at(services, first.published_at);
             let created =
                 tenancy::create(&on_first_policy, new, &first.version, &first.url).await?;
-            tenancy::set_recording_retention(services, created.id, RECORDING_RETENTION_DAYS).await?
+            // Direct write: no service changes a tenant's settings yet. The demo keeps
+            // recordings 14 days (a new tenant, 7); only this tenant's own row is touched.
+            tenant::Entity::update_many()
+                .col_expr(
+                    tenant::Column::Settings,
+                    Expr::value(serde_json::json!({
+                        "recording_retention_days": RECORDING_RETENTION_DAYS
+                    })),
+                )
+                .filter(tenant::Column::Id.eq(created.id))
+                .exec(&services.db)
+                .await?;
+            Tenant { recording_retention_days: RECORDING_RETENTION_DAYS, ..created }
         }
     };
     for p in &t.policies {
@@ -117,13 +126,23 @@ async fn ensure_tenant(services: &Services, t: &data::DemoTenant) -> AppResult<(
             .one(&services.db)
             .await?
             .is_some();
-        if !published {
-            // Dated the day the version was published, so registration asks for the version
-            // current on the day.
-            tenancy::publish_policy(&at(services, p.published_at), tenant.id, &p.version, &p.url)
-                .await?;
+        if published {
+            continue;
         }
+        // Direct write: no service publishes a new policy version yet (only a tenant's first,
+        // with `tenancy::create`). The row belongs to the demo tenant and keeps the version's
+        // publication date, so registration asks for the version current on the day.
+        privacy_policy::Entity::insert(privacy_policy::ActiveModel::from(privacy_policy::Model {
+            id: Uuid::now_v7(),
+            tenant_id: tenant.id,
+            version: p.version.clone(),
+            url: HttpsUrl::parse("policies.url", &p.url)?.into_inner(),
+            published_at: p.published_at,
+        }))
+        .exec_without_returning(&services.db)
+        .await?;
     }
+    services.tenants.invalidate().await;
     Ok((tenant, created))
 }
 

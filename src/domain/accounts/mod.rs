@@ -9,8 +9,6 @@
 //! `accounts::held_roles`, …:
 //!
 //! * `registration`: new learner accounts and the privacy policy they accept;
-//! * `import`: whole accounts brought in by the operator (profile, roles in effect), one
-//!   transaction each;
 //! * `sessions`: log-in, refresh-token rotation, log-out, password change;
 //! * `throttle`: counting attempts (log-in, registration, password check) per keyed hash;
 //! * `profile`: rectification of a person's identity data;
@@ -22,7 +20,6 @@
 
 mod directory;
 mod guardianship;
-mod import;
 mod passwords;
 mod profile;
 mod registration;
@@ -37,7 +34,6 @@ use uuid::Uuid;
 
 pub use directory::{audit_read, find_record, find_records, list_users};
 pub use guardianship::{link_guardian, relations, unlink_guardian, wards_of, wards_of_many};
-pub use import::{AccountImport, import_account};
 pub use profile::{Patch, ProfilePatch, update_profile};
 pub use registration::{Registration, current_policy, hash_password, register};
 pub use roles::{answer_role, held_roles, operator_grant, pending_roles_of, set_role};

@@ -70,9 +70,3 @@ fn dummy_hash() -> AppResult<&'static str> {
         .to_string();
     Ok(DUMMY.get_or_init(|| h))
 }
-
-/// Whether `phc` is an argon2id hash in the PHC string format (what [`hash`] makes and
-/// [`verify`] reads), so a hash brought in from elsewhere can be stored as it is.
-pub(super) fn is_argon2id_phc(phc: &str) -> bool {
-    argon2::PasswordHash::new(phc).is_ok_and(|h| h.algorithm == Algorithm::Argon2id.ident())
-}

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     TransactionTrait,
@@ -48,7 +47,7 @@ pub struct CoursePatch {
     pub tags: Option<Vec<Tag>>,
 }
 
-pub(super) async fn replace_tags<C: ConnectionTrait>(
+async fn replace_tags<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
     course_id: Uuid,
@@ -72,7 +71,7 @@ pub(super) async fn replace_tags<C: ConnectionTrait>(
     Ok(())
 }
 
-pub(super) const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
+const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
 
 /// Creates a draft course (admin). A slug already used in the tenant → `CONFLICT`.
 #[tracing::instrument(
@@ -86,7 +85,23 @@ pub async fn create_course(
 ) -> AppResult<course::Model> {
     require_admin(actor)?;
     let now = services.clock.now();
-    let model = draft_model(actor.tenant_id, now, &d);
+    let model = course::Model {
+        id: Uuid::now_v7(),
+        tenant_id: actor.tenant_id,
+        slug: d.slug.as_str().to_owned(),
+        title: d.title,
+        summary: d.summary,
+        description: d.description,
+        level: d.level,
+        format: d.format,
+        language: d.language,
+        price_cents: d.price.cents,
+        currency: d.price.currency.as_str().into(),
+        tax_rate_bp: d.tax_rate_bp,
+        status: CourseStatus::Draft,
+        created_at: now,
+        updated_at: now,
+    };
     let (m, actor, tags) = (model.clone(), actor.clone(), d.tags);
     services
         .db
@@ -102,27 +117,6 @@ pub async fn create_course(
         .await
         .map_err(|e| AppError::from(e).unique_as_conflict(SLUG_TAKEN))?;
     Ok(model)
-}
-
-/// The row of a new course: a draft of `d` in the tenant.
-pub(super) fn draft_model(tenant_id: Uuid, now: DateTime<Utc>, d: &CourseDraft) -> course::Model {
-    course::Model {
-        id: Uuid::now_v7(),
-        tenant_id,
-        slug: d.slug.as_str().to_owned(),
-        title: d.title.clone(),
-        summary: d.summary.clone(),
-        description: d.description.clone(),
-        level: d.level,
-        format: d.format,
-        language: d.language.clone(),
-        price_cents: d.price.cents,
-        currency: d.price.currency.as_str().into(),
-        tax_rate_bp: d.tax_rate_bp,
-        status: CourseStatus::Draft,
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// Updates a course (admin).
@@ -229,7 +223,11 @@ pub async fn set_course_status(
     m.status = Set(status);
     m.updated_at = Set(now);
     let actor = actor.clone();
-    let action = status_action(status);
+    let action = match status {
+        CourseStatus::Published => "course.published",
+        CourseStatus::Draft => "course.unpublished",
+        CourseStatus::Archived => "course.archived",
+    };
     Ok(services
         .db
         .transaction::<_, _, AppError>(|txn| {
@@ -240,13 +238,4 @@ pub async fn set_course_status(
             })
         })
         .await?)
-}
-
-/// The audit action of a move to `status`.
-pub(super) fn status_action(status: CourseStatus) -> &'static str {
-    match status {
-        CourseStatus::Published => "course.published",
-        CourseStatus::Draft => "course.unpublished",
-        CourseStatus::Archived => "course.archived",
-    }
 }

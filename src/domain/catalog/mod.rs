@@ -10,8 +10,6 @@
 //!
 //! * `courses`, `sessions`, `lessons`: the admin's writes (each audited, in the transaction
 //!   of its change);
-//! * `import`: a whole course (sessions, outline, publication) in one transaction, with the
-//!   same checks and audit records as those writes;
 //! * `search`: the public catalogue (published courses, filters, orders, slugs);
 //! * `readers`: reads by id and the batch readers behind the GraphQL loaders.
 //!
@@ -19,7 +17,6 @@
 //! permission check and the audit record).
 
 mod courses;
-mod import;
 mod lessons;
 mod readers;
 mod search;
@@ -30,7 +27,6 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 pub use courses::{CourseDraft, CoursePatch, create_course, set_course_status, update_course};
-pub use import::{CourseImport, LessonDraft, MAX_IMPORTED_ROWS, import_course};
 pub use lessons::{add_lesson, remove_lesson, update_lesson};
 pub use readers::{
     course, courses_by_id, instructor_names, lessons_of, session_by_id, sessions_by_id,
@@ -58,16 +54,17 @@ async fn record<C: ConnectionTrait>(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<()> {
-    audit::record(conn, actor, at, entry(action, id)).await
-}
-
-/// The audit record of an admin write on the catalogue row `id`.
-fn entry(action: &'static str, id: Uuid) -> AuditRecord {
-    AuditRecord {
-        action,
-        category: None,
-        subject_id: None,
-        purpose: Column::Admin.purpose(),
-        details: Some(serde_json::json!({ "id": id })),
-    }
+    audit::record(
+        conn,
+        actor,
+        at,
+        AuditRecord {
+            action,
+            category: None,
+            subject_id: None,
+            purpose: Column::Admin.purpose(),
+            details: Some(serde_json::json!({ "id": id })),
+        },
+    )
+    .await
 }

@@ -27,7 +27,7 @@ pub struct SessionDraft {
     pub virtual_room: Option<HttpsUrl>,
 }
 
-pub(super) async fn check_instructor(
+async fn check_instructor(
     services: &Services,
     tenant_id: Uuid,
     id: Uuid,
@@ -46,7 +46,7 @@ pub(super) async fn check_instructor(
     }
 }
 
-pub(super) fn check_session_shape(format: Format, d: &SessionDraft) -> AppResult<()> {
+fn check_session_shape(format: Format, d: &SessionDraft) -> AppResult<()> {
     if d.ends_at <= d.starts_at {
         return Err(AppError::bad_input("input.endsAt", "must be after startsAt"));
     }
@@ -86,7 +86,20 @@ pub async fn create_session(
         check_instructor(services, actor.tenant_id, i, "input.instructorId").await?;
     }
     let now = services.clock.now();
-    let model = session_model(actor.tenant_id, course_id, now, d);
+    let model = session::Model {
+        id: Uuid::now_v7(),
+        tenant_id: actor.tenant_id,
+        course_id,
+        starts_at: d.starts_at,
+        ends_at: d.ends_at,
+        instructor_id: d.instructor_id,
+        capacity: d.capacity,
+        seats_taken: 0,
+        location: d.location,
+        virtual_room: d.virtual_room.map(HttpsUrl::into_inner),
+        cancelled: false,
+        created_at: now,
+    };
     let (m, actor) = (model.clone(), actor.clone());
     services
         .db
@@ -100,29 +113,6 @@ pub async fn create_session(
         })
         .await?;
     Ok(model)
-}
-
-/// The row of a new session of `course_id`, no seat taken.
-pub(super) fn session_model(
-    tenant_id: Uuid,
-    course_id: Uuid,
-    now: DateTime<Utc>,
-    d: SessionDraft,
-) -> session::Model {
-    session::Model {
-        id: Uuid::now_v7(),
-        tenant_id,
-        course_id,
-        starts_at: d.starts_at,
-        ends_at: d.ends_at,
-        instructor_id: d.instructor_id,
-        capacity: d.capacity,
-        seats_taken: 0,
-        location: d.location,
-        virtual_room: d.virtual_room.map(HttpsUrl::into_inner),
-        cancelled: false,
-        created_at: now,
-    }
 }
 
 /// Changes a session's dates, instructor, capacity or place (admin). The capacity can never go

@@ -17,8 +17,7 @@
 //! * `enrollments`: enrolling in a free course and cancelling, as a learner or their guardian,
 //!   and the reads of enrollments (by id, by learner, a session's roster, an instructor's
 //!   learners);
-//! * `progress`: lesson completion (one or several at once), which completes the enrollment
-//!   with the last lesson;
+//! * `progress`: lesson completion, which completes the enrollment with the last lesson;
 //! * `live_classes`: scheduling live classes, the attendance the virtual classroom reports, and
 //!   who may watch a recording until when.
 //!
@@ -37,7 +36,7 @@ pub use live_classes::{
     LiveClassDraft, LiveClassRecord, Participation, attendance_of, live_classes_of,
     record_live_class, recording, recording_expires_at, schedule_live_class,
 };
-pub use progress::{complete_lesson, complete_lessons, completions_of};
+pub use progress::{complete_lesson, completions_of};
 pub use seats::{
     activate, activate_paid, activate_reservation, release, release_expired_holds, reserve,
     take_seat,

@@ -1,5 +1,5 @@
-//! Progress: a learner marks the lessons of their active enrollment done (one at a time, or
-//! several at once), and the enrollment is completed with the last lesson of its course.
+//! Progress: a learner marks the lessons of their active enrollment done, and the enrollment
+//! is completed with the last lesson of its course.
 //! Completion is idempotent, and concurrent completions of one enrollment take turns (the
 //! transaction starts by locking it).
 
@@ -42,33 +42,6 @@ pub async fn complete_lesson(
     enrollment_id: Uuid,
     lesson_id: Uuid,
 ) -> AppResult<enrollment::Model> {
-    complete(services, actor, enrollment_id, &[lesson_id], |_| "input.lessonId".to_owned()).await
-}
-
-/// Marks several lessons of one enrollment complete at once, in one transaction, as as many
-/// [`complete_lesson`] calls would (same checks, same result): a learner's progress brought in
-/// from elsewhere, or the demo's. Each id must be a lesson of the course
-/// (`input.lessonIds.<i>`); ids already complete are left as they are.
-#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, enrollment.id = %enrollment_id, lesson.count = lesson_ids.len()))]
-pub async fn complete_lessons(
-    services: &Services,
-    actor: &Actor,
-    enrollment_id: Uuid,
-    lesson_ids: &[Uuid],
-) -> AppResult<enrollment::Model> {
-    if lesson_ids.is_empty() {
-        return Err(AppError::bad_input("input.lessonIds", "must name at least one lesson"));
-    }
-    complete(services, actor, enrollment_id, lesson_ids, |i| format!("input.lessonIds.{i}")).await
-}
-
-async fn complete(
-    services: &Services,
-    actor: &Actor,
-    enrollment_id: Uuid,
-    completed: &[Uuid],
-    field: impl Fn(usize) -> String,
-) -> AppResult<enrollment::Model> {
     let e = enrollment_by_id(services, actor.tenant_id, enrollment_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -87,14 +60,11 @@ async fn complete(
             .await?
             .remove(&s.course_id)
             .unwrap_or_default();
-    for (i, lesson_id) in completed.iter().enumerate() {
-        if !lessons.iter().any(|l| l.id == *lesson_id) {
-            return Err(AppError::bad_input(field(i), "is not a lesson of this course"));
-        }
+    if !lessons.iter().any(|l| l.id == lesson_id) {
+        return Err(AppError::bad_input("input.lessonId", "is not a lesson of this course"));
     }
     let (tenant_id, now) = (actor.tenant_id, services.clock.now());
     let lesson_ids: Vec<Uuid> = lessons.iter().map(|l| l.id).collect();
-    let completed: HashSet<Uuid> = completed.iter().copied().collect();
     services
         .db
         .transaction::<_, _, AppError>(|txn| {
@@ -111,14 +81,12 @@ async fn complete(
                 if locked.rows_affected != 1 {
                     return Err(AppError::Conflict("this enrollment is not active".into()));
                 }
-                lesson_completion::Entity::insert_many(completed.into_iter().map(|lesson_id| {
-                    lesson_completion::ActiveModel {
-                        enrollment_id: Set(enrollment_id),
-                        lesson_id: Set(lesson_id),
-                        tenant_id: Set(tenant_id),
-                        completed_at: Set(now),
-                    }
-                }))
+                lesson_completion::Entity::insert(lesson_completion::ActiveModel {
+                    enrollment_id: Set(enrollment_id),
+                    lesson_id: Set(lesson_id),
+                    tenant_id: Set(tenant_id),
+                    completed_at: Set(now),
+                })
                 .on_conflict(
                     OnConflict::columns([
                         lesson_completion::Column::EnrollmentId,

@@ -6,15 +6,15 @@
 //! details, compared by hash); it may finish a step 2 that never happened, never start another
 //! order. This module must never log the billing name or address, nor the client secret.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::address::address_json;
-use super::pricing::{PricedLine, price};
+use super::pricing::price;
 use super::{
     OrderRecord, OrderRequest, OrderStatus, apply_payment, lines_of, order_by_id, seat_order,
 };
@@ -40,7 +40,7 @@ pub fn parse_idempotency_key(field: &str, raw: &str) -> AppResult<String> {
     Ok(k.to_owned())
 }
 
-pub(super) fn request_hash(buyer: Uuid, learner: Uuid, r: &OrderRequest) -> String {
+fn request_hash(buyer: Uuid, learner: Uuid, r: &OrderRequest) -> String {
     let canonical = json!({
         "buyer": buyer,
         "learner": learner,
@@ -77,19 +77,36 @@ pub async fn create_order(
     let now = services.clock.now();
     let (priced, currency) = price(services, actor.tenant_id, &r, learner, now).await?;
     let hold = now + Duration::seconds(services.shop.hold_secs);
-    let model = order_model(
-        actor.tenant_id,
-        buyer,
-        learner,
-        &r,
-        hash.clone(),
-        &currency,
-        &priced,
-        now,
-        hold,
-    );
-    let (order_id, total) = (model.id, model.total_cents);
+    let order_id = Uuid::now_v7();
     tracing::Span::current().record("order.id", tracing::field::display(order_id));
+    let subtotal: i64 = priced.iter().map(|l| l.course.price_cents).sum();
+    let total: i64 = priced.iter().map(|l| l.total).sum();
+    let tax: i64 = priced.iter().map(|l| l.tax).sum();
+    let model = order::Model {
+        id: order_id,
+        tenant_id: actor.tenant_id,
+        buyer_id: Some(buyer),
+        learner_id: Some(learner),
+        status: OrderStatus::Pending,
+        currency: currency.clone(),
+        subtotal_cents: subtotal,
+        discount_cents: subtotal - total,
+        tax_cents: tax,
+        total_cents: total,
+        refunded_cents: 0,
+        idempotency_key: r.idempotency_key.clone(),
+        request_hash: hash.clone(),
+        billing_name: r.billing_name.clone(),
+        billing_address: address_json(&r.billing_address),
+        payment_intent_id: None,
+        client_secret: None,
+        last_payment_error: None,
+        hold_expires_at: hold,
+        paid_at: None,
+        closed_at: None,
+        created_at: now,
+        updated_at: now,
+    };
 
     // Step 1: the order, its lines and its seats, all or nothing.
     let txn = services.db.begin().await?;
@@ -107,7 +124,51 @@ pub async fn create_order(
         }
         return Err(e);
     }
-    let lines = hold_seats(&txn, &model, learner, &priced, now).await?;
+    // Seats are taken in session-id order so that two orders for the same sessions lock them
+    // in the same order.
+    let mut seat_order: Vec<usize> = (0..priced.len()).collect();
+    seat_order.sort_by_key(|&i| priced[i].session.id);
+    let mut enrollments = vec![None; priced.len()];
+    for i in seat_order {
+        let e = learning::take_seat(
+            &txn,
+            actor.tenant_id,
+            priced[i].session.id,
+            learner,
+            EnrollmentStatus::PendingPayment,
+            now,
+            Some(hold),
+        )
+        .await
+        .map_err(|e| match e {
+            AppError::Conflict(m) => AppError::Conflict(format!("line {i}: {m}")),
+            other => other,
+        })?;
+        enrollments[i] = Some(e.id);
+    }
+    let mut lines = Vec::with_capacity(priced.len());
+    for (i, (l, enrollment)) in priced.iter().zip(enrollments).enumerate() {
+        let label =
+            format!("{} — session du {}", l.course.title, l.session.starts_at.format("%d/%m/%Y"));
+        lines.push(order_line::Model {
+            id: Uuid::now_v7(),
+            tenant_id: actor.tenant_id,
+            order_id,
+            position: i as i32,
+            session_id: l.session.id,
+            course_id: l.course.id,
+            description: label,
+            unit_price_cents: l.course.price_cents,
+            tax_rate_bp: l.course.tax_rate_bp,
+            discount_cents: l.course.price_cents - l.total,
+            tax_cents: l.tax,
+            total_cents: l.total,
+            enrollment_id: enrollment,
+        });
+    }
+    order_line::Entity::insert_many(lines.iter().cloned().map(order_line::ActiveModel::from))
+        .exec_without_returning(&txn)
+        .await?;
     txn.commit().await?;
 
     // Fully discounted (an approved application at 100 %): nothing to pay, no PaymentIntent.
@@ -138,106 +199,6 @@ pub async fn create_order(
     let order =
         order_by_id(services, actor.tenant_id, order_id).await?.ok_or(AppError::NotFound)?;
     Ok(OrderRecord { order, lines })
-}
-
-/// The row of a new order of `priced` (pending, its seats held until `hold`); amounts from the
-/// priced lines, the billing details from the request.
-#[expect(clippy::too_many_arguments, reason = "the parts of one new order, each used once")]
-pub(super) fn order_model(
-    tenant_id: Uuid,
-    buyer: Uuid,
-    learner: Uuid,
-    r: &OrderRequest,
-    request_hash: String,
-    currency: &str,
-    priced: &[PricedLine],
-    now: DateTime<Utc>,
-    hold: DateTime<Utc>,
-) -> order::Model {
-    let subtotal: i64 = priced.iter().map(|l| l.course.price_cents).sum();
-    let total: i64 = priced.iter().map(|l| l.total).sum();
-    let tax: i64 = priced.iter().map(|l| l.tax).sum();
-    order::Model {
-        id: Uuid::now_v7(),
-        tenant_id,
-        buyer_id: Some(buyer),
-        learner_id: Some(learner),
-        status: OrderStatus::Pending,
-        currency: currency.to_owned(),
-        subtotal_cents: subtotal,
-        discount_cents: subtotal - total,
-        tax_cents: tax,
-        total_cents: total,
-        refunded_cents: 0,
-        idempotency_key: r.idempotency_key.clone(),
-        request_hash,
-        billing_name: r.billing_name.clone(),
-        billing_address: address_json(&r.billing_address),
-        payment_intent_id: None,
-        client_secret: None,
-        last_payment_error: None,
-        hold_expires_at: hold,
-        paid_at: None,
-        closed_at: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Takes the seats of the order's `priced` lines for `learner` (pending payment, held until
-/// the order's hold) and writes its lines, inside the caller's transaction. Seats are taken in
-/// session-id order so that two orders for the same sessions lock them in the same order.
-pub(super) async fn hold_seats<C: ConnectionTrait + TransactionTrait>(
-    conn: &C,
-    o: &order::Model,
-    learner: Uuid,
-    priced: &[PricedLine],
-    now: DateTime<Utc>,
-) -> AppResult<Vec<order_line::Model>> {
-    let mut seat_order: Vec<usize> = (0..priced.len()).collect();
-    seat_order.sort_by_key(|&i| priced[i].session.id);
-    let mut enrollments = vec![None; priced.len()];
-    for i in seat_order {
-        let e = learning::take_seat(
-            conn,
-            o.tenant_id,
-            priced[i].session.id,
-            learner,
-            EnrollmentStatus::PendingPayment,
-            now,
-            Some(o.hold_expires_at),
-        )
-        .await
-        .map_err(|e| match e {
-            AppError::Conflict(m) => AppError::Conflict(format!("line {i}: {m}")),
-            other => other,
-        })?;
-        enrollments[i] = Some(e.id);
-    }
-    let mut lines = Vec::with_capacity(priced.len());
-    for (i, (l, enrollment)) in priced.iter().zip(enrollments).enumerate() {
-        let label =
-            format!("{} — session du {}", l.course.title, l.session.starts_at.format("%d/%m/%Y"));
-        lines.push(order_line::Model {
-            id: Uuid::now_v7(),
-            tenant_id: o.tenant_id,
-            order_id: o.id,
-            position: i as i32,
-            session_id: l.session.id,
-            course_id: l.course.id,
-            description: label,
-            unit_price_cents: l.course.price_cents,
-            tax_rate_bp: l.course.tax_rate_bp,
-            discount_cents: l.course.price_cents - l.total,
-            tax_cents: l.tax,
-            total_cents: l.total,
-            enrollment_id: enrollment,
-        });
-    }
-    order_line::Entity::insert_many(lines.iter().cloned().map(order_line::ActiveModel::from))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(lines)
 }
 
 /// Creates the order's PaymentIntent (Stripe idempotency key `pupitre-order-<id>`, so a second
@@ -328,7 +289,7 @@ pub fn gateway_error(e: GatewayError, then: &'static str) -> AppError {
     }
 }
 
-pub(super) async fn by_key(
+async fn by_key(
     services: &Services,
     tenant_id: Uuid,
     buyer: Uuid,
@@ -341,11 +302,7 @@ pub(super) async fn by_key(
         .await?)
 }
 
-pub(super) async fn replay(
-    services: &Services,
-    existing: order::Model,
-    hash: &str,
-) -> AppResult<OrderRecord> {
+async fn replay(services: &Services, existing: order::Model, hash: &str) -> AppResult<OrderRecord> {
     if existing.request_hash != hash {
         return Err(AppError::Conflict(
             "this idempotency key was already used for a different order".into(),

@@ -49,29 +49,9 @@ pub async fn apply_payment<C: ConnectionTrait + TransactionTrait>(
     order: &order::Model,
     intent: &IntentView,
 ) -> AppResult<PaymentOutcome> {
-    apply(conn, services, order, intent, Receipt::Queue).await
-}
-
-/// Whether a payment applied queues the buyer's receipt.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Receipt {
-    /// Queued in the outbox, in the payment's transaction.
-    Queue,
-    /// Not sent: the order was settled outside Pupitre (see `settled`).
-    None,
-}
-
-/// [`apply_payment`], with or without the receipt.
-pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
-    conn: &C,
-    services: &Services,
-    order: &order::Model,
-    intent: &IntentView,
-    receipt: Receipt,
-) -> AppResult<PaymentOutcome> {
     // A savepoint: an order whose seats cannot all be had stays exactly as it was.
     let sp = conn.begin().await?;
-    let outcome = apply_payment_in(&sp, services, order, intent, receipt).await?;
+    let outcome = apply_payment_in(&sp, services, order, intent).await?;
     if matches!(outcome, PaymentOutcome::SeatsGone | PaymentOutcome::Mismatch) {
         sp.rollback().await?;
     } else {
@@ -85,7 +65,6 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     services: &Services,
     order: &order::Model,
     intent: &IntentView,
-    receipt: Receipt,
 ) -> AppResult<PaymentOutcome> {
     if intent.status != IntentStatus::Succeeded {
         return Ok(PaymentOutcome::AlreadyDone);
@@ -173,17 +152,15 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     }
     lines.sort_by_key(|l| l.position);
     let inv = invoice::issue_invoice(conn, order, &lines, now).await?;
-    if receipt == Receipt::Queue {
-        queue_mail(
-            conn,
-            order.tenant_id,
-            order.buyer_id,
-            MailKind::PaymentReceipt,
-            json!({ "orderId": order.id, "invoiceId": inv.id }),
-            now,
-        )
-        .await?;
-    }
+    queue_mail(
+        conn,
+        order.tenant_id,
+        order.buyer_id,
+        MailKind::PaymentReceipt,
+        json!({ "orderId": order.id, "invoiceId": inv.id }),
+        now,
+    )
+    .await?;
     Ok(PaymentOutcome::Applied)
 }
 

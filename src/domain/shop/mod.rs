@@ -18,8 +18,7 @@
 //! One file per job: [`pricing`] (what an order costs, approved discounts included),
 //! [`checkout`] (the two steps above and the idempotent replay), [`orders`] (reads and who may
 //! see which order), [`lifecycle`] (payments applied, failures, cancellation, expiry),
-//! [`address`] (how billing addresses are stored), [`invoice`] and [`refund`], [`settled`]
-//! (orders paid outside Stripe, for the operator's tools), and [`webhook`]
+//! [`address`] (how billing addresses are stored), [`invoice`], [`refund`], and [`webhook`]
 //! (Stripe's events applied to orders, each once; the signature check and the event's shape
 //! are [`payments`](super::payments)'). Mail the shop sends (receipts) is queued in the
 //! [`outbox`](super::outbox).
@@ -31,7 +30,6 @@ pub mod lifecycle;
 pub mod orders;
 pub mod pricing;
 pub mod refund;
-pub mod settled;
 pub mod webhook;
 
 pub use address::{address_value, stored_address, stored_address_value};
@@ -45,7 +43,6 @@ pub use orders::{
     visible_order,
 };
 pub use pricing::{apply_approved_discount, discount_of, included_tax};
-pub use settled::create_paid_order;
 
 use uuid::Uuid;
 
