@@ -12,9 +12,10 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, enrollment, eo_application, eo_document,
-    guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
-    order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
+    auth_session, consent_record, course, course_tag, data_subject_request,
+    data_subject_request_step, enrollment, eo_application, eo_document, guardian_link, invoice,
+    lesson, lesson_completion, live_class, live_class_attendance, order, order_line, outbox,
+    post_mortem_directive, privacy_policy, refund, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
 
@@ -54,7 +55,10 @@ tenant_owned!(
     invoice,
     outbox,
     eo_application,
-    eo_document
+    eo_document,
+    data_subject_request,
+    data_subject_request_step,
+    post_mortem_directive
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.

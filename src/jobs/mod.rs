@@ -1,12 +1,15 @@
-//! Scheduled work: expiring unpaid orders, completing refunds left pending. Every job is idempotent and safe to run on several instances at once (each
+//! Scheduled work: expiring unpaid orders, completing refunds left pending, carrying on
+//! data-subject requests. Every job is idempotent and safe to run on several instances at once (each
 //! change is a guarded UPDATE), so no cross-instance lock is needed for them.
 
 use std::time::Duration;
 
-use crate::domain::{Services, shop};
+use crate::domain::{Services, privacy, shop};
 
 /// Unpaid orders expired per round, at most.
 const EXPIRY_BATCH: u64 = 200;
+/// Data-subject requests carried on per round, at most.
+const REQUEST_BATCH: u64 = 100;
 
 /// Runs the periodic jobs every `every` until the returned handle is aborted.
 pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -39,5 +42,15 @@ pub async fn run_once(services: &Services) {
         Ok(0) => {}
         Ok(n) => tracing::info!(refunds.completed = n, "pending refunds completed"),
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "pending refunds failed"),
+    }
+    // Data-subject requests: steps due (new, or failed and past their backoff).
+    match privacy::requests::advance(services, REQUEST_BATCH).await {
+        Ok(r) if r != privacy::requests::AdvanceReport::default() => {
+            tracing::info!(steps.done = r.done, steps.failed = r.failed, "data-subject requests")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error.chain = %crate::error::Chain(&e), "data-subject requests failed")
+        }
     }
 }

@@ -255,6 +255,7 @@ const FINANCIAL: Holds = Holds::Data(Category::FinancialSituation);
 const DOCUMENTS: Holds = Holds::Data(Category::SupportingDocuments);
 const CONSENT: Holds = Holds::Data(Category::ConsentState);
 const AUDIT: Holds = Holds::Data(Category::AuditLog);
+const REQUESTS: Holds = Holds::Data(Category::DataSubjectRequests);
 
 const fn via(table: &'static str) -> Holds {
     Holds::OwnerVia { table }
@@ -516,6 +517,60 @@ pub const TABLES: &[Table] = &[
         export: true,
         erasure: Erasure::Delete,
         retention: Retention::EqualOpportunity,
+    },
+    // Data-subject requests are kept as proof that they were answered (art. 5(2)): erasure
+    // clears their personal text and keeps the bare record (kind, dates, status).
+    Table {
+        name: "data_subject_requests",
+        about: "data-subject requests: kind, dates, identity check, the subject's text, outcome",
+        columns: &[
+            col("subject_id", OWNER),
+            col("requested_by", OTHER),
+            col("handled_by", OTHER),
+            col("channel", REQUESTS),
+            col("kind", REQUESTS),
+            col("status", REQUESTS),
+            col("received_at", REQUESTS),
+            col("due_at", REQUESTS),
+            col("extended_until", REQUESTS),
+            col("extension_reason", REQUESTS),
+            col("identity_check", REQUESTS),
+            col("details", REQUESTS),
+            col("purposes", REQUESTS),
+            col("outcome", REQUESTS),
+            col("refusal_reason", REQUESTS),
+            col("completed_at", REQUESTS),
+        ],
+        export: true,
+        erasure: Erasure::Anonymise,
+        retention: Retention::Logs,
+    },
+    Table {
+        name: "data_subject_request_steps",
+        about: "the steps of carrying out a data-subject request, with retries",
+        columns: &[
+            col("request_id", via("data_subject_requests")),
+            col("name", REQUESTS),
+            col("last_error", REQUESTS),
+        ],
+        export: true,
+        erasure: Erasure::Anonymise,
+        retention: Retention::Logs,
+    },
+    Table {
+        name: "post_mortem_directives",
+        about: "post-mortem directives: instructions, chosen outcome, the trusted person named",
+        columns: &[
+            col("subject_id", OWNER),
+            col("request_id", via("data_subject_requests")),
+            col("instructions", REQUESTS),
+            col("outcome", REQUESTS),
+            col("trusted_person_name", REQUESTS),
+            col("trusted_person_contact", REQUESTS),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Account,
     },
 ];
 

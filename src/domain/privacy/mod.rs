@@ -1,5 +1,7 @@
 //! The privacy floor: what the personal-data registry (`policy::registry`) needs from the
-//! database. Today: reading the live schema so that the registry can be checked against it.
-//! Data-subject requests, export, erasure and the retention sweep build here.
+//! database (reading the live schema so that the registry can be checked against it), and the
+//! data-subject requests ([`requests`]) with the resumable steps that carry them out. Export,
+//! erasure and the retention sweep build here.
 
+pub mod requests;
 pub mod schema;
