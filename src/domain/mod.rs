@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod shop;
 pub mod tenancy;
 pub mod types;
+pub mod visibility;
 
 use std::sync::Arc;
 

@@ -1,63 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// What a data subject asks for (GDPR art. 15 to 22, and French law's post-mortem directives).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum RequestKind {
-    /// Art. 15: a copy of the data.
-    #[sea_orm(string_value = "access")]
-    Access,
-    /// Art. 20: the data in a machine-readable format.
-    #[sea_orm(string_value = "portability")]
-    Portability,
-    /// Art. 16.
-    #[sea_orm(string_value = "rectification")]
-    Rectification,
-    /// Art. 17.
-    #[sea_orm(string_value = "erasure")]
-    Erasure,
-    /// Art. 18: the data is kept but not processed.
-    #[sea_orm(string_value = "restriction")]
-    Restriction,
-    /// Art. 21: to marketing and prospection.
-    #[sea_orm(string_value = "objection")]
-    Objection,
-    /// Art. 7(3), per purpose.
-    #[sea_orm(string_value = "consent_withdrawal")]
-    ConsentWithdrawal,
-    /// Loi Informatique et Libertés, art. 85.
-    #[sea_orm(string_value = "post_mortem_directive")]
-    PostMortemDirective,
-}
-
-/// Where a request stands: received → in progress → done or refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum RequestStatus {
-    #[sea_orm(string_value = "received")]
-    Received,
-    #[sea_orm(string_value = "in_progress")]
-    InProgress,
-    #[sea_orm(string_value = "done")]
-    Done,
-    #[sea_orm(string_value = "refused")]
-    Refused,
-}
-
-/// How a request reached the organisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum RequestChannel {
-    /// Through the API, after re-authentication.
-    #[sea_orm(string_value = "api")]
-    Api,
-    /// A letter, registered by the privacy officer.
-    #[sea_orm(string_value = "post")]
-    Post,
-    /// An e-mail, registered by the privacy officer.
-    #[sea_orm(string_value = "email")]
-    Email,
-}
+pub use super::enums::{RequestChannel, RequestKind, RequestStatus};
 
 /// A data-subject request.
 #[derive(Clone, PartialEq, DeriveEntityModel)]

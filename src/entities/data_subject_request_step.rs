@@ -1,26 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// Where one step of carrying out a request stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum StepStatus {
-    /// Waiting for its turn (the steps before it) and its `next_attempt_at`.
-    #[sea_orm(string_value = "pending")]
-    Pending,
-    /// Claimed by a worker until `next_attempt_at` (a lease: a worker that died leaves it to be
-    /// claimed again once it has passed).
-    #[sea_orm(string_value = "running")]
-    Running,
-    #[sea_orm(string_value = "done")]
-    Done,
-    /// Failed `attempts` times; tried again at `next_attempt_at`.
-    #[sea_orm(string_value = "failed")]
-    Failed,
-    /// Nothing can carry this step out yet (the export and erasure of issue 11, items 3 and 4):
-    /// it waits, visibly, and is never reported done.
-    #[sea_orm(string_value = "awaiting_implementation")]
-    AwaitingImplementation,
-}
+pub use super::enums::StepStatus;
 
 /// One step of carrying out a data-subject request.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

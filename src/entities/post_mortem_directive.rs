@@ -1,19 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// What should become of the data after the person's death.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum DirectiveOutcome {
-    /// Erase everything not under a legal obligation.
-    #[sea_orm(string_value = "delete")]
-    Delete,
-    /// Keep it as it is (until its own retention ends).
-    #[sea_orm(string_value = "keep")]
-    Keep,
-    /// Hand a copy to a trusted person, then erase.
-    #[sea_orm(string_value = "hand_over")]
-    HandOver,
-}
+pub use super::enums::DirectiveOutcome;
 
 /// A post-mortem directive recorded by a data-subject request (French law, loi Informatique et
 /// Libertés art. 85). The latest one of a person is the one in force.

@@ -23,11 +23,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::consent::PurposeGql;
-use super::context::{request, services, signed_in};
+use super::context::{loaders, services, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{Batch, UserById};
+use super::nodes::UserNode;
 use super::pagination::{offset_cursor, offset_page, parse_id};
-use super::user::UserNode;
 use crate::domain::privacy::requests::{
     self, DirectiveInput, DirectiveOutcome, NewRequest, QueueFilter, RequestChannel, RequestKind,
     RequestRecord, RequestStatus, StepStatus, making::Registration,
@@ -181,13 +181,13 @@ impl DataSubjectRequestNode {
         &self,
         ctx: &Context<'_>,
     ) -> AppResult<Vec<data_subject_request_step::Model>> {
-        Ok(request(ctx)?.load(RequestSteps(self.rec.request.id)).await?.unwrap_or_default())
+        Ok(loaders(ctx)?.load(RequestSteps(self.rec.request.id)).await?.unwrap_or_default())
     }
 }
 
 async fn user_link(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<UserNode>> {
     match id {
-        Some(id) => Ok(request(ctx).gql()?.load(UserById(id)).await.gql()?.map(UserNode::new)),
+        Some(id) => Ok(loaders(ctx).gql()?.load(UserById(id)).await.gql()?.map(UserNode::new)),
         None => Ok(None),
     }
 }
@@ -301,8 +301,8 @@ impl DataSubjectRequestNode {
         if self.rec.request.kind != RequestKind::PostMortemDirective {
             return Ok(None);
         }
-        let rc = request(ctx).gql()?;
-        Ok(rc.load(RequestDirective(self.rec.request.id)).await.gql()?.map(DirectiveNode))
+        let lo = loaders(ctx).gql()?;
+        Ok(lo.load(RequestDirective(self.rec.request.id)).await.gql()?.map(DirectiveNode))
     }
 }
 
@@ -314,17 +314,17 @@ pub async fn requests_of(
     subject: &Subject,
     person: Uuid,
 ) -> async_graphql::Result<Vec<DataSubjectRequestNode>> {
-    let rc = request(ctx).gql()?;
+    let lo = loaders(ctx).gql()?;
     let (actor, relations) = subject.viewer(ctx).await.gql()?;
     let people = policy::requests::listed_request_subjects(&actor, relations.as_ref(), person);
     let mut rows = Vec::new();
     for p in people {
-        rows.extend(rc.load(RequestsAbout(p)).await.gql()?.unwrap_or_default());
+        rows.extend(lo.load(RequestsAbout(p)).await.gql()?.unwrap_or_default());
     }
     rows.sort_by_key(|r| std::cmp::Reverse((r.received_at, r.id)));
     let mut nodes = Vec::with_capacity(rows.len());
     for request in rows {
-        let Some(owner) = rc.load(UserById(request.subject_id)).await.gql()? else { continue };
+        let Some(owner) = lo.load(UserById(request.subject_id)).await.gql()? else { continue };
         let rec = RequestRecord { request, subject: owner };
         nodes.push(DataSubjectRequestNode::new(rec, subject.acting.clone()));
     }

@@ -16,6 +16,7 @@ use crate::domain::Services;
 use crate::domain::accounts;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::outbox;
+use crate::entities::enums::{AccountStatus, MailKind};
 use crate::entities::{data_subject_request as dsr, user};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Category, Column, Relations, SubjectStatus};
@@ -142,7 +143,7 @@ pub async fn extend(
         extra.clone(),
     )
     .await?;
-    receipt(&txn, &rec.request, "dsr_extended", extra, now).await?;
+    receipt(&txn, &rec.request, MailKind::DsrExtended, extra, now).await?;
     txn.commit().await?;
     reload(services, actor.tenant_id, id).await
 }
@@ -199,7 +200,7 @@ pub async fn refuse(
         json!({}),
     )
     .await?;
-    receipt(&txn, &rec.request, "dsr_closed", json!({ "status": "refused" }), now).await?;
+    receipt(&txn, &rec.request, MailKind::DsrClosed, json!({ "status": "refused" }), now).await?;
     txn.commit().await?;
     reload(services, actor.tenant_id, id).await
 }
@@ -298,11 +299,11 @@ pub async fn lift_restriction(
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let res = user::Entity::update_many()
-        .col_expr(user::Column::Status, Expr::value("active"))
+        .col_expr(user::Column::Status, Expr::value(AccountStatus::Active))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::TenantId.eq(actor.tenant_id))
         .filter(user::Column::Id.eq(user_id))
-        .filter(user::Column::Status.eq("restricted"))
+        .filter(user::Column::Status.eq(AccountStatus::Restricted))
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
@@ -321,8 +322,15 @@ pub async fn lift_restriction(
         },
     )
     .await?;
-    outbox::queue_mail(&txn, actor.tenant_id, Some(user_id), "restriction_lifted", json!({}), now)
-        .await?;
+    outbox::queue_mail(
+        &txn,
+        actor.tenant_id,
+        Some(user_id),
+        MailKind::RestrictionLifted,
+        json!({}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     accounts::find_record(services, actor.tenant_id, user_id).await?.ok_or(AppError::NotFound)
 }

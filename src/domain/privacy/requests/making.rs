@@ -14,6 +14,7 @@ use super::{
 };
 use crate::domain::Services;
 use crate::domain::accounts;
+use crate::entities::enums::MailKind;
 use crate::entities::{data_subject_request, post_mortem_directive};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Column, Relations};
@@ -200,7 +201,7 @@ async fn insert(
     }
     let extra = json!({ "channel": row.channel.to_value(), "dueAt": row.due_at });
     audit_step(&txn, actor, now, action, &row, purpose, extra).await?;
-    receipt(&txn, &row, "dsr_received", json!({ "dueAt": row.due_at }), now).await?;
+    receipt(&txn, &row, MailKind::DsrReceived, json!({ "dueAt": row.due_at }), now).await?;
     txn.commit().await?;
     Ok(RequestRecord { request: row, subject })
 }

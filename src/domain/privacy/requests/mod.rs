@@ -47,6 +47,7 @@ use crate::domain::audit::{self, AuditRecord};
 use crate::domain::consent::Purpose;
 use crate::domain::outbox;
 use crate::entities::data_subject_request;
+use crate::entities::enums::MailKind;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Category, SubjectFacts};
 
@@ -194,7 +195,8 @@ fn parse_purposes(raw: Option<&str>) -> Vec<Purpose> {
 
 fn store_purposes(purposes: &[Purpose]) -> Option<String> {
     (!purposes.is_empty()).then(|| {
-        serde_json::Value::from(purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>()).to_string()
+        serde_json::Value::from(purposes.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            .to_string()
     })
 }
 
@@ -232,7 +234,7 @@ async fn audit_step<C: ConnectionTrait>(
 async fn receipt<C: ConnectionTrait>(
     conn: &C,
     request: &data_subject_request::Model,
-    kind: &str,
+    kind: MailKind,
     extra: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {

@@ -30,6 +30,7 @@ use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::consent::{self, Purpose};
 use crate::domain::tenancy::scoped;
+use crate::entities::enums::{AccountStatus, MailKind};
 use crate::entities::{
     consent_record, data_subject_request as dsr, data_subject_request_step as step, user,
 };
@@ -372,11 +373,11 @@ async fn restrict(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let res = user::Entity::update_many()
-        .col_expr(user::Column::Status, Expr::value("restricted"))
+        .col_expr(user::Column::Status, Expr::value(AccountStatus::Restricted))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::TenantId.eq(request.tenant_id))
         .filter(user::Column::Id.eq(request.subject_id))
-        .filter(user::Column::Status.eq("active"))
+        .filter(user::Column::Status.eq(AccountStatus::Active))
         .exec(txn)
         .await?;
     if res.rows_affected == 1 {
@@ -405,17 +406,16 @@ async fn withdraw(
     purposes: &[Purpose],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let names: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
     let rows = scoped::<consent_record::Entity>(request.tenant_id)
         .filter(consent_record::Column::SubjectUserId.eq(request.subject_id))
-        .filter(consent_record::Column::Purpose.is_in(names))
+        .filter(consent_record::Column::Purpose.is_in(purposes.iter().copied()))
         .order_by_asc(consent_record::Column::RecordedAt)
         .order_by_asc(consent_record::Column::Id)
         .all(txn)
         .await?;
     let mut withdrawn = Vec::new();
     for p in purposes {
-        let given = rows.iter().rev().find(|r| r.purpose == p.as_str()).is_some_and(|r| r.granted);
+        let given = rows.iter().rev().find(|r| r.purpose == *p).is_some_and(|r| r.granted);
         if given {
             consent::insert(
                 txn,
@@ -430,7 +430,7 @@ async fn withdraw(
                 actor.user_id,
             )
             .await?;
-            withdrawn.push(p.as_str());
+            withdrawn.push(p.to_string());
         }
     }
     if !withdrawn.is_empty() {
@@ -469,7 +469,7 @@ async fn close(
     if res.rows_affected == 1 {
         let purpose = Column::PrivacyOfficer.purpose();
         audit_step(txn, actor, now, "dsr.completed", request, purpose, json!({})).await?;
-        receipt(txn, request, "dsr_closed", json!({ "status": "done" }), now).await?;
+        receipt(txn, request, MailKind::DsrClosed, json!({ "status": "done" }), now).await?;
     }
     Ok(())
 }
