@@ -156,8 +156,12 @@ async fn processing_record(
     tenant: Option<&str>,
     json: bool,
 ) -> Result<(), String> {
-    let (controller, dpo) = match tenant {
-        None => ("(the organisation)".to_owned(), "(its data-protection officer)".to_owned()),
+    let record = match tenant {
+        None => pupitre::domain::privacy::record::ProcessingRecord {
+            controller: "(the organisation)".to_owned(),
+            dpo: "(its data-protection officer)".to_owned(),
+            activities: pupitre::policy::processing::record(),
+        },
         Some(slug) => {
             let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
             let t = pupitre::domain::tenancy::TenantDirectory::new(conn)
@@ -165,18 +169,13 @@ async fn processing_record(
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no tenant `{slug}`"))?;
-            (t.name.clone(), format!("{} <{}>", t.dpo_name, t.dpo_email))
+            pupitre::domain::privacy::record::ProcessingRecord::of(&t)
         }
     };
     if json {
-        let record = serde_json::json!({
-            "controller": controller,
-            "dpo": dpo,
-            "activities": pupitre::policy::processing::record(),
-        });
-        println!("{record:#}");
+        println!("{:#}", serde_json::json!(record));
     } else {
-        print!("{}", pupitre::policy::processing::to_markdown(&controller, &dpo));
+        print!("{}", pupitre::policy::processing::to_markdown(&record.controller, &record.dpo));
     }
     Ok(())
 }

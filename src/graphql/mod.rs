@@ -36,6 +36,7 @@ mod loaders;
 mod nodes;
 mod pagination;
 mod privacy;
+mod processing;
 mod shop;
 mod tenant;
 mod user;
@@ -57,6 +58,7 @@ pub struct Query(
     shop::ShopQuery,
     equal_opportunity::EqualOpportunityQuery,
     privacy::PrivacyQuery,
+    processing::ProcessingQuery,
 );
 
 /// The mutation root.

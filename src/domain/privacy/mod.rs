@@ -1,7 +1,9 @@
 //! The privacy floor: what the personal-data registry (`policy::registry`) needs from the
 //! database (reading the live schema so that the registry can be checked against it), and the
-//! data-subject requests ([`requests`]) with the resumable steps that carry them out. Export,
+//! data-subject requests ([`requests`]) with the resumable steps that carry them out, and the
+//! record of processing ([`record`]). Export,
 //! erasure and the retention sweep build here.
 
+pub mod record;
 pub mod requests;
 pub mod schema;
