@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use crate::entities::{
     auth_session, consent_record, course, course_tag, data_subject_request,
-    data_subject_request_step, enrollment, eo_application, eo_document, guardian_link, invoice,
-    lesson, lesson_completion, live_class, live_class_attendance, order, order_line, outbox,
-    post_mortem_directive, privacy_policy, refund, session, tenant, user, user_role,
+    data_subject_request_step, death_record, enrollment, eo_application, eo_document,
+    guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
+    order_line, outbox, post_mortem_directive, privacy_policy, refund, session, tenant, user,
+    user_role,
 };
 use crate::error::{AppError, AppResult};
 
@@ -58,7 +59,8 @@ tenant_owned!(
     eo_document,
     data_subject_request,
     data_subject_request_step,
-    post_mortem_directive
+    post_mortem_directive,
+    death_record
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.

@@ -136,6 +136,9 @@ pub enum RevokedReason {
     /// A role was revoked: its holder signs in again with what is left.
     #[sea_orm(string_value = "role revoked")]
     RoleRevoked,
+    /// The privacy officer recorded the holder's death.
+    #[sea_orm(string_value = "deceased")]
+    Deceased,
 }
 
 /// `consent_records.purpose`: what a consent is given for.

@@ -13,6 +13,7 @@ pub mod course;
 pub mod course_tag;
 pub mod data_subject_request;
 pub mod data_subject_request_step;
+pub mod death_record;
 pub mod enrollment;
 pub mod enums;
 pub mod eo_application;

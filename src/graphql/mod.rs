@@ -28,6 +28,7 @@ mod audit;
 mod catalog;
 mod consent;
 mod context;
+mod death;
 mod equal_opportunity;
 pub mod guard;
 mod learning;
@@ -72,6 +73,7 @@ pub struct Mutation(
     shop::ShopMutation,
     equal_opportunity::EqualOpportunityMutation,
     privacy::PrivacyMutation,
+    death::DeathMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

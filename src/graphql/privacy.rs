@@ -172,7 +172,7 @@ pub struct DataSubjectRequestNode {
 }
 
 impl DataSubjectRequestNode {
-    fn new(rec: RequestRecord, acting: Option<crate::policy::Actor>) -> Self {
+    pub(super) fn new(rec: RequestRecord, acting: Option<crate::policy::Actor>) -> Self {
         let subject = Subject { facts: rec.facts(), acting, applicant_known: true };
         DataSubjectRequestNode { rec, subject }
     }

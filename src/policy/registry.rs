@@ -572,6 +572,20 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Delete,
         retention: Retention::Account,
     },
+    Table {
+        name: "death_records",
+        about: "deaths recorded by the privacy officer, to carry out post-mortem directives",
+        columns: &[
+            col("subject_id", OWNER),
+            col("died_on", REQUESTS),
+            col("evidence", REQUESTS),
+            col("recorded_by", OTHER),
+            col("request_id", via("data_subject_requests")),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Account,
+    },
 ];
 
 /// Tables that belong to the migration tool, not to Pupitre.

@@ -40,7 +40,9 @@ pub use profile::{Patch, ProfilePatch, update_profile};
 pub use reauth::reauthenticate;
 pub use registration::{Registration, current_policy, hash_password, register};
 pub use roles::{answer_role, held_roles, operator_grant, pending_roles_of, set_role};
-pub use sessions::{LoginPolicy, SignIn, change_password, login, logout, refresh, session_is_open};
+pub use sessions::{
+    LoginPolicy, SignIn, change_password, end_sessions, login, logout, refresh, session_is_open,
+};
 
 use super::Services;
 use super::audit::{self, AuditRecord};

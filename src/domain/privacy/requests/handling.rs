@@ -296,6 +296,9 @@ pub async fn lift_restriction(
     if person.facts().status != SubjectStatus::Restricted {
         return Err(AppError::Conflict("this account is not restricted".into()));
     }
+    if super::death::is_recorded(services, actor.tenant_id, user_id).await? {
+        return Err(AppError::Conflict("this person's death is recorded".into()));
+    }
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let res = user::Entity::update_many()

@@ -15,6 +15,8 @@
 //!   **export** (access, portability) and **erasure** steps are not written yet (issue 11,
 //!   items 3 and 4): they wait in the `awaiting_implementation` state, visibly, and such a
 //!   request stays in progress; it is never reported done.
+//! - [`death`]: the privacy officer records a death; the person's post-mortem directive is
+//!   carried out by a request of the matching kind.
 //! - [`reads`]: one request, a person's requests, the privacy officer's queue (oldest due
 //!   first, overdue flagged).
 //!
@@ -24,11 +26,13 @@
 //!
 //! This module must never log a request's text, a directive, a password or a trusted person.
 
+pub mod death;
 pub mod handling;
 pub mod making;
 pub mod reads;
 pub mod steps;
 
+pub use death::{DeathNotice, record_death};
 pub use handling::{complete, extend, lift_restriction, refuse, start};
 pub use making::{make, register};
 pub use reads::{QueueFilter, about_people, directives_of, queue, steps_of, visible};
