@@ -11,6 +11,7 @@ mod m20261126_000002_catalogue;
 mod m20261126_000003_shop;
 mod m20261126_000004_equal_opportunity;
 mod m20261201_000005_role_acceptance;
+mod m20261201_000007_retention;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_shop::Migration),
             Box::new(m20261126_000004_equal_opportunity::Migration),
             Box::new(m20261201_000005_role_acceptance::Migration),
+            Box::new(m20261201_000007_retention::Migration),
         ]
     }
 }

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::entities::{
     auth_session, consent_record, course, course_tag, enrollment, eo_application, eo_document,
     guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
-    order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
+    order_line, outbox, privacy_policy, refund, retention_gate, retention_run, session, tenant,
+    user, user_role,
 };
 use crate::error::{AppError, AppResult};
 
@@ -54,7 +55,9 @@ tenant_owned!(
     invoice,
     outbox,
     eo_application,
-    eo_document
+    eo_document,
+    retention_run,
+    retention_gate
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.

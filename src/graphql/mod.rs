@@ -28,6 +28,7 @@ mod learning;
 pub mod limits;
 mod loaders;
 mod pagination;
+mod retention;
 mod shop;
 mod tenant;
 mod user;
@@ -46,6 +47,7 @@ pub struct Query(
     catalog::CatalogQuery,
     shop::ShopQuery,
     equal_opportunity::EqualOpportunityQuery,
+    retention::RetentionQuery,
 );
 
 /// The mutation root.
@@ -58,6 +60,7 @@ pub struct Mutation(
     learning::LearningMutation,
     shop::ShopMutation,
     equal_opportunity::EqualOpportunityMutation,
+    retention::RetentionMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

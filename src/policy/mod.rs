@@ -12,6 +12,7 @@ mod actor;
 pub mod matrix;
 pub mod processing;
 pub mod registry;
+pub mod retention;
 
 pub use actor::{Actor, Role, RoleSet};
 pub use matrix::{Category, Cell, Column, Condition, DataField};

@@ -1,7 +1,7 @@
 //! How applications end: [`destroy`] removes an application with its document rows (and so
 //! its keys) in one transaction with the audit record, then its blobs. It serves the deletion
 //! an applicant or the privacy officer asks for, and the retention sweep of applications past
-//! [`retention_deadline`] (SPEC §5), which is not scheduled yet (`jobs` has no such job).
+//! [`retention_deadline`] (SPEC §5; `domain::retention`, whose period a tenant may shorten).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
