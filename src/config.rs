@@ -129,6 +129,14 @@ pub struct S3Settings {
 
 pub const EXAMPLE_JWT_SECRET: &str = "change-me-development-only-secret-0123456789";
 
+/// Complexity points of one argon2 computation (19 MiB and tens of milliseconds of a CPU):
+/// as much as a whole page of catalogue results. The GraphQL layer charges it to the
+/// mutations that hash a password.
+pub const PASSWORD_HASH_COST: usize = 500;
+/// The smallest `PUPITRE_GRAPHQL_MAX_COMPLEXITY` with which every mutation stays possible
+/// (`changePassword`: two hashes, plus its payload).
+pub const MIN_COMPLEXITY: usize = 2 * PASSWORD_HASH_COST + 100;
+
 /// Why the settings cannot be used; lists every problem at once.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
@@ -506,11 +514,9 @@ impl Settings {
             }
         }
         // Below this, a password change (two argon2 computations) could never run.
-        if settings.graphql_max_complexity < crate::graphql::limits::MIN_COMPLEXITY {
-            problems.push(format!(
-                "PUPITRE_GRAPHQL_MAX_COMPLEXITY must be at least {}",
-                crate::graphql::limits::MIN_COMPLEXITY
-            ));
+        if settings.graphql_max_complexity < MIN_COMPLEXITY {
+            problems
+                .push(format!("PUPITRE_GRAPHQL_MAX_COMPLEXITY must be at least {MIN_COMPLEXITY}"));
         }
         if problems.is_empty() { Ok(settings) } else { Err(ConfigError(problems)) }
     }

@@ -12,7 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod policy;
-#[path = "../seed/loader.rs"]
+pub mod request;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

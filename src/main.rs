@@ -80,12 +80,20 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Loads the demo data through the services of a built (not serving) application.
 async fn seed(settings: &Settings) -> Result<(), String> {
-    let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
-    let documents = startup::document_config(settings).map_err(|e| e.to_string())?;
-    let report = pupitre::seed::load_demo(&conn, &documents, chrono::Utc::now())
-        .await
-        .map_err(|e| e.to_string())?;
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        jobs_interval_secs: 0,
+        ..settings.clone()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    load_demo(&app).await
+}
+
+async fn load_demo(app: &Application) -> Result<(), String> {
+    let report = app.load_demo().await.map_err(|e| e.to_string())?;
     tracing::info!(
         seed.created = report.created,
         seed.existing = report.existing,
@@ -279,14 +287,14 @@ async fn retention_run(
 }
 
 async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
-    if demo {
-        if settings.is_production() {
-            return Err("--demo is refused in production".into());
-        }
-        seed(&settings).await?;
+    if demo && settings.is_production() {
+        return Err("--demo is refused in production".into());
     }
     let bind = settings.bind.clone();
     let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+    if demo {
+        load_demo(&app).await?;
+    }
     tracing::info!(http.bind = %bind, http.port = app.port(), "pupitre listening");
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }

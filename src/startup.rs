@@ -208,14 +208,7 @@ impl Application {
 
     /// Loads the demo data into this application's database (idempotent).
     pub async fn load_demo(&self) -> crate::error::AppResult<crate::seed::SeedReport> {
-        let report = crate::seed::load_demo(
-            &self.services.db,
-            &self.services.documents,
-            self.services.clock.now(),
-        )
-        .await?;
-        self.services.tenants.invalidate().await;
-        Ok(report)
+        crate::seed::load_demo(&self.services).await
     }
 
     /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish, up to 20 s).

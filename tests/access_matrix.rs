@@ -138,8 +138,8 @@ const ORDER: &[Probe] = &[
 ];
 
 /// `Application`: "Status, course, situation and decision are `financial_situation`; documents
-/// are `supporting_documents`" and "every field but the id then answers by the matrix"; the
-/// reviewer's note is "reviewers and the privacy officer only" (its SDL description).
+/// are `supporting_documents`; the reviewer's note is `reviewer_notes`" and "every field but the
+/// id then answers by the matrix".
 const APPLICATION: &[Probe] = &[
     probe("status", "", FINANCIAL),
     probe("applicant", NESTED_USER, FINANCIAL),
@@ -152,14 +152,7 @@ const APPLICATION: &[Probe] = &[
         Guard::Field("documents of an application"),
     ),
     probe("decision", " { status discountPercent reason decidedAt }", FINANCIAL),
-    probe(
-        "reviewerNote",
-        "",
-        Guard::Only(
-            "declared situation of an equal-opportunity application",
-            &["reviewer", "privacy_officer"],
-        ),
-    ),
+    probe("reviewerNote", "", Guard::Field("reviewer's note")),
     probe("submittedAt", "", FINANCIAL),
     probe("createdAt", "", FINANCIAL),
     probe("lastContactAt", "", FINANCIAL),

@@ -262,7 +262,7 @@ fn role_grants_follow_the_document_for_every_role_and_granter() {
 fn a_role_whose_column_reads_anything_is_granted_by_the_privacy_officer_only() {
     // Derived from the matrix: widening any cell of a staff column makes its role a data role.
     for role in Role::ALL {
-        let reads = policy::staff_column(role)
+        let reads = Column::of_role(role)
             .is_some_and(|c| Category::ALL.iter().any(|k| policy::matrix::cell(*k, c).read));
         let admin = Actor::user(
             Uuid::nil(),

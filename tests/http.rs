@@ -327,7 +327,15 @@ fn documented_warnings() -> Vec<String> {
 
 /// The Node.js project of `tests/http-audit` (graphql-http and graphql-js), installed on first
 /// use; `None` (with the reason printed) when Node.js is missing outside CI.
+/// The Node.js project of the graphql-js checks, installed once per test binary: two tests use
+/// it, and a second `npm ci` running while the first test reads `node_modules` would delete
+/// the modules under it (seen on a fresh clone).
 fn node_project() -> Option<&'static str> {
+    static PROJECT: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+    *PROJECT.get_or_init(install_node_project)
+}
+
+fn install_node_project() -> Option<&'static str> {
     let ci = std::env::var("CI")
         .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http-audit");

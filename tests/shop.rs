@@ -529,14 +529,18 @@ async fn an_event_signed_by_stripes_node_library_is_accepted(app: TestApp, strip
         eprintln!("skipping the Stripe Node check: Node.js is not installed");
         return;
     }
-    if !std::path::Path::new(dir).join("node_modules/stripe").exists() {
-        let st = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--silent"])
-            .current_dir(dir)
-            .status()
-            .expect("npm");
-        assert!(st.success(), "npm ci in tests/stripe-node failed");
-    }
+    // The SQLite and PostgreSQL runs of this test share the project: install it once (a second
+    // `npm ci` would delete node_modules under the first).
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let installed = *INSTALLED.get_or_init(|| {
+        std::path::Path::new(dir).join("node_modules/stripe").exists()
+            || std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--silent"])
+                .current_dir(dir)
+                .status()
+                .is_ok_and(|st| st.success())
+    });
+    assert!(installed, "npm ci in tests/stripe-node failed");
     let (_, session) = paid_course(&app, "paid-node", 5_000, "EUR", 3).await;
     let learner = app.token(demo::LEARNER).await;
     let (id, pi) = order(&app, &learner, "node-key-00001", &[&session]).await;
@@ -622,7 +626,8 @@ async fn sixty_buyers_for_ten_seats_never_oversell_and_invoice_numbers_have_no_g
     );
     assert_eq!(app.count("enrollments e JOIN sessions s ON s.id = e.session_id JOIN courses c ON c.id = s.course_id WHERE c.slug = 'paid-rush' AND e.status = 'active' AND s.seats_taken = 10").await, 10);
     let tenant = app.services().tenants.by_slug("demo").await.expect("tenants").expect("demo").id;
-    let numbers = pupitre::domain::shop::invoice::numbers(app.services(), tenant, "F")
+    let series = pupitre::domain::shop::invoice::InvoiceSeries::Invoice;
+    let numbers = pupitre::domain::shop::invoice::numbers(app.services(), tenant, series)
         .await
         .expect("numbers");
     assert_eq!(numbers, (1..=issued + 10).collect::<Vec<i64>>());

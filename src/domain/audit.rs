@@ -27,6 +27,7 @@ pub struct AuditRecord {
 }
 
 /// Appends `rec` on `conn` (a connection or an open transaction).
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id))]
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
@@ -58,6 +59,7 @@ pub struct AuditPage {
 
 /// Audit entries of the tenant (privacy officer) or, with `subject`, those about one person
 /// (the person, their guardian, the privacy officer). `after` is the id of the last entry seen.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, subject.id = ?subject))]
 pub async fn list(
     services: &Services,
     actor: &Actor,

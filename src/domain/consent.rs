@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Months, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -16,39 +16,9 @@ use crate::entities::consent_record;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, DataField, Op, Relations, SubjectFacts};
 
-/// What a consent is given for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Purpose {
-    MarketingEmail,
-    MarketingPhone,
-    AnalyticsCookies,
-    AdvertisingCookies,
-    ClassRecording,
-}
+pub use crate::entities::enums::Purpose;
 
 impl Purpose {
-    pub const ALL: [Purpose; 5] = [
-        Purpose::MarketingEmail,
-        Purpose::MarketingPhone,
-        Purpose::AnalyticsCookies,
-        Purpose::AdvertisingCookies,
-        Purpose::ClassRecording,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::MarketingEmail => "marketing_email",
-            Purpose::MarketingPhone => "marketing_phone",
-            Purpose::AnalyticsCookies => "analytics_cookies",
-            Purpose::AdvertisingCookies => "advertising_cookies",
-            Purpose::ClassRecording => "class_recording",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Purpose> {
-        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
     /// Cookie consents lapse 13 months after they were given (CNIL guidance, SPEC §5).
     pub fn lapses(self) -> bool {
         matches!(self, Purpose::AnalyticsCookies | Purpose::AdvertisingCookies)
@@ -96,6 +66,7 @@ pub fn parse_visitor_id(field: &str, raw: &str) -> AppResult<String> {
 /// Appends one grant or withdrawal. For a user subject the actor must be allowed to write the
 /// subject's consent state (the subject or their guardian).
 #[expect(clippy::too_many_arguments, reason = "one ledger row has this many facts")]
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id))]
 pub async fn record(
     services: &Services,
     actor: &Actor,
@@ -164,7 +135,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         tenant_id: Set(tenant_id),
         subject_user_id: Set(user),
         subject_visitor_id: Set(visitor),
-        purpose: Set(purpose.as_str().to_owned()),
+        purpose: Set(purpose),
         granted: Set(granted),
         recorded_at: Set(at),
         source: Set(source.to_owned()),
@@ -179,12 +150,9 @@ pub(crate) async fn insert<C: ConnectionTrait>(
 fn fold_current(rows: Vec<consent_record::Model>, now: DateTime<Utc>) -> Vec<ConsentState> {
     let mut latest: HashMap<Purpose, consent_record::Model> = HashMap::new();
     for r in rows {
-        if let Some(p) = Purpose::parse(&r.purpose) {
-            latest.insert(p, r);
-        }
+        latest.insert(r.purpose, r);
     }
-    Purpose::ALL
-        .into_iter()
+    Purpose::iter()
         .map(|p| match latest.remove(&p) {
             Some(r) => ConsentState {
                 purpose: p,
@@ -207,6 +175,7 @@ fn fold_current(rows: Vec<consent_record::Model>, now: DateTime<Utc>) -> Vec<Con
 }
 
 /// The current state of every purpose for one subject (no access check: callers guard).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn current(
     services: &Services,
     tenant_id: Uuid,
@@ -228,6 +197,7 @@ pub async fn current(
 }
 
 /// The current consents of several users: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.count = users.len()))]
 pub async fn current_for_users(
     services: &Services,
     tenant_id: Uuid,
@@ -251,6 +221,7 @@ pub async fn current_for_users(
 }
 
 /// Which of `users` currently consent to `purpose`: one query for the whole batch.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.count = users.len()))]
 pub async fn given_for(
     services: &Services,
     tenant_id: Uuid,
@@ -262,7 +233,7 @@ pub async fn given_for(
     }
     let rows = scoped::<consent_record::Entity>(tenant_id)
         .filter(consent_record::Column::SubjectUserId.is_in(users.iter().copied()))
-        .filter(consent_record::Column::Purpose.eq(purpose.as_str()))
+        .filter(consent_record::Column::Purpose.eq(purpose))
         .order_by_asc(consent_record::Column::RecordedAt)
         .order_by_asc(consent_record::Column::Id)
         .all(&services.db)

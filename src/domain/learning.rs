@@ -30,31 +30,13 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
 
-/// Enrollment states.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnrollmentStatus {
-    PendingPayment,
-    Active,
-    Completed,
-    Cancelled,
-}
+pub use crate::entities::enums::EnrollmentStatus;
 
 impl EnrollmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnrollmentStatus::PendingPayment => "pending_payment",
-            EnrollmentStatus::Active => "active",
-            EnrollmentStatus::Completed => "completed",
-            EnrollmentStatus::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> EnrollmentStatus {
-        match s {
-            "pending_payment" => EnrollmentStatus::PendingPayment,
-            "active" => EnrollmentStatus::Active,
-            "completed" => EnrollmentStatus::Completed,
-            _ => EnrollmentStatus::Cancelled,
-        }
+    /// Paid up (or free) and not cancelled: the learner takes part in the session (joins its
+    /// room, watches its recordings).
+    pub fn is_live(self) -> bool {
+        matches!(self, EnrollmentStatus::Active | EnrollmentStatus::Completed)
     }
 }
 
@@ -66,6 +48,7 @@ const ALREADY: &str = "already enrolled in this session";
 /// transaction usable. The seat update comes first and also checks that the session is not
 /// cancelled (callers check publication and start date: see `reserve` and `enroll`). `CONFLICT`
 /// when sold out or already enrolled.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.id = %session_id, learner.id = %learner_id))]
 pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -92,7 +75,7 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
         tenant_id,
         session_id,
         learner_id,
-        status: status.as_str().into(),
+        status,
         created_at: now,
         hold_expires_at,
         activated_at: (status == EnrollmentStatus::Active).then_some(now),
@@ -109,6 +92,7 @@ pub async fn take_seat<C: ConnectionTrait + TransactionTrait>(
 
 /// Turns a reserved (pending-payment) enrollment into an active one.
 /// A hold that has expired can no longer be activated (its seat may be someone else's).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn activate<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -121,6 +105,7 @@ pub async fn activate<C: ConnectionTrait>(
 /// Activates a reserved enrollment whose payment has been received, even if its hold has just
 /// expired: as long as it is still pending its seat was never given back, so it is still this
 /// learner's. Returns false when the reservation was already released (or activated).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn activate_paid<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -138,12 +123,12 @@ async fn activate_where<C: ConnectionTrait>(
     hold_must_be_live: bool,
 ) -> AppResult<bool> {
     let mut q = enrollment::Entity::update_many()
-        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active.as_str()))
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Active))
         .col_expr(enrollment::Column::ActivatedAt, Expr::value(now))
         .col_expr(enrollment::Column::HoldExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(enrollment::Column::Id.eq(enrollment_id))
         .filter(enrollment::Column::TenantId.eq(tenant_id))
-        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()));
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment));
     if hold_must_be_live {
         q = q.filter(enrollment::Column::HoldExpiresAt.gt(now));
     }
@@ -155,6 +140,7 @@ async fn activate_where<C: ConnectionTrait>(
 ///
 /// Locks in the same order as [`take_seat`] (the session row, then the enrollment) so a
 /// cancellation racing an enrollment cannot deadlock; the seat update is the first write.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn release<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -180,12 +166,12 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
     else {
         return Err(AppError::NotFound);
     };
-    let live: &[&str] = if only_expired_hold {
-        &[EnrollmentStatus::PendingPayment.as_str()]
+    let live: &[EnrollmentStatus] = if only_expired_hold {
+        &[EnrollmentStatus::PendingPayment]
     } else {
-        &[EnrollmentStatus::PendingPayment.as_str(), EnrollmentStatus::Active.as_str()]
+        &[EnrollmentStatus::PendingPayment, EnrollmentStatus::Active]
     };
-    if !live.contains(&e.status.as_str()) {
+    if !live.contains(&e.status) {
         return Ok(false);
     }
     let txn = conn.begin().await?;
@@ -196,7 +182,7 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
         .exec(&txn)
         .await?;
     let mut cancel = enrollment::Entity::update_many()
-        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled.as_str()))
+        .col_expr(enrollment::Column::Status, Expr::value(EnrollmentStatus::Cancelled))
         .col_expr(enrollment::Column::CancelledAt, Expr::value(now))
         .filter(enrollment::Column::Id.eq(enrollment_id))
         .filter(enrollment::Column::Status.is_in(live.iter().copied()));
@@ -215,6 +201,7 @@ async fn release_where<C: ConnectionTrait + TransactionTrait>(
 
 /// Reserves a seat for `learner` until `hold_until` (status pending payment), in its own
 /// transaction: what the shop does when an order is created.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.id = %session_id, learner.id = %learner))]
 pub async fn reserve(
     services: &Services,
     tenant_id: Uuid,
@@ -249,7 +236,7 @@ async fn bookable(
     let s =
         catalog::session_by_id(services, tenant_id, session_id).await?.ok_or(AppError::NotFound)?;
     let c = catalog::course(services, tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
-    if c.status != CourseStatus::Published.as_str() || s.cancelled {
+    if c.status != CourseStatus::Published || s.cancelled {
         return Err(AppError::NotFound);
     }
     if s.starts_at <= now {
@@ -259,6 +246,7 @@ async fn bookable(
 }
 
 /// Activates a reservation in its own transaction (see [`activate`]).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %enrollment_id))]
 pub async fn activate_reservation(
     services: &Services,
     tenant_id: Uuid,
@@ -271,6 +259,7 @@ pub async fn activate_reservation(
 /// seat, except those held by an order (the shop expires those with their order); returns how
 /// many. Idempotent and safe to run from several instances at once (each
 /// cancellation is a guarded update).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppResult<u64> {
     let now = services.clock.now();
     // Holds of orders are the shop's: it frees them with their order, after asking Stripe.
@@ -280,7 +269,7 @@ pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppR
         .and_where(order_line::Column::EnrollmentId.is_not_null())
         .to_owned();
     let expired = scoped::<enrollment::Entity>(tenant_id)
-        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment.as_str()))
+        .filter(enrollment::Column::Status.eq(EnrollmentStatus::PendingPayment))
         .filter(enrollment::Column::HoldExpiresAt.lte(now))
         .filter(enrollment::Column::Id.not_in_subquery(of_orders))
         .all(&services.db)
@@ -295,6 +284,7 @@ pub async fn release_expired_holds(services: &Services, tenant_id: Uuid) -> AppR
 }
 
 /// Enrolls the actor (or their ward) in a session of a free, published course.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, session.id = %session_id))]
 pub async fn enroll(
     services: &Services,
     actor: &Actor,
@@ -327,6 +317,7 @@ pub async fn enroll(
 }
 
 /// Cancels an enrollment (the learner or their guardian) and frees the seat.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, enrollment.id = %enrollment_id))]
 pub async fn cancel(
     services: &Services,
     actor: &Actor,
@@ -339,13 +330,14 @@ pub async fn cancel(
     if !policy::acts_for(actor, relations, e.learner_id) {
         return Err(AppError::Forbidden);
     }
-    if EnrollmentStatus::parse(&e.status) == EnrollmentStatus::Completed {
+    if e.status == EnrollmentStatus::Completed {
         return Err(AppError::Conflict("a completed enrollment cannot be cancelled".into()));
     }
     release(&services.db, actor.tenant_id, enrollment_id, services.clock.now()).await?;
     enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
 }
 
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.id = %id))]
 pub async fn enrollment_by_id(
     services: &Services,
     tenant_id: Uuid,
@@ -358,6 +350,7 @@ pub async fn enrollment_by_id(
 }
 
 /// Enrollments of several learners (not cancelled), newest first: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
 pub async fn enrollments_of(
     services: &Services,
     tenant_id: Uuid,
@@ -365,7 +358,7 @@ pub async fn enrollments_of(
 ) -> AppResult<HashMap<Uuid, Vec<enrollment::Model>>> {
     let rows = scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
         .order_by_desc(enrollment::Column::CreatedAt)
         .all(&services.db)
         .await?;
@@ -377,6 +370,7 @@ pub async fn enrollments_of(
 }
 
 /// Completed lesson ids of several enrollments: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.count = enrollments.len()))]
 pub async fn completions_of(
     services: &Services,
     tenant_id: Uuid,
@@ -395,6 +389,7 @@ pub async fn completions_of(
 
 /// Marks a lesson complete for the learner's own active enrollment; completes the enrollment
 /// when every lesson of the course is done. Idempotent.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, enrollment.id = %enrollment_id, lesson.id = %lesson_id))]
 pub async fn complete_lesson(
     services: &Services,
     actor: &Actor,
@@ -407,7 +402,7 @@ pub async fn complete_lesson(
     if !policy::may_record_progress(actor, e.learner_id) {
         return Err(AppError::Forbidden);
     }
-    match EnrollmentStatus::parse(&e.status) {
+    match e.status {
         EnrollmentStatus::Active | EnrollmentStatus::Completed => {}
         _ => return Err(AppError::Conflict("this enrollment is not active".into())),
     }
@@ -430,8 +425,7 @@ pub async fn complete_lesson(
             Box::pin(async move {
                 // First statement: a write that locks this enrollment, so concurrent completions
                 // of the same enrollment take turns (and SQLite takes its write lock up front).
-                let live =
-                    [EnrollmentStatus::Active.as_str(), EnrollmentStatus::Completed.as_str()];
+                let live = [EnrollmentStatus::Active, EnrollmentStatus::Completed];
                 let locked = enrollment::Entity::update_many()
                     .col_expr(enrollment::Column::Status, Expr::col(enrollment::Column::Status))
                     .filter(enrollment::Column::Id.eq(enrollment_id))
@@ -468,11 +462,11 @@ pub async fn complete_lesson(
                     enrollment::Entity::update_many()
                         .col_expr(
                             enrollment::Column::Status,
-                            Expr::value(EnrollmentStatus::Completed.as_str()),
+                            Expr::value(EnrollmentStatus::Completed),
                         )
                         .col_expr(enrollment::Column::CompletedAt, Expr::value(now))
                         .filter(enrollment::Column::Id.eq(enrollment_id))
-                        .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active.as_str()))
+                        .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active))
                         .exec(txn)
                         .await?;
                 }
@@ -484,7 +478,8 @@ pub async fn complete_lesson(
 }
 
 /// The live enrollments of a session, for its roster. Access is decided by the caller through
-/// [`policy::may_read_roster`].
+/// [`policy::may_read_roster`] (see `visibility::roster`).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.id = %session_id))]
 pub async fn roster(
     services: &Services,
     tenant_id: Uuid,
@@ -492,7 +487,7 @@ pub async fn roster(
 ) -> AppResult<Vec<enrollment::Model>> {
     Ok(scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::SessionId.eq(session_id))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
         .order_by_asc(enrollment::Column::CreatedAt)
         .all(&services.db)
         .await?)
@@ -500,6 +495,7 @@ pub async fn roster(
 
 /// Learners of the sessions `instructor` teaches (live enrollments): the instructor column of
 /// the need-to-know matrix.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, instructor.id = %instructor))]
 pub async fn learners_of_instructor(
     services: &Services,
     tenant_id: Uuid,
@@ -517,7 +513,7 @@ pub async fn learners_of_instructor(
     }
     Ok(scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::SessionId.is_in(sessions))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
         .all(&services.db)
         .await?
         .into_iter()
@@ -534,13 +530,22 @@ pub struct LiveClassDraft {
     pub recorded: bool,
 }
 
+/// A live class with what the policy needs about it: its session's instructor (who may watch
+/// its recording).
+#[derive(Clone, Debug)]
+pub struct LiveClassRecord {
+    pub class: live_class::Model,
+    pub instructor: Option<Uuid>,
+}
+
 /// Schedules a live class for a session (admin, or the session's instructor).
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, session.id = %session_id))]
 pub async fn schedule_live_class(
     services: &Services,
     actor: &Actor,
     session_id: Uuid,
     d: LiveClassDraft,
-) -> AppResult<live_class::Model> {
+) -> AppResult<LiveClassRecord> {
     let s = catalog::session_by_id(services, actor.tenant_id, session_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -566,7 +571,7 @@ pub async fn schedule_live_class(
     live_class::Entity::insert(live_class::ActiveModel::from(m.clone()))
         .exec_without_returning(&services.db)
         .await?;
-    Ok(m)
+    Ok(LiveClassRecord { class: m, instructor: s.instructor_id })
 }
 
 /// One participant's statistics, as sent by the virtual-classroom integration.
@@ -584,13 +589,14 @@ pub struct Participation {
 /// Records (replaces) attendance statistics and optionally the recording reference of a live
 /// class. Integration accounts only; every participant must be enrolled in the session; all or
 /// nothing.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, live_class.id = %live_class_id))]
 pub async fn record_live_class(
     services: &Services,
     actor: &Actor,
     live_class_id: Uuid,
     participants: Vec<Participation>,
     recording_ref: Option<HttpsUrl>,
-) -> AppResult<live_class::Model> {
+) -> AppResult<LiveClassRecord> {
     if !policy::may_report_attendance(actor) {
         return Err(AppError::Forbidden);
     }
@@ -669,14 +675,19 @@ pub async fn record_live_class(
             })
         })
         .await?;
-    Ok(scoped::<live_class::Entity>(actor.tenant_id)
+    let class = scoped::<live_class::Entity>(actor.tenant_id)
         .filter(live_class::Column::Id.eq(live_class_id))
         .one(&services.db)
         .await?
-        .unwrap_or(lc))
+        .unwrap_or(lc);
+    let instructor = catalog::session_by_id(services, actor.tenant_id, class.session_id)
+        .await?
+        .and_then(|x| x.instructor_id);
+    Ok(LiveClassRecord { class, instructor })
 }
 
 /// Live classes of several sessions, by start: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, session.count = sessions.len()))]
 pub async fn live_classes_of(
     services: &Services,
     tenant_id: Uuid,
@@ -695,6 +706,7 @@ pub async fn live_classes_of(
 }
 
 /// Attendance rows of several learners: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
 pub async fn attendance_of(
     services: &Services,
     tenant_id: Uuid,
@@ -715,4 +727,25 @@ pub async fn attendance_of(
 /// days after the class (SPEC §5).
 pub fn recording_expires_at(lc: &live_class::Model, retention_days: i64) -> DateTime<Utc> {
     lc.ends_at + Duration::days(retention_days)
+}
+
+/// The recording of `lc` as `actor` may see it (`policy::may_watch_recording`): `FORBIDDEN`
+/// unless they hold a live enrollment in its session (`own`: the actor's enrollments) or are
+/// its `instructor`; `None` when there is none or once it has expired at `now`.
+pub fn recording(
+    actor: &Actor,
+    lc: &live_class::Model,
+    instructor: Option<Uuid>,
+    own: &[enrollment::Model],
+    retention_days: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    let enrolled = own.iter().any(|e| {
+        Some(e.learner_id) == actor.user_id && e.session_id == lc.session_id && e.status.is_live()
+    });
+    if !policy::may_watch_recording(actor, enrolled, instructor) {
+        return Err(AppError::Forbidden);
+    }
+    let expired = recording_expires_at(lc, retention_days) <= now;
+    Ok(if expired { None } else { lc.recording_ref.clone() })
 }

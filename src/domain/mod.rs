@@ -17,6 +17,7 @@ pub mod retention;
 pub mod shop;
 pub mod tenancy;
 pub mod types;
+pub mod visibility;
 
 use std::sync::Arc;
 

@@ -1,11 +1,12 @@
 //! The outbox: every e-mail Pupitre sends is first a row of the `outbox` table, written in the
 //! same transaction as the change it reports, so a message is queued if and only if its cause
 //! was committed. Payment and refund receipts go through it today; the receipts of
-//! data-subject requests and newsletter mail will go through it too, with their own `kind`.
+//! data-subject requests and newsletter mail will go through it too, each with its own
+//! [`MailKind`].
 //!
-//! A row holds the tenant, the recipient's user id, the message `kind`, a JSON payload of ids
+//! A row holds the tenant, the recipient's user id, the message kind, a JSON payload of ids
 //! (never the rendered personal data: the sender looks names and addresses up when it sends)
-//! and a status that starts as `queued`. No sender exists yet: rows wait as `queued` until the
+//! and a status ([`OutboxStatus`]) that starts as `queued`. No sender exists yet: rows wait as `queued` until the
 //! worker that delivers them (and moves them to `sent` or `failed`) is written.
 //!
 //! This module must never put personal data (names, e-mail or postal addresses) in a payload
@@ -16,17 +17,18 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
+pub use crate::entities::enums::{MailKind, OutboxStatus};
 use crate::entities::outbox;
 use crate::error::AppResult;
 
 /// Queues an e-mail of `kind` for `recipient` in the caller's transaction (`conn`); the
 /// payload carries ids only. Nothing sends it yet (see the module documentation).
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, outbox.kind = kind))]
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, outbox.kind = %kind))]
 pub async fn queue_mail<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
     recipient: Option<Uuid>,
-    kind: &str,
+    kind: MailKind,
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -34,9 +36,9 @@ pub async fn queue_mail<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
         recipient_id: Set(recipient),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         payload: Set(payload.to_string()),
-        status: Set("queued".into()),
+        status: Set(OutboxStatus::Queued),
         attempts: Set(0),
         created_at: Set(now),
         sent_at: Set(None),

@@ -146,6 +146,7 @@ impl TenantDirectory {
     }
 
     /// Forgets the cached copy (after the seeder or an admin changed tenants).
+    #[tracing::instrument(skip_all)]
     pub async fn invalidate(&self) {
         self.cache.write().await.loaded_at = None;
     }
@@ -158,20 +159,24 @@ impl TenantDirectory {
     }
 
     /// Every tenant (background jobs).
+    #[tracing::instrument(skip_all)]
     pub async fn all(&self) -> AppResult<Vec<Arc<Tenant>>> {
         self.snapshot(None).await
     }
 
+    #[tracing::instrument(skip_all, fields(tenant.id = %id))]
     pub async fn by_id(&self, id: Uuid) -> AppResult<Option<Arc<Tenant>>> {
         self.find(|t| t.id == id).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn by_slug(&self, slug: &str) -> AppResult<Option<Arc<Tenant>>> {
         self.find(|t| t.slug == slug).await
     }
 
     /// Resolves an anonymous request: the `X-Pupitre-Tenant` header, else the host name, else
     /// `PUPITRE_DEFAULT_TENANT`, else the only tenant of a single-tenant installation.
+    #[tracing::instrument(skip_all)]
     pub async fn resolve(&self, hint: &TenantHint<'_>) -> AppResult<Arc<Tenant>> {
         if let Some(slug) = hint.header_slug {
             return self.by_slug(slug).await?.ok_or(AppError::NotFound);
@@ -208,6 +213,7 @@ pub struct NewTenant {
 }
 
 /// Creates a tenant and publishes its first privacy-policy version, in one transaction.
+#[tracing::instrument(skip_all, fields(tenant.id = tracing::field::Empty))]
 pub async fn create(
     services: &super::Services,
     new: NewTenant,
@@ -217,6 +223,7 @@ pub async fn create(
     use sea_orm::{ActiveValue::Set, TransactionTrait};
     let now = services.clock.now();
     let id = Uuid::now_v7();
+    tracing::Span::current().record("tenant.id", tracing::field::display(id));
     let model = tenant::Model {
         id,
         slug: new.slug.as_str().to_owned(),

@@ -110,31 +110,9 @@ impl PersonName {
     }
 }
 
-/// Civility (form of address), as printed on invoices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Civility {
-    Mr,
-    Ms,
-    Mx,
-}
-
-impl Civility {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Civility::Mr => "mr",
-            Civility::Ms => "ms",
-            Civility::Mx => "mx",
-        }
-    }
-    pub fn parse_stored(s: &str) -> Option<Civility> {
-        match s {
-            "mr" => Some(Civility::Mr),
-            "ms" => Some(Civility::Ms),
-            "mx" => Some(Civility::Mx),
-            _ => None,
-        }
-    }
-}
+/// Civility (form of address), as printed on invoices; stored as written in
+/// [`crate::entities::enums`].
+pub use crate::entities::enums::Civility;
 
 /// A postal address; the country is an ISO 3166-1 alpha-2 code.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::RevokedReason;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "auth_sessions")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<RevokedReason>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

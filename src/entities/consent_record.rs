@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::Purpose;
+
 /// One append-only consent event (the table refuses UPDATE and DELETE).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "consent_records")]
@@ -9,7 +11,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub subject_user_id: Option<Uuid>,
     pub subject_visitor_id: Option<String>,
-    pub purpose: String,
+    pub purpose: Purpose,
     pub granted: bool,
     pub recorded_at: DateTimeUtc,
     pub source: String,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::{CourseStatus, Format, Level};
+
 /// A catalogue item.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "courses")]
@@ -11,14 +13,13 @@ pub struct Model {
     pub title: String,
     pub summary: String,
     pub description: String,
-    pub level: String,
-    pub format: String,
+    pub level: Level,
+    pub format: Format,
     pub language: String,
     pub price_cents: i64,
     pub currency: String,
     pub tax_rate_bp: i32,
-    /// draft, published or archived.
-    pub status: String,
+    pub status: CourseStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::EnrollmentStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "enrollments")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub session_id: Uuid,
     pub learner_id: Uuid,
-    /// pending_payment, active, completed or cancelled.
-    pub status: String,
+    pub status: EnrollmentStatus,
     pub created_at: DateTimeUtc,
     pub hold_expires_at: Option<DateTimeUtc>,
     pub activated_at: Option<DateTimeUtc>,

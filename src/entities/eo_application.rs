@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::{ApplicationStatus, IncomeBracket};
+
 /// An equal-opportunity application: the applicant's declared situation and the decision.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "eo_applications")]
@@ -13,9 +15,8 @@ pub struct Model {
     pub created_by: Uuid,
     pub course_id: Uuid,
     pub session_id: Option<Uuid>,
-    /// draft, submitted, under_review, approved, rejected, withdrawn.
-    pub status: String,
-    pub income_bracket: Option<String>,
+    pub status: ApplicationStatus,
+    pub income_bracket: Option<IncomeBracket>,
     pub scholarship_holder: bool,
     pub situation: Option<String>,
     pub discount_percent: Option<i32>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::DocumentKind;
+
 /// A supporting document's metadata and wrapped data key; the content is encrypted in the
 /// document store under `storage_key`.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
@@ -9,8 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub application_id: Uuid,
-    /// tax_notice, scholarship_notice, identity_document or other.
-    pub kind: String,
+    pub kind: DocumentKind,
     pub original_name: String,
     /// Decided from the content's magic bytes.
     pub mime_type: String,

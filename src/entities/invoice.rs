@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::InvoiceSeries;
+
 /// An invoice (series `F`) or credit note (series `AV`): numbered without gaps per tenant and
 /// series, with an immutable snapshot of what was sold to whom.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
@@ -10,7 +12,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub order_id: Uuid,
     pub buyer_id: Option<Uuid>,
-    pub series: String,
+    pub series: InvoiceSeries,
     pub seq: i64,
     pub number: String,
     pub refund_id: Option<Uuid>,

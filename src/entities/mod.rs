@@ -1,5 +1,8 @@
 //! sea-orm entities: one module per table, plain data, no behaviour.
 //!
+//! Enum-like columns are typed with the vocabularies of [`enums`], stored as the same strings
+//! as before they were typed.
+//!
 //! Models that hold personal data implement `Debug` by hand so that nothing but their ids can
 //! reach a log. GraphQL never exposes these types directly (see `graphql/`).
 
@@ -9,6 +12,7 @@ pub mod consent_record;
 pub mod course;
 pub mod course_tag;
 pub mod enrollment;
+pub mod enums;
 pub mod eo_application;
 pub mod eo_document;
 pub mod guardian_link;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::OrderStatus;
+
 /// A purchase of one or more sessions. Amounts are integer minor units, tax included.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
@@ -11,8 +13,7 @@ pub struct Model {
     pub buyer_id: Option<Uuid>,
     /// The learner enrolled by the order: the buyer, or a ward of the buyer.
     pub learner_id: Option<Uuid>,
-    /// pending, awaiting_payment, payment_failed, paid, partially_refunded, refunded, cancelled.
-    pub status: String,
+    pub status: OrderStatus,
     pub currency: String,
     pub subtotal_cents: i64,
     pub discount_cents: i64,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::{MailKind, OutboxStatus};
+
 /// An e-mail to send (receipts, confirmations), queued in the transaction that caused it.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
@@ -8,11 +10,10 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub recipient_id: Option<Uuid>,
-    pub kind: String,
+    pub kind: MailKind,
     /// JSON with what the message needs (ids, never the rendered personal data).
     pub payload: String,
-    /// queued, sent or failed.
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::PaymentEventOutcome;
+
 /// A Stripe webhook event, stored when processed: its id is the exactly-once guard.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "payment_events")]
@@ -10,8 +12,8 @@ pub struct Model {
     pub event_type: String,
     pub payment_intent_id: Option<String>,
     pub order_id: Option<Uuid>,
-    /// What processing did: applied, ignored, stale, unknown_order, mismatch.
-    pub outcome: String,
+    /// What processing did.
+    pub outcome: PaymentEventOutcome,
     /// When Stripe created the event.
     pub created_at: DateTimeUtc,
     pub processed_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::RefundStatus;
+
 /// A refund asked by billing staff: `pending` while Stripe is asked, then `succeeded` or `failed`.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "refunds")]
@@ -9,7 +11,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub order_id: Uuid,
     pub amount_cents: i64,
-    pub status: String,
+    pub status: RefundStatus,
     pub reason: Option<String>,
     pub stripe_refund_id: Option<String>,
     pub requested_by: Option<Uuid>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::{AccountStatus, Civility};
+
 #[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub email: Option<String>,
     pub password_hash: Option<String>,
-    pub civility: Option<String>,
+    pub civility: Option<Civility>,
     pub first_name: String,
     pub last_name: String,
     pub phone: Option<String>,
@@ -19,7 +21,7 @@ pub struct Model {
     pub country: Option<String>,
     pub birth_date: Option<Date>,
     pub locale: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub last_contact_at: Option<DateTimeUtc>,
     pub accepted_policy_version: Option<String>,
     /// The name an instructor appears under publicly (catalogue); never set for learners.

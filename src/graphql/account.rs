@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use validator::Validate;
 
 use super::context::{request, services};
-use super::user::{CivilityGql, UserNode};
+use super::nodes::{CivilityGql, UserNode};
 use crate::domain::accounts::{self, Registration, SignIn};
 use crate::domain::types::{Email, Locale, Password, PersonName};
 use crate::error::{AppError, AppResult, IntoGql};

@@ -1,212 +1,22 @@
 //! The catalogue API: public `courses` / `course` / `session` (no personal data; cacheable for
-//! anonymous visitors) and the admin mutations that manage courses, sessions and lessons.
+//! anonymous visitors) and the admin mutations that manage courses, sessions and lessons. The
+//! `Course`, `Session` and `Lesson` types are in [`super::nodes`].
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::{request, services};
-use super::learning::{LiveClassNode, RosterEntry};
-use super::loaders::{
-    CourseById, CourseLessons, CourseSessions, CourseTags, InstructorName, SessionLiveClasses,
-};
+use super::context::{loaders, request, services};
+use super::loaders::{CourseLessons, CourseSessions, CourseTags, InstructorName};
+use super::nodes::{CourseNode, FormatGql, LessonNode, LevelGql, SessionNode};
 use super::pagination::{offset_cursor, offset_page, parse_id};
 use crate::domain::catalog::{
-    self, CourseDraft, CourseFilter, CoursePatch, CourseSort, CourseStatus, Format, Level,
-    SessionDraft,
+    self, CourseDraft, CourseFilter, CoursePatch, CourseSort, CourseStatus, SessionDraft,
 };
-use crate::domain::learning;
 use crate::domain::types::{self, Money, Slug, Tag};
-use crate::entities::{course, lesson, session};
+use crate::domain::visibility;
+use crate::entities::course;
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::policy;
-
-gql_enum!(LevelGql as "CourseLevel" <=> Level { Beginner, Intermediate, Advanced });
-gql_enum!(FormatGql as "CourseFormat" <=> Format { Online, InPerson, VirtualClass });
-gql_enum!(StatusGql as "CourseStatus" <=> CourseStatus { Draft, Published, Archived });
-
-/// An amount in minor units (cents) and its currency.
-#[derive(SimpleObject, Clone)]
-#[graphql(name = "Money", cache_control(max_age = 60))]
-pub struct MoneyGql {
-    pub amount_cents: i64,
-    pub currency: String,
-}
-
-/// An instructor as the public sees them: a display name, nothing else.
-#[derive(SimpleObject, Clone)]
-#[graphql(cache_control(max_age = 60))]
-pub struct Instructor {
-    pub display_name: String,
-}
-
-/// A lesson of a course outline.
-pub struct LessonNode(pub lesson::Model);
-
-#[Object(name = "Lesson", cache_control(max_age = 60))]
-impl LessonNode {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    /// 1-based position in the outline.
-    async fn position(&self) -> i32 {
-        self.0.position
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn duration_minutes(&self) -> Option<i32> {
-        self.0.duration_minutes
-    }
-}
-
-// Public catalogue types carry `cache_control(max_age = 60)`: an anonymous response made only of
-// them is cacheable by a CDN for 60 s (see `http::graphql`).
-
-/// A catalogue item.
-pub struct CourseNode(pub course::Model);
-
-#[Object(name = "Course", cache_control(max_age = 60))]
-impl CourseNode {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn summary(&self) -> &str {
-        &self.0.summary
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn level(&self) -> Option<LevelGql> {
-        Level::parse(&self.0.level).map(Into::into)
-    }
-    async fn format(&self) -> Option<FormatGql> {
-        Format::parse(&self.0.format).map(Into::into)
-    }
-    /// Language the course is taught in (`fr`, `en`, …).
-    async fn language(&self) -> &str {
-        &self.0.language
-    }
-    /// Price including tax, in minor units.
-    async fn price(&self) -> MoneyGql {
-        MoneyGql { amount_cents: self.0.price_cents, currency: self.0.currency.clone() }
-    }
-    /// VAT rate in basis points (2000 = 20 %).
-    async fn tax_rate_bp(&self) -> i32 {
-        self.0.tax_rate_bp
-    }
-    async fn status(&self) -> Option<StatusGql> {
-        CourseStatus::parse(&self.0.status).map(Into::into)
-    }
-    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        Ok(request(ctx).gql()?.load(CourseTags(self.0.id)).await.gql()?.unwrap_or_default())
-    }
-    /// Sessions (cohorts): upcoming ones unless `includePast`.
-    #[graphql(complexity = "5 * child_complexity")]
-    async fn sessions(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default)] include_past: bool,
-    ) -> async_graphql::Result<Vec<SessionNode>> {
-        let now = services(ctx).gql()?.clock.now();
-        let all =
-            request(ctx).gql()?.load(CourseSessions(self.0.id)).await.gql()?.unwrap_or_default();
-        Ok(all.into_iter().filter(|s| include_past || s.starts_at > now).map(SessionNode).collect())
-    }
-    /// The lesson outline, in order.
-    #[graphql(complexity = "5 * child_complexity")]
-    async fn lessons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LessonNode>> {
-        Ok(request(ctx)
-            .gql()?
-            .load(CourseLessons(self.0.id))
-            .await
-            .gql()?
-            .unwrap_or_default()
-            .into_iter()
-            .map(LessonNode)
-            .collect())
-    }
-}
-
-/// A cohort of a course.
-pub struct SessionNode(pub session::Model);
-
-#[Object(name = "Session", cache_control(max_age = 60))]
-impl SessionNode {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
-    }
-    async fn ends_at(&self) -> DateTime<Utc> {
-        self.0.ends_at
-    }
-    async fn capacity(&self) -> i32 {
-        self.0.capacity
-    }
-    async fn seats_left(&self) -> i32 {
-        (self.0.capacity - self.0.seats_taken).max(0)
-    }
-    /// Where an in-person session takes place.
-    async fn location(&self) -> Option<&str> {
-        self.0.location.as_deref()
-    }
-    async fn instructor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Instructor>> {
-        let Some(id) = self.0.instructor_id else { return Ok(None) };
-        let name = request(ctx).gql()?.load(InstructorName(id)).await.gql()?;
-        Ok(name.map(|display_name| Instructor { display_name }))
-    }
-    async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CourseNode>> {
-        Ok(request(ctx).gql()?.load(CourseById(self.0.course_id)).await.gql()?.map(CourseNode))
-    }
-    /// Scheduled live classes (virtual-classroom meetings).
-    #[graphql(complexity = "5 * child_complexity")]
-    async fn live_classes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LiveClassNode>> {
-        let rows = request(ctx)
-            .gql()?
-            .load(SessionLiveClasses(self.0.id))
-            .await
-            .gql()?
-            .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|lc| LiveClassNode { lc, instructor: self.0.instructor_id })
-            .collect())
-    }
-    /// The learners of this session with progress and attendance: the session's instructor,
-    /// support and the privacy officer only (`FORBIDDEN` otherwise).
-    #[graphql(cache_control(no_cache), complexity = "10 * child_complexity")]
-    async fn roster(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RosterEntry>>> {
-        let s = services(ctx).gql()?;
-        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
-        if !policy::may_read_roster(&actor, self.0.instructor_id) {
-            return Err(AppError::Forbidden).gql();
-        }
-        let rows = learning::roster(s, actor.tenant_id, self.0.id).await.gql()?;
-        let learners: Vec<uuid::Uuid> = rows.iter().map(|e| e.learner_id).collect();
-        let mut records: std::collections::HashMap<
-            uuid::Uuid,
-            crate::domain::accounts::UserRecord,
-        > = crate::domain::accounts::find_records(s, actor.tenant_id, &learners)
-            .await
-            .gql()?
-            .into_iter()
-            .map(|r| (r.user.id, r))
-            .collect();
-        Ok(Some(
-            rows.into_iter()
-                .filter_map(|e| records.remove(&e.learner_id).map(|r| RosterEntry::new(e, r)))
-                .collect(),
-        ))
-    }
-}
 
 /// Catalogue filters; all optional and combined with AND.
 #[derive(InputObject, Default)]
@@ -223,16 +33,15 @@ pub struct CourseFilterInput {
     pub search: Option<String>,
 }
 
-/// Catalogue orders.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
-#[graphql(name = "CourseSort")]
-pub enum CourseSortGql {
-    /// Next upcoming session first; courses without one last.
-    #[default]
-    StartDate,
-    Price,
-    Title,
-}
+gql_enum!(
+    /// Catalogue orders.
+    CourseSortGql as "CourseSort" <=> CourseSort {
+        /// Next upcoming session first; courses without one last.
+        StartDate,
+        Price,
+        Title,
+    }
+);
 
 pub type CourseConnection = Connection<String, CourseNode>;
 
@@ -272,6 +81,7 @@ impl CourseFilterInput {
 async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
     let s = services(ctx)?;
     let rc = request(ctx)?;
+    let batch = &loaders(ctx)?.batch;
     let look = ctx.look_ahead();
     let node = |f: &str| {
         look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists()
@@ -295,9 +105,9 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
                 .into_iter()
                 .collect();
             let names = catalog::instructor_names(s, tenant, &instructors).await?;
-            rc.batch.feed_many(names.into_iter().map(|(k, v)| (InstructorName(k), v))).await;
+            batch.feed_many(names.into_iter().map(|(k, v)| (InstructorName(k), v))).await;
         }
-        rc.batch
+        batch
             .feed_many(
                 ids.iter().map(|id| (CourseSessions(*id), sessions.remove(id).unwrap_or_default())),
             )
@@ -305,13 +115,13 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
     }
     if node("tags") {
         let mut tags = catalog::tags_of(s, tenant, &ids).await?;
-        rc.batch
+        batch
             .feed_many(ids.iter().map(|id| (CourseTags(*id), tags.remove(id).unwrap_or_default())))
             .await;
     }
     if node("lessons") {
         let mut lessons = catalog::lessons_of(s, tenant, &ids).await?;
-        rc.batch
+        batch
             .feed_many(
                 ids.iter().map(|id| (CourseLessons(*id), lessons.remove(id).unwrap_or_default())),
             )
@@ -340,11 +150,7 @@ impl CatalogQuery {
         let (first, offset) =
             offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
         let filter = filter.unwrap_or_default().parse().gql()?;
-        let sort = match sort.unwrap_or_default() {
-            CourseSortGql::StartDate => CourseSort::StartDate,
-            CourseSortGql::Price => CourseSort::Price,
-            CourseSortGql::Title => CourseSort::Title,
-        };
+        let sort = sort.map(CourseSort::from).unwrap_or_default();
         let (rows, has_next) =
             catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset)
                 .await
@@ -366,14 +172,8 @@ impl CatalogQuery {
         slug: String,
     ) -> async_graphql::Result<Option<CourseNode>> {
         let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let admin = match rc.principal {
-            super::context::Principal::Token(_) => {
-                policy::may_manage_catalogue(&rc.actor(s).await.gql()?)
-            }
-            super::context::Principal::Anonymous => false,
-        };
-        Ok(catalog::course_by_slug(s, rc.tenant.id, &slug, admin).await.gql()?.map(CourseNode))
+        let actor = request(ctx).gql()?.actor(s).await.gql()?;
+        Ok(visibility::course_by_slug(s, &actor, &slug).await.gql()?.map(CourseNode))
     }
 
     /// One session by id (of a published course; cancelled sessions are gone).
@@ -385,16 +185,7 @@ impl CatalogQuery {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
         let id = parse_id("id", &id).gql()?;
-        let Some(session) =
-            catalog::session_by_id(s, rc.tenant.id, id).await.gql()?.filter(|x| !x.cancelled)
-        else {
-            return Ok(None);
-        };
-        let published = catalog::course(s, rc.tenant.id, session.course_id)
-            .await
-            .gql()?
-            .is_some_and(|c| c.status == "published");
-        Ok(published.then_some(SessionNode(session)))
+        Ok(visibility::public_session(s, rc.tenant.id, id).await.gql()?.map(SessionNode))
     }
 }
 

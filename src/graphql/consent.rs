@@ -1,7 +1,7 @@
 //! Consent: the current state per purpose and `setConsent` (users, guardians, anonymous
 //! visitors).
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::{request, services};
@@ -10,40 +10,16 @@ use crate::domain::accounts;
 use crate::domain::consent::{self, ConsentState, ConsentSubject, Purpose};
 use crate::error::{AppError, IntoGql};
 
-/// What a consent is for.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "ConsentPurpose")]
-pub enum PurposeGql {
-    MarketingEmail,
-    MarketingPhone,
-    AnalyticsCookies,
-    AdvertisingCookies,
-    ClassRecording,
-}
-
-impl From<PurposeGql> for Purpose {
-    fn from(p: PurposeGql) -> Self {
-        match p {
-            PurposeGql::MarketingEmail => Purpose::MarketingEmail,
-            PurposeGql::MarketingPhone => Purpose::MarketingPhone,
-            PurposeGql::AnalyticsCookies => Purpose::AnalyticsCookies,
-            PurposeGql::AdvertisingCookies => Purpose::AdvertisingCookies,
-            PurposeGql::ClassRecording => Purpose::ClassRecording,
-        }
+gql_enum!(
+    /// What a consent is for.
+    PurposeGql as "ConsentPurpose" <=> Purpose {
+        MarketingEmail,
+        MarketingPhone,
+        AnalyticsCookies,
+        AdvertisingCookies,
+        ClassRecording,
     }
-}
-
-impl From<Purpose> for PurposeGql {
-    fn from(p: Purpose) -> Self {
-        match p {
-            Purpose::MarketingEmail => PurposeGql::MarketingEmail,
-            Purpose::MarketingPhone => PurposeGql::MarketingPhone,
-            Purpose::AnalyticsCookies => PurposeGql::AnalyticsCookies,
-            Purpose::AdvertisingCookies => PurposeGql::AdvertisingCookies,
-            Purpose::ClassRecording => PurposeGql::ClassRecording,
-        }
-    }
-}
+);
 
 /// The current state of one consent purpose.
 pub struct ConsentStateGql(pub ConsentState);

@@ -8,61 +8,39 @@
 //! The reviewer's note is for reviewers (and the privacy officer) only.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::catalog::{CourseNode, SessionNode};
-use super::context::{request, signed_in};
+use super::context::{loaders, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{ApplicationDocuments, CourseById, SessionById};
+use super::nodes::{CourseNode, SessionNode, UserNode};
 use super::pagination::{offset_cursor, offset_page, parse_id};
-use super::user::UserNode;
 use crate::domain::equal_opportunity::{
     self as eo, ApplicationFilter, ApplicationRecord, ApplicationStatus, DocumentKind,
     IncomeBracket, IncomingFile, Situation,
 };
 use crate::domain::types;
+use crate::domain::visibility;
 use crate::entities::eo_document;
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::policy::{self, DataField};
+use crate::policy::DataField;
 
 gql_enum!(ApplicationStatusGql as "ApplicationStatus" <=> ApplicationStatus { Draft, Submitted, UnderReview, Approved, Rejected, Withdrawn });
-/// Yearly taxable income of the household, in euros.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "IncomeBracket")]
-pub enum IncomeBracketGql {
-    #[graphql(name = "BELOW_10K")]
-    Below10k,
-    #[graphql(name = "FROM_10K_TO_20K")]
-    From10kTo20k,
-    #[graphql(name = "FROM_20K_TO_30K")]
-    From20kTo30k,
-    #[graphql(name = "ABOVE_30K")]
-    Above30k,
-}
-
-impl From<IncomeBracketGql> for IncomeBracket {
-    fn from(x: IncomeBracketGql) -> Self {
-        match x {
-            IncomeBracketGql::Below10k => IncomeBracket::Below10k,
-            IncomeBracketGql::From10kTo20k => IncomeBracket::From10kTo20k,
-            IncomeBracketGql::From20kTo30k => IncomeBracket::From20kTo30k,
-            IncomeBracketGql::Above30k => IncomeBracket::Above30k,
-        }
+gql_enum!(
+    /// Yearly taxable income of the household, in euros.
+    IncomeBracketGql as "IncomeBracket" <=> IncomeBracket {
+        #[graphql(name = "BELOW_10K")]
+        Below10k,
+        #[graphql(name = "FROM_10K_TO_20K")]
+        From10kTo20k,
+        #[graphql(name = "FROM_20K_TO_30K")]
+        From20kTo30k,
+        #[graphql(name = "ABOVE_30K")]
+        Above30k,
     }
-}
-
-impl From<IncomeBracket> for IncomeBracketGql {
-    fn from(x: IncomeBracket) -> Self {
-        match x {
-            IncomeBracket::Below10k => IncomeBracketGql::Below10k,
-            IncomeBracket::From10kTo20k => IncomeBracketGql::From10kTo20k,
-            IncomeBracket::From20kTo30k => IncomeBracketGql::From20kTo30k,
-            IncomeBracket::Above30k => IncomeBracketGql::Above30k,
-        }
-    }
-}
+);
 gql_enum!(DocumentKindGql as "DocumentKind" <=> DocumentKind { TaxNotice, ScholarshipNotice, IdentityDocument, Other });
 
 /// What the applicant declared.
@@ -94,7 +72,7 @@ impl DocumentNode {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> Option<DocumentKindGql> {
-        DocumentKind::parse(&self.0.kind).map(Into::into)
+        Some(self.0.kind.into())
     }
     async fn original_name(&self) -> &str {
         &self.0.original_name
@@ -137,7 +115,7 @@ impl ApplicationNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn status(&self) -> Option<ApplicationStatusGql> {
-        ApplicationStatus::parse(&self.rec.application.status).map(Into::into)
+        Some(self.rec.application.status.into())
     }
     /// The applicant (that they applied is itself financial-situation data); each of their
     /// fields then follows the need-to-know policy.
@@ -147,7 +125,7 @@ impl ApplicationNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CourseNode>> {
-        Ok(request(ctx)
+        Ok(loaders(ctx)
             .gql()?
             .load(CourseById(self.rec.application.course_id))
             .await
@@ -157,7 +135,7 @@ impl ApplicationNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SessionNode>> {
         match self.rec.application.session_id {
-            Some(s) => Ok(request(ctx).gql()?.load(SessionById(s)).await.gql()?.map(SessionNode)),
+            Some(s) => Ok(loaders(ctx).gql()?.load(SessionById(s)).await.gql()?.map(SessionNode)),
             None => Ok(None),
         }
     }
@@ -165,11 +143,7 @@ impl ApplicationNode {
     async fn situation(&self) -> Option<SituationGql> {
         let a = &self.rec.application;
         Some(SituationGql {
-            income_bracket: a
-                .income_bracket
-                .as_deref()
-                .and_then(IncomeBracket::parse)
-                .map(Into::into),
+            income_bracket: a.income_bracket.map(Into::into),
             scholarship_holder: a.scholarship_holder,
             text: a.situation.clone(),
         })
@@ -179,7 +153,7 @@ impl ApplicationNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Vec<DocumentNode>>> {
-        let docs = request(ctx)
+        let docs = loaders(ctx)
             .gql()?
             .load(ApplicationDocuments(self.rec.application.id))
             .await
@@ -190,7 +164,7 @@ impl ApplicationNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn decision(&self) -> Option<DecisionGql> {
         let a = &self.rec.application;
-        let status = ApplicationStatus::parse(&a.status)?;
+        let status = a.status;
         status.decided().then(|| DecisionGql {
             status: status.into(),
             discount_percent: a.discount_percent,
@@ -200,13 +174,9 @@ impl ApplicationNode {
     }
     /// The reviewer's own note: reviewers and the privacy officer only (and, like every field
     /// of the application, never for a restricted or erased applicant's reviewers).
-    #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
-    async fn reviewer_note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let (viewer, _) = self.subject.viewer(ctx).await.gql()?;
-        if !policy::sees_all_applications(&viewer) {
-            return Err(AppError::Forbidden).gql();
-        }
-        Ok(self.rec.application.reviewer_note.clone())
+    #[graphql(guard = "Need::read(&self.subject, DataField::ReviewerNote)")]
+    async fn reviewer_note(&self) -> Option<String> {
+        self.rec.application.reviewer_note.clone()
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::FinancialSituation)")]
     async fn submitted_at(&self) -> Option<DateTime<Utc>> {
@@ -269,30 +239,17 @@ impl EqualOpportunityQuery {
                 .transpose()
                 .gql()?,
         };
-        let (rows, total) = eo::list(s, &actor, relations, &filter, offset, first).await.gql()?;
-        let applicants: Vec<Uuid> = rows.iter().map(|a| a.applicant_id).collect();
-        let people =
-            crate::domain::accounts::find_records(s, actor.tenant_id, &applicants).await.gql()?;
+        let (rows, total) =
+            visibility::applications(s, &actor, relations, &filter, offset, first).await.gql()?;
         let has_next = offset + (rows.len() as u64) < total;
         let mut conn = Connection::with_additional_fields(
             offset > 0,
             has_next,
             ApplicationConnectionFields { total_count: total },
         );
-        for (i, a) in rows.into_iter().enumerate() {
-            let applicant = people
-                .iter()
-                .find(|p| p.user.id == a.applicant_id)
-                .cloned()
-                .ok_or_else(|| {
-                    AppError::internal("listing applications", "an applicant without an account")
-                })
-                .gql()?;
-            conn.edges.push(Edge::new(
-                offset_cursor("application", offset + i as u64),
-                ApplicationNode::new(ApplicationRecord { application: a, applicant }),
-            ));
-        }
+        conn.edges.extend(rows.into_iter().enumerate().map(|(i, rec)| {
+            Edge::new(offset_cursor("application", offset + i as u64), ApplicationNode::new(rec))
+        }));
         Ok(conn)
     }
 

@@ -6,7 +6,7 @@
 
 use async_graphql::{Context, ErrorExtensions, Guard};
 
-use super::context::{request, services};
+use super::context::{loaders, request, services};
 use crate::error::{AppError, AppResult};
 use std::borrow::Cow;
 
@@ -81,13 +81,14 @@ impl Need<'_> {
     async fn decide(&self, ctx: &Context<'_>) -> AppResult<()> {
         let services = services(ctx)?;
         let rc = request(ctx)?;
+        let loaders = loaders(ctx)?;
         let (actor, relations) = self.subject.viewer(ctx).await?;
         let relations = relations.as_ref();
         let mut facts = self.subject.facts.clone();
         if policy::needs_marketing_consent(&actor)
             && let Some(id) = facts.id
         {
-            facts.marketing_consent = rc
+            facts.marketing_consent = loaders
                 .marketing_consent
                 .load_one(id)
                 .await
@@ -98,7 +99,7 @@ impl Need<'_> {
             && !self.subject.applicant_known
             && let Some(id) = facts.id
         {
-            facts.is_applicant = rc.load(super::loaders::InReview(id)).await?.unwrap_or(false);
+            facts.is_applicant = loaders.load(super::loaders::InReview(id)).await?.unwrap_or(false);
         }
         match policy::decide(&actor, relations, &facts, self.field, self.op) {
             Decision::Deny => Err(AppError::Forbidden),

@@ -1,275 +1,16 @@
-//! Learning API: enrollments with progress, rosters, live classes with attendance and
-//! recordings, and the learner / integration mutations.
-//!
-//! Enrollment nodes are learning-record data: they are reached only through guarded paths
-//! (`User.enrollments`, `Session.roster`, the payload of one's own mutation).
+//! Learning API: the learner's mutations (enroll, cancel, complete a lesson) and the live-class
+//! mutations of instructors, admins and the virtual-classroom integration. The enrollment,
+//! roster and live-class types are in [`super::nodes`].
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use super::catalog::SessionNode;
 use super::context::{request, services};
-use super::guard::{Need, Subject};
-use super::loaders::{
-    CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById,
-    SessionLiveClasses,
-};
+use super::nodes::{EnrollmentNode, LiveClassNode};
 use super::pagination::parse_id;
-use super::user::UserNode;
-use crate::domain::accounts::UserRecord;
-use crate::domain::learning::{self, EnrollmentStatus, LiveClassDraft, Participation};
+use crate::domain::learning::{self, LiveClassDraft, Participation};
 use crate::domain::types;
-use crate::entities::{enrollment, live_class, live_class_attendance};
-use crate::error::{AppError, IntoGql};
-use crate::policy::{self, DataField};
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "EnrollmentStatus")]
-pub enum EnrollmentStatusGql {
-    PendingPayment,
-    Active,
-    Completed,
-    Cancelled,
-}
-
-impl From<EnrollmentStatus> for EnrollmentStatusGql {
-    fn from(s: EnrollmentStatus) -> Self {
-        match s {
-            EnrollmentStatus::PendingPayment => EnrollmentStatusGql::PendingPayment,
-            EnrollmentStatus::Active => EnrollmentStatusGql::Active,
-            EnrollmentStatus::Completed => EnrollmentStatusGql::Completed,
-            EnrollmentStatus::Cancelled => EnrollmentStatusGql::Cancelled,
-        }
-    }
-}
-
-/// Lessons done out of the course's lessons.
-#[derive(SimpleObject)]
-pub struct Progress {
-    pub completed_lessons: i32,
-    pub total_lessons: i32,
-    /// 0–100, rounded down.
-    pub percent: i32,
-}
-
-/// One participant's statistics in one live class.
-pub struct AttendanceNode(pub live_class_attendance::Model);
-
-#[Object(name = "Attendance")]
-impl AttendanceNode {
-    async fn live_class_id(&self) -> ID {
-        ID(self.0.live_class_id.to_string())
-    }
-    async fn joined_at(&self) -> DateTime<Utc> {
-        self.0.joined_at
-    }
-    async fn left_at(&self) -> DateTime<Utc> {
-        self.0.left_at
-    }
-    async fn talk_seconds(&self) -> i32 {
-        self.0.talk_seconds
-    }
-    async fn chat_messages(&self) -> i32 {
-        self.0.chat_messages
-    }
-    async fn hand_raises(&self) -> i32 {
-        self.0.hand_raises
-    }
-    async fn poll_answers(&self) -> i32 {
-        self.0.poll_answers
-    }
-}
-
-/// A learner's place in a session.
-pub struct EnrollmentNode(pub enrollment::Model);
-
-async fn attendance_in_session(
-    ctx: &Context<'_>,
-    learner: Uuid,
-    session: Uuid,
-) -> async_graphql::Result<Vec<AttendanceNode>> {
-    let rc = request(ctx).gql()?;
-    let classes: Vec<Uuid> = rc
-        .load(SessionLiveClasses(session))
-        .await
-        .gql()?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    let rows = rc.load(LearnerAttendance(learner)).await.gql()?.unwrap_or_default();
-    Ok(rows
-        .into_iter()
-        .filter(|a| classes.contains(&a.live_class_id))
-        .map(AttendanceNode)
-        .collect())
-}
-
-async fn progress_of(ctx: &Context<'_>, e: &enrollment::Model) -> async_graphql::Result<Progress> {
-    let rc = request(ctx).gql()?;
-    let session =
-        rc.load(SessionById(e.session_id)).await.gql()?.ok_or(AppError::NotFound).gql()?;
-    let lessons = rc.load(CourseLessons(session.course_id)).await.gql()?.unwrap_or_default();
-    let done = rc.load(EnrollmentCompletions(e.id)).await.gql()?.unwrap_or_default();
-    let completed = lessons.iter().filter(|l| done.contains(&l.id)).count() as i32;
-    let total = lessons.len() as i32;
-    let percent = if total == 0 { 0 } else { completed * 100 / total };
-    Ok(Progress { completed_lessons: completed, total_lessons: total, percent })
-}
-
-#[Object(name = "Enrollment")]
-impl EnrollmentNode {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn status(&self) -> EnrollmentStatusGql {
-        EnrollmentStatus::parse(&self.0.status).into()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at
-    }
-    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SessionNode>> {
-        Ok(request(ctx).gql()?.load(SessionById(self.0.session_id)).await.gql()?.map(SessionNode))
-    }
-    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<Progress> {
-        progress_of(ctx, &self.0).await
-    }
-    async fn completed_lesson_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ID>> {
-        let done = request(ctx)
-            .gql()?
-            .load(EnrollmentCompletions(self.0.id))
-            .await
-            .gql()?
-            .unwrap_or_default();
-        Ok(done.into_iter().map(|i| ID(i.to_string())).collect())
-    }
-    /// Attendance statistics in this session's live classes.
-    async fn attendance(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AttendanceNode>> {
-        attendance_in_session(ctx, self.0.learner_id, self.0.session_id).await
-    }
-    /// The virtual room, for a live enrollment of a virtual-class session.
-    async fn join_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        if !matches!(
-            EnrollmentStatus::parse(&self.0.status),
-            EnrollmentStatus::Active | EnrollmentStatus::Completed
-        ) {
-            return Ok(None);
-        }
-        Ok(request(ctx)
-            .gql()?
-            .load(SessionById(self.0.session_id))
-            .await
-            .gql()?
-            .and_then(|s| served_link(s.virtual_room)))
-    }
-}
-
-/// One learner of a session, as its instructor (or support) sees them. Every field is the
-/// learner's data and guarded as such (a restricted learner's record is closed to staff).
-pub struct RosterEntry {
-    enrollment: enrollment::Model,
-    learner: UserRecord,
-    subject: Subject,
-}
-
-impl RosterEntry {
-    pub fn new(enrollment: enrollment::Model, learner: UserRecord) -> Self {
-        let subject = Subject::person(learner.facts());
-        RosterEntry { enrollment, learner, subject }
-    }
-}
-
-#[Object]
-impl RosterEntry {
-    /// The learner; each field follows the need-to-know policy (an instructor reads names and
-    /// the e-mail of their own learners, nothing else).
-    async fn learner(&self) -> UserNode {
-        UserNode::new(self.learner.clone())
-    }
-    async fn enrollment_id(&self) -> ID {
-        ID(self.enrollment.id.to_string())
-    }
-    #[graphql(guard = "Need::read(&self.subject, DataField::Enrollments)")]
-    async fn status(&self) -> Option<EnrollmentStatusGql> {
-        Some(EnrollmentStatus::parse(&self.enrollment.status).into())
-    }
-    #[graphql(guard = "Need::read(&self.subject, DataField::Progress)")]
-    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Progress>> {
-        progress_of(ctx, &self.enrollment).await.map(Some)
-    }
-    #[graphql(guard = "Need::read(&self.subject, DataField::Attendance)")]
-    async fn attendance(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<Vec<AttendanceNode>>> {
-        attendance_in_session(ctx, self.enrollment.learner_id, self.enrollment.session_id)
-            .await
-            .map(Some)
-    }
-}
-
-/// A virtual-classroom meeting of a session.
-pub struct LiveClassNode {
-    pub lc: live_class::Model,
-    pub instructor: Option<Uuid>,
-}
-
-#[Object(name = "LiveClass")]
-impl LiveClassNode {
-    async fn id(&self) -> ID {
-        ID(self.lc.id.to_string())
-    }
-    async fn title(&self) -> &str {
-        &self.lc.title
-    }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.lc.starts_at
-    }
-    async fn ends_at(&self) -> DateTime<Utc> {
-        self.lc.ends_at
-    }
-    async fn recorded(&self) -> bool {
-        self.lc.recorded
-    }
-    /// When the recording disappears (the organisation keeps recordings 7 or 14 days).
-    async fn recording_expires_at(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
-        let days = request(ctx).gql()?.tenant.recording_retention_days;
-        Ok(self.lc.recorded.then(|| learning::recording_expires_at(&self.lc, days)))
-    }
-    /// The recording, for the session's learners and instructor (`FORBIDDEN` for others);
-    /// `null` once expired.
-    #[graphql(cache_control(no_cache))]
-    async fn recording_ref(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.actor(s).await.gql()?;
-        let enrolled = match actor.user_id {
-            Some(me) => {
-                rc.load(LearnerEnrollments(me)).await.gql()?.unwrap_or_default().iter().any(|e| {
-                    e.session_id == self.lc.session_id
-                        && matches!(
-                            EnrollmentStatus::parse(&e.status),
-                            EnrollmentStatus::Active | EnrollmentStatus::Completed
-                        )
-                })
-            }
-            None => false,
-        };
-        if !policy::may_watch_recording(&actor, enrolled, self.instructor) {
-            return Err(AppError::Forbidden).gql();
-        }
-        let expired = learning::recording_expires_at(&self.lc, rc.tenant.recording_retention_days)
-            <= s.clock.now();
-        Ok(if expired { None } else { served_link(self.lc.recording_ref.clone()) })
-    }
-}
+use crate::error::IntoGql;
 
 /// Enroll yourself (or your ward) in a session of a free course.
 #[derive(InputObject)]
@@ -320,17 +61,6 @@ pub struct ParticipationInput {
     pub hand_raises: i32,
     #[graphql(default)]
     pub poll_answers: i32,
-}
-
-/// A stored link as served: checked again as an [`types::HttpsUrl`], so a row written before
-/// links were checked (`javascript:…`) is never handed to a browser.
-fn served_link(stored: Option<String>) -> Option<String> {
-    let stored = stored?;
-    let link = types::HttpsUrl::stored(&stored);
-    if link.is_none() {
-        tracing::warn!("a stored link is not a valid https:// URL: not served");
-    }
-    link.map(types::HttpsUrl::into_inner)
 }
 
 /// Statistics (and the recording) of a live class, from the virtual-classroom integration.
@@ -418,11 +148,7 @@ impl LearningMutation {
             recorded: input.recorded,
         };
         let lc = learning::schedule_live_class(s, &actor, session, draft).await.gql()?;
-        let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, session)
-            .await
-            .gql()?
-            .and_then(|x| x.instructor_id);
-        Ok(LiveClassPayload { live_class: LiveClassNode { lc, instructor } })
+        Ok(LiveClassPayload { live_class: LiveClassNode::from(lc) })
     }
 
     /// Records attendance statistics and the recording of a live class (integration accounts).
@@ -453,10 +179,6 @@ impl LearningMutation {
             .transpose()
             .gql()?;
         let lc = learning::record_live_class(s, &actor, id, participants, recording).await.gql()?;
-        let instructor = crate::domain::catalog::session_by_id(s, actor.tenant_id, lc.session_id)
-            .await
-            .gql()?
-            .and_then(|x| x.instructor_id);
-        Ok(LiveClassPayload { live_class: LiveClassNode { lc, instructor } })
+        Ok(LiveClassPayload { live_class: LiveClassNode::from(lc) })
     }
 }

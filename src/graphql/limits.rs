@@ -41,16 +41,11 @@ use async_graphql::{Positioned, Request, UploadValue};
 use super::Limits;
 use crate::error::ErrorCode;
 
-/// Complexity points of one argon2 computation (19 MiB and tens of milliseconds of a CPU):
-/// as much as a whole page of catalogue results.
-pub const PASSWORD_HASH_COST: usize = 500;
+pub use crate::config::{MIN_COMPLEXITY, PASSWORD_HASH_COST};
 /// Complexity points of a call to Stripe (a network round trip of up to the Stripe timeout).
 pub const STRIPE_CALL_COST: usize = 250;
 /// Complexity points of an upload (every file sniffed, encrypted and stored).
 pub const UPLOAD_COST: usize = 250;
-/// The smallest `PUPITRE_GRAPHQL_MAX_COMPLEXITY` with which every mutation stays possible
-/// (`changePassword`: two hashes, plus its payload).
-pub const MIN_COMPLEXITY: usize = 2 * PASSWORD_HASH_COST + 100;
 
 /// Mutations that may run at most once per HTTP request, with what makes them expensive.
 pub const EXPENSIVE: &[(&str, &str)] = &[

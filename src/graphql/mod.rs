@@ -1,10 +1,16 @@
 //! The GraphQL API: types, inputs, resolvers and loaders. Thin: resolvers parse input, call a
 //! domain service, wrap the result in an API type. Personal fields carry a [`guard::Need`]
-//! guard naming their data category; no resolver decides access on its own.
+//! guard naming their data category; no resolver decides access on its own. The object types
+//! several areas return are in `nodes`; each area's queries and mutations are in its own module
+//! and use those, never one another's. A resolver reaches the request's
+//! [`RequestCtx`](crate::request::RequestCtx) (shared with the plain HTTP routes) and the batch
+//! loaders through `context`.
 
-/// A GraphQL enum mirroring a domain enum variant for variant, with both conversions.
+/// A GraphQL enum mirroring a domain (or stored) enum variant for variant, with both
+/// conversions; every enum of the API is made with it.
 macro_rules! gql_enum {
-    ($gql:ident as $name:literal <=> $dom:ident { $($(#[$doc:meta])* $v:ident),* $(,)? }) => {
+    ($(#[$meta:meta])* $gql:ident as $name:literal <=> $dom:ident { $($(#[$doc:meta])* $v:ident),* $(,)? }) => {
+        $(#[$meta])*
         #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
         #[graphql(name = $name)]
         pub enum $gql { $($(#[$doc])* $v),* }
@@ -21,12 +27,13 @@ mod account;
 mod audit;
 mod catalog;
 mod consent;
-pub mod context;
+mod context;
 mod equal_opportunity;
 pub mod guard;
 mod learning;
 pub mod limits;
 mod loaders;
+mod nodes;
 mod pagination;
 mod retention;
 mod shop;
@@ -36,6 +43,8 @@ mod user;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::domain::Services;
+
+pub use context::with_request;
 
 /// The query root.
 #[derive(MergedObject, Default)]

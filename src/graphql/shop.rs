@@ -7,25 +7,26 @@
 //! their guardian; staff reads audited). The client secret is for the buyer alone.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::catalog::MoneyGql;
-use super::catalog::SessionNode;
-use super::context::{request, services, signed_in};
+use super::context::{loaders, request, services, signed_in};
 use super::guard::{Need, Subject};
 use super::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
+use super::nodes::{MoneyGql, PostalAddressGql, SessionNode, UserNode};
 use super::pagination::{offset_cursor, offset_page, parse_id};
-use super::user::{PostalAddressGql, PostalAddressInput, UserNode};
+use super::user::PostalAddressInput;
 use crate::domain::accounts::UserRecord;
+use crate::domain::shop::invoice::InvoiceSeries;
 use crate::domain::shop::refund::{self, RefundStatus};
 use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus};
 use crate::domain::types::{self, PostalAddress};
+use crate::domain::visibility;
 use crate::entities::{invoice, order, order_line};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::policy::{self, DataField, SubjectFacts, SubjectStatus};
+use crate::policy::{DataField, SubjectFacts, SubjectStatus};
 
 gql_enum!(OrderStatusGql as "OrderStatus" <=> OrderStatus {
     /// Created; the PaymentIntent is being set up.
@@ -52,7 +53,7 @@ fn subject_of(buyer: Option<&UserRecord>) -> Subject {
 
 async fn order_node(ctx: &Context<'_>, o: order::Model) -> AppResult<OrderNode> {
     let buyer = match o.buyer_id {
-        Some(b) => request(ctx)?.load(UserById(b)).await?,
+        Some(b) => loaders(ctx)?.load(UserById(b)).await?,
         None => None,
     };
     Ok(OrderNode { subject: subject_of(buyer.as_ref()), buyer, order: o })
@@ -79,14 +80,12 @@ impl OrderNode {
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::OrderStatus)")]
     async fn status(&self) -> Option<OrderStatusGql> {
-        OrderStatus::parse(&self.order.status).map(Into::into)
+        Some(self.order.status.into())
     }
     /// Until when the seats are held for an unpaid order.
     #[graphql(guard = "Need::read(&self.subject, DataField::OrderStatus)")]
     async fn hold_expires_at(&self) -> Option<DateTime<Utc>> {
-        OrderStatus::UNPAID
-            .contains(&self.order.status.as_str())
-            .then_some(self.order.hold_expires_at)
+        OrderStatus::UNPAID.contains(&self.order.status).then_some(self.order.hold_expires_at)
     }
     /// The buyer; each of their fields follows the need-to-know policy.
     async fn buyer(&self) -> Option<UserNode> {
@@ -95,7 +94,7 @@ impl OrderNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<OrderLineNode>>> {
         let lines =
-            request(ctx).gql()?.load(OrderLines(self.order.id)).await.gql()?.unwrap_or_default();
+            loaders(ctx).gql()?.load(OrderLines(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(
             lines
                 .into_iter()
@@ -148,22 +147,18 @@ impl OrderNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::Payments)")]
     async fn client_secret(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let (viewer, _) = self.subject.viewer(ctx).await.gql()?;
-        if !policy::may_read_client_secret(&viewer, self.order.buyer_id) {
-            return Err(AppError::Forbidden).gql();
-        }
-        let unpaid = OrderStatus::UNPAID.contains(&self.order.status.as_str());
-        Ok(if unpaid { self.order.client_secret.clone() } else { None })
+        visibility::client_secret(&viewer, &self.order).gql()
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Invoices)")]
     async fn invoices(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<InvoiceNode>>> {
         let rows =
-            request(ctx).gql()?.load(OrderInvoices(self.order.id)).await.gql()?.unwrap_or_default();
+            loaders(ctx).gql()?.load(OrderInvoices(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(InvoiceNode).collect()))
     }
     #[graphql(guard = "Need::read(&self.subject, DataField::Refunds)")]
     async fn refunds(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<RefundNode>>> {
         let rows =
-            request(ctx).gql()?.load(OrderRefunds(self.order.id)).await.gql()?.unwrap_or_default();
+            loaders(ctx).gql()?.load(OrderRefunds(self.order.id)).await.gql()?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(RefundNode).collect()))
     }
 }
@@ -190,7 +185,7 @@ impl OrderLineNode {
         &self.line.description
     }
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SessionNode>> {
-        Ok(request(ctx)
+        Ok(loaders(ctx)
             .gql()?
             .load(SessionById(self.line.session_id))
             .await
@@ -219,11 +214,7 @@ impl OrderLineNode {
     }
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum InvoiceKind {
-    Invoice,
-    CreditNote,
-}
+gql_enum!(InvoiceKind as "InvoiceKind" <=> InvoiceSeries { Invoice, CreditNote });
 
 /// An issued invoice or credit note, as issued (its snapshot never changes).
 pub struct InvoiceNode(pub invoice::Model);
@@ -255,11 +246,7 @@ impl InvoiceNode {
         &self.0.number
     }
     async fn kind(&self) -> InvoiceKind {
-        if self.0.series == shop::invoice::CREDIT_NOTE_SERIES {
-            InvoiceKind::CreditNote
-        } else {
-            InvoiceKind::Invoice
-        }
+        self.0.series.into()
     }
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
@@ -314,7 +301,7 @@ impl RefundNode {
         self.0.amount_cents
     }
     async fn status(&self) -> Option<RefundStatusGql> {
-        RefundStatus::parse(&self.0.status).map(Into::into)
+        Some(self.0.status.into())
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
@@ -500,7 +487,7 @@ impl ShopMutation {
         let req = parse_order_input(input).gql()?;
         let OrderRecord { order, .. } =
             shop::create_order(s, &actor, relations, req).await.gql()?;
-        let unpaid = OrderStatus::UNPAID.contains(&order.status.as_str());
+        let unpaid = OrderStatus::UNPAID.contains(&order.status);
         let client_secret = if unpaid { order.client_secret.clone() } else { None };
         Ok(CreateOrderPayload { order: order_node(ctx, order).await.gql()?, client_secret })
     }

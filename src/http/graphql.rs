@@ -2,42 +2,27 @@
 //! capped batch), GET for queries only (a mutation over GET → 405), content negotiation between
 //! `application/graphql-response+json` and `application/json`, and the spec's status codes.
 //!
-//! Authentication and tenant resolution happen here without SQL (the token is verified
-//! cryptographically; tenants come from a cached directory); the session is checked lazily by
-//! the first resolver that needs the actor, so a request rejected by validation runs no SQL.
+//! Authentication and tenant resolution happen before execution without SQL ([`super::viewer`]:
+//! the token is verified cryptographically; tenants come from a cached directory); the session
+//! is checked lazily by the first resolver that needs the actor, so a request rejected by
+//! validation runs no SQL.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value};
 
-use super::{AppState, RequestId};
-use crate::domain::tenancy::{Tenant, TenantHint};
-use crate::error::{AppError, ErrorCode};
-use crate::graphql::context::{Principal, RequestCtx};
+use super::respond::{Media, app_error_response, error_response};
+use super::viewer::authenticate;
+use super::{AppState, request_id};
+use crate::error::ErrorCode;
+use crate::request::{Principal, RequestCtx};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-
-/// The response media type the client accepts.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Media {
-    GraphqlResponse,
-    Json,
-}
-
-impl Media {
-    fn content_type(self) -> &'static str {
-        match self {
-            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
-            Media::Json => "application/json; charset=utf-8",
-        }
-    }
-}
 
 /// Picks the response type: `application/graphql-response+json` when the client lists it
 /// first (or alone), `application/json` for `application/json`, `*/*` or no `Accept` at all.
@@ -63,88 +48,6 @@ fn negotiate(req: &HttpRequest) -> Option<Media> {
         }
     }
     best.map(|(_, m)| m)
-}
-
-pub(super) fn request_id(req: &HttpRequest) -> String {
-    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
-}
-
-/// A response carrying only errors, for failures before execution.
-fn error_response(
-    status: StatusCode,
-    media: Media,
-    rid: &str,
-    code: ErrorCode,
-    message: &str,
-    field: Option<&str>,
-) -> HttpResponse {
-    let mut ext = Map::new();
-    ext.insert("code".into(), code.as_str().into());
-    ext.insert("requestId".into(), rid.into());
-    if let Some(f) = field {
-        ext.insert("field".into(), f.into());
-    }
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": ext }] });
-    HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
-}
-
-pub(super) fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
-    let status = match e.code() {
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::DataCorrupted => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    if let AppError::Internal { .. } = e {
-        tracing::error!(error.chain = %crate::error::Chain(e), "internal error before execution");
-        return error_response(status, media, rid, ErrorCode::Internal, "internal error", None);
-    }
-    let field = match e {
-        AppError::BadUserInput { field, .. } => Some(field.as_str()),
-        _ => None,
-    };
-    error_response(status, media, rid, e.code(), &e.to_string(), field)
-}
-
-/// Resolves tenant and principal from headers, without SQL.
-pub(super) async fn authenticate(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(Arc<Tenant>, Principal), AppError> {
-    let services = &state.services;
-    let header_slug =
-        req.headers().get("x-pupitre-tenant").and_then(|v| v.to_str().ok()).map(str::trim);
-    match req.headers().get(header::AUTHORIZATION) {
-        Some(value) => {
-            let raw = value.to_str().map_err(|_| AppError::Unauthenticated)?;
-            let token = raw.strip_prefix("Bearer ").ok_or(AppError::Unauthenticated)?.trim();
-            let claims = services.tokens.verify_access(token).map_err(|e| {
-                tracing::info!(auth.rejected = %e, "access token rejected");
-                AppError::Unauthenticated
-            })?;
-            let tenant =
-                services.tenants.by_id(claims.tid).await?.ok_or(AppError::Unauthenticated)?;
-            if header_slug.is_some_and(|s| s != tenant.slug) {
-                tracing::info!(auth.rejected = "tenant mismatch", "access token rejected");
-                return Err(AppError::Unauthenticated);
-            }
-            Ok((tenant, Principal::Token(claims)))
-        }
-        None => {
-            let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
-            let hint = TenantHint {
-                header_slug,
-                host,
-                default_slug: state.settings.default_tenant.as_deref(),
-            };
-            Ok((services.tenants.resolve(&hint).await?, Principal::Anonymous))
-        }
-    }
 }
 
 /// The client's address for throttling: the TCP peer, or, when the peer is a trusted proxy, the
@@ -300,16 +203,13 @@ async fn execute(
     for r in requests {
         let query_only = !batch
             && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
-        let ctx = RequestCtx::new(
-            &state.services,
-            rid.clone(),
-            tenant.clone(),
-            principal.clone(),
-            client_key.clone(),
-        );
+        let ctx =
+            RequestCtx::new(rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
         let resp = match &refusal {
             Some(refused) => refused.response(),
-            None => state.schema.execute(r.data(ctx)).await,
+            None => {
+                state.schema.execute(crate::graphql::with_request(r, &state.services, ctx)).await
+            }
         };
         cache = cache_header(&principal, query_only, &resp);
         let (v, request_error) = finish(state, resp, &rid);
@@ -577,7 +477,7 @@ async fn multipart(
     // token is verified without SQL). (It also keeps multipart, a content type browsers send
     // cross-site without asking, away from anonymous mutations.)
     match authenticate(req, state).await {
-        Ok((_, crate::graphql::context::Principal::Token(_))) => {}
+        Ok((_, Principal::Token(_))) => {}
         Ok(_) => {
             return error_response(
                 StatusCode::UNAUTHORIZED,

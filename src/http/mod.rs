@@ -11,7 +11,9 @@ pub mod graphql;
 pub mod metrics;
 pub mod microcache;
 mod ops;
+mod respond;
 mod shop;
+mod viewer;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +44,11 @@ pub struct AppState {
 /// The id of one HTTP request, echoed in `X-Request-Id` and in every GraphQL error.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
+
+/// The id of the request being answered (see [`observe`]).
+fn request_id(req: &actix_web::HttpRequest) -> String {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+}
 
 /// The longest request URI (path and query) answered; longer ones get 414. GraphQL `GET`
 /// requests carry their query in the URI, and a few kilobytes hold any real one; send longer

@@ -7,12 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::graphql::{Media, app_error_response, authenticate, request_id};
-use super::{AppState, body};
+use super::respond::{Media, app_error_response};
+use super::{AppState, body, request_id, viewer};
 use crate::domain::payments::webhook::{self, WebhookError, WebhookOutcome};
 use crate::domain::shop::invoice;
 use crate::error::AppError;
-use crate::graphql::context::{Principal, RequestCtx};
 
 /// The largest webhook body read. Stripe's events are a few kilobytes (an event carries one
 /// object); this leaves ample room and keeps anyone else from making us buffer more.
@@ -81,7 +80,8 @@ pub async fn invoice_pdf(
     let rid = request_id(&req);
     let services = &state.services;
     let result = async {
-        let (actor, rc, id) = signed_in(&req, &state, &rid, &path).await?;
+        let id = path_id(&path)?;
+        let (rc, actor) = viewer::signed_in(&req, &state).await?;
         let relations = rc.relations(services, &actor).await?;
         invoice::download(services, &actor, relations, id).await
     }
@@ -111,7 +111,8 @@ pub async fn document(
     let rid = request_id(&req);
     let services = &state.services;
     let result = async {
-        let (actor, rc, id) = signed_in(&req, &state, &rid, &path).await?;
+        let id = path_id(&path)?;
+        let (rc, actor) = viewer::signed_in(&req, &state).await?;
         let relations = rc.relations(services, &actor).await?;
         crate::domain::equal_opportunity::download(services, &actor, relations, id).await
     }
@@ -131,20 +132,7 @@ pub async fn document(
     }
 }
 
-/// The signed-in actor of a download request (a bearer token is required), its request
-/// context, and the id in the path (`NOT_FOUND` when it is not one).
-async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-    rid: &str,
-    path: &str,
-) -> Result<(crate::policy::Actor, RequestCtx, uuid::Uuid), AppError> {
-    let id = uuid::Uuid::parse_str(path).map_err(|_| AppError::NotFound)?;
-    let (tenant, principal) = authenticate(req, state).await?;
-    if matches!(principal, Principal::Anonymous) {
-        return Err(AppError::Unauthenticated);
-    }
-    let rc = RequestCtx::new(&state.services, rid.to_owned(), tenant, principal, None);
-    let actor = rc.user_actor(&state.services).await?;
-    Ok((actor, rc, id))
+/// The id in a download's path (`NOT_FOUND` when it is not one, before anything else).
+fn path_id(path: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(path).map_err(|_| AppError::NotFound)
 }

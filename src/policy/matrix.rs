@@ -1,7 +1,13 @@
-//! The need-to-know matrix of SPEC §4 as data. `docs/ACCESS.md` renders the same table; the
-//! test `tests/access_policy.rs` fails when they drift apart.
+//! The need-to-know matrix of SPEC §4 as data: one row per category, one cell per column, every
+//! cell written out (a row is a struct with a field per column and the rows are one match over
+//! the categories, so a new category or column does not compile until each of its cells is
+//! decided), and which column each role puts its holder in. `docs/ACCESS.md` renders the same
+//! table; the test `tests/access_policy.rs` fails when they drift apart.
+//!
+//! The helpers of [`super`] that answer "may this actor list all orders", "review
+//! applications", … read their answer from here, so a cell changed here is seen everywhere.
 
-use super::{Op, SubjectFacts};
+use super::{Op, Role, SubjectFacts};
 
 /// Data categories: every guarded field belongs to exactly one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,10 +24,12 @@ pub enum Category {
     AccessLogAboutMe,
     AuditLog,
     DataSubjectRequests,
+    /// A reviewer's note on an equal-opportunity application.
+    ReviewerNotes,
 }
 
 impl Category {
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Category::Identity,
         Category::Contact,
         Category::BirthDate,
@@ -34,6 +42,7 @@ impl Category {
         Category::AccessLogAboutMe,
         Category::AuditLog,
         Category::DataSubjectRequests,
+        Category::ReviewerNotes,
     ];
 
     /// Stable name used in `docs/ACCESS.md` and in the audit log.
@@ -51,19 +60,27 @@ impl Category {
             Category::AccessLogAboutMe => "access_log_about_me",
             Category::AuditLog => "audit_log",
             Category::DataSubjectRequests => "data_subject_requests",
+            Category::ReviewerNotes => "reviewer_notes",
         }
     }
 
     /// Staff reads of these categories are written to the audit log (SPEC §4).
     pub fn audited_staff_read(self) -> bool {
-        matches!(
-            self,
+        match self {
             Category::Contact
-                | Category::BirthDate
-                | Category::Billing
-                | Category::FinancialSituation
-                | Category::SupportingDocuments
-        )
+            | Category::BirthDate
+            | Category::Billing
+            | Category::FinancialSituation
+            | Category::SupportingDocuments
+            | Category::ReviewerNotes => true,
+            Category::Identity
+            | Category::LearningRecord
+            | Category::OrderStatus
+            | Category::ConsentState
+            | Category::AccessLogAboutMe
+            | Category::AuditLog
+            | Category::DataSubjectRequests => false,
+        }
     }
 }
 
@@ -99,10 +116,11 @@ pub enum DataField {
     AuditLog,
     RequestStatus,
     RequestDetails,
+    ReviewerNote,
 }
 
 impl DataField {
-    pub const ALL: [DataField; 27] = [
+    pub const ALL: [DataField; 28] = [
         DataField::Civility,
         DataField::FirstName,
         DataField::LastName,
@@ -130,6 +148,7 @@ impl DataField {
         DataField::AuditLog,
         DataField::RequestStatus,
         DataField::RequestDetails,
+        DataField::ReviewerNote,
     ];
 
     pub fn category(self) -> Category {
@@ -150,6 +169,7 @@ impl DataField {
             F::AccessLog => Category::AccessLogAboutMe,
             F::AuditLog => Category::AuditLog,
             F::RequestStatus | F::RequestDetails => Category::DataSubjectRequests,
+            F::ReviewerNote => Category::ReviewerNotes,
         }
     }
 
@@ -200,8 +220,44 @@ impl Column {
         Column::Admin,
     ];
 
+    /// Whose data this column's cells are about.
+    pub fn reach(self) -> Reach {
+        match self {
+            Column::Subject => Reach::Themselves,
+            Column::Guardian => Reach::Wards,
+            Column::Instructor => Reach::Learners,
+            Column::Reviewer => Reach::Applicants,
+            Column::Support
+            | Column::Billing
+            | Column::Marketing
+            | Column::PrivacyOfficer
+            | Column::Admin => Reach::Everyone,
+        }
+    }
+
+    /// Staff columns process other people's data for their job; `self` and `guardian` are a
+    /// person and their family.
     pub fn is_staff(self) -> bool {
-        !matches!(self, Column::Subject | Column::Guardian)
+        match self.reach() {
+            Reach::Themselves | Reach::Wards => false,
+            Reach::Learners | Reach::Applicants | Reach::Everyone => true,
+        }
+    }
+
+    /// The staff column a role puts its holder in. Learner and guardian are relations to a
+    /// person (`self`, `guardian`), not staff columns; integration (machine) accounts have no
+    /// column at all. A new role does not compile until it is placed here.
+    pub fn of_role(role: Role) -> Option<Column> {
+        match role {
+            Role::Instructor => Some(Column::Instructor),
+            Role::Support => Some(Column::Support),
+            Role::Billing => Some(Column::Billing),
+            Role::Reviewer => Some(Column::Reviewer),
+            Role::Marketing => Some(Column::Marketing),
+            Role::PrivacyOfficer => Some(Column::PrivacyOfficer),
+            Role::Admin => Some(Column::Admin),
+            Role::Learner | Role::Guardian | Role::Integration => None,
+        }
     }
 
     /// Header used in `docs/ACCESS.md`.
@@ -235,6 +291,22 @@ impl Column {
     }
 }
 
+/// Whose data a column's cells are about: the column applies to a subject only within its
+/// reach (and a cell's conditions may narrow it further).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// The actor themselves.
+    Themselves,
+    /// The minors the actor is guardian of (`Relations::wards`).
+    Wards,
+    /// The learners of the sessions the actor teaches (`Relations::learners`).
+    Learners,
+    /// People with an equal-opportunity application in review (`SubjectFacts::is_applicant`).
+    Applicants,
+    /// Everyone in the tenant.
+    Everyone,
+}
+
 /// Extra conditions a cell may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Condition {
@@ -249,6 +321,15 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// Whether the condition narrows whose data a cell reads (rather than what may be done with
+    /// it): a cell with such a condition never opens a whole list.
+    pub fn narrows_reads(self) -> bool {
+        match self {
+            Condition::Consent | Condition::StaffAccounts => true,
+            Condition::UntilDecision | Condition::Decides => false,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Condition::Consent => "consent",
@@ -281,64 +362,112 @@ const fn with(cell: Cell, conditions: &'static [Condition]) -> Cell {
     Cell { conditions, ..cell }
 }
 
-/// The default matrix (SPEC §4). Anything not listed is denied.
-pub fn cell(category: Category, column: Column) -> Cell {
+/// One row of the matrix: what each column may do with one category.
+struct Row {
+    subject: Cell,
+    guardian: Cell,
+    instructor: Cell,
+    support: Cell,
+    billing: Cell,
+    reviewer: Cell,
+    marketing: Cell,
+    privacy_officer: Cell,
+    admin: Cell,
+}
+
+/// The default matrix (SPEC §4), every cell decided; `NONE` (`—`) denies.
+// Laid out a row per category like `docs/ACCESS.md`; rustfmt would put each cell on a line.
+#[rustfmt::skip]
+fn row(category: Category) -> Row {
     use Category as K;
-    use Column as C;
     use Condition::*;
-    match (category, column) {
-        (K::Identity, C::Subject | C::Guardian) => RW,
-        (
-            K::Identity,
-            C::Instructor | C::Support | C::Billing | C::Reviewer | C::PrivacyOfficer,
-        ) => R,
-        (K::Identity, C::Marketing) => with(R, &[Consent]),
-        (K::Identity, C::Admin) => with(R, &[StaffAccounts]),
+    use DataField as F;
+    match category {
+        K::Identity => Row {
+            subject: RW, guardian: RW, instructor: R, support: R, billing: R, reviewer: R,
+            marketing: with(R, &[Consent]), privacy_officer: R,
+            admin: with(R, &[StaffAccounts]),
+        },
+        K::Contact => Row {
+            subject: RW, guardian: RW, instructor: r_only(&[F::Email], &[]), support: R,
+            billing: r_only(&[F::Email, F::BillingAddress], &[]), reviewer: NONE,
+            marketing: r_only(&[F::Email], &[Consent]), privacy_officer: R,
+            admin: with(R, &[StaffAccounts]),
+        },
+        K::BirthDate => Row {
+            subject: RW, guardian: RW, instructor: NONE, support: R, billing: NONE,
+            reviewer: NONE, marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::LearningRecord => Row {
+            subject: R, guardian: R, instructor: R, support: R, billing: NONE, reviewer: NONE,
+            marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::OrderStatus => Row {
+            subject: R, guardian: R, instructor: NONE, support: R, billing: RW, reviewer: NONE,
+            marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::Billing => Row {
+            subject: R, guardian: R, instructor: NONE, support: NONE, billing: RW,
+            reviewer: NONE, marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::FinancialSituation => Row {
+            subject: with(RW, &[UntilDecision]), guardian: with(RW, &[UntilDecision]),
+            instructor: NONE, support: NONE, billing: NONE, reviewer: with(R, &[Decides]),
+            marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::SupportingDocuments => Row {
+            subject: with(RW, &[UntilDecision]), guardian: with(RW, &[UntilDecision]),
+            instructor: NONE, support: NONE, billing: NONE, reviewer: R, marketing: NONE,
+            privacy_officer: R, admin: NONE,
+        },
+        K::ConsentState => Row {
+            subject: RW, guardian: RW, instructor: NONE, support: R, billing: NONE,
+            reviewer: NONE, marketing: with(R, &[Consent]), privacy_officer: R, admin: NONE,
+        },
+        K::AccessLogAboutMe => Row {
+            subject: R, guardian: R, instructor: NONE, support: NONE, billing: NONE,
+            reviewer: NONE, marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::AuditLog => Row {
+            subject: NONE, guardian: NONE, instructor: NONE, support: NONE, billing: NONE,
+            reviewer: NONE, marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        K::DataSubjectRequests => Row {
+            subject: RW, guardian: RW, instructor: NONE,
+            support: r_only(&[F::RequestStatus], &[]), billing: NONE, reviewer: NONE,
+            marketing: NONE, privacy_officer: RW, admin: NONE,
+        },
+        // The reviewers' side of an application: never the applicant's.
+        K::ReviewerNotes => Row {
+            subject: NONE, guardian: NONE, instructor: NONE, support: NONE, billing: NONE,
+            reviewer: R, marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+    }
+}
 
-        (K::Contact, C::Subject | C::Guardian) => RW,
-        (K::Contact, C::Instructor) => r_only(&[DataField::Email], &[]),
-        (K::Contact, C::Support | C::PrivacyOfficer) => R,
-        (K::Contact, C::Billing) => r_only(&[DataField::Email, DataField::BillingAddress], &[]),
-        (K::Contact, C::Marketing) => r_only(&[DataField::Email], &[Consent]),
-        (K::Contact, C::Admin) => with(R, &[StaffAccounts]),
-
-        (K::BirthDate, C::Subject | C::Guardian) => RW,
-        (K::BirthDate, C::Support | C::PrivacyOfficer) => R,
-
-        (
-            K::LearningRecord,
-            C::Subject | C::Guardian | C::Instructor | C::Support | C::PrivacyOfficer,
-        ) => R,
-
-        (K::OrderStatus, C::Subject | C::Guardian | C::Support | C::PrivacyOfficer) => R,
-        (K::OrderStatus, C::Billing) => RW,
-
-        (K::Billing, C::Subject | C::Guardian | C::PrivacyOfficer) => R,
-        (K::Billing, C::Billing) => RW,
-
-        (K::FinancialSituation, C::Subject | C::Guardian) => with(RW, &[UntilDecision]),
-        (K::FinancialSituation, C::Reviewer) => with(R, &[Decides]),
-        (K::FinancialSituation, C::PrivacyOfficer) => R,
-
-        (K::SupportingDocuments, C::Subject | C::Guardian) => with(RW, &[UntilDecision]),
-        (K::SupportingDocuments, C::Reviewer | C::PrivacyOfficer) => R,
-
-        (K::ConsentState, C::Subject | C::Guardian) => RW,
-        (K::ConsentState, C::Support | C::PrivacyOfficer) => R,
-        (K::ConsentState, C::Marketing) => with(R, &[Consent]),
-
-        (K::AccessLogAboutMe, C::Subject | C::Guardian | C::PrivacyOfficer) => R,
-
-        (K::AuditLog, C::PrivacyOfficer) => R,
-
-        (K::DataSubjectRequests, C::Subject | C::Guardian | C::PrivacyOfficer) => RW,
-        (K::DataSubjectRequests, C::Support) => r_only(&[DataField::RequestStatus], &[]),
-
-        _ => NONE,
+/// The cell of `category` × `column`.
+pub fn cell(category: Category, column: Column) -> Cell {
+    let row = row(category);
+    match column {
+        Column::Subject => row.subject,
+        Column::Guardian => row.guardian,
+        Column::Instructor => row.instructor,
+        Column::Support => row.support,
+        Column::Billing => row.billing,
+        Column::Reviewer => row.reviewer,
+        Column::Marketing => row.marketing,
+        Column::PrivacyOfficer => row.privacy_officer,
+        Column::Admin => row.admin,
     }
 }
 
 impl Cell {
+    /// Whether this cell reads its category of everyone its column reaches (no condition
+    /// narrows whose data it reads).
+    pub fn reads_all(&self) -> bool {
+        self.read && !self.conditions.iter().any(|c| c.narrows_reads())
+    }
+
     /// Whether this cell lets its column perform `op` on `field` of `subject`.
     pub fn permits(&self, field: DataField, op: Op, subject: &SubjectFacts) -> bool {
         let base = match op {

@@ -67,6 +67,10 @@ fn purposes_and_basis(category: Category) -> (&'static [&'static str], &'static 
             &["equal-opportunity discounts: assessing an application"],
             "consent of the applicant (art. 6(1)(a)), given by applying",
         ),
+        Category::ReviewerNotes => (
+            &["equal-opportunity discounts: the reviewer's working notes on an application"],
+            "legitimate interest in a documented decision (art. 6(1)(f))",
+        ),
         Category::ConsentState => {
             (&["recording and honouring consent"], "legal obligation (art. 7(1))")
         }
@@ -92,6 +96,7 @@ fn recipients(category: Category) -> &'static [&'static str] {
         | Category::LearningRecord
         | Category::FinancialSituation
         | Category::SupportingDocuments
+        | Category::ReviewerNotes
         | Category::ConsentState
         | Category::AccessLogAboutMe
         | Category::AuditLog

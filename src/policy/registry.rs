@@ -492,7 +492,7 @@ pub const TABLES: &[Table] = &[
             col("situation", FINANCIAL),
             col("discount_percent", FINANCIAL),
             col("decision_reason", FINANCIAL),
-            col("reviewer_note", FINANCIAL),
+            col("reviewer_note", Holds::Data(Category::ReviewerNotes)),
             col("last_contact_at", FINANCIAL),
         ],
         export: true,

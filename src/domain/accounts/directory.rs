@@ -15,6 +15,7 @@ use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::consent::{self, Purpose};
 use crate::domain::tenancy::scoped;
+use crate::entities::enums::{AccountStatus, StoredRole};
 use crate::entities::{user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Category, Column, Relations, Role, UserRows};
@@ -73,8 +74,8 @@ pub async fn list_users(
         UserRows::Some { staff_accounts, consenting_to_marketing, learners } => {
             let mut allowed: HashSet<Uuid> = learners;
             if staff_accounts {
-                let staff: Vec<&str> =
-                    Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
+                let staff: Vec<StoredRole> =
+                    Role::ALL.into_iter().filter(|r| r.is_staff()).map(StoredRole::from).collect();
                 allowed.extend(
                     held_roles(actor.tenant_id)
                         .filter(user_role::Column::Role.is_in(staff))
@@ -86,7 +87,7 @@ pub async fn list_users(
             }
             if consenting_to_marketing {
                 let candidates: Vec<Uuid> = scoped::<user::Entity>(actor.tenant_id)
-                    .filter(user::Column::Status.eq("active"))
+                    .filter(user::Column::Status.eq(AccountStatus::Active))
                     .select_only()
                     .column(user::Column::Id)
                     .into_tuple()

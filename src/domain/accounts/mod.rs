@@ -41,6 +41,7 @@ pub use sessions::{LoginPolicy, SignIn, change_password, login, logout, refresh,
 
 use super::Services;
 use super::audit::{self, AuditRecord};
+pub use crate::entities::enums::AccountStatus;
 use crate::entities::user;
 use crate::error::AppResult;
 use crate::policy::{Actor, Category, RoleSet, SubjectFacts, SubjectStatus};
@@ -57,18 +58,19 @@ impl UserRecord {
     pub fn facts(&self) -> SubjectFacts {
         SubjectFacts {
             id: Some(self.user.id),
-            status: status_of(&self.user.status),
+            status: subject_status(self.user.status),
             is_staff: self.roles.any_staff(),
             ..SubjectFacts::person(self.user.id)
         }
     }
 }
 
-fn status_of(s: &str) -> SubjectStatus {
+/// The account's status as the policy sees it (the policy does not know the entities).
+fn subject_status(s: AccountStatus) -> SubjectStatus {
     match s {
-        "restricted" => SubjectStatus::Restricted,
-        "erased" => SubjectStatus::Erased,
-        _ => SubjectStatus::Active,
+        AccountStatus::Active => SubjectStatus::Active,
+        AccountStatus::Restricted => SubjectStatus::Restricted,
+        AccountStatus::Erased => SubjectStatus::Erased,
     }
 }
 

@@ -105,7 +105,7 @@ pub async fn update_profile(
     match patch.civility {
         Patch::Keep => {}
         Patch::Clear => m.civility = Set(None),
-        Patch::Set(c) => m.civility = Set(Some(c.as_str().to_owned())),
+        Patch::Set(c) => m.civility = Set(Some(c)),
     }
     if let Patch::Set(n) = patch.first_name {
         m.first_name = Set(n.into_inner());

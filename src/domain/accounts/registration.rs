@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::sessions::{SignIn, open_session, sign_in};
 use super::throttle::{throttle, throttle_key};
-use super::{audit_identity_change, find_record, passwords, roles::insert_role};
+use super::{AccountStatus, audit_identity_change, find_record, passwords, roles::insert_role};
 use crate::domain::Services;
 use crate::domain::consent::{self, Purpose};
 use crate::domain::tenancy::{Tenant, scoped};
@@ -130,7 +130,7 @@ async fn register_inner(
         tenant_id: tenant.id,
         email: Some(reg.email.into_inner()),
         password_hash: Some(hash),
-        civility: reg.civility.map(|c| c.as_str().to_owned()),
+        civility: reg.civility,
         first_name: reg.first_name.into_inner(),
         last_name: reg.last_name.into_inner(),
         phone: None,
@@ -141,7 +141,7 @@ async fn register_inner(
         country: None,
         birth_date: None,
         locale: reg.locale.into_inner(),
-        status: "active".into(),
+        status: AccountStatus::Active,
         last_contact_at: Some(now),
         accepted_policy_version: Some(policy.version.clone()),
         display_name: None,

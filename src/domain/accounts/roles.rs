@@ -16,9 +16,46 @@ use super::{UserRecord, audit_identity_change, find_record};
 use crate::domain::Services;
 use crate::domain::tenancy::scoped;
 use crate::domain::types::Email;
+use crate::entities::enums::{RevokedReason, StoredRole};
 use crate::entities::{user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Column, Role, RoleSet};
+
+/// A role as `user_roles` stores it: the policy's roles do not know the entities, so the two
+/// enums meet here, in exhaustive matches (a new role does not compile until it is stored).
+impl From<Role> for StoredRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Learner => StoredRole::Learner,
+            Role::Guardian => StoredRole::Guardian,
+            Role::Instructor => StoredRole::Instructor,
+            Role::Support => StoredRole::Support,
+            Role::Billing => StoredRole::Billing,
+            Role::Reviewer => StoredRole::Reviewer,
+            Role::Marketing => StoredRole::Marketing,
+            Role::PrivacyOfficer => StoredRole::PrivacyOfficer,
+            Role::Admin => StoredRole::Admin,
+            Role::Integration => StoredRole::Integration,
+        }
+    }
+}
+
+impl From<StoredRole> for Role {
+    fn from(r: StoredRole) -> Self {
+        match r {
+            StoredRole::Learner => Role::Learner,
+            StoredRole::Guardian => Role::Guardian,
+            StoredRole::Instructor => Role::Instructor,
+            StoredRole::Support => Role::Support,
+            StoredRole::Billing => Role::Billing,
+            StoredRole::Reviewer => Role::Reviewer,
+            StoredRole::Marketing => Role::Marketing,
+            StoredRole::PrivacyOfficer => Role::PrivacyOfficer,
+            StoredRole::Admin => Role::Admin,
+            StoredRole::Integration => Role::Integration,
+        }
+    }
+}
 
 /// Inserts a role row: in effect at once (`accepted`: registration's learner role, the
 /// guardian role of a link), or pending until its holder accepts it (a grant, see [`set_role`]).
@@ -33,7 +70,7 @@ pub(super) async fn insert_role<C: ConnectionTrait>(
 ) -> AppResult<()> {
     user_role::Entity::insert(user_role::ActiveModel {
         user_id: Set(user_id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role.into()),
         tenant_id: Set(tenant_id),
         granted_at: Set(at),
         granted_by: Set(by),
@@ -50,7 +87,7 @@ pub(super) fn role_row(tenant_id: Uuid, user: Uuid, role: Role) -> sea_orm::Cond
     sea_orm::Condition::all()
         .add(user_role::Column::TenantId.eq(tenant_id))
         .add(user_role::Column::UserId.eq(user))
-        .add(user_role::Column::Role.eq(role.as_str()))
+        .add(user_role::Column::Role.eq(StoredRole::from(role)))
 }
 
 /// The roles people of `tenant_id` hold: accepted grants only. A pending grant gives nothing
@@ -60,12 +97,10 @@ pub fn held_roles(tenant_id: Uuid) -> sea_orm::Select<user_role::Entity> {
     scoped::<user_role::Entity>(tenant_id).filter(user_role::Column::AcceptedAt.is_not_null())
 }
 
-/// Role sets by person, from role rows (unknown role names are skipped).
+/// Role sets by person, from role rows.
 fn role_sets(rows: Vec<user_role::Model>, into: &mut HashMap<Uuid, RoleSet>) {
     for r in rows {
-        if let Some(role) = Role::parse(&r.role) {
-            into.entry(r.user_id).or_default().insert(role);
-        }
+        into.entry(r.user_id).or_default().insert(r.role.into());
     }
 }
 
@@ -148,7 +183,7 @@ pub async fn set_role(
                     // Signed out whenever a row went, pending or not: the holder may have
                     // accepted it since it was read above, and a token must not outlive it.
                     if gone.rows_affected > 0 {
-                        revoke_sessions(txn, actor_c.tenant_id, SessionScope::AllOf { user_id: target, except: None }, now, "role revoked")
+                        revoke_sessions(txn, actor_c.tenant_id, SessionScope::AllOf { user_id: target, except: None }, now, RevokedReason::RoleRevoked)
                             .await?;
                     }
                 }
@@ -301,4 +336,20 @@ pub async fn pending_roles_of(
     let mut map: HashMap<Uuid, RoleSet> = ids.iter().map(|id| (*id, RoleSet::default())).collect();
     role_sets(rows, &mut map);
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ActiveEnum;
+
+    /// The names in tokens and audit records (`Role::as_str`) are the stored ones.
+    #[test]
+    fn every_role_is_stored_under_its_policy_name() {
+        for role in Role::ALL {
+            let stored = StoredRole::from(role);
+            assert_eq!(stored.to_value(), role.as_str());
+            assert_eq!(Role::from(stored), role);
+        }
+    }
 }

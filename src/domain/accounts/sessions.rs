@@ -19,6 +19,7 @@ use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::tenancy::{Tenant, scoped};
 use crate::domain::types::Password;
+use crate::entities::enums::{AccountStatus, RevokedReason};
 use crate::entities::{auth_session, refresh_token, user};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Column};
@@ -133,7 +134,7 @@ pub async fn login(
     let attempt = throttle(services, tenant.id, &keys).await?;
     let found = scoped::<user::Entity>(tenant.id)
         .filter(user::Column::Email.eq(normalised.as_str()))
-        .filter(user::Column::Status.ne("erased"))
+        .filter(user::Column::Status.ne(AccountStatus::Erased))
         .one(&services.db)
         .await?;
     let ok =
@@ -193,7 +194,7 @@ pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppRe
     }
     let record = find_record(services, tenant.id, session.user_id)
         .await?
-        .filter(|r| r.user.status != "erased")
+        .filter(|r| r.user.status != AccountStatus::Erased)
         .ok_or(AppError::Unauthenticated)?;
     let (tenant_id, session_id, expires) = (tenant.id, session.id, session.expires_at);
     let outcome = services
@@ -212,7 +213,7 @@ pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppRe
                         tenant_id,
                         SessionScope::One(session_id),
                         now,
-                        "refresh token reuse",
+                        RevokedReason::RefreshTokenReuse,
                     )
                     .await?;
                     return Ok(RefreshOutcome::Reused);
@@ -242,7 +243,7 @@ pub(super) async fn revoke_sessions<C: ConnectionTrait>(
     tenant_id: Uuid,
     scope: SessionScope,
     now: DateTime<Utc>,
-    reason: &str,
+    reason: RevokedReason,
 ) -> AppResult<u64> {
     let mut q = auth_session::Entity::update_many()
         .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
@@ -303,7 +304,14 @@ pub async fn logout(services: &Services, actor: &Actor, everywhere: bool) -> App
     } else {
         SessionScope::One(session_id)
     };
-    revoke_sessions(&services.db, actor.tenant_id, scope, services.clock.now(), "logout").await
+    revoke_sessions(
+        &services.db,
+        actor.tenant_id,
+        scope,
+        services.clock.now(),
+        RevokedReason::Logout,
+    )
+    .await
 }
 
 /// Changes the actor's password and signs out every other session.
@@ -347,7 +355,7 @@ pub async fn change_password(
                     actor.tenant_id,
                     SessionScope::AllOf { user_id, except: actor.session_id },
                     now,
-                    "password changed",
+                    RevokedReason::PasswordChanged,
                 )
                 .await?;
                 audit::record(

@@ -92,13 +92,13 @@ pub async fn create_course(
         title: d.title,
         summary: d.summary,
         description: d.description,
-        level: d.level.as_str().into(),
-        format: d.format.as_str().into(),
+        level: d.level,
+        format: d.format,
         language: d.language,
         price_cents: d.price.cents,
         currency: d.price.currency.as_str().into(),
         tax_rate_bp: d.tax_rate_bp,
-        status: CourseStatus::Draft.as_str().into(),
+        status: CourseStatus::Draft,
         created_at: now,
         updated_at: now,
     };
@@ -167,10 +167,10 @@ pub async fn update_course(
         m.description = Set(v);
     }
     if let Some(v) = p.level {
-        m.level = Set(v.as_str().into());
+        m.level = Set(v);
     }
     if let Some(v) = p.format {
-        m.format = Set(v.as_str().into());
+        m.format = Set(v);
     }
     if let Some(v) = p.language {
         m.language = Set(v);
@@ -207,7 +207,7 @@ pub async fn update_course(
         tenant.id = %actor.tenant_id,
         actor.id = actor.user_id.map(tracing::field::display),
         course.id = %id,
-        status = status.as_str(),
+        status = %status,
     )
 )]
 pub async fn set_course_status(
@@ -220,7 +220,7 @@ pub async fn set_course_status(
     let current = course(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let now = services.clock.now();
     let mut m: course::ActiveModel = current.into();
-    m.status = Set(status.as_str().into());
+    m.status = Set(status);
     m.updated_at = Set(now);
     let actor = actor.clone();
     let action = match status {

@@ -13,8 +13,8 @@
 //! * `search`: the public catalogue (published courses, filters, orders, slugs);
 //! * `readers`: reads by id and the batch readers behind the GraphQL loaders.
 //!
-//! This file keeps the catalogue's enums and what the admin writes share (the permission check
-//! and the audit record).
+//! This file re-exports the catalogue's enums and keeps what the admin writes share (the
+//! permission check and the audit record).
 
 mod courses;
 mod lessons;
@@ -39,34 +39,9 @@ use super::audit::{self, AuditRecord};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Column};
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),* }
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),* }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-string_enum!(
-    /// Course level.
-    Level { Beginner = "beginner", Intermediate = "intermediate", Advanced = "advanced" }
-);
-string_enum!(
-    /// How a course is taught.
-    Format { Online = "online", InPerson = "in_person", VirtualClass = "virtual_class" }
-);
-string_enum!(
-    /// Catalogue visibility: only published courses are shown to visitors.
-    CourseStatus { Draft = "draft", Published = "published", Archived = "archived" }
-);
+/// The catalogue's vocabularies: a course's level, format and status (stored as written in
+/// [`crate::entities::enums`]).
+pub use crate::entities::enums::{CourseStatus, Format, Level};
 
 fn require_admin(actor: &Actor) -> AppResult<()> {
     if crate::policy::may_manage_catalogue(actor) { Ok(()) } else { Err(AppError::Forbidden) }

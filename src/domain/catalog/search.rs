@@ -61,12 +61,12 @@ pub async fn published_courses(
 ) -> AppResult<(Vec<course::Model>, bool)> {
     let now = services.clock.now();
     let mut q = scoped::<course::Entity>(tenant_id)
-        .filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
+        .filter(course::Column::Status.eq(CourseStatus::Published));
     if let Some(f) = filter.format {
-        q = q.filter(course::Column::Format.eq(f.as_str()));
+        q = q.filter(course::Column::Format.eq(f));
     }
     if let Some(l) = filter.level {
-        q = q.filter(course::Column::Level.eq(l.as_str()));
+        q = q.filter(course::Column::Level.eq(l));
     }
     if let Some(l) = &filter.language {
         q = q.filter(course::Column::Language.eq(l.as_str()));
@@ -166,7 +166,7 @@ pub async fn course_by_slug(
 ) -> AppResult<Option<course::Model>> {
     let mut q = scoped::<course::Entity>(tenant_id).filter(course::Column::Slug.eq(slug));
     if !include_drafts {
-        q = q.filter(course::Column::Status.eq(CourseStatus::Published.as_str()));
+        q = q.filter(course::Column::Status.eq(CourseStatus::Published));
     }
     Ok(q.one(&services.db).await?)
 }

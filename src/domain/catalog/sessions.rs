@@ -11,9 +11,10 @@ use super::readers::{course, session_by_id};
 use super::{Format, record, require_admin};
 use crate::domain::Services;
 use crate::domain::types::HttpsUrl;
+use crate::entities::enums::{EnrollmentStatus, StoredRole};
 use crate::entities::{session, user_role};
 use crate::error::{AppError, AppResult};
-use crate::policy::{Actor, Role};
+use crate::policy::Actor;
 
 /// A new session (cohort), parsed.
 #[derive(Clone, Debug)]
@@ -34,7 +35,7 @@ async fn check_instructor(
 ) -> AppResult<()> {
     let ok = crate::domain::accounts::held_roles(tenant_id)
         .filter(user_role::Column::UserId.eq(id))
-        .filter(user_role::Column::Role.eq(Role::Instructor.as_str()))
+        .filter(user_role::Column::Role.eq(StoredRole::Instructor))
         .one(&services.db)
         .await?
         .is_some();
@@ -80,8 +81,7 @@ pub async fn create_session(
 ) -> AppResult<session::Model> {
     require_admin(actor)?;
     let c = course(services, actor.tenant_id, course_id).await?.ok_or(AppError::NotFound)?;
-    let format = Format::parse(&c.format).unwrap_or(Format::Online);
-    check_session_shape(format, &d)?;
+    check_session_shape(c.format, &d)?;
     if let Some(i) = d.instructor_id {
         check_instructor(services, actor.tenant_id, i, "input.instructorId").await?;
     }
@@ -134,7 +134,7 @@ pub async fn update_session(
     require_admin(actor)?;
     let s = session_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let c = course(services, actor.tenant_id, s.course_id).await?.ok_or(AppError::NotFound)?;
-    check_session_shape(Format::parse(&c.format).unwrap_or(Format::Online), &d)?;
+    check_session_shape(c.format, &d)?;
     if let Some(i) = d.instructor_id {
         check_instructor(services, actor.tenant_id, i, "input.instructorId").await?;
     }
@@ -196,9 +196,12 @@ pub async fn cancel_session(services: &Services, actor: &Actor, id: Uuid) -> App
                     .filter(session::Column::Id.eq(id))
                     .exec(txn)
                     .await?;
-                let live = ["pending_payment", "active"];
+                let live = [EnrollmentStatus::PendingPayment, EnrollmentStatus::Active];
                 let cancelled = crate::entities::enrollment::Entity::update_many()
-                    .col_expr(crate::entities::enrollment::Column::Status, Expr::value("cancelled"))
+                    .col_expr(
+                        crate::entities::enrollment::Column::Status,
+                        Expr::value(EnrollmentStatus::Cancelled),
+                    )
                     .col_expr(crate::entities::enrollment::Column::CancelledAt, Expr::value(now))
                     .filter(crate::entities::enrollment::Column::SessionId.eq(id))
                     .filter(crate::entities::enrollment::Column::Status.is_in(live))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::documents::touch_documents;
 use super::reads::{reload, visible};
 use super::retention::destroy;
-use super::{ApplicationStatus, Situation, require, status_of};
+use super::{ApplicationStatus, Situation, require};
 use crate::domain::Services;
 use crate::domain::accounts;
 use crate::domain::catalog::{self, CourseStatus};
@@ -47,7 +47,7 @@ pub async fn create(
     let course = catalog::course(services, actor.tenant_id, course_id)
         .await?
         .ok_or_else(|| AppError::bad_input("input.courseId", "no such course"))?;
-    if course.status != CourseStatus::Published.as_str() {
+    if course.status != CourseStatus::Published {
         return Err(AppError::bad_input("input.courseId", "this course is not on sale"));
     }
     if let Some(sid) = session_id {
@@ -66,8 +66,8 @@ pub async fn create(
         created_by: me,
         course_id,
         session_id,
-        status: ApplicationStatus::Draft.as_str().into(),
-        income_bracket: situation.income_bracket.map(|b| b.as_str().to_owned()),
+        status: ApplicationStatus::Draft,
+        income_bracket: situation.income_bracket,
         scholarship_holder: situation.scholarship_holder,
         situation: situation.text,
         discount_percent: None,
@@ -114,15 +114,12 @@ pub async fn update_situation(
     if !policy::acts_for(actor, relations, rec.application.applicant_id) {
         return Err(AppError::Forbidden);
     }
-    if status_of(&rec)? != ApplicationStatus::Draft {
+    if rec.application.status != ApplicationStatus::Draft {
         return Err(AppError::Conflict("only a draft can be changed".into()));
     }
     let now = services.clock.now();
     let res = eo_application::Entity::update_many()
-        .col_expr(
-            eo_application::Column::IncomeBracket,
-            Expr::value(situation.income_bracket.map(|b| b.as_str().to_owned())),
-        )
+        .col_expr(eo_application::Column::IncomeBracket, Expr::value(situation.income_bracket))
         .col_expr(
             eo_application::Column::ScholarshipHolder,
             Expr::value(situation.scholarship_holder),
@@ -131,7 +128,7 @@ pub async fn update_situation(
         .col_expr(eo_application::Column::LastContactAt, Expr::value(now))
         .col_expr(eo_application::Column::UpdatedAt, Expr::value(now))
         .filter(eo_application::Column::Id.eq(id))
-        .filter(eo_application::Column::Status.eq(ApplicationStatus::Draft.as_str()))
+        .filter(eo_application::Column::Status.eq(ApplicationStatus::Draft))
         .exec(&services.db)
         .await?;
     if res.rows_affected != 1 {
@@ -155,7 +152,7 @@ async fn applicant_moves(
     if !policy::acts_for(actor, relations, rec.application.applicant_id) {
         return Err(AppError::Forbidden);
     }
-    if status_of(&rec)?.decided() {
+    if rec.application.status.decided() {
         return Err(AppError::Conflict(format!(
             "the application is {}: it can no longer change",
             rec.application.status
@@ -188,19 +185,18 @@ async fn applicant_moves(
     }
     let now = services.clock.now();
     let mut q = eo_application::Entity::update_many()
-        .col_expr(eo_application::Column::Status, Expr::value(to.as_str()))
+        .col_expr(eo_application::Column::Status, Expr::value(to))
         .col_expr(eo_application::Column::LastContactAt, Expr::value(now))
         .col_expr(eo_application::Column::UpdatedAt, Expr::value(now))
         .filter(eo_application::Column::Id.eq(id))
-        .filter(eo_application::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+        .filter(eo_application::Column::Status.is_in(from.iter().copied()));
     if to == ApplicationStatus::Submitted {
         q = q.col_expr(eo_application::Column::SubmittedAt, Expr::value(now));
     }
     if q.exec(&services.db).await?.rows_affected != 1 {
         return Err(AppError::Conflict(format!(
             "an application that is {} cannot become {}",
-            rec.application.status,
-            to.as_str()
+            rec.application.status, to
         )));
     }
     touch_documents(&services.db, id, now).await?;
@@ -268,7 +264,7 @@ pub async fn delete(
     if !own && !officer {
         return Err(AppError::Forbidden);
     }
-    if own && !officer && status_of(&rec)? == ApplicationStatus::UnderReview {
+    if own && !officer && rec.application.status == ApplicationStatus::UnderReview {
         return Err(AppError::Conflict(
             "withdraw the application before deleting it: it is under review".into(),
         ));

@@ -17,9 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::reads::visible;
-use super::{
-    ApplicationStatus, DocumentConfig, DocumentKind, IncomingFile, require, status_of, vault,
-};
+use super::{ApplicationStatus, DocumentConfig, DocumentKind, IncomingFile, require, vault};
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::tenancy::scoped;
@@ -63,7 +61,7 @@ pub async fn add_documents(
         return Err(AppError::Forbidden);
     }
     require(policy::decide(actor, relations, &rec.facts(), DataField::Documents, Op::Write))?;
-    if !matches!(status_of(&rec)?, ApplicationStatus::Draft | ApplicationStatus::Submitted) {
+    if !matches!(rec.application.status, ApplicationStatus::Draft | ApplicationStatus::Submitted) {
         return Err(AppError::Conflict("documents can be added until the review starts".into()));
     }
     if files.is_empty() {
@@ -117,7 +115,7 @@ pub async fn add_documents(
             id: doc_id,
             tenant_id: actor.tenant_id,
             application_id: id,
-            kind: kind.as_str().into(),
+            kind,
             original_name: if name.is_empty() { "document".into() } else { name },
             mime_type: sniffed.mime().into(),
             size_bytes: content.len() as i64,
@@ -133,17 +131,16 @@ pub async fn add_documents(
         let txn = services.db.begin().await?;
         // First a guarded write: it locks the application (the write lock on SQLite) and checks
         // that the review has not started meanwhile; then the cap is counted again under it.
-        let open =
-            eo_application::Entity::update_many()
-                .col_expr(eo_application::Column::LastContactAt, Expr::value(now))
-                .col_expr(eo_application::Column::UpdatedAt, Expr::value(now))
-                .filter(eo_application::Column::Id.eq(id))
-                .filter(eo_application::Column::Status.is_in([
-                    ApplicationStatus::Draft.as_str(),
-                    ApplicationStatus::Submitted.as_str(),
-                ]))
-                .exec(&txn)
-                .await?;
+        let open = eo_application::Entity::update_many()
+            .col_expr(eo_application::Column::LastContactAt, Expr::value(now))
+            .col_expr(eo_application::Column::UpdatedAt, Expr::value(now))
+            .filter(eo_application::Column::Id.eq(id))
+            .filter(
+                eo_application::Column::Status
+                    .is_in([ApplicationStatus::Draft, ApplicationStatus::Submitted]),
+            )
+            .exec(&txn)
+            .await?;
         if open.rows_affected != 1 {
             return Err(AppError::Conflict(
                 "documents can be added until the review starts".into(),

@@ -39,39 +39,10 @@ use crate::error::{AppError, AppResult};
 use crate::policy::{Column, Decision, SubjectFacts};
 use vault::{DocumentStore, MasterKeys};
 
-/// Application states.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApplicationStatus {
-    Draft,
-    Submitted,
-    UnderReview,
-    Approved,
-    Rejected,
-    Withdrawn,
-}
+pub use crate::entities::enums::{ApplicationStatus, DocumentKind, IncomeBracket};
 
 impl ApplicationStatus {
-    pub const ALL: [ApplicationStatus; 6] = [
-        ApplicationStatus::Draft,
-        ApplicationStatus::Submitted,
-        ApplicationStatus::UnderReview,
-        ApplicationStatus::Approved,
-        ApplicationStatus::Rejected,
-        ApplicationStatus::Withdrawn,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApplicationStatus::Draft => "draft",
-            ApplicationStatus::Submitted => "submitted",
-            ApplicationStatus::UnderReview => "under_review",
-            ApplicationStatus::Approved => "approved",
-            ApplicationStatus::Rejected => "rejected",
-            ApplicationStatus::Withdrawn => "withdrawn",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
+    /// Approved or rejected: the decision is final.
     pub fn decided(self) -> bool {
         matches!(self, ApplicationStatus::Approved | ApplicationStatus::Rejected)
     }
@@ -86,67 +57,9 @@ impl ApplicationStatus {
                 | ApplicationStatus::Rejected
         )
     }
-    /// The statuses of [`ApplicationStatus::in_review`], as stored.
-    pub fn in_review_names() -> Vec<&'static str> {
-        Self::ALL.into_iter().filter(|s| s.in_review()).map(Self::as_str).collect()
-    }
-}
-
-/// Household income brackets (yearly taxable income of the household).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IncomeBracket {
-    Below10k,
-    From10kTo20k,
-    From20kTo30k,
-    Above30k,
-}
-
-impl IncomeBracket {
-    pub const ALL: [IncomeBracket; 4] = [
-        IncomeBracket::Below10k,
-        IncomeBracket::From10kTo20k,
-        IncomeBracket::From20kTo30k,
-        IncomeBracket::Above30k,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IncomeBracket::Below10k => "below_10k",
-            IncomeBracket::From10kTo20k => "10k_20k",
-            IncomeBracket::From20kTo30k => "20k_30k",
-            IncomeBracket::Above30k => "above_30k",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
-
-/// What a supporting document is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DocumentKind {
-    TaxNotice,
-    ScholarshipNotice,
-    IdentityDocument,
-    Other,
-}
-
-impl DocumentKind {
-    pub const ALL: [DocumentKind; 4] = [
-        DocumentKind::TaxNotice,
-        DocumentKind::ScholarshipNotice,
-        DocumentKind::IdentityDocument,
-        DocumentKind::Other,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::TaxNotice => "tax_notice",
-            DocumentKind::ScholarshipNotice => "scholarship_notice",
-            DocumentKind::IdentityDocument => "identity_document",
-            DocumentKind::Other => "other",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    /// The statuses of [`ApplicationStatus::in_review`].
+    pub fn in_review_statuses() -> Vec<ApplicationStatus> {
+        <Self as sea_orm::Iterable>::iter().filter(|s| s.in_review()).collect()
     }
 }
 
@@ -169,10 +82,10 @@ pub struct ApplicationRecord {
 impl ApplicationRecord {
     /// The applicant as the policy's subject of this application's data.
     pub fn facts(&self) -> SubjectFacts {
-        let status = ApplicationStatus::parse(&self.application.status);
+        let status = self.application.status;
         SubjectFacts {
-            is_applicant: status.is_some_and(ApplicationStatus::in_review),
-            decided: status.is_some_and(ApplicationStatus::decided),
+            is_applicant: status.in_review(),
+            decided: status.decided(),
             ..self.applicant.facts()
         }
     }
@@ -200,12 +113,6 @@ impl std::fmt::Debug for Situation {
     }
 }
 
-/// An application's status, parsed (an unknown stored status is an internal error).
-fn status_of(rec: &ApplicationRecord) -> AppResult<ApplicationStatus> {
-    ApplicationStatus::parse(&rec.application.status)
-        .ok_or_else(|| AppError::internal("reading an application", "unknown status"))
-}
-
 /// One uploaded file as received (in memory: plaintext never touches the disk).
 pub struct IncomingFile {
     pub name: String,
@@ -217,19 +124,4 @@ pub struct IncomingFile {
 pub struct ApplicationFilter {
     pub status: Option<ApplicationStatus>,
     pub course: Option<Uuid>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shop_prices_discounts_of_approved_applications() {
-        // The shop reads `eo_application` rows without calling this module: its status
-        // literal must be this module's `Approved`.
-        assert_eq!(
-            crate::domain::shop::pricing::APPROVED_APPLICATION,
-            ApplicationStatus::Approved.as_str()
-        );
-    }
 }

@@ -45,7 +45,7 @@ pub async fn visible(
         .await?
         .ok_or(AppError::NotFound)?;
     let rec = ApplicationRecord { application: a, applicant };
-    let draft = rec.application.status == ApplicationStatus::Draft.as_str();
+    let draft = rec.application.status == ApplicationStatus::Draft;
     if draft && !policy::acts_for(actor, relations, rec.application.applicant_id) {
         return Err(AppError::NotFound);
     }
@@ -84,16 +84,16 @@ pub async fn list(
     let mut q = scoped::<eo_application::Entity>(actor.tenant_id);
     let queue = policy::sees_all_applications(actor);
     if queue && policy::sees_withdrawn_applications(actor) {
-        q = q.filter(eo_application::Column::Status.ne(ApplicationStatus::Draft.as_str()));
+        q = q.filter(eo_application::Column::Status.ne(ApplicationStatus::Draft));
     } else if queue {
-        q = q.filter(eo_application::Column::Status.is_in(ApplicationStatus::in_review_names()));
+        q = q.filter(eo_application::Column::Status.is_in(ApplicationStatus::in_review_statuses()));
     } else {
         q = q.filter(
             eo_application::Column::ApplicantId.is_in(policy::people_acted_for(actor, relations)),
         );
     }
     if let Some(s) = f.status {
-        q = q.filter(eo_application::Column::Status.eq(s.as_str()));
+        q = q.filter(eo_application::Column::Status.eq(s));
     }
     if let Some(c) = f.course {
         q = q.filter(eo_application::Column::CourseId.eq(c));
@@ -117,7 +117,7 @@ pub async fn in_review_applicants(
 ) -> AppResult<HashMap<Uuid, bool>> {
     let found: HashSet<Uuid> = scoped::<eo_application::Entity>(tenant_id)
         .filter(eo_application::Column::ApplicantId.is_in(people.iter().copied()))
-        .filter(eo_application::Column::Status.is_in(ApplicationStatus::in_review_names()))
+        .filter(eo_application::Column::Status.is_in(ApplicationStatus::in_review_statuses()))
         .select_only()
         .column(eo_application::Column::ApplicantId)
         .into_tuple::<Uuid>()

@@ -149,10 +149,10 @@ async fn decide_move(
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let mut q = eo_application::Entity::update_many()
-        .col_expr(eo_application::Column::Status, Expr::value(to.as_str()))
+        .col_expr(eo_application::Column::Status, Expr::value(to))
         .col_expr(eo_application::Column::UpdatedAt, Expr::value(now))
         .filter(eo_application::Column::Id.eq(id))
-        .filter(eo_application::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+        .filter(eo_application::Column::Status.is_in(from.iter().copied()));
     if to.decided() {
         q = q
             .col_expr(eo_application::Column::DiscountPercent, Expr::value(percent))
@@ -165,8 +165,7 @@ async fn decide_move(
     if q.exec(&txn).await?.rows_affected != 1 {
         return Err(AppError::Conflict(format!(
             "an application that is {} cannot become {}",
-            rec.application.status,
-            to.as_str()
+            rec.application.status, to
         )));
     }
     if to.decided() {

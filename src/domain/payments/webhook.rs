@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::{GatewayError, IntentStatus, IntentView, SignatureError, verify_signature};
 use crate::domain::Services;
 use crate::domain::shop::{self, OrderStatus, PaymentOutcome};
+pub use crate::entities::enums::PaymentEventOutcome;
 use crate::entities::{order, payment_event};
 use crate::error::AppError;
 
@@ -41,8 +42,8 @@ pub enum WebhookError {
 /// What processing one delivery did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WebhookOutcome {
-    /// Processed now, with what it did (`applied`, `stale`, `ignored`, `unknown_order`, …).
-    Processed(&'static str),
+    /// Processed now, with what it did (stored on the event's record).
+    Processed(PaymentEventOutcome),
     /// This event id was processed before: nothing changed.
     Duplicate,
 }
@@ -246,7 +247,7 @@ pub async fn handle(
             event_type: ev.type_.clone(),
             payment_intent_id: intent.as_ref().map(|i| i.id.clone()).or(named_intent),
             order_id: order.as_ref().map(|o| o.id),
-            outcome: "processing".into(),
+            outcome: PaymentEventOutcome::Processing,
             created_at: ev.created,
             processed_at: now,
         }))
@@ -259,43 +260,43 @@ pub async fn handle(
         }
         return Err(e.into());
     }
-    let outcome: &'static str = match (&intent, &order) {
-        (None, _) if unknown_intent => "unknown_intent",
-        (None, _) => "ignored",
-        (Some(_), None) => "unknown_order",
+    let outcome = match (&intent, &order) {
+        (None, _) if unknown_intent => PaymentEventOutcome::UnknownIntent,
+        (None, _) => PaymentEventOutcome::Ignored,
+        (Some(_), None) => PaymentEventOutcome::UnknownOrder,
         (Some(i), Some(o)) => match i.status {
             IntentStatus::Succeeded => match shop::apply_payment(&txn, services, o, i).await? {
-                PaymentOutcome::Applied => "applied",
-                PaymentOutcome::AlreadyDone => "stale",
-                PaymentOutcome::Mismatch => "mismatch",
-                PaymentOutcome::SeatsGone => "seats_gone",
+                PaymentOutcome::Applied => PaymentEventOutcome::Applied,
+                PaymentOutcome::AlreadyDone => PaymentEventOutcome::Stale,
+                PaymentOutcome::Mismatch => PaymentEventOutcome::Mismatch,
+                PaymentOutcome::SeatsGone => PaymentEventOutcome::SeatsGone,
             },
             IntentStatus::Processing => {
                 if shop::mark_unpaid_state(&txn, o.id, OrderStatus::AwaitingPayment, None, now)
                     .await?
                 {
-                    "applied"
+                    PaymentEventOutcome::Applied
                 } else {
-                    "stale"
+                    PaymentEventOutcome::Stale
                 }
             }
             IntentStatus::RequiresPaymentMethod if i.last_error.is_some() => {
                 let err = i.last_error.clone().map(|e| e.chars().take(200).collect::<String>());
                 if shop::mark_unpaid_state(&txn, o.id, OrderStatus::PaymentFailed, err, now).await?
                 {
-                    "applied"
+                    PaymentEventOutcome::Applied
                 } else {
-                    "stale"
+                    PaymentEventOutcome::Stale
                 }
             }
             IntentStatus::Canceled => {
                 if shop::cancel_unpaid(&txn, o, now).await? {
-                    "applied"
+                    PaymentEventOutcome::Applied
                 } else {
-                    "stale"
+                    PaymentEventOutcome::Stale
                 }
             }
-            _ => "ignored",
+            _ => PaymentEventOutcome::Ignored,
         },
     };
     payment_event::Entity::update_many()
@@ -305,14 +306,15 @@ pub async fn handle(
         .await
         .map_err(AppError::from)?;
     txn.commit().await.map_err(AppError::from)?;
-    if outcome == "seats_gone"
+    if outcome == PaymentEventOutcome::SeatsGone
         && let Some(i) = &intent
     {
         // Paid for seats that are no longer there: give the money back (idempotent per intent).
         let key = format!("pupitre-autorefund-{}", i.id);
+        let reason = outcome.to_string();
         match p
             .stats
-            .time(p.gateway.create_refund(&i.id, None, &[("reason", "seats_gone")], &key))
+            .time(p.gateway.create_refund(&i.id, None, &[("reason", reason.as_str())], &key))
             .await
         {
             Ok(_) => {
@@ -323,6 +325,6 @@ pub async fn handle(
             }
         }
     }
-    tracing::info!(stripe.event = %ev.id, outcome, "webhook processed");
+    tracing::info!(stripe.event = %ev.id, outcome = %outcome, "webhook processed");
     Ok(WebhookOutcome::Processed(outcome))
 }

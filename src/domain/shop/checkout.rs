@@ -87,7 +87,7 @@ pub async fn create_order(
         tenant_id: actor.tenant_id,
         buyer_id: Some(buyer),
         learner_id: Some(learner),
-        status: OrderStatus::Pending.as_str().into(),
+        status: OrderStatus::Pending,
         currency: currency.clone(),
         subtotal_cents: subtotal,
         discount_cents: subtotal - total,
@@ -223,10 +223,10 @@ async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), Gate
     let attached = order::Entity::update_many()
         .col_expr(order::Column::PaymentIntentId, Expr::value(intent.id.clone()))
         .col_expr(order::Column::ClientSecret, Expr::value(intent.client_secret.clone()))
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::AwaitingPayment.as_str()))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::AwaitingPayment))
         .col_expr(order::Column::UpdatedAt, Expr::value(services.clock.now()))
         .filter(order::Column::Id.eq(o.id))
-        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .filter(order::Column::PaymentIntentId.is_null())
         .exec(&services.db)
         .await
@@ -309,7 +309,7 @@ async fn replay(services: &Services, existing: order::Model, hash: &str) -> AppR
         ));
     }
     let mut existing = existing;
-    if existing.status == OrderStatus::Pending.as_str()
+    if existing.status == OrderStatus::Pending
         && existing.payment_intent_id.is_none()
         && existing.hold_expires_at > services.clock.now()
     {

@@ -23,21 +23,18 @@ use crate::policy::{
     self, Actor, Category, DataField, Decision, Op, Relations, SubjectFacts, SubjectStatus,
 };
 
-/// Invoices proper.
-pub const INVOICE_SERIES: &str = "F";
-/// Credit notes (factures d'avoir).
-pub const CREDIT_NOTE_SERIES: &str = "AV";
+pub use crate::entities::enums::InvoiceSeries;
 
 /// Takes the next number of `series` for `tenant_id` inside the caller's transaction.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.series = series))]
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.series = %series))]
 pub async fn next_number<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
-    series: &str,
+    series: InvoiceSeries,
 ) -> AppResult<i64> {
     invoice_counter::Entity::insert(invoice_counter::ActiveModel {
         tenant_id: sea_orm::ActiveValue::Set(tenant_id),
-        series: sea_orm::ActiveValue::Set(series.to_owned()),
+        series: sea_orm::ActiveValue::Set(series),
         last_number: sea_orm::ActiveValue::Set(0),
     })
     .on_conflict(
@@ -59,14 +56,14 @@ pub async fn next_number<C: ConnectionTrait>(
     if res.rows_affected != 1 {
         return Err(AppError::internal("numbering an invoice", "invoice counter row missing"));
     }
-    let row = invoice_counter::Entity::find_by_id((tenant_id, series.to_owned()))
+    let row = invoice_counter::Entity::find_by_id((tenant_id, series))
         .one(conn)
         .await?
         .ok_or_else(|| AppError::internal("numbering an invoice", "invoice counter row missing"))?;
     Ok(row.last_number)
 }
 
-fn format_number(series: &str, seq: i64) -> String {
+fn format_number(series: InvoiceSeries, seq: i64) -> String {
     format!("{series}-{seq:06}")
 }
 
@@ -84,14 +81,14 @@ pub async fn issue_invoice<C: ConnectionTrait>(
 ) -> AppResult<invoice::Model> {
     if let Some(existing) = scoped::<invoice::Entity>(o.tenant_id)
         .filter(invoice::Column::OrderId.eq(o.id))
-        .filter(invoice::Column::Series.eq(INVOICE_SERIES))
+        .filter(invoice::Column::Series.eq(InvoiceSeries::Invoice))
         .one(conn)
         .await?
     {
         return Ok(existing);
     }
-    let seq = next_number(conn, o.tenant_id, INVOICE_SERIES).await?;
-    let number = format_number(INVOICE_SERIES, seq);
+    let seq = next_number(conn, o.tenant_id, InvoiceSeries::Invoice).await?;
+    let number = format_number(InvoiceSeries::Invoice, seq);
     let snapshot = json!({
         "kind": "invoice",
         "number": number,
@@ -118,7 +115,7 @@ pub async fn issue_invoice<C: ConnectionTrait>(
         tenant_id: o.tenant_id,
         order_id: o.id,
         buyer_id: o.buyer_id,
-        series: INVOICE_SERIES.into(),
+        series: InvoiceSeries::Invoice,
         seq,
         number,
         refund_id: None,
@@ -149,14 +146,14 @@ pub async fn issue_credit_note<C: ConnectionTrait>(
 ) -> AppResult<invoice::Model> {
     let original = scoped::<invoice::Entity>(o.tenant_id)
         .filter(invoice::Column::OrderId.eq(o.id))
-        .filter(invoice::Column::Series.eq(INVOICE_SERIES))
+        .filter(invoice::Column::Series.eq(InvoiceSeries::Invoice))
         .one(conn)
         .await?
         .ok_or_else(|| {
             AppError::internal("issuing a credit note", "the refunded order has no invoice")
         })?;
-    let seq = next_number(conn, o.tenant_id, CREDIT_NOTE_SERIES).await?;
-    let number = format_number(CREDIT_NOTE_SERIES, seq);
+    let seq = next_number(conn, o.tenant_id, InvoiceSeries::CreditNote).await?;
+    let number = format_number(InvoiceSeries::CreditNote, seq);
     // Tax in proportion, except on the note that completes the refund, which takes what is left,
     // so that the credit notes' tax adds up to the invoice's exactly.
     let credited_tax: i64 = scoped::<invoice::Entity>(o.tenant_id)
@@ -204,7 +201,7 @@ pub async fn issue_credit_note<C: ConnectionTrait>(
         tenant_id: o.tenant_id,
         order_id: o.id,
         buyer_id: o.buyer_id,
-        series: CREDIT_NOTE_SERIES.into(),
+        series: InvoiceSeries::CreditNote,
         seq,
         number,
         refund_id: Some(r.id),
@@ -301,8 +298,12 @@ pub async fn invoices_of(
 }
 
 /// Every number of one series, ascending (for gap checks and exports).
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.series = series))]
-pub async fn numbers(services: &Services, tenant_id: Uuid, series: &str) -> AppResult<Vec<i64>> {
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, invoice.series = %series))]
+pub async fn numbers(
+    services: &Services,
+    tenant_id: Uuid,
+    series: InvoiceSeries,
+) -> AppResult<Vec<i64>> {
     Ok(scoped::<invoice::Entity>(tenant_id)
         .filter(invoice::Column::Series.eq(series))
         .order_by_asc(invoice::Column::Seq)
@@ -349,7 +350,7 @@ pub fn render_pdf(inv: &invoice::Model, seller: &str) -> AppResult<Vec<u8>> {
     use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
     let snap: Value = serde_json::from_str(&inv.snapshot)
         .map_err(|e| AppError::internal("reading an invoice snapshot", e))?;
-    let credit = inv.series == CREDIT_NOTE_SERIES;
+    let credit = inv.series == InvoiceSeries::CreditNote;
     let cur = inv.currency.as_str();
     let mut rows: Vec<(f32, f32, String)> = Vec::new(); // (size, x, text) per line, top to bottom
     rows.push((

@@ -20,7 +20,7 @@ use super::pricing::reprice;
 use super::{OrderStatus, invoice, seat_order};
 use crate::domain::Services;
 use crate::domain::learning::{self, EnrollmentStatus};
-use crate::domain::outbox::queue_mail;
+use crate::domain::outbox::{MailKind, queue_mail};
 use crate::domain::payments::{IntentStatus, IntentView};
 use crate::domain::tenancy::scoped;
 use crate::entities::{order, order_line};
@@ -93,10 +93,10 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
     let now = services.clock.now();
     // An order the expiry job cancelled (unpaid) can still be paid: its seats are taken again
     // below if they are free.
-    let mut from: Vec<&str> = OrderStatus::UNPAID.to_vec();
-    from.push(OrderStatus::Cancelled.as_str());
+    let mut from = OrderStatus::UNPAID.to_vec();
+    from.push(OrderStatus::Cancelled);
     let mut moved = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid.as_str()))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid))
         .col_expr(order::Column::PaidAt, Expr::value(now))
         .col_expr(order::Column::ClosedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(order::Column::LastPaymentError, Expr::value(Option::<String>::None))
@@ -156,7 +156,7 @@ async fn apply_payment_in<C: ConnectionTrait + TransactionTrait>(
         conn,
         order.tenant_id,
         order.buyer_id,
-        "payment_receipt",
+        MailKind::PaymentReceipt,
         json!({ "orderId": order.id, "invoiceId": inv.id }),
         now,
     )
@@ -173,13 +173,13 @@ pub async fn mark_unpaid_state<C: ConnectionTrait>(
     error: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let from: &[&str] = match to {
-        OrderStatus::AwaitingPayment => &["pending", "payment_failed"],
-        OrderStatus::PaymentFailed => &["pending", "awaiting_payment"],
+    let from: &[OrderStatus] = match to {
+        OrderStatus::AwaitingPayment => &[OrderStatus::Pending, OrderStatus::PaymentFailed],
+        OrderStatus::PaymentFailed => &[OrderStatus::Pending, OrderStatus::AwaitingPayment],
         _ => &[],
     };
     let res = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::Status, Expr::value(to))
         .col_expr(order::Column::LastPaymentError, Expr::value(error))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order_id))
@@ -197,7 +197,7 @@ pub async fn cancel_unpaid<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let res = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled.as_str()))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
         .col_expr(order::Column::ClosedAt, Expr::value(now))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order.id))

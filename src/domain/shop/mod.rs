@@ -46,45 +46,12 @@ use uuid::Uuid;
 use super::types::PostalAddress;
 use crate::entities::{order, order_line};
 
-/// Order states (SPEC §3), plus `payment_failed`: the last attempt was declined, the seats are
-/// still held and the buyer may try again until the hold expires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderStatus {
-    Pending,
-    AwaitingPayment,
-    PaymentFailed,
-    Paid,
-    PartiallyRefunded,
-    Refunded,
-    Cancelled,
-}
+pub use crate::entities::enums::OrderStatus;
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
-        OrderStatus::Pending,
-        OrderStatus::AwaitingPayment,
-        OrderStatus::PaymentFailed,
-        OrderStatus::Paid,
-        OrderStatus::PartiallyRefunded,
-        OrderStatus::Refunded,
-        OrderStatus::Cancelled,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::AwaitingPayment => "awaiting_payment",
-            OrderStatus::PaymentFailed => "payment_failed",
-            OrderStatus::Paid => "paid",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<OrderStatus> {
-        OrderStatus::ALL.into_iter().find(|o| o.as_str() == s)
-    }
     /// Not paid yet, seats held.
-    pub const UNPAID: [&'static str; 3] = ["pending", "awaiting_payment", "payment_failed"];
+    pub const UNPAID: [OrderStatus; 3] =
+        [OrderStatus::Pending, OrderStatus::AwaitingPayment, OrderStatus::PaymentFailed];
 }
 
 /// At most this many sessions in one order.

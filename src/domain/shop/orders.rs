@@ -103,7 +103,7 @@ pub async fn list_orders(
         q = q.filter(order::Column::BuyerId.is_in(people));
     }
     if let Some(s) = filter.status {
-        q = q.filter(order::Column::Status.eq(s.as_str()));
+        q = q.filter(order::Column::Status.eq(s));
     }
     if let Some(b) = filter.buyer {
         q = q.filter(order::Column::BuyerId.eq(b));

@@ -19,12 +19,9 @@ use super::{MAX_LINES, OrderRequest, OrderStatus, lines_of};
 use crate::domain::Services;
 use crate::domain::catalog::{self, CourseStatus};
 use crate::domain::tenancy::scoped;
+use crate::entities::enums::ApplicationStatus;
 use crate::entities::{course, eo_application, order, order_line, session};
 use crate::error::{AppError, AppResult};
-
-/// The stored status of an approved application (`ApplicationStatus::Approved` of the
-/// equal-opportunity module, which checks in a test that the two agree).
-pub const APPROVED_APPLICATION: &str = "approved";
 
 /// The approved discount (percent) of `applicant` for each of `courses`.
 pub async fn approved_discounts<C: ConnectionTrait>(
@@ -36,7 +33,7 @@ pub async fn approved_discounts<C: ConnectionTrait>(
     let rows = scoped::<eo_application::Entity>(tenant_id)
         .filter(eo_application::Column::ApplicantId.eq(applicant))
         .filter(eo_application::Column::CourseId.is_in(courses.iter().copied()))
-        .filter(eo_application::Column::Status.eq(APPROVED_APPLICATION))
+        .filter(eo_application::Column::Status.eq(ApplicationStatus::Approved))
         .all(conn)
         .await?;
     Ok(rows.into_iter().filter_map(|a| Some((a.course_id, a.discount_percent?))).collect())
@@ -87,7 +84,7 @@ pub(super) async fn price(
         let c = courses
             .get(&s.course_id)
             .ok_or_else(|| AppError::bad_input(&field, "no such session"))?;
-        if c.status != CourseStatus::Published.as_str() || s.cancelled {
+        if c.status != CourseStatus::Published || s.cancelled {
             return Err(AppError::bad_input(field, "this session is not on sale"));
         }
         if s.starts_at <= now {

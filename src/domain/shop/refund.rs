@@ -18,36 +18,14 @@ use uuid::Uuid;
 use super::{OrderStatus, invoice, order_by_id, release_seats};
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
-use crate::domain::outbox::queue_mail;
+use crate::domain::outbox::{MailKind, queue_mail};
 use crate::domain::payments::GatewayError;
 use crate::domain::tenancy::scoped;
 use crate::entities::{invoice as invoice_entity, order, refund};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Category, Column};
 
-/// Refund states: `Pending` while Stripe is (or must again be) asked, then `Succeeded` or
-/// `Failed` (refused by Stripe).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefundStatus {
-    Pending,
-    Succeeded,
-    Failed,
-}
-
-impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Pending => "pending",
-            RefundStatus::Succeeded => "succeeded",
-            RefundStatus::Failed => "failed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
-}
+pub use crate::entities::enums::RefundStatus;
 
 /// What a refund produced.
 #[derive(Clone, Debug)]
@@ -93,10 +71,7 @@ pub async fn refund_order(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !matches!(
-        OrderStatus::parse(&o.status),
-        Some(OrderStatus::Paid | OrderStatus::PartiallyRefunded)
-    ) {
+    if !matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
         return Err(AppError::Conflict("only a paid order can be refunded".into()));
     }
     let pi = o
@@ -105,7 +80,7 @@ pub async fn refund_order(
         .ok_or_else(|| AppError::Conflict("this order has no payment".into()))?;
     let in_flight: i64 = scoped::<refund::Entity>(actor.tenant_id)
         .filter(refund::Column::OrderId.eq(order_id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .all(&txn)
         .await?
         .iter()
@@ -131,7 +106,7 @@ pub async fn refund_order(
         tenant_id: actor.tenant_id,
         order_id,
         amount_cents: amount,
-        status: RefundStatus::Pending.as_str().into(),
+        status: RefundStatus::Pending,
         reason: reason.clone(),
         stripe_refund_id: None,
         requested_by: actor.user_id,
@@ -180,10 +155,10 @@ async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
         Ok(sr) => Sent::Done(sr.id),
         Err(GatewayError::Rejected { code, .. }) => {
             let failed = refund::Entity::update_many()
-                .col_expr(refund::Column::Status, Expr::value(RefundStatus::Failed.as_str()))
+                .col_expr(refund::Column::Status, Expr::value(RefundStatus::Failed))
                 .col_expr(refund::Column::CompletedAt, Expr::value(services.clock.now()))
                 .filter(refund::Column::Id.eq(r.id))
-                .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+                .filter(refund::Column::Status.eq(RefundStatus::Pending))
                 .exec(&services.db)
                 .await;
             match failed {
@@ -208,12 +183,12 @@ async fn complete(
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     let moved = refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded.as_str()))
+        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
         .col_expr(refund::Column::StripeRefundId, Expr::value(stripe_id))
         .col_expr(refund::Column::CompletedAt, Expr::value(now))
         .filter(refund::Column::Id.eq(refund_id))
         .filter(refund::Column::TenantId.eq(actor.tenant_id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .exec(&txn)
         .await?;
     if moved.rows_affected != 1 {
@@ -236,7 +211,7 @@ async fn complete(
     let full = current.refunded_cents >= current.total_cents;
     let status = if full { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded };
     order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(status.as_str()))
+        .col_expr(order::Column::Status, Expr::value(status))
         .col_expr(order::Column::ClosedAt, Expr::value(if full { Some(now) } else { None }))
         .filter(order::Column::Id.eq(order_id))
         .exec(&txn)
@@ -249,7 +224,7 @@ async fn complete(
         &txn,
         actor.tenant_id,
         current.buyer_id,
-        "refund_receipt",
+        MailKind::RefundReceipt,
         json!({ "orderId": order_id, "creditNoteId": credit_note.id }),
         now,
     )
@@ -283,7 +258,7 @@ pub async fn retry_pending_refunds(
 ) -> AppResult<u64> {
     let before = services.clock.now() - min_age;
     let pending = refund::Entity::find()
-        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .filter(refund::Column::CreatedAt.lte(before))
         .limit(100)
         .all(&services.db)

@@ -1,0 +1,373 @@
+//! The vocabularies of the enum-like columns: each is stored as the plain string of its
+//! `string_value` (the columns are `VARCHAR`/`TEXT`, not database enums), so the stored data is
+//! exactly what it was when these columns were `String`s.
+//!
+//! Each vocabulary is written here once. The domain re-exports these types under its own names
+//! (`shop::OrderStatus`, `learning::EnrollmentStatus`, …) and adds their rules in its own `impl`
+//! blocks; GraphQL mirrors them with `gql_enum!`. Nothing else spells a stored value.
+//!
+//! `Display` and `Serialize` write the stored string (for logs, audit details and JSON
+//! answers); `parse` reads it (demo data). A row whose column holds a value missing here fails to load: add the variant
+//! (and keep the old one) before any code writes a new value.
+//!
+//! What stays a `String`, and why: `audit_log.action`, `.category` and `.purpose` are the
+//! policy's vocabularies (`policy` does not depend on the entities); `consent_records.source`
+//! is the client's own label; `users.locale` is a language tag; currencies are ISO codes;
+//! `payment_events.event_type` is Stripe's open list of event types.
+
+use sea_orm::entity::prelude::*;
+
+/// Writes the stored string for `Display` and `Serialize`, and reads it back with `parse`.
+macro_rules! stored_string {
+    ($($ty:ident),* $(,)?) => {$(
+        impl $ty {
+            /// The variant stored as `s`, if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                <Self as sea_orm::Iterable>::iter().find(|v| sea_orm::ActiveEnum::to_value(v) == s)
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&sea_orm::ActiveEnum::to_value(self))
+            }
+        }
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&sea_orm::ActiveEnum::to_value(self))
+            }
+        }
+    )*};
+}
+
+stored_string!(
+    AccountStatus,
+    Civility,
+    StoredRole,
+    RevokedReason,
+    Purpose,
+    Level,
+    Format,
+    CourseStatus,
+    EnrollmentStatus,
+    OrderStatus,
+    RefundStatus,
+    InvoiceSeries,
+    MailKind,
+    OutboxStatus,
+    PaymentEventOutcome,
+    ApplicationStatus,
+    IncomeBracket,
+    DocumentKind,
+);
+
+// ---- accounts ------------------------------------------------------------------------------
+
+/// `users.status`: the account's state as a data subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum AccountStatus {
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Right to restriction: kept, but staff other than the privacy officer may not process it.
+    #[sea_orm(string_value = "restricted")]
+    Restricted,
+    #[sea_orm(string_value = "erased")]
+    Erased,
+}
+
+/// `users.civility`: the form of address, as printed on invoices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Civility {
+    #[sea_orm(string_value = "mr")]
+    Mr,
+    #[sea_orm(string_value = "ms")]
+    Ms,
+    #[sea_orm(string_value = "mx")]
+    Mx,
+}
+
+/// `user_roles.role`, as stored. The roles themselves are the policy's
+/// ([`crate::policy::Role`], which does not depend on the entities); the accounts domain
+/// converts between the two with exhaustive matches, and a test checks that the names agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum StoredRole {
+    #[sea_orm(string_value = "learner")]
+    Learner,
+    #[sea_orm(string_value = "guardian")]
+    Guardian,
+    #[sea_orm(string_value = "instructor")]
+    Instructor,
+    #[sea_orm(string_value = "support")]
+    Support,
+    #[sea_orm(string_value = "billing")]
+    Billing,
+    #[sea_orm(string_value = "reviewer")]
+    Reviewer,
+    #[sea_orm(string_value = "marketing")]
+    Marketing,
+    #[sea_orm(string_value = "privacy_officer")]
+    PrivacyOfficer,
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    #[sea_orm(string_value = "integration")]
+    Integration,
+}
+
+/// `auth_sessions.revoked_reason`: why a sign-in session was closed early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RevokedReason {
+    /// The holder logged out (this session or everywhere).
+    #[sea_orm(string_value = "logout")]
+    Logout,
+    /// A refresh token was presented twice: the whole token family is revoked.
+    #[sea_orm(string_value = "refresh token reuse")]
+    RefreshTokenReuse,
+    /// The password changed: every other session ends.
+    #[sea_orm(string_value = "password changed")]
+    PasswordChanged,
+    /// A role was revoked: its holder signs in again with what is left.
+    #[sea_orm(string_value = "role revoked")]
+    RoleRevoked,
+}
+
+/// `consent_records.purpose`: what a consent is given for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Purpose {
+    #[sea_orm(string_value = "marketing_email")]
+    MarketingEmail,
+    #[sea_orm(string_value = "marketing_phone")]
+    MarketingPhone,
+    #[sea_orm(string_value = "analytics_cookies")]
+    AnalyticsCookies,
+    #[sea_orm(string_value = "advertising_cookies")]
+    AdvertisingCookies,
+    #[sea_orm(string_value = "class_recording")]
+    ClassRecording,
+}
+
+// ---- catalogue and learning ----------------------------------------------------------------
+
+/// `courses.level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Level {
+    #[sea_orm(string_value = "beginner")]
+    Beginner,
+    #[sea_orm(string_value = "intermediate")]
+    Intermediate,
+    #[sea_orm(string_value = "advanced")]
+    Advanced,
+}
+
+/// `courses.format`: how a course is taught.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Format {
+    #[sea_orm(string_value = "online")]
+    Online,
+    #[sea_orm(string_value = "in_person")]
+    InPerson,
+    #[sea_orm(string_value = "virtual_class")]
+    VirtualClass,
+}
+
+/// `courses.status`: catalogue visibility; only published courses are shown to visitors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CourseStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "published")]
+    Published,
+    #[sea_orm(string_value = "archived")]
+    Archived,
+}
+
+/// `enrollments.status`. The partial unique index `ux_enrollments_live` (one live enrollment
+/// per learner and session) names `cancelled` in its `WHERE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum EnrollmentStatus {
+    /// A seat held for an order that is not paid yet.
+    #[sea_orm(string_value = "pending_payment")]
+    PendingPayment,
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+// ---- shop and payments ---------------------------------------------------------------------
+
+/// `orders.status` (SPEC §3), plus `payment_failed`: the last attempt was declined, the seats
+/// are still held and the buyer may try again until the hold expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum OrderStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "awaiting_payment")]
+    AwaitingPayment,
+    #[sea_orm(string_value = "payment_failed")]
+    PaymentFailed,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    #[sea_orm(string_value = "partially_refunded")]
+    PartiallyRefunded,
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+/// `refunds.status`: `Pending` while Stripe is (or must again be) asked, then `Succeeded` or
+/// `Failed` (refused by Stripe).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RefundStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+/// `invoices.series` and `invoice_counters.series`: each series is numbered without gaps, and
+/// its code prefixes the number (`F-000001`, `AV-000001`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum InvoiceSeries {
+    /// Invoices proper.
+    #[sea_orm(string_value = "F")]
+    Invoice,
+    /// Credit notes (factures d'avoir).
+    #[sea_orm(string_value = "AV")]
+    CreditNote,
+}
+
+/// `outbox.kind`: which message a queued e-mail is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum MailKind {
+    #[sea_orm(string_value = "payment_receipt")]
+    PaymentReceipt,
+    #[sea_orm(string_value = "refund_receipt")]
+    RefundReceipt,
+}
+
+/// `outbox.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum OutboxStatus {
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+/// `payment_events.outcome`: what processing a Stripe event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum PaymentEventOutcome {
+    /// Written with the event id, replaced in the same transaction.
+    #[sea_orm(string_value = "processing")]
+    Processing,
+    /// The order moved.
+    #[sea_orm(string_value = "applied")]
+    Applied,
+    /// The order had already moved past what the event says.
+    #[sea_orm(string_value = "stale")]
+    Stale,
+    /// The intent does not match its order (amount, currency or metadata).
+    #[sea_orm(string_value = "mismatch")]
+    Mismatch,
+    /// Paid after the hold expired and the seats were given away: refunded.
+    #[sea_orm(string_value = "seats_gone")]
+    SeatsGone,
+    /// Stripe does not know the PaymentIntent the event names.
+    #[sea_orm(string_value = "unknown_intent")]
+    UnknownIntent,
+    /// No order of ours carries this PaymentIntent.
+    #[sea_orm(string_value = "unknown_order")]
+    UnknownOrder,
+    /// Nothing to do for this event.
+    #[sea_orm(string_value = "ignored")]
+    Ignored,
+}
+
+// ---- equal opportunity ---------------------------------------------------------------------
+
+/// `eo_applications.status`. The partial unique index of open applications (one per applicant
+/// and course) names the open statuses in its `WHERE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ApplicationStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "submitted")]
+    Submitted,
+    #[sea_orm(string_value = "under_review")]
+    UnderReview,
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    #[sea_orm(string_value = "withdrawn")]
+    Withdrawn,
+}
+
+/// `eo_applications.income_bracket`: the household's yearly taxable income.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum IncomeBracket {
+    #[sea_orm(string_value = "below_10k")]
+    Below10k,
+    #[sea_orm(string_value = "10k_20k")]
+    From10kTo20k,
+    #[sea_orm(string_value = "20k_30k")]
+    From20kTo30k,
+    #[sea_orm(string_value = "above_30k")]
+    Above30k,
+}
+
+/// `eo_documents.kind`: what a supporting document is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum DocumentKind {
+    #[sea_orm(string_value = "tax_notice")]
+    TaxNotice,
+    #[sea_orm(string_value = "scholarship_notice")]
+    ScholarshipNotice,
+    #[sea_orm(string_value = "identity_document")]
+    IdentityDocument,
+    #[sea_orm(string_value = "other")]
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_json_write_the_stored_string_and_unknown_values_are_refused() {
+        assert_eq!(InvoiceSeries::CreditNote.to_string(), "AV");
+        assert_eq!(
+            serde_json::to_value(PaymentEventOutcome::SeatsGone).ok(),
+            Some(serde_json::json!("seats_gone"))
+        );
+        assert_eq!(
+            RevokedReason::try_from_value(&"refresh token reuse".to_owned()).ok(),
+            Some(RevokedReason::RefreshTokenReuse)
+        );
+        assert!(OrderStatus::try_from_value(&"unknown".to_owned()).is_err());
+    }
+}
