@@ -134,8 +134,8 @@ async fn main() {
         tenant,
         "outbox (id, tenant_id, recipient_id, kind, payload, status, attempts, created_at, sent_at)",
         outbox,
-        &format!("gen_random_uuid(), $1, NULL, 'bench', '{{}}', 'sent', 1, {old_pg}, {old_pg}"),
-        &format!("randomblob(16), $1, NULL, 'bench', '{{}}', 'sent', 1, {old_lite}, {old_lite}"),
+        &format!("gen_random_uuid(), $1, NULL, 'payment_receipt', '{{}}', 'sent', 1, {old_pg}, {old_pg}"),
+        &format!("randomblob(16), $1, NULL, 'payment_receipt', '{{}}', 'sent', 1, {old_lite}, {old_lite}"),
     )
     .await;
     fill(
@@ -150,9 +150,9 @@ async fn main() {
     db.analyze().await;
     println!("arranged {rows} expired rows in {:.1} s", t.elapsed().as_secs_f64());
 
-    let mut opts = SweepOptions::new(Origin::Command, true, batch);
-    opts.tenant = Some(tenant);
-    let due = retention::sweep(&services, &opts, &Silent).await.expect("dry run");
+    let mut dry = SweepOptions::dry_run(batch);
+    dry.tenant = Some(tenant);
+    let due = retention::sweep(&services, &dry, &Silent).await.expect("dry run");
     let due = due.first().map_or(0, |d| d.total());
     println!("due (dry run): {due} rows");
 
@@ -166,7 +166,8 @@ async fn main() {
     // The sweep, with the same load.
     let stop = Arc::new(AtomicBool::new(false));
     let load = tokio::spawn(drive(url.clone(), concurrency, stop.clone()));
-    opts.dry_run = false;
+    let mut opts = SweepOptions::sweep(Origin::Command, batch);
+    opts.tenant = Some(tenant);
     let t = Instant::now();
     let swept = retention::sweep(&services, &opts, &Silent).await.expect("sweep");
     let elapsed = t.elapsed();

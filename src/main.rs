@@ -235,7 +235,12 @@ async fn retention_run(
     .await
     .map_err(|e| e.to_string())?;
     let services = app.services();
-    let mut opts = SweepOptions::new(Origin::Command, dry_run, services.retention.batch_size);
+    let batch = services.retention.batch_size;
+    let mut opts = if dry_run {
+        SweepOptions::dry_run(batch)
+    } else {
+        SweepOptions::sweep(Origin::Command, batch)
+    };
     if let Some(slug) = tenant {
         let t = services
             .tenants

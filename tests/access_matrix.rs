@@ -1038,7 +1038,7 @@ enum Kind {
     Action,
     /// Decided by a named rule outside the table (`may_read_roster`, `may_watch_recording`, a
     /// visitor's own consents by the random id their browser keeps, the privacy officer's
-    /// retention report by `policy::retention::may_manage`).
+    /// retention report by `policy::may_manage_retention`).
     Rule,
 }
 
@@ -1073,7 +1073,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("AuditEntryEdge", Kind::Inner),
     ("SupportingDocument", Kind::Inner),
     // The retention report holds no personal data (rules, dates, counts) but is the privacy
-    // officer's alone (`policy::retention::may_manage`): inner to its rule-guarded root.
+    // officer's alone (`policy::may_manage_retention`): inner to its rule-guarded root.
     ("RetentionReport", Kind::Inner),
     ("RetentionPolicy", Kind::Inner),
     ("RetentionRun", Kind::Inner),

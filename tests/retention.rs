@@ -116,7 +116,11 @@ impl World {
     }
 
     fn opts(&self, dry_run: bool) -> SweepOptions {
-        let mut o = SweepOptions::new(Origin::Command, dry_run, 500);
+        let mut o = if dry_run {
+            SweepOptions::dry_run(500)
+        } else {
+            SweepOptions::sweep(Origin::Command, 500)
+        };
         o.tenant = Some(self.tenant);
         o
     }
@@ -135,11 +139,9 @@ impl World {
         r
     }
 
-    /// A dry run that is not recorded (as the report makes it).
+    /// A dry run (the command's `--dry-run`, and the report's look ahead).
     async fn dry_run(&self) -> TenantSweep {
-        let mut o = self.opts(true);
-        o.origin = Origin::Report;
-        self.run(o).await
+        self.run(self.opts(true)).await
     }
 
     /// A new account of the demo tenant (no contract, no role), last seen `at`.
@@ -162,7 +164,7 @@ impl World {
         let id = Uuid::now_v7();
         self.sql(
             "INSERT INTO outbox (id, tenant_id, recipient_id, kind, payload, status, attempts, created_at, sent_at) \
-             VALUES ($1, $2, $3, 'test', '{}', $4, 1, $5, $6)",
+             VALUES ($1, $2, $3, 'payment_receipt', '{}', $4, 1, $5, $6)",
             vec![
                 id.into(),
                 self.tenant.into(),
@@ -328,14 +330,14 @@ impl World {
         .await;
         self.sql(
             "INSERT INTO invoices (id, tenant_id, order_id, buyer_id, series, seq, number, refund_id, credits_invoice_id, currency, total_cents, tax_cents, snapshot, issued_at) \
-             VALUES ($1, $2, $3, $4, 'T', $5, $6, NULL, NULL, 'EUR', 12000, 2000, '{}', $7)",
+             VALUES ($1, $2, $3, $4, 'AV', $5, $6, NULL, NULL, 'EUR', 12000, 2000, '{}', $7)",
             vec![
                 invoice.into(),
                 self.tenant.into(),
                 order.into(),
                 self.learner.into(),
-                seq.into(),
-                format!("T-{seq}").into(),
+                (900_000 + seq).into(),
+                format!("AV-{}", 900_000 + seq).into(),
                 issued_at.into(),
             ],
         )
@@ -634,7 +636,6 @@ async fn prospects_are_reported_as_due_and_never_deleted_here(app: TestApp) {
     let w = World::new(app).await;
     let before = {
         let mut o = w.opts(true);
-        o.origin = Origin::Report;
         o.as_of = Some(w.now() + Duration::days(3 * 365) + Duration::seconds(HOUR));
         w.run(o).await.rows(RuleId::Prospect, "users")
     };
@@ -721,16 +722,26 @@ async fn an_interrupted_sweep_resumes(app: TestApp) {
     assert_eq!(w.dry_run().await.total(), 0);
 }
 
+/// Two sweeps of the tenant started at the same instant (two instances, or the job and the
+/// command), each with batches of 4 rows, within a minute (a deadlock or a lock wait that never
+/// ends fails here).
+async fn race_two_sweeps(w: &World, lock: bool) -> Vec<TenantSweep> {
+    let race = common::race(2, |_| {
+        let mut o = w.opts(false);
+        o.batch_size = 4;
+        o.lock = lock;
+        w.run(o)
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(60), race)
+        .await
+        .expect("both sweeps end within a minute")
+}
+
 async fn two_sweeps_at_once_remove_each_row_once(app: TestApp) {
     let w = World::new(app).await;
     arrange_expired(&w, 15).await;
     let due = w.dry_run().await.total();
-    let runs = common::race(2, |_| {
-        let mut o = w.opts(false);
-        o.batch_size = 4;
-        w.run(o)
-    })
-    .await;
+    let runs = race_two_sweeps(&w, true).await;
     for r in &runs {
         assert_eq!(r.error, None, "{r:?}");
     }
@@ -743,6 +754,26 @@ async fn two_sweeps_at_once_remove_each_row_once(app: TestApp) {
     // Every batch was audited with what it removed: the entries add up to the total.
     let logged: u64 = audit_counts(&w).await.iter().sum();
     assert_eq!(logged, due);
+}
+
+/// The lock is not what keeps rows from going twice: without it, two sweeps share the work
+/// (on PostgreSQL each batch skips the rows the other has locked; on SQLite batches take
+/// turns), neither fails or deadlocks, and what they report and audit adds up to what was due.
+async fn two_sweeps_without_the_lock_still_remove_each_row_once(app: TestApp) {
+    let w = World::new(app).await;
+    arrange_expired(&w, 15).await;
+    let due = w.dry_run().await.total();
+    assert!(due >= 60, "{due}");
+    let runs = race_two_sweeps(&w, false).await;
+    for r in &runs {
+        assert_eq!(r.error, None, "{r:?}");
+        assert_eq!(r.skipped, None, "{r:?}");
+    }
+    assert_eq!(runs.iter().map(TenantSweep::total).sum::<u64>(), due, "{runs:?}");
+    assert_eq!(w.dry_run().await.total(), 0);
+    let logged: u64 = audit_counts(&w).await.iter().sum();
+    assert_eq!(logged, due, "no batch audited a row another batch removed");
+    assert_eq!(w.count("retention_gate", "1 = 1", vec![]).await, 0, "every gate closed");
 }
 
 /// The rows (own and related) of every `retention.swept` audit entry.
@@ -813,7 +844,7 @@ async fn the_scheduled_job_sweeps_each_tenant_once_per_interval(app: TestApp) {
 // ---------------------------------------------------------------------------------------------
 
 const REPORT: &str = "{ retentionReport { dueAsOf policies { rule days defaultDays overridden minDays maxDays boundsReason tables action description } \
-    runs { id origin dryRun startedAt finishedAt error counts { rule table action rows cutoff } } due { rule table action rows cutoff } } }";
+    runs { id origin startedAt finishedAt error counts { rule table action rows cutoff } } due { rule table action rows cutoff } } }";
 
 async fn only_the_privacy_officer_reads_the_report_and_sets_periods(app: TestApp) {
     let set =
@@ -862,16 +893,16 @@ async fn the_report_shows_rules_runs_and_what_is_due_within_thirty_days(app: Tes
     assert!(report["runs"].as_array().expect("runs").is_empty(), "no sweep yet");
     assert_eq!(w.dry_run().await.rows(RuleId::Outbox, "outbox"), 0, "not due today");
 
-    // A sweep and a dry run are listed, newest first, with their counts.
+    // A sweep is listed with its counts; a dry run, which changes nothing, is not.
     w.outbox("sent", Some(w.now() - Duration::days(40))).await;
     w.sweep().await;
-    w.run(w.opts(true)).await;
+    w.dry_run().await;
     let r = w.app.gql(Some(&dpo), REPORT, json!({})).await;
     let runs = r.assert_ok()["retentionReport"]["runs"].as_array().expect("runs").clone();
-    assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0]["dryRun"], true);
-    assert_eq!(runs[1]["dryRun"], false);
-    let went = runs[1]["counts"]
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["origin"], "COMMAND");
+    assert!(runs[0]["finishedAt"].is_string());
+    let went = runs[0]["counts"]
         .as_array()
         .expect("counts")
         .iter()
@@ -940,6 +971,7 @@ on_both_databases!(
     a_dry_run_changes_nothing,
     an_interrupted_sweep_resumes,
     two_sweeps_at_once_remove_each_row_once,
+    two_sweeps_without_the_lock_still_remove_each_row_once,
     every_batch_writes_one_audit_entry_without_personal_data,
     the_scheduled_job_sweeps_each_tenant_once_per_interval,
     only_the_privacy_officer_reads_the_report_and_sets_periods,

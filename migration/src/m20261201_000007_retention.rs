@@ -1,9 +1,9 @@
 //! The retention sweep (SPEC §5): its run records, and the one controlled path through which it
 //! deletes expired rows of the two append-only tables.
 //!
-//! - `retention_runs`: one row per sweep of one tenant (started, finished, dry run or not, the
-//!   counts per rule and table as JSON, the error that stopped it), read by the privacy
-//!   officer's `retentionReport`.
+//! - `retention_runs`: one row per real sweep of one tenant (started, finished, the counts per
+//!   rule and table as JSON, the error that stopped it), read by the privacy officer's
+//!   `retentionReport`. A dry run changes nothing and is not recorded.
 //! - `retention_gate`: empty except inside a sweep's batch transaction, which inserts one row
 //!   (table, tenant, cut-off), deletes the expired rows and removes the row before it commits.
 //!   The delete guards of `audit_log` and `consent_records` are recreated so that a DELETE
@@ -38,7 +38,6 @@ impl MigrationTrait for Migration {
                 .col(pk_uuid("id"))
                 .col(uuid("tenant_id"))
                 .col(string("origin"))
-                .col(boolean("dry_run"))
                 .col(timestamp_with_time_zone("started_at"))
                 .col(timestamp_with_time_zone_null("finished_at"))
                 .col(json("counts"))

@@ -18,6 +18,7 @@ use crate::entities::{
     user, user_role,
 };
 use crate::error::{AppError, AppResult};
+use crate::policy::retention;
 
 /// Entities that belong to a tenant.
 pub trait TenantOwned: EntityTrait {
@@ -80,7 +81,8 @@ pub struct Tenant {
 
 impl From<tenant::Model> for Tenant {
     fn from(m: tenant::Model) -> Self {
-        let days = m.settings.get("recording_retention_days").and_then(serde_json::Value::as_i64);
+        // The period the retention sweep applies (7 or 14 days, the default when unset).
+        let days = retention::effective(&m.settings, retention::RuleId::Recording).days;
         Tenant {
             id: m.id,
             slug: m.slug,
@@ -88,7 +90,7 @@ impl From<tenant::Model> for Tenant {
             host: m.host,
             dpo_name: m.dpo_name,
             dpo_email: m.dpo_email,
-            recording_retention_days: if days == Some(14) { 14 } else { 7 },
+            recording_retention_days: days,
         }
     }
 }

@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
+    /// The table the batch sweeps (a schema name, not a vocabulary: every batch opens the gate,
+    /// as its first write, and only `audit_log` and `consent_records` consult it).
     pub target_table: String,
     pub cutoff: DateTimeUtc,
     pub opened_at: DateTimeUtc,

@@ -1,13 +1,13 @@
 //! The retention report and the organisation's retention periods, for the privacy officer:
 //! `retentionReport` (rules, last runs, what is due within 30 days) and `setRetentionPeriod`.
 //! Nothing here is personal data (rules, tables, dates and counts); the domain decides access
-//! (`policy::retention::may_manage`).
+//! (`policy::may_manage_retention`, read from the matrix).
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::signed_in;
-use crate::domain::retention::{self, RecordedCount, StepCount};
+use crate::domain::retention::{self, Origin, RecordedCount, StepCount};
 use crate::entities::retention_run;
 use crate::error::IntoGql;
 use crate::policy::retention::{Action, Effective, RuleId};
@@ -34,6 +34,13 @@ gql_enum!(RetentionRuleGql as "RetentionRule" <=> RuleId {
     AuditLog,
     /// Sent e-mail (after sending).
     Outbox,
+});
+
+gql_enum!(RetentionOriginGql as "RetentionOrigin" <=> Origin {
+    /// `pupitre retention run`.
+    Command,
+    /// The scheduled background job.
+    Job,
 });
 
 gql_enum!(RetentionActionGql as "RetentionAction" <=> Action {
@@ -131,12 +138,8 @@ impl RetentionRunGql {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// `command` or `job`.
-    async fn origin(&self) -> &str {
-        &self.0.origin
-    }
-    async fn dry_run(&self) -> bool {
-        self.0.dry_run
+    async fn origin(&self) -> RetentionOriginGql {
+        self.0.origin.into()
     }
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
@@ -149,7 +152,7 @@ impl RetentionRunGql {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
-    /// What went (or, for a dry run, would have gone), per rule and table.
+    /// What went, per rule and table.
     async fn counts(&self) -> Vec<RetentionCountGql> {
         retention::recorded_counts(&self.0).into_iter().map(Into::into).collect()
     }
@@ -161,7 +164,7 @@ impl RetentionRunGql {
 pub struct RetentionReportGql {
     /// Every rule with the period this organisation applies.
     pub policies: Vec<RetentionPolicyGql>,
-    /// The last sweeps, newest first.
+    /// The last sweeps, newest first (dry runs change nothing and are not recorded).
     pub runs: Vec<RetentionRunGql>,
     /// The instant the look ahead is made for (now + 30 days).
     pub due_as_of: DateTime<Utc>,

@@ -10,7 +10,6 @@
 use serde_json::{Map, Value, json};
 
 use super::registry::{Clock, Retention};
-use super::{Actor, Role};
 
 /// One retention rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -306,22 +305,51 @@ pub struct Effective {
     pub overridden: bool,
 }
 
-/// Whether `days` is a period an organisation may choose for `id`; the reason otherwise.
-pub fn validate(id: RuleId, days: i64) -> Result<(), String> {
+/// Why a period was refused: each says which bound and why that bound exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeriodError {
+    /// Shorter than a legal obligation (or the promise the bound stands for) allows.
+    BelowMinimum { min_days: i64, reason: &'static str },
+    /// Longer than the data may be kept.
+    AboveMaximum { max_days: i64, reason: &'static str },
+    /// The rule offers two periods only (recordings: 7 or 14 days).
+    NotAChoice { choices: [i64; 2], reason: &'static str },
+}
+
+impl std::fmt::Display for PeriodError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeriodError::BelowMinimum { min_days, reason } => {
+                write!(f, "below the minimum of {min_days} days: {reason}")
+            }
+            PeriodError::AboveMaximum { max_days, reason } => {
+                write!(f, "above the maximum of {max_days} days: {reason}")
+            }
+            PeriodError::NotAChoice { choices: [a, b], reason } => {
+                write!(f, "must be {a} or {b} days: {reason}")
+            }
+        }
+    }
+}
+
+/// Whether `days` is a period an organisation may choose for `id`: never below the rule's
+/// minimum (a legal obligation such as the 10 years of accounting records, or a promise the
+/// organisation makes), never above its maximum.
+pub fn validate(id: RuleId, days: i64) -> Result<(), PeriodError> {
     let b = id.rule().bounds;
-    let ok = if b.ends_only {
-        days == b.min_days || days == b.max_days
+    if b.ends_only {
+        return if days == b.min_days || days == b.max_days {
+            Ok(())
+        } else {
+            Err(PeriodError::NotAChoice { choices: [b.min_days, b.max_days], reason: b.reason })
+        };
+    }
+    if days < b.min_days {
+        Err(PeriodError::BelowMinimum { min_days: b.min_days, reason: b.reason })
+    } else if days > b.max_days {
+        Err(PeriodError::AboveMaximum { max_days: b.max_days, reason: b.reason })
     } else {
-        (b.min_days..=b.max_days).contains(&days)
-    };
-    if ok {
         Ok(())
-    } else if b.ends_only {
-        Err(format!("must be {} or {} days: {}", b.min_days, b.max_days, b.reason))
-    } else if b.min_days == b.max_days {
-        Err(format!("must be {} days: {}", b.min_days, b.reason))
-    } else {
-        Err(format!("must be between {} and {} days: {}", b.min_days, b.max_days, b.reason))
     }
 }
 
@@ -371,13 +399,6 @@ pub fn with_override(settings: &Value, id: RuleId, days: i64) -> Value {
     Value::Object(out)
 }
 
-/// Whether `actor` reads the retention report and sets retention periods: the privacy officer,
-/// who answers for how long the organisation keeps personal data. The report itself holds no
-/// personal data (rules, dates and counts).
-pub fn may_manage(actor: &Actor) -> bool {
-    actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,11 +438,21 @@ mod tests {
 
     #[test]
     fn invoices_never_go_before_ten_years_and_contracts_before_five() {
-        assert!(validate(RuleId::Accounting, 5 * 365).is_err());
+        assert!(matches!(
+            validate(RuleId::Accounting, 5 * 365),
+            Err(PeriodError::BelowMinimum { min_days: 3650, .. })
+        ));
+        assert!(matches!(
+            validate(RuleId::Accounting, 11 * 365),
+            Err(PeriodError::AboveMaximum { max_days: 3650, .. })
+        ));
         assert!(validate(RuleId::Accounting, 10 * 365).is_ok());
         assert!(validate(RuleId::Contract, 5 * 365).is_ok());
         assert!(validate(RuleId::Contract, 4 * 365).is_err());
-        assert!(validate(RuleId::Recording, 10).is_err());
+        assert!(matches!(
+            validate(RuleId::Recording, 10),
+            Err(PeriodError::NotAChoice { choices: [7, 14], .. })
+        ));
         assert!(validate(RuleId::Recording, 14).is_ok());
     }
 

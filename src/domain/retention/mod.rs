@@ -4,9 +4,8 @@
 //! ledger are append-only; their expired rows go through the one controlled path, the
 //! `retention_gate` (migration `m20261201_000007_retention`).
 //!
-//! - A **dry run** counts what would go and changes nothing (a dry run asked for on the command
-//!   line is recorded in `retention_runs`, so the privacy officer sees it; the report's "due
-//!   within 30 days" is a dry run as of 30 days ahead and is not recorded).
+//! - A **dry run** counts what would go and changes nothing: no lock, no run record, no audit
+//!   entry (the report's "due within 30 days" is a dry run as of 30 days ahead).
 //! - An **interrupted** sweep (a crash, an error, a batch budget) resumes on the next run:
 //!   batches remove only rows that still match, so nothing is done twice.
 //! - **Several instances**: on PostgreSQL a per-tenant advisory lock (see [`runs`]) lets one
@@ -32,8 +31,10 @@ use super::Services;
 use super::tenancy::Tenant;
 use crate::entities::retention_run;
 use crate::error::{AppError, AppResult};
-use crate::policy::Actor;
 use crate::policy::retention::{self as rules, Action, Effective, RuleId};
+use crate::policy::{self, Actor};
+
+pub use crate::entities::enums::RetentionOrigin as Origin;
 
 /// How the scheduled sweep runs.
 #[derive(Clone, Copy, Debug)]
@@ -44,32 +45,19 @@ pub struct SweepConfig {
     pub batch_size: u64,
 }
 
-/// Who started a sweep.
+/// A real sweep (and what started it) or a dry run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// `pupitre retention run`.
-    Command,
-    /// The scheduled background job.
-    Job,
-    /// The retention report's look ahead (always a dry run, never recorded).
-    Report,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Command => "command",
-            Origin::Job => "job",
-            Origin::Report => "report",
-        }
-    }
+pub enum Mode {
+    /// Counts what would go; changes nothing and records nothing.
+    DryRun,
+    /// Deletes or anonymises, records the run and audits every batch.
+    Sweep(Origin),
 }
 
 /// What to sweep and how.
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
-    pub origin: Origin,
-    pub dry_run: bool,
+    pub mode: Mode,
     /// One tenant, or every tenant.
     pub tenant: Option<Uuid>,
     pub batch_size: u64,
@@ -77,18 +65,35 @@ pub struct SweepOptions {
     pub as_of: Option<DateTime<Utc>>,
     /// Stop after this many batches in all (an interrupted sweep, on purpose).
     pub stop_after_batches: Option<u64>,
+    /// Take the tenant's advisory lock on PostgreSQL (always, but in the test that shows that
+    /// the batches alone never remove a row twice when two sweeps do run at once).
+    pub lock: bool,
 }
 
 impl SweepOptions {
-    pub fn new(origin: Origin, dry_run: bool, batch_size: u64) -> Self {
+    /// A real sweep started by `origin`.
+    pub fn sweep(origin: Origin, batch_size: u64) -> Self {
+        SweepOptions::new(Mode::Sweep(origin), batch_size)
+    }
+
+    /// A dry run.
+    pub fn dry_run(batch_size: u64) -> Self {
+        SweepOptions::new(Mode::DryRun, batch_size)
+    }
+
+    fn new(mode: Mode, batch_size: u64) -> Self {
         SweepOptions {
-            origin,
-            dry_run,
+            mode,
             tenant: None,
             batch_size: batch_size.max(1),
             as_of: None,
             stop_after_batches: None,
+            lock: true,
         }
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        self.mode == Mode::DryRun
     }
 }
 
@@ -117,7 +122,7 @@ fn ser_action<S: serde::Serializer>(a: &Action, s: S) -> Result<S::Ok, S::Error>
 pub struct TenantSweep {
     pub tenant_id: Uuid,
     pub slug: String,
-    /// The `retention_runs` row (none for the report's look ahead or a skipped tenant).
+    /// The `retention_runs` row (none for a dry run or a skipped tenant).
     pub run_id: Option<Uuid>,
     pub dry_run: bool,
     pub as_of: DateTime<Utc>,
@@ -182,7 +187,7 @@ fn cutoff(
 
 /// Sweeps every tenant (or `opts.tenant`). Errors of one tenant are recorded in its outcome
 /// and its run; the others are still swept.
-#[tracing::instrument(skip_all, fields(retention.dry_run = opts.dry_run, retention.origin = opts.origin.as_str()))]
+#[tracing::instrument(skip_all, fields(retention.dry_run = opts.is_dry_run()))]
 pub async fn sweep(
     services: &Services,
     opts: &SweepOptions,
@@ -197,7 +202,7 @@ pub async fn sweep(
     Ok(out)
 }
 
-/// The scheduled sweep: every tenant whose last real run started at least
+/// The scheduled sweep: every tenant whose last run started at least
 /// `SweepConfig::interval_secs` ago (the run records are shared, so several instances agree).
 pub async fn run_scheduled(services: &Services) -> AppResult<Vec<TenantSweep>> {
     let cfg = services.retention;
@@ -208,16 +213,19 @@ pub async fn run_scheduled(services: &Services) -> AppResult<Vec<TenantSweep>> {
     let every = Duration::seconds(i64::try_from(cfg.interval_secs).unwrap_or(i64::MAX / 1000));
     let mut out = Vec::new();
     for t in services.tenants.all().await?.iter() {
-        if runs::last_real_start(services, t.id).await?.is_some_and(|last| last > now - every) {
+        if runs::last_start(services, t.id).await?.is_some_and(|last| last > now - every) {
             continue;
         }
-        let mut opts = SweepOptions::new(Origin::Job, false, cfg.batch_size);
+        let mut opts = SweepOptions::sweep(Origin::Job, cfg.batch_size);
         opts.tenant = Some(t.id);
         out.push(sweep_tenant(services, t, &opts, &mut None, &Silent).await?);
     }
     Ok(out)
 }
 
+/// Sweeps one tenant. A failure (the database gone away while counting, say) is logged and
+/// reported in the outcome, and in its run record when it could be written, so that the other
+/// tenants are still swept.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant.id))]
 async fn sweep_tenant(
     services: &Services,
@@ -227,23 +235,49 @@ async fn sweep_tenant(
     progress: &dyn Progress,
 ) -> AppResult<TenantSweep> {
     let as_of = opts.as_of.unwrap_or_else(|| services.clock.now());
-    let rules = rules::effective_all(&tenant_settings(services, tenant.id).await?);
     let mut out = TenantSweep {
         tenant_id: tenant.id,
         slug: tenant.slug.clone(),
         run_id: None,
-        dry_run: opts.dry_run,
+        dry_run: opts.is_dry_run(),
         as_of,
         counts: Vec::new(),
         skipped: None,
         error: None,
         batches: 0,
     };
-    let lock = if opts.dry_run { None } else { runs::try_lock(services, tenant.id).await? };
-    if !opts.dry_run && lock.is_none() {
+    if let Err(e) = sweep_tenant_into(services, tenant, opts, budget, progress, &mut out).await {
+        tracing::error!(error.chain = %crate::error::Chain(&e), "retention sweep of a tenant failed");
+        out.error = Some("the sweep failed (see the server logs); the next run resumes".into());
+        if let Some(id) = out.run_id {
+            let counts = serde_json::to_value(&out.counts).unwrap_or_else(|_| json!([]));
+            if let Err(e) = runs::finish(services, id, counts, out.error.clone()).await {
+                tracing::error!(error.chain = %crate::error::Chain(&e), "retention run not closed");
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn sweep_tenant_into(
+    services: &Services,
+    tenant: &Tenant,
+    opts: &SweepOptions,
+    budget: &mut Option<u64>,
+    progress: &dyn Progress,
+    out: &mut TenantSweep,
+) -> AppResult<()> {
+    let rules = rules::effective_all(&tenant_settings(services, tenant.id).await?);
+    let as_of = out.as_of;
+    let lock = match opts.mode {
+        Mode::Sweep(_) if opts.lock => runs::try_lock(services, tenant.id).await?,
+        Mode::Sweep(_) => Some(runs::TenantLock::none()),
+        Mode::DryRun => None,
+    };
+    if !opts.is_dry_run() && lock.is_none() {
         out.skipped = Some("another instance is sweeping this organisation");
         tracing::info!("retention sweep skipped: another instance holds the tenant's lock");
-        return Ok(out);
+        return Ok(());
     }
     // What is due now, per step (and, for the dry run, the answer).
     let mut planned = Vec::new();
@@ -251,17 +285,14 @@ async fn sweep_tenant(
         let cut = cutoff(services, &rules, step, as_of);
         let counts = steps::count(&services.db, step, tenant.id, cut).await?;
         for (table, rows) in &counts {
-            let rows = if opts.dry_run || step.action() == Action::ReportOnly { *rows } else { 0 };
+            let rows =
+                if opts.is_dry_run() || step.action() == Action::ReportOnly { *rows } else { 0 };
             out.add(step, table, rows, cut);
         }
         planned.push((step, cut, counts.first().map_or(0, |c| c.1)));
     }
-    if opts.origin != Origin::Report {
-        out.run_id = Some(
-            runs::start(services, tenant.id, opts.origin.as_str(), opts.dry_run, as_of).await?,
-        );
-    }
-    if !opts.dry_run {
+    if let Mode::Sweep(origin) = opts.mode {
+        out.run_id = Some(runs::start(services, tenant.id, origin, as_of).await?);
         let actor = Actor::anonymous(
             tenant.id,
             format!("retention:{}", out.run_id.map(|i| i.to_string()).unwrap_or_default()),
@@ -272,8 +303,7 @@ async fn sweep_tenant(
             .map(|(_, _, n)| n)
             .sum();
         progress.tenant(&tenant.slug, due);
-        out.error =
-            run_steps(services, &actor, &planned, opts, budget, progress, &mut out).await.err();
+        out.error = run_steps(services, &actor, &planned, opts, budget, progress, out).await.err();
     }
     if let Some(id) = out.run_id {
         let counts = serde_json::to_value(&out.counts).unwrap_or_else(|_| json!([]));
@@ -288,7 +318,7 @@ async fn sweep_tenant(
         retention.stopped = out.error.is_some(),
         "retention sweep of a tenant done"
     );
-    Ok(out)
+    Ok(())
 }
 
 /// Runs the batches of every step with work to do; `Err` carries the generic reason the sweep
@@ -341,7 +371,7 @@ async fn run_steps(
                 out.add(step, table, *rows, cut);
             }
             progress.advanced(batch.rows);
-            if batch.rows < opts.batch_size {
+            if !batch.full {
                 break;
             }
         }
@@ -364,16 +394,19 @@ pub const REPORT_HORIZON_DAYS: i64 = 30;
 /// The retention report of the actor's tenant (privacy officer).
 #[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = actor.user_id.map(tracing::field::display)))]
 pub async fn report(services: &Services, actor: &Actor, last_runs: u64) -> AppResult<Report> {
-    if !rules::may_manage(actor) {
+    if !policy::may_manage_retention(actor) {
         return Err(AppError::Forbidden);
     }
     let tenant = services.tenants.by_id(actor.tenant_id).await?.ok_or(AppError::NotFound)?;
     let rules = rules::effective_all(&tenant_settings(services, tenant.id).await?);
     let runs = runs::latest(services, tenant.id, last_runs).await?;
-    let mut opts = SweepOptions::new(Origin::Report, true, services.retention.batch_size);
+    let mut opts = SweepOptions::dry_run(services.retention.batch_size);
     opts.tenant = Some(tenant.id);
     opts.as_of = Some(services.clock.now() + Duration::days(REPORT_HORIZON_DAYS));
     let due = sweep_tenant(services, &tenant, &opts, &mut None, &Silent).await?;
+    if due.error.is_some() {
+        return Err(AppError::internal("looking ahead in the retention report", "see above"));
+    }
     Ok(Report { rules, runs, due })
 }
 

@@ -14,7 +14,7 @@ use crate::domain::audit::{self, AuditRecord};
 use crate::entities::tenant;
 use crate::error::{AppError, AppResult};
 use crate::policy::retention::{self as rules, Effective, RuleId};
-use crate::policy::{Actor, Column};
+use crate::policy::{self, Actor, Column};
 
 /// The tenant's settings JSON, read from the database (not the directory's cached copy).
 pub async fn tenant_settings(services: &Services, tenant_id: Uuid) -> AppResult<serde_json::Value> {
@@ -25,8 +25,10 @@ pub async fn tenant_settings(services: &Services, tenant_id: Uuid) -> AppResult<
         .unwrap_or_else(|| json!({})))
 }
 
-/// Sets the organisation's period for `rule` (privacy officer). `BAD_USER_INPUT` on
-/// `input.days` outside the rule's legal bounds. Audited with the previous and new periods.
+/// Sets the organisation's period for `rule` (privacy officer: [`policy::may_manage_retention`]).
+/// `BAD_USER_INPUT` on `input.days` outside the rule's bounds, the message naming the bound
+/// and its reason ([`rules::PeriodError`]); nothing is written then. Audited with the previous
+/// and new periods.
 #[tracing::instrument(skip_all, fields(
     tenant.id = %actor.tenant_id,
     actor.id = actor.user_id.map(tracing::field::display),
@@ -38,10 +40,10 @@ pub async fn set_period(
     rule: RuleId,
     days: i64,
 ) -> AppResult<Effective> {
-    if !rules::may_manage(actor) {
+    if !policy::may_manage_retention(actor) {
         return Err(AppError::Forbidden);
     }
-    rules::validate(rule, days).map_err(|m| AppError::bad_input("input.days", m))?;
+    rules::validate(rule, days).map_err(|e| AppError::bad_input("input.days", e.to_string()))?;
     let now = services.clock.now();
     let txn = services.db.begin().await?;
     // Two officers changing two rules at once must not lose one change: the row is locked on

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::tenancy::scoped;
+use crate::entities::enums::RetentionOrigin;
 use crate::entities::retention_run;
 use crate::error::AppResult;
 
@@ -31,6 +32,11 @@ const LOCK_NAMESPACE: i32 = 0x5052_4554; // "PRET"
 pub struct TenantLock(Option<DatabaseTransaction>);
 
 impl TenantLock {
+    /// No lock (SQLite, or a test that races two sweeps on purpose).
+    pub fn none() -> Self {
+        TenantLock(None)
+    }
+
     pub async fn release(self) -> AppResult<()> {
         if let Some(txn) = self.0 {
             txn.commit().await?;
@@ -48,7 +54,7 @@ fn lock_key(tenant: Uuid) -> i32 {
 /// Takes the tenant's sweep lock, or `None` when another sweep holds it.
 pub async fn try_lock(services: &Services, tenant: Uuid) -> AppResult<Option<TenantLock>> {
     if services.db.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(Some(TenantLock(None)));
+        return Ok(Some(TenantLock::none()));
     }
     let txn = services.db.begin().await?;
     let row = txn
@@ -70,20 +76,18 @@ pub async fn try_lock(services: &Services, tenant: Uuid) -> AppResult<Option<Ten
     }
 }
 
-/// Records the start of a run.
+/// Records the start of a (real) run.
 pub async fn start(
     services: &Services,
     tenant: Uuid,
-    origin: &str,
-    dry_run: bool,
+    origin: RetentionOrigin,
     at: DateTime<Utc>,
 ) -> AppResult<Uuid> {
     let id = Uuid::now_v7();
     retention_run::Entity::insert(retention_run::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant),
-        origin: Set(origin.to_owned()),
-        dry_run: Set(dry_run),
+        origin: Set(origin),
         started_at: Set(at),
         finished_at: Set(None),
         counts: Set(serde_json::json!([])),
@@ -125,13 +129,12 @@ pub async fn latest(
         .await?)
 }
 
-/// When the tenant's last real (not dry) run started.
-pub async fn last_real_start(
+/// When the tenant's last run started.
+pub async fn last_start(
     services: &Services,
     tenant: Uuid,
 ) -> AppResult<Option<DateTime<Utc>>> {
     Ok(scoped::<retention_run::Entity>(tenant)
-        .filter(retention_run::Column::DryRun.eq(false))
         .order_by_desc(retention_run::Column::StartedAt)
         .limit(1)
         .one(&services.db)

@@ -17,7 +17,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement,
+    ActiveEnum, ActiveValue::Set, ConnectionTrait, Iterable, DatabaseBackend, EntityTrait, QueryFilter, Statement,
     TransactionTrait, Value,
 };
 use serde_json::json;
@@ -26,6 +26,8 @@ use uuid::Uuid;
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::equal_opportunity;
+use crate::domain::consent::Purpose;
+use crate::entities::enums::{AccountStatus, EnrollmentStatus, OutboxStatus, StoredRole};
 use crate::entities::{eo_application, retention_gate};
 use crate::error::AppResult;
 use crate::policy::Actor;
@@ -69,10 +71,24 @@ pub enum Step {
     Outbox,
 }
 
-/// An enrollment `e` whose contract ended before `$2`.
-const ENROLLMENT_ENDED: &str = "((e.status = 'completed' AND e.completed_at IS NOT NULL AND e.completed_at < $2) \
-     OR (e.status = 'cancelled' AND e.cancelled_at IS NOT NULL AND e.cancelled_at < $2) \
-     OR (e.status = 'active' AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = e.session_id AND s.ends_at < $2)))";
+/// A stored value of one of the vocabularies of `entities::enums`, as an SQL string literal
+/// (the statements here are raw SQL; the values come from the enums, never from input).
+fn lit<E: ActiveEnum<Value = String>>(v: E) -> String {
+    format!("'{}'", v.to_value().replace('\'', "''"))
+}
+
+/// An enrollment `e` whose contract ended before `$2`: completed or cancelled before it, or
+/// still active in a session that ended before it.
+fn enrollment_ended() -> String {
+    format!(
+        "((e.status = {completed} AND e.completed_at IS NOT NULL AND e.completed_at < $2) \
+         OR (e.status = {cancelled} AND e.cancelled_at IS NOT NULL AND e.cancelled_at < $2) \
+         OR (e.status = {active} AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = e.session_id AND s.ends_at < $2)))",
+        completed = lit(EnrollmentStatus::Completed),
+        cancelled = lit(EnrollmentStatus::Cancelled),
+        active = lit(EnrollmentStatus::Active),
+    )
+}
 
 /// A session `alias` that expired or was revoked before `$2` (never NULL, so `NOT` is safe).
 fn session_ended(alias: &str) -> String {
@@ -190,20 +206,25 @@ impl Step {
                 "x.tenant_id = $1 AND x.recording_ref IS NOT NULL AND x.ends_at < $2".into()
             }
             Step::Applications => "x.tenant_id = $1 AND x.last_contact_at < $2".into(),
-            Step::Prospects => "u.tenant_id = $1 AND u.status <> 'erased' \
+            Step::Prospects => format!(
+                "u.tenant_id = $1 AND u.status <> {erased} \
                  AND COALESCE(u.last_contact_at, u.created_at) < $2 \
                  AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.learner_id = u.id) \
                  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = u.id OR o.learner_id = u.id) \
                  AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id \
-                                 AND r.role NOT IN ('learner', 'guardian'))"
-                .into(),
-            Step::Enrollments => format!("e.tenant_id = $1 AND {ENROLLMENT_ENDED}"),
+                                 AND r.role NOT IN ({learner}, {guardian}))",
+                erased = lit(AccountStatus::Erased),
+                learner = lit(StoredRole::Learner),
+                guardian = lit(StoredRole::Guardian),
+            ),
+            Step::Enrollments => format!("e.tenant_id = $1 AND {}", enrollment_ended()),
             // Attendance at a class that ended before the cut-off, of a learner none of whose
             // enrollments in that session is still kept.
             Step::Attendance => format!(
                 "a.tenant_id = $1 AND EXISTS (SELECT 1 FROM live_classes lc WHERE lc.id = a.live_class_id \
                  AND lc.ends_at < $2 AND NOT EXISTS (SELECT 1 FROM enrollments e \
-                 WHERE e.session_id = lc.session_id AND e.learner_id = a.learner_id AND NOT {ENROLLMENT_ENDED}))"
+                 WHERE e.session_id = lc.session_id AND e.learner_id = a.learner_id AND NOT {}))",
+                enrollment_ended()
             ),
             Step::Invoices => "x.tenant_id = $1 AND x.issued_at < $2".into(),
             // An order goes once no invoice, credit note or refund of it is younger than the
@@ -216,9 +237,12 @@ impl Step {
             Step::PaymentEvents => "x.tenant_id = $1 AND x.created_at < $2 AND (x.order_id IS NULL \
                  OR NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = x.order_id))"
                 .into(),
-            Step::CookieConsents => "x.tenant_id = $1 \
-                 AND x.purpose IN ('analytics_cookies', 'advertising_cookies') AND x.recorded_at < $2"
-                .into(),
+            // The purposes whose consent lapses after 13 months (`Purpose::lapses`): the
+            // default period, 397 days, is never shorter than 13 months, so no live consent goes.
+            Step::CookieConsents => format!(
+                "x.tenant_id = $1 AND x.purpose IN ({}) AND x.recorded_at < $2",
+                Purpose::iter().filter(|p| p.lapses()).map(lit).collect::<Vec<_>>().join(", ")
+            ),
             // Expired tokens of sessions that stay (an expired session takes its tokens along).
             Step::RefreshTokens => format!(
                 "t.expires_at < $2 AND EXISTS (SELECT 1 FROM auth_sessions s \
@@ -227,9 +251,10 @@ impl Step {
             ),
             Step::Sessions => format!("x.tenant_id = $1 AND {}", session_ended("x")),
             Step::LoginFailures | Step::AuditLog => "x.tenant_id = $1 AND x.at < $2".into(),
-            Step::Outbox => "x.tenant_id = $1 AND x.status = 'sent' \
-                 AND x.sent_at IS NOT NULL AND x.sent_at < $2"
-                .into(),
+            Step::Outbox => format!(
+                "x.tenant_id = $1 AND x.status = {sent} AND x.sent_at IS NOT NULL AND x.sent_at < $2",
+                sent = lit(OutboxStatus::Sent),
+            ),
         }
     }
 
@@ -390,10 +415,13 @@ fn key_filter(step: Step, column: Option<&str>, keys: &[RowKey]) -> (String, Vec
 /// What one batch did.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Rows of the step's own table (0: nothing left to do).
+    /// Rows of the step's own table removed (or anonymised) by this batch.
     pub rows: u64,
     /// The step's table first, then its dependents.
     pub counts: Counts,
+    /// The batch selected as many rows as it could take: there may be more. (A batch that
+    /// selected rows another sweep removed first removes fewer, and is still not the last.)
+    pub full: bool,
 }
 
 /// Sweeps at most `limit` expired rows of `step` in one transaction with its audit entry.
@@ -452,6 +480,7 @@ pub async fn run_batch(
     };
     let rows = txn.execute_raw(statement(backend, sql, values)).await?.rows_affected();
     counts.insert(0, (step.table(), rows));
+    let full = keys.len() as u64 >= limit;
     txn.execute_raw(statement(
         backend,
         "DELETE FROM retention_gate WHERE id = $1".into(),
@@ -460,7 +489,7 @@ pub async fn run_batch(
     .await?;
     audit_batch(&txn, actor, now, run_id, step, cutoff, &counts).await?;
     txn.commit().await?;
-    Ok(Batch { rows, counts })
+    Ok(Batch { rows, counts, full })
 }
 
 /// The one audit entry of a batch: what went, by which rule, up to which cut-off (counts, no
@@ -501,7 +530,8 @@ async fn audit_batch<C: ConnectionTrait>(
 }
 
 /// Applications: each through `equal_opportunity::destroy` (its rows, blobs and keys, in its
-/// own transaction with its own audit entry), then one summary entry for the batch.
+/// own transaction with its own audit entry), then one summary entry for the batch. An
+/// application another sweep removed meanwhile is skipped by `destroy` and not counted.
 async fn applications_batch(
     services: &Services,
     actor: &Actor,
@@ -521,22 +551,21 @@ async fn applications_batch(
     if ids.is_empty() {
         return Ok(Batch::default());
     }
-    let (filter, values) = key_filter(step, Some("application_id"), &keys);
-    let documents = count_sql(
-        &services.db,
-        format!("SELECT COUNT(*) AS n FROM eo_documents WHERE {filter}"),
-        values,
-    )
-    .await?;
     let apps = eo_application::Entity::find()
         .filter(sea_orm::ColumnTrait::is_in(&eo_application::Column::Id, ids))
         .all(&services.db)
         .await?;
+    let (mut rows, mut documents) = (0, 0);
     for a in &apps {
-        equal_opportunity::destroy(services, actor, a).await?;
+        if let Some(d) = equal_opportunity::destroy(services, actor, a).await? {
+            rows += 1;
+            documents += d;
+        }
     }
-    let rows = apps.len() as u64;
     let counts = vec![(step.table(), rows), ("eo_documents", documents)];
-    audit_batch(&services.db, actor, services.clock.now(), run_id, step, cutoff, &counts).await?;
-    Ok(Batch { rows, counts })
+    if rows > 0 {
+        audit_batch(&services.db, actor, services.clock.now(), run_id, step, cutoff, &counts)
+            .await?;
+    }
+    Ok(Batch { rows, counts, full: keys.len() as u64 >= limit })
 }
