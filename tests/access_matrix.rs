@@ -1140,7 +1140,8 @@ enum Kind {
     /// What a mutation returns, already decided by that mutation's policy.
     Action,
     /// Decided by a named rule outside the table (`may_read_roster`, `may_watch_recording`, a
-    /// visitor's own consents by the random id their browser keeps).
+    /// visitor's own consents by the random id their browser keeps, the privacy officer's
+    /// retention report by `policy::may_manage_retention`).
     Rule,
 }
 
@@ -1178,6 +1179,12 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("AuditEntryConnection", Kind::Inner),
     ("AuditEntryEdge", Kind::Inner),
     ("SupportingDocument", Kind::Inner),
+    // The retention report holds no personal data (rules, dates, counts) but is the privacy
+    // officer's alone (`policy::may_manage_retention`): inner to its rule-guarded root.
+    ("RetentionReport", Kind::Inner),
+    ("RetentionPolicy", Kind::Inner),
+    ("RetentionRun", Kind::Inner),
+    ("RetentionCount", Kind::Inner),
     ("SituationGql", Kind::Inner),
     ("DecisionGql", Kind::Inner),
     ("PostalAddressGql", Kind::Inner),
@@ -1204,6 +1211,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("SessionPayload", Kind::Action),
     ("SetConsentPayload", Kind::Action),
     ("SetUserRolePayload", Kind::Action),
+    ("SetRetentionPeriodPayload", Kind::Action),
     ("UpdateProfilePayload", Kind::Action),
 ];
 
@@ -1224,6 +1232,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "dataSubjectRequests", Kind::Reach),
     ("Query", "dataSubjectRequest", Kind::Reach),
     ("DataSubjectRequest", "id", Kind::Public),
+    ("Query", "retentionReport", Kind::Rule),
     ("User", "id", Kind::Public),
     ("Order", "id", Kind::Public),
     // When an order was made, like its id, goes to whoever reaches the order (`sees_all_orders`).

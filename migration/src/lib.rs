@@ -12,6 +12,7 @@ mod m20261126_000003_shop;
 mod m20261126_000004_equal_opportunity;
 mod m20261201_000005_role_acceptance;
 mod m20261201_000006_data_subject_requests;
+mod m20261201_000007_retention;
 mod m20261201_000010_deaths;
 mod util;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_equal_opportunity::Migration),
             Box::new(m20261201_000005_role_acceptance::Migration),
             Box::new(m20261201_000006_data_subject_requests::Migration),
+            Box::new(m20261201_000007_retention::Migration),
             Box::new(m20261201_000010_deaths::Migration),
         ]
     }

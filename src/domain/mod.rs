@@ -13,6 +13,7 @@ pub mod learning;
 pub mod outbox;
 pub mod payments;
 pub mod privacy;
+pub mod retention;
 pub mod shop;
 pub mod tenancy;
 pub mod types;
@@ -70,6 +71,8 @@ pub struct Services {
     pub shop: ShopConfig,
     /// Document encryption keys, store and upload limits.
     pub documents: equal_opportunity::DocumentConfig,
+    /// The retention sweep's schedule and batch size.
+    pub retention: retention::SweepConfig,
 }
 
 /// Shop settings.
@@ -97,6 +100,10 @@ impl Services {
                 stats: payments::StripeStats::default(),
             },
             shop: ShopConfig { hold_secs: settings.order_hold_secs },
+            retention: retention::SweepConfig {
+                interval_secs: settings.retention_interval_secs,
+                batch_size: settings.retention_batch_size,
+            },
             tenants: tenancy::TenantDirectory::new(db.clone()),
             tokens: accounts::tokens::TokenService::new(settings),
             login: accounts::LoginPolicy {

@@ -15,10 +15,11 @@ use crate::entities::{
     auth_session, consent_record, course, course_tag, data_subject_request,
     data_subject_request_step, death_record, enrollment, eo_application, eo_document,
     guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
-    order_line, outbox, post_mortem_directive, privacy_policy, refund, session, tenant, user,
-    user_role,
+    order_line, outbox, post_mortem_directive, privacy_policy, refund, retention_gate,
+    retention_run, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
+use crate::policy::retention;
 
 /// Entities that belong to a tenant.
 pub trait TenantOwned: EntityTrait {
@@ -60,7 +61,9 @@ tenant_owned!(
     data_subject_request,
     data_subject_request_step,
     post_mortem_directive,
-    death_record
+    death_record,
+    retention_run,
+    retention_gate
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.
@@ -83,7 +86,8 @@ pub struct Tenant {
 
 impl From<tenant::Model> for Tenant {
     fn from(m: tenant::Model) -> Self {
-        let days = m.settings.get("recording_retention_days").and_then(serde_json::Value::as_i64);
+        // The period the retention sweep applies (7 or 14 days, the default when unset).
+        let days = retention::effective(&m.settings, retention::RuleId::Recording).days;
         Tenant {
             id: m.id,
             slug: m.slug,
@@ -91,7 +95,7 @@ impl From<tenant::Model> for Tenant {
             host: m.host,
             dpo_name: m.dpo_name,
             dpo_email: m.dpo_email,
-            recording_retention_days: if days == Some(14) { 14 } else { 7 },
+            recording_retention_days: days,
         }
     }
 }

@@ -63,6 +63,7 @@ stored_string!(
     RequestChannel,
     StepStatus,
     DirectiveOutcome,
+    RetentionOrigin,
 );
 
 // ---- accounts ------------------------------------------------------------------------------
@@ -371,6 +372,20 @@ pub enum DocumentKind {
     IdentityDocument,
     #[sea_orm(string_value = "other")]
     Other,
+}
+
+// ---- retention -----------------------------------------------------------------------------
+
+/// `retention_runs.origin`: what started a (real) retention sweep. Dry runs are not recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RetentionOrigin {
+    /// `pupitre retention run`.
+    #[sea_orm(string_value = "command")]
+    Command,
+    /// The scheduled background job.
+    #[sea_orm(string_value = "job")]
+    Job,
 }
 
 #[cfg(test)]

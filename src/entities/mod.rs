@@ -34,6 +34,8 @@ pub mod post_mortem_directive;
 pub mod privacy_policy;
 pub mod refresh_token;
 pub mod refund;
+pub mod retention_gate;
+pub mod retention_run;
 pub mod session;
 pub mod tenant;
 pub mod user;

@@ -38,6 +38,7 @@ mod nodes;
 mod pagination;
 mod privacy;
 mod processing;
+mod retention;
 mod shop;
 mod tenant;
 mod user;
@@ -60,6 +61,7 @@ pub struct Query(
     equal_opportunity::EqualOpportunityQuery,
     privacy::PrivacyQuery,
     processing::ProcessingQuery,
+    retention::RetentionQuery,
 );
 
 /// The mutation root.
@@ -74,6 +76,7 @@ pub struct Mutation(
     equal_opportunity::EqualOpportunityMutation,
     privacy::PrivacyMutation,
     death::DeathMutation,
+    retention::RetentionMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

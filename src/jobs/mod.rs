@@ -1,10 +1,13 @@
 //! Scheduled work: expiring unpaid orders, completing refunds left pending, carrying on
-//! data-subject requests. Every job is idempotent and safe to run on several instances at once (each
-//! change is a guarded UPDATE), so no cross-instance lock is needed for them.
+//! data-subject requests, the retention sweep. Every job is idempotent and safe to run on
+//! several instances at once (each change is a guarded UPDATE or a batch of rows that still
+//! match); the retention sweep also takes a per-tenant advisory lock on PostgreSQL (see
+//! `domain::retention`) and runs once per `PUPITRE_RETENTION_INTERVAL_SECS` per tenant, as its
+//! run records say.
 
 use std::time::Duration;
 
-use crate::domain::{Services, privacy, shop};
+use crate::domain::{Services, privacy, retention, shop};
 
 /// Unpaid orders expired per round, at most.
 const EXPIRY_BATCH: u64 = 200;
@@ -52,5 +55,19 @@ pub async fn run_once(services: &Services) {
         Err(e) => {
             tracing::error!(error.chain = %crate::error::Chain(&e), "data-subject requests failed")
         }
+    }
+    // The retention sweep, for the tenants whose last sweep is older than its interval.
+    match retention::run_scheduled(services).await {
+        Ok(runs) => {
+            for r in runs.iter().filter(|r| r.total() > 0 || r.error.is_some()) {
+                tracing::info!(
+                    tenant.id = %r.tenant_id,
+                    retention.rows = r.total(),
+                    retention.stopped = r.error.is_some(),
+                    "retention sweep"
+                );
+            }
+        }
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "retention sweep failed"),
     }
 }

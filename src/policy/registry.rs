@@ -586,6 +586,15 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Delete,
         retention: Retention::Account,
     },
+    Table::no_personal_data(
+        "retention_runs",
+        "retention sweeps: when, and how many rows of which table went (counts only)",
+    ),
+    Table::no_personal_data(
+        "retention_gate",
+        "the retention sweep's permission to delete expired audit and consent rows (empty \
+         outside a sweep's transaction)",
+    ),
 ];
 
 /// Tables that belong to the migration tool, not to Pupitre.
