@@ -12,6 +12,7 @@ mod m20261126_000003_shop;
 mod m20261126_000004_equal_opportunity;
 mod m20261201_000005_role_acceptance;
 mod m20261201_000006_data_subject_requests;
+mod m20261201_000009_exports;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_equal_opportunity::Migration),
             Box::new(m20261201_000005_role_acceptance::Migration),
             Box::new(m20261201_000006_data_subject_requests::Migration),
+            Box::new(m20261201_000009_exports::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, data_subject_request,
+    auth_session, consent_record, course, course_tag, data_export, data_subject_request,
     data_subject_request_step, enrollment, eo_application, eo_document, guardian_link, invoice,
     lesson, lesson_completion, live_class, live_class_attendance, order, order_line, outbox,
     post_mortem_directive, privacy_policy, refund, session, tenant, user, user_role,
@@ -58,7 +58,8 @@ tenant_owned!(
     eo_document,
     data_subject_request,
     data_subject_request_step,
-    post_mortem_directive
+    post_mortem_directive,
+    data_export
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.

@@ -1,5 +1,5 @@
 //! Scheduled work: expiring unpaid orders, completing refunds left pending, carrying on
-//! data-subject requests. Every job is idempotent and safe to run on several instances at once (each
+//! data-subject requests, deleting expired exports. Every job is idempotent and safe to run on several instances at once (each
 //! change is a guarded UPDATE), so no cross-instance lock is needed for them.
 
 use std::time::Duration;
@@ -10,6 +10,8 @@ use crate::domain::{Services, privacy, shop};
 const EXPIRY_BATCH: u64 = 200;
 /// Data-subject requests carried on per round, at most.
 const REQUEST_BATCH: u64 = 100;
+/// Expired exports deleted per round, at most.
+const EXPORT_EXPIRY_BATCH: u64 = 100;
 
 /// Runs the periodic jobs every `every` until the returned handle is aborted.
 pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -52,5 +54,17 @@ pub async fn run_once(services: &Services) {
         Err(e) => {
             tracing::error!(error.chain = %crate::error::Chain(&e), "data-subject requests failed")
         }
+    }
+    // Exports 7 days old: file and row (until the retention sweep calls it instead).
+    match privacy::export::delete_expired(services, EXPORT_EXPIRY_BATCH).await {
+        Ok(r) if r != privacy::export::ExpiryReport::default() => {
+            tracing::info!(
+                exports.deleted = r.deleted,
+                exports.orphans = r.orphans,
+                "export expiry"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "export expiry failed"),
     }
 }

@@ -1,7 +1,8 @@
 //! The privacy floor: what the personal-data registry (`policy::registry`) needs from the
 //! database (reading the live schema so that the registry can be checked against it), and the
-//! data-subject requests ([`requests`]) with the resumable steps that carry them out. Export,
-//! erasure and the retention sweep build here.
+//! data-subject requests ([`requests`]) with the resumable steps that carry them out, and the
+//! access and portability [`export`]. Erasure and the retention sweep build here.
 
+pub mod export;
 pub mod requests;
 pub mod schema;
