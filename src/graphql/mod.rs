@@ -29,6 +29,7 @@ mod catalog;
 mod consent;
 mod context;
 mod equal_opportunity;
+mod export;
 pub mod guard;
 mod learning;
 pub mod limits;

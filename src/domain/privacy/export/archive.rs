@@ -218,7 +218,7 @@ pub async fn build(
             for plan in &plans {
                 sink.begin_table(&mut w, plan).map_err(zip_error)?;
                 let mut cursor = Cursor::new(plan, tenant_id, heading.subject_id);
-                while let Some(rows) = cursor.next_page(&services.db).await? {
+                while let Some(rows) = cursor.next_page(services).await? {
                     for row in &rows {
                         sink.row(&mut w, plan, row).map_err(zip_error)?;
                     }

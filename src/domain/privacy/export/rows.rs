@@ -6,7 +6,8 @@
 //! key read, so memory holds one page whatever the person's history.
 //!
 //! Values come out as JSON. A person reference that is not the subject becomes
-//! `{"displayName": …}` (the names are read in one query per page, and remembered), so the
+//! `{"displayName": …}`, the public name the catalogue shows for instructors (read in one
+//! query per page, and remembered), so the
 //! export carries nobody else's id, e-mail or name (GDPR art. 20(4)).
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 
 use super::plan::{Kind, Role, TablePlan, quote_ident};
+use crate::domain::{Services, catalog};
 use crate::error::{AppError, AppResult};
 use crate::policy::registry::{self, Holds, Table};
 
@@ -122,10 +124,11 @@ impl<'p> Cursor<'p> {
     }
 
     /// The next page of rows (each a JSON object in column order), or `None` after the last.
-    pub async fn next_page<C: ConnectionTrait>(
+    pub async fn next_page(
         &mut self,
-        conn: &C,
+        services: &Services,
     ) -> AppResult<Option<Vec<Map<String, Json>>>> {
+        let conn = &services.db;
         if self.done {
             return Ok(None);
         }
@@ -192,7 +195,7 @@ impl<'p> Cursor<'p> {
             }
             out.push(obj);
         }
-        self.learn_names(conn, others).await?;
+        self.learn_names(services, others).await?;
         for obj in &mut out {
             for c in plan.columns.iter().filter(|c| c.role == Role::Person) {
                 let Some(v) = obj.get_mut(&c.name) else { continue };
@@ -206,33 +209,15 @@ impl<'p> Cursor<'p> {
         Ok(Some(out))
     }
 
-    /// Reads the display names of people not met before (one query).
-    async fn learn_names<C: ConnectionTrait>(
-        &mut self,
-        conn: &C,
-        mut ids: Vec<Uuid>,
-    ) -> AppResult<()> {
-        ids.sort();
-        ids.dedup();
+    /// Reads the public names of people not met before (one query): their display name, else
+    /// first name and initial, as the catalogue shows instructors.
+    async fn learn_names(&mut self, services: &Services, ids: Vec<Uuid>) -> AppResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut b = Binds { backend: conn.get_database_backend(), values: Vec::new() };
-        let tenant = b.push(Value::from(self.tenant_id));
-        let list: Vec<String> = ids.iter().map(|id| b.push(Value::from(*id))).collect();
-        let sql = format!(
-            "SELECT id, display_name FROM users WHERE tenant_id = {tenant} AND id IN ({})",
-            list.join(", ")
-        );
-        let rows =
-            conn.query_all_raw(Statement::from_sql_and_values(b.backend, sql, b.values)).await?;
+        let found = catalog::instructor_names(services, self.tenant_id, &ids).await?;
         for id in ids {
-            self.names.insert(id, None);
-        }
-        for r in rows {
-            let id: Uuid = r.try_get("", "id")?;
-            let name: Option<String> = r.try_get("", "display_name")?;
-            self.names.insert(id, name);
+            self.names.insert(id, found.get(&id).cloned());
         }
         Ok(())
     }
