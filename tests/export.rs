@@ -30,6 +30,17 @@ async fn requested_and_completed(
     subject: Option<&str>,
     kind: &str,
 ) -> Value {
+    let id = requested_and_started(app, asker, subject, kind).await;
+    completed(app, &id).await
+}
+
+/// The request made and started; its id.
+async fn requested_and_started(
+    app: &TestApp,
+    asker: &str,
+    subject: Option<&str>,
+    kind: &str,
+) -> String {
     let mut input = json!({ "kind": kind, "password": DEMO_PASSWORD });
     if let Some(s) = subject {
         input["subjectId"] = json!(s);
@@ -53,6 +64,12 @@ async fn requested_and_completed(
     )
     .await
     .assert_ok();
+    id
+}
+
+/// The privacy officer completes the request; it as they see it afterwards.
+async fn completed(app: &TestApp, id: &str) -> Value {
+    let dpo = app.token(demo::DPO).await;
     let done = app
         .gql(
             Some(&dpo),
@@ -164,7 +181,12 @@ fn text_of(row: &sea_orm::QueryResult, col: &str) -> String {
 }
 
 /// The keys (`a|b`) of every row of `table` about `person`, by a direct query.
-async fn keys_in_database(app: &TestApp, table: &Table, key: &[String], person: &str) -> BTreeSet<String> {
+async fn keys_in_database(
+    app: &TestApp,
+    table: &Table,
+    key: &[String],
+    person: &str,
+) -> BTreeSet<String> {
     let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
     let backend = conn.get_database_backend();
     let person = literal(backend, &person.parse().expect("a user id"));
@@ -193,6 +215,29 @@ fn key_of(row: &Value, key: &[String]) -> String {
         .join("|")
 }
 
+/// The primary key columns of `table`, from the database's catalogue.
+async fn primary_key(app: &TestApp, table: &str) -> Vec<String> {
+    let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Sqlite => {
+            format!("SELECT name AS c FROM pragma_table_info('{table}') WHERE pk > 0 ORDER BY pk")
+        }
+        _ => format!(
+            "SELECT a.attname::text AS c FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = '{table}'::regclass AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)"
+        ),
+    };
+    conn.query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("primary key")
+        .iter()
+        .map(|r| r.try_get::<String>("", "c").expect("column"))
+        .collect()
+}
+
 /// Validates `data` against the checked-in JSON Schema.
 fn assert_valid(data: &Value) {
     let schema: Value = serde_json::from_str(
@@ -216,7 +261,9 @@ async fn public_name(app: &TestApp, email: &str) -> String {
     let row = conn
         .query_one_raw(Statement::from_string(
             conn.get_database_backend(),
-            format!("SELECT first_name, last_name, display_name FROM users WHERE email = '{email}'"),
+            format!(
+                "SELECT first_name, last_name, display_name FROM users WHERE email = '{email}'"
+            ),
         ))
         .await
         .expect("query")
@@ -250,10 +297,24 @@ async fn the_export_holds_every_registered_row_about_the_learner_and_nothing_abo
     // Staff read her data (audited): support her phone, the instructor her e-mail.
     for staff in [demo::SUPPORT, demo::INSTRUCTOR] {
         let t = app.token(staff).await;
-        let r = app.gql(Some(&t), "query($id: ID!) { user(id: $id) { email phone } }", json!({ "id": lea })).await;
+        let r = app
+            .gql(
+                Some(&t),
+                "query($id: ID!) { user(id: $id) { email phone } }",
+                json!({ "id": lea }),
+            )
+            .await;
         assert!(r.data()["user"]["email"].is_string(), "{staff} reads her e-mail: {}", r.body);
     }
-    let req = requested_and_completed(&app, &lea_token, None, "ACCESS").await;
+    let id = requested_and_started(&app, &lea_token, None, "ACCESS").await;
+    // What the database holds about her before the export is built, and after it is downloaded
+    // (building, closing and downloading add audit entries and a receipt about her).
+    let exported: Vec<&Table> = registry::TABLES.iter().filter(|t| t.export).collect();
+    let mut before = Vec::new();
+    for t in &exported {
+        before.push(keys_in_database(&app, t, &primary_key(&app, t.name).await, &lea).await);
+    }
+    let req = completed(&app, &id).await;
     assert_eq!(req["status"], "DONE", "{req}");
     assert_eq!(req["steps"][0]["name"], "export");
     assert_eq!(req["steps"][0]["status"], "DONE");
@@ -272,33 +333,64 @@ async fn the_export_holds_every_registered_row_about_the_learner_and_nothing_abo
 
     // Every exported table of the registry, and in each exactly the rows about her.
     let tables = data["tables"].as_array().expect("tables");
-    let exported: Vec<&Table> = registry::TABLES.iter().filter(|t| t.export).collect();
     assert_eq!(
         tables.iter().map(|t| t["name"].as_str().expect("name")).collect::<Vec<_>>(),
         exported.iter().map(|t| t.name).collect::<Vec<_>>(),
         "one entry per exported table, in registry order"
     );
-    for (t, entry) in exported.iter().zip(tables) {
-        let key: Vec<String> =
-            entry["key"].as_array().expect("key").iter().map(|k| k.as_str().expect("k").to_owned()).collect();
+    for ((t, entry), before) in exported.iter().zip(tables).zip(&before) {
+        let key: Vec<String> = entry["key"]
+            .as_array()
+            .expect("key")
+            .iter()
+            .map(|k| k.as_str().expect("k").to_owned())
+            .collect();
+        assert_eq!(
+            key,
+            primary_key(&app, t.name).await,
+            "{}: rows are named by their primary key",
+            t.name
+        );
         let rows = entry["rows"].as_array().expect("rows");
         assert_eq!(entry["rowCount"].as_u64(), Some(rows.len() as u64), "{}", t.name);
         let in_export: BTreeSet<String> = rows.iter().map(|r| key_of(r, &key)).collect();
         assert_eq!(in_export.len(), rows.len(), "{}: no row twice", t.name);
-        let in_database = keys_in_database(&app, t, &key, &lea).await;
-        assert_eq!(in_export, in_database, "{}: the rows about her, no more, no fewer", t.name);
+        let after = keys_in_database(&app, t, &key, &lea).await;
+        let missing: Vec<_> = before.difference(&in_export).collect();
+        assert!(
+            missing.is_empty(),
+            "{}: rows about her missing from the export: {missing:?}",
+            t.name
+        );
+        let foreign: Vec<_> = in_export.difference(&after).collect();
+        assert!(foreign.is_empty(), "{}: rows not about her in the export: {foreign:?}", t.name);
         // No secret column is written.
         for c in t.columns.iter().filter(|c| c.holds == Holds::Secret) {
-            assert!(rows.iter().all(|r| r.get(c.name).is_none()), "{}.{} is a secret", t.name, c.name);
+            assert!(
+                rows.iter().all(|r| r.get(c.name).is_none()),
+                "{}.{} is a secret",
+                t.name,
+                c.name
+            );
         }
     }
     let count = |name: &str| {
         tables.iter().find(|t| t["name"] == name).and_then(|t| t["rowCount"].as_u64()).unwrap_or(0)
     };
     for name in [
-        "users", "orders", "order_lines", "invoices", "enrollments", "lesson_completions",
-        "live_class_attendance", "eo_applications", "eo_documents", "consent_records", "audit_log",
-        "data_subject_requests", "data_subject_request_steps",
+        "users",
+        "orders",
+        "order_lines",
+        "invoices",
+        "enrollments",
+        "lesson_completions",
+        "live_class_attendance",
+        "eo_applications",
+        "eo_documents",
+        "consent_records",
+        "audit_log",
+        "data_subject_requests",
+        "data_subject_request_steps",
     ] {
         assert!(count(name) > 0, "her {name} are exported");
     }
@@ -322,7 +414,10 @@ async fn the_export_holds_every_registered_row_about_the_learner_and_nothing_abo
     let everything: Vec<u8> = files.iter().flat_map(|(_, b)| b.iter().copied()).collect();
     let text = String::from_utf8_lossy(&everything);
     for other in [demo::LEARNER2, demo::INSTRUCTOR, demo::SUPPORT, demo::DPO, demo::REVIEWER] {
-        assert!(!text.contains(other), "{other}'s e-mail is in her export");
+        // The organisation's published data-protection contact is named once in each file (the
+        // controller's contact is part of the answer, art. 15(1) and 13(1)(b)); nowhere else.
+        let allowed = if data["controller"]["dpoEmail"] == other { 2 } else { 0 };
+        assert_eq!(text.matches(other).count(), allowed, "{other}'s e-mail is in her export");
         let id = app.user_id(other).await;
         assert!(!text.contains(&id), "{other}'s id is in her export");
         let (first, last) = full_name(&app, other).await;
@@ -366,7 +461,9 @@ async fn downloads_are_for_the_subject_the_guardian_and_the_privacy_officer_only
     assert_eq!(req["status"], "DONE", "{req}");
 
     let mut downloads = 0;
-    for (who, token) in [("the minor", &tom_token), ("the guardian", &claire), ("the privacy officer", &dpo)] {
+    for (who, token) in
+        [("the minor", &tom_token), ("the guardian", &claire), ("the privacy officer", &dpo)]
+    {
         let url = link(&app, token, &id).await;
         let (status, body) = get(&app, &url).await;
         assert_eq!(status, 200, "{who}");
@@ -380,7 +477,12 @@ async fn downloads_are_for_the_subject_the_guardian_and_the_privacy_officer_only
     for who in [demo::SUPPORT, demo::LEARNER, demo::INSTRUCTOR, demo::ADMIN, demo::BILLING] {
         let t = app.token(who).await;
         let r = read(&app, Some(&t), &id).await;
-        assert_eq!(r.code_at("dataSubjectRequest.export").as_deref(), Some("FORBIDDEN"), "{who}: {}", r.body);
+        assert_eq!(
+            r.code_at("dataSubjectRequest.export").as_deref(),
+            Some("FORBIDDEN"),
+            "{who}: {}",
+            r.body
+        );
     }
     let anonymous = read(&app, None, &id).await;
     assert!(anonymous.data()["dataSubjectRequest"].is_null(), "{}", anonymous.body);
@@ -402,12 +504,13 @@ async fn downloads_are_for_the_subject_the_guardian_and_the_privacy_officer_only
         let res = app.client.get(app.url(&bad)).bearer_auth(&support).send().await.expect("sent");
         assert_eq!(res.status().as_u16(), 404, "support with {bad}");
     }
-    assert_eq!(audit_count(&app, "export.downloaded").await, downloads, "refusals leave no trace of a download");
+    assert_eq!(
+        audit_count(&app, "export.downloaded").await,
+        downloads,
+        "refusals leave no trace of a download"
+    );
 
-    // A link stops working after 15 minutes…
-    app.clock.advance_secs(15 * 60 + 1);
-    assert_eq!(get(&app, &url).await.0, 404, "expired link");
-    // …and when the session it was made in ends.
+    // A link stops working when the session it was made in ends…
     let tom_again = app.token(demo::MINOR).await;
     let fresh = link(&app, &tom_again, &id).await;
     app.gql(Some(&tom_again), "mutation { logout(input: {}) { revokedSessions } }", json!({}))
@@ -427,6 +530,12 @@ async fn downloads_are_for_the_subject_the_guardian_and_the_privacy_officer_only
     .await
     .assert_ok();
     assert_eq!(get(&app, &guardian_link).await.0, 404, "guardianship ended");
+    // …and after 15 minutes (the officer's link works until then).
+    let officer_link = link(&app, &dpo, &id).await;
+    app.clock.advance_secs(15 * 60 - 1);
+    assert_eq!(get(&app, &officer_link).await.0, 200, "still valid");
+    app.clock.advance_secs(2);
+    assert_eq!(get(&app, &officer_link).await.0, 404, "expired link");
 }
 
 /// Files under `exports/` in the server's document store.
@@ -450,6 +559,7 @@ fn export_files(app: &TestApp) -> Vec<std::path::PathBuf> {
 
 async fn an_export_is_deleted_with_its_file_after_seven_days(app: TestApp) {
     let lea_token = app.token(demo::LEARNER).await;
+    let dpo = app.token(demo::DPO).await;
     let req = requested_and_completed(&app, &lea_token, None, "PORTABILITY").await;
     let id = req["id"].as_str().expect("id").to_owned();
     assert_eq!(app.count("data_exports").await, 1);
@@ -475,7 +585,6 @@ async fn an_export_is_deleted_with_its_file_after_seven_days(app: TestApp) {
     assert!(export_files(&app).is_empty(), "the file is deleted");
     assert_eq!(audit_count(&app, "export.expired").await, 1);
     assert_eq!(get(&app, &url).await.0, 404);
-    let dpo = app.token(demo::DPO).await;
     let r = read(&app, Some(&dpo), &id).await;
     assert!(r.assert_ok()["dataSubjectRequest"]["export"].is_null());
     // Running it again does nothing.
@@ -488,7 +597,8 @@ async fn an_export_is_deleted_with_its_file_after_seven_days(app: TestApp) {
 async fn a_failed_build_is_retried_and_stores_one_export(app: TestApp) {
     // One of her documents is missing from the store: the build fails, and stores nothing.
     let docs = app.documents.path().join("documents");
-    let tenant_dir = std::fs::read_dir(&docs).expect("documents").flatten().next().expect("a tenant").path();
+    let tenant_dir =
+        std::fs::read_dir(&docs).expect("documents").flatten().next().expect("a tenant").path();
     let lea = app.user_id(demo::LEARNER).await;
     let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
     let backend = conn.get_database_backend();
@@ -509,18 +619,22 @@ async fn a_failed_build_is_retried_and_stores_one_export(app: TestApp) {
     std::fs::rename(&blob, &aside).expect("move the blob aside");
 
     let lea_token = app.token(demo::LEARNER).await;
+    let dpo = app.token(demo::DPO).await;
     let req = requested_and_completed(&app, &lea_token, None, "ACCESS").await;
     assert_eq!(req["status"], "IN_PROGRESS", "{req}");
     assert_eq!(req["steps"][0]["status"], "FAILED");
     assert!(req["export"].is_null());
     assert_eq!(app.count("data_exports").await, 0);
-    assert!(export_files(&app).is_empty(), "a failed build leaves no file: {:?}", export_files(&app));
+    assert!(
+        export_files(&app).is_empty(),
+        "a failed build leaves no file: {:?}",
+        export_files(&app)
+    );
 
     // Repaired, the background job carries it on after the backoff.
     std::fs::rename(&aside, &blob).expect("put the blob back");
     app.clock.advance_secs(61);
     pupitre::jobs::run_once(app.services()).await;
-    let dpo = app.token(demo::DPO).await;
     let r = read(&app, Some(&dpo), req["id"].as_str().expect("id")).await;
     let done = r.assert_ok()["dataSubjectRequest"].clone();
     assert_eq!(done["status"], "DONE", "{done}");

@@ -38,7 +38,10 @@ pub async fn download(
             });
             HttpResponse::Ok()
                 .content_type("application/zip")
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ))
                 .insert_header((header::CACHE_CONTROL, "private, no-store"))
                 .insert_header(("referrer-policy", "no-referrer"))
                 .insert_header(("x-content-type-options", "nosniff"))

@@ -95,7 +95,11 @@ fn read(row: &QueryResult, name: &str, kind: Kind) -> AppResult<Json> {
         Kind::Uuid => row.try_get::<Option<Uuid>>("", name)?.map(|u| json!(u.to_string())),
         Kind::Timestamp => row.try_get::<Option<DateTime<Utc>>>("", name)?.map(|t| json!(t)),
         Kind::Date => row.try_get::<Option<NaiveDate>>("", name)?.map(|d| json!(d.to_string())),
-        Kind::Int => row.try_get::<Option<i64>>("", name)?.map(|n| json!(n)),
+        // PostgreSQL tells `integer` from `bigint`; SQLite has one integer type.
+        Kind::Int => match row.try_get::<Option<i64>>("", name) {
+            Ok(n) => n.map(|n| json!(n)),
+            Err(_) => row.try_get::<Option<i32>>("", name)?.map(|n| json!(n)),
+        },
         Kind::Float => row.try_get::<Option<f64>>("", name)?.map(|n| json!(n)),
         Kind::Bool => row.try_get::<Option<bool>>("", name)?.map(|b| json!(b)),
         Kind::Json => row.try_get::<Option<Json>>("", name)?,
