@@ -135,6 +135,7 @@ const REQUEST: &[Probe] = &[
         REQUEST_DETAILS,
     ),
     probe("failedSteps", " { name attempts lastError }", REQUEST_DETAILS),
+    probe("export", " { id createdAt expiresAt sizeBytes }", REQUEST_DETAILS),
     probe(
         "postMortemDirective",
         " { instructions outcome trustedPersonName trustedPersonContact recordedAt }",
@@ -1166,6 +1167,8 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("DataSubjectRequestEdge", Kind::Public),
     ("DataSubjectRequestStep", Kind::Inner),
     ("PostMortemDirective", Kind::Inner),
+    ("DataExport", Kind::Inner),
+    ("DownloadLink", Kind::Inner),
     ("Enrollment", Kind::Inner),
     ("Progress", Kind::Inner),
     ("Attendance", Kind::Inner),

@@ -67,6 +67,8 @@ pub struct Services {
     pub statements: StatementCounter,
     /// Keys the hashes of log-in throttling keys, so the table never holds e-mail addresses.
     pub(crate) throttle_secret: Arc<Vec<u8>>,
+    /// Signs the short-lived download links of data exports.
+    pub(crate) export_link_secret: Arc<Vec<u8>>,
     pub payments: payments::Payments,
     pub shop: ShopConfig,
     /// Document encryption keys, store and upload limits.
@@ -114,6 +116,10 @@ impl Services {
             throttle_secret: Arc::new(derive_key(
                 settings.jwt_secret.expose().as_bytes(),
                 b"pupitre/login-throttle/v1",
+            )),
+            export_link_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/export-link/v1",
             )),
             db,
             clock,

@@ -12,7 +12,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, data_subject_request,
+    auth_session, consent_record, course, course_tag, data_export, data_subject_request,
     data_subject_request_step, death_record, enrollment, eo_application, eo_document,
     guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
     order_line, outbox, post_mortem_directive, privacy_policy, refund, retention_gate,
@@ -63,7 +63,8 @@ tenant_owned!(
     post_mortem_directive,
     death_record,
     retention_run,
-    retention_gate
+    retention_gate,
+    data_export
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.

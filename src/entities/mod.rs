@@ -11,6 +11,7 @@ pub mod auth_session;
 pub mod consent_record;
 pub mod course;
 pub mod course_tag;
+pub mod data_export;
 pub mod data_subject_request;
 pub mod data_subject_request_step;
 pub mod death_record;

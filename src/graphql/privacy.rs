@@ -9,9 +9,10 @@
 //! for the subject, their guardian and the privacy officer only. Anyone else signed in who
 //! holds a request's id gets `FORBIDDEN` on each field.
 //!
-//! Access and portability exports and erasure are not carried out yet (issue 11, items 3 and
-//! 4): completing such a request leaves it `IN_PROGRESS` with its export or erasure step
-//! `AWAITING_IMPLEMENTATION`, visible in `steps`; it is never reported `DONE`.
+//! Completing an access or portability request builds its export (`export`, with a
+//! short-lived `downloadLink`). Erasure is not carried out yet (issue 11, item 4): completing
+//! such a request leaves it `IN_PROGRESS` with its erasure step `AWAITING_IMPLEMENTATION`,
+//! visible in `steps`; it is never reported `DONE`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,7 +46,7 @@ gql_enum!(StepStatusGql as "DataSubjectRequestStepStatus" <=> StepStatus {
     Running,
     Done,
     Failed,
-    /// The step's code is not written yet (export, erasure): it waits, and so does the request.
+    /// The step's code is not written yet (erasure): it waits, and so does the request.
     AwaitingImplementation,
 });
 gql_enum!(DirectiveOutcomeGql as "PostMortemOutcome" <=> DirectiveOutcome { Delete, Keep, HandOver });
@@ -291,6 +292,15 @@ impl DataSubjectRequestNode {
         Ok(Some(
             steps.into_iter().filter(|s| s.status == StepStatus::Failed).map(StepNode).collect(),
         ))
+    }
+    /// The export of an access or portability request, once built and until it expires (7
+    /// days); null otherwise.
+    #[graphql(guard = "Need::read(&self.subject, DataField::RequestDetails)")]
+    async fn export(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::export::DataExportNode>> {
+        super::export::export_of(ctx, self.rec.request.id, &self.subject).await
     }
     /// The post-mortem directive this request recorded.
     #[graphql(guard = "Need::read(&self.subject, DataField::RequestDetails)")]

@@ -1,5 +1,5 @@
 //! Scheduled work: expiring unpaid orders, completing refunds left pending, carrying on
-//! data-subject requests, the retention sweep. Every job is idempotent and safe to run on
+//! data-subject requests, deleting expired exports, the retention sweep. Every job is idempotent and safe to run on
 //! several instances at once (each change is a guarded UPDATE or a batch of rows that still
 //! match); the retention sweep also takes a per-tenant advisory lock on PostgreSQL (see
 //! `domain::retention`) and runs once per `PUPITRE_RETENTION_INTERVAL_SECS` per tenant, as its
@@ -13,6 +13,8 @@ use crate::domain::{Services, privacy, retention, shop};
 const EXPIRY_BATCH: u64 = 200;
 /// Data-subject requests carried on per round, at most.
 const REQUEST_BATCH: u64 = 100;
+/// Expired exports deleted per round, at most.
+const EXPORT_EXPIRY_BATCH: u64 = 100;
 
 /// Runs the periodic jobs every `every` until the returned handle is aborted.
 pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -69,5 +71,17 @@ pub async fn run_once(services: &Services) {
             }
         }
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "retention sweep failed"),
+    }
+    // Exports 7 days old: file and row (until the retention sweep calls it instead).
+    match privacy::export::delete_expired(services, EXPORT_EXPIRY_BATCH).await {
+        Ok(r) if r != privacy::export::ExpiryReport::default() => {
+            tracing::info!(
+                exports.deleted = r.deleted,
+                exports.orphans = r.orphans,
+                "export expiry"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "export expiry failed"),
     }
 }

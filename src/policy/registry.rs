@@ -595,6 +595,23 @@ pub const TABLES: &[Table] = &[
         "the retention sweep's permission to delete expired audit and consent rows (empty \
          outside a sweep's transaction)",
     ),
+    // The file of an export (an encrypted ZIP in the document store) goes with its row, 7 days
+    // after it was made (`domain::privacy::export::expiry`).
+    Table {
+        name: "data_exports",
+        about: "access and portability exports waiting to be downloaded (encrypted files)",
+        columns: &[
+            col("subject_id", OWNER),
+            col("request_id", via("data_subject_requests")),
+            col("storage_key", SECRET),
+            col("key_id", SECRET),
+            col("wrapped_key", SECRET),
+            col("sealed_key", SECRET),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Expiring,
+    },
 ];
 
 /// Tables that belong to the migration tool, not to Pupitre.

@@ -41,6 +41,17 @@ pub fn may_handle_request(actor: &Actor, relations: &Relations, subject: &Subjec
             == Some(Column::PrivacyOfficer)
 }
 
+/// Whether `actor` may fetch the access or portability export about `subject` (a download
+/// link, the download itself): whoever reads the `details` of `subject`'s requests as the
+/// person, their guardian or the privacy officer. Support, who reads a request's status, does
+/// not; nor does anyone else.
+pub fn may_download_export(actor: &Actor, relations: &Relations, subject: &SubjectFacts) -> bool {
+    matches!(
+        granting_column(actor, relations, subject, DataField::RequestDetails, Op::Read),
+        Some(Column::Subject | Column::Guardian | Column::PrivacyOfficer)
+    )
+}
+
 /// Whose requests a person's list (`User.dataSubjectRequests`) shows to `actor`: that person's;
 /// and when `actor` is that person, their wards' too (a guardian follows what they asked for
 /// their children). Each request's fields are then guarded in turn.
@@ -76,6 +87,29 @@ mod tests {
         let mut erased = own.clone();
         erased.status = SubjectStatus::Erased;
         assert!(!may_make_request(&me, &Relations::default(), &erased));
+    }
+
+    #[test]
+    fn exports_go_to_the_subject_their_guardian_and_the_privacy_officer_only() {
+        let me = actor(&[Role::Learner]);
+        let own = SubjectFacts::person(me.user_id.unwrap_or_default());
+        let other = SubjectFacts::person(Uuid::now_v7());
+        assert!(may_download_export(&me, &Relations::default(), &own));
+        assert!(!may_download_export(&me, &Relations::default(), &other));
+        let mut relations = Relations::default();
+        relations.wards.insert(other.id.unwrap_or_default());
+        assert!(may_download_export(&me, &relations, &other));
+        assert!(may_download_export(
+            &actor(&[Role::PrivacyOfficer]),
+            &Relations::default(),
+            &other
+        ));
+        for role in [Role::Support, Role::Admin, Role::Billing, Role::Reviewer, Role::Instructor] {
+            assert!(
+                !may_download_export(&actor(&[role]), &Relations::default(), &other),
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

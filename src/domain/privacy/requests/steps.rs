@@ -10,10 +10,10 @@
 //! background job ([`advance`]) picks it up then, and the privacy officer sees it meanwhile.
 //! The last step closes the request (done, with its receipt).
 //!
-//! The steps that export (access, portability) and erase (erasure) data are not written yet
-//! (issue 11, items 3 and 4): they are planned as `awaiting_implementation`, nothing claims
-//! them, and the steps after them wait, so such a request stays in progress and is never
-//! reported done. Once a step's code exists, [`StepName::implemented`] says so and the waiting
+//! The export step (access, portability) is `privacy::export`. The erase step (erasure) is not
+//! written yet (issue 11, item 4): it is planned as `awaiting_implementation`, nothing claims
+//! it, and the steps after it wait, so such a request stays in progress and is never reported
+//! done. Once a step's code exists, [`StepName::implemented`] says so and the waiting
 //! rows are picked up as they are.
 
 use chrono::{DateTime, Duration, Utc};
@@ -29,6 +29,7 @@ use super::{RequestKind, RequestStatus, StepStatus, audit_step, parse_purposes, 
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::consent::{self, Purpose};
+use crate::domain::privacy::export;
 use crate::domain::tenancy::scoped;
 use crate::entities::enums::{AccountStatus, MailKind};
 use crate::entities::{
@@ -40,7 +41,7 @@ use crate::policy::{Actor, Category, Column};
 /// What a step does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StepName {
-    /// Builds the access or portability export (issue 11, item 3: not written yet).
+    /// Builds the access or portability export (`privacy::export`).
     Export,
     /// Erases or anonymises the person's data per the registry (item 4: not written yet).
     Erase,
@@ -96,7 +97,7 @@ impl StepName {
 
     /// Whether Pupitre can carry this step out yet.
     pub fn implemented(self) -> bool {
-        !matches!(self, StepName::Export | StepName::Erase)
+        !matches!(self, StepName::Erase)
     }
 
     fn unimplemented_names() -> Vec<&'static str> {
@@ -324,6 +325,13 @@ async fn execute(
     name: StepName,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
+    // The export's file is built before the transaction opens (it reads for a while; on SQLite
+    // an open transaction would keep a stale snapshot and fail to commit); its row is written
+    // in the transaction below.
+    let exported = match name {
+        StepName::Export => Some(export::prepare(services, s).await?),
+        _ => None,
+    };
     let txn = services.db.begin().await?;
     let request = scoped::<dsr::Entity>(s.tenant_id)
         .filter(dsr::Column::Id.eq(s.request_id))
@@ -341,7 +349,11 @@ async fn execute(
             withdraw(&txn, actor, &request, &purposes, now).await?;
         }
         StepName::Close => close(&txn, actor, &request, now).await?,
-        StepName::Export | StepName::Erase => {
+        StepName::Export => {
+            let prepared = exported.unwrap_or(export::Prepared::AlreadyRecorded);
+            export::record(&txn, actor, &request, prepared, now).await?;
+        }
+        StepName::Erase => {
             return Err(AppError::Conflict(format!(
                 "the {} step awaits its implementation",
                 name.as_str()
@@ -488,11 +500,11 @@ mod tests {
     }
 
     #[test]
-    fn export_and_erasure_are_planned_but_not_implemented_and_every_plan_closes() {
+    fn erasure_is_planned_but_not_implemented_and_every_plan_closes() {
         for kind in <RequestKind as sea_orm::Iterable>::iter() {
             assert_eq!(StepName::plan(kind).last(), Some(&StepName::Close), "{kind:?}");
         }
-        assert!(!StepName::Export.implemented());
+        assert!(StepName::Export.implemented());
         assert!(!StepName::Erase.implemented());
         for n in StepName::ALL {
             assert_eq!(StepName::parse(n.as_str()), Some(n));
