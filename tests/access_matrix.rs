@@ -1142,7 +1142,8 @@ enum Kind {
     Action,
     /// Decided by a named rule outside the table (`may_read_roster`, `may_watch_recording`, a
     /// visitor's own consents by the random id their browser keeps, the privacy officer's
-    /// retention report by `policy::may_manage_retention`).
+    /// retention report by `policy::may_manage_retention`, the record of processing by
+    /// `policy::may_read_processing_record`).
     Rule,
 }
 
@@ -1185,6 +1186,10 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     // The retention report holds no personal data (rules, dates, counts) but is the privacy
     // officer's alone (`policy::may_manage_retention`): inner to its rule-guarded root.
     ("RetentionReport", Kind::Inner),
+    // The record of processing describes processing, not anyone: the DPO contact is published.
+    ("ProcessingRecord", Kind::Public),
+    ("ProcessingActivity", Kind::Public),
+    ("RoleAccess", Kind::Public),
     ("RetentionPolicy", Kind::Inner),
     ("RetentionRun", Kind::Inner),
     ("RetentionCount", Kind::Inner),
@@ -1236,6 +1241,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "dataSubjectRequest", Kind::Reach),
     ("DataSubjectRequest", "id", Kind::Public),
     ("Query", "retentionReport", Kind::Rule),
+    ("Query", "processingRecord", Kind::Rule),
     ("User", "id", Kind::Public),
     ("Order", "id", Kind::Public),
     // When an order was made, like its id, goes to whoever reaches the order (`sees_all_orders`).
