@@ -63,12 +63,12 @@ th{background:#f3f3f3}section{margin-bottom:1.5rem}";
 impl Sink for HtmlSink {
     fn head(&mut self, w: &mut dyn Write, h: &Heading) -> io::Result<()> {
         let ui = texts::ui(self.lang);
-        write!(
+        writeln!(
             w,
             "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
              <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
              <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p>{}</p>\n\
-             <p>{} {}.<br>{}: {}<br>{}: {}</p>\n",
+             <p>{} {}.<br>{}: {}<br>{}: {}</p>",
             self.lang.code(),
             esc(ui.title),
             esc(ui.title),
@@ -81,7 +81,7 @@ impl Sink for HtmlSink {
             esc(&h.dpo_email),
         )?;
         // Per category: why it is held, on which basis, how long, who receives it.
-        write!(w, "<h2>{}</h2>\n", esc(ui.why_heading))?;
+        writeln!(w, "<h2>{}</h2>", esc(ui.why_heading))?;
         let mut categories: BTreeSet<&str> = BTreeSet::new();
         for t in registry::TABLES.iter().filter(|t| t.export) {
             categories.extend(t.categories());
@@ -99,10 +99,10 @@ impl Sink for HtmlSink {
             } else {
                 c.recipients.join(" ; ")
             };
-            write!(
+            writeln!(
                 w,
                 "<section><h3>{}</h3><dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
-                 <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></section>\n",
+                 <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></section>",
                 esc(&c.name),
                 esc(ui.purposes),
                 esc(&c.purposes.join(" ; ")),
@@ -114,7 +114,7 @@ impl Sink for HtmlSink {
                 esc(&recipients),
             )?;
         }
-        write!(w, "<h2>{}</h2>\n", esc(ui.data_heading))
+        writeln!(w, "<h2>{}</h2>", esc(ui.data_heading))
     }
 
     fn begin_table(&mut self, w: &mut dyn Write, plan: &TablePlan) -> io::Result<()> {
@@ -153,24 +153,24 @@ impl Sink for HtmlSink {
     fn end_table(&mut self, w: &mut dyn Write, _plan: &TablePlan) -> io::Result<()> {
         let ui = texts::ui(self.lang);
         if self.rows == 0 {
-            write!(w, "</tbody></table><p>{}</p></section>\n", esc(ui.none))
+            writeln!(w, "</tbody></table><p>{}</p></section>", esc(ui.none))
         } else {
-            write!(w, "</tbody></table><p>{} {}</p></section>\n", self.rows, esc(ui.rows))
+            writeln!(w, "</tbody></table><p>{} {}</p></section>", self.rows, esc(ui.rows))
         }
     }
 
     fn documents(&mut self, w: &mut dyn Write, docs: &[DocumentEntry]) -> io::Result<()> {
         let ui = texts::ui(self.lang);
-        write!(
+        writeln!(
             w,
-            "<h2>{}</h2><p>{}</p><ul>\n",
+            "<h2>{}</h2><p>{}</p><ul>",
             esc(ui.documents_heading),
             esc(ui.documents_intro)
         )?;
         for d in docs {
-            write!(
+            writeln!(
                 w,
-                "<li><a href=\"{}\">{}</a> ({}, {} bytes)</li>\n",
+                "<li><a href=\"{}\">{}</a> ({}, {} bytes)</li>",
                 esc(&d.file),
                 esc(&d.original_name),
                 esc(&d.mime_type),
