@@ -16,7 +16,6 @@
 //!     BENCH_DATABASE=postgres cargo bench --bench export
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
-#![expect(dead_code, reason = "the benchmark uses part of the shared set-up")]
 
 mod support;
 
