@@ -141,6 +141,11 @@ const REQUEST: &[Probe] = &[
         " { instructions outcome trustedPersonName trustedPersonContact recordedAt }",
         REQUEST_DETAILS,
     ),
+    probe(
+        "erasureReport",
+        " { startedAt finishedAt ordersCancelled documentsDeleted consentsWithdrawn suppressed tables { table outcome rows releasedRows referencesCleared referencesKept legalBasis keptUntil } scan { passed valueKinds sharedValueKinds tablesScanned columnsScanned hits { table column rows keptRows organisationRecord } } }",
+        REQUEST_DETAILS,
+    ),
 ];
 
 /// `Order`: "`Order.status` and `holdExpiresAt` are `order_status`; its lines, amounts, payment,
@@ -1168,6 +1173,10 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("DataSubjectRequestEdge", Kind::Public),
     ("DataSubjectRequestStep", Kind::Inner),
     ("PostMortemDirective", Kind::Inner),
+    ("ErasureReport", Kind::Inner),
+    ("ErasureReportTable", Kind::Inner),
+    ("ErasureScan", Kind::Inner),
+    ("ErasureScanHit", Kind::Inner),
     ("DataExport", Kind::Inner),
     ("DownloadLink", Kind::Inner),
     ("Enrollment", Kind::Inner),

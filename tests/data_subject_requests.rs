@@ -2,7 +2,7 @@
 //! password) or a guardian, registered by the privacy officer for a letter, the queue with its
 //! filters, order and overdue flag, the one extension, refusal, who sees what, the audit trail
 //! and the receipts, and the steps that carry requests out (restriction, objection, consent
-//! withdrawal, post-mortem directive, export; erasure waits visibly for its code), with a
+//! withdrawal, post-mortem directive, export (erasure: tests/erasure.rs), with a
 //! failing step retried on a backoff.
 
 #![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
@@ -777,45 +777,19 @@ async fn a_post_mortem_directive_is_kept_for_the_subject_and_the_officer(app: Te
     assert_eq!(app.count("post_mortem_directives").await, 1);
 }
 
-async fn erasure_waits_visibly_for_its_implementation_and_an_export_is_done(app: TestApp) {
+async fn an_access_request_is_carried_out_with_its_export(app: TestApp) {
     let p = People::sign_in(&app).await;
     let access = made(&app, &p.lea, json!({ "kind": "PORTABILITY" })).await;
-    let erasure = made(&app, &p.lea, json!({ "kind": "ERASURE" })).await;
     start(&app, &p.dpo, &id(&access)).await;
     let r = complete(&app, &p.dpo, &id(&access), "Here it is.").await;
     let req = r.assert_ok()["completeDataSubjectRequest"]["request"].clone();
-    assert_eq!(req["status"], "DONE", "the export step runs (tests/export.rs): {req}");
+    // The export (tests/export.rs) and the erasure (tests/erasure.rs) are carried out.
+    assert_eq!(req["status"], "DONE", "the export step runs: {req}");
     assert_eq!(req["steps"][0]["name"], "export");
     assert_eq!(req["steps"][0]["status"], "DONE");
-    start(&app, &p.dpo, &id(&erasure)).await;
-    let r = complete(&app, &p.dpo, &id(&erasure), "On its way.").await;
-    let req = r.assert_ok()["completeDataSubjectRequest"]["request"].clone();
-    assert_eq!(req["status"], "IN_PROGRESS", "never reported done: {req}");
-    assert_eq!(req["steps"][0]["name"], "erase");
-    assert_eq!(req["steps"][0]["status"], "AWAITING_IMPLEMENTATION");
     assert_eq!(req["steps"][1]["name"], "close");
-    assert_eq!(req["steps"][1]["status"], "PENDING");
+    assert_eq!(req["steps"][1]["status"], "DONE");
     assert_eq!(req["failedSteps"], json!([]));
-    app.clock.advance_secs(86_400);
-    let report =
-        pupitre::domain::privacy::requests::advance(app.services(), 50).await.expect("advance");
-    assert_eq!(report, Default::default(), "nothing can run");
-    let still = read(&app, Some(&p.dpo), &id(&erasure)).await;
-    assert_eq!(still.assert_ok()["dataSubjectRequest"]["status"], "IN_PROGRESS");
-    let refuse = officer(
-        &app,
-        &p.dpo,
-        "refuseDataSubjectRequest",
-        "RefuseDataSubjectRequestInput",
-        json!({ "requestId": erasure["id"], "reason": "No." }),
-    )
-    .await;
-    assert_eq!(
-        refuse.first_code().as_deref(),
-        Some("CONFLICT"),
-        "being carried out: {}",
-        refuse.body
-    );
 }
 
 /// A trigger makes restricting an account fail until it is dropped.
@@ -986,7 +960,7 @@ on_both_databases_with_long_sessions!(
     an_objection_withdraws_every_marketing_consent,
     a_consent_withdrawal_withdraws_the_purposes_named,
     a_post_mortem_directive_is_kept_for_the_subject_and_the_officer,
-    erasure_waits_visibly_for_its_implementation_and_an_export_is_done,
+    an_access_request_is_carried_out_with_its_export,
     a_failing_step_is_retried_with_backoff_and_shows_in_the_queue,
     lists_of_requests_cost_the_same_statements_for_few_and_many,
 );

@@ -67,6 +67,10 @@ pub struct Services {
     pub statements: StatementCounter,
     /// Keys the hashes of log-in throttling keys, so the table never holds e-mail addresses.
     pub(crate) throttle_secret: Arc<Vec<u8>>,
+    /// Keys the hashes of the marketing suppression list, so it never holds an address.
+    pub(crate) suppression_secret: Arc<Vec<u8>>,
+    /// Keys the pseudonyms an erasure gives a person in the append-only tables.
+    pub(crate) pseudonym_secret: Arc<Vec<u8>>,
     /// Signs the short-lived download links of data exports.
     pub(crate) export_link_secret: Arc<Vec<u8>>,
     pub payments: payments::Payments,
@@ -116,6 +120,14 @@ impl Services {
             throttle_secret: Arc::new(derive_key(
                 settings.jwt_secret.expose().as_bytes(),
                 b"pupitre/login-throttle/v1",
+            )),
+            suppression_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/marketing-suppression/v1",
+            )),
+            pseudonym_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/erasure-pseudonym/v1",
             )),
             export_link_secret: Arc::new(derive_key(
                 settings.jwt_secret.expose().as_bytes(),

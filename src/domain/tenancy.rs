@@ -13,10 +13,11 @@ use uuid::Uuid;
 
 use crate::entities::{
     auth_session, consent_record, course, course_tag, data_export, data_subject_request,
-    data_subject_request_step, death_record, enrollment, eo_application, eo_document,
-    guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
-    order_line, outbox, post_mortem_directive, privacy_policy, refund, retention_gate,
-    retention_run, session, tenant, user, user_role,
+    data_subject_request_step, death_record, enrollment, eo_application, eo_document, erasure_gate,
+    erasure_report, erasure_report_table, guardian_link, invoice, lesson, lesson_completion,
+    live_class, live_class_attendance, marketing_suppression, order, order_line, outbox,
+    post_mortem_directive, privacy_policy, refund, retention_gate, retention_run, session, tenant,
+    user, user_role,
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::retention;
@@ -61,6 +62,10 @@ tenant_owned!(
     data_subject_request,
     data_subject_request_step,
     post_mortem_directive,
+    erasure_report,
+    erasure_report_table,
+    erasure_gate,
+    marketing_suppression,
     death_record,
     retention_run,
     retention_gate,

@@ -63,6 +63,8 @@ stored_string!(
     RequestChannel,
     StepStatus,
     DirectiveOutcome,
+    ErasureOutcome,
+    SuppressionReason,
     RetentionOrigin,
 );
 
@@ -137,6 +139,9 @@ pub enum RevokedReason {
     /// A role was revoked: its holder signs in again with what is left.
     #[sea_orm(string_value = "role revoked")]
     RoleRevoked,
+    /// The account is being erased (GDPR art. 17): every session ends.
+    #[sea_orm(string_value = "account erased")]
+    AccountErased,
     /// The privacy officer recorded the holder's death.
     #[sea_orm(string_value = "deceased")]
     Deceased,
@@ -503,4 +508,42 @@ pub enum DirectiveOutcome {
     /// Hand a copy to a trusted person, then erase.
     #[sea_orm(string_value = "hand_over")]
     HandOver,
+}
+
+// ---- privacy: erasure -----------------------------------------------------------------------
+
+/// What an erasure did to one table's rows about the person (the registry's `Erasure`, as it
+/// turned out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ErasureOutcome {
+    /// Deleted (with their blobs and keys, for documents).
+    #[sea_orm(string_value = "erased")]
+    Erased,
+    /// Kept as tombstones with every personal column cleared.
+    #[sea_orm(string_value = "anonymised")]
+    Anonymised,
+    /// Append-only entries whose reference to the person now names a pseudonym.
+    #[sea_orm(string_value = "pseudonymised")]
+    Pseudonymised,
+    /// Kept under a legal obligation until a date, detached from the account; the rows about
+    /// the person that no obligation covers were deleted.
+    #[sea_orm(string_value = "kept")]
+    Kept,
+    /// The table holds nothing about the person.
+    #[sea_orm(string_value = "nothing_held")]
+    NothingHeld,
+}
+
+/// Why an address is on the marketing suppression list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum SuppressionReason {
+    /// The person objected to marketing (GDPR art. 21(2) and (3)).
+    #[sea_orm(string_value = "objection")]
+    Objection,
+    /// The person's account was erased (art. 17): the address must not come back through an
+    /// import or an audience.
+    #[sea_orm(string_value = "erasure")]
+    Erasure,
 }

@@ -30,6 +30,7 @@ mod consent;
 mod context;
 mod death;
 mod equal_opportunity;
+mod erasure;
 mod export;
 pub mod guard;
 mod learning;

@@ -10,9 +10,7 @@
 //! holds a request's id gets `FORBIDDEN` on each field.
 //!
 //! Completing an access or portability request builds its export (`export`, with a
-//! short-lived `downloadLink`). Erasure is not carried out yet (issue 11, item 4): completing
-//! such a request leaves it `IN_PROGRESS` with its erasure step `AWAITING_IMPLEMENTATION`,
-//! visible in `steps`; it is never reported `DONE`.
+//! short-lived `downloadLink`); an erasure carries its report (`erasureReport`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -313,6 +311,18 @@ impl DataSubjectRequestNode {
         }
         let lo = loaders(ctx).gql()?;
         Ok(lo.load(RequestDirective(self.rec.request.id)).await.gql()?.map(DirectiveNode))
+    }
+    /// For an erasure: per table, what was erased, anonymised, pseudonymised or kept (under
+    /// which legal basis, until when), and the final scan; null until the erasure starts.
+    #[graphql(guard = "Need::read(&self.subject, DataField::RequestDetails)")]
+    async fn erasure_report(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::erasure::ErasureReportNode>> {
+        if self.rec.request.kind != RequestKind::Erasure {
+            return Ok(None);
+        }
+        super::erasure::report_of(ctx, self.rec.request.id).await
     }
 }
 

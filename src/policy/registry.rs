@@ -72,6 +72,10 @@ pub enum LegalBasis {
     /// Proof of a contract (paid enrollment): civil code, art. 2224 and L110-4, 10 years after
     /// the end of the contract.
     Contract,
+    /// Honouring an objection to direct marketing (GDPR art. 21(3), 17(3)): a keyed hash of the
+    /// address only, so that it never receives marketing again, for as long as the organisation
+    /// sends any.
+    MarketingObjection,
 }
 
 impl LegalBasis {
@@ -83,7 +87,26 @@ impl LegalBasis {
             LegalBasis::Contract => {
                 "establishment of legal claims: contract proof (Code civil 2224)"
             }
+            LegalBasis::MarketingObjection => {
+                "honouring an objection to direct marketing (GDPR art. 21(3)): a keyed hash only"
+            }
         }
+    }
+
+    /// The stored key of the basis (erasure reports).
+    pub fn key(self) -> &'static str {
+        match self {
+            LegalBasis::Accounting => "accounting",
+            LegalBasis::Contract => "contract",
+            LegalBasis::MarketingObjection => "marketing_objection",
+        }
+    }
+
+    pub const ALL: [LegalBasis; 3] =
+        [LegalBasis::Accounting, LegalBasis::Contract, LegalBasis::MarketingObjection];
+
+    pub fn parse(key: &str) -> Option<LegalBasis> {
+        LegalBasis::ALL.into_iter().find(|b| b.key() == key)
     }
 }
 
@@ -571,6 +594,43 @@ pub const TABLES: &[Table] = &[
         export: true,
         erasure: Erasure::Delete,
         retention: Retention::Account,
+    },
+    // The report of an erasure is the proof that it was carried out (art. 5(2)): table names,
+    // counts, dates and the ids of the rows kept, nothing personal. It stays with its request.
+    Table {
+        name: "erasure_reports",
+        about: "erasure reports: effects, and the final scan of every text column (counts only)",
+        columns: &[col("request_id", via("data_subject_requests"))],
+        export: false,
+        erasure: Erasure::NotApplicable,
+        retention: Retention::Logs,
+    },
+    Table {
+        name: "erasure_report_tables",
+        about: "what an erasure did to each table: outcome, counts, legal basis and date kept",
+        columns: &[col("report_id", via("erasure_reports"))],
+        export: false,
+        erasure: Erasure::NotApplicable,
+        retention: Retention::Logs,
+    },
+    // The suppression list must outlive erasure and objection, or a re-import would mail the
+    // person again: only a keyed hash of the address, found by hashing an address one has.
+    Table {
+        name: "marketing_suppressions",
+        about: "addresses that must never receive marketing, as keyed hashes (never addresses)",
+        columns: &[col("email_hash", Holds::OwnerHash), col("reason", CONSENT)],
+        export: false,
+        erasure: Erasure::Keep(LegalBasis::MarketingObjection),
+        retention: Retention::Tenant,
+    },
+    // Empty outside the transaction that pseudonymises one person's ledger entries.
+    Table {
+        name: "erasure_gate",
+        about: "the pseudonymisation gate of the append-only tables (empty between transactions)",
+        columns: &[col("person_id", OWNER), col("pseudonym", SECRET)],
+        export: false,
+        erasure: Erasure::Delete,
+        retention: Retention::Expiring,
     },
     Table {
         name: "death_records",

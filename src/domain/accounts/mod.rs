@@ -43,6 +43,8 @@ pub use roles::{answer_role, held_roles, operator_grant, pending_roles_of, set_r
 pub use sessions::{
     LoginPolicy, SignIn, change_password, end_sessions, login, logout, refresh, session_is_open,
 };
+pub(crate) use sessions::{SessionScope, revoke_sessions};
+pub(crate) use throttle::throttle_key;
 
 use super::Services;
 use super::audit::{self, AuditRecord};

@@ -233,12 +233,12 @@ pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppRe
     }
 }
 
-pub(super) enum SessionScope {
+pub(crate) enum SessionScope {
     One(Uuid),
     AllOf { user_id: Uuid, except: Option<Uuid> },
 }
 
-pub(super) async fn revoke_sessions<C: ConnectionTrait>(
+pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
     scope: SessionScope,

@@ -29,8 +29,9 @@ use super::{RequestKind, RequestStatus, StepStatus, audit_step, parse_purposes, 
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::consent::{self, Purpose};
-use crate::domain::privacy::export;
+use crate::domain::privacy::{erasure, export, suppression};
 use crate::domain::tenancy::scoped;
+use crate::entities::enums::SuppressionReason::Objection;
 use crate::entities::enums::{AccountStatus, MailKind};
 use crate::entities::{
     consent_record, data_subject_request as dsr, data_subject_request_step as step, user,
@@ -43,7 +44,8 @@ use crate::policy::{Actor, Category, Column};
 pub enum StepName {
     /// Builds the access or portability export (`privacy::export`).
     Export,
-    /// Erases or anonymises the person's data per the registry (item 4: not written yet).
+    /// Erases, anonymises, pseudonymises or keeps (detached) the person's data per the
+    /// registry, with its report (`privacy::erasure`).
     Erase,
     /// Restriction: the account becomes `restricted` (kept, processed by nobody but the
     /// person, their guardian and the privacy officer).
@@ -97,7 +99,7 @@ impl StepName {
 
     /// Whether Pupitre can carry this step out yet.
     pub fn implemented(self) -> bool {
-        !matches!(self, StepName::Erase)
+        true
     }
 
     fn unimplemented_names() -> Vec<&'static str> {
@@ -325,6 +327,11 @@ async fn execute(
     name: StepName,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
+    if name == StepName::Erase {
+        // Table by table, each in its own transaction with its report row, so that it resumes
+        // where it stopped; only the step's own mark is committed below.
+        erasure::erase(services, actor, s.request_id).await?;
+    }
     // The export's file is built before the transaction opens (it reads for a while; on SQLite
     // an open transaction would keep a stale snapshot and fail to commit); its row is written
     // in the transaction below.
@@ -343,6 +350,8 @@ async fn execute(
         StepName::WithdrawMarketingConsents => {
             let marketing = [Purpose::MarketingEmail, Purpose::MarketingPhone];
             withdraw(&txn, actor, &request, &marketing, now).await?;
+            let (tenant, subject) = (request.tenant_id, request.subject_id);
+            suppression::suppress_person(&txn, services, tenant, subject, Objection, now).await?;
         }
         StepName::WithdrawConsents => {
             let purposes = parse_purposes(request.purposes.as_deref());
@@ -353,12 +362,8 @@ async fn execute(
             let prepared = exported.unwrap_or(export::Prepared::AlreadyRecorded);
             export::record(&txn, actor, &request, prepared, now).await?;
         }
-        StepName::Erase => {
-            return Err(AppError::Conflict(format!(
-                "the {} step awaits its implementation",
-                name.as_str()
-            )));
-        }
+        // Erased table by table above, each table in its own transaction with its report row.
+        StepName::Erase => {}
     }
     let res = step::Entity::update_many()
         .col_expr(step::Column::Status, Expr::value(StepStatus::Done.to_value()))
@@ -500,12 +505,11 @@ mod tests {
     }
 
     #[test]
-    fn erasure_is_planned_but_not_implemented_and_every_plan_closes() {
+    fn every_step_is_implemented_and_every_plan_closes() {
         for kind in <RequestKind as sea_orm::Iterable>::iter() {
             assert_eq!(StepName::plan(kind).last(), Some(&StepName::Close), "{kind:?}");
         }
-        assert!(StepName::Export.implemented());
-        assert!(!StepName::Erase.implemented());
+        assert!(StepName::ALL.iter().all(|s| s.implemented()));
         for n in StepName::ALL {
             assert_eq!(StepName::parse(n.as_str()), Some(n));
         }
