@@ -92,6 +92,11 @@ pub struct Settings {
     pub order_hold_secs: i64,
     /// Period of the background jobs (order expiry); 0 disables them.
     pub jobs_interval_secs: u64,
+    /// Seconds between two scheduled retention sweeps of a tenant (checked by the background
+    /// jobs); 0 disables the scheduled sweep (`pupitre retention run` still works).
+    pub retention_interval_secs: u64,
+    /// Rows per retention batch (each batch is one transaction).
+    pub retention_batch_size: u64,
     /// Master keys of document encryption, `kid:base64,…` (the first wraps new keys); `None`
     /// is the development key (refused in production).
     pub document_keys: Option<Secret>,
@@ -371,6 +376,18 @@ impl Settings {
                 get("PUPITRE_JOBS_INTERVAL_SECS"),
                 60,
             ),
+            retention_interval_secs: parse(
+                &mut problems,
+                "PUPITRE_RETENTION_INTERVAL_SECS",
+                get("PUPITRE_RETENTION_INTERVAL_SECS"),
+                3600,
+            ),
+            retention_batch_size: parse(
+                &mut problems,
+                "PUPITRE_RETENTION_BATCH_SIZE",
+                get("PUPITRE_RETENTION_BATCH_SIZE"),
+                500,
+            ),
             document_keys: match get("PUPITRE_DOCUMENT_KEYS") {
                 Some(k) => Some(Secret::new(k)),
                 None => {
@@ -445,7 +462,7 @@ impl Settings {
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
         }
-        let ranges: [(&str, i64, i64, i64); 17] = [
+        let ranges: [(&str, i64, i64, i64); 19] = [
             (
                 "PUPITRE_UPLOAD_MAX_FILE_BYTES",
                 settings.upload_max_file_bytes as i64,
@@ -462,6 +479,13 @@ impl Settings {
             ),
             ("PUPITRE_ORDER_HOLD_SECS", settings.order_hold_secs, 60, 7 * 24 * 3600),
             ("PUPITRE_JOBS_INTERVAL_SECS", settings.jobs_interval_secs as i64, 0, 24 * 3600),
+            (
+                "PUPITRE_RETENTION_INTERVAL_SECS",
+                settings.retention_interval_secs as i64,
+                0,
+                7 * 24 * 3600,
+            ),
+            ("PUPITRE_RETENTION_BATCH_SIZE", settings.retention_batch_size as i64, 1, 10_000),
             (
                 "PUPITRE_REFRESH_TOKEN_TTL_SECS",
                 settings.refresh_token_ttl_secs,

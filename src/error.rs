@@ -68,6 +68,12 @@ pub enum AppError {
     InvalidCredentials,
     #[error("not allowed")]
     Forbidden,
+    /// A fresh re-authentication (the current password, asked again before a data-subject
+    /// request) failed: `FORBIDDEN`, and nothing was recorded.
+    #[error(
+        "the password is not correct: your identity could not be confirmed and nothing was recorded"
+    )]
+    ReauthenticationFailed,
     /// `field` is the path of the offending input, e.g. `input.phone`.
     #[error("{message}")]
     BadUserInput { field: String, message: String },
@@ -127,7 +133,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => ErrorCode::Unauthenticated,
-            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::Forbidden | AppError::ReauthenticationFailed => ErrorCode::Forbidden,
             AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::Conflict(_) => ErrorCode::Conflict,

@@ -1,12 +1,13 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
-//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `processing-record`. Everything else lives in the library.
+//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `processing-record`, `retention run`.
+//! Everything else lives in the library.
 
 use std::process::ExitCode;
 
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | processing-record [--tenant SLUG] [--format md|json]]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -27,7 +28,7 @@ async fn main() -> ExitCode {
         }
     };
     // Commands that print a document keep stdout for it; their logs go to stderr.
-    let logs = if command == "processing-record" {
+    let logs = if command == "processing-record" || command == "retention" {
         pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stderr)
     } else {
         pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout)
@@ -52,6 +53,13 @@ async fn main() -> ExitCode {
         ("grant-role", [tenant, email, role]) => grant_role(&settings, tenant, email, role).await,
         ("processing-record", flags) => match processing_flags(flags) {
             Some((tenant, json)) => processing_record(&settings, tenant, json).await,
+            None => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
+        ("retention", [run, flags @ ..]) if run == "run" => match retention_flags(flags) {
+            Some((dry_run, tenant)) => retention_run(&settings, dry_run, tenant).await,
             None => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -156,8 +164,12 @@ async fn processing_record(
     tenant: Option<&str>,
     json: bool,
 ) -> Result<(), String> {
-    let (controller, dpo) = match tenant {
-        None => ("(the organisation)".to_owned(), "(its data-protection officer)".to_owned()),
+    let record = match tenant {
+        None => pupitre::domain::privacy::record::ProcessingRecord {
+            controller: "(the organisation)".to_owned(),
+            dpo: "(its data-protection officer)".to_owned(),
+            activities: pupitre::policy::processing::record(),
+        },
         Some(slug) => {
             let (conn, _) = startup::prepare_database(settings).await.map_err(|e| e.to_string())?;
             let t = pupitre::domain::tenancy::TenantDirectory::new(conn)
@@ -165,20 +177,117 @@ async fn processing_record(
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no tenant `{slug}`"))?;
-            (t.name.clone(), format!("{} <{}>", t.dpo_name, t.dpo_email))
+            pupitre::domain::privacy::record::ProcessingRecord::of(&t)
         }
     };
     if json {
-        let record = serde_json::json!({
-            "controller": controller,
-            "dpo": dpo,
-            "activities": pupitre::policy::processing::record(),
-        });
-        println!("{record:#}");
+        println!("{:#}", serde_json::json!(record));
     } else {
-        print!("{}", pupitre::policy::processing::to_markdown(&controller, &dpo));
+        print!("{}", pupitre::policy::processing::to_markdown(&record.controller, &record.dpo));
     }
     Ok(())
+}
+
+/// `[--dry-run] [--tenant SLUG]`, in any order.
+fn retention_flags(flags: &[String]) -> Option<(bool, Option<&str>)> {
+    let (mut dry_run, mut tenant) = (false, None);
+    let mut it = flags.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--dry-run" => dry_run = true,
+            "--tenant" => tenant = Some(it.next()?.as_str()),
+            _ => return None,
+        }
+    }
+    Some((dry_run, tenant))
+}
+
+/// The command's progress bar (stderr; hidden when stderr is not a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl pupitre::domain::retention::Progress for Bar {
+    fn tenant(&self, slug: &str, rows: u64) {
+        self.0.inc_length(rows);
+        self.0.set_prefix(slug.to_owned());
+    }
+    fn step(&self, rule: pupitre::policy::retention::RuleId, table: &str) {
+        self.0.set_message(format!("{} / {table}", rule.as_str()));
+    }
+    fn advanced(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+/// Sweeps (or, with `--dry-run`, counts) what has outlived its retention rule, with a progress
+/// bar on stderr and a summary on stdout.
+async fn retention_run(
+    settings: &Settings,
+    dry_run: bool,
+    tenant: Option<&str>,
+) -> Result<(), String> {
+    use pupitre::domain::retention::{self, Origin, SweepOptions};
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        jobs_interval_secs: 0,
+        ..settings.clone()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let services = app.services();
+    let batch = services.retention.batch_size;
+    let mut opts = if dry_run {
+        SweepOptions::dry_run(batch)
+    } else {
+        SweepOptions::sweep(Origin::Command, batch)
+    };
+    if let Some(slug) = tenant {
+        let t = services
+            .tenants
+            .by_slug(slug)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no tenant `{slug}`"))?;
+        opts.tenant = Some(t.id);
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} rows {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let bar = Bar(bar);
+    let outcome = retention::sweep(services, &opts, &bar).await;
+    bar.0.finish_and_clear();
+    let tenants = outcome.map_err(|e| e.to_string())?;
+    let mut failed = false;
+    for t in &tenants {
+        let verb = if dry_run { "would go" } else { "went" };
+        println!("{} (as of {}): {} rows {verb}", t.slug, t.as_of.to_rfc3339(), t.total());
+        if let Some(why) = t.skipped {
+            println!("  skipped: {why}");
+            continue;
+        }
+        for c in t.counts.iter().filter(|c| c.rows > 0) {
+            let note = if c.action == pupitre::policy::retention::Action::ReportOnly {
+                " (due; not erased here: account erasure carries it out)"
+            } else {
+                ""
+            };
+            println!(
+                "  {:<18} {:<22} {:>10}  {} before {}{note}",
+                c.rule.as_str(),
+                c.table,
+                c.rows,
+                c.action.as_str(),
+                c.cutoff.format("%Y-%m-%d %H:%M"),
+            );
+        }
+        if let Some(e) = &t.error {
+            failed = true;
+            println!("  stopped: {e}");
+        }
+    }
+    if failed { Err("the sweep stopped early; run it again to resume".into()) } else { Ok(()) }
 }
 
 async fn serve(settings: Settings, demo: bool) -> Result<(), String> {

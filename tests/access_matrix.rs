@@ -1,16 +1,16 @@
 //! The need-to-know matrix walked end to end over HTTP and judged by `docs/ACCESS.md` alone.
 //!
-//! Every personal field of `User`, `Order` (lines, invoices, refunds), `Enrollment`,
-//! `Application` (with its `applicant`), the session roster and the audit log, plus the invoice
-//! and document downloads, is asked for by every demo role, anonymously, and by a person with
-//! two roles, about a learner, the minor, applicants, a staff account and buyers: first as
-//! seeded, then with a restricted and an erased subject. What each (viewer, subject, field)
-//! should give is computed from the document: its "Fields by category" table names the field's
-//! category, the matrix the viewer's columns (relations: self, guardian of a minor, instructor of
-//! the subject's session, reviewer of applicants; the viewer's staff roles), its qualifiers and
-//! its written rules (restriction, erasure, drafts, the buyer-only client secret). The facts
-//! those rules need (roles, guardianship, who teaches whom, consent, applications) are read from
-//! the database with SQL, never from the API under test.
+//! Every personal field of `User`, `Order` (lines, invoices, refunds), `Enrollment`, `Application`
+//! (with its `applicant`), `DataSubjectRequest`, the session roster and the audit log, plus the
+//! invoice and document downloads, is asked for by every demo role, anonymously, and by a person
+//! with two roles, about a learner, the minor, applicants, a staff account and buyers: first as
+//! seeded, then with a restricted and an erased subject. What each (viewer, subject, field) should
+//! give is computed from the document: its "Fields by category" table names the field's category,
+//! the matrix the viewer's columns (relations: self, guardian of a minor, instructor of the
+//! subject's session, reviewer of applicants; the viewer's staff roles), its qualifiers and its
+//! written rules (restriction, erasure, drafts, the buyer-only client secret). The facts those
+//! rules need (roles, guardianship, who teaches whom, consent, applications) are read from the
+//! database with SQL, never from the API under test.
 //!
 //! A second test walks the SDL: every field of every object type must be classified, and every
 //! personal field is one the HTTP walk checks, so a new personal field cannot ship unguarded.
@@ -103,6 +103,49 @@ const USER: &[Probe] = &[
         "(first: 1) { edges { node { id at action category purpose } } }",
         Guard::Field("audit entries whose subject is the person"),
     ),
+    probe("dataSubjectRequests", " { id status }", REQUEST_STATUS),
+];
+
+const REQUEST_STATUS: Guard = Guard::Field("status");
+const REQUEST_DETAILS: Guard = Guard::Field("details");
+
+/// `DataSubjectRequest`: "`status` fields to the person, their guardian, support and the
+/// privacy officer, `details` fields to the person, their guardian and the privacy officer".
+const REQUEST: &[Probe] = &[
+    probe("status", "", REQUEST_STATUS),
+    probe("subject", " { id }", REQUEST_STATUS),
+    probe("receivedAt", "", REQUEST_STATUS),
+    probe("dueAt", "", REQUEST_STATUS),
+    probe("extendedUntil", "", REQUEST_STATUS),
+    probe("overdue", "", REQUEST_STATUS),
+    probe("completedAt", "", REQUEST_STATUS),
+    probe("kind", "", REQUEST_DETAILS),
+    probe("channel", "", REQUEST_DETAILS),
+    probe("details", "", REQUEST_DETAILS),
+    probe("purposes", "", REQUEST_DETAILS),
+    probe("identityCheck", "", REQUEST_DETAILS),
+    probe("requestedBy", " { id }", REQUEST_DETAILS),
+    probe("handledBy", " { id }", REQUEST_DETAILS),
+    probe("extensionReason", "", REQUEST_DETAILS),
+    probe("outcome", "", REQUEST_DETAILS),
+    probe("refusalReason", "", REQUEST_DETAILS),
+    probe(
+        "steps",
+        " { name position status attempts lastError nextAttemptAt finishedAt }",
+        REQUEST_DETAILS,
+    ),
+    probe("failedSteps", " { name attempts lastError }", REQUEST_DETAILS),
+    probe("export", " { id createdAt expiresAt sizeBytes }", REQUEST_DETAILS),
+    probe(
+        "postMortemDirective",
+        " { instructions outcome trustedPersonName trustedPersonContact recordedAt }",
+        REQUEST_DETAILS,
+    ),
+    probe(
+        "erasureReport",
+        " { startedAt finishedAt ordersCancelled documentsDeleted consentsWithdrawn suppressed tables { table outcome rows releasedRows referencesCleared referencesKept legalBasis keptUntil } scan { passed valueKinds sharedValueKinds tablesScanned columnsScanned hits { table column rows keptRows organisationRecord } } }",
+        REQUEST_DETAILS,
+    ),
 ];
 
 /// `Order`: "`Order.status` and `holdExpiresAt` are `order_status`; its lines, amounts, payment,
@@ -178,6 +221,7 @@ const WALKED: &[(&str, &[Probe])] = &[
     ("Order", ORDER),
     ("Application", APPLICATION),
     ("RosterEntry", ROSTER),
+    ("DataSubjectRequest", REQUEST),
     ("Query", TENANT),
 ];
 
@@ -243,6 +287,8 @@ struct World {
     applications: Vec<Application>,
     /// (document, application).
     documents: Vec<(Uuid, Uuid)>,
+    /// (data-subject request, its subject).
+    requests: Vec<(Uuid, Uuid)>,
     today: NaiveDate,
 }
 
@@ -335,6 +381,11 @@ impl World {
             "id",
             "application_id",
         );
+        let requests = pairs(
+            rows("SELECT id, subject_id FROM data_subject_requests").await,
+            "id",
+            "subject_id",
+        );
         World {
             people,
             links,
@@ -344,6 +395,7 @@ impl World {
             invoices,
             applications,
             documents,
+            requests,
             today: app.clock.now().date_naive(),
         }
     }
@@ -653,6 +705,7 @@ async fn walk(
     let user_sel = selection(USER);
     let order_sel = selection(ORDER);
     let app_sel = selection(APPLICATION);
+    let request_sel = selection(REQUEST);
     let subjects: Vec<&Person> = SUBJECTS.iter().map(|e| world.person(e)).collect();
     for viewer in viewers {
         for subject in &subjects {
@@ -670,6 +723,13 @@ async fn walk(
             }
             for (i, a) in apps.iter().enumerate() {
                 q.push_str(&format!(" a{i}: application(id: \"{}\") {{ id {app_sel} }}", a.id));
+            }
+            let requests: Vec<Uuid> =
+                world.requests.iter().filter(|(_, s)| *s == subject.id).map(|(r, _)| *r).collect();
+            for (i, r) in requests.iter().enumerate() {
+                q.push_str(&format!(
+                    " d{i}: dataSubjectRequest(id: \"{r}\") {{ id {request_sel} }}"
+                ));
             }
             q.push('}');
             let r = app.gql(viewer.token.as_deref(), &q, Value::Null).await;
@@ -716,6 +776,23 @@ async fn walk(
                         p.field,
                         expected,
                         got,
+                    );
+                }
+            }
+            // A data-subject request's subject is the person it is about.
+            for (i, r) in requests.iter().enumerate() {
+                let alias = format!("d{i}");
+                for p in REQUEST {
+                    let expected = documented_read(doc, &world, viewer, &person_scope, p.guard);
+                    report.judge(
+                        phase,
+                        viewer,
+                        who,
+                        format!("request {r}.{}", p.field),
+                        "DataSubjectRequest",
+                        p.field,
+                        expected,
+                        answer.got(&[alias.clone(), p.field.to_owned()]),
                     );
                 }
             }
@@ -977,6 +1054,9 @@ async fn every_viewer_reads_exactly_what_the_document_grants_about_every_subject
         ))
         .await;
     }
+    // Arrange: data-subject requests, made by Léa (two), by Claire for Tom, and registered by
+    // the privacy officer for Hugo's letter.
+    arrange_requests(&app).await;
     let mut viewers = demo_viewers(&app).await;
     let mut report = Report::default();
 
@@ -1015,6 +1095,35 @@ async fn every_viewer_reads_exactly_what_the_document_grants_about_every_subject
     finish(&report, app.backend);
 }
 
+async fn arrange_requests(app: &TestApp) {
+    let make = "mutation($input: RequestDataSubjectRightInput!) { requestDataSubjectRight(input: $input) { request { id } } }";
+    let tom = app.user_id(demo::MINOR).await;
+    for (email, input) in [
+        (demo::LEARNER, serde_json::json!({ "kind": "ACCESS", "details": "My whole file." })),
+        (
+            demo::LEARNER,
+            serde_json::json!({ "kind": "POST_MORTEM_DIRECTIVE", "details": "Delete everything.",
+                                "directive": { "outcome": "DELETE" } }),
+        ),
+        (demo::GUARDIAN, serde_json::json!({ "kind": "OBJECTION", "subjectId": tom })),
+    ] {
+        let token = app.token(email).await;
+        let mut input = input;
+        input["password"] = common::DEMO_PASSWORD.into();
+        app.gql(Some(&token), make, serde_json::json!({ "input": input })).await.assert_ok();
+    }
+    let dpo = app.token(demo::DPO).await;
+    let hugo = app.user_id(demo::LEARNER2).await;
+    app.gql(
+        Some(&dpo),
+        "mutation($input: RegisterDataSubjectRequestInput!) { registerDataSubjectRequest(input: $input) { request { id } } }",
+        serde_json::json!({ "input": { "subjectId": hugo, "kind": "CONSENT_WITHDRAWAL", "channel": "POST",
+                                       "purposes": ["MARKETING_EMAIL"], "identityCheck": "Signed letter, identity card seen." } }),
+    )
+    .await
+    .assert_ok();
+}
+
 on_both_databases!(every_viewer_reads_exactly_what_the_document_grants_about_every_subject);
 
 // ---------------------------------------------------------------------------------------------
@@ -1037,7 +1146,9 @@ enum Kind {
     /// What a mutation returns, already decided by that mutation's policy.
     Action,
     /// Decided by a named rule outside the table (`may_read_roster`, `may_watch_recording`, a
-    /// visitor's own consents by the random id their browser keeps).
+    /// visitor's own consents by the random id their browser keeps, the privacy officer's
+    /// retention report by `policy::may_manage_retention`, the record of processing by
+    /// `policy::may_read_processing_record`).
     Rule,
 }
 
@@ -1058,6 +1169,16 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("OrderEdge", Kind::Public),
     ("ApplicationConnection", Kind::Public),
     ("ApplicationEdge", Kind::Public),
+    ("DataSubjectRequestConnection", Kind::Public),
+    ("DataSubjectRequestEdge", Kind::Public),
+    ("DataSubjectRequestStep", Kind::Inner),
+    ("PostMortemDirective", Kind::Inner),
+    ("ErasureReport", Kind::Inner),
+    ("ErasureReportTable", Kind::Inner),
+    ("ErasureScan", Kind::Inner),
+    ("ErasureScanHit", Kind::Inner),
+    ("DataExport", Kind::Inner),
+    ("DownloadLink", Kind::Inner),
     ("Enrollment", Kind::Inner),
     ("Progress", Kind::Inner),
     ("Attendance", Kind::Inner),
@@ -1071,6 +1192,16 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("AuditEntryConnection", Kind::Inner),
     ("AuditEntryEdge", Kind::Inner),
     ("SupportingDocument", Kind::Inner),
+    // The retention report holds no personal data (rules, dates, counts) but is the privacy
+    // officer's alone (`policy::may_manage_retention`): inner to its rule-guarded root.
+    ("RetentionReport", Kind::Inner),
+    // The record of processing describes processing, not anyone: the DPO contact is published.
+    ("ProcessingRecord", Kind::Public),
+    ("ProcessingActivity", Kind::Public),
+    ("RoleAccess", Kind::Public),
+    ("RetentionPolicy", Kind::Inner),
+    ("RetentionRun", Kind::Inner),
+    ("RetentionCount", Kind::Inner),
     ("SituationGql", Kind::Inner),
     ("DecisionGql", Kind::Inner),
     ("PostalAddressGql", Kind::Inner),
@@ -1083,6 +1214,8 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("CoursePayload", Kind::Action),
     ("CreateOrderPayload", Kind::Action),
     ("DeleteApplicationPayload", Kind::Action),
+    ("DataSubjectRequestPayload", Kind::Action),
+    ("LiftRestrictionPayload", Kind::Action),
     ("EnrollmentPayload", Kind::Action),
     ("LessonPayload", Kind::Action),
     ("LinkGuardianPayload", Kind::Action),
@@ -1095,6 +1228,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("SessionPayload", Kind::Action),
     ("SetConsentPayload", Kind::Action),
     ("SetUserRolePayload", Kind::Action),
+    ("SetRetentionPeriodPayload", Kind::Action),
     ("UpdateProfilePayload", Kind::Action),
 ];
 
@@ -1112,6 +1246,11 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "order", Kind::Reach),
     ("Query", "applications", Kind::Reach),
     ("Query", "application", Kind::Reach),
+    ("Query", "dataSubjectRequests", Kind::Reach),
+    ("Query", "dataSubjectRequest", Kind::Reach),
+    ("DataSubjectRequest", "id", Kind::Public),
+    ("Query", "retentionReport", Kind::Rule),
+    ("Query", "processingRecord", Kind::Rule),
     ("User", "id", Kind::Public),
     ("Order", "id", Kind::Public),
     // When an order was made, like its id, goes to whoever reaches the order (`sees_all_orders`).

@@ -8,10 +8,11 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TestApp, demo};
 use pupitre::domain::privacy::schema::live_schema;
 use pupitre::policy::registry::{self, Gap};
 use sea_orm::ConnectionTrait;
+use serde_json::json;
 
 async fn check(app: TestApp) {
     let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
@@ -105,3 +106,49 @@ fn processing_record_command_prints_the_record_from_the_code() {
         .expect("the binary runs");
     assert_eq!(bad.status.code(), Some(2), "an unknown format is a usage error");
 }
+
+/// `processingRecord` is the privacy officer's: it is the record the command prints (one
+/// activity per category of the matrix, the access column computed from the table), headed by
+/// the tenant; every other role, and an anonymous caller, gets `FORBIDDEN` and no data.
+async fn processing_record_field(app: TestApp) {
+    const Q: &str = "{ processingRecord { controller dpo activities { category purposes legalBasis \
+                     access { role access } storedIn retention onErasure recipients } } }";
+    let dpo = app.token(demo::DPO).await;
+    let got = app.gql(Some(&dpo), Q, json!({})).await;
+    let record = &got.assert_ok()["processingRecord"];
+    let expected = serde_json::to_value(pupitre::policy::processing::record()).expect("json");
+    let activities = record["activities"].as_array().expect("activities");
+    assert_eq!(activities.len(), pupitre::policy::Category::ALL.len(), "one per category");
+    for (got, want) in activities.iter().zip(expected.as_array().expect("array")) {
+        for (gql, rust) in [
+            ("category", "category"),
+            ("purposes", "purposes"),
+            ("legalBasis", "legal_basis"),
+            ("storedIn", "stored_in"),
+            ("retention", "retention"),
+            ("onErasure", "on_erasure"),
+            ("recipients", "recipients"),
+            ("access", "access"),
+        ] {
+            assert_eq!(got[gql], want[rust], "{gql} of {}", want["category"]);
+        }
+    }
+    let billing = activities.iter().find(|a| a["category"] == "billing").expect("billing");
+    assert_eq!(
+        billing["recipients"],
+        json!(["Stripe (payment processor): amount, currency and payment ids only"])
+    );
+    assert!(record["dpo"].as_str().is_some_and(|d| d.contains('@')), "{record}");
+    assert!(!record["controller"].as_str().unwrap_or_default().is_empty());
+
+    for who in [demo::ADMIN, demo::SUPPORT, demo::LEARNER, demo::MARKETING, demo::REVIEWER] {
+        let token = app.token(who).await;
+        let got = app.gql(Some(&token), Q, json!({})).await;
+        assert_eq!(got.first_code().as_deref(), Some("FORBIDDEN"), "{who}");
+        assert!(got.data().is_null() || got.data()["processingRecord"].is_null(), "{who}");
+    }
+    let got = app.gql(None, Q, json!({})).await;
+    assert_eq!(got.first_code().as_deref(), Some("UNAUTHENTICATED"), "anonymous");
+}
+
+on_both_databases!(processing_record_field);

@@ -11,6 +11,11 @@ mod m20261126_000002_catalogue;
 mod m20261126_000003_shop;
 mod m20261126_000004_equal_opportunity;
 mod m20261201_000005_role_acceptance;
+mod m20261201_000006_data_subject_requests;
+mod m20261201_000007_retention;
+mod m20261201_000008_erasure;
+mod m20261201_000009_exports;
+mod m20261201_000010_deaths;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -25,6 +30,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_shop::Migration),
             Box::new(m20261126_000004_equal_opportunity::Migration),
             Box::new(m20261201_000005_role_acceptance::Migration),
+            Box::new(m20261201_000006_data_subject_requests::Migration),
+            Box::new(m20261201_000007_retention::Migration),
+            Box::new(m20261201_000008_erasure::Migration),
+            Box::new(m20261201_000009_exports::Migration),
+            Box::new(m20261201_000010_deaths::Migration),
         ]
     }
 }

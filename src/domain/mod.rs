@@ -13,6 +13,7 @@ pub mod learning;
 pub mod outbox;
 pub mod payments;
 pub mod privacy;
+pub mod retention;
 pub mod shop;
 pub mod tenancy;
 pub mod types;
@@ -66,10 +67,18 @@ pub struct Services {
     pub statements: StatementCounter,
     /// Keys the hashes of log-in throttling keys, so the table never holds e-mail addresses.
     pub(crate) throttle_secret: Arc<Vec<u8>>,
+    /// Keys the hashes of the marketing suppression list, so it never holds an address.
+    pub(crate) suppression_secret: Arc<Vec<u8>>,
+    /// Keys the pseudonyms an erasure gives a person in the append-only tables.
+    pub(crate) pseudonym_secret: Arc<Vec<u8>>,
+    /// Signs the short-lived download links of data exports.
+    pub(crate) export_link_secret: Arc<Vec<u8>>,
     pub payments: payments::Payments,
     pub shop: ShopConfig,
     /// Document encryption keys, store and upload limits.
     pub documents: equal_opportunity::DocumentConfig,
+    /// The retention sweep's schedule and batch size.
+    pub retention: retention::SweepConfig,
 }
 
 /// Shop settings.
@@ -97,6 +106,10 @@ impl Services {
                 stats: payments::StripeStats::default(),
             },
             shop: ShopConfig { hold_secs: settings.order_hold_secs },
+            retention: retention::SweepConfig {
+                interval_secs: settings.retention_interval_secs,
+                batch_size: settings.retention_batch_size,
+            },
             tenants: tenancy::TenantDirectory::new(db.clone()),
             tokens: accounts::tokens::TokenService::new(settings),
             login: accounts::LoginPolicy {
@@ -107,6 +120,18 @@ impl Services {
             throttle_secret: Arc::new(derive_key(
                 settings.jwt_secret.expose().as_bytes(),
                 b"pupitre/login-throttle/v1",
+            )),
+            suppression_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/marketing-suppression/v1",
+            )),
+            pseudonym_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/erasure-pseudonym/v1",
+            )),
+            export_link_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/export-link/v1",
             )),
             db,
             clock,

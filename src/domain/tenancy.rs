@@ -12,11 +12,15 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, enrollment, eo_application, eo_document,
-    guardian_link, invoice, lesson, lesson_completion, live_class, live_class_attendance, order,
-    order_line, outbox, privacy_policy, refund, session, tenant, user, user_role,
+    auth_session, consent_record, course, course_tag, data_export, data_subject_request,
+    data_subject_request_step, death_record, enrollment, eo_application, eo_document, erasure_gate,
+    erasure_report, erasure_report_table, guardian_link, invoice, lesson, lesson_completion,
+    live_class, live_class_attendance, marketing_suppression, order, order_line, outbox,
+    post_mortem_directive, privacy_policy, refund, retention_gate, retention_run, session, tenant,
+    user, user_role,
 };
 use crate::error::{AppError, AppResult};
+use crate::policy::retention;
 
 /// Entities that belong to a tenant.
 pub trait TenantOwned: EntityTrait {
@@ -54,7 +58,18 @@ tenant_owned!(
     invoice,
     outbox,
     eo_application,
-    eo_document
+    eo_document,
+    data_subject_request,
+    data_subject_request_step,
+    post_mortem_directive,
+    erasure_report,
+    erasure_report_table,
+    erasure_gate,
+    marketing_suppression,
+    death_record,
+    retention_run,
+    retention_gate,
+    data_export
 );
 
 /// `SELECT … FROM e WHERE tenant_id = ?`: the start of every tenant-bound query.
@@ -77,7 +92,8 @@ pub struct Tenant {
 
 impl From<tenant::Model> for Tenant {
     fn from(m: tenant::Model) -> Self {
-        let days = m.settings.get("recording_retention_days").and_then(serde_json::Value::as_i64);
+        // The period the retention sweep applies (7 or 14 days, the default when unset).
+        let days = retention::effective(&m.settings, retention::RuleId::Recording).days;
         Tenant {
             id: m.id,
             slug: m.slug,
@@ -85,7 +101,7 @@ impl From<tenant::Model> for Tenant {
             host: m.host,
             dpo_name: m.dpo_name,
             dpo_email: m.dpo_email,
-            recording_retention_days: if days == Some(14) { 14 } else { 7 },
+            recording_retention_days: days,
         }
     }
 }

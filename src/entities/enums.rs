@@ -58,6 +58,14 @@ stored_string!(
     ApplicationStatus,
     IncomeBracket,
     DocumentKind,
+    RequestKind,
+    RequestStatus,
+    RequestChannel,
+    StepStatus,
+    DirectiveOutcome,
+    ErasureOutcome,
+    SuppressionReason,
+    RetentionOrigin,
 );
 
 // ---- accounts ------------------------------------------------------------------------------
@@ -131,6 +139,12 @@ pub enum RevokedReason {
     /// A role was revoked: its holder signs in again with what is left.
     #[sea_orm(string_value = "role revoked")]
     RoleRevoked,
+    /// The account is being erased (GDPR art. 17): every session ends.
+    #[sea_orm(string_value = "account erased")]
+    AccountErased,
+    /// The privacy officer recorded the holder's death.
+    #[sea_orm(string_value = "deceased")]
+    Deceased,
 }
 
 /// `consent_records.purpose`: what a consent is given for.
@@ -260,6 +274,18 @@ pub enum MailKind {
     PaymentReceipt,
     #[sea_orm(string_value = "refund_receipt")]
     RefundReceipt,
+    /// A data-subject request was received (with its due date).
+    #[sea_orm(string_value = "dsr_received")]
+    DsrReceived,
+    /// A data-subject request's deadline was extended (with the reason).
+    #[sea_orm(string_value = "dsr_extended")]
+    DsrExtended,
+    /// A data-subject request was carried out or refused.
+    #[sea_orm(string_value = "dsr_closed")]
+    DsrClosed,
+    /// The privacy officer lifted a restriction of processing.
+    #[sea_orm(string_value = "restriction_lifted")]
+    RestrictionLifted,
 }
 
 /// `outbox.status`.
@@ -353,6 +379,20 @@ pub enum DocumentKind {
     Other,
 }
 
+// ---- retention -----------------------------------------------------------------------------
+
+/// `retention_runs.origin`: what started a (real) retention sweep. Dry runs are not recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RetentionOrigin {
+    /// `pupitre retention run`.
+    #[sea_orm(string_value = "command")]
+    Command,
+    /// The scheduled background job.
+    #[sea_orm(string_value = "job")]
+    Job,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,4 +410,140 @@ mod tests {
         );
         assert!(OrderStatus::try_from_value(&"unknown".to_owned()).is_err());
     }
+}
+
+// ---- privacy: data-subject requests -----------------------------------------------------
+
+/// What a data subject asks for (GDPR art. 15 to 22, and French law's post-mortem directives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RequestKind {
+    /// Art. 15: a copy of the data.
+    #[sea_orm(string_value = "access")]
+    Access,
+    /// Art. 20: the data in a machine-readable format.
+    #[sea_orm(string_value = "portability")]
+    Portability,
+    /// Art. 16.
+    #[sea_orm(string_value = "rectification")]
+    Rectification,
+    /// Art. 17.
+    #[sea_orm(string_value = "erasure")]
+    Erasure,
+    /// Art. 18: the data is kept but not processed.
+    #[sea_orm(string_value = "restriction")]
+    Restriction,
+    /// Art. 21: to marketing and prospection.
+    #[sea_orm(string_value = "objection")]
+    Objection,
+    /// Art. 7(3), per purpose.
+    #[sea_orm(string_value = "consent_withdrawal")]
+    ConsentWithdrawal,
+    /// Loi Informatique et Libertés, art. 85.
+    #[sea_orm(string_value = "post_mortem_directive")]
+    PostMortemDirective,
+}
+
+/// Where a request stands: received → in progress → done or refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RequestStatus {
+    #[sea_orm(string_value = "received")]
+    Received,
+    #[sea_orm(string_value = "in_progress")]
+    InProgress,
+    #[sea_orm(string_value = "done")]
+    Done,
+    #[sea_orm(string_value = "refused")]
+    Refused,
+}
+
+/// How a request reached the organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RequestChannel {
+    /// Through the API, after re-authentication.
+    #[sea_orm(string_value = "api")]
+    Api,
+    /// A letter, registered by the privacy officer.
+    #[sea_orm(string_value = "post")]
+    Post,
+    /// An e-mail, registered by the privacy officer.
+    #[sea_orm(string_value = "email")]
+    Email,
+}
+
+/// Where one step of carrying out a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum StepStatus {
+    /// Waiting for its turn (the steps before it) and its `next_attempt_at`.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Claimed by a worker until `next_attempt_at` (a lease: a worker that died leaves it to be
+    /// claimed again once it has passed).
+    #[sea_orm(string_value = "running")]
+    Running,
+    #[sea_orm(string_value = "done")]
+    Done,
+    /// Failed `attempts` times; tried again at `next_attempt_at`.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Nothing can carry this step out yet (the export and erasure of issue 11, items 3 and 4):
+    /// it waits, visibly, and is never reported done.
+    #[sea_orm(string_value = "awaiting_implementation")]
+    AwaitingImplementation,
+}
+
+/// What should become of the data after the person's death.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum DirectiveOutcome {
+    /// Erase everything not under a legal obligation.
+    #[sea_orm(string_value = "delete")]
+    Delete,
+    /// Keep it as it is (until its own retention ends).
+    #[sea_orm(string_value = "keep")]
+    Keep,
+    /// Hand a copy to a trusted person, then erase.
+    #[sea_orm(string_value = "hand_over")]
+    HandOver,
+}
+
+// ---- privacy: erasure -----------------------------------------------------------------------
+
+/// What an erasure did to one table's rows about the person (the registry's `Erasure`, as it
+/// turned out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ErasureOutcome {
+    /// Deleted (with their blobs and keys, for documents).
+    #[sea_orm(string_value = "erased")]
+    Erased,
+    /// Kept as tombstones with every personal column cleared.
+    #[sea_orm(string_value = "anonymised")]
+    Anonymised,
+    /// Append-only entries whose reference to the person now names a pseudonym.
+    #[sea_orm(string_value = "pseudonymised")]
+    Pseudonymised,
+    /// Kept under a legal obligation until a date, detached from the account; the rows about
+    /// the person that no obligation covers were deleted.
+    #[sea_orm(string_value = "kept")]
+    Kept,
+    /// The table holds nothing about the person.
+    #[sea_orm(string_value = "nothing_held")]
+    NothingHeld,
+}
+
+/// Why an address is on the marketing suppression list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum SuppressionReason {
+    /// The person objected to marketing (GDPR art. 21(2) and (3)).
+    #[sea_orm(string_value = "objection")]
+    Objection,
+    /// The person's account was erased (art. 17): the address must not come back through an
+    /// import or an audience.
+    #[sea_orm(string_value = "erasure")]
+    Erasure,
 }

@@ -52,6 +52,7 @@ pub const EXPENSIVE: &[(&str, &str)] = &[
     ("register", "hashes a password"),
     ("login", "verifies a password hash"),
     ("changePassword", "verifies and hashes a password"),
+    ("requestDataSubjectRight", "verifies a password hash"),
     ("createOrder", "calls Stripe"),
     ("refundOrder", "calls Stripe"),
     ("approveApplication", "calls Stripe for unpaid orders"),

@@ -28,13 +28,19 @@ mod audit;
 mod catalog;
 mod consent;
 mod context;
+mod death;
 mod equal_opportunity;
+mod erasure;
+mod export;
 pub mod guard;
 mod learning;
 pub mod limits;
 mod loaders;
 mod nodes;
 mod pagination;
+mod privacy;
+mod processing;
+mod retention;
 mod shop;
 mod tenant;
 mod user;
@@ -55,6 +61,9 @@ pub struct Query(
     catalog::CatalogQuery,
     shop::ShopQuery,
     equal_opportunity::EqualOpportunityQuery,
+    privacy::PrivacyQuery,
+    processing::ProcessingQuery,
+    retention::RetentionQuery,
 );
 
 /// The mutation root.
@@ -67,6 +76,9 @@ pub struct Mutation(
     learning::LearningMutation,
     shop::ShopMutation,
     equal_opportunity::EqualOpportunityMutation,
+    privacy::PrivacyMutation,
+    death::DeathMutation,
+    retention::RetentionMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -6,6 +6,7 @@
 //! that says what was wrong and is never logged above WARN.
 
 pub mod body;
+mod export;
 pub mod front;
 pub mod graphql;
 pub mod metrics;
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         .route("/webhooks/stripe", web::post().to(shop::stripe_webhook))
         .route("/invoices/{id}.pdf", web::get().to(shop::invoice_pdf))
         .route("/documents/{id}", web::get().to(shop::document))
+        .route("/exports/{id}", web::get().to(export::download))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics));

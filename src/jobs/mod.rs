@@ -1,12 +1,20 @@
-//! Scheduled work: expiring unpaid orders, completing refunds left pending. Every job is idempotent and safe to run on several instances at once (each
-//! change is a guarded UPDATE), so no cross-instance lock is needed for them.
+//! Scheduled work: expiring unpaid orders, completing refunds left pending, carrying on
+//! data-subject requests, deleting expired exports, the retention sweep. Every job is idempotent and safe to run on
+//! several instances at once (each change is a guarded UPDATE or a batch of rows that still
+//! match); the retention sweep also takes a per-tenant advisory lock on PostgreSQL (see
+//! `domain::retention`) and runs once per `PUPITRE_RETENTION_INTERVAL_SECS` per tenant, as its
+//! run records say.
 
 use std::time::Duration;
 
-use crate::domain::{Services, shop};
+use crate::domain::{Services, privacy, retention, shop};
 
 /// Unpaid orders expired per round, at most.
 const EXPIRY_BATCH: u64 = 200;
+/// Data-subject requests carried on per round, at most.
+const REQUEST_BATCH: u64 = 100;
+/// Expired exports deleted per round, at most.
+const EXPORT_EXPIRY_BATCH: u64 = 100;
 
 /// Runs the periodic jobs every `every` until the returned handle is aborted.
 pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -39,5 +47,41 @@ pub async fn run_once(services: &Services) {
         Ok(0) => {}
         Ok(n) => tracing::info!(refunds.completed = n, "pending refunds completed"),
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "pending refunds failed"),
+    }
+    // Data-subject requests: steps due (new, or failed and past their backoff).
+    match privacy::requests::advance(services, REQUEST_BATCH).await {
+        Ok(r) if r != privacy::requests::AdvanceReport::default() => {
+            tracing::info!(steps.done = r.done, steps.failed = r.failed, "data-subject requests")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error.chain = %crate::error::Chain(&e), "data-subject requests failed")
+        }
+    }
+    // The retention sweep, for the tenants whose last sweep is older than its interval.
+    match retention::run_scheduled(services).await {
+        Ok(runs) => {
+            for r in runs.iter().filter(|r| r.total() > 0 || r.error.is_some()) {
+                tracing::info!(
+                    tenant.id = %r.tenant_id,
+                    retention.rows = r.total(),
+                    retention.stopped = r.error.is_some(),
+                    "retention sweep"
+                );
+            }
+        }
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "retention sweep failed"),
+    }
+    // Exports 7 days old: file and row (until the retention sweep calls it instead).
+    match privacy::export::delete_expired(services, EXPORT_EXPIRY_BATCH).await {
+        Ok(r) if r != privacy::export::ExpiryReport::default() => {
+            tracing::info!(
+                exports.deleted = r.deleted,
+                exports.orphans = r.orphans,
+                "export expiry"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "export expiry failed"),
     }
 }

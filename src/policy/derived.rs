@@ -97,6 +97,14 @@ pub fn may_manage_guardianship(actor: &Actor) -> bool {
     reads_everyones(actor, Category::BirthDate)
 }
 
+/// Whether `actor` reads the retention report and sets the organisation's retention periods:
+/// a column that reads everyone's `audit_log` (the privacy officer, who answers for how long
+/// personal data is kept and reads what the sweep did in the audit log). The report holds no
+/// personal data (rules, dates, counts), but deciding how long data lives is data protection.
+pub fn may_manage_retention(actor: &Actor) -> bool {
+    actor.user_id.is_some() && reads_everyones(actor, Category::AuditLog)
+}
+
 /// Whether `actor` sees every order of the tenant (at least its status): the staff columns
 /// whose `order_status` cell reads (billing, support, privacy officer). Others see the orders
 /// they or their wards bought.

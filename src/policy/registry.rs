@@ -72,6 +72,10 @@ pub enum LegalBasis {
     /// Proof of a contract (paid enrollment): civil code, art. 2224 and L110-4, 10 years after
     /// the end of the contract.
     Contract,
+    /// Honouring an objection to direct marketing (GDPR art. 21(3), 17(3)): a keyed hash of the
+    /// address only, so that it never receives marketing again, for as long as the organisation
+    /// sends any.
+    MarketingObjection,
 }
 
 impl LegalBasis {
@@ -83,7 +87,26 @@ impl LegalBasis {
             LegalBasis::Contract => {
                 "establishment of legal claims: contract proof (Code civil 2224)"
             }
+            LegalBasis::MarketingObjection => {
+                "honouring an objection to direct marketing (GDPR art. 21(3)): a keyed hash only"
+            }
         }
+    }
+
+    /// The stored key of the basis (erasure reports).
+    pub fn key(self) -> &'static str {
+        match self {
+            LegalBasis::Accounting => "accounting",
+            LegalBasis::Contract => "contract",
+            LegalBasis::MarketingObjection => "marketing_objection",
+        }
+    }
+
+    pub const ALL: [LegalBasis; 3] =
+        [LegalBasis::Accounting, LegalBasis::Contract, LegalBasis::MarketingObjection];
+
+    pub fn parse(key: &str) -> Option<LegalBasis> {
+        LegalBasis::ALL.into_iter().find(|b| b.key() == key)
     }
 }
 
@@ -255,6 +278,7 @@ const FINANCIAL: Holds = Holds::Data(Category::FinancialSituation);
 const DOCUMENTS: Holds = Holds::Data(Category::SupportingDocuments);
 const CONSENT: Holds = Holds::Data(Category::ConsentState);
 const AUDIT: Holds = Holds::Data(Category::AuditLog);
+const REQUESTS: Holds = Holds::Data(Category::DataSubjectRequests);
 
 const fn via(table: &'static str) -> Holds {
     Holds::OwnerVia { table }
@@ -516,6 +540,137 @@ pub const TABLES: &[Table] = &[
         export: true,
         erasure: Erasure::Delete,
         retention: Retention::EqualOpportunity,
+    },
+    // Data-subject requests are kept as proof that they were answered (art. 5(2)): erasure
+    // clears their personal text and keeps the bare record (kind, dates, status).
+    Table {
+        name: "data_subject_requests",
+        about: "data-subject requests: kind, dates, identity check, the subject's text, outcome",
+        columns: &[
+            col("subject_id", OWNER),
+            col("requested_by", OTHER),
+            col("handled_by", OTHER),
+            col("channel", REQUESTS),
+            col("kind", REQUESTS),
+            col("status", REQUESTS),
+            col("received_at", REQUESTS),
+            col("due_at", REQUESTS),
+            col("extended_until", REQUESTS),
+            col("extension_reason", REQUESTS),
+            col("identity_check", REQUESTS),
+            col("details", REQUESTS),
+            col("purposes", REQUESTS),
+            col("outcome", REQUESTS),
+            col("refusal_reason", REQUESTS),
+            col("completed_at", REQUESTS),
+        ],
+        export: true,
+        erasure: Erasure::Anonymise,
+        retention: Retention::Logs,
+    },
+    Table {
+        name: "data_subject_request_steps",
+        about: "the steps of carrying out a data-subject request, with retries",
+        columns: &[
+            col("request_id", via("data_subject_requests")),
+            col("name", REQUESTS),
+            col("last_error", REQUESTS),
+        ],
+        export: true,
+        erasure: Erasure::Anonymise,
+        retention: Retention::Logs,
+    },
+    Table {
+        name: "post_mortem_directives",
+        about: "post-mortem directives: instructions, chosen outcome, the trusted person named",
+        columns: &[
+            col("subject_id", OWNER),
+            col("request_id", via("data_subject_requests")),
+            col("instructions", REQUESTS),
+            col("outcome", REQUESTS),
+            col("trusted_person_name", REQUESTS),
+            col("trusted_person_contact", REQUESTS),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Account,
+    },
+    // The report of an erasure is the proof that it was carried out (art. 5(2)): table names,
+    // counts, dates and the ids of the rows kept, nothing personal. It stays with its request.
+    Table {
+        name: "erasure_reports",
+        about: "erasure reports: effects, and the final scan of every text column (counts only)",
+        columns: &[col("request_id", via("data_subject_requests"))],
+        export: false,
+        erasure: Erasure::NotApplicable,
+        retention: Retention::Logs,
+    },
+    Table {
+        name: "erasure_report_tables",
+        about: "what an erasure did to each table: outcome, counts, legal basis and date kept",
+        columns: &[col("report_id", via("erasure_reports"))],
+        export: false,
+        erasure: Erasure::NotApplicable,
+        retention: Retention::Logs,
+    },
+    // The suppression list must outlive erasure and objection, or a re-import would mail the
+    // person again: only a keyed hash of the address, found by hashing an address one has.
+    Table {
+        name: "marketing_suppressions",
+        about: "addresses that must never receive marketing, as keyed hashes (never addresses)",
+        columns: &[col("email_hash", Holds::OwnerHash), col("reason", CONSENT)],
+        export: false,
+        erasure: Erasure::Keep(LegalBasis::MarketingObjection),
+        retention: Retention::Tenant,
+    },
+    // Empty outside the transaction that pseudonymises one person's ledger entries.
+    Table {
+        name: "erasure_gate",
+        about: "the pseudonymisation gate of the append-only tables (empty between transactions)",
+        columns: &[col("person_id", OWNER), col("pseudonym", SECRET)],
+        export: false,
+        erasure: Erasure::Delete,
+        retention: Retention::Expiring,
+    },
+    Table {
+        name: "death_records",
+        about: "deaths recorded by the privacy officer, to carry out post-mortem directives",
+        columns: &[
+            col("subject_id", OWNER),
+            col("died_on", REQUESTS),
+            col("evidence", REQUESTS),
+            col("recorded_by", OTHER),
+            col("request_id", via("data_subject_requests")),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Account,
+    },
+    Table::no_personal_data(
+        "retention_runs",
+        "retention sweeps: when, and how many rows of which table went (counts only)",
+    ),
+    Table::no_personal_data(
+        "retention_gate",
+        "the retention sweep's permission to delete expired audit and consent rows (empty \
+         outside a sweep's transaction)",
+    ),
+    // The file of an export (an encrypted ZIP in the document store) goes with its row, 7 days
+    // after it was made (`domain::privacy::export::expiry`).
+    Table {
+        name: "data_exports",
+        about: "access and portability exports waiting to be downloaded (encrypted files)",
+        columns: &[
+            col("subject_id", OWNER),
+            col("request_id", via("data_subject_requests")),
+            col("storage_key", SECRET),
+            col("key_id", SECRET),
+            col("wrapped_key", SECRET),
+            col("sealed_key", SECRET),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Expiring,
     },
 ];
 

@@ -113,3 +113,10 @@ pub fn acts_for(actor: &Actor, relations: &Relations, person: Uuid) -> bool {
 pub fn may_watch_recording(actor: &Actor, enrolled: bool, instructor: Option<Uuid>) -> bool {
     enrolled || teaches(actor, instructor)
 }
+
+/// Whether `actor` reads the record of processing activities (art. 30): the privacy officer,
+/// who keeps it. The record describes processing, not anyone's data, but it is the
+/// organisation's compliance document and is not published as such.
+pub fn may_read_processing_record(actor: &Actor) -> bool {
+    actor.has(Role::PrivacyOfficer)
+}

@@ -38,7 +38,7 @@ use crate::domain::{Clock, Services, accounts, catalog as courses};
 use crate::entities::enums::StoredRole;
 use crate::entities::{course, lesson, privacy_policy, session, tenant, user, user_role};
 use crate::error::{AppError, AppResult};
-use crate::policy::{Actor, Relations, Role};
+use crate::policy::{Actor, Relations, Role, retention};
 
 /// The request id of every action of the seeder, in the audit log.
 const REQUEST_ID: &str = "seed";
@@ -105,15 +105,16 @@ async fn ensure_tenant(services: &Services, t: &data::DemoTenant) -> AppResult<(
             let on_first_policy = at(services, first.published_at);
             let created =
                 tenancy::create(&on_first_policy, new, &first.version, &first.url).await?;
-            // Direct write: no service changes a tenant's settings yet. The demo keeps
-            // recordings 14 days (a new tenant, 7); only this tenant's own row is touched.
+            // Direct write (`retention::set_period` needs a privacy officer, who does not exist
+            // yet): the demo keeps recordings 14 days (a new tenant, 7); only this tenant's own
+            // row is touched.
+            let settings = retention::with_override(
+                &serde_json::json!({}),
+                retention::RuleId::Recording,
+                RECORDING_RETENTION_DAYS,
+            );
             tenant::Entity::update_many()
-                .col_expr(
-                    tenant::Column::Settings,
-                    Expr::value(serde_json::json!({
-                        "recording_retention_days": RECORDING_RETENTION_DAYS
-                    })),
-                )
+                .col_expr(tenant::Column::Settings, Expr::value(settings))
                 .filter(tenant::Column::Id.eq(created.id))
                 .exec(&services.db)
                 .await?;

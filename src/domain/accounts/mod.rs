@@ -10,6 +10,7 @@
 //!
 //! * `registration`: new learner accounts and the privacy policy they accept;
 //! * `sessions`: log-in, refresh-token rotation, log-out, password change;
+//! * `reauth`: the current password asked again before a sensitive action;
 //! * `throttle`: counting attempts (log-in, registration, password check) per keyed hash;
 //! * `profile`: rectification of a person's identity data;
 //! * `roles`: held and pending roles, grants, revocations and their acceptance;
@@ -22,6 +23,7 @@ mod directory;
 mod guardianship;
 mod passwords;
 mod profile;
+mod reauth;
 mod registration;
 mod roles;
 mod sessions;
@@ -35,9 +37,14 @@ use uuid::Uuid;
 pub use directory::{audit_read, find_record, find_records, list_users};
 pub use guardianship::{link_guardian, relations, unlink_guardian, wards_of, wards_of_many};
 pub use profile::{Patch, ProfilePatch, update_profile};
+pub use reauth::reauthenticate;
 pub use registration::{Registration, current_policy, hash_password, register};
 pub use roles::{answer_role, held_roles, operator_grant, pending_roles_of, set_role};
-pub use sessions::{LoginPolicy, SignIn, change_password, login, logout, refresh, session_is_open};
+pub use sessions::{
+    LoginPolicy, SignIn, change_password, end_sessions, login, logout, refresh, session_is_open,
+};
+pub(crate) use sessions::{SessionScope, revoke_sessions};
+pub(crate) use throttle::throttle_key;
 
 use super::Services;
 use super::audit::{self, AuditRecord};

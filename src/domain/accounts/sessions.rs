@@ -233,12 +233,12 @@ pub async fn refresh(services: &Services, tenant: &Tenant, token: &str) -> AppRe
     }
 }
 
-pub(super) enum SessionScope {
+pub(crate) enum SessionScope {
     One(Uuid),
     AllOf { user_id: Uuid, except: Option<Uuid> },
 }
 
-pub(super) async fn revoke_sessions<C: ConnectionTrait>(
+pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
     scope: SessionScope,
@@ -261,6 +261,19 @@ pub(super) async fn revoke_sessions<C: ConnectionTrait>(
         }
     };
     Ok(q.exec(conn).await?.rows_affected)
+}
+
+/// Ends every open session of `user_id` (their refresh tokens die with them): the person can
+/// no longer act through a token issued before, e.g. once their death is recorded.
+pub async fn end_sessions<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    reason: RevokedReason,
+) -> AppResult<u64> {
+    revoke_sessions(conn, tenant_id, SessionScope::AllOf { user_id, except: None }, now, reason)
+        .await
 }
 
 /// Checks that the session behind an access token is still open (not logged out, not revoked

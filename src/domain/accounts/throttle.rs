@@ -14,7 +14,7 @@ use crate::entities::login_failure;
 use crate::error::{AppError, AppResult};
 
 /// Keyed hash for throttling keys: never the e-mail itself.
-pub(super) fn throttle_key(
+pub(crate) fn throttle_key(
     services: &Services,
     tenant_id: Uuid,
     kind: &str,

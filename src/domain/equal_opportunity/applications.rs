@@ -269,5 +269,6 @@ pub async fn delete(
             "withdraw the application before deleting it: it is under review".into(),
         ));
     }
-    destroy(services, actor, &rec.application).await
+    // Gone meanwhile (deleted by another request, or by the retention sweep): not found.
+    destroy(services, actor, &rec.application).await?.map(|_| ()).ok_or(AppError::NotFound)
 }

@@ -567,6 +567,44 @@ impl DocumentStore {
         Ok(bytes.into())
     }
 
+    /// Starts a streamed upload of a large sealed file under `key` (an export): the caller
+    /// writes its parts, waits for capacity between them, and finishes (or aborts) it.
+    pub async fn upload(&self, key: &str) -> Result<object_store::WriteMultipart, VaultError> {
+        let location = location(key)?;
+        let upload = self.store.put_multipart(&location).await.map_err(storage_error)?;
+        Ok(object_store::WriteMultipart::new(upload))
+    }
+
+    /// The object under `key` as a stream of chunks, never whole in memory;
+    /// [`VaultError::Missing`] if there is none.
+    pub async fn stream(
+        &self,
+        key: &str,
+    ) -> Result<
+        futures_util::stream::BoxStream<'static, Result<bytes::Bytes, VaultError>>,
+        VaultError,
+    > {
+        use futures_util::StreamExt as _;
+        let location = location(key)?;
+        let result = self.store.get(&location).await.map_err(storage_error)?;
+        Ok(result.into_stream().map(|chunk| chunk.map_err(storage_error)).boxed())
+    }
+
+    /// The keys under `prefix` (a folder such as `exports/`) with their last change.
+    pub async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, VaultError> {
+        use futures_util::TryStreamExt as _;
+        let location = location(prefix)?;
+        self.store
+            .list(Some(&location))
+            .map_ok(|m| (m.location.to_string(), m.last_modified))
+            .try_collect()
+            .await
+            .map_err(storage_error)
+    }
+
     /// Deletes the object under `key`; idempotent (a missing object is `Ok`).
     pub async fn delete(&self, key: &str) -> Result<(), VaultError> {
         let location = location(key)?;

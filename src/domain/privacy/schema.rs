@@ -84,3 +84,91 @@ pub async fn live_schema<C: ConnectionTrait>(conn: &C) -> AppResult<LiveSchema> 
     }
     Ok(live)
 }
+
+/// One column with what erasure needs to know about it: whether it holds text (the scan reads
+/// those) and whether it may be null (anonymisation and detachment clear those).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub text: bool,
+    pub nullable: bool,
+}
+
+/// Whether a declared column type holds text: character and JSON types, never identifiers,
+/// dates or times (SQLite declares sea-orm's `uuid`, `date` and `timestamp…` types with a
+/// `_text` suffix; their values are not free text).
+fn is_text_type(declared: &str) -> bool {
+    let t = declared.to_ascii_lowercase();
+    let not_text = ["uuid", "date", "time", "bool", "int", "blob", "bytea", "numeric", "real"];
+    if not_text.iter().any(|w| t.contains(w)) {
+        return false;
+    }
+    ["char", "text", "clob", "json", "string"].iter().any(|w| t.contains(w))
+}
+
+/// Every table of the current database with its columns' text-ness and nullability.
+pub async fn column_info<C: ConnectionTrait>(
+    conn: &C,
+) -> AppResult<std::collections::BTreeMap<String, Vec<ColumnInfo>>> {
+    let backend = conn.get_database_backend();
+    let mut out: std::collections::BTreeMap<String, Vec<ColumnInfo>> = Default::default();
+    let sql = match backend {
+        DatabaseBackend::Sqlite => {
+            "SELECT m.name AS t, p.name AS c, p.type AS ty, p.\"notnull\" AS nn, p.pk AS pk \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
+        }
+        _ => {
+            "SELECT c.table_name::text AS t, c.column_name::text AS c, c.data_type::text AS ty, \
+               CASE WHEN c.is_nullable = 'NO' THEN 1 ELSE 0 END AS nn, 0 AS pk \
+             FROM information_schema.columns c \
+             JOIN information_schema.tables it \
+               ON it.table_schema = c.table_schema AND it.table_name = c.table_name \
+              AND it.table_type = 'BASE TABLE' \
+             WHERE c.table_schema = current_schema() \
+             ORDER BY c.table_name, c.ordinal_position"
+        }
+    };
+    let rows = conn.query_all_raw(Statement::from_string(backend, sql)).await?;
+    for r in rows {
+        let table: String = r.try_get("", "t")?;
+        let name: String = r.try_get("", "c")?;
+        let ty: String = r.try_get("", "ty")?;
+        let nn: i32 = r.try_get("", "nn")?;
+        // SQLite lets a primary-key column hold NULL unless declared NOT NULL; treat it as not
+        // nullable all the same.
+        let pk: i32 = r.try_get("", "pk")?;
+        out.entry(table).or_default().push(ColumnInfo {
+            name,
+            text: is_text_type(&ty),
+            nullable: nn == 0 && pk == 0,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_text_type;
+
+    #[test]
+    fn text_types_are_character_and_json_types_only() {
+        for t in ["TEXT", "varchar", "json_text", "character varying", "text", "json", "jsonb"] {
+            assert!(is_text_type(t), "{t}");
+        }
+        for t in [
+            "uuid_text",
+            "timestamp_with_timezone_text",
+            "date_text",
+            "uuid",
+            "timestamp with time zone",
+            "integer",
+            "bigint",
+            "boolean",
+            "blob(1)",
+            "bytea",
+        ] {
+            assert!(!is_text_type(t), "{t}");
+        }
+    }
+}

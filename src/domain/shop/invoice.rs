@@ -248,10 +248,14 @@ pub async fn download(
 ) -> AppResult<(Vec<u8>, String)> {
     let inv = invoice_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
     let facts = match inv.buyer_id {
-        Some(b) => accounts::find_record(services, actor.tenant_id, b).await?.map(|r| r.facts()),
-        None => None,
-    }
-    .unwrap_or(SubjectFacts { status: SubjectStatus::Erased, ..SubjectFacts::person(Uuid::nil()) });
+        Some(b) => accounts::find_record(services, actor.tenant_id, b)
+            .await?
+            .map(|r| r.facts())
+            .unwrap_or(SubjectFacts { status: SubjectStatus::Erased, ..SubjectFacts::person(b) }),
+        // Detached from an erased account and kept under accounting law: the organisation's
+        // record, not a person's; billing and the privacy officer still open it.
+        None => SubjectFacts::tenant_wide(),
+    };
     match policy::decide(actor, relations, &facts, DataField::Invoices, Op::Read) {
         // Like an order one may not see: as if it did not exist.
         Decision::Deny => return Err(AppError::NotFound),

@@ -228,10 +228,8 @@ pub async fn release_seats<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-/// Expires unpaid orders whose hold has passed (every tenant), at most `batch` per call.
-/// For an order with a PaymentIntent, Stripe is asked first: a payment that succeeded is
-/// applied instead; otherwise the intent is cancelled at Stripe before the seats are freed, so
-/// no late payment can land on a cancelled order. Safe on several instances at once.
+/// Expires unpaid orders whose hold has passed (every tenant), at most `batch` per call, each
+/// through [`settle_or_cancel`]. Safe on several instances at once.
 #[tracing::instrument(skip_all, fields(batch))]
 pub async fn expire_orders(services: &Services, batch: u64) -> AppResult<ExpiryReport> {
     let now = services.clock.now();
@@ -244,48 +242,72 @@ pub async fn expire_orders(services: &Services, batch: u64) -> AppResult<ExpiryR
         .await?;
     let mut report = ExpiryReport::default();
     for o in due {
-        if let Some(pi) = &o.payment_intent_id {
-            let gw = &services.payments.gateway;
-            match services.payments.stats.time(gw.retrieve_payment_intent(pi)).await {
-                Ok(intent) if intent.status == IntentStatus::Succeeded => {
-                    let txn = services.db.begin().await?;
-                    match apply_payment(&txn, services, &o, &intent).await? {
-                        PaymentOutcome::Applied => report.paid += 1,
-                        PaymentOutcome::AlreadyDone => {}
-                        other => {
-                            tracing::error!(order.id = %o.id, outcome = ?other, "an expired order's payment cannot be applied; it needs a look");
-                            report.deferred += 1;
-                        }
-                    }
-                    txn.commit().await?;
-                    continue;
-                }
-                Ok(intent) if intent.status != IntentStatus::Canceled => {
-                    if let Err(e) = services.payments.stats.time(gw.cancel_payment_intent(pi)).await
-                    {
-                        // Maybe paid meanwhile, maybe Stripe is down: try again next round.
-                        tracing::warn!(order.id = %o.id, error = %e, "could not cancel the PaymentIntent of an expired order");
-                        report.deferred += 1;
-                        continue;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(order.id = %o.id, error = %e, "could not check the PaymentIntent of an expired order");
-                    report.deferred += 1;
-                    continue;
-                }
-            }
+        match settle_or_cancel(services, &o).await? {
+            Settled::Paid => report.paid += 1,
+            Settled::Cancelled => report.cancelled += 1,
+            Settled::Deferred => report.deferred += 1,
+            Settled::Unchanged => {}
         }
-        let txn = services.db.begin().await?;
-        if cancel_unpaid(&txn, &o, now).await? {
-            report.cancelled += 1;
-        }
-        txn.commit().await?;
     }
     // Seats are freed only through their order (never by `learning::release_expired_holds`,
     // which would free the seats of an order kept because Stripe could not be asked).
     Ok(report)
+}
+
+/// What [`settle_or_cancel`] did with an unpaid order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Stripe had taken the payment: it is applied instead (the order is paid).
+    Paid,
+    /// Cancelled, its seats freed.
+    Cancelled,
+    /// Stripe could not be asked, or the payment cannot be applied: try again later.
+    Deferred,
+    /// Already paid or cancelled meanwhile.
+    Unchanged,
+}
+
+/// The shop's one way to end an unpaid order (the expiry job and erasure use it): for an order
+/// with a PaymentIntent, Stripe is asked first; a payment that succeeded is applied instead;
+/// otherwise the intent is cancelled at Stripe before the seats are freed, so no late payment
+/// can land on a cancelled order. Each database change is its own transaction; guarded and
+/// idempotent.
+#[tracing::instrument(skip_all, fields(tenant.id = %o.tenant_id, order.id = %o.id))]
+pub async fn settle_or_cancel(services: &Services, o: &order::Model) -> AppResult<Settled> {
+    if let Some(pi) = &o.payment_intent_id {
+        let gw = &services.payments.gateway;
+        match services.payments.stats.time(gw.retrieve_payment_intent(pi)).await {
+            Ok(intent) if intent.status == IntentStatus::Succeeded => {
+                let txn = services.db.begin().await?;
+                let settled = match apply_payment(&txn, services, o, &intent).await? {
+                    PaymentOutcome::Applied => Settled::Paid,
+                    PaymentOutcome::AlreadyDone => Settled::Unchanged,
+                    other => {
+                        tracing::error!(order.id = %o.id, outcome = ?other, "an unpaid order's payment cannot be applied; it needs a look");
+                        Settled::Deferred
+                    }
+                };
+                txn.commit().await?;
+                return Ok(settled);
+            }
+            Ok(intent) if intent.status != IntentStatus::Canceled => {
+                if let Err(e) = services.payments.stats.time(gw.cancel_payment_intent(pi)).await {
+                    // Maybe paid meanwhile, maybe Stripe is down: try again later.
+                    tracing::warn!(order.id = %o.id, error = %e, "could not cancel the PaymentIntent of an unpaid order");
+                    return Ok(Settled::Deferred);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(order.id = %o.id, error = %e, "could not check the PaymentIntent of an unpaid order");
+                return Ok(Settled::Deferred);
+            }
+        }
+    }
+    let txn = services.db.begin().await?;
+    let cancelled = cancel_unpaid(&txn, o, services.clock.now()).await?;
+    txn.commit().await?;
+    Ok(if cancelled { Settled::Cancelled } else { Settled::Unchanged })
 }
 
 /// What one expiry round did.

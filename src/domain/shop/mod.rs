@@ -35,8 +35,8 @@ pub mod webhook;
 pub use address::{address_value, stored_address, stored_address_value};
 pub use checkout::{create_order, gateway_error, parse_idempotency_key};
 pub use lifecycle::{
-    ExpiryReport, PaymentOutcome, apply_payment, cancel_unpaid, expire_orders, mark_unpaid_state,
-    release_seats,
+    ExpiryReport, PaymentOutcome, Settled, apply_payment, cancel_unpaid, expire_orders,
+    mark_unpaid_state, release_seats, settle_or_cancel,
 };
 pub use orders::{
     OrderFilter, course_titles, lines_of, list_orders, order_by_id, order_scope, orders_by_id,

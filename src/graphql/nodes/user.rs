@@ -246,6 +246,21 @@ impl UserNode {
         Ok(Some(visible))
     }
 
+    /// Data-subject requests about this person (for oneself, one's wards' too); each request's
+    /// fields are guarded in turn.
+    #[graphql(
+        guard = "Need::read(&self.subject, DataField::RequestStatus)",
+        complexity = "5 * child_complexity"
+    )]
+    async fn data_subject_requests(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<crate::graphql::privacy::DataSubjectRequestNode>>> {
+        crate::graphql::privacy::requests_of(ctx, &self.subject, self.record.user.id)
+            .await
+            .map(Some)
+    }
+
     /// Who accessed this person's data (audit entries whose subject is this person).
     #[graphql(
         guard = "Need::read(&self.subject, DataField::AccessLog)",
