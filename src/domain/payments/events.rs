@@ -49,16 +49,7 @@ pub fn intent_from_json(v: &Value) -> Option<IntentView> {
     if v["object"] != "payment_intent" {
         return None;
     }
-    let status = match v["status"].as_str()? {
-        "requires_payment_method" => IntentStatus::RequiresPaymentMethod,
-        "requires_confirmation" => IntentStatus::RequiresConfirmation,
-        "requires_action" => IntentStatus::RequiresAction,
-        "processing" => IntentStatus::Processing,
-        "requires_capture" => IntentStatus::RequiresCapture,
-        "canceled" => IntentStatus::Canceled,
-        "succeeded" => IntentStatus::Succeeded,
-        _ => return None,
-    };
+    let status = IntentStatus::from_stripe(v["status"].as_str()?)?;
     let metadata: HashMap<String, String> = v["metadata"]
         .as_object()
         .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())

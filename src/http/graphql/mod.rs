@@ -33,7 +33,28 @@ use parse::{
 
 use super::respond::{Media, error_response};
 use super::{AppState, request_id};
+use crate::config::Settings;
+use crate::domain::Services;
 use crate::error::ErrorCode;
+use crate::graphql::{Limits, PupitreSchema};
+
+/// The schema `/graphql` serves, with the depth, complexity and introspection settings.
+/// Built once at start-up (`startup`), so that only `http` knows the GraphQL layer.
+pub fn schema(settings: &Settings, services: Services) -> PupitreSchema {
+    crate::graphql::build_schema(
+        Limits {
+            max_depth: settings.graphql_max_depth,
+            max_complexity: settings.graphql_max_complexity,
+            introspection: settings.introspection,
+        },
+        Some(services),
+    )
+}
+
+/// The SDL of that schema, as `pupitre schema` prints it and `graphql/schema.graphql` keeps it.
+pub fn sdl() -> String {
+    crate::graphql::sdl()
+}
 
 /// The answer to a body that was not read to its end (413, 408, 400), in the GraphQL error
 /// shape. The connection is closed after it: the rest of the body is never read.
