@@ -44,7 +44,8 @@ gql_enum!(StepStatusGql as "DataSubjectRequestStepStatus" <=> StepStatus {
     Running,
     Done,
     Failed,
-    /// The step's code is not written yet (erasure): it waits, and so does the request.
+    /// Planned by a version that could not carry the step out yet; the background job takes it
+    /// like a pending step. No step is planned in this state any more.
     AwaitingImplementation,
 });
 gql_enum!(DirectiveOutcomeGql as "PostMortemOutcome" <=> DirectiveOutcome { Delete, Keep, HandOver });
@@ -645,8 +646,7 @@ impl PrivacyMutation {
     /// step by step (restriction: the account is restricted; objection: marketing consents are
     /// withdrawn; consent withdrawal: the purposes named); a failed step is retried with
     /// backoff and shows in `failedSteps`, and the request becomes `DONE` with its last step.
-    /// Calling it again retries failed steps at once. Access, portability and erasure requests
-    /// stay `IN_PROGRESS`: their export or erasure step is `AWAITING_IMPLEMENTATION`.
+    /// Calling it again retries failed steps at once.
     async fn complete_data_subject_request(
         &self,
         ctx: &Context<'_>,
