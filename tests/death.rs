@@ -136,7 +136,14 @@ async fn a_directive_chooses_the_request_that_carries_it_out(app: TestApp) {
     let req = r.assert_ok()["recordDeath"]["request"].clone();
     assert_eq!(req["kind"], "ERASURE", "delete: {req}");
     assert_eq!(req["steps"][0]["name"], "erase", "{req}");
-    assert_eq!(app.count("death_records").await, 2);
+    // The erasure ran with the recording, and Claire's directive asked for everything to go:
+    // her death record went with the rest (registry: `Delete`); Léa's stays.
+    assert_eq!(req["status"], "DONE", "{req}");
+    assert_eq!(app.count("death_records").await, 1);
+    let seen = app
+        .gql(Some(&dpo), "query($id: ID!) { user(id: $id) { status } }", json!({ "id": claire }))
+        .await;
+    assert_eq!(seen.assert_ok()["user"]["status"], "ERASED", "{}", seen.body);
     assert_eq!(login_code(&app, demo::LEARNER).await.as_deref(), Some("UNAUTHENTICATED"));
 }
 

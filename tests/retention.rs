@@ -178,6 +178,51 @@ impl World {
         id
     }
 
+    /// A data-subject request about the learner, closed at `completed_at` (open if `None`),
+    /// with one step, and an erasure report with one table line.
+    async fn request(&self, kind: &str, completed_at: Option<DateTime<Utc>>) -> Uuid {
+        let id = Uuid::now_v7();
+        let received = completed_at.unwrap_or_else(|| self.now()) - Duration::days(10);
+        let status = if completed_at.is_some() { "done" } else { "in_progress" };
+        self.sql(
+            "INSERT INTO data_subject_requests (id, tenant_id, subject_id, requested_by, channel, kind, status, \
+             received_at, due_at, identity_check, completed_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $3, 'api', $4, $5, $6, $7, 'fresh password', $8, $6, $6)",
+            vec![
+                id.into(),
+                self.tenant.into(),
+                self.learner.into(),
+                kind.into(),
+                status.into(),
+                received.into(),
+                (received + Duration::days(30)).into(),
+                completed_at.into(),
+            ],
+        )
+        .await;
+        self.sql(
+            "INSERT INTO data_subject_request_steps (id, tenant_id, request_id, position, name, status, \
+             attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, 0, 'erase', 'done', 1, $4, $4)",
+            vec![Uuid::now_v7().into(), self.tenant.into(), id.into(), received.into()],
+        )
+        .await;
+        let report = Uuid::now_v7();
+        self.sql(
+            "INSERT INTO erasure_reports (id, tenant_id, request_id, started_at, orders_cancelled, \
+             documents_deleted, consents_withdrawn, suppressed) VALUES ($1, $2, $3, $4, 0, 0, 0, TRUE)",
+            vec![report.into(), self.tenant.into(), id.into(), received.into()],
+        )
+        .await;
+        self.sql(
+            "INSERT INTO erasure_report_tables (id, tenant_id, report_id, position, table_name, outcome, \
+             row_count, released_count, references_cleared, references_kept, done_at) \
+             VALUES ($1, $2, $3, 0, 'orders', 'erased', 1, 0, 0, 0, $4)",
+            vec![Uuid::now_v7().into(), self.tenant.into(), report.into(), received.into()],
+        )
+        .await;
+        id
+    }
+
     async fn audit(&self, at: DateTime<Utc>) -> Uuid {
         let id = Uuid::now_v7();
         self.sql(
@@ -632,6 +677,46 @@ async fn sent_mail_goes_thirty_days_after_sending(app: TestApp) {
     assert_eq!(r.rows(RuleId::Outbox, "outbox"), 1);
 }
 
+async fn closed_requests_go_two_years_after_their_close_with_their_steps_and_reports(app: TestApp) {
+    let w = World::new(app).await;
+    let now = w.now();
+    let old = w.request("erasure", Some(now - Duration::seconds(HOUR))).await;
+    let young = w.request("access", Some(now + Duration::seconds(HOUR))).await;
+    let open = w.request("rectification", None).await;
+    // A closed request that carries a post-mortem directive stays while the directive does.
+    let directive = w.request("post_mortem_directive", Some(now - Duration::seconds(HOUR))).await;
+    w.sql(
+        "INSERT INTO post_mortem_directives (id, tenant_id, subject_id, request_id, instructions, outcome, created_at) \
+         VALUES ($1, $2, $3, $4, 'Supprimez tout.', 'delete', $5)",
+        vec![
+            Uuid::now_v7().into(),
+            w.tenant.into(),
+            w.learner.into(),
+            directive.into(),
+            now.into(),
+        ],
+    )
+    .await;
+    let of = |id: Uuid| -> Vec<Value> { vec![id.into()] };
+    let reports = "request_id = $1";
+    let lines = "report_id IN (SELECT id FROM erasure_reports WHERE request_id = $1)";
+    assert_eq!(w.count("erasure_report_tables", lines, of(old)).await, 1);
+    w.advance_days(2 * 365);
+    let r = w.sweep().await;
+    assert!(!w.exists("data_subject_requests", old).await);
+    assert_eq!(w.count("data_subject_request_steps", reports, of(old)).await, 0);
+    assert_eq!(w.count("erasure_reports", reports, of(old)).await, 0);
+    assert_eq!(w.count("erasure_report_tables", lines, of(old)).await, 0);
+    for (kept, why) in [(young, "an hour short"), (open, "still open"), (directive, "directive")] {
+        assert!(w.exists("data_subject_requests", kept).await, "{why}");
+        assert_eq!(w.count("data_subject_request_steps", reports, of(kept)).await, 1, "{why}");
+        assert_eq!(w.count("erasure_report_tables", lines, of(kept)).await, 1, "{why}");
+    }
+    assert_eq!(r.rows(RuleId::Requests, "data_subject_requests"), 1);
+    assert_eq!(r.rows(RuleId::Requests, "erasure_report_tables"), 1);
+    assert_eq!(r.rows(RuleId::Requests, "data_subject_request_steps"), 1);
+}
+
 async fn prospects_are_reported_as_due_and_never_deleted_here(app: TestApp) {
     let w = World::new(app).await;
     let before = {
@@ -967,6 +1052,7 @@ on_both_databases!(
     login_failures_go_once_out_of_the_throttling_window,
     audit_entries_go_after_two_years_through_the_gate_only,
     sent_mail_goes_thirty_days_after_sending,
+    closed_requests_go_two_years_after_their_close_with_their_steps_and_reports,
     prospects_are_reported_as_due_and_never_deleted_here,
     a_dry_run_changes_nothing,
     an_interrupted_sweep_resumes,

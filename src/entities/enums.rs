@@ -492,8 +492,8 @@ pub enum StepStatus {
     /// Failed `attempts` times; tried again at `next_attempt_at`.
     #[sea_orm(string_value = "failed")]
     Failed,
-    /// Nothing can carry this step out yet (the export and erasure of issue 11, items 3 and 4):
-    /// it waits, visibly, and is never reported done.
+    /// Planned before its code existed (the export and erasure, before they landed); kept so
+    /// that such rows are read and carried out like pending steps.
     #[sea_orm(string_value = "awaiting_implementation")]
     AwaitingImplementation,
 }

@@ -34,6 +34,8 @@ gql_enum!(RetentionRuleGql as "RetentionRule" <=> RuleId {
     AuditLog,
     /// Sent e-mail (after sending).
     Outbox,
+    /// Closed data-subject requests, their steps and erasure reports (after the close).
+    Requests,
 });
 
 gql_enum!(RetentionOriginGql as "RetentionOrigin" <=> Origin {
@@ -198,7 +200,8 @@ impl RetentionQuery {
 #[derive(InputObject)]
 pub struct SetRetentionPeriodInput {
     pub rule: RetentionRuleGql,
-    pub days: i64,
+    /// Within the rule's bounds (`minDays`..`maxDays`); a 32-bit GraphQL `Int`.
+    pub days: i32,
 }
 
 #[derive(SimpleObject)]
@@ -219,7 +222,9 @@ impl RetentionMutation {
         input: SetRetentionPeriodInput,
     ) -> async_graphql::Result<SetRetentionPeriodPayload> {
         let (s, actor, _) = signed_in(ctx).await.gql()?;
-        let e = retention::set_period(s, &actor, input.rule.into(), input.days).await.gql()?;
+        let e = retention::set_period(s, &actor, input.rule.into(), i64::from(input.days))
+            .await
+            .gql()?;
         Ok(SetRetentionPeriodPayload { policy: RetentionPolicyGql(e) })
     }
 }

@@ -154,13 +154,19 @@ pub enum Retention {
     Outbox,
     /// Nothing personal: kept as long as the tenant.
     Tenant,
+    /// Rows that never outlive the transaction that writes them (the erasure's pseudonymisation
+    /// gate): nothing to sweep.
+    Transient,
 }
 
 impl Retention {
     /// The default period in days (SPEC §5), or `None` when no period applies.
     pub fn default_days(self) -> Option<i64> {
         match self {
-            Retention::Account | Retention::Tenant | Retention::ConsentLedger => None,
+            Retention::Account
+            | Retention::Tenant
+            | Retention::ConsentLedger
+            | Retention::Transient => None,
             Retention::Prospect | Retention::EqualOpportunity => Some(3 * 365),
             Retention::Contract | Retention::Accounting => Some(10 * 365),
             Retention::Recording => Some(7),
@@ -178,7 +184,7 @@ impl Retention {
             Retention::Accounting => Clock::SinceIssue,
             Retention::ConsentLedger => Clock::WhileAccountExists,
             Retention::Recording | Retention::Logs | Retention::Outbox => Clock::SinceEvent,
-            Retention::Expiring => Clock::UntilExpiry,
+            Retention::Expiring | Retention::Transient => Clock::UntilExpiry,
             Retention::Tenant => Clock::SinceCreation,
         }
     }
@@ -201,6 +207,7 @@ impl Retention {
             Retention::Logs => "2 years after the event",
             Retention::Outbox => "30 days after sending",
             Retention::Tenant => "as long as the organisation's contract",
+            Retention::Transient => "deleted in the transaction that writes it",
         }
     }
 }
@@ -634,7 +641,7 @@ pub const TABLES: &[Table] = &[
         columns: &[col("person_id", OWNER), col("pseudonym", SECRET)],
         export: false,
         erasure: Erasure::Delete,
-        retention: Retention::Expiring,
+        retention: Retention::Transient,
     },
     Table {
         name: "death_records",
@@ -785,7 +792,10 @@ pub fn looks_personal(column: &LiveColumn) -> bool {
 
 /// Columns of registered tables that look personal by name and are deliberately not personal
 /// data: each with the reason, so the exception is a decision too.
-pub const NOT_PERSONAL: &[(&str, &str, &str)] = &[("tenants", "name", "the organisation's name")];
+pub const NOT_PERSONAL: &[(&str, &str, &str)] = &[
+    ("tenants", "name", "the organisation's name"),
+    ("erasure_report_tables", "table_name", "the name of a table of the schema"),
+];
 
 /// Every difference between the registry and a live schema; empty when they agree.
 pub fn gaps(live: &LiveSchema) -> Vec<Gap> {

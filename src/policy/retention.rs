@@ -39,10 +39,12 @@ pub enum RuleId {
     AuditLog,
     /// Sent e-mail in the outbox, 30 days after sending.
     Outbox,
+    /// Closed data-subject requests, their steps and erasure reports, 2 years after the close.
+    Requests,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 10] = [
+    pub const ALL: [RuleId; 11] = [
         RuleId::Recording,
         RuleId::EqualOpportunity,
         RuleId::Prospect,
@@ -53,6 +55,7 @@ impl RuleId {
         RuleId::LoginFailures,
         RuleId::AuditLog,
         RuleId::Outbox,
+        RuleId::Requests,
     ];
 
     /// The key of the rule in the tenant's settings and in run records.
@@ -68,6 +71,7 @@ impl RuleId {
             RuleId::LoginFailures => "login_failures",
             RuleId::AuditLog => "audit_log",
             RuleId::Outbox => "outbox",
+            RuleId::Requests => "requests",
         }
     }
 
@@ -292,7 +296,37 @@ pub const RULES: &[Rule] = &[
         },
         describe: "sent e-mail is deleted from the outbox this many days after sending",
     },
+    Rule {
+        id: RuleId::Requests,
+        class: Retention::Logs,
+        tables: &[
+            "data_subject_requests",
+            "data_subject_request_steps",
+            "erasure_reports",
+            "erasure_report_tables",
+        ],
+        clock: Clock::SinceEvent,
+        action: Action::Delete,
+        default_days: 2 * 365,
+        bounds: Bounds {
+            min_days: 365,
+            max_days: 5 * 365,
+            ends_only: false,
+            reason: "a closed request is the proof that it was answered, and how (art. 5(2), \
+                     12): at least 1 year, at most the 5-year limitation period in which its \
+                     handling may be contested (Code civil, art. 2224)",
+        },
+        describe: "closed data-subject requests, their steps and erasure reports are deleted this many days after the close (a request that carries a post-mortem directive, a recorded death or an export waiting to be downloaded stays while they do)",
+    },
 ];
+
+/// Tables whose period a job of their own enforces, because more than rows must go: each with
+/// the job and what it does.
+pub const SWEPT_ELSEWHERE: &[(&str, &str)] = &[(
+    "data_exports",
+    "domain::privacy::export::delete_expired: the encrypted file in the document store and its \
+     row, 7 days after the export was made",
+)];
 
 /// The key of the recording period in the tenant settings (read by `Tenant` too).
 pub const RECORDING_SETTING: &str = "recording_retention_days";
@@ -431,7 +465,8 @@ mod tests {
         for t in super::super::registry::TABLES {
             if t.retention.default_days().is_some() {
                 assert!(
-                    RULES.iter().any(|r| r.tables.contains(&t.name)),
+                    RULES.iter().any(|r| r.tables.contains(&t.name))
+                        || SWEPT_ELSEWHERE.iter().any(|(name, _)| *name == t.name),
                     "{} has a retention period but no rule sweeps it",
                     t.name
                 );

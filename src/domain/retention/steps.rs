@@ -30,7 +30,9 @@ use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::consent::Purpose;
 use crate::domain::equal_opportunity;
-use crate::entities::enums::{AccountStatus, EnrollmentStatus, OutboxStatus, StoredRole};
+use crate::entities::enums::{
+    AccountStatus, EnrollmentStatus, OutboxStatus, RequestStatus, StoredRole,
+};
 use crate::entities::{eo_application, retention_gate};
 use crate::error::AppResult;
 use crate::policy::Actor;
@@ -47,12 +49,33 @@ enum Key {
 
 /// A table swept along with a step's rows: `DELETE FROM table WHERE column IN (keys)`, or with
 /// `detach`, `UPDATE table SET column = NULL WHERE column IN (keys)` (a reference kept by an
-/// accounting record).
+/// accounting record). With `through: Some((parent, parent_column))`, the rows whose `column`
+/// names a row of `parent` that names the keys (`column IN (SELECT id FROM parent WHERE
+/// parent_column IN (keys))`): the lines of an erasure report of a request. Dependents are
+/// swept in the order listed, before the step's own rows.
 #[derive(Clone, Copy, Debug)]
 struct Dependent {
     table: &'static str,
     column: &'static str,
     detach: bool,
+    through: Option<(&'static str, &'static str)>,
+}
+
+impl Dependent {
+    const fn of(table: &'static str, column: &'static str) -> Dependent {
+        Dependent { table, column, detach: false, through: None }
+    }
+
+    /// The condition on this table's rows, given the condition `inner` on the keys' column.
+    fn filter(&self, inner: &str) -> String {
+        match self.through {
+            None => format!("{} {inner}", self.column),
+            Some((parent, parent_column)) => format!(
+                "{} IN (SELECT id FROM {parent} WHERE {parent_column} {inner})",
+                self.column
+            ),
+        }
+    }
 }
 
 /// One table of one rule.
@@ -72,6 +95,7 @@ pub enum Step {
     LoginFailures,
     AuditLog,
     Outbox,
+    Requests,
 }
 
 /// A stored value of one of the vocabularies of `entities::enums`, as an SQL string literal
@@ -102,7 +126,7 @@ fn session_ended(alias: &str) -> String {
 
 impl Step {
     /// In order: a step may rely on an earlier one (attendance after enrollments).
-    pub const ALL: [Step; 14] = [
+    pub const ALL: [Step; 15] = [
         Step::RecordingRefs,
         Step::Applications,
         Step::Prospects,
@@ -117,6 +141,7 @@ impl Step {
         Step::LoginFailures,
         Step::AuditLog,
         Step::Outbox,
+        Step::Requests,
     ];
 
     pub fn rule(self) -> RuleId {
@@ -131,6 +156,7 @@ impl Step {
             Step::LoginFailures => RuleId::LoginFailures,
             Step::AuditLog => RuleId::AuditLog,
             Step::Outbox => RuleId::Outbox,
+            Step::Requests => RuleId::Requests,
         }
     }
 
@@ -150,6 +176,7 @@ impl Step {
             Step::LoginFailures => "login_failures",
             Step::AuditLog => "audit_log",
             Step::Outbox => "outbox",
+            Step::Requests => "data_subject_requests",
         }
     }
 
@@ -258,26 +285,54 @@ impl Step {
                 "x.tenant_id = $1 AND x.status = {sent} AND x.sent_at IS NOT NULL AND x.sent_at < $2",
                 sent = lit(OutboxStatus::Sent),
             ),
+            // A closed request, unless it still carries something kept on its own terms: a
+            // post-mortem directive (while the account exists), a recorded death, an export
+            // waiting to be downloaded (7 days).
+            Step::Requests => format!(
+                "x.tenant_id = $1 AND x.status IN ({done}, {refused}) \
+                 AND x.completed_at IS NOT NULL AND x.completed_at < $2 \
+                 AND NOT EXISTS (SELECT 1 FROM post_mortem_directives p WHERE p.request_id = x.id) \
+                 AND NOT EXISTS (SELECT 1 FROM death_records d WHERE d.request_id = x.id) \
+                 AND NOT EXISTS (SELECT 1 FROM data_exports e WHERE e.request_id = x.id)",
+                done = lit(RequestStatus::Done),
+                refused = lit(RequestStatus::Refused),
+            ),
         }
     }
 
     /// Rows of other tables that go with this step's rows.
     fn dependents(self) -> &'static [Dependent] {
         match self {
-            Step::Applications => {
-                &[Dependent { table: "eo_documents", column: "application_id", detach: false }]
+            Step::Applications => const { &[Dependent::of("eo_documents", "application_id")] },
+            Step::Enrollments => {
+                const {
+                    &[
+                        Dependent::of("lesson_completions", "enrollment_id"),
+                        Dependent { detach: true, ..Dependent::of("order_lines", "enrollment_id") },
+                    ]
+                }
             }
-            Step::Enrollments => &[
-                Dependent { table: "lesson_completions", column: "enrollment_id", detach: false },
-                Dependent { table: "order_lines", column: "enrollment_id", detach: true },
-            ],
-            Step::Orders => &[
-                Dependent { table: "order_lines", column: "order_id", detach: false },
-                Dependent { table: "refunds", column: "order_id", detach: false },
-                Dependent { table: "payment_events", column: "order_id", detach: false },
-            ],
-            Step::Sessions => {
-                &[Dependent { table: "refresh_tokens", column: "session_id", detach: false }]
+            Step::Orders => {
+                const {
+                    &[
+                        Dependent::of("order_lines", "order_id"),
+                        Dependent::of("refunds", "order_id"),
+                        Dependent::of("payment_events", "order_id"),
+                    ]
+                }
+            }
+            Step::Sessions => const { &[Dependent::of("refresh_tokens", "session_id")] },
+            Step::Requests => {
+                const {
+                    &[
+                        Dependent {
+                            through: Some(("erasure_reports", "request_id")),
+                            ..Dependent::of("erasure_report_tables", "report_id")
+                        },
+                        Dependent::of("erasure_reports", "request_id"),
+                        Dependent::of("data_subject_request_steps", "request_id"),
+                    ]
+                }
             }
             _ => &[],
         }
@@ -330,9 +385,9 @@ pub async fn count<C: ConnectionTrait>(
     for d in step.dependents().iter().filter(|d| !d.detach) {
         let alias = step.alias();
         let sql = format!(
-            "SELECT COUNT(*) AS n FROM {t} WHERE {c} IN (SELECT {alias}.{key} FROM {from} WHERE {cond})",
+            "SELECT COUNT(*) AS n FROM {t} WHERE {f}",
             t = d.table,
-            c = d.column,
+            f = d.filter(&format!("IN (SELECT {alias}.{key} FROM {from} WHERE {cond})")),
         );
         out.push((d.table, count_sql(conn, sql, base_values(tenant, cutoff)).await?));
     }
@@ -383,8 +438,9 @@ async fn select_keys<C: ConnectionTrait>(
         .collect()
 }
 
-/// `col IN ($1, …)` over `keys`, or `(a = $1 AND b = $2) OR …` for pairs.
-fn key_filter(step: Step, column: Option<&str>, keys: &[RowKey]) -> (String, Vec<Value>) {
+/// `key IN ($1, …)` over `keys` (or the dependent's filter on them, [`Dependent::filter`]), or
+/// `(a = $1 AND b = $2) OR …` for pairs.
+fn key_filter(step: Step, dependent: Option<&Dependent>, keys: &[RowKey]) -> (String, Vec<Value>) {
     let mut values = Vec::with_capacity(keys.len() * 2);
     let mut parts = Vec::with_capacity(keys.len());
     for k in keys {
@@ -411,7 +467,13 @@ fn key_filter(step: Step, column: Option<&str>, keys: &[RowKey]) -> (String, Vec
             .map(|p| format!("({a} = {} AND {b} = {})", p[0], p[1]))
             .collect::<Vec<_>>()
             .join(" OR "),
-        Key::Uuid(k) | Key::Text(k) => format!("{} IN ({})", column.unwrap_or(k), parts.join(", ")),
+        Key::Uuid(k) | Key::Text(k) => {
+            let list = format!("IN ({})", parts.join(", "));
+            match dependent {
+                Some(d) => d.filter(&list),
+                None => format!("{k} {list}"),
+            }
+        }
     };
     (sql, values)
 }
@@ -465,7 +527,7 @@ pub async fn run_batch(
     }
     let mut counts: Counts = Vec::new();
     for d in step.dependents() {
-        let (filter, values) = key_filter(step, Some(d.column), &keys);
+        let (filter, values) = key_filter(step, Some(d), &keys);
         let sql = if d.detach {
             format!("UPDATE {t} SET {c} = NULL WHERE {filter}", t = d.table, c = d.column)
         } else {

@@ -40,7 +40,8 @@ gql_enum!(StepStatusGql as "DataSubjectRequestStepStatus" <=> StepStatus {
     Running,
     Done,
     Failed,
-    /// The step's code is not written yet (erasure): it waits, and so does the request.
+    /// Planned by a version that could not carry the step out yet; the background job takes it
+    /// like a pending step. No step is planned in this state any more.
     AwaitingImplementation,
 });
 gql_enum!(DirectiveOutcomeGql as "PostMortemOutcome" <=> DirectiveOutcome { Delete, Keep, HandOver });

@@ -122,8 +122,7 @@ impl PrivacyMutation {
     /// step by step (restriction: the account is restricted; objection: marketing consents are
     /// withdrawn; consent withdrawal: the purposes named); a failed step is retried with
     /// backoff and shows in `failedSteps`, and the request becomes `DONE` with its last step.
-    /// Calling it again retries failed steps at once. Access, portability and erasure requests
-    /// stay `IN_PROGRESS`: their export or erasure step is `AWAITING_IMPLEMENTATION`.
+    /// Calling it again retries failed steps at once.
     async fn complete_data_subject_request(
         &self,
         ctx: &Context<'_>,
