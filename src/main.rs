@@ -17,7 +17,7 @@ async fn main() -> ExitCode {
         _ => ("serve", args.clone()),
     };
     if command == "schema" {
-        print!("{}", pupitre::graphql::sdl());
+        print!("{}", pupitre::http::graphql::sdl());
         return ExitCode::SUCCESS;
     }
     let settings = match Settings::from_env() {

@@ -12,7 +12,6 @@ use actix_web::{App, middleware, web};
 use crate::config::Settings;
 use crate::db::{self, StatementCounter};
 use crate::domain::{Clock, Services};
-use crate::graphql::{self, Limits};
 use crate::http::{self, AppState, metrics::Metrics};
 
 /// Why the application could not start.
@@ -124,14 +123,7 @@ impl Application {
         )?;
         let documents = document_config(&settings)?;
         let services = Services::new(conn, counter.clone(), &settings, clock, gateway, documents);
-        let schema = graphql::build_schema(
-            Limits {
-                max_depth: settings.graphql_max_depth,
-                max_complexity: settings.graphql_max_complexity,
-                introspection: settings.introspection,
-            },
-            Some(services.clone()),
-        );
+        let schema = http::graphql::schema(&settings, services.clone());
         let metrics = Arc::new(Metrics::new(counter, services.payments.stats.clone())?);
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;

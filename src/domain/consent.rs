@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::batch::group;
 use super::{Services, tenancy::scoped};
 use crate::entities::consent_record;
 use crate::error::{AppError, AppResult};
@@ -209,12 +210,10 @@ pub async fn current_for_users(
         .order_by_asc(consent_record::Column::Id)
         .all(&services.db)
         .await?;
-    let mut by_user: HashMap<Uuid, Vec<consent_record::Model>> =
-        users.iter().map(|u| (*u, Vec::new())).collect();
-    for r in rows {
-        if let Some(u) = r.subject_user_id {
-            by_user.entry(u).or_default().push(r);
-        }
+    let mut by_user = group(rows.into_iter().filter_map(|r| Some((r.subject_user_id?, r))), |x| x);
+    // Every user asked about gets an entry, with consents on record or none.
+    for u in users {
+        by_user.entry(*u).or_default();
     }
     let now = services.clock.now();
     Ok(by_user.into_iter().map(|(u, rows)| (u, fold_current(rows, now))).collect())

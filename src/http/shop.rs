@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::respond::{Media, app_error_response};
 use super::{AppState, body, request_id, viewer};
-use crate::domain::payments::webhook::{self, WebhookError, WebhookOutcome};
 use crate::domain::shop::invoice;
+use crate::domain::shop::webhook::{self, WebhookError, WebhookOutcome};
 use crate::error::AppError;
 
 /// The largest webhook body read. Stripe's events are a few kilobytes (an event carries one

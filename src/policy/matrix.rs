@@ -6,6 +6,9 @@
 //!
 //! The helpers of [`super`] that answer "may this actor list all orders", "review
 //! applications", … read their answer from here, so a cell changed here is seen everywhere.
+//!
+//! One job, one file: the matrix is one table, written out cell by cell on purpose (see above);
+//! its length is the number of categories times columns, and it reads best whole.
 
 use super::{Op, Role, SubjectFacts};
 

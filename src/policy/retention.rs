@@ -6,6 +6,9 @@
 //!
 //! Pure data and functions: this module never queries the database (the sweep lives in
 //! `domain::retention`).
+//!
+//! One job, one file: the retention rules are one table of data and the few pure functions that
+//! read it; splitting it would scatter one table.
 
 use serde_json::{Map, Value, json};
 

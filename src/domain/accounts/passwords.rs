@@ -34,6 +34,7 @@ fn argon2() -> AppResult<Argon2<'static>> {
 }
 
 /// Hashes a password into a PHC string.
+#[tracing::instrument(skip_all)]
 pub async fn hash(password: Password) -> AppResult<String> {
     blocking("hashing a password", move || {
         let hash = argon2()?
@@ -46,6 +47,7 @@ pub async fn hash(password: Password) -> AppResult<String> {
 
 /// Verifies `password` against `phc`; when there is no account, verifies against a fixed dummy
 /// hash so that the answer takes the same time either way.
+#[tracing::instrument(skip_all)]
 pub async fn verify(password: String, phc: Option<String>) -> AppResult<bool> {
     blocking("verifying a password", move || {
         let known = phc.is_some();

@@ -238,6 +238,7 @@ pub(crate) enum SessionScope {
     AllOf { user_id: Uuid, except: Option<Uuid> },
 }
 
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,
@@ -265,6 +266,7 @@ pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
 
 /// Ends every open session of `user_id` (their refresh tokens die with them): the person can
 /// no longer act through a token issued before, e.g. once their death is recorded.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.id = %user_id))]
 pub async fn end_sessions<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,

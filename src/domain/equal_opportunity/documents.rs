@@ -20,6 +20,7 @@ use super::reads::visible;
 use super::{ApplicationStatus, DocumentConfig, DocumentKind, IncomingFile, require, vault};
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
+use crate::domain::batch::group;
 use crate::domain::tenancy::scoped;
 use crate::entities::{eo_application, eo_document};
 use crate::error::{AppError, AppResult};
@@ -195,11 +196,7 @@ pub async fn documents_of(
         .order_by_asc(eo_document::Column::CreatedAt)
         .all(&services.db)
         .await?;
-    let mut out: HashMap<Uuid, Vec<eo_document::Model>> = HashMap::new();
-    for r in rows {
-        out.entry(r.application_id).or_default().push(r);
-    }
-    Ok(out)
+    Ok(group(rows, |r| (r.application_id, r)))
 }
 
 /// A document's content for someone the policy lets read it (applicant, guardian, reviewer,

@@ -31,6 +31,9 @@
 //!   lives in memory only, and key material is zeroized when dropped.
 //! * Never return unauthenticated data: any tampering yields [`VaultError::Tampered`], never
 //!   garbage.
+//!
+//! One job, one file: the vault's keys, envelope format, type detection and store belong
+//! together; reviewing the cryptography means reading them as one.
 
 use std::fmt;
 use std::path::Path;

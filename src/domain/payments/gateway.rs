@@ -12,6 +12,9 @@
 //!
 //! It must never log, print or put into an error the secret key or a PaymentIntent's client
 //! secret, and it must never decide anything about orders or enrolments: it only relays.
+//!
+//! One job, one file (about 400 lines without its tests): every call to Stripe and the mapping
+//! of its answers, so that nothing else needs to know the client library.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -62,6 +65,23 @@ pub enum IntentStatus {
     Canceled,
     /// Paid.
     Succeeded,
+}
+
+impl IntentStatus {
+    /// The status Stripe spells `s` in its JSON (`requires_payment_method`, …, `succeeded`);
+    /// `None` for a status this version does not know.
+    pub fn from_stripe(s: &str) -> Option<Self> {
+        Some(match s {
+            "requires_payment_method" => IntentStatus::RequiresPaymentMethod,
+            "requires_confirmation" => IntentStatus::RequiresConfirmation,
+            "requires_action" => IntentStatus::RequiresAction,
+            "processing" => IntentStatus::Processing,
+            "requires_capture" => IntentStatus::RequiresCapture,
+            "canceled" => IntentStatus::Canceled,
+            "succeeded" => IntentStatus::Succeeded,
+            _ => return None,
+        })
+    }
 }
 
 /// What Pupitre needs to know about a PaymentIntent.

@@ -1,5 +1,7 @@
-//! Payments: the Stripe gateway, the webhook signature check, and turning Stripe events into
-//! order transitions (through the shop), each event exactly once.
+//! Payments: talking to Stripe, both ways. The gateway calls Stripe (`gateway`); webhook
+//! deliveries are checked here (the signature) and read in `events`. It knows nothing of orders:
+//! what an event does to an order is the shop's (`shop::webhook`), so the shop depends on
+//! payments and never the other way round.
 //!
 //! Stripe's signature scheme: the `Stripe-Signature` header is `t=<unix>,v1=<hex>[,v1=…]`,
 //! where each `v1` is HMAC-SHA256 of `"<t>.<raw body>"` under the endpoint's signing secret.
@@ -8,8 +10,8 @@
 //!
 //! This module must never log a signing secret, a client secret or a payload.
 
+pub mod events;
 pub mod gateway;
-pub mod webhook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

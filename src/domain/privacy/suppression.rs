@@ -71,6 +71,7 @@ pub async fn suppress<C: ConnectionTrait>(
 }
 
 /// Puts the address of account `person` on the list, if the account still has one.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.id = %person))]
 pub async fn suppress_person<C: ConnectionTrait>(
     conn: &C,
     services: &Services,

@@ -15,6 +15,10 @@
 //!   (issue 11 item 4), which the sweep will call once it exists.
 //!
 //! This module never logs or records personal data: ids, tables, rules, dates and counts only.
+//!
+//! One job, one file: the sweep's orchestration (dry run or real, per tenant, lock, run record,
+//! batch budget); the SQL of each table is in [`steps`], the periods in [`periods`], the run
+//! records in [`runs`].
 
 mod periods;
 mod runs;
@@ -204,6 +208,7 @@ pub async fn sweep(
 
 /// The scheduled sweep: every tenant whose last run started at least
 /// `SweepConfig::interval_secs` ago (the run records are shared, so several instances agree).
+#[tracing::instrument(skip_all)]
 pub async fn run_scheduled(services: &Services) -> AppResult<Vec<TenantSweep>> {
     let cfg = services.retention;
     if cfg.interval_secs == 0 {

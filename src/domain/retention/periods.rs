@@ -17,6 +17,7 @@ use crate::policy::retention::{self as rules, Effective, RuleId};
 use crate::policy::{self, Actor, Column};
 
 /// The tenant's settings JSON, read from the database (not the directory's cached copy).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 pub async fn tenant_settings(services: &Services, tenant_id: Uuid) -> AppResult<serde_json::Value> {
     Ok(tenant::Entity::find_by_id(tenant_id)
         .one(&services.db)

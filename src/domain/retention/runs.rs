@@ -52,6 +52,7 @@ fn lock_key(tenant: Uuid) -> i32 {
 }
 
 /// Takes the tenant's sweep lock, or `None` when another sweep holds it.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn try_lock(services: &Services, tenant: Uuid) -> AppResult<Option<TenantLock>> {
     if services.db.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(Some(TenantLock::none()));
@@ -77,6 +78,7 @@ pub async fn try_lock(services: &Services, tenant: Uuid) -> AppResult<Option<Ten
 }
 
 /// Records the start of a (real) run.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn start(
     services: &Services,
     tenant: Uuid,
@@ -99,6 +101,7 @@ pub async fn start(
 }
 
 /// Records the end of a run: its counts and, if it stopped early, why.
+#[tracing::instrument(skip_all, fields(retention.run = %id))]
 pub async fn finish(
     services: &Services,
     id: Uuid,
@@ -116,6 +119,7 @@ pub async fn finish(
 }
 
 /// The latest runs of a tenant, newest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn latest(
     services: &Services,
     tenant: Uuid,
@@ -130,6 +134,7 @@ pub async fn latest(
 }
 
 /// When the tenant's last run started.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn last_start(services: &Services, tenant: Uuid) -> AppResult<Option<DateTime<Utc>>> {
     Ok(scoped::<retention_run::Entity>(tenant)
         .order_by_desc(retention_run::Column::StartedAt)

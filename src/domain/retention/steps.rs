@@ -14,6 +14,9 @@
 //! too), one application at a time, each in its own transaction with its own audit entry.
 //!
 //! [`retention_gate`]: crate::entities::retention_gate
+//!
+//! One job, one file: each table's expiry condition and batch, side by side, so that counting
+//! and sweeping cannot disagree.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -361,6 +364,7 @@ async fn count_sql<C: ConnectionTrait>(
 }
 
 /// What a step would remove now: its own rows, then each dependent table's.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, retention.step = ?step))]
 pub async fn count<C: ConnectionTrait>(
     conn: &C,
     step: Step,
@@ -487,6 +491,7 @@ pub struct Batch {
 }
 
 /// Sweeps at most `limit` expired rows of `step` in one transaction with its audit entry.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, retention.run = %run_id, retention.step = ?step))]
 pub async fn run_batch(
     services: &Services,
     actor: &Actor,

@@ -18,8 +18,10 @@
 //! One file per job: [`pricing`] (what an order costs, approved discounts included),
 //! [`checkout`] (the two steps above and the idempotent replay), [`orders`] (reads and who may
 //! see which order), [`lifecycle`] (payments applied, failures, cancellation, expiry),
-//! [`address`] (how billing addresses are stored), [`invoice`] and [`refund`]. Mail the shop
-//! sends (receipts) is queued in the [`outbox`](super::outbox).
+//! [`address`] (how billing addresses are stored), [`invoice`], [`refund`], and [`webhook`]
+//! (Stripe's events applied to orders, each once; the signature check and the event's shape
+//! are [`payments`](super::payments)'). Mail the shop sends (receipts) is queued in the
+//! [`outbox`](super::outbox).
 
 pub mod address;
 pub mod checkout;
@@ -28,6 +30,7 @@ pub mod lifecycle;
 pub mod orders;
 pub mod pricing;
 pub mod refund;
+pub mod webhook;
 
 pub use address::{address_value, stored_address, stored_address_value};
 pub use checkout::{create_order, gateway_error, parse_idempotency_key};

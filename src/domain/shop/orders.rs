@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::OrderStatus;
 use crate::domain::Services;
+use crate::domain::batch::group;
 use crate::domain::catalog;
 use crate::domain::tenancy::scoped;
 use crate::entities::{order, order_line};
@@ -43,11 +44,7 @@ pub async fn lines_of(
         .order_by_asc(order_line::Column::Position)
         .all(&services.db)
         .await?;
-    let mut out: HashMap<Uuid, Vec<order_line::Model>> = HashMap::new();
-    for r in rows {
-        out.entry(r.order_id).or_default().push(r);
-    }
-    Ok(out)
+    Ok(group(rows, |r| (r.order_id, r)))
 }
 
 /// Orders several ids at once (loaders).

@@ -24,6 +24,7 @@ use crate::entities::{course, eo_application, order, order_line, session};
 use crate::error::{AppError, AppResult};
 
 /// The approved discount (percent) of `applicant` for each of `courses`.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = courses.len()))]
 pub async fn approved_discounts<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Uuid,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{OrderStatus, invoice, order_by_id, release_seats};
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
+use crate::domain::batch::group;
 use crate::domain::outbox::{MailKind, queue_mail};
 use crate::domain::payments::GatewayError;
 use crate::domain::tenancy::scoped;
@@ -311,10 +312,5 @@ pub async fn refunds_of(
         .order_by_asc(refund::Column::CreatedAt)
         .all(&services.db)
         .await?;
-    let mut out: std::collections::HashMap<Uuid, Vec<refund::Model>> =
-        std::collections::HashMap::new();
-    for r in rows {
-        out.entry(r.order_id).or_default().push(r);
-    }
-    Ok(out)
+    Ok(group(rows, |r| (r.order_id, r)))
 }

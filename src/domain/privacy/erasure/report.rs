@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::scan::ScanResult;
 use crate::domain::Services;
+use crate::domain::batch::group;
 use crate::domain::tenancy::scoped;
 use crate::entities::enums::ErasureOutcome;
 use crate::entities::{erasure_report as report, erasure_report_table as row};
@@ -240,10 +241,7 @@ pub async fn reports_of(
         .order_by_asc(row::Column::Position)
         .all(&services.db)
         .await?;
-    let mut by_report: HashMap<Uuid, Vec<row::Model>> = HashMap::new();
-    for r in rows {
-        by_report.entry(r.report_id).or_default().push(r);
-    }
+    let mut by_report = group(rows, |r| (r.report_id, r));
     let mut out = HashMap::new();
     for rep in reports {
         let scan = match &rep.scan {

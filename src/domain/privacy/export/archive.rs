@@ -181,6 +181,7 @@ fn entry(d: &eo_document::Model) -> DocumentEntry {
 
 /// Builds the export of `heading.subject_id` and stores it under `storage_key`, replacing any
 /// earlier object there (a retried build overwrites its own half-done file).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, export.id = %export_id))]
 pub async fn build(
     services: &Services,
     tenant_id: Uuid,

@@ -26,6 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Category, DataField, Op, Relations};
 
 /// The unexpired export of each of `requests` that has one (one query).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = requests.len()))]
 pub async fn of_requests(
     services: &Services,
     tenant_id: Uuid,

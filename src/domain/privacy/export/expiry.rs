@@ -32,6 +32,7 @@ pub struct ExpiryReport {
 const ORPHAN_AGE_HOURS: i64 = 24;
 
 /// Deletes an export's file and row, with its audit record; false when another caller did.
+#[tracing::instrument(skip_all, fields(tenant.id = %export.tenant_id, export.id = %export.id))]
 pub async fn discard(
     services: &Services,
     export: &data_export::Model,

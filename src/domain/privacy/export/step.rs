@@ -90,6 +90,7 @@ pub async fn prepare(services: &Services, s: &step::Model) -> AppResult<Prepared
 }
 
 /// Writes the export's row and its audit record in the step's transaction.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, request.id = %request.id))]
 pub async fn record(
     txn: &DatabaseTransaction,
     actor: &Actor,

@@ -200,7 +200,14 @@ pub async fn refuse(
         json!({}),
     )
     .await?;
-    receipt(&txn, &rec.request, MailKind::DsrClosed, json!({ "status": "refused" }), now).await?;
+    receipt(
+        &txn,
+        &rec.request,
+        MailKind::DsrClosed,
+        json!({ "status": RequestStatus::Refused }),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     reload(services, actor.tenant_id, id).await
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{RequestKind, RequestRecord, RequestStatus};
 use crate::domain::Services;
 use crate::domain::accounts;
+use crate::domain::batch::group;
 use crate::domain::tenancy::scoped;
 use crate::entities::{
     data_subject_request as dsr, data_subject_request_step as step, post_mortem_directive,
@@ -90,12 +91,10 @@ pub async fn about_people(
         .order_by_desc(dsr::Column::Id)
         .all(&services.db)
         .await?;
-    let mut out: HashMap<Uuid, Vec<dsr::Model>> = people.iter().map(|p| (*p, Vec::new())).collect();
-    for r in rows {
-        let list = out.entry(r.subject_id).or_default();
-        if (list.len() as u64) < PERSON_LIST_MAX {
-            list.push(r);
-        }
+    let mut out = group(rows, |r| (r.subject_id, r));
+    // Every person asked about gets an entry; each list keeps its newest requests only.
+    for p in people {
+        out.entry(*p).or_default().truncate(PERSON_LIST_MAX as usize);
     }
     Ok(out)
 }
@@ -159,6 +158,7 @@ pub async fn queue(
 }
 
 /// The steps of several requests, in order (one query).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = requests.len()))]
 pub async fn steps_of(
     services: &Services,
     tenant_id: Uuid,
@@ -170,15 +170,16 @@ pub async fn steps_of(
         .order_by_asc(step::Column::Position)
         .all(&services.db)
         .await?;
-    let mut out: HashMap<Uuid, Vec<step::Model>> =
-        requests.iter().map(|r| (*r, Vec::new())).collect();
-    for s in rows {
-        out.entry(s.request_id).or_default().push(s);
+    let mut out = group(rows, |s| (s.request_id, s));
+    // Every request asked about gets an entry, with steps or none.
+    for r in requests {
+        out.entry(*r).or_default();
     }
     Ok(out)
 }
 
 /// The post-mortem directives recorded by several requests (one query).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = requests.len()))]
 pub async fn directives_of(
     services: &Services,
     tenant_id: Uuid,

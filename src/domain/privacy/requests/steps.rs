@@ -15,9 +15,12 @@
 //! it, and the steps after it wait, so such a request stays in progress and is never reported
 //! done. Once a step's code exists, [`StepName::implemented`] says so and the waiting
 //! rows are picked up as they are.
+//!
+//! One job, one file: the step state machine (plan, claim, run, retry, close) and the effect of
+//! each step, which must be read together to see that a step is done exactly once.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -179,6 +182,28 @@ pub struct AdvanceReport {
     pub failed: u64,
 }
 
+/// No earlier step of the same request (the outer `data_subject_request_steps` row) is still
+/// to be done: a step waits for every step before it.
+fn earlier_steps_done() -> Expr {
+    // Scoped here: `ExprTrait::min` would shadow `Ord::min` in the rest of the file.
+    use sea_orm::sea_query::ExprTrait;
+    let prior = Alias::new("prior");
+    let pending = Query::select()
+        .expr(Expr::val(1))
+        .from_as(step::Entity, prior.clone())
+        .and_where(
+            Expr::col((prior.clone(), step::Column::RequestId))
+                .equals((step::Entity, step::Column::RequestId)),
+        )
+        .and_where(
+            Expr::col((prior.clone(), step::Column::Position))
+                .lt(Expr::col((step::Entity, step::Column::Position))),
+        )
+        .and_where(Expr::col((prior, step::Column::Status)).ne(StepStatus::Done))
+        .to_owned();
+    Expr::exists(pending).not()
+}
+
 /// One round of the background job: carries on the requests (of every tenant) that have a step
 /// due (`next_attempt_at` passed, every step before it done), at most `batch` of them. Safe on
 /// several instances at once: each step is claimed by a guarded UPDATE.
@@ -194,12 +219,7 @@ pub async fn advance(services: &Services, batch: u64) -> AppResult<AdvanceReport
     let due = step::Entity::find()
         .filter(step::Column::Status.is_in(claimable))
         .filter(step::Column::NextAttemptAt.lte(now))
-        .filter(Expr::cust(
-            "NOT EXISTS (SELECT 1 FROM data_subject_request_steps AS prior \
-             WHERE prior.request_id = data_subject_request_steps.request_id \
-             AND prior.position < data_subject_request_steps.position \
-             AND prior.status <> 'done')",
-        ))
+        .filter(earlier_steps_done())
         .order_by_asc(step::Column::NextAttemptAt)
         .order_by_asc(step::Column::Id)
         .limit(batch)
@@ -472,7 +492,8 @@ async fn close(
     if res.rows_affected == 1 {
         let purpose = Column::PrivacyOfficer.purpose();
         audit_step(txn, actor, now, "dsr.completed", request, purpose, json!({})).await?;
-        receipt(txn, request, MailKind::DsrClosed, json!({ "status": "done" }), now).await?;
+        receipt(txn, request, MailKind::DsrClosed, json!({ "status": RequestStatus::Done }), now)
+            .await?;
     }
     Ok(())
 }

@@ -1,46 +1,25 @@
-//! Shop API: orders, their payment, invoices and refunds.
-//!
-//! An order is reachable by its buyer, the guardian of its learner and staff who see all
-//! orders (billing, support, privacy officer: `policy::sees_all_orders`). Each field then
-//! names its category: `status` is `order_status` (support reads it), amounts, lines, billing
-//! name and address, payment, invoices and refunds are `billing` (billing staff, the buyer and
-//! their guardian; staff reads audited). The client secret is for the buyer alone.
+//! The shop's API types: an order with its lines, payment, invoices and refunds. Each field
+//! names its data category in its guard; the node never decides access itself.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::context::{loaders, request, services, signed_in};
-use super::guard::{Need, Subject};
-use super::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
-use super::nodes::{MoneyGql, PostalAddressGql, SessionNode, UserNode};
-use super::pagination::{offset_cursor, offset_page, parse_id};
-use super::user::PostalAddressInput;
 use crate::domain::accounts::UserRecord;
 use crate::domain::shop::invoice::InvoiceSeries;
-use crate::domain::shop::refund::{self, RefundStatus};
-use crate::domain::shop::{self, OrderFilter, OrderRecord, OrderRequest, OrderStatus};
-use crate::domain::types::{self, PostalAddress};
+use crate::domain::shop::refund::RefundStatus;
+use crate::domain::shop::{self, OrderStatus};
 use crate::domain::visibility;
 use crate::entities::{invoice, order, order_line};
-use crate::error::{AppError, AppResult, IntoGql};
+use crate::error::{AppResult, IntoGql};
+use crate::graphql::context::loaders;
+use crate::graphql::guard::{Need, Subject};
+use crate::graphql::loaders::{OrderInvoices, OrderLines, OrderRefunds, SessionById, UserById};
+use crate::graphql::nodes::{MoneyGql, PostalAddressGql, SessionNode, UserNode};
 use crate::policy::{DataField, SubjectFacts, SubjectStatus};
 
-gql_enum!(OrderStatusGql as "OrderStatus" <=> OrderStatus {
-    /// Created; the PaymentIntent is being set up.
-    Pending,
-    /// Waiting for the buyer to pay (seats held until `holdExpiresAt`).
-    AwaitingPayment,
-    /// The last payment attempt was declined; the buyer may retry until the hold expires.
-    PaymentFailed,
-    Paid,
-    PartiallyRefunded,
-    Refunded,
-    /// Unpaid and expired or cancelled; its seats were freed.
-    Cancelled,
-});
+use super::OrderStatusGql;
 
 /// The subject of an order's data: its buyer (an erased buyer leaves an anonymous record).
 fn subject_of(buyer: Option<&UserRecord>) -> Subject {
@@ -51,7 +30,7 @@ fn subject_of(buyer: Option<&UserRecord>) -> Subject {
     Subject::person(facts)
 }
 
-async fn order_node(ctx: &Context<'_>, o: order::Model) -> AppResult<OrderNode> {
+pub(super) async fn order_node(ctx: &Context<'_>, o: order::Model) -> AppResult<OrderNode> {
     let buyer = match o.buyer_id {
         Some(b) => loaders(ctx)?.load(UserById(b)).await?,
         None => None,
@@ -311,212 +290,5 @@ impl RefundNode {
     }
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
-    }
-}
-
-/// Extra fields of the order list.
-#[derive(SimpleObject)]
-pub struct OrderConnectionFields {
-    /// All orders matching the filter.
-    pub total_count: u64,
-}
-
-pub type OrderConnection = Connection<String, OrderNode, OrderConnectionFields, EmptyFields>;
-
-#[derive(InputObject, Default)]
-pub struct OrderFilterInput {
-    pub status: Option<OrderStatusGql>,
-    pub buyer_id: Option<ID>,
-}
-
-/// Most orders one page may hold.
-pub const MAX_ORDERS_PER_PAGE: i32 = 50;
-
-#[derive(Default)]
-pub struct ShopQuery;
-
-#[Object]
-impl ShopQuery {
-    /// Orders, newest first: one's own and one's wards', or every order for billing, support
-    /// and the privacy officer. `first` ≤ 50.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
-    async fn orders(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<OrderFilterInput>,
-    ) -> async_graphql::Result<OrderConnection> {
-        let (s, actor, relations) = signed_in(ctx).await.gql()?;
-        let (first, offset) =
-            offset_page(first, after.as_deref(), "order", MAX_ORDERS_PER_PAGE).gql()?;
-        let f = filter.unwrap_or_default();
-        let filter = OrderFilter {
-            status: f.status.map(Into::into),
-            buyer: f.buyer_id.as_ref().map(|b| parse_id("filter.buyerId", b)).transpose().gql()?,
-        };
-        let (rows, total) =
-            shop::list_orders(s, &actor, relations, &filter, offset, first).await.gql()?;
-        let has_next = offset + (rows.len() as u64) < total;
-        let mut conn = Connection::with_additional_fields(
-            offset > 0,
-            has_next,
-            OrderConnectionFields { total_count: total },
-        );
-        for (i, o) in rows.into_iter().enumerate() {
-            conn.edges.push(Edge::new(
-                offset_cursor("order", offset + i as u64),
-                order_node(ctx, o).await.gql()?,
-            ));
-        }
-        Ok(conn)
-    }
-
-    /// One order, if it is one's own (or a ward's), or for staff who see all orders.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrderNode>> {
-        let (s, actor, relations) = signed_in(ctx).await.gql()?;
-        let id = parse_id("id", &id).gql()?;
-        match shop::visible_order(s, &actor, relations, id).await {
-            Ok(o) => Ok(Some(order_node(ctx, o).await.gql()?)),
-            Err(AppError::NotFound) => Ok(None),
-            Err(e) => Err(e).gql(),
-        }
-    }
-}
-
-/// One session to buy.
-#[derive(InputObject)]
-pub struct OrderLineInput {
-    pub session_id: ID,
-}
-
-/// Who is billed.
-#[derive(InputObject)]
-pub struct BillingInput {
-    /// The name on the invoice (a person or an organisation).
-    pub name: String,
-    pub address: PostalAddressInput,
-}
-
-#[derive(InputObject)]
-pub struct CreateOrderInput {
-    /// Chosen by the client (8–100 characters of `[A-Za-z0-9_.:-]`): retrying with the same key
-    /// and input returns the same order; the same key with another input is a `CONFLICT`.
-    pub idempotency_key: String,
-    /// 1 to 10 sessions. Prices come from the catalogue, never from the client.
-    pub lines: Vec<OrderLineInput>,
-    /// A ward's id, when a guardian buys for them.
-    pub learner_id: Option<ID>,
-    /// The currency the storefront showed (ISO 4217); refused if the catalogue differs.
-    pub currency: Option<String>,
-    pub billing: BillingInput,
-}
-
-#[derive(SimpleObject)]
-pub struct CreateOrderPayload {
-    pub order: OrderNode,
-    /// For Stripe.js / the mobile SDK to confirm the payment. No card data reaches Pupitre.
-    pub client_secret: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct RefundOrderInput {
-    pub order_id: ID,
-    /// Minor units; everything left to refund when omitted.
-    pub amount_cents: Option<i32>,
-    pub reason: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct RefundOrderPayload {
-    pub order: OrderNode,
-    pub refund: RefundNode,
-    pub credit_note: InvoiceNode,
-}
-
-fn parse_order_input(input: CreateOrderInput) -> AppResult<OrderRequest> {
-    let idempotency_key =
-        shop::parse_idempotency_key("input.idempotencyKey", &input.idempotency_key)?;
-    if input.lines.is_empty() || input.lines.len() > shop::MAX_LINES {
-        return Err(AppError::bad_input(
-            "input.lines",
-            format!("must hold 1 to {} sessions", shop::MAX_LINES),
-        ));
-    }
-    let sessions = input
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| parse_id(&format!("input.lines.{i}.sessionId"), &l.session_id))
-        .collect::<AppResult<Vec<_>>>()?;
-    let learner = input.learner_id.as_ref().map(|l| parse_id("input.learnerId", l)).transpose()?;
-    let currency = input
-        .currency
-        .as_deref()
-        .map(|c| types::Currency::parse("input.currency", c).map(|c| c.as_str().to_owned()))
-        .transpose()?;
-    let billing_name = types::text("input.billing.name", &input.billing.name, 1, 200, false)?;
-    let a = &input.billing.address;
-    let billing_address = PostalAddress::parse(
-        "input.billing.address",
-        &a.line1,
-        a.line2.as_deref(),
-        &a.postal_code,
-        &a.city,
-        &a.country,
-    )?;
-    Ok(OrderRequest { idempotency_key, sessions, learner, currency, billing_name, billing_address })
-}
-
-#[derive(Default)]
-pub struct ShopMutation;
-
-#[Object]
-impl ShopMutation {
-    /// Orders sessions: prices them from the catalogue, holds the seats until the order is
-    /// paid or its hold expires, and creates the Stripe PaymentIntent whose client secret is
-    /// returned. Sold out → `CONFLICT` (nothing held); Stripe unreachable → `UNAVAILABLE`
-    /// (nothing kept: retry with the same key).
-    #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
-    async fn create_order(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateOrderInput,
-    ) -> async_graphql::Result<CreateOrderPayload> {
-        let (s, actor, relations) = signed_in(ctx).await.gql()?;
-        let req = parse_order_input(input).gql()?;
-        let OrderRecord { order, .. } =
-            shop::create_order(s, &actor, relations, req).await.gql()?;
-        let unpaid = OrderStatus::UNPAID.contains(&order.status);
-        let client_secret = if unpaid { order.client_secret.clone() } else { None };
-        Ok(CreateOrderPayload { order: order_node(ctx, order).await.gql()?, client_secret })
-    }
-
-    /// Refunds a paid order, fully or partly (billing staff). A full refund cancels the
-    /// enrollments and frees their seats; each refund issues a credit note.
-    #[graphql(complexity = "crate::graphql::limits::STRIPE_CALL_COST + child_complexity")]
-    async fn refund_order(
-        &self,
-        ctx: &Context<'_>,
-        input: RefundOrderInput,
-    ) -> async_graphql::Result<RefundOrderPayload> {
-        let s = services(ctx).gql()?;
-        let rc = request(ctx).gql()?;
-        let actor = rc.user_actor(s).await.gql()?;
-        let id = parse_id("input.orderId", &input.order_id).gql()?;
-        let reason = input
-            .reason
-            .as_deref()
-            .map(|r| types::text("input.reason", r, 1, 500, true))
-            .transpose()
-            .gql()?;
-        let res = refund::refund_order(s, &actor, id, input.amount_cents.map(i64::from), reason)
-            .await
-            .gql()?;
-        Ok(RefundOrderPayload {
-            order: order_node(ctx, res.order).await.gql()?,
-            refund: RefundNode(res.refund),
-            credit_note: InvoiceNode(res.credit_note),
-        })
     }
 }

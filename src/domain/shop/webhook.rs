@@ -1,9 +1,13 @@
-//! Stripe webhook events → order transitions, each event exactly once.
+//! Stripe webhook events → order transitions, each event exactly once: the shop's side of
+//! `/webhooks/stripe`. Whether a delivery is genuine and what Stripe's JSON says are the
+//! payments area's (`payments::verify_signature`, `payments::events`); what an event does to an
+//! order is decided here, with the shop's own transitions (`lifecycle`). The dependency runs one
+//! way: the shop uses payments, payments never calls the shop.
 //!
 //! The event id is written to `payment_events` in the same transaction as its effect: a second
 //! delivery (even a concurrent one) finds it or collides with it and changes nothing; a failed
 //! effect rolls the id back so that Stripe's retry is processed. Events may arrive in any order:
-//! the order's state machine only moves forward (see `shop`), so a late `processing` or
+//! the order's state machine only moves forward (see the shop's module), so a late `processing` or
 //! `payment_failed` after `succeeded` is recorded as stale and ignored. When an event does not
 //! say enough (an unknown `payment_intent.*` type, an object whose status contradicts its type,
 //! a missing amount), the PaymentIntent is fetched from Stripe and its current state applied.
@@ -14,16 +18,19 @@
 //! unreachable, 5xx, timeouts, our database) answer 5xx and record nothing, so the retry is
 //! processed.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::{GatewayError, IntentStatus, IntentView, SignatureError, verify_signature};
+use super::{
+    OrderStatus, PaymentOutcome, apply_payment, cancel_unpaid, gateway_error, mark_unpaid_state,
+    order_by_id,
+};
 use crate::domain::Services;
-use crate::domain::shop::{self, OrderStatus, PaymentOutcome};
+use crate::domain::payments::events::{announced, intent_from_json, is_intent_id, parse_event};
+use crate::domain::payments::{
+    GatewayError, IntentStatus, IntentView, SignatureError, verify_signature,
+};
 pub use crate::entities::enums::PaymentEventOutcome;
 use crate::entities::{order, payment_event};
 use crate::error::AppError;
@@ -48,88 +55,13 @@ pub enum WebhookOutcome {
     Duplicate,
 }
 
-struct Envelope {
-    id: String,
-    type_: String,
-    created: chrono::DateTime<chrono::Utc>,
-    object: Value,
-}
-
-fn envelope(payload: &[u8]) -> Result<Envelope, WebhookError> {
-    let v: Value =
-        serde_json::from_slice(payload).map_err(|_| WebhookError::Payload("invalid JSON"))?;
-    if v["object"] != "event" {
-        return Err(WebhookError::Payload("not an event object"));
-    }
-    let id = v["id"]
-        .as_str()
-        .filter(|s| s.starts_with("evt_") && s.len() <= 255)
-        .ok_or(WebhookError::Payload("missing event id"))?;
-    let type_ = v["type"]
-        .as_str()
-        .filter(|s| s.len() <= 255)
-        .ok_or(WebhookError::Payload("missing event type"))?;
-    let created = v["created"]
-        .as_i64()
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .ok_or(WebhookError::Payload("missing created"))?;
-    let object = v["data"]["object"].clone();
-    if !object.is_object() {
-        return Err(WebhookError::Payload("missing data.object"));
-    }
-    Ok(Envelope { id: id.to_owned(), type_: type_.to_owned(), created, object })
-}
-
-/// Reads the PaymentIntent of an event as Stripe serialises it.
-pub fn intent_from_json(v: &Value) -> Option<IntentView> {
-    if v["object"] != "payment_intent" {
-        return None;
-    }
-    let status = match v["status"].as_str()? {
-        "requires_payment_method" => IntentStatus::RequiresPaymentMethod,
-        "requires_confirmation" => IntentStatus::RequiresConfirmation,
-        "requires_action" => IntentStatus::RequiresAction,
-        "processing" => IntentStatus::Processing,
-        "requires_capture" => IntentStatus::RequiresCapture,
-        "canceled" => IntentStatus::Canceled,
-        "succeeded" => IntentStatus::Succeeded,
-        _ => return None,
-    };
-    let metadata: HashMap<String, String> = v["metadata"]
-        .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-        .unwrap_or_default();
-    let err = &v["last_payment_error"];
-    Some(IntentView {
-        id: v["id"].as_str()?.to_owned(),
-        client_secret: None,
-        status,
-        amount: v["amount"].as_i64()?,
-        amount_received: v["amount_received"].as_i64().unwrap_or(0),
-        currency: v["currency"].as_str()?.to_owned(),
-        metadata,
-        last_error: err["code"].as_str().or_else(|| err["message"].as_str()).map(str::to_owned),
-    })
-}
-
-/// The status a `payment_intent.*` event type announces, for the types whose meaning is clear.
-fn announced(type_: &str) -> Option<IntentStatus> {
-    Some(match type_ {
-        "payment_intent.succeeded" => IntentStatus::Succeeded,
-        "payment_intent.processing" => IntentStatus::Processing,
-        "payment_intent.payment_failed" => IntentStatus::RequiresPaymentMethod,
-        "payment_intent.canceled" => IntentStatus::Canceled,
-        _ => return None,
-    })
-}
-
 async fn order_of(
     services: &Services,
     intent: &IntentView,
 ) -> Result<Option<order::Model>, AppError> {
     let by_meta = match (intent.metadata.get("tenant_id"), intent.metadata.get("order_id")) {
         (Some(t), Some(o)) => match (Uuid::parse_str(t), Uuid::parse_str(o)) {
-            (Ok(t), Ok(o)) => shop::order_by_id(services, t, o).await?,
+            (Ok(t), Ok(o)) => order_by_id(services, t, o).await?,
             _ => None,
         },
         _ => None,
@@ -146,14 +78,6 @@ async fn order_of(
         .filter(order::Column::PaymentIntentId.eq(intent.id.as_str()))
         .one(&services.db)
         .await?)
-}
-
-/// Whether `s` can be a PaymentIntent id (what the gateway accepts in a URL path).
-fn is_intent_id(s: &str) -> bool {
-    s.len() > 3
-        && s.len() <= 255
-        && s.starts_with("pi_")
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Verifies, parses and processes one delivery of `/webhooks/stripe`.
@@ -176,7 +100,7 @@ pub async fn handle(
         p.tolerance_secs,
         now.timestamp(),
     )?;
-    let ev = envelope(payload)?;
+    let ev = parse_event(payload).map_err(WebhookError::Payload)?;
     let span = tracing::Span::current();
     span.record("stripe.event", ev.id.as_str());
     tracing::info!(stripe.event = %ev.id, stripe.type = %ev.type_, "webhook received");
@@ -217,7 +141,7 @@ pub async fn handle(
                         unknown_intent = true;
                     }
                     Err(e) => {
-                        return Err(shop::gateway_error(
+                        return Err(gateway_error(
                             e,
                             "the event will be processed when Stripe sends it again",
                         )
@@ -265,16 +189,14 @@ pub async fn handle(
         (None, _) => PaymentEventOutcome::Ignored,
         (Some(_), None) => PaymentEventOutcome::UnknownOrder,
         (Some(i), Some(o)) => match i.status {
-            IntentStatus::Succeeded => match shop::apply_payment(&txn, services, o, i).await? {
+            IntentStatus::Succeeded => match apply_payment(&txn, services, o, i).await? {
                 PaymentOutcome::Applied => PaymentEventOutcome::Applied,
                 PaymentOutcome::AlreadyDone => PaymentEventOutcome::Stale,
                 PaymentOutcome::Mismatch => PaymentEventOutcome::Mismatch,
                 PaymentOutcome::SeatsGone => PaymentEventOutcome::SeatsGone,
             },
             IntentStatus::Processing => {
-                if shop::mark_unpaid_state(&txn, o.id, OrderStatus::AwaitingPayment, None, now)
-                    .await?
-                {
+                if mark_unpaid_state(&txn, o.id, OrderStatus::AwaitingPayment, None, now).await? {
                     PaymentEventOutcome::Applied
                 } else {
                     PaymentEventOutcome::Stale
@@ -282,15 +204,14 @@ pub async fn handle(
             }
             IntentStatus::RequiresPaymentMethod if i.last_error.is_some() => {
                 let err = i.last_error.clone().map(|e| e.chars().take(200).collect::<String>());
-                if shop::mark_unpaid_state(&txn, o.id, OrderStatus::PaymentFailed, err, now).await?
-                {
+                if mark_unpaid_state(&txn, o.id, OrderStatus::PaymentFailed, err, now).await? {
                     PaymentEventOutcome::Applied
                 } else {
                     PaymentEventOutcome::Stale
                 }
             }
             IntentStatus::Canceled => {
-                if shop::cancel_unpaid(&txn, o, now).await? {
+                if cancel_unpaid(&txn, o, now).await? {
                     PaymentEventOutcome::Applied
                 } else {
                     PaymentEventOutcome::Stale

@@ -1,0 +1,124 @@
+//! Progress: a learner marks the lessons of their active enrollment done, and the enrollment
+//! is completed with the last lesson of its course.
+//! Completion is idempotent, and concurrent completions of one enrollment take turns (the
+//! transaction starts by locking it).
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use uuid::Uuid;
+
+use super::EnrollmentStatus;
+use super::enrollments::enrollment_by_id;
+use crate::domain::Services;
+use crate::domain::batch::group;
+use crate::domain::catalog;
+use crate::domain::tenancy::scoped;
+use crate::entities::{enrollment, lesson, lesson_completion};
+use crate::error::{AppError, AppResult};
+use crate::policy::{self, Actor};
+
+/// Completed lesson ids of several enrollments: one query.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.count = enrollments.len()))]
+pub async fn completions_of(
+    services: &Services,
+    tenant_id: Uuid,
+    enrollments: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Uuid>>> {
+    let rows = scoped::<lesson_completion::Entity>(tenant_id)
+        .filter(lesson_completion::Column::EnrollmentId.is_in(enrollments.iter().copied()))
+        .all(&services.db)
+        .await?;
+    Ok(group(rows, |r| (r.enrollment_id, r.lesson_id)))
+}
+
+/// Marks a lesson complete for the learner's own active enrollment; completes the enrollment
+/// when every lesson of the course is done. Idempotent.
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id, enrollment.id = %enrollment_id, lesson.id = %lesson_id))]
+pub async fn complete_lesson(
+    services: &Services,
+    actor: &Actor,
+    enrollment_id: Uuid,
+    lesson_id: Uuid,
+) -> AppResult<enrollment::Model> {
+    let e = enrollment_by_id(services, actor.tenant_id, enrollment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !policy::may_record_progress(actor, e.learner_id) {
+        return Err(AppError::Forbidden);
+    }
+    match e.status {
+        EnrollmentStatus::Active | EnrollmentStatus::Completed => {}
+        _ => return Err(AppError::Conflict("this enrollment is not active".into())),
+    }
+    let s = catalog::session_by_id(services, actor.tenant_id, e.session_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let lessons: Vec<lesson::Model> =
+        catalog::lessons_of(services, actor.tenant_id, &[s.course_id])
+            .await?
+            .remove(&s.course_id)
+            .unwrap_or_default();
+    if !lessons.iter().any(|l| l.id == lesson_id) {
+        return Err(AppError::bad_input("input.lessonId", "is not a lesson of this course"));
+    }
+    let (tenant_id, now) = (actor.tenant_id, services.clock.now());
+    let lesson_ids: Vec<Uuid> = lessons.iter().map(|l| l.id).collect();
+    services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                // First statement: a write that locks this enrollment, so concurrent completions
+                // of the same enrollment take turns (and SQLite takes its write lock up front).
+                let live = [EnrollmentStatus::Active, EnrollmentStatus::Completed];
+                let locked = enrollment::Entity::update_many()
+                    .col_expr(enrollment::Column::Status, Expr::col(enrollment::Column::Status))
+                    .filter(enrollment::Column::Id.eq(enrollment_id))
+                    .filter(enrollment::Column::Status.is_in(live))
+                    .exec(txn)
+                    .await?;
+                if locked.rows_affected != 1 {
+                    return Err(AppError::Conflict("this enrollment is not active".into()));
+                }
+                lesson_completion::Entity::insert(lesson_completion::ActiveModel {
+                    enrollment_id: Set(enrollment_id),
+                    lesson_id: Set(lesson_id),
+                    tenant_id: Set(tenant_id),
+                    completed_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        lesson_completion::Column::EnrollmentId,
+                        lesson_completion::Column::LessonId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+                let done: HashSet<Uuid> = scoped::<lesson_completion::Entity>(tenant_id)
+                    .filter(lesson_completion::Column::EnrollmentId.eq(enrollment_id))
+                    .all(txn)
+                    .await?
+                    .into_iter()
+                    .map(|c| c.lesson_id)
+                    .collect();
+                if lesson_ids.iter().all(|l| done.contains(l)) {
+                    enrollment::Entity::update_many()
+                        .col_expr(
+                            enrollment::Column::Status,
+                            Expr::value(EnrollmentStatus::Completed),
+                        )
+                        .col_expr(enrollment::Column::CompletedAt, Expr::value(now))
+                        .filter(enrollment::Column::Id.eq(enrollment_id))
+                        .filter(enrollment::Column::Status.eq(EnrollmentStatus::Active))
+                        .exec(txn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    enrollment_by_id(services, actor.tenant_id, enrollment_id).await?.ok_or(AppError::NotFound)
+}

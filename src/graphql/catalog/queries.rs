@@ -1,0 +1,188 @@
+//! The public catalogue: `courses` (filtered, sorted, paginated), `course` by slug and
+//! `session` by id. No personal data (instructors by display name only), so an anonymous page
+//! may be cached; a page primes its nested lists in one query per kind (see `prime`), so its
+//! statement count does not grow with its size.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::domain::catalog::{self, CourseFilter, CourseSort};
+use crate::domain::types;
+use crate::domain::visibility;
+use crate::entities::course;
+use crate::error::{AppError, AppResult, IntoGql};
+use crate::graphql::context::{loaders, request, services};
+use crate::graphql::loaders::{CourseLessons, CourseSessions, CourseTags, InstructorName};
+use crate::graphql::nodes::{CourseNode, FormatGql, LevelGql, SessionNode};
+use crate::graphql::pagination::{offset_cursor, offset_page, parse_id};
+
+/// Catalogue filters; all optional and combined with AND.
+#[derive(InputObject, Default)]
+pub struct CourseFilterInput {
+    pub format: Option<FormatGql>,
+    pub level: Option<LevelGql>,
+    /// `fr`, `en`, …
+    pub language: Option<String>,
+    pub tag: Option<String>,
+    pub min_price_cents: Option<i32>,
+    pub max_price_cents: Option<i32>,
+    pub has_upcoming_session: Option<bool>,
+    /// Words searched in titles and summaries.
+    pub search: Option<String>,
+}
+
+gql_enum!(
+    /// Catalogue orders.
+    CourseSortGql as "CourseSort" <=> CourseSort {
+        /// Next upcoming session first; courses without one last.
+        StartDate,
+        Price,
+        Title,
+    }
+);
+
+pub type CourseConnection = Connection<String, CourseNode>;
+
+/// Most courses one page may hold.
+pub const MAX_COURSES_PER_PAGE: i32 = 50;
+
+impl CourseFilterInput {
+    fn parse(self) -> AppResult<CourseFilter> {
+        if let (Some(a), Some(b)) = (self.min_price_cents, self.max_price_cents)
+            && a > b
+        {
+            return Err(AppError::bad_input(
+                "filter.maxPriceCents",
+                "must not be below minPriceCents",
+            ));
+        }
+        let search = match self.search {
+            Some(s) => Some(types::text("filter.search", &s, 0, 100, false)?),
+            None => None,
+        };
+        Ok(CourseFilter {
+            format: self.format.map(Into::into),
+            level: self.level.map(Into::into),
+            language: self.language.map(|l| l.trim().to_lowercase()),
+            tag: self.tag.map(|t| t.trim().to_lowercase()),
+            min_price_cents: self.min_price_cents.map(i64::from),
+            max_price_cents: self.max_price_cents.map(i64::from),
+            has_upcoming_session: self.has_upcoming_session,
+            search,
+        })
+    }
+}
+
+/// Loads the nested lists a catalogue page asks for, one query per kind, before the nodes
+/// resolve: the statement count is then fixed (at most 5) whatever the page size and however
+/// the resolvers are scheduled.
+async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
+    let s = services(ctx)?;
+    let rc = request(ctx)?;
+    let batch = &loaders(ctx)?.batch;
+    let look = ctx.look_ahead();
+    let node = |f: &str| {
+        look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists()
+    };
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|c| c.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tenant = rc.tenant.id;
+    if node("sessions") {
+        let mut sessions = catalog::sessions_of(s, tenant, &ids).await?;
+        let wants_instructor =
+            look.field("edges").field("node").field("sessions").field("instructor").exists()
+                || look.field("nodes").field("sessions").field("instructor").exists();
+        if wants_instructor {
+            let instructors: Vec<uuid::Uuid> = sessions
+                .values()
+                .flatten()
+                .filter_map(|x| x.instructor_id)
+                .collect::<std::collections::HashSet<_>>()
+                .into_iter()
+                .collect();
+            let names = catalog::instructor_names(s, tenant, &instructors).await?;
+            batch.feed_many(names.into_iter().map(|(k, v)| (InstructorName(k), v))).await;
+        }
+        batch
+            .feed_many(
+                ids.iter().map(|id| (CourseSessions(*id), sessions.remove(id).unwrap_or_default())),
+            )
+            .await;
+    }
+    if node("tags") {
+        let mut tags = catalog::tags_of(s, tenant, &ids).await?;
+        batch
+            .feed_many(ids.iter().map(|id| (CourseTags(*id), tags.remove(id).unwrap_or_default())))
+            .await;
+    }
+    if node("lessons") {
+        let mut lessons = catalog::lessons_of(s, tenant, &ids).await?;
+        batch
+            .feed_many(
+                ids.iter().map(|id| (CourseLessons(*id), lessons.remove(id).unwrap_or_default())),
+            )
+            .await;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// The published catalogue. `first` ≤ 50; `sort` is `START_DATE` by default.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CourseFilterInput>,
+        sort: Option<CourseSortGql>,
+    ) -> async_graphql::Result<Option<CourseConnection>> {
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let (first, offset) =
+            offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
+        let filter = filter.unwrap_or_default().parse().gql()?;
+        let sort = sort.map(CourseSort::from).unwrap_or_default();
+        let (rows, has_next) =
+            catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset)
+                .await
+                .gql()?;
+        prime(ctx, &rows).await.gql()?;
+        let mut conn = Connection::new(offset > 0, has_next);
+        conn.edges.extend(
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, c)| Edge::new(offset_cursor("course", offset + i as u64), CourseNode(c))),
+        );
+        Ok(Some(conn))
+    }
+
+    /// One course by slug: published ones for everyone, drafts too for admins.
+    async fn course(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<CourseNode>> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.actor(s).await.gql()?;
+        Ok(visibility::course_by_slug(s, &actor, &slug).await.gql()?.map(CourseNode))
+    }
+
+    /// One session by id (of a published course; cancelled sessions are gone).
+    async fn session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<SessionNode>> {
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let id = parse_id("id", &id).gql()?;
+        Ok(visibility::public_session(s, rc.tenant.id, id).await.gql()?.map(SessionNode))
+    }
+}

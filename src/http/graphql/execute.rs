@@ -1,0 +1,204 @@
+//! Running the operations of one request: the limits checked before any of them runs, the
+//! request context built once per operation (tenant and principal from [`authenticate`], the
+//! client's address for throttling), the public micro-cache for anonymous catalogue reads, and
+//! the response (request ids on errors, error codes counted, `Cache-Control`, the status the
+//! spec gives).
+//!
+//! Access is never decided here: the resolvers ask `policy` through the request context.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use async_graphql::parser::types::OperationType;
+use serde_json::Value;
+
+use super::parse::operation_type;
+use crate::error::ErrorCode;
+use crate::http::respond::{Media, app_error_response};
+use crate::http::viewer::authenticate;
+use crate::http::{AppState, microcache, request_id};
+use crate::request::{Principal, RequestCtx};
+
+/// The client's address for throttling: the TCP peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+/// were written by the client and prove nothing; an entry that is not a plain address stops the
+/// walk).
+fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let trusted_ip =
+        |ip: &std::net::IpAddr| trusted.iter().any(|t| t.to_canonical() == ip.to_canonical());
+    let peer = req.peer_addr()?.ip().to_canonical();
+    if !trusted_ip(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    for entry in forwarded.split(',').rev() {
+        match entry.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted_ip(&ip) => continue,
+            Ok(ip) => return Some(ip.to_canonical()),
+            // Something our proxy did not write as a plain address: believe nothing further left.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
+/// Finishes a response: adds the request id to every error, gives async-graphql's own errors
+/// (parse, validation, coercion) the `BAD_USER_INPUT` code, counts errors by code.
+fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Value, bool) {
+    let request_error = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    for err in &mut resp.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", ErrorCode::BadUserInput.as_str());
+            // Validation names the argument it refused (`Invalid value for argument
+            // "filter.maxPriceCents", expected type "Int"`): give it as the field, like ours.
+            if let Some(field) = err
+                .message
+                .strip_prefix("Invalid value for argument \"")
+                .and_then(|m| m.split('"').next())
+            {
+                ext.set("field", field);
+            }
+        }
+        ext.set("requestId", rid);
+        if let Some(async_graphql::Value::String(code)) = ext.get("code") {
+            state.metrics.graphql_error(code);
+        }
+    }
+    let mut value = serde_json::to_value(&resp)
+        .unwrap_or_else(|_| serde_json::json!({ "errors": [{ "message": "internal error" }] }));
+    if request_error && let Value::Object(m) = &mut value {
+        m.remove("data");
+    }
+    (value, request_error)
+}
+
+/// `Cache-Control` for a response: public caching only for an anonymous, error-free query whose
+/// every field allows it (the catalogue types); never for anything signed in.
+fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::Response) -> String {
+    let cc = resp.cache_control;
+    let anonymous = matches!(principal, Principal::Anonymous);
+    if anonymous && query_only && resp.errors.is_empty() && cc.public && cc.max_age > 0 {
+        format!("public, max-age={}", cc.max_age)
+    } else {
+        "no-store".to_owned()
+    }
+}
+
+pub(super) async fn execute(
+    req: &HttpRequest,
+    state: &AppState,
+    media: Media,
+    mut requests: Vec<async_graphql::Request>,
+    batch: bool,
+) -> HttpResponse {
+    let rid = request_id(req);
+    // Control characters, depth, introspection, expensive mutations: the whole request (every
+    // operation of a batch) is refused before anything of it runs.
+    let refusal = crate::graphql::limits::check(
+        &crate::graphql::Limits::from(&*state.settings),
+        &mut requests,
+    )
+    .err();
+    let (tenant, principal) = match authenticate(req, state).await {
+        Ok(x) => x,
+        Err(e) => return app_error_response(&e, media, &rid),
+    };
+    let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
+    // A public catalogue read may already be in the micro-cache.
+    let cache_key = match (&principal, batch, requests.first()) {
+        (Principal::Anonymous, false, Some(r))
+            if state.microcache.enabled() && refusal.is_none() =>
+        {
+            microcache::MicroCache::key(tenant.id, media.content_type(), r)
+        }
+        _ => None,
+    };
+    if let Some(hit) = cache_key.as_deref().and_then(|k| state.microcache.get(k)) {
+        return HttpResponse::Ok()
+            .content_type(media.content_type())
+            .insert_header((header::CACHE_CONTROL, hit.cache_control.to_string()))
+            .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
+            .body(hit.body.to_string());
+    }
+    let mut outputs = Vec::with_capacity(requests.len());
+    let mut any_request_error = false;
+    let mut cache = "no-store".to_owned();
+    for r in requests {
+        let query_only = !batch
+            && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
+        let ctx =
+            RequestCtx::new(rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
+        let resp = match &refusal {
+            Some(refused) => refused.response(),
+            None => {
+                state.schema.execute(crate::graphql::with_request(r, &state.services, ctx)).await
+            }
+        };
+        cache = cache_header(&principal, query_only, &resp);
+        let (v, request_error) = finish(state, resp, &rid);
+        any_request_error |= request_error;
+        outputs.push(v);
+    }
+    let status = if media == Media::GraphqlResponse && !batch && any_request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
+    let body = body.to_string();
+    if let Some(key) = cache_key.filter(|_| cache.starts_with("public")) {
+        state.microcache.put(
+            key,
+            microcache::Cached { body: body.as_str().into(), cache_control: cache.as_str().into() },
+        );
+    }
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(xff: &str, trusted: &[&str]) -> Option<std::net::IpAddr> {
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("127.0.0.1:4000".parse().expect("addr"))
+            .insert_header(("x-forwarded-for", xff))
+            .to_http_request();
+        let trusted: Vec<std::net::IpAddr> =
+            trusted.iter().map(|t| t.parse().expect("ip")).collect();
+        client_address(&req, &trusted)
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().expect("ip"));
+        assert_eq!(addr("203.0.113.9", &[]), ip("127.0.0.1"), "untrusted peer: header ignored");
+        assert_eq!(
+            addr("198.51.100.1, 203.0.113.9", &["127.0.0.1"]),
+            ip("203.0.113.9"),
+            "right-most untrusted entry"
+        );
+        assert_eq!(
+            addr("198.51.100.1, 203.0.113.9, 10.0.0.2", &["127.0.0.1", "10.0.0.2"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            addr("198.51.100.1, unknown", &["127.0.0.1"]),
+            ip("127.0.0.1"),
+            "an unparseable entry stops the walk"
+        );
+        assert_eq!(addr("198.51.100.1, 203.0.113.9:443", &["127.0.0.1"]), ip("127.0.0.1"));
+    }
+}
