@@ -111,6 +111,50 @@ pub struct Settings {
     pub upload_max_file_bytes: usize,
     /// Most documents per application.
     pub upload_max_files: usize,
+    /// The public address of this server, for the links in e-mails (confirm, unsubscribe).
+    pub public_url: String,
+    /// E-mail delivery (the outbox worker).
+    pub mail: MailSettings,
+}
+
+/// How the outbox worker delivers e-mail.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// The SMTP server; `None` (development default): messages are logged and marked sent.
+    pub smtp: Option<SmtpSettings>,
+    /// The `From` address.
+    pub from: String,
+    /// The address of the `mailto:` unsubscribe (RFC 2369); by default `unsubscribe@` the
+    /// domain of `from`.
+    pub unsubscribe_mailto: String,
+    /// Attempts before a message is `dead`.
+    pub max_attempts: i32,
+    /// The first retry waits this long; each next one twice as long (capped at 6 hours).
+    pub retry_base_secs: i64,
+    /// Messages sent per round of the worker, at most.
+    pub batch: u64,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain text: a local relay only (refused in production).
+    None,
+    /// STARTTLS required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// The SMTP server.
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub timeout_secs: u64,
 }
 
 /// The placeholder secret shipped in `.env.example`; production refuses it.
@@ -438,6 +482,83 @@ impl Settings {
                 get("PUPITRE_RESPONSE_CACHE_MS"),
                 1000,
             ),
+            public_url: get("PUPITRE_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            mail: {
+                let from = get("PUPITRE_MAIL_FROM")
+                    .unwrap_or_else(|| "Pupitre <no-reply@pupitre.localhost>".into());
+                let domain = from
+                    .rsplit_once('@')
+                    .map(|(_, d)| d.trim_end_matches('>').to_owned())
+                    .unwrap_or_else(|| "pupitre.localhost".into());
+                let security = match get("PUPITRE_SMTP_SECURITY").as_deref() {
+                    None | Some("starttls") => SmtpSecurity::StartTls,
+                    Some("tls") => SmtpSecurity::Tls,
+                    Some("none") => SmtpSecurity::None,
+                    Some(other) => {
+                        problems.push(format!(
+                            "PUPITRE_SMTP_SECURITY must be `starttls`, `tls` or `none`, not `{other}`"
+                        ));
+                        SmtpSecurity::StartTls
+                    }
+                };
+                let default_port = match security {
+                    SmtpSecurity::StartTls => 587,
+                    SmtpSecurity::Tls => 465,
+                    SmtpSecurity::None => 25,
+                };
+                MailSettings {
+                    smtp: match get("PUPITRE_SMTP_HOST") {
+                        Some(host) => Some(SmtpSettings {
+                            host,
+                            port: parse(
+                                &mut problems,
+                                "PUPITRE_SMTP_PORT",
+                                get("PUPITRE_SMTP_PORT"),
+                                default_port,
+                            ),
+                            security,
+                            username: get("PUPITRE_SMTP_USERNAME"),
+                            password: get("PUPITRE_SMTP_PASSWORD").map(Secret::new),
+                            timeout_secs: parse(
+                                &mut problems,
+                                "PUPITRE_SMTP_TIMEOUT_SECS",
+                                get("PUPITRE_SMTP_TIMEOUT_SECS"),
+                                15,
+                            ),
+                        }),
+                        None => {
+                            if prod {
+                                problems.push("PUPITRE_SMTP_HOST is required in production".into());
+                            }
+                            None
+                        }
+                    },
+                    unsubscribe_mailto: get("PUPITRE_MAIL_UNSUBSCRIBE_MAILTO")
+                        .unwrap_or_else(|| format!("unsubscribe@{domain}")),
+                    from,
+                    max_attempts: parse(
+                        &mut problems,
+                        "PUPITRE_MAIL_MAX_ATTEMPTS",
+                        get("PUPITRE_MAIL_MAX_ATTEMPTS"),
+                        8,
+                    ),
+                    retry_base_secs: parse(
+                        &mut problems,
+                        "PUPITRE_MAIL_RETRY_BASE_SECS",
+                        get("PUPITRE_MAIL_RETRY_BASE_SECS"),
+                        60,
+                    ),
+                    batch: parse(
+                        &mut problems,
+                        "PUPITRE_MAIL_BATCH",
+                        get("PUPITRE_MAIL_BATCH"),
+                        50,
+                    ),
+                }
+            },
             workers: parse(
                 &mut problems,
                 "PUPITRE_WORKERS",
@@ -461,6 +582,24 @@ impl Settings {
                 "PUPITRE_S3_ENDPOINT must be an https:// URL (http:// only outside production)"
                     .into(),
             );
+        }
+        if prod && !settings.public_url.starts_with("https://") {
+            problems.push("PUPITRE_PUBLIC_URL must be an https:// URL in production".into());
+        }
+        if prod && settings.mail.smtp.as_ref().is_some_and(|s| s.security == SmtpSecurity::None) {
+            problems.push("PUPITRE_SMTP_SECURITY=none is refused in production".into());
+        }
+        if !(1..=50).contains(&settings.mail.max_attempts) {
+            problems.push("PUPITRE_MAIL_MAX_ATTEMPTS must be between 1 and 50".into());
+        }
+        if !(1..=86_400).contains(&settings.mail.retry_base_secs) {
+            problems.push("PUPITRE_MAIL_RETRY_BASE_SECS must be between 1 and 86400".into());
+        }
+        if !(1..=10_000).contains(&settings.mail.batch) {
+            problems.push("PUPITRE_MAIL_BATCH must be between 1 and 10000".into());
+        }
+        if let Err(e) = settings.mail.from.parse::<lettre::message::Mailbox>() {
+            problems.push(format!("PUPITRE_MAIL_FROM is not an address: {e}"));
         }
         if prod && settings.stripe_secret_key.expose() == DEVELOPMENT_STRIPE_KEY {
             problems.push("PUPITRE_STRIPE_SECRET_KEY is the development placeholder".into());
@@ -583,6 +722,8 @@ mod tests {
             ("PUPITRE_STRIPE_SECRET_KEY", "sk_live_example"),
             ("PUPITRE_STRIPE_WEBHOOK_SECRET", "whsec_example"),
             ("PUPITRE_DOCUMENT_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ("PUPITRE_PUBLIC_URL", "https://learn.example.org"),
+            ("PUPITRE_SMTP_HOST", "smtp.example.org"),
         ]))
         .expect("valid");
         assert!(!s.introspection && !s.graphiql);
@@ -601,6 +742,23 @@ mod tests {
         assert!(all.contains("PUPITRE_STRIPE_SECRET_KEY is required"), "{all}");
         assert!(all.contains("PUPITRE_STRIPE_WEBHOOK_SECRET is required"), "{all}");
         assert!(all.contains("PUPITRE_STRIPE_API_BASE must be an https://"), "{all}");
+        assert!(all.contains("PUPITRE_SMTP_HOST is required in production"), "{all}");
+        assert!(all.contains("PUPITRE_PUBLIC_URL must be an https:// URL"), "{all}");
+    }
+
+    #[test]
+    fn smtp_security_picks_its_port_and_the_mailto_follows_the_sender() {
+        let s = Settings::from_map(&map(&[
+            ("PUPITRE_SMTP_HOST", "smtp.example.org"),
+            ("PUPITRE_SMTP_SECURITY", "tls"),
+            ("PUPITRE_MAIL_FROM", "École <ecole@example.org>"),
+        ]))
+        .expect("valid");
+        let smtp = s.mail.smtp.expect("smtp");
+        assert_eq!((smtp.port, smtp.security), (465, SmtpSecurity::Tls));
+        assert_eq!(s.mail.unsubscribe_mailto, "unsubscribe@example.org");
+        let err = Settings::from_map(&map(&[("PUPITRE_SMTP_SECURITY", "ssl")])).expect_err("bad");
+        assert!(err.0.join("\n").contains("PUPITRE_SMTP_SECURITY must be"));
     }
 
     #[test]

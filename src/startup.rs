@@ -31,6 +31,8 @@ pub enum StartupError {
     DevelopmentDocumentKey,
     #[error("cannot start the HTTP server: {0}")]
     Server(#[from] std::io::Error),
+    #[error("cannot load the e-mail templates: {0}")]
+    Mail(#[from] crate::error::AppError),
 }
 
 /// A built, not yet running, application.
@@ -122,7 +124,10 @@ impl Application {
             std::time::Duration::from_millis(settings.stripe_timeout_ms),
         )?;
         let documents = document_config(&settings)?;
-        let services = Services::new(conn, counter.clone(), &settings, clock, gateway, documents);
+        let mailer =
+            crate::domain::mail::Mailer::new(settings.mail.clone(), settings.public_url.clone())?;
+        let services =
+            Services::new(conn, counter.clone(), &settings, clock, gateway, documents, mailer);
         let schema = http::graphql::schema(&settings, services.clone());
         let metrics = Arc::new(Metrics::new(counter, services.payments.stats.clone())?);
         let listener = TcpListener::bind(&settings.bind)

@@ -104,6 +104,11 @@ const USER: &[Probe] = &[
         Guard::Field("audit entries whose subject is the person"),
     ),
     probe("dataSubjectRequests", " { id status }", REQUEST_STATUS),
+    probe(
+        "newsletterSubscriptions",
+        " { id email topics status consentedAt source policyVersion }",
+        Guard::Field("current consents"),
+    ),
 ];
 
 const REQUEST_STATUS: Guard = Guard::Field("status");
@@ -1230,6 +1235,12 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("SetUserRolePayload", Kind::Action),
     ("SetRetentionPeriodPayload", Kind::Action),
     ("UpdateProfilePayload", Kind::Action),
+    ("NewsletterSubscription", Kind::Inner),
+    // Ids, kinds and error classes of undelivered mail: no recipient (`may_monitor_mail`).
+    ("MailDelivery", Kind::Inner),
+    ("SubscribeNewsletterPayload", Kind::Action),
+    ("ConfirmNewsletterPayload", Kind::Action),
+    ("UnsubscribeNewsletterPayload", Kind::Action),
 ];
 
 /// Fields of the types that mix kinds, other than the walked (personal) ones.
@@ -1251,6 +1262,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("DataSubjectRequest", "id", Kind::Public),
     ("Query", "retentionReport", Kind::Rule),
     ("Query", "processingRecord", Kind::Rule),
+    ("Query", "undeliveredMail", Kind::Rule),
     ("User", "id", Kind::Public),
     ("Order", "id", Kind::Public),
     // When an order was made, like its id, goes to whoever reaches the order (`sees_all_orders`).

@@ -16,6 +16,7 @@ mod m20261201_000007_retention;
 mod m20261201_000008_erasure;
 mod m20261201_000009_exports;
 mod m20261201_000010_deaths;
+mod m20261202_000011_newsletter;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_erasure::Migration),
             Box::new(m20261201_000009_exports::Migration),
             Box::new(m20261201_000010_deaths::Migration),
+            Box::new(m20261202_000011_newsletter::Migration),
         ]
     }
 }

@@ -10,6 +10,8 @@ pub mod catalog;
 pub mod consent;
 pub mod equal_opportunity;
 pub mod learning;
+pub mod mail;
+pub mod newsletter;
 pub mod outbox;
 pub mod payments;
 pub mod privacy;
@@ -73,6 +75,10 @@ pub struct Services {
     pub(crate) pseudonym_secret: Arc<Vec<u8>>,
     /// Signs the short-lived download links of data exports.
     pub(crate) export_link_secret: Arc<Vec<u8>>,
+    /// Makes the newsletter's confirmation and unsubscribe tokens.
+    pub(crate) newsletter_secret: Arc<Vec<u8>>,
+    /// E-mail delivery: settings and templates.
+    pub mail: mail::Mailer,
     pub payments: payments::Payments,
     pub shop: ShopConfig,
     /// Document encryption keys, store and upload limits.
@@ -96,8 +102,14 @@ impl Services {
         clock: Clock,
         gateway: payments::StripeGateway,
         documents: equal_opportunity::DocumentConfig,
+        mail: mail::Mailer,
     ) -> Self {
         Services {
+            mail,
+            newsletter_secret: Arc::new(derive_key(
+                settings.jwt_secret.expose().as_bytes(),
+                b"pupitre/newsletter-token/v1",
+            )),
             documents,
             payments: payments::Payments {
                 gateway: Arc::new(gateway),

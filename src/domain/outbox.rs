@@ -1,13 +1,12 @@
 //! The outbox: every e-mail Pupitre sends is first a row of the `outbox` table, written in the
 //! same transaction as the change it reports, so a message is queued if and only if its cause
-//! was committed. Payment and refund receipts go through it today; the receipts of
-//! data-subject requests and newsletter mail will go through it too, each with its own
-//! [`MailKind`].
+//! was committed: payment and refund receipts, the receipts of data-subject requests and the
+//! newsletter's mail, each with its own [`MailKind`].
 //!
 //! A row holds the tenant, the recipient's user id, the message kind, a JSON payload of ids
 //! (never the rendered personal data: the sender looks names and addresses up when it sends)
-//! and a status ([`OutboxStatus`]) that starts as `queued`. No sender exists yet: rows wait as `queued` until the
-//! worker that delivers them (and moves them to `sent` or `failed`) is written.
+//! and a status ([`OutboxStatus`]) that starts as `queued`; the worker of `domain::mail` delivers
+//! it (at most once, with retries) and moves it to `sent`, `failed`, `dead` or `dropped`.
 //!
 //! This module must never put personal data (names, e-mail or postal addresses) in a payload
 //! or a log line.
@@ -22,7 +21,7 @@ use crate::entities::outbox;
 use crate::error::AppResult;
 
 /// Queues an e-mail of `kind` for `recipient` in the caller's transaction (`conn`); the
-/// payload carries ids only. Nothing sends it yet (see the module documentation).
+/// payload carries ids only. `domain::mail::deliver` sends it.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, outbox.kind = %kind))]
 pub async fn queue_mail<C: ConnectionTrait>(
     conn: &C,
@@ -42,6 +41,9 @@ pub async fn queue_mail<C: ConnectionTrait>(
         attempts: Set(0),
         created_at: Set(now),
         sent_at: Set(None),
+        next_attempt_at: Set(None),
+        claimed_at: Set(None),
+        last_error: Set(None),
     })
     .on_conflict(OnConflict::column(outbox::Column::Id).do_nothing().to_owned())
     .exec_without_returning(conn)

@@ -57,6 +57,7 @@ stored_string!(
     InvoiceSeries,
     MailKind,
     OutboxStatus,
+    NewsletterStatus,
     PaymentEventOutcome,
     ApplicationStatus,
     IncomeBracket,
@@ -289,18 +290,61 @@ pub enum MailKind {
     /// The privacy officer lifted a restriction of processing.
     #[sea_orm(string_value = "restriction_lifted")]
     RestrictionLifted,
+    /// Double opt-in: the link that confirms a newsletter subscription.
+    #[sea_orm(string_value = "newsletter_confirmation")]
+    NewsletterConfirmation,
+    /// A newsletter subscription ended (unsubscribe receipt).
+    #[sea_orm(string_value = "newsletter_unsubscribed")]
+    NewsletterUnsubscribed,
+    /// A newsletter issue to one subscriber (carries the RFC 8058 one-click unsubscribe).
+    #[sea_orm(string_value = "newsletter_issue")]
+    NewsletterIssue,
+}
+
+impl MailKind {
+    /// Marketing mail: sent only while the subscription is current and the address not
+    /// suppressed (checked again when the message is sent), with `List-Unsubscribe`.
+    pub fn is_marketing(self) -> bool {
+        matches!(self, MailKind::NewsletterIssue)
+    }
 }
 
 /// `outbox.status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum OutboxStatus {
+    /// Waiting for its first attempt.
     #[sea_orm(string_value = "queued")]
     Queued,
+    /// Claimed by a worker, which is sending it now. A row left here by a crash is never sent
+    /// again (at most once); staff see it with the dead messages.
+    #[sea_orm(string_value = "sending")]
+    Sending,
     #[sea_orm(string_value = "sent")]
     Sent,
+    /// The last attempt failed; retried at `next_attempt_at` (exponential backoff).
     #[sea_orm(string_value = "failed")]
     Failed,
+    /// Given up after the last allowed attempt (or refused permanently by the server).
+    #[sea_orm(string_value = "dead")]
+    Dead,
+    /// Not sent, on purpose: the subscription ended or the address was suppressed (or the
+    /// recipient erased) between queueing and sending.
+    #[sea_orm(string_value = "dropped")]
+    Dropped,
+}
+
+/// `newsletter_subscriptions.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum NewsletterStatus {
+    /// Waiting for the confirmation link to be followed (double opt-in).
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "subscribed")]
+    Subscribed,
+    #[sea_orm(string_value = "unsubscribed")]
+    Unsubscribed,
 }
 
 /// `payment_events.outcome`: what processing a Stripe event did.
@@ -549,4 +593,8 @@ pub enum SuppressionReason {
     /// import or an audience.
     #[sea_orm(string_value = "erasure")]
     Erasure,
+    /// The person unsubscribed from the newsletter: a later form or import must not
+    /// subscribe the address again without a new, confirmed consent.
+    #[sea_orm(string_value = "unsubscribed")]
+    Unsubscribed,
 }

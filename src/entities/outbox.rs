@@ -17,6 +17,13 @@ pub struct Model {
     pub attempts: i32,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// When a queued or failed message is due (null: at once).
+    pub next_attempt_at: Option<DateTimeUtc>,
+    /// When a worker claimed it (the start of its last attempt).
+    pub claimed_at: Option<DateTimeUtc>,
+    /// The class of the last failure (an SMTP reply code or the kind of error, never an
+    /// address or a server's text).
+    pub last_error: Option<String>,
 }
 super::redacted_debug!(Model, "Outbox", id, tenant_id, kind, status);
 

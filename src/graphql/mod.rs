@@ -36,6 +36,7 @@ pub mod guard;
 mod learning;
 pub mod limits;
 mod loaders;
+mod newsletter;
 mod nodes;
 mod pagination;
 mod privacy;
@@ -64,6 +65,7 @@ pub struct Query(
     privacy::PrivacyQuery,
     processing::ProcessingQuery,
     retention::RetentionQuery,
+    newsletter::MailQuery,
 );
 
 /// The mutation root.
@@ -79,6 +81,7 @@ pub struct Mutation(
     privacy::PrivacyMutation,
     death::DeathMutation,
     retention::RetentionMutation,
+    newsletter::NewsletterMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

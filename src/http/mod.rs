@@ -11,6 +11,7 @@ pub mod front;
 pub mod graphql;
 pub mod metrics;
 pub mod microcache;
+mod newsletter;
 mod ops;
 mod respond;
 mod shop;
@@ -73,6 +74,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         .route("/invoices/{id}.pdf", web::get().to(shop::invoice_pdf))
         .route("/documents/{id}", web::get().to(shop::document))
         .route("/exports/{id}", web::get().to(export::download))
+        .route("/newsletter/confirm", web::get().to(newsletter::confirm))
+        .service(
+            web::resource("/newsletter/unsubscribe")
+                .route(web::get().to(newsletter::unsubscribe_page))
+                .route(web::post().to(newsletter::unsubscribe)),
+        )
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics));

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Services, privacy, retention, shop};
+use crate::domain::{Services, mail, newsletter, privacy, retention, shop};
 
 /// Unpaid orders expired per round, at most.
 const EXPIRY_BATCH: u64 = 200;
@@ -15,6 +15,8 @@ const EXPIRY_BATCH: u64 = 200;
 const REQUEST_BATCH: u64 = 100;
 /// Expired exports deleted per round, at most.
 const EXPORT_EXPIRY_BATCH: u64 = 100;
+/// Expired newsletter subscriptions deleted per round, at most.
+const NEWSLETTER_SWEEP_BATCH: u64 = 500;
 
 /// Runs the periodic jobs every `every` until the returned handle is aborted.
 pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -83,5 +85,27 @@ pub async fn run_once(services: &Services) {
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "export expiry failed"),
+    }
+    // The outbox: due e-mails sent (or logged, without an SMTP server).
+    match mail::deliver(services).await {
+        Ok(r) if r != mail::DeliveryReport::default() => tracing::info!(
+            mail.sent = r.sent,
+            mail.logged = r.logged,
+            mail.failed = r.failed,
+            mail.dead = r.dead,
+            mail.dropped = r.dropped,
+            "mail delivery"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "mail delivery failed"),
+    }
+    // Newsletter subscriptions 3 years after the last interaction, unconfirmed ones once their
+    // link expired.
+    match newsletter::sweep(services, NEWSLETTER_SWEEP_BATCH).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(newsletter.deleted = n, "newsletter sweep"),
+        Err(e) => {
+            tracing::error!(error.chain = %crate::error::Chain(&e), "newsletter sweep failed")
+        }
     }
 }

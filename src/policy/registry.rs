@@ -152,6 +152,8 @@ pub enum Retention {
     Logs,
     /// Outgoing mail: deleted once sent and 30 days old.
     Outbox,
+    /// Newsletter / marketing audience: 3 years since the last interaction.
+    NewsletterAudience,
     /// Nothing personal: kept as long as the tenant.
     Tenant,
     /// Rows that never outlive the transaction that writes them (the erasure's pseudonymisation
@@ -167,7 +169,9 @@ impl Retention {
             | Retention::Tenant
             | Retention::ConsentLedger
             | Retention::Transient => None,
-            Retention::Prospect | Retention::EqualOpportunity => Some(3 * 365),
+            Retention::Prospect | Retention::EqualOpportunity | Retention::NewsletterAudience => {
+                Some(3 * 365)
+            }
             Retention::Contract | Retention::Accounting => Some(10 * 365),
             Retention::Recording => Some(7),
             Retention::Expiring => Some(0),
@@ -179,7 +183,9 @@ impl Retention {
     pub fn clock(self) -> Clock {
         match self {
             Retention::Account => Clock::WhileAccountExists,
-            Retention::Prospect | Retention::EqualOpportunity => Clock::SinceLastContact,
+            Retention::Prospect | Retention::EqualOpportunity | Retention::NewsletterAudience => {
+                Clock::SinceLastContact
+            }
             Retention::Contract => Clock::SinceEndOfContract,
             Retention::Accounting => Clock::SinceIssue,
             Retention::ConsentLedger => Clock::WhileAccountExists,
@@ -206,6 +212,7 @@ impl Retention {
             Retention::Expiring => "until expiry",
             Retention::Logs => "2 years after the event",
             Retention::Outbox => "30 days after sending",
+            Retention::NewsletterAudience => "3 years after the last interaction",
             Retention::Tenant => "as long as the organisation's contract",
             Retention::Transient => "deleted in the transaction that writes it",
         }
@@ -642,6 +649,30 @@ pub const TABLES: &[Table] = &[
         export: false,
         erasure: Erasure::Delete,
         retention: Retention::Transient,
+    },
+    // A subscription is about the owner of its address: found by the account when the address
+    // is an account's, and always by the keyed hash of the address (the suppression list's).
+    Table {
+        name: "newsletter_subscriptions",
+        about: "newsletter subscriptions: address, topics, status, double opt-in, proof of consent",
+        columns: &[
+            col("user_id", OWNER),
+            col("email_hash", Holds::OwnerHash),
+            col("email", CONTACT),
+            col("topics", CONSENT),
+            col("locale", IDENTITY),
+            col("status", CONSENT),
+            col("confirm_token_hash", SECRET),
+            col("consented_at", CONSENT),
+            col("consent_source", CONSENT),
+            col("consent_policy_version", CONSENT),
+            col("consent_topics", CONSENT),
+            col("unsubscribed_at", CONSENT),
+            col("last_interaction_at", CONSENT),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::NewsletterAudience,
     },
     Table {
         name: "death_records",

@@ -322,11 +322,19 @@ pub const RULES: &[Rule] = &[
 
 /// Tables whose period a job of their own enforces, because more than rows must go: each with
 /// the job and what it does.
-pub const SWEPT_ELSEWHERE: &[(&str, &str)] = &[(
-    "data_exports",
-    "domain::privacy::export::delete_expired: the encrypted file in the document store and its \
-     row, 7 days after the export was made",
-)];
+pub const SWEPT_ELSEWHERE: &[(&str, &str)] = &[
+    (
+        "data_exports",
+        "domain::privacy::export::delete_expired: the encrypted file in the document store and \
+         its row, 7 days after the export was made",
+    ),
+    (
+        "newsletter_subscriptions",
+        "domain::newsletter::sweep: a subscription whose last interaction (subscribing, \
+         confirming, unsubscribing) is 3 years old is deleted; an unconfirmed one goes once its \
+         confirmation link has expired",
+    ),
+];
 
 /// The key of the recording period in the tenant settings (read by `Tenant` too).
 pub const RECORDING_SETTING: &str = "recording_retention_days";

@@ -60,6 +60,13 @@ pub fn may_manage_catalogue(actor: &Actor) -> bool {
     actor.has(Role::Admin)
 }
 
+/// Whether `actor` sees the e-mails that could not be delivered (`undeliveredMail`): admins,
+/// who run the tenant's configuration, and the privacy officer. The list names no recipient
+/// (ids, kinds, error classes), so it opens no personal data.
+pub fn may_monitor_mail(actor: &Actor) -> bool {
+    actor.has(Role::Admin) || actor.has(Role::PrivacyOfficer)
+}
+
 /// Whether `actor` may read an order's PaymentIntent client secret (it lets one pay, so it is
 /// the buyer's alone; no staff column needs it).
 pub fn may_read_client_secret(actor: &Actor, buyer: Option<Uuid>) -> bool {

@@ -10,6 +10,7 @@
 #![expect(dead_code, reason = "each test binary uses a different part of the harness")]
 #![expect(clippy::expect_used, reason = "a failed set-up must abort the test with its reason")]
 
+pub mod smtp;
 pub mod stripe;
 
 use std::collections::HashMap;
@@ -160,6 +161,12 @@ pub async fn race<T, Fut: Future<Output = T>>(n: usize, op: impl Fn(usize) -> Fu
         }
     });
     futures_util::future::join_all(runners).await
+}
+
+/// Whether `CI` is set to a true value (`true`, `1`, `yes`, any case).
+pub fn ci() -> bool {
+    std::env::var("CI")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
 /// Whether the environment forbids skipping the PostgreSQL tests: `CI` set to a true value

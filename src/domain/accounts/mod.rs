@@ -27,7 +27,7 @@ mod reauth;
 mod registration;
 mod roles;
 mod sessions;
-mod throttle;
+pub(crate) mod throttle;
 pub mod tokens;
 
 use chrono::{DateTime, NaiveDate, Utc};

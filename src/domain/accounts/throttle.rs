@@ -33,7 +33,7 @@ pub(crate) fn throttle_key(
 /// than its limit within the window, this attempt included. Recording *before* counting closes
 /// the race where parallel attempts all pass a count taken before any of them was recorded.
 /// Returns the ids of the rows written, so a successful attempt can take them back.
-pub(super) async fn throttle(
+pub(crate) async fn throttle(
     services: &Services,
     tenant_id: Uuid,
     keys: &[(String, u64)],

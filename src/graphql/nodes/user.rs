@@ -261,6 +261,26 @@ impl UserNode {
             .map(Some)
     }
 
+    /// The person's newsletter subscriptions, with their proof of consent.
+    #[graphql(
+        guard = "Need::read(&self.subject, DataField::ConsentState)",
+        complexity = "5 * child_complexity"
+    )]
+    async fn newsletter_subscriptions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<crate::graphql::newsletter::SubscriptionNode>>> {
+        let s = services(ctx).gql()?;
+        let rows = crate::domain::newsletter::of_people(
+            s,
+            self.record.user.tenant_id,
+            &[self.record.user.id],
+        )
+        .await
+        .gql()?;
+        Ok(Some(rows.into_iter().map(crate::graphql::newsletter::SubscriptionNode).collect()))
+    }
+
     /// Who accessed this person's data (audit entries whose subject is this person).
     #[graphql(
         guard = "Need::read(&self.subject, DataField::AccessLog)",

@@ -261,6 +261,7 @@ pub fn retention(lang: Lang, r: Retention) -> &'static str {
             Retention::Expiring => "jusqu'à leur expiration",
             Retention::Logs => "2 ans après l'événement",
             Retention::Outbox => "30 jours après l'envoi",
+            Retention::NewsletterAudience => "3 ans après le dernier échange",
             Retention::Tenant => "pendant la durée du contrat de l'organisation",
             Retention::Transient => "supprimé dans la transaction qui l'écrit",
         },
@@ -293,6 +294,10 @@ pub fn about(lang: Lang, table: &Table) -> &'static str {
         "data_subject_request_steps" => "les étapes du traitement de vos demandes",
         "post_mortem_directives" => "vos directives post mortem",
         "data_exports" => "vos exports précédents",
+        "newsletter_subscriptions" => {
+            "vos inscriptions à la lettre d'information : adresse, thèmes, état, preuve du \
+             consentement"
+        }
         "death_records" => {
             "le décès enregistré par le délégué à la protection des données, pour exécuter vos directives"
         }
