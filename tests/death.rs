@@ -50,14 +50,7 @@ async fn directive(app: &TestApp, token: &str, outcome: &str) {
 }
 
 async fn login_code(app: &TestApp, email: &str) -> Option<String> {
-    app.gql_with(
-        None,
-        &[("x-pupitre-tenant", "demo")],
-        "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }",
-        json!({ "e": email, "p": DEMO_PASSWORD }),
-    )
-    .await
-    .first_code()
+    app.login_answer(email).await.first_code()
 }
 
 async fn without_a_directive_the_account_is_kept_restricted_and_closed(app: TestApp) {

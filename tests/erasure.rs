@@ -91,16 +91,6 @@ fn table<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no report row for {name}: {report}"))
 }
 
-async fn log_in_answer(app: &TestApp, email: &str) -> common::Gql {
-    app.gql_with(
-        None,
-        &[("x-pupitre-tenant", "demo")],
-        "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }",
-        json!({ "e": email, "p": DEMO_PASSWORD }),
-    )
-    .await
-}
-
 /// The rows the report lists as kept: table → ids.
 async fn kept_rows(app: &TestApp) -> HashMap<String, HashSet<String>> {
     let mut out: HashMap<String, HashSet<String>> = HashMap::new();
@@ -285,7 +275,7 @@ async fn an_erased_learner_leaves_nothing_personal_outside_the_rows_kept(
 
     // She cannot log in, her tokens are dead, her address registers anew.
     assert_eq!(
-        log_in_answer(&app, demo::LEARNER).await.first_code().as_deref(),
+        app.login_answer(demo::LEARNER).await.first_code().as_deref(),
         Some("UNAUTHENTICATED")
     );
     let me = app.gql(Some(&lea_token), "{ me { id } }", Value::Null).await;
@@ -410,7 +400,7 @@ async fn an_interrupted_erasure_resumes_where_it_stopped_and_completes(app: Test
     assert!(!done_before.contains(&"eo_applications".to_owned()));
     assert!(!done_before.contains(&"users".to_owned()), "the account comes last");
     assert_eq!(
-        log_in_answer(&app, demo::LEARNER2).await.first_code().as_deref(),
+        app.login_answer(demo::LEARNER2).await.first_code().as_deref(),
         Some("UNAUTHENTICATED"),
         "log-in is closed from the start"
     );

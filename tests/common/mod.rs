@@ -338,15 +338,24 @@ impl TestApp {
         self.login_with(email, DEMO_PASSWORD).await
     }
 
+    /// The answer to a log-in with the demo password, whatever it is (for tests that expect
+    /// a refusal).
+    pub async fn login_answer(&self, email: &str) -> Gql {
+        self.login_attempt(email, DEMO_PASSWORD).await
+    }
+
+    async fn login_attempt(&self, email: &str, password: &str) -> Gql {
+        self.gql_with(
+            None,
+            &[("x-pupitre-tenant", "demo")],
+            "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken refreshToken user { id } } }",
+            json!({ "e": email, "p": password }),
+        )
+        .await
+    }
+
     pub async fn login_with(&self, email: &str, password: &str) -> (String, String, String) {
-        let r = self
-            .gql_with(
-                None,
-                &[("x-pupitre-tenant", "demo")],
-                "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken refreshToken user { id } } }",
-                json!({ "e": email, "p": password }),
-            )
-            .await;
+        let r = self.login_attempt(email, password).await;
         let d = r.assert_ok();
         (
             d["login"]["accessToken"].as_str().expect("access").to_owned(),

@@ -178,16 +178,7 @@ async fn keep<C: ConnectionTrait>(
         done.kept_until = kept_until(conn, t, p, now).await?;
     }
     // Detached: the owner references to the person that can be cleared are.
-    for c in t.columns.iter().filter(|c| c.holds == Holds::Owner) {
-        let nullable = p.column(t.name, c.name).is_some_and(|i| i.nullable);
-        let n = references(conn, t, c.name, p, nullable).await?;
-        if nullable {
-            done.references_cleared += n;
-        } else {
-            done.references_kept += n;
-        }
-    }
-    Ok(())
+    clear_references(conn, t, p, Holds::Owner, done).await
 }
 
 /// Sets `t.column = NULL` where it names the person (`clear`), or counts those rows; returns
@@ -226,7 +217,19 @@ async fn clear_other_references<C: ConnectionTrait>(
     p: &Person<'_>,
     done: &mut TableDone,
 ) -> AppResult<()> {
-    for c in t.columns.iter().filter(|c| c.holds == Holds::OtherPerson) {
+    clear_references(conn, t, p, Holds::OtherPerson, done).await
+}
+
+/// The person's references in `t`'s columns that hold `holds`: cleared where the column may be
+/// null (counted in `references_cleared`), counted as kept where it may not.
+async fn clear_references<C: ConnectionTrait>(
+    conn: &C,
+    t: &Table,
+    p: &Person<'_>,
+    holds: Holds,
+    done: &mut TableDone,
+) -> AppResult<()> {
+    for c in t.columns.iter().filter(|c| c.holds == holds) {
         let nullable = p.column(t.name, c.name).is_some_and(|i| i.nullable);
         let n = references(conn, t, c.name, p, nullable).await?;
         if nullable {
