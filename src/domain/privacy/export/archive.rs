@@ -11,7 +11,10 @@ use std::io::{self, BufWriter, Write};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    AccessMode, ColumnTrait, DatabaseBackend, DatabaseTransaction, IsolationLevel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -179,6 +182,22 @@ fn entry(d: &eo_document::Model) -> DocumentEntry {
     }
 }
 
+/// The one read-only transaction every page of an export is read in: both passes (`data.json`
+/// and `index.html`) see the same rows, and on SQLite one pooled connection's page cache serves
+/// the whole export instead of each page warming another connection's. PostgreSQL: repeatable
+/// read, read only; SQLite: a deferred transaction that never writes (WAL: writers go on).
+async fn read_transaction(services: &Services) -> AppResult<DatabaseTransaction> {
+    Ok(match services.db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            services
+                .db
+                .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                .await?
+        }
+        _ => services.db.begin().await?,
+    })
+}
+
 /// Builds the export of `heading.subject_id` and stores it under `storage_key`, replacing any
 /// earlier object there (a retried build overwrites its own half-done file).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, export.id = %export_id))]
@@ -204,6 +223,7 @@ pub async fn build(
         .await
         .map_err(|e| AppError::internal("storing an export", e))?;
     let mut upload = Upload { spool: spool.clone(), part };
+    let reader = read_transaction(services).await?;
     let result = async {
         let sealer = Sealer::new(spool, &key, export_id).map_err(zip_error)?;
         let mut zip = ZipWriter::new_stream(sealer);
@@ -219,7 +239,7 @@ pub async fn build(
             for plan in &plans {
                 sink.begin_table(&mut w, plan).map_err(zip_error)?;
                 let mut cursor = Cursor::new(plan, tenant_id, heading.subject_id);
-                while let Some(rows) = cursor.next_page(services).await? {
+                while let Some(rows) = cursor.next_page(&reader, services).await? {
                     for row in &rows {
                         sink.row(&mut w, plan, row).map_err(zip_error)?;
                     }
@@ -261,6 +281,12 @@ pub async fn build(
         Ok::<u64, AppError>(size)
     }
     .await;
+    // It only read: ending it changes nothing, but a failure to end it fails the build.
+    let result = match (result, reader.rollback().await) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Ok(size), Ok(())) => Ok(size),
+    };
     match result {
         Ok(size_bytes) => {
             upload.part.finish().await.map_err(|e| AppError::internal("storing an export", e))?;

@@ -127,12 +127,13 @@ impl<'p> Cursor<'p> {
         Cursor { plan, tenant_id, subject, after: None, done: false, names: HashMap::new() }
     }
 
-    /// The next page of rows (each a JSON object in column order), or `None` after the last.
-    pub async fn next_page(
+    /// The next page of rows (each a JSON object in column order), or `None` after the last,
+    /// read through `conn` (the export's read transaction: one connection, one snapshot).
+    pub async fn next_page<C: ConnectionTrait>(
         &mut self,
+        conn: &C,
         services: &Services,
     ) -> AppResult<Option<Vec<Map<String, Json>>>> {
-        let conn = &services.db;
         if self.done {
             return Ok(None);
         }
