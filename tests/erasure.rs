@@ -178,6 +178,15 @@ async fn an_erased_learner_leaves_nothing_personal_outside_the_rows_kept(
     )
     .await
     .assert_ok();
+    // A newsletter subscription with her address (pending: its confirmation mail is queued).
+    let sub = app
+        .gql(
+            Some(&lea_token),
+            "mutation($input: SubscribeNewsletterInput!) { subscribeNewsletter(input: $input) { accepted } }",
+            json!({ "input": { "email": "lea.martin@demo.pupitre.test", "topics": ["news"], "locale": "fr" } }),
+        )
+        .await;
+    assert_eq!(sub.assert_ok()["subscribeNewsletter"]["accepted"], true, "{}", sub.body);
     let session = paid_session(&app, "erasure-unpaid", 1).await;
     let order = app
         .gql(
@@ -232,6 +241,8 @@ async fn an_erased_learner_leaves_nothing_personal_outside_the_rows_kept(
     assert_eq!(table(report, "eo_documents")["outcome"], "ERASED");
     assert_eq!(table(report, "eo_documents")["rows"], 2);
     assert_eq!(table(report, "auth_sessions")["outcome"], "ERASED");
+    let subs = table(report, "newsletter_subscriptions");
+    assert_eq!((subs["outcome"].clone(), subs["rows"].clone()), (json!("ERASED"), json!(1)));
     assert_eq!(table(report, "audit_log")["outcome"], "PSEUDONYMISED");
     assert_eq!(table(report, "consent_records")["outcome"], "PSEUDONYMISED");
     let inv = table(report, "invoices");
