@@ -91,16 +91,7 @@ impl Subscribe {
         let email = Email::parse(&format!("{field}.email"), email)?;
         let mut clean: Vec<String> = Vec::new();
         for t in topics {
-            let t = t.trim().to_ascii_lowercase();
-            let ok = (1..=32).contains(&t.len())
-                && t.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-            if !ok {
-                return Err(AppError::bad_input(
-                    format!("{field}.topics"),
-                    "each topic is 1 to 32 lower-case letters, digits, '-' or '_'",
-                ));
-            }
+            let t = parse_topic(&format!("{field}.topics"), t)?;
             if !clean.contains(&t) {
                 clean.push(t);
             }
@@ -117,6 +108,21 @@ impl Subscribe {
         };
         Ok(Subscribe { email, topics: clean, locale: locale.to_owned(), source })
     }
+}
+
+/// A topic key: 1 to 32 lower-case letters, digits, `-` or `_` (lower-cased and trimmed);
+/// `field` names it in errors.
+pub fn parse_topic(field: &str, raw: &str) -> AppResult<String> {
+    let t = raw.trim().to_ascii_lowercase();
+    let ok = (1..=32).contains(&t.len())
+        && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(AppError::bad_input(
+            field,
+            "each topic is 1 to 32 lower-case letters, digits, '-' or '_'",
+        ));
+    }
+    Ok(t)
 }
 
 fn mac(services: &Services, label: &str, message: &str) -> String {
@@ -470,7 +476,8 @@ pub async fn of_people(
         .await?)
 }
 
-/// Queues one newsletter issue to subscription `id` (campaigns will call this per recipient).
+/// Queues one newsletter issue with its own text to subscription `id` (campaigns queue theirs
+/// in batches, `domain::campaigns`).
 /// Whether it still may be sent is decided again when it is sent.
 pub async fn queue_issue(
     services: &Services,

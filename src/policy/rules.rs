@@ -127,3 +127,11 @@ pub fn may_watch_recording(actor: &Actor, enrolled: bool, instructor: Option<Uui
 pub fn may_read_processing_record(actor: &Actor) -> bool {
     actor.has(Role::PrivacyOfficer)
 }
+
+/// Whether `actor` writes and sends newsletter campaigns and reads their audience counts: the
+/// marketing role. A campaign's text is nobody's personal data and a count is an aggregate;
+/// who receives a campaign is decided from consent when each message is queued and again when
+/// it is sent, never by the person sending it.
+pub fn may_run_campaigns(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::Marketing)
+}
