@@ -1245,6 +1245,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     // (`may_run_campaigns`), inner to its rule-guarded roots.
     ("Campaign", Kind::Inner),
     ("CampaignPayload", Kind::Action),
+    ("RecordMailFeedbackPayload", Kind::Action),
     // Consenting subscribers' address and topics (`marketing_audience`): reached only through
     // `marketingAudience` (`may_list_audience`), each subscriber decided by `policy::decide`;
     // tests/campaigns.rs checks who gets FORBIDDEN.

@@ -2,8 +2,9 @@
 //! (`common::smtp`): a campaign reaches exactly the subscribers whose consent for its topic is
 //! current (with the RFC 8058 headers, in their language); after a one-click unsubscribe the
 //! next campaign does not reach them; a consent withdrawn between queueing and sending stops
-//! that message; only marketing writes and sends campaigns, only marketing and the privacy
-//! officer list the audience; bad input names its field and writes nothing.
+//! that message; a hard bounce or a complaint stops marketing to the address at once (soft
+//! bounces past the limit too); only marketing writes and sends campaigns, only marketing and
+//! the privacy officer list the audience; bad input names its field and writes nothing.
 
 #![expect(clippy::expect_used, reason = "a failed set-up must abort the test with its reason")]
 
@@ -230,6 +231,79 @@ async fn a_campaign_reaches_exactly_the_consenting_subscribers(backend: &str) {
     assert_eq!(again.first_code().as_deref(), Some("CONFLICT"), "{}", again.body);
 }
 
+const FEEDBACK: &str = "mutation($email: String!, $kind: MailFeedback!) { recordMailFeedback(input: { email: $email, kind: $kind }) { recorded } }";
+
+async fn a_bounce_or_complaint_stops_marketing_to_the_address_at_once(backend: &str) {
+    let Some(sink) = SmtpSink::start().await else { return };
+    let Some(app) = app_with_sink(backend, &sink).await else { return };
+    for who in ["ann@example.org", "bob@example.org", "cat@example.org"] {
+        subscriber(&app, &sink, who, &["courses"], "en").await;
+    }
+    let marketing = app.token(demo::MARKETING).await;
+    let integration = app.token(demo::INTEGRATION).await;
+
+    // Only the provider's connector (integration), admins and the privacy officer record.
+    for staff in [demo::MARKETING, demo::SUPPORT, demo::LEARNER] {
+        let t = app.token(staff).await;
+        let r = app
+            .gql(Some(&t), FEEDBACK, json!({ "email": "ann@example.org", "kind": "HARD_BOUNCE" }))
+            .await;
+        assert_eq!(r.code_at("recordMailFeedback").as_deref(), Some("FORBIDDEN"), "{staff}");
+    }
+    app.gql(Some(&integration), FEEDBACK, json!({ "email": "nope", "kind": "COMPLAINT" }))
+        .await
+        .assert_bad_input("input.email");
+    assert_eq!(app.count("marketing_suppressions").await, 0, "nothing written");
+
+    // Campaign 1 is queued for all three; then Ann hard-bounces and Bob complains.
+    let (_, queued, _) = create_and_send(&app, &marketing, 1).await;
+    assert_eq!(queued, 3);
+    let ledger = app.count("consent_records").await;
+    for (email, kind) in [("ann@example.org", "HARD_BOUNCE"), ("bob@example.org", "COMPLAINT")] {
+        let r =
+            app.gql(Some(&integration), FEEDBACK, json!({ "email": email, "kind": kind })).await;
+        assert_eq!(r.assert_ok()["recordMailFeedback"]["recorded"], true);
+    }
+    assert_eq!(app.count("consent_records").await, ledger + 1, "the complaint withdraws consent");
+    deliver(&app).await;
+    deliver(&app).await;
+    assert_eq!(recipients_of(&sink, 1), ["cat@example.org"], "stopped at once, even when queued");
+    assert!(
+        !sink
+            .messages()
+            .iter()
+            .any(|m| m.contains("To: bob@example.org")
+                && m.contains("unsubscribed from the newsletter")),
+        "no receipt after a complaint"
+    );
+
+    // Soft bounces: counted, and past the limit (5) the address is suppressed too.
+    for _ in 0..4 {
+        app.gql(
+            Some(&integration),
+            FEEDBACK,
+            json!({ "email": "cat@example.org", "kind": "SOFT_BOUNCE" }),
+        )
+        .await
+        .assert_ok();
+    }
+    assert_eq!(audience_count(&app, &marketing).await, 1, "four soft bounces: still reached");
+    app.gql(
+        Some(&integration),
+        FEEDBACK,
+        json!({ "email": "cat@example.org", "kind": "SOFT_BOUNCE" }),
+    )
+    .await
+    .assert_ok();
+    assert_eq!(audience_count(&app, &marketing).await, 0, "the fifth suppresses the address");
+    assert_eq!(app.count("marketing_suppressions").await, 3);
+}
+
+async fn audience_count(app: &TestApp, marketing: &str) -> i64 {
+    let c = app.gql(Some(marketing), CREATE, json!({ "input": campaign("courses", 9) })).await;
+    c.assert_ok()["createCampaign"]["campaign"]["audienceCount"].as_i64().expect("count")
+}
+
 async fn only_marketing_writes_and_sends_campaigns(app: TestApp) {
     let marketing = app.token(demo::MARKETING).await;
     let created =
@@ -309,12 +383,20 @@ mod sqlite {
     async fn a_campaign_reaches_exactly_the_consenting_subscribers() {
         super::a_campaign_reaches_exactly_the_consenting_subscribers("sqlite").await;
     }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bounce_or_complaint_stops_marketing_to_the_address_at_once() {
+        super::a_bounce_or_complaint_stops_marketing_to_the_address_at_once("sqlite").await;
+    }
 }
 
 mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_campaign_reaches_exactly_the_consenting_subscribers() {
         super::a_campaign_reaches_exactly_the_consenting_subscribers("postgres").await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bounce_or_complaint_stops_marketing_to_the_address_at_once() {
+        super::a_bounce_or_complaint_stops_marketing_to_the_address_at_once("postgres").await;
     }
 }
 

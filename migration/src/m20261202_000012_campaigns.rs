@@ -5,7 +5,8 @@
 //! the id of the last subscription queued (`queue_cursor`, so that queueing goes in bounded
 //! batches and resumes where it stopped) and how many messages were queued. Nothing about the
 //! recipients is kept here: each message is an `outbox` row naming its subscription and its
-//! campaign. `created_by` names the marketing staff member who wrote it (set to null when that
+//! campaign. `newsletter_subscriptions.soft_bounces` counts the soft bounces reported for an
+//! address (`recordMailFeedback`) until the limit suppresses it. `created_by` names the marketing staff member who wrote it (set to null when that
 //! account goes).
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -56,6 +57,14 @@ impl MigrationTrait for Migration {
             &["tenant_id", "created_at"],
         ))
         .await?;
+        // Soft bounces reported for the address, until the limit suppresses it.
+        m.alter_table(
+            Table::alter()
+                .table("newsletter_subscriptions")
+                .add_column(integer("soft_bounces").default(0))
+                .take(),
+        )
+        .await?;
         // The audience is read in id order, a batch at a time.
         m.create_index(index(
             "ix_newsletter_subscriptions_status_id",
@@ -72,6 +81,10 @@ impl MigrationTrait for Migration {
                 .name("ix_newsletter_subscriptions_status_id")
                 .table("newsletter_subscriptions")
                 .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter().table("newsletter_subscriptions").drop_column("soft_bounces").take(),
         )
         .await?;
         m.drop_table(Table::drop().table("newsletter_campaigns").take()).await

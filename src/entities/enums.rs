@@ -613,4 +613,10 @@ pub enum SuppressionReason {
     /// subscribe the address again without a new, confirmed consent.
     #[sea_orm(string_value = "unsubscribed")]
     Unsubscribed,
+    /// The address bounced permanently (or softly, past the configured limit).
+    #[sea_orm(string_value = "bounced")]
+    Bounced,
+    /// The recipient reported a message as spam.
+    #[sea_orm(string_value = "complained")]
+    Complained,
 }

@@ -669,6 +669,7 @@ pub const TABLES: &[Table] = &[
             col("consent_topics", CONSENT),
             col("unsubscribed_at", CONSENT),
             col("last_interaction_at", CONSENT),
+            col("soft_bounces", CONTACT),
         ],
         export: true,
         erasure: Erasure::Delete,

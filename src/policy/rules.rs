@@ -135,3 +135,11 @@ pub fn may_read_processing_record(actor: &Actor) -> bool {
 pub fn may_run_campaigns(actor: &Actor) -> bool {
     actor.user_id.is_some() && actor.has(Role::Marketing)
 }
+
+/// Whether `actor` records bounces and complaints reported by the mail provider
+/// (`recordMailFeedback`): integration (machine) accounts, the provider's connector, and those
+/// who monitor mail ([`may_monitor_mail`]). It only ever stops mail to an address (the
+/// suppression list), and the answer reveals nothing about the address's subscription.
+pub fn may_record_mail_feedback(actor: &Actor) -> bool {
+    actor.user_id.is_some() && (actor.has(Role::Integration) || may_monitor_mail(actor))
+}
