@@ -133,6 +133,9 @@ pub struct MailSettings {
     pub retry_base_secs: i64,
     /// Messages sent per round of the worker, at most.
     pub batch: u64,
+    /// Soft bounces (temporary failures reported by the mail provider) after which an address
+    /// is suppressed like a hard bounce.
+    pub soft_bounce_limit: i32,
 }
 
 /// How the SMTP connection is secured.
@@ -557,6 +560,12 @@ impl Settings {
                         get("PUPITRE_MAIL_BATCH"),
                         50,
                     ),
+                    soft_bounce_limit: parse(
+                        &mut problems,
+                        "PUPITRE_MAIL_SOFT_BOUNCE_LIMIT",
+                        get("PUPITRE_MAIL_SOFT_BOUNCE_LIMIT"),
+                        5,
+                    ),
                 }
             },
             workers: parse(
@@ -594,6 +603,9 @@ impl Settings {
         }
         if !(1..=86_400).contains(&settings.mail.retry_base_secs) {
             problems.push("PUPITRE_MAIL_RETRY_BASE_SECS must be between 1 and 86400".into());
+        }
+        if !(1..=100).contains(&settings.mail.soft_bounce_limit) {
+            problems.push("PUPITRE_MAIL_SOFT_BOUNCE_LIMIT must be between 1 and 100".into());
         }
         if !(1..=10_000).contains(&settings.mail.batch) {
             problems.push("PUPITRE_MAIL_BATCH must be between 1 and 10000".into());

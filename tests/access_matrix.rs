@@ -1241,6 +1241,15 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("SubscribeNewsletterPayload", Kind::Action),
     ("ConfirmNewsletterPayload", Kind::Action),
     ("UnsubscribeNewsletterPayload", Kind::Action),
+    // A campaign's text and counts: nobody's personal data, marketing's alone
+    // (`may_run_campaigns`), inner to its rule-guarded roots.
+    ("Campaign", Kind::Inner),
+    ("CampaignPayload", Kind::Action),
+    ("RecordMailFeedbackPayload", Kind::Action),
+    // Consenting subscribers' address and topics (`marketing_audience`): reached only through
+    // `marketingAudience` (`may_list_audience`), each subscriber decided by `policy::decide`;
+    // tests/campaigns.rs checks who gets FORBIDDEN.
+    ("AudienceMember", Kind::Inner),
 ];
 
 /// Fields of the types that mix kinds, other than the walked (personal) ones.
@@ -1263,6 +1272,8 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "retentionReport", Kind::Rule),
     ("Query", "processingRecord", Kind::Rule),
     ("Query", "undeliveredMail", Kind::Rule),
+    ("Query", "campaigns", Kind::Rule),
+    ("Query", "marketingAudience", Kind::Rule),
     ("User", "id", Kind::Public),
     ("Order", "id", Kind::Public),
     // When an order was made, like its id, goes to whoever reaches the order (`sees_all_orders`).

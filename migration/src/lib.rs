@@ -17,6 +17,7 @@ mod m20261201_000008_erasure;
 mod m20261201_000009_exports;
 mod m20261201_000010_deaths;
 mod m20261202_000011_newsletter;
+mod m20261202_000012_campaigns;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_exports::Migration),
             Box::new(m20261201_000010_deaths::Migration),
             Box::new(m20261202_000011_newsletter::Migration),
+            Box::new(m20261202_000012_campaigns::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod batch;
+pub mod campaigns;
 pub mod catalog;
 pub mod consent;
 pub mod equal_opportunity;

@@ -22,7 +22,7 @@
 //! This module must never log an address or a token.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -91,16 +91,7 @@ impl Subscribe {
         let email = Email::parse(&format!("{field}.email"), email)?;
         let mut clean: Vec<String> = Vec::new();
         for t in topics {
-            let t = t.trim().to_ascii_lowercase();
-            let ok = (1..=32).contains(&t.len())
-                && t.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-            if !ok {
-                return Err(AppError::bad_input(
-                    format!("{field}.topics"),
-                    "each topic is 1 to 32 lower-case letters, digits, '-' or '_'",
-                ));
-            }
+            let t = parse_topic(&format!("{field}.topics"), t)?;
             if !clean.contains(&t) {
                 clean.push(t);
             }
@@ -117,6 +108,21 @@ impl Subscribe {
         };
         Ok(Subscribe { email, topics: clean, locale: locale.to_owned(), source })
     }
+}
+
+/// A topic key: 1 to 32 lower-case letters, digits, `-` or `_` (lower-cased and trimmed);
+/// `field` names it in errors.
+pub fn parse_topic(field: &str, raw: &str) -> AppResult<String> {
+    let t = raw.trim().to_ascii_lowercase();
+    let ok = (1..=32).contains(&t.len())
+        && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(AppError::bad_input(
+            field,
+            "each topic is 1 to 32 lower-case letters, digits, '-' or '_'",
+        ));
+    }
+    Ok(t)
 }
 
 fn mac(services: &Services, label: &str, message: &str) -> String {
@@ -243,6 +249,7 @@ pub async fn subscribe(
                 unsubscribed_at: Set(None),
                 last_interaction_at: Set(now),
                 created_at: Set(now),
+                soft_bounces: Set(0),
             })
             .exec_without_returning(&txn)
             .await?;
@@ -341,13 +348,16 @@ pub async fn confirm(services: &Services, token: &str, field: &str) -> AppResult
     Ok(Confirmed::Now)
 }
 
-/// Ends `sub` (if it is not already) in `txn`: withdrawal, suppression, receipt.
+/// Ends `sub` (if it is not already) in `txn`: withdrawal, suppression (`reason`), and the
+/// receipt when `receipt` (never after a complaint: the person asked for no more mail).
 async fn end<C: ConnectionTrait>(
     conn: &C,
     services: &Services,
     sub: &ns::Model,
     source: &str,
     recorded_by: Option<Uuid>,
+    reason: SuppressionReason,
+    receipt: bool,
 ) -> AppResult<bool> {
     let now = services.clock.now();
     let done = ns::Entity::update_many()
@@ -384,16 +394,8 @@ async fn end<C: ConnectionTrait>(
         )
         .await?;
     }
-    suppression::suppress(
-        conn,
-        services,
-        sub.tenant_id,
-        &sub.email,
-        SuppressionReason::Unsubscribed,
-        now,
-    )
-    .await?;
-    if was_subscribed {
+    suppression::suppress(conn, services, sub.tenant_id, &sub.email, reason, now).await?;
+    if was_subscribed && receipt {
         queue_mail(
             conn,
             sub.tenant_id,
@@ -418,7 +420,16 @@ pub async fn unsubscribe(services: &Services, token: &str, field: &str) -> AppRe
     }
     let txn = services.db.begin().await?;
     if let Some(sub) = ns::Entity::find_by_id(id).one(&txn).await? {
-        end(&txn, services, &sub, "newsletter:one_click", None).await?;
+        end(
+            &txn,
+            services,
+            &sub,
+            "newsletter:one_click",
+            None,
+            SuppressionReason::Unsubscribed,
+            true,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(())
@@ -452,9 +463,69 @@ pub async fn unsubscribe_mine(
     if !allowed {
         return Err(AppError::NotFound);
     }
-    end(&txn, services, &sub, "newsletter:account_page", actor.user_id).await?;
+    end(
+        &txn,
+        services,
+        &sub,
+        "newsletter:account_page",
+        actor.user_id,
+        SuppressionReason::Unsubscribed,
+        true,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Ends the subscription of `email` after a spam complaint, in `conn`: the withdrawal goes to
+/// the consent ledger (source `newsletter:complaint`), the address to the suppression list, and
+/// no receipt is sent. Returns whether a subscription was ended.
+pub async fn end_after_complaint<C: ConnectionTrait>(
+    conn: &C,
+    services: &Services,
+    tenant_id: Uuid,
+    email: &str,
+    recorded_by: Option<Uuid>,
+) -> AppResult<bool> {
+    let hash = suppression::email_hash(services, tenant_id, email);
+    let Some(sub) = scoped::<ns::Entity>(tenant_id)
+        .filter(ns::Column::EmailHash.eq(hash.as_str()))
+        .one(conn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    end(
+        conn,
+        services,
+        &sub,
+        "newsletter:complaint",
+        recorded_by,
+        SuppressionReason::Complained,
+        false,
+    )
+    .await
+}
+
+/// Counts one soft bounce on the subscription of `email` (if any) in `conn`; returns the count.
+pub async fn count_soft_bounce<C: ConnectionTrait>(
+    conn: &C,
+    services: &Services,
+    tenant_id: Uuid,
+    email: &str,
+) -> AppResult<i32> {
+    let hash = suppression::email_hash(services, tenant_id, email);
+    ns::Entity::update_many()
+        .col_expr(ns::Column::SoftBounces, Expr::col(ns::Column::SoftBounces).add(1))
+        .filter(ns::Column::TenantId.eq(tenant_id))
+        .filter(ns::Column::EmailHash.eq(hash.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(scoped::<ns::Entity>(tenant_id)
+        .filter(ns::Column::EmailHash.eq(hash.as_str()))
+        .one(conn)
+        .await?
+        .map_or(0, |s| s.soft_bounces))
 }
 
 /// The subscriptions of the accounts `people` (for `User.newsletterSubscriptions`).
@@ -470,7 +541,8 @@ pub async fn of_people(
         .await?)
 }
 
-/// Queues one newsletter issue to subscription `id` (campaigns will call this per recipient).
+/// Queues one newsletter issue with its own text to subscription `id` (campaigns queue theirs
+/// in batches, `domain::campaigns`).
 /// Whether it still may be sent is decided again when it is sent.
 pub async fn queue_issue(
     services: &Services,

@@ -15,9 +15,9 @@ use crate::entities::{
     auth_session, consent_record, course, course_tag, data_export, data_subject_request,
     data_subject_request_step, death_record, enrollment, eo_application, eo_document, erasure_gate,
     erasure_report, erasure_report_table, guardian_link, invoice, lesson, lesson_completion,
-    live_class, live_class_attendance, marketing_suppression, newsletter_subscription, order,
-    order_line, outbox, post_mortem_directive, privacy_policy, refund, retention_gate,
-    retention_run, session, tenant, user, user_role,
+    live_class, live_class_attendance, marketing_suppression, newsletter_campaign,
+    newsletter_subscription, order, order_line, outbox, post_mortem_directive, privacy_policy,
+    refund, retention_gate, retention_run, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::retention;
@@ -67,6 +67,7 @@ tenant_owned!(
     erasure_gate,
     marketing_suppression,
     newsletter_subscription,
+    newsletter_campaign,
     death_record,
     retention_run,
     retention_gate,

@@ -58,6 +58,7 @@ stored_string!(
     MailKind,
     OutboxStatus,
     NewsletterStatus,
+    CampaignStatus,
     PaymentEventOutcome,
     ApplicationStatus,
     IncomeBracket,
@@ -347,6 +348,21 @@ pub enum NewsletterStatus {
     Unsubscribed,
 }
 
+/// `newsletter_campaigns.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CampaignStatus {
+    /// Written, not sent: its audience count is a preview.
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    /// Its messages are being queued, a batch at a time.
+    #[sea_orm(string_value = "sending")]
+    Sending,
+    /// Every message is queued (each is still checked again when it is sent).
+    #[sea_orm(string_value = "sent")]
+    Sent,
+}
+
 /// `payment_events.outcome`: what processing a Stripe event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
@@ -597,4 +613,10 @@ pub enum SuppressionReason {
     /// subscribe the address again without a new, confirmed consent.
     #[sea_orm(string_value = "unsubscribed")]
     Unsubscribed,
+    /// The address bounced permanently (or softly, past the configured limit).
+    #[sea_orm(string_value = "bounced")]
+    Bounced,
+    /// The recipient reported a message as spam.
+    #[sea_orm(string_value = "complained")]
+    Complained,
 }

@@ -31,6 +31,7 @@ pub mod live_class;
 pub mod live_class_attendance;
 pub mod login_failure;
 pub mod marketing_suppression;
+pub mod newsletter_campaign;
 pub mod newsletter_subscription;
 pub mod order;
 pub mod order_line;

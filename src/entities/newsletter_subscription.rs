@@ -29,6 +29,9 @@ pub struct Model {
     pub unsubscribed_at: Option<DateTimeUtc>,
     pub last_interaction_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// Soft bounces reported for the address (reset by nothing: past the limit it is
+    /// suppressed).
+    pub soft_bounces: i32,
 }
 super::redacted_debug!(Model, "NewsletterSubscription", id, tenant_id, user_id, status);
 

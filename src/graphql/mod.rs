@@ -25,6 +25,7 @@ macro_rules! gql_enum {
 
 mod account;
 mod audit;
+mod campaigns;
 mod catalog;
 mod consent;
 mod context;
@@ -66,6 +67,7 @@ pub struct Query(
     processing::ProcessingQuery,
     retention::RetentionQuery,
     newsletter::MailQuery,
+    campaigns::CampaignQuery,
 );
 
 /// The mutation root.
@@ -82,6 +84,7 @@ pub struct Mutation(
     death::DeathMutation,
     retention::RetentionMutation,
     newsletter::NewsletterMutation,
+    campaigns::CampaignMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

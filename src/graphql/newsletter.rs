@@ -188,6 +188,49 @@ pub struct UnsubscribeNewsletterPayload {
     pub unsubscribed: bool,
 }
 
+gql_enum!(
+    /// What the mail provider reported about an address.
+    MailFeedbackGql as "MailFeedback" <=> FeedbackMirror {
+        /// Permanent failure: marketing to the address stops at once.
+        HardBounce,
+        /// Temporary failure: counted; past `PUPITRE_MAIL_SOFT_BOUNCE_LIMIT`, like a hard bounce.
+        SoftBounce,
+        /// Reported as spam: marketing stops at once and the subscription ends.
+        Complaint,
+    }
+);
+
+/// The domain's feedback, mirrored for `gql_enum!`.
+#[derive(Clone, Copy)]
+pub enum FeedbackMirror {
+    HardBounce,
+    SoftBounce,
+    Complaint,
+}
+
+impl From<FeedbackMirror> for mail::feedback::Feedback {
+    fn from(f: FeedbackMirror) -> Self {
+        match f {
+            FeedbackMirror::HardBounce => mail::feedback::Feedback::HardBounce,
+            FeedbackMirror::SoftBounce => mail::feedback::Feedback::SoftBounce,
+            FeedbackMirror::Complaint => mail::feedback::Feedback::Complaint,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct RecordMailFeedbackInput {
+    /// The address the report is about.
+    pub email: String,
+    pub kind: MailFeedbackGql,
+}
+
+/// The same answer whatever the address's state.
+#[derive(SimpleObject)]
+pub struct RecordMailFeedbackPayload {
+    pub recorded: bool,
+}
+
 #[derive(Default)]
 pub struct NewsletterMutation;
 
@@ -249,6 +292,22 @@ impl NewsletterMutation {
             }
         }
         Ok(UnsubscribeNewsletterPayload { unsubscribed: true })
+    }
+
+    /// Records a bounce or complaint reported by the mail provider: integration accounts,
+    /// admins and the privacy officer (`policy::may_record_mail_feedback`).
+    async fn record_mail_feedback(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordMailFeedbackInput,
+    ) -> async_graphql::Result<RecordMailFeedbackPayload> {
+        let s = services(ctx).gql()?;
+        let rc = request(ctx).gql()?;
+        let email = crate::domain::types::Email::parse("input.email", &input.email).gql()?;
+        let (actor, _) = rc.signed_in(s).await.gql()?;
+        let kind: FeedbackMirror = input.kind.into();
+        mail::feedback::record(s, &actor, &email, kind.into()).await.gql()?;
+        Ok(RecordMailFeedbackPayload { recorded: true })
     }
 }
 

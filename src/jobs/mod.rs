@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Services, mail, newsletter, privacy, retention, shop};
+use crate::domain::{Services, campaigns, mail, newsletter, privacy, retention, shop};
 
 /// Unpaid orders expired per round, at most.
 const EXPIRY_BATCH: u64 = 200;
@@ -85,6 +85,12 @@ pub async fn run_once(services: &Services) {
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "export expiry failed"),
+    }
+    // Campaigns whose queueing was interrupted, finished from their cursor.
+    match campaigns::resume(services).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(campaigns.resumed = n, "campaign queueing resumed"),
+        Err(e) => tracing::error!(error.chain = %crate::error::Chain(&e), "campaign resume failed"),
     }
     // The outbox: due e-mails sent (or logged, without an SMTP server).
     match mail::deliver(services).await {

@@ -214,3 +214,11 @@ pub fn needs_applicant_fact(actor: &Actor) -> bool {
 pub fn sees_withdrawn_applications(actor: &Actor) -> bool {
     reads_everyones(actor, Category::FinancialSituation)
 }
+
+/// Whether `actor` may list the newsletter's audience (`marketingAudience`): one of their
+/// columns reads `marketing_audience` (marketing, under its consent condition, and the privacy
+/// officer). Each subscriber listed still goes through `decide`, which the consent condition
+/// narrows to people whose consent is current.
+pub fn may_list_audience(actor: &Actor) -> bool {
+    staff_columns(actor).any(|c| matrix::cell(Category::MarketingAudience, c).read)
+}

@@ -29,10 +29,13 @@ pub enum Category {
     DataSubjectRequests,
     /// A reviewer's note on an equal-opportunity application.
     ReviewerNotes,
+    /// The newsletter's audience as marketing works with it: the address and topics of
+    /// subscribers whose consent is current (a person's own subscriptions are `ConsentState`).
+    MarketingAudience,
 }
 
 impl Category {
-    pub const ALL: [Category; 13] = [
+    pub const ALL: [Category; 14] = [
         Category::Identity,
         Category::Contact,
         Category::BirthDate,
@@ -46,6 +49,7 @@ impl Category {
         Category::AuditLog,
         Category::DataSubjectRequests,
         Category::ReviewerNotes,
+        Category::MarketingAudience,
     ];
 
     /// Stable name used in `docs/ACCESS.md` and in the audit log.
@@ -64,6 +68,7 @@ impl Category {
             Category::AuditLog => "audit_log",
             Category::DataSubjectRequests => "data_subject_requests",
             Category::ReviewerNotes => "reviewer_notes",
+            Category::MarketingAudience => "marketing_audience",
         }
     }
 
@@ -82,7 +87,8 @@ impl Category {
             | Category::ConsentState
             | Category::AccessLogAboutMe
             | Category::AuditLog
-            | Category::DataSubjectRequests => false,
+            | Category::DataSubjectRequests
+            | Category::MarketingAudience => false,
         }
     }
 }
@@ -120,10 +126,14 @@ pub enum DataField {
     RequestStatus,
     RequestDetails,
     ReviewerNote,
+    /// A newsletter subscriber's address, as marketing's audience.
+    SubscriberEmail,
+    /// A newsletter subscriber's topics, as marketing's audience.
+    SubscriberTopics,
 }
 
 impl DataField {
-    pub const ALL: [DataField; 28] = [
+    pub const ALL: [DataField; 30] = [
         DataField::Civility,
         DataField::FirstName,
         DataField::LastName,
@@ -152,6 +162,8 @@ impl DataField {
         DataField::RequestStatus,
         DataField::RequestDetails,
         DataField::ReviewerNote,
+        DataField::SubscriberEmail,
+        DataField::SubscriberTopics,
     ];
 
     pub fn category(self) -> Category {
@@ -173,6 +185,7 @@ impl DataField {
             F::AuditLog => Category::AuditLog,
             F::RequestStatus | F::RequestDetails => Category::DataSubjectRequests,
             F::ReviewerNote => Category::ReviewerNotes,
+            F::SubscriberEmail | F::SubscriberTopics => Category::MarketingAudience,
         }
     }
 
@@ -182,6 +195,8 @@ impl DataField {
             DataField::Email => "e-mail",
             DataField::BillingAddress => "billing address",
             DataField::RequestStatus => "status",
+            DataField::SubscriberEmail => "subscriber e-mail",
+            DataField::SubscriberTopics => "subscriber topics",
             other => other.category().as_str(),
         }
     }
@@ -444,6 +459,12 @@ fn row(category: Category) -> Row {
         K::ReviewerNotes => Row {
             subject: NONE, guardian: NONE, instructor: NONE, support: NONE, billing: NONE,
             reviewer: R, marketing: NONE, privacy_officer: R, admin: NONE,
+        },
+        // Marketing's working list: consenting subscribers only, address and topics; the
+        // person sees their own subscriptions as `consent_state`.
+        K::MarketingAudience => Row {
+            subject: NONE, guardian: NONE, instructor: NONE, support: NONE, billing: NONE,
+            reviewer: NONE, marketing: with(R, &[Consent]), privacy_officer: R, admin: NONE,
         },
     }
 }

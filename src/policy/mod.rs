@@ -23,7 +23,7 @@ mod rules;
 
 pub use actor::{Actor, Role, RoleSet};
 pub use derived::{
-    EnrollmentScope, UserRows, enrollments_visible_to, may_erase_applications,
+    EnrollmentScope, UserRows, enrollments_visible_to, may_erase_applications, may_list_audience,
     may_manage_guardianship, may_manage_retention, may_read_roster, may_refund, may_review,
     needs_applicant_fact, needs_marketing_consent, sees_all_applications, sees_all_orders,
     sees_withdrawn_applications, user_rows,
@@ -31,9 +31,9 @@ pub use derived::{
 pub use matrix::{Category, Cell, Column, Condition, DataField, Reach};
 pub use rules::{
     acts_for, may_decide_application, may_grant_role, may_manage_catalogue, may_monitor_mail,
-    may_read_client_secret, may_read_processing_record, may_record_progress, may_report_attendance,
-    may_revoke_role, may_schedule_live_class, may_watch_recording, people_acted_for,
-    processes_personal_data,
+    may_read_client_secret, may_read_processing_record, may_record_mail_feedback,
+    may_record_progress, may_report_attendance, may_revoke_role, may_run_campaigns,
+    may_schedule_live_class, may_watch_recording, people_acted_for, processes_personal_data,
 };
 
 use std::collections::HashSet;

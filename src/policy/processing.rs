@@ -81,6 +81,10 @@ fn purposes_and_basis(category: Category) -> (&'static [&'static str], &'static 
         Category::DataSubjectRequests => {
             (&["answering data-subject requests"], "legal obligation (art. 12 to 22)")
         }
+        Category::MarketingAudience => (
+            &["newsletter campaigns to subscribers who consented to their topic"],
+            "consent (art. 6(1)(a)), confirmed by double opt-in",
+        ),
     }
 }
 
@@ -100,7 +104,8 @@ fn recipients(category: Category) -> &'static [&'static str] {
         | Category::ConsentState
         | Category::AccessLogAboutMe
         | Category::AuditLog
-        | Category::DataSubjectRequests => &[],
+        | Category::DataSubjectRequests
+        | Category::MarketingAudience => &[],
     }
 }
 

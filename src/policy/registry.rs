@@ -669,10 +669,21 @@ pub const TABLES: &[Table] = &[
             col("consent_topics", CONSENT),
             col("unsubscribed_at", CONSENT),
             col("last_interaction_at", CONSENT),
+            col("soft_bounces", CONTACT),
         ],
         export: true,
         erasure: Erasure::Delete,
         retention: Retention::NewsletterAudience,
+    },
+    // A campaign's text and counts; its recipients are outbox rows (ids only). The author is
+    // a staff member, named by id only and cleared when that account goes.
+    Table {
+        name: "newsletter_campaigns",
+        about: "newsletter campaigns: topic, subject and body per language, queueing progress",
+        columns: &[col("created_by", OTHER)],
+        export: false,
+        erasure: Erasure::NotApplicable,
+        retention: Retention::Tenant,
     },
     Table {
         name: "death_records",
@@ -826,6 +837,8 @@ pub fn looks_personal(column: &LiveColumn) -> bool {
 pub const NOT_PERSONAL: &[(&str, &str, &str)] = &[
     ("tenants", "name", "the organisation's name"),
     ("erasure_report_tables", "table_name", "the name of a table of the schema"),
+    ("newsletter_campaigns", "subject_fr", "a campaign's subject line, the same for everyone"),
+    ("newsletter_campaigns", "subject_en", "a campaign's subject line, the same for everyone"),
 ];
 
 /// Every difference between the registry and a live schema; empty when they agree.

@@ -127,3 +127,19 @@ pub fn may_watch_recording(actor: &Actor, enrolled: bool, instructor: Option<Uui
 pub fn may_read_processing_record(actor: &Actor) -> bool {
     actor.has(Role::PrivacyOfficer)
 }
+
+/// Whether `actor` writes and sends newsletter campaigns and reads their audience counts: the
+/// marketing role. A campaign's text is nobody's personal data and a count is an aggregate;
+/// who receives a campaign is decided from consent when each message is queued and again when
+/// it is sent, never by the person sending it.
+pub fn may_run_campaigns(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::Marketing)
+}
+
+/// Whether `actor` records bounces and complaints reported by the mail provider
+/// (`recordMailFeedback`): integration (machine) accounts, the provider's connector, and those
+/// who monitor mail ([`may_monitor_mail`]). It only ever stops mail to an address (the
+/// suppression list), and the answer reveals nothing about the address's subscription.
+pub fn may_record_mail_feedback(actor: &Actor) -> bool {
+    actor.user_id.is_some() && (actor.has(Role::Integration) || may_monitor_mail(actor))
+}

@@ -13,9 +13,8 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::privacy::suppression;
 use crate::domain::tenancy::scoped;
-use crate::domain::{Services, newsletter, shop};
+use crate::domain::{Services, campaigns, newsletter, shop};
 use crate::entities::enums::{AccountStatus, MailKind, NewsletterStatus};
 use crate::entities::{data_subject_request, invoice, newsletter_subscription, order, user};
 use crate::error::{AppError, AppResult};
@@ -70,9 +69,9 @@ pub async fn compose(
             };
             let current = match row.kind {
                 MailKind::NewsletterConfirmation => sub.status == NewsletterStatus::Pending,
+                // Consent for the topic, the suppression list and the account's status, now.
                 MailKind::NewsletterIssue => {
-                    sub.status == NewsletterStatus::Subscribed
-                        && !suppression::is_suppressed(services, row.tenant_id, &sub.email).await?
+                    campaigns::may_receive(services, &sub, payload["topic"].as_str()).await?
                 }
                 _ => true,
             };
@@ -93,15 +92,30 @@ pub async fn compose(
                 MailKind::NewsletterIssue => {
                     let url = newsletter::unsubscribe_url(services, sub.id);
                     ctx["unsubscribe_url"] = json!(url);
-                    ctx["subject"] = payload["subject"].clone();
-                    ctx["body"] = payload["body"].clone();
-                    let paragraphs: Vec<&str> = payload["body"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .split("\n\n")
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty())
-                        .collect();
+                    // A campaign's text is read from the campaign, in the subscriber's language.
+                    let (subject, body) = match payload["campaignId"].as_str() {
+                        Some(_) => {
+                            let id = id_of(&payload, "campaignId")?;
+                            let Some(c) =
+                                campaigns::for_message(services, row.tenant_id, id).await?
+                            else {
+                                return Ok(None);
+                            };
+                            if french(&sub.locale) {
+                                (c.subject_fr, c.body_fr)
+                            } else {
+                                (c.subject_en, c.body_en)
+                            }
+                        }
+                        None => (
+                            payload["subject"].as_str().unwrap_or_default().to_owned(),
+                            payload["body"].as_str().unwrap_or_default().to_owned(),
+                        ),
+                    };
+                    ctx["subject"] = json!(subject);
+                    ctx["body"] = json!(body);
+                    let paragraphs: Vec<&str> =
+                        body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
                     ctx["paragraphs"] = json!(paragraphs);
                     ctx["topic"] = payload["topic"].clone();
                     unsubscribe = Some(url);

@@ -28,6 +28,7 @@
 //! This module must never log an address, a name or a rendered message.
 
 mod compose;
+pub mod feedback;
 pub mod templates;
 
 use std::sync::Arc;

@@ -234,6 +234,12 @@ fn french(cat: Category) -> CategoryText {
             "obligation légale (art. 12 à 22)",
             &[],
         ),
+        Category::MarketingAudience => (
+            "audience de la lettre d'information",
+            &["campagnes de la lettre d'information aux abonnés ayant consenti à leur thème"],
+            "consentement (art. 6(1)(a)), confirmé par double opt-in",
+            &[],
+        ),
     };
     CategoryText {
         name: name.to_owned(),
