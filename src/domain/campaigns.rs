@@ -27,18 +27,16 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::newsletter;
+use crate::domain::outbox::queued;
 use crate::domain::privacy::suppression;
 use crate::domain::tenancy::scoped;
-use crate::entities::enums::{AccountStatus, CampaignStatus, MailKind, OutboxStatus};
+use crate::entities::enums::{AccountStatus, CampaignStatus, MailKind};
 use crate::entities::newsletter_campaign as nc;
 use crate::entities::newsletter_subscription::{self as ns, NewsletterStatus};
 use crate::entities::{marketing_suppression as ms, outbox, user};
@@ -373,24 +371,13 @@ async fn queue_all(services: &Services, campaign: &nc::Model) -> AppResult<()> {
             return Ok(());
         }
         if !batch.is_empty() {
-            let rows = batch.iter().map(|sub| outbox::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(campaign.tenant_id),
-                recipient_id: Set(sub.user_id),
-                kind: Set(MailKind::NewsletterIssue),
-                payload: Set(json!({
+            let rows = batch.iter().map(|sub| {
+                let ids = json!({
                     "subscriptionId": sub.id,
                     "campaignId": campaign.id,
                     "topic": campaign.topic,
-                })
-                .to_string()),
-                status: Set(OutboxStatus::Queued),
-                attempts: Set(0),
-                created_at: Set(now),
-                sent_at: Set(None),
-                next_attempt_at: Set(None),
-                claimed_at: Set(None),
-                last_error: Set(None),
+                });
+                queued(campaign.tenant_id, sub.user_id, MailKind::NewsletterIssue, &ids, now)
             });
             outbox::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         }

@@ -31,7 +31,23 @@ pub async fn queue_mail<C: ConnectionTrait>(
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    outbox::Entity::insert(outbox::ActiveModel {
+    outbox::Entity::insert(queued(tenant_id, recipient, kind, &payload, now))
+        .on_conflict(OnConflict::column(outbox::Column::Id).do_nothing().to_owned())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// A new queued message, for [`queue_mail`] and for callers that insert many at once in their
+/// own transaction (a campaign's batch).
+pub fn queued(
+    tenant_id: Uuid,
+    recipient: Option<Uuid>,
+    kind: MailKind,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
         recipient_id: Set(recipient),
@@ -44,9 +60,5 @@ pub async fn queue_mail<C: ConnectionTrait>(
         next_attempt_at: Set(None),
         claimed_at: Set(None),
         last_error: Set(None),
-    })
-    .on_conflict(OnConflict::column(outbox::Column::Id).do_nothing().to_owned())
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    }
 }
