@@ -378,27 +378,10 @@ async fn bad_campaign_input_names_its_field(app: TestApp) {
     assert_eq!(app.count("newsletter_campaigns").await, 0, "nothing written");
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_campaign_reaches_exactly_the_consenting_subscribers() {
-        super::a_campaign_reaches_exactly_the_consenting_subscribers("sqlite").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_bounce_or_complaint_stops_marketing_to_the_address_at_once() {
-        super::a_bounce_or_complaint_stops_marketing_to_the_address_at_once("sqlite").await;
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_campaign_reaches_exactly_the_consenting_subscribers() {
-        super::a_campaign_reaches_exactly_the_consenting_subscribers("postgres").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_bounce_or_complaint_stops_marketing_to_the_address_at_once() {
-        super::a_bounce_or_complaint_stops_marketing_to_the_address_at_once("postgres").await;
-    }
-}
+on_each_backend!(
+    a_campaign_reaches_exactly_the_consenting_subscribers,
+    a_bounce_or_complaint_stops_marketing_to_the_address_at_once,
+);
 
 mod both {
     use super::*;

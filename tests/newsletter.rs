@@ -265,27 +265,10 @@ async fn billing_instructors_and_reviewers_see_no_subscription(app: TestApp) {
     assert_eq!(support.assert_ok()["user"]["newsletterSubscriptions"][0]["status"], "PENDING");
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn subscribe_confirm_receive_and_unsubscribe_in_one_click() {
-        super::subscribe_confirm_receive_and_unsubscribe_in_one_click("sqlite").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_stopped_smtp_server_delays_mail_without_duplicating_it() {
-        super::a_stopped_smtp_server_delays_mail_without_duplicating_it("sqlite").await;
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn subscribe_confirm_receive_and_unsubscribe_in_one_click() {
-        super::subscribe_confirm_receive_and_unsubscribe_in_one_click("postgres").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_stopped_smtp_server_delays_mail_without_duplicating_it() {
-        super::a_stopped_smtp_server_delays_mail_without_duplicating_it("postgres").await;
-    }
-}
+on_each_backend!(
+    subscribe_confirm_receive_and_unsubscribe_in_one_click,
+    a_stopped_smtp_server_delays_mail_without_duplicating_it,
+);
 
 mod both {
     use super::*;

@@ -26,6 +26,11 @@ impl Media {
 }
 
 /// A response carrying only errors, for failures before execution.
+/// `400 Bad Request` with `BAD_USER_INPUT`: a request that is not a GraphQL request at all.
+pub(super) fn bad_request(media: Media, rid: &str, message: &str) -> HttpResponse {
+    error_response(StatusCode::BAD_REQUEST, media, rid, ErrorCode::BadUserInput, message, None)
+}
+
 pub(super) fn error_response(
     status: StatusCode,
     media: Media,

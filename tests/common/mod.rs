@@ -490,6 +490,30 @@ macro_rules! with_stripe_on_both_databases {
     };
 }
 
+/// Runs each listed `async fn(&str)` once with `"sqlite"` and once with `"postgres"`: for tests
+/// that start their own server and services (an SMTP sink) before the app.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name("sqlite").await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name("postgres").await;
+                }
+            )*
+        }
+    };
+}
+
 /// Runs each listed `async fn(TestApp)` against SQLite and against PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {

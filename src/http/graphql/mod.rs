@@ -31,7 +31,7 @@ use parse::{
     to_request,
 };
 
-use super::respond::{Media, error_response};
+use super::respond::{Media, bad_request, error_response};
 use super::{AppState, request_id};
 use crate::config::Settings;
 use crate::domain::Services;
@@ -116,37 +116,16 @@ pub async fn post(
         Err(e) => return body_error_response(&e, media, &rid),
     };
     if body.windows(UPLOAD_MARKER.len()).any(|w| w == UPLOAD_MARKER) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            &rid,
-            ErrorCode::BadUserInput,
-            "files are sent as a multipart request",
-            None,
-        );
+        return bad_request(media, &rid, "files are sent as a multipart request");
     }
     if json_values(&body) > MAX_JSON_VALUES {
         let msg = format!("the body holds more than {MAX_JSON_VALUES} JSON values");
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            &rid,
-            ErrorCode::BadUserInput,
-            &msg,
-            None,
-        );
+        return bad_request(media, &rid, &msg);
     }
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                media,
-                &rid,
-                ErrorCode::BadUserInput,
-                "the body is not valid JSON",
-                None,
-            );
+            return bad_request(media, &rid, "the body is not valid JSON");
         }
     };
     let (items, batch) = match parsed {
@@ -155,42 +134,21 @@ pub async fn post(
             if a.is_empty() || a.len() > state.settings.graphql_max_batch {
                 let msg =
                     format!("a batch holds 1 to {} operations", state.settings.graphql_max_batch);
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    media,
-                    &rid,
-                    ErrorCode::BadUserInput,
-                    &msg,
-                    None,
-                );
+                return bad_request(media, &rid, &msg);
             }
             let mut objs = Vec::with_capacity(a.len());
             for v in a {
                 match v {
                     Value::Object(o) => objs.push(o),
                     _ => {
-                        return error_response(
-                            StatusCode::BAD_REQUEST,
-                            media,
-                            &rid,
-                            ErrorCode::BadUserInput,
-                            "batch items must be objects",
-                            None,
-                        );
+                        return bad_request(media, &rid, "batch items must be objects");
                     }
                 }
             }
             (objs, true)
         }
         _ => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                media,
-                &rid,
-                ErrorCode::BadUserInput,
-                "the body must be a JSON object",
-                None,
-            );
+            return bad_request(media, &rid, "the body must be a JSON object");
         }
     };
     let mut requests = Vec::with_capacity(items.len());
@@ -198,14 +156,7 @@ pub async fn post(
         match to_request(o) {
             Ok(r) => requests.push(r),
             Err(Invalid(msg)) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    media,
-                    &rid,
-                    ErrorCode::BadUserInput,
-                    &msg,
-                    None,
-                );
+                return bad_request(media, &rid, &msg);
             }
         }
     }
@@ -236,14 +187,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             .body("accept application/graphql-response+json or application/json");
     };
     let Some(query) = params.get("query") else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            &rid,
-            ErrorCode::BadUserInput,
-            "missing `query` parameter",
-            None,
-        );
+        return bad_request(media, &rid, "missing `query` parameter");
     };
     let op_name = params.get("operationName").filter(|s| !s.is_empty());
     if let Some(ty) = operation_type(query, op_name.map(String::as_str))
@@ -273,28 +217,14 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                 }
                 Err(_) => {
                     let msg = format!("`{key}` must be a JSON object");
-                    return error_response(
-                        StatusCode::BAD_REQUEST,
-                        media,
-                        &rid,
-                        ErrorCode::BadUserInput,
-                        &msg,
-                        None,
-                    );
+                    return bad_request(media, &rid, &msg);
                 }
             }
         }
     }
     match to_request(obj) {
         Ok(r) => execute(&req, &state, media, vec![r], false).await,
-        Err(Invalid(msg)) => error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            &rid,
-            ErrorCode::BadUserInput,
-            &msg,
-            None,
-        ),
+        Err(Invalid(msg)) => bad_request(media, &rid, &msg),
     }
 }
 
