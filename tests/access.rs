@@ -630,6 +630,56 @@ async fn marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once
     assert_eq!(app.count("consent_records").await, 2);
 }
 
+async fn marketing_sees_a_phone_only_with_consent_to_be_called(app: TestApp) {
+    let marketing = app.token(demo::MARKETING).await;
+    let lea_token = app.token(demo::LEARNER).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    let q = "query($id: ID!) { user(id: $id) { firstName email phone } }";
+    let set = |purpose: &'static str, granted: bool| {
+        let (app, lea_token) = (&app, &lea_token);
+        async move {
+            app.gql(
+                Some(lea_token),
+                "mutation($p: ConsentPurpose!, $g: Boolean!) { setConsent(input: {purpose: $p, granted: $g, source: \"account-settings\"}) { consent { granted } } }",
+                json!({ "p": purpose, "g": granted }),
+            )
+            .await
+            .assert_ok();
+        }
+    };
+    let listed = || async {
+        let r = app
+            .gql(Some(&marketing), "{ users(first: 50) { edges { node { id } } } }", json!({}))
+            .await;
+        r.assert_ok().to_string().contains(&lea)
+    };
+    // E-mail consent only (the demo data): the address, not the phone.
+    let r = app.gql(Some(&marketing), q, json!({ "id": lea })).await;
+    assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
+    // She agrees to be called: the phone opens on the next request, and the read is audited.
+    set("MARKETING_PHONE", true).await;
+    let before = app.count("audit_log WHERE category = 'contact' AND purpose = 'marketing'").await;
+    let r = app.gql(Some(&marketing), q, json!({ "id": lea })).await;
+    assert_eq!(r.assert_ok()["user"]["phone"], "+33612345001");
+    assert_eq!(r.data()["user"]["email"], "lea.martin@demo.pupitre.test");
+    assert!(
+        app.count("audit_log WHERE category = 'contact' AND purpose = 'marketing'").await > before
+    );
+    // E-mail withdrawn, phone kept: her name and phone, not her address; still listed.
+    set("MARKETING_EMAIL", false).await;
+    let r = app.gql(Some(&marketing), q, json!({ "id": lea })).await;
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(r.data()["user"]["phone"], "+33612345001");
+    assert_eq!(r.data()["user"]["firstName"], "Léa");
+    assert!(listed().await);
+    // Both withdrawn: nothing, and no longer listed.
+    set("MARKETING_PHONE", false).await;
+    let r = app.gql(Some(&marketing), q, json!({ "id": lea })).await;
+    assert_eq!(r.code_at("user.phone").as_deref(), Some("FORBIDDEN"));
+    assert_eq!(r.code_at("user.firstName").as_deref(), Some("FORBIDDEN"));
+    assert!(!listed().await);
+}
+
 async fn anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_months(app: TestApp) {
     let set = "mutation { setConsent(input: {purpose: ANALYTICS_COOKIES, granted: true, visitorId: \"visitor-0123456789abcdef\", source: \"cookie-banner\"}) { consent { granted expiresAt } } }";
     let r = app.gql(None, set, json!({})).await;
@@ -713,6 +763,7 @@ on_both_databases!(
     guardianship_is_linked_by_support_and_ends_at_eighteen,
     no_audited_value_is_returned_when_its_audit_record_cannot_be_written,
     marketing_sees_only_people_who_consent_and_a_withdrawal_applies_at_once,
+    marketing_sees_a_phone_only_with_consent_to_be_called,
     anonymous_visitors_record_cookie_consent_that_lapses_after_thirteen_months,
     tenants_are_isolated_even_by_id,
 );

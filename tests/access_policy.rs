@@ -7,7 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use pupitre::policy::{
-    self, Actor, Category, Column, DataField, Decision, Op, Relations, Role, RoleSet, SubjectFacts,
+    self, Actor, Category, Channel, Column, DataField, Decision, Op, Relations, Role, RoleSet,
+    SubjectFacts,
 };
 use uuid::Uuid;
 
@@ -101,6 +102,7 @@ fn actor_in(column: Column, subject: Uuid) -> (Actor, Relations) {
 fn favourable(id: Uuid) -> SubjectFacts {
     SubjectFacts {
         marketing_consent: true,
+        phone_consent: true,
         is_staff: true,
         is_applicant: true,
         decided: false,
@@ -138,11 +140,30 @@ fn decisions_follow_the_document_for_every_category_role_and_field() {
                 );
                 // Each condition, when not met, takes the access away.
                 if cell.quals.contains("consent") {
-                    let f = SubjectFacts { marketing_consent: false, ..favourable(subject) };
+                    let f = SubjectFacts {
+                        marketing_consent: false,
+                        phone_consent: false,
+                        ..favourable(subject)
+                    };
                     assert!(
                         !policy::decide(&actor, &rel, &f, field, Op::Read).allowed(),
                         "consent {ctx}"
                     );
+                    // Only the consent of the field's own channel opens it.
+                    let (email_only, phone_only) = (
+                        SubjectFacts { phone_consent: false, ..favourable(subject) },
+                        SubjectFacts { marketing_consent: false, ..favourable(subject) },
+                    );
+                    let by = |f: &SubjectFacts| {
+                        policy::decide(&actor, &rel, f, field, Op::Read).allowed()
+                    };
+                    let (want_email, want_phone) = match field.channel() {
+                        Channel::Email => (read, false),
+                        Channel::Phone => (false, read),
+                        Channel::Any => (read, read),
+                    };
+                    assert_eq!(by(&email_only), want_email, "e-mail consent only {ctx}");
+                    assert_eq!(by(&phone_only), want_phone, "phone consent only {ctx}");
                 }
                 if cell.quals.contains("staff accounts") {
                     let f = SubjectFacts { is_staff: false, ..favourable(subject) };

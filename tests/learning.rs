@@ -7,7 +7,7 @@
 mod common;
 
 use common::{TestApp, demo};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Creates and publishes a free course with `lessons` lessons and one session of `capacity`
 /// seats taught by `instructor` (a user id), as the demo admin. Returns (course id, session id,
@@ -436,6 +436,150 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
     }
 }
 
+/// `CLASS_RECORDING` (issue 12, item 5): a learner sees the recording notice with the room's
+/// link, the instructor sees who declined before the class, and the attendance report keeps
+/// who had agreed when it was reported.
+async fn class_recording_consent_is_told_to_the_learner_and_marked_for_the_instructor(
+    app: TestApp,
+) {
+    let admin = app.token(demo::ADMIN).await;
+    let ines = app.user_id(demo::INSTRUCTOR).await;
+    let ines_token = app.token(demo::INSTRUCTOR).await;
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
+            json!({ "input": { "slug": "course-recorded", "title": "Classe virtuelle", "summary": "Un cours.", "description": "",
+                "level": "BEGINNER", "format": "VIRTUAL_CLASS", "language": "fr", "priceCents": 0 } }),
+        )
+        .await;
+    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
+    let start = chrono::Utc::now() + chrono::Duration::days(10);
+    let r = app
+        .gql(
+            Some(&admin),
+            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
+            json!({ "input": { "courseId": course, "startsAt": start.to_rfc3339(), "endsAt": (start + chrono::Duration::days(10)).to_rfc3339(),
+                "capacity": 5, "instructorId": ines, "virtualRoom": "https://classe.example/room/rec-1" } }),
+        )
+        .await;
+    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course }),
+    )
+    .await
+    .assert_ok();
+    let (lea_token, hugo_token) = (app.token(demo::LEARNER).await, app.token(demo::LEARNER2).await);
+    let (lea, hugo) = (app.user_id(demo::LEARNER).await, app.user_id(demo::LEARNER2).await);
+    for t in [&lea_token, &hugo_token] {
+        app.gql(Some(t), ENROLL, json!({ "s": session })).await.assert_ok();
+    }
+    // Léa agrees to be recorded; Hugo says nothing (no consent is a refusal).
+    app.gql(
+        Some(&lea_token),
+        "mutation { setConsent(input: {purpose: CLASS_RECORDING, granted: true, source: \"account-settings\"}) { consent { granted } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    let room = "{ me { enrollments { virtualClassroom { joinUrl recorded recordingConsent recordingRetentionDays fr: notice en: notice(language: \"en\") } } } }";
+    let classroom = |t: &str| {
+        let (app, t) = (&app, t.to_owned());
+        async move {
+            let r = app.gql(Some(&t), room, json!({})).await;
+            r.assert_ok()["me"]["enrollments"]
+                .as_array()
+                .expect("enrollments")
+                .iter()
+                .find_map(|e| {
+                    let v = &e["virtualClassroom"];
+                    (v["joinUrl"] == "https://classe.example/room/rec-1").then(|| v.clone())
+                })
+                .expect("the recorded session's room")
+        }
+    };
+    // Nothing recorded yet: no notice.
+    let v = classroom(&hugo_token).await;
+    assert_eq!(v["recorded"], false);
+    assert!(v["fr"].is_null());
+    let r = app
+        .gql(
+            Some(&ines_token),
+            "mutation($input: ScheduleLiveClassInput!) { scheduleLiveClass(input: $input) { liveClass { id } } }",
+            json!({ "input": { "sessionId": session, "title": "Classe enregistrée", "startsAt": (start + chrono::Duration::hours(1)).to_rfc3339(), "endsAt": (start + chrono::Duration::hours(2)).to_rfc3339(), "recorded": true } }),
+        )
+        .await;
+    let lc = r.assert_ok()["scheduleLiveClass"]["liveClass"]["id"].as_str().expect("id").to_owned();
+    let v = classroom(&hugo_token).await;
+    assert_eq!(v["recorded"], true);
+    assert_eq!(v["recordingConsent"], false);
+    assert_eq!(v["recordingRetentionDays"], 14);
+    let fr = v["fr"].as_str().expect("notice");
+    assert!(
+        fr.contains("enregistrées") && fr.contains("14 jours") && fr.contains("n'avez pas accepté"),
+        "{fr}"
+    );
+    assert!(v["en"].as_str().expect("notice").contains("You have not agreed"));
+    let v = classroom(&lea_token).await;
+    assert_eq!(v["recordingConsent"], true);
+    assert!(v["fr"].as_str().expect("notice").contains("Vous avez accepté"));
+    let r = app
+        .gql(
+            Some(&lea_token),
+            "{ me { enrollments { virtualClassroom { notice(language: \"de\") } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(r.errors().iter().any(|e| e["extensions"]["field"] == "language"), "{}", r.body);
+
+    // The instructor's roster tells who declined, before the class.
+    let roster = "query($id: ID!) { session(id: $id) { roster { learner { id } recordingConsent attendance { recordingConsent talkSeconds } } } }";
+    let r = app.gql(Some(&ines_token), roster, json!({ "id": session })).await;
+    let entries = r.assert_ok()["session"]["roster"].as_array().cloned().expect("roster");
+    let consent_of = |entries: &[Value], who: &str| {
+        entries.iter().find(|e| e["learner"]["id"] == who).map(|e| e["recordingConsent"].clone())
+    };
+    assert_eq!(consent_of(&entries, &lea), Some(json!(true)));
+    assert_eq!(consent_of(&entries, &hugo), Some(json!(false)));
+    // The attendance report keeps who had agreed when it was reported, whatever comes after.
+    let integration = app.token(demo::INTEGRATION).await;
+    let part = |who: &str| json!({ "learnerId": who, "joinedAt": start.to_rfc3339(), "leftAt": (start + chrono::Duration::minutes(50)).to_rfc3339(), "talkSeconds": 30, "chatMessages": 0, "handRaises": 0, "pollAnswers": 0 });
+    app.gql(
+        Some(&integration),
+        "mutation($input: RecordLiveClassInput!) { recordLiveClass(input: $input) { liveClass { id } } }",
+        json!({ "input": { "liveClassId": lc, "participants": [part(&lea), part(&hugo)] } }),
+    )
+    .await
+    .assert_ok();
+    app.gql(
+        Some(&lea_token),
+        "mutation { setConsent(input: {purpose: CLASS_RECORDING, granted: false, source: \"account-settings\"}) { consent { granted } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    let r = app.gql(Some(&ines_token), roster, json!({ "id": session })).await;
+    let entries = r.assert_ok()["session"]["roster"].as_array().cloned().expect("roster");
+    let reported = |who: &str| {
+        entries
+            .iter()
+            .find(|e| e["learner"]["id"] == who)
+            .map(|e| e["attendance"][0]["recordingConsent"].clone())
+    };
+    assert_eq!(reported(&lea), Some(json!(true)), "agreed when the class was reported");
+    assert_eq!(reported(&hugo), Some(json!(false)), "declined");
+    assert_eq!(consent_of(&entries, &lea), Some(json!(false)), "withdrawn since");
+    // Billing reads no learning record: the mark is not theirs to see.
+    let r = app.gql(Some(&app.token(demo::BILLING).await), roster, json!({ "id": session })).await;
+    assert!(
+        r.data()["session"]["roster"].is_null() || r.first_code().as_deref() == Some("FORBIDDEN"),
+        "{}",
+        r.body
+    );
+}
+
 async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
     use pupitre::domain::learning;
     let instructor = app.user_id(demo::INSTRUCTOR).await;
@@ -513,4 +657,5 @@ on_both_databases!(
     guardians_enroll_wards_and_see_their_learning_record_billing_does_not,
     an_instructor_sees_the_roster_of_their_own_sessions_only,
     live_class_recordings_reach_the_class_only_and_vanish_after_retention,
+    class_recording_consent_is_told_to_the_learner_and_marked_for_the_instructor,
 );

@@ -717,6 +717,43 @@ async fn closed_requests_go_two_years_after_their_close_with_their_steps_and_rep
     assert_eq!(r.rows(RuleId::Requests, "data_subject_request_steps"), 1);
 }
 
+async fn contact_requests_go_three_years_after_the_last_exchange(app: TestApp) {
+    let w = World::new(app).await;
+    let request = |at: DateTime<Utc>| {
+        let w = &w;
+        async move {
+            let id = Uuid::now_v7();
+            w.sql(
+                "INSERT INTO contact_requests (id, tenant_id, name, email, email_hash, message, locale, \
+                 contact_consent, phone_consent, status, created_at, last_contact_at) \
+                 VALUES ($1, $2, 'Camille', $3, $4, 'Bonjour', 'fr', false, false, 'open', $5, $6)",
+                vec![
+                    id.into(),
+                    w.tenant.into(),
+                    format!("{id}@example.org").into(),
+                    id.simple().to_string().into(),
+                    (at - Duration::days(400)).into(),
+                    at.into(),
+                ],
+            )
+            .await;
+            id
+        }
+    };
+    let now = w.now();
+    // Created long ago, but answered 10 days ago: the clock runs from the last exchange.
+    let recent = request(now - Duration::days(10)).await;
+    let old = request(now - Duration::days(3 * 365 + 1)).await;
+    let r = w.sweep().await;
+    assert_eq!(r.rows(RuleId::ContactRequests, "contact_requests"), 1);
+    assert!(!w.exists("contact_requests", old).await);
+    assert!(w.exists("contact_requests", recent).await);
+    w.advance_days(3 * 365 - 9);
+    let r = w.sweep().await;
+    assert_eq!(r.rows(RuleId::ContactRequests, "contact_requests"), 1);
+    assert!(!w.exists("contact_requests", recent).await);
+}
+
 async fn prospects_are_reported_as_due_and_never_deleted_here(app: TestApp) {
     let w = World::new(app).await;
     let before = {
@@ -1054,6 +1091,7 @@ on_both_databases!(
     sent_mail_goes_thirty_days_after_sending,
     closed_requests_go_two_years_after_their_close_with_their_steps_and_reports,
     prospects_are_reported_as_due_and_never_deleted_here,
+    contact_requests_go_three_years_after_the_last_exchange,
     a_dry_run_changes_nothing,
     an_interrupted_sweep_resumes,
     two_sweeps_at_once_remove_each_row_once,

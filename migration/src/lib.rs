@@ -18,6 +18,7 @@ mod m20261201_000009_exports;
 mod m20261201_000010_deaths;
 mod m20261202_000011_newsletter;
 mod m20261202_000012_campaigns;
+mod m20261202_000013_prospects;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_deaths::Migration),
             Box::new(m20261202_000011_newsletter::Migration),
             Box::new(m20261202_000012_campaigns::Migration),
+            Box::new(m20261202_000013_prospects::Migration),
         ]
     }
 }

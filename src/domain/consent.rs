@@ -1,9 +1,9 @@
 //! The consent ledger: append-only grant/withdraw events per subject and purpose. The current
 //! state of each flag is derived from the latest event; cookie consents lapse after 13 months.
 //!
-//! Guards consult [`given_for`] so that a withdrawal takes effect on the very next request.
+//! Guards consult [`marketing_for`] (batched per request) so that a withdrawal takes effect on the very next request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Months, Utc};
 use sea_orm::{
@@ -219,30 +219,44 @@ pub async fn current_for_users(
     Ok(by_user.into_iter().map(|(u, rows)| (u, fold_current(rows, now))).collect())
 }
 
-/// Which of `users` currently consent to `purpose`: one query for the whole batch.
+/// Whether a person consents to marketing now, per channel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marketing {
+    pub email: bool,
+    pub phone: bool,
+}
+
+/// The current marketing consents (e-mail, phone) of `users`: one query; every user asked
+/// about gets an entry.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, user.count = users.len()))]
-pub async fn given_for(
+pub async fn marketing_for(
     services: &Services,
     tenant_id: Uuid,
     users: &[Uuid],
-    purpose: Purpose,
-) -> AppResult<HashSet<Uuid>> {
+) -> AppResult<HashMap<Uuid, Marketing>> {
+    let mut out: HashMap<Uuid, Marketing> =
+        users.iter().map(|u| (*u, Marketing::default())).collect();
     if users.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(out);
     }
     let rows = scoped::<consent_record::Entity>(tenant_id)
         .filter(consent_record::Column::SubjectUserId.is_in(users.iter().copied()))
-        .filter(consent_record::Column::Purpose.eq(purpose))
+        .filter(
+            consent_record::Column::Purpose
+                .is_in([Purpose::MarketingEmail, Purpose::MarketingPhone]),
+        )
         .order_by_asc(consent_record::Column::RecordedAt)
         .order_by_asc(consent_record::Column::Id)
         .all(&services.db)
         .await?;
     let now = services.clock.now();
-    let mut state: HashMap<Uuid, bool> = HashMap::new();
     for r in rows {
-        if let Some(u) = r.subject_user_id {
-            state.insert(u, effective(purpose, r.granted, r.recorded_at, now));
+        let Some(m) = r.subject_user_id.and_then(|u| out.get_mut(&u)) else { continue };
+        let given = effective(r.purpose, r.granted, r.recorded_at, now);
+        match r.purpose {
+            Purpose::MarketingPhone => m.phone = given,
+            _ => m.email = given,
         }
     }
-    Ok(state.into_iter().filter_map(|(u, g)| g.then_some(u)).collect())
+    Ok(out)
 }

@@ -16,6 +16,7 @@ pub mod newsletter;
 pub mod outbox;
 pub mod payments;
 pub mod privacy;
+pub mod prospects;
 pub mod retention;
 pub mod shop;
 pub mod tenancy;

@@ -12,12 +12,12 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{
-    auth_session, consent_record, course, course_tag, data_export, data_subject_request,
-    data_subject_request_step, death_record, enrollment, eo_application, eo_document, erasure_gate,
-    erasure_report, erasure_report_table, guardian_link, invoice, lesson, lesson_completion,
-    live_class, live_class_attendance, marketing_suppression, newsletter_campaign,
-    newsletter_subscription, order, order_line, outbox, post_mortem_directive, privacy_policy,
-    refund, retention_gate, retention_run, session, tenant, user, user_role,
+    auth_session, consent_record, contact_request, course, course_tag, data_export,
+    data_subject_request, data_subject_request_step, death_record, enrollment, eo_application,
+    eo_document, erasure_gate, erasure_report, erasure_report_table, guardian_link, invoice,
+    lesson, lesson_completion, live_class, live_class_attendance, marketing_suppression,
+    newsletter_campaign, newsletter_subscription, order, order_line, outbox, post_mortem_directive,
+    privacy_policy, refund, retention_gate, retention_run, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::retention;
@@ -43,6 +43,7 @@ tenant_owned!(
     guardian_link,
     auth_session,
     consent_record,
+    contact_request,
     privacy_policy,
     course,
     course_tag,

@@ -59,6 +59,7 @@ stored_string!(
     OutboxStatus,
     NewsletterStatus,
     CampaignStatus,
+    ContactRequestStatus,
     PaymentEventOutcome,
     ApplicationStatus,
     IncomeBracket,
@@ -346,6 +347,18 @@ pub enum NewsletterStatus {
     Subscribed,
     #[sea_orm(string_value = "unsubscribed")]
     Unsubscribed,
+}
+
+/// `contact_requests.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ContactRequestStatus {
+    /// Received, not answered yet.
+    #[sea_orm(string_value = "open")]
+    Open,
+    /// Staff recorded an exchange with the person.
+    #[sea_orm(string_value = "answered")]
+    Answered,
 }
 
 /// `newsletter_campaigns.status`.

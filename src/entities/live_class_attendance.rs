@@ -15,6 +15,9 @@ pub struct Model {
     pub chat_messages: i32,
     pub hand_raises: i32,
     pub poll_answers: i32,
+    /// The learner had consented to class recording when a recorded class's attendance was
+    /// reported (always false for a class that is not recorded).
+    pub recording_consent: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

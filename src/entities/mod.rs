@@ -9,6 +9,7 @@
 pub mod audit_entry;
 pub mod auth_session;
 pub mod consent_record;
+pub mod contact_request;
 pub mod course;
 pub mod course_tag;
 pub mod data_export;

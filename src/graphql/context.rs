@@ -11,14 +11,15 @@ use uuid::Uuid;
 
 use super::loaders::Batch;
 use crate::domain::Services;
-use crate::domain::consent::{self, Purpose};
+use crate::domain::consent;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Relations};
 use crate::request::RequestCtx;
 
 /// The batch loaders of one GraphQL request, scoped to its tenant.
 pub struct Loaders {
-    /// Batches "does this person consent to marketing e-mail right now" for the guards.
+    /// Batches "does this person consent to marketing by e-mail, by phone, right now" for the
+    /// guards.
     pub marketing_consent: DataLoader<MarketingConsentLoader>,
     /// Batches nested lists (catalogue, learning, users). Cached for the request, so a list
     /// resolver can prime it with what it already knows (see `catalog::prime`).
@@ -48,22 +49,19 @@ impl Loaders {
     }
 }
 
-/// Batches "does this person consent to marketing e-mail right now" for a whole list.
+/// Batches "does this person consent to marketing by e-mail, by phone, right now" for a whole
+/// list: one query.
 pub struct MarketingConsentLoader {
     services: Services,
     tenant_id: Uuid,
 }
 
 impl Loader<Uuid> for MarketingConsentLoader {
-    type Value = bool;
+    type Value = consent::Marketing;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
-        let given =
-            consent::given_for(&self.services, self.tenant_id, keys, Purpose::MarketingEmail)
-                .await
-                .map_err(Arc::new)?;
-        Ok(keys.iter().map(|k| (*k, given.contains(k))).collect())
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, consent::Marketing>, Self::Error> {
+        consent::marketing_for(&self.services, self.tenant_id, keys).await.map_err(Arc::new)
     }
 }
 

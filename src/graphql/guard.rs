@@ -88,12 +88,14 @@ impl Need<'_> {
         if policy::needs_marketing_consent(&actor)
             && let Some(id) = facts.id
         {
-            facts.marketing_consent = loaders
+            let given = loaders
                 .marketing_consent
                 .load_one(id)
                 .await
                 .map_err(|e| AppError::internal("loading consents", e.to_string()))?
-                .unwrap_or(false);
+                .unwrap_or_default();
+            facts.marketing_consent = given.email;
+            facts.phone_consent = given.phone;
         }
         if policy::needs_applicant_fact(&actor)
             && !self.subject.applicant_known

@@ -42,6 +42,7 @@ mod nodes;
 mod pagination;
 mod privacy;
 mod processing;
+mod prospects;
 mod retention;
 mod shop;
 mod tenant;
@@ -68,6 +69,7 @@ pub struct Query(
     retention::RetentionQuery,
     newsletter::MailQuery,
     campaigns::CampaignQuery,
+    prospects::ProspectQuery,
 );
 
 /// The mutation root.
@@ -85,6 +87,7 @@ pub struct Mutation(
     retention::RetentionMutation,
     newsletter::NewsletterMutation,
     campaigns::CampaignMutation,
+    prospects::ProspectMutation,
 );
 
 pub type PupitreSchema = Schema<Query, Mutation, EmptySubscription>;

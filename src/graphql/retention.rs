@@ -20,6 +20,8 @@ gql_enum!(RetentionRuleGql as "RetentionRule" <=> RuleId {
     /// Accounts without any contract (after the last contact); reported, erased by the
     /// erasure procedure.
     Prospect,
+    /// Prospects' requests for information (after the last exchange).
+    ContactRequests,
     /// Enrollments, progress and attendance (after the end of the contract).
     Contract,
     /// Invoices, credit notes, orders, refunds, payment events (after issue).

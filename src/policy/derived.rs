@@ -222,3 +222,16 @@ pub fn sees_withdrawn_applications(actor: &Actor) -> bool {
 pub fn may_list_audience(actor: &Actor) -> bool {
     staff_columns(actor).any(|c| matrix::cell(Category::MarketingAudience, c).read)
 }
+
+/// Whether `actor` may list requests for information (`contactRequests`): one of their columns
+/// reads `prospects` (support, the privacy officer, and marketing under its consent
+/// condition). Each request listed still goes through `decide`.
+pub fn may_list_prospects(actor: &Actor) -> bool {
+    staff_columns(actor).any(|c| matrix::cell(Category::Prospects, c).read)
+}
+
+/// Whether `actor` lists every request for information, not only those of people who agreed
+/// to be contacted: a column whose `prospects` cell no condition narrows.
+pub fn sees_all_prospects(actor: &Actor) -> bool {
+    reads_everyones(actor, Category::Prospects)
+}

@@ -32,10 +32,12 @@ pub enum Category {
     /// The newsletter's audience as marketing works with it: the address and topics of
     /// subscribers whose consent is current (a person's own subscriptions are `ConsentState`).
     MarketingAudience,
+    /// Prospects' requests for information (contact form): name, address, phone, message.
+    Prospects,
 }
 
 impl Category {
-    pub const ALL: [Category; 14] = [
+    pub const ALL: [Category; 15] = [
         Category::Identity,
         Category::Contact,
         Category::BirthDate,
@@ -50,6 +52,7 @@ impl Category {
         Category::DataSubjectRequests,
         Category::ReviewerNotes,
         Category::MarketingAudience,
+        Category::Prospects,
     ];
 
     /// Stable name used in `docs/ACCESS.md` and in the audit log.
@@ -69,6 +72,7 @@ impl Category {
             Category::DataSubjectRequests => "data_subject_requests",
             Category::ReviewerNotes => "reviewer_notes",
             Category::MarketingAudience => "marketing_audience",
+            Category::Prospects => "prospects",
         }
     }
 
@@ -80,7 +84,8 @@ impl Category {
             | Category::Billing
             | Category::FinancialSituation
             | Category::SupportingDocuments
-            | Category::ReviewerNotes => true,
+            | Category::ReviewerNotes
+            | Category::Prospects => true,
             Category::Identity
             | Category::LearningRecord
             | Category::OrderStatus
@@ -130,10 +135,16 @@ pub enum DataField {
     SubscriberEmail,
     /// A newsletter subscriber's topics, as marketing's audience.
     SubscriberTopics,
+    /// A prospect's name, as given in a request for information.
+    ProspectName,
+    ProspectEmail,
+    ProspectPhone,
+    /// What a prospect asked, and about which course.
+    ProspectMessage,
 }
 
 impl DataField {
-    pub const ALL: [DataField; 30] = [
+    pub const ALL: [DataField; 34] = [
         DataField::Civility,
         DataField::FirstName,
         DataField::LastName,
@@ -164,6 +175,10 @@ impl DataField {
         DataField::ReviewerNote,
         DataField::SubscriberEmail,
         DataField::SubscriberTopics,
+        DataField::ProspectName,
+        DataField::ProspectEmail,
+        DataField::ProspectPhone,
+        DataField::ProspectMessage,
     ];
 
     pub fn category(self) -> Category {
@@ -186,6 +201,23 @@ impl DataField {
             F::RequestStatus | F::RequestDetails => Category::DataSubjectRequests,
             F::ReviewerNote => Category::ReviewerNotes,
             F::SubscriberEmail | F::SubscriberTopics => Category::MarketingAudience,
+            F::ProspectName | F::ProspectEmail | F::ProspectPhone | F::ProspectMessage => {
+                Category::Prospects
+            }
+        }
+    }
+
+    /// The channel through which marketing reaches the person with this field, for the
+    /// `consent` condition: an address needs consent to marketing e-mail, a phone number
+    /// consent to marketing by phone (`marketing_phone`), anything else either.
+    pub fn channel(self) -> Channel {
+        use DataField as F;
+        match self {
+            F::Email | F::SubscriberEmail | F::SubscriberTopics | F::ProspectEmail => {
+                Channel::Email
+            }
+            F::Phone | F::ProspectPhone => Channel::Phone,
+            _ => Channel::Any,
         }
     }
 
@@ -197,6 +229,7 @@ impl DataField {
             DataField::RequestStatus => "status",
             DataField::SubscriberEmail => "subscriber e-mail",
             DataField::SubscriberTopics => "subscriber topics",
+            DataField::Phone => "phone",
             other => other.category().as_str(),
         }
     }
@@ -325,10 +358,20 @@ pub enum Reach {
     Everyone,
 }
 
+/// How marketing reaches a person, for the `consent` condition ([`DataField::channel`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Phone,
+    /// Either channel's consent will do (a name, consent state).
+    Any,
+}
+
 /// Extra conditions a cell may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Condition {
-    /// Only subjects whose consent for the purpose (marketing e-mail) is currently given.
+    /// Only subjects whose consent to marketing through the field's channel is currently given
+    /// ([`DataField::channel`]: e-mail for an address, phone for a phone number).
     Consent,
     /// Only staff accounts (admin manages staff, not learners).
     StaffAccounts,
@@ -409,7 +452,7 @@ fn row(category: Category) -> Row {
         K::Contact => Row {
             subject: RW, guardian: RW, instructor: r_only(&[F::Email], &[]), support: R,
             billing: r_only(&[F::Email, F::BillingAddress], &[]), reviewer: NONE,
-            marketing: r_only(&[F::Email], &[Consent]), privacy_officer: R,
+            marketing: r_only(&[F::Email, F::Phone], &[Consent]), privacy_officer: R,
             admin: with(R, &[StaffAccounts]),
         },
         K::BirthDate => Row {
@@ -466,6 +509,13 @@ fn row(category: Category) -> Row {
             subject: NONE, guardian: NONE, instructor: NONE, support: NONE, billing: NONE,
             reviewer: NONE, marketing: with(R, &[Consent]), privacy_officer: R, admin: NONE,
         },
+        // Requests for information: support answers them (and records each exchange);
+        // marketing reads those who agreed to be contacted, the phone only with consent to
+        // marketing by phone. A prospect has no account to read them through.
+        K::Prospects => Row {
+            subject: NONE, guardian: NONE, instructor: NONE, support: RW, billing: NONE,
+            reviewer: NONE, marketing: with(R, &[Consent]), privacy_officer: R, admin: NONE,
+        },
     }
 }
 
@@ -503,7 +553,7 @@ impl Cell {
             return false;
         }
         self.conditions.iter().all(|c| match c {
-            Condition::Consent => subject.marketing_consent,
+            Condition::Consent => subject.consents(field.channel()),
             Condition::StaffAccounts => subject.is_staff,
             Condition::UntilDecision => op != Op::Write || !subject.decided,
             Condition::Decides => true,

@@ -24,11 +24,11 @@ mod rules;
 pub use actor::{Actor, Role, RoleSet};
 pub use derived::{
     EnrollmentScope, UserRows, enrollments_visible_to, may_erase_applications, may_list_audience,
-    may_manage_guardianship, may_manage_retention, may_read_roster, may_refund, may_review,
-    needs_applicant_fact, needs_marketing_consent, sees_all_applications, sees_all_orders,
-    sees_withdrawn_applications, user_rows,
+    may_list_prospects, may_manage_guardianship, may_manage_retention, may_read_roster, may_refund,
+    may_review, needs_applicant_fact, needs_marketing_consent, sees_all_applications,
+    sees_all_orders, sees_all_prospects, sees_withdrawn_applications, user_rows,
 };
-pub use matrix::{Category, Cell, Column, Condition, DataField, Reach};
+pub use matrix::{Category, Cell, Channel, Column, Condition, DataField, Reach};
 pub use rules::{
     acts_for, may_decide_application, may_grant_role, may_manage_catalogue, may_monitor_mail,
     may_read_client_secret, may_read_processing_record, may_record_mail_feedback,
@@ -69,6 +69,8 @@ pub struct SubjectFacts {
     pub is_staff: bool,
     /// Consent to marketing e-mail is currently given.
     pub marketing_consent: bool,
+    /// Consent to marketing by phone is currently given (`marketing_phone`).
+    pub phone_consent: bool,
     /// Has an equal-opportunity application in review (submitted, under review or decided; not
     /// a draft, not withdrawn): the only people a reviewer may look at.
     pub is_applicant: bool,
@@ -84,6 +86,7 @@ impl SubjectFacts {
             status: SubjectStatus::Active,
             is_staff: false,
             marketing_consent: false,
+            phone_consent: false,
             is_applicant: false,
             decided: false,
         }
@@ -92,6 +95,16 @@ impl SubjectFacts {
     /// Tenant-wide data without a single subject.
     pub fn tenant_wide() -> Self {
         SubjectFacts { id: None, ..SubjectFacts::person(Uuid::nil()) }
+    }
+
+    /// Whether the person consents to marketing through `channel` now (for [`Channel::Any`],
+    /// through either).
+    pub fn consents(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.marketing_consent,
+            Channel::Phone => self.phone_consent,
+            Channel::Any => self.marketing_consent || self.phone_consent,
+        }
     }
 }
 

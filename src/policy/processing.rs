@@ -85,6 +85,14 @@ fn purposes_and_basis(category: Category) -> (&'static [&'static str], &'static 
             &["newsletter campaigns to subscribers who consented to their topic"],
             "consent (art. 6(1)(a)), confirmed by double opt-in",
         ),
+        Category::Prospects => (
+            &[
+                "answering requests for information",
+                "commercial contact with prospects who agreed to it",
+            ],
+            "pre-contractual steps at the person's request (art. 6(1)(b)); consent for other \
+             offers (art. 6(1)(a))",
+        ),
     }
 }
 
@@ -105,7 +113,8 @@ fn recipients(category: Category) -> &'static [&'static str] {
         | Category::AccessLogAboutMe
         | Category::AuditLog
         | Category::DataSubjectRequests
-        | Category::MarketingAudience => &[],
+        | Category::MarketingAudience
+        | Category::Prospects => &[],
     }
 }
 

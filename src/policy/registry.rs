@@ -297,6 +297,7 @@ const DOCUMENTS: Holds = Holds::Data(Category::SupportingDocuments);
 const CONSENT: Holds = Holds::Data(Category::ConsentState);
 const AUDIT: Holds = Holds::Data(Category::AuditLog);
 const REQUESTS: Holds = Holds::Data(Category::DataSubjectRequests);
+const PROSPECTS: Holds = Holds::Data(Category::Prospects);
 
 const fn via(table: &'static str) -> Holds {
     Holds::OwnerVia { table }
@@ -453,6 +454,7 @@ pub const TABLES: &[Table] = &[
             col("chat_messages", LEARNING),
             col("hand_raises", LEARNING),
             col("poll_answers", LEARNING),
+            col("recording_consent", CONSENT),
         ],
         export: true,
         erasure: Erasure::Delete,
@@ -674,6 +676,30 @@ pub const TABLES: &[Table] = &[
         export: true,
         erasure: Erasure::Delete,
         retention: Retention::NewsletterAudience,
+    },
+    // A request for information is about the owner of its address: the account of a
+    // signed-in requester, and always the keyed hash of the address (the suppression list's).
+    Table {
+        name: "contact_requests",
+        about: "prospects' requests for information: name, address, phone, message, contact choices",
+        columns: &[
+            col("user_id", OWNER),
+            col("email_hash", Holds::OwnerHash),
+            col("name", PROSPECTS),
+            col("email", PROSPECTS),
+            col("phone", PROSPECTS),
+            col("course_id", PROSPECTS),
+            col("message", PROSPECTS),
+            col("locale", PROSPECTS),
+            col("contact_consent", CONSENT),
+            col("phone_consent", CONSENT),
+            col("consent_policy_version", CONSENT),
+            col("status", PROSPECTS),
+            col("last_contact_at", PROSPECTS),
+        ],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Prospect,
     },
     // A campaign's text and counts; its recipients are outbox rows (ids only). The author is
     // a staff member, named by id only and cleared when that account goes.

@@ -24,6 +24,8 @@ pub enum RuleId {
     /// Accounts without any contract, 3 years after the last contact (reported only: account
     /// erasure carries them out).
     Prospect,
+    /// Prospects' requests for information (contact form), 3 years after the last contact.
+    ContactRequests,
     /// Enrollments (and their progress and attendance), 10 years after the end of the contract.
     Contract,
     /// Invoices, credit notes, orders and their lines, refunds and payment events, 10 years
@@ -44,10 +46,11 @@ pub enum RuleId {
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 11] = [
+    pub const ALL: [RuleId; 12] = [
         RuleId::Recording,
         RuleId::EqualOpportunity,
         RuleId::Prospect,
+        RuleId::ContactRequests,
         RuleId::Contract,
         RuleId::Accounting,
         RuleId::CookieConsent,
@@ -64,6 +67,7 @@ impl RuleId {
             RuleId::Recording => "recording",
             RuleId::EqualOpportunity => "equal_opportunity",
             RuleId::Prospect => "prospect",
+            RuleId::ContactRequests => "contact_requests",
             RuleId::Contract => "contract",
             RuleId::Accounting => "accounting",
             RuleId::CookieConsent => "cookie_consent",
@@ -184,6 +188,22 @@ pub const RULES: &[Rule] = &[
                      one season of courses",
         },
         describe: "accounts without any contract are due for erasure this many days after the last contact (reported; account erasure carries it out)",
+    },
+    Rule {
+        id: RuleId::ContactRequests,
+        class: Retention::Prospect,
+        tables: &["contact_requests"],
+        clock: Clock::SinceLastContact,
+        action: Action::Delete,
+        default_days: 3 * 365,
+        bounds: Bounds {
+            min_days: 365,
+            max_days: 3 * 365,
+            ends_only: false,
+            reason: "prospects: at most 3 years after the last contact (CNIL); at least 1 year, \
+                     one season of courses",
+        },
+        describe: "requests for information (contact form) are deleted this many days after the last exchange",
     },
     Rule {
         id: RuleId::Contract,

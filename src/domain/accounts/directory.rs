@@ -13,7 +13,7 @@ use super::UserRecord;
 use super::roles::{held_roles, roles_of};
 use crate::domain::Services;
 use crate::domain::audit::{self, AuditRecord};
-use crate::domain::consent::{self, Purpose};
+use crate::domain::consent;
 use crate::domain::tenancy::scoped;
 use crate::entities::enums::{AccountStatus, StoredRole};
 use crate::entities::{user, user_role};
@@ -93,14 +93,13 @@ pub async fn list_users(
                     .into_tuple()
                     .all(&services.db)
                     .await?;
+                // Either channel's consent lists the person (`identity` reads through
+                // `Channel::Any`); each field is still guarded by its own channel.
                 allowed.extend(
-                    consent::given_for(
-                        services,
-                        actor.tenant_id,
-                        &candidates,
-                        Purpose::MarketingEmail,
-                    )
-                    .await?,
+                    consent::marketing_for(services, actor.tenant_id, &candidates)
+                        .await?
+                        .into_iter()
+                        .filter_map(|(u, m)| (m.email || m.phone).then_some(u)),
                 );
             }
             q = q.filter(user::Column::Id.is_in(allowed));

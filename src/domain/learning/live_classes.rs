@@ -3,7 +3,10 @@
 //! to the session's live learners and its instructor until the tenant's retention ends.
 //!
 //! Attendance is replaced as a whole for the participants of a report, in one transaction;
-//! every participant must be enrolled in the session. Who may watch a recording is
+//! every participant must be enrolled in the session. For a recorded class each attendance row
+//! keeps whether the learner had consented to class recording (`class_recording` in the consent
+//! ledger) when it was reported, so the report tells who declined; learners see the recording
+//! notice of their session ([`recording_notice`]) with the virtual room's link. Who may watch a recording is
 //! `policy::may_watch_recording`; this file only gathers what that rule needs.
 
 use std::collections::{HashMap, HashSet};
@@ -19,6 +22,7 @@ use super::enrollments::roster;
 use crate::domain::Services;
 use crate::domain::batch::group;
 use crate::domain::catalog;
+use crate::domain::consent::{self, Purpose};
 use crate::domain::tenancy::scoped;
 use crate::domain::types::HttpsUrl;
 use crate::entities::{enrollment, live_class, live_class_attendance};
@@ -143,6 +147,20 @@ pub async fn record_live_class(
     if recording_ref.is_some() && !lc.recorded {
         return Err(AppError::bad_input("input.recordingRef", "this live class is not recorded"));
     }
+    // Who had agreed to be recorded, as the report arrives (nobody, for a class not recorded).
+    let consenting: HashSet<Uuid> = if lc.recorded {
+        let learners: Vec<Uuid> = participants.iter().map(|p| p.learner_id).collect();
+        consent::current_for_users(services, actor.tenant_id, &learners)
+            .await?
+            .into_iter()
+            .filter(|(_, states)| {
+                states.iter().any(|c| c.purpose == Purpose::ClassRecording && c.granted)
+            })
+            .map(|(u, _)| u)
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let tenant_id = actor.tenant_id;
     services
         .db
@@ -164,6 +182,7 @@ pub async fn record_live_class(
                         chat_messages: Set(p.chat_messages),
                         hand_raises: Set(p.hand_raises),
                         poll_answers: Set(p.poll_answers),
+                        recording_consent: Set(consenting.contains(&p.learner_id)),
                     })
                     .exec_without_returning(txn)
                     .await?;
@@ -244,4 +263,52 @@ pub fn recording(
     }
     let expired = recording_expires_at(lc, retention_days) <= now;
     Ok(if expired { None } else { lc.recording_ref.clone() })
+}
+
+/// What a learner is told about the recording of their session's live classes, in `language`
+/// (`fr` or `en`): `None` when none of them is recorded. `consented` is the learner's current
+/// `class_recording` consent.
+pub fn recording_notice(
+    recorded: bool,
+    consented: bool,
+    retention_days: i64,
+    language: &str,
+) -> Option<String> {
+    if !recorded {
+        return None;
+    }
+    Some(match (language, consented) {
+        ("en", true) => format!(
+            "The live classes of this session are recorded. The recording is for the \
+             session's learners and its instructor only and is deleted {retention_days} days \
+             after the class. You agreed to be recorded; you may withdraw that consent at any time."
+        ),
+        ("en", false) => format!(
+            "The live classes of this session are recorded. The recording is for the \
+             session's learners and its instructor only and is deleted {retention_days} days \
+             after the class. You have not agreed to be recorded: your instructor is told, and \
+             you may keep your camera and microphone off while recording, or give your consent \
+             in your privacy settings."
+        ),
+        (_, true) => format!(
+            "Les classes virtuelles de cette session sont enregistrées. L'enregistrement est \
+             réservé aux participants de la session et à son formateur, et supprimé \
+             {retention_days} jours après la classe. Vous avez accepté d'être enregistré(e) ; \
+             vous pouvez retirer ce consentement à tout moment."
+        ),
+        (_, false) => format!(
+            "Les classes virtuelles de cette session sont enregistrées. L'enregistrement est \
+             réservé aux participants de la session et à son formateur, et supprimé \
+             {retention_days} jours après la classe. Vous n'avez pas accepté d'être \
+             enregistré(e) : votre formateur en est informé, et vous pouvez garder caméra et \
+             micro coupés pendant l'enregistrement, ou donner votre accord dans vos \
+             préférences de confidentialité."
+        ),
+    })
+}
+
+/// Whether any live class of `classes` still to end after `now` is recorded: the notice a
+/// learner sees before joining.
+pub fn records_upcoming(classes: &[live_class::Model], now: DateTime<Utc>) -> bool {
+    classes.iter().any(|c| c.recorded && c.ends_at > now)
 }

@@ -34,7 +34,8 @@ pub use enrollments::{
 };
 pub use live_classes::{
     LiveClassDraft, LiveClassRecord, Participation, attendance_of, live_classes_of,
-    record_live_class, recording, recording_expires_at, schedule_live_class,
+    record_live_class, recording, recording_expires_at, recording_notice, records_upcoming,
+    schedule_live_class,
 };
 pub use progress::{complete_lesson, completions_of};
 pub use seats::{

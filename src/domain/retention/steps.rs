@@ -84,6 +84,7 @@ pub enum Step {
     RecordingRefs,
     Applications,
     Prospects,
+    ContactRequests,
     Enrollments,
     Attendance,
     Invoices,
@@ -126,10 +127,11 @@ fn session_ended(alias: &str) -> String {
 
 impl Step {
     /// In order: a step may rely on an earlier one (attendance after enrollments).
-    pub const ALL: [Step; 15] = [
+    pub const ALL: [Step; 16] = [
         Step::RecordingRefs,
         Step::Applications,
         Step::Prospects,
+        Step::ContactRequests,
         Step::Enrollments,
         Step::Attendance,
         Step::Invoices,
@@ -149,6 +151,7 @@ impl Step {
             Step::RecordingRefs => RuleId::Recording,
             Step::Applications => RuleId::EqualOpportunity,
             Step::Prospects => RuleId::Prospect,
+            Step::ContactRequests => RuleId::ContactRequests,
             Step::Enrollments | Step::Attendance => RuleId::Contract,
             Step::Invoices | Step::Orders | Step::PaymentEvents => RuleId::Accounting,
             Step::CookieConsents => RuleId::CookieConsent,
@@ -165,6 +168,7 @@ impl Step {
             Step::RecordingRefs => "live_classes",
             Step::Applications => "eo_applications",
             Step::Prospects => "users",
+            Step::ContactRequests => "contact_requests",
             Step::Enrollments => "enrollments",
             Step::Attendance => "live_class_attendance",
             Step::Invoices => "invoices",
@@ -210,7 +214,7 @@ impl Step {
     /// instead of scanning the table past the rows earlier batches left dead.
     fn order(self) -> Option<&'static str> {
         match self {
-            Step::Applications => Some("last_contact_at"),
+            Step::Applications | Step::ContactRequests => Some("last_contact_at"),
             Step::Invoices => Some("issued_at"),
             Step::Orders => Some("created_at"),
             Step::CookieConsents => Some("recorded_at"),
@@ -235,7 +239,9 @@ impl Step {
             Step::RecordingRefs => {
                 "x.tenant_id = $1 AND x.recording_ref IS NOT NULL AND x.ends_at < $2".into()
             }
-            Step::Applications => "x.tenant_id = $1 AND x.last_contact_at < $2".into(),
+            Step::Applications | Step::ContactRequests => {
+                "x.tenant_id = $1 AND x.last_contact_at < $2".into()
+            }
             Step::Prospects => format!(
                 "u.tenant_id = $1 AND u.status <> {erased} \
                  AND COALESCE(u.last_contact_at, u.created_at) < $2 \

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::catalog::SessionNode;
 use super::user::UserNode;
 use crate::domain::accounts::UserRecord;
+use crate::domain::consent::Purpose;
 use crate::domain::learning::{self, EnrollmentStatus};
 use crate::domain::types;
 use crate::entities::{enrollment, live_class, live_class_attendance};
@@ -18,7 +19,7 @@ use crate::graphql::context::{loaders, request, services};
 use crate::graphql::guard::{Need, Subject};
 use crate::graphql::loaders::{
     CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById,
-    SessionLiveClasses,
+    SessionLiveClasses, UserConsents,
 };
 use crate::policy::DataField;
 
@@ -64,6 +65,59 @@ impl AttendanceNode {
     async fn poll_answers(&self) -> i32 {
         self.0.poll_answers
     }
+    /// Whether the learner had agreed to be recorded (`CLASS_RECORDING`) when the attendance of
+    /// this recorded class was reported; `false` marks who declined (and every participant of
+    /// a class that is not recorded).
+    async fn recording_consent(&self) -> bool {
+        self.0.recording_consent
+    }
+}
+
+/// The virtual room of a live enrollment, with the recording notice the learner must see
+/// before joining.
+pub struct VirtualClassroom {
+    join_url: Option<String>,
+    recorded: bool,
+    consented: bool,
+    retention_days: i64,
+}
+
+#[Object]
+impl VirtualClassroom {
+    /// The link to the room.
+    async fn join_url(&self) -> Option<&str> {
+        self.join_url.as_deref()
+    }
+    /// Whether a live class of the session still to come is recorded.
+    async fn recorded(&self) -> bool {
+        self.recorded
+    }
+    /// The learner's current consent to class recording (`CLASS_RECORDING`).
+    async fn recording_consent(&self) -> bool {
+        self.consented
+    }
+    /// How many days recordings are kept after a class.
+    async fn recording_retention_days(&self) -> i32 {
+        i32::try_from(self.retention_days).unwrap_or(i32::MAX)
+    }
+    /// The recording notice, in French (`fr`, default) or English (`en`); `null` when nothing
+    /// is recorded.
+    async fn notice(
+        &self,
+        #[graphql(default = "fr")] language: String,
+    ) -> async_graphql::Result<Option<String>> {
+        let lang = match language.as_str() {
+            "fr" | "en" => language.as_str(),
+            _ => return Err(AppError::bad_input("language", "must be `fr` or `en`")).gql(),
+        };
+        Ok(learning::recording_notice(self.recorded, self.consented, self.retention_days, lang))
+    }
+}
+
+/// Whether `learner` consents to class recording now (batched per request).
+async fn recording_consent_of(ctx: &Context<'_>, learner: Uuid) -> async_graphql::Result<bool> {
+    let states = loaders(ctx).gql()?.load(UserConsents(learner)).await.gql()?.unwrap_or_default();
+    Ok(states.iter().any(|c| c.purpose == Purpose::ClassRecording && c.granted))
 }
 
 /// A learner's place in a session.
@@ -148,6 +202,33 @@ impl EnrollmentNode {
             .gql()?
             .and_then(|s| served_link(s.virtual_room)))
     }
+    /// The virtual room with the recording notice (`CLASS_RECORDING`), for a live enrollment of
+    /// a virtual-class session; `null` otherwise.
+    async fn virtual_classroom(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<VirtualClassroom>> {
+        if !self.0.status.is_live() {
+            return Ok(None);
+        }
+        let batch = loaders(ctx).gql()?;
+        let Some(join_url) = batch
+            .load(SessionById(self.0.session_id))
+            .await
+            .gql()?
+            .and_then(|s| served_link(s.virtual_room))
+        else {
+            return Ok(None);
+        };
+        let classes = batch.load(SessionLiveClasses(self.0.session_id)).await.gql()?;
+        let now = services(ctx).gql()?.clock.now();
+        Ok(Some(VirtualClassroom {
+            join_url: Some(join_url),
+            recorded: learning::records_upcoming(&classes.unwrap_or_default(), now),
+            consented: recording_consent_of(ctx, self.0.learner_id).await?,
+            retention_days: request(ctx).gql()?.tenant.recording_retention_days,
+        }))
+    }
 }
 
 /// One learner of a session, as its instructor (or support) sees them. Every field is the
@@ -191,6 +272,13 @@ impl RosterEntry {
         attendance_in_session(ctx, self.enrollment.learner_id, self.enrollment.session_id)
             .await
             .map(Some)
+    }
+    /// Whether the learner agrees, now, to their participation being recorded
+    /// (`CLASS_RECORDING`): the instructor of a recorded class must know who declined. Part of
+    /// the attendance record (same access).
+    #[graphql(guard = "Need::read(&self.subject, DataField::Attendance)")]
+    async fn recording_consent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        recording_consent_of(ctx, self.enrollment.learner_id).await.map(Some)
     }
 }
 

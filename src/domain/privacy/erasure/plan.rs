@@ -77,7 +77,7 @@ pub(super) fn hashes_of(
                 }
                 h
             }
-            "marketing_suppressions" | "newsletter_subscriptions" => {
+            "marketing_suppressions" | "newsletter_subscriptions" | "contact_requests" => {
                 email.map(|e| suppression::email_hash(services, tenant_id, e)).into_iter().collect()
             }
             other => {

@@ -240,6 +240,16 @@ fn french(cat: Category) -> CategoryText {
             "consentement (art. 6(1)(a)), confirmé par double opt-in",
             &[],
         ),
+        Category::Prospects => (
+            "demandes d'information",
+            &[
+                "répondre à vos demandes d'information",
+                "vous présenter nos autres offres si vous l'avez accepté",
+            ],
+            "mesures précontractuelles prises à votre demande (art. 6(1)(b)) ; consentement pour \
+             nos autres offres (art. 6(1)(a))",
+            &[],
+        ),
     };
     CategoryText {
         name: name.to_owned(),
