@@ -138,10 +138,10 @@ impl Application {
         let max_connections = settings.max_connections_per_worker.max(1);
         let jobs_every = settings.jobs_interval_secs;
         let workers = settings.workers.max(1);
-        let microcache = http::microcache::MicroCache::new(
+        let microcache = Arc::new(http::microcache::MicroCache::new(
             std::time::Duration::from_millis(settings.response_cache_ms),
             2_000,
-        );
+        ));
         let state = web::Data::new(AppState {
             services: services.clone(),
             schema,

@@ -210,7 +210,12 @@ const APPLICATION: &[Probe] = &[
 const ROSTER: &[Probe] = &[
     probe("status", "", Guard::Field("enrollments")),
     probe("progress", " { percent }", Guard::Field("progress")),
-    probe("attendance", " { liveClassId talkSeconds }", Guard::Field("attendance")),
+    probe(
+        "attendance",
+        " { liveClassId talkSeconds recordingConsent }",
+        Guard::Field("attendance"),
+    ),
+    probe("recordingConsent", "", Guard::Field("attendance")),
 ];
 
 /// Tenant-wide: the whole audit log.
@@ -256,6 +261,7 @@ struct Person {
     roles: Vec<String>,
     birth_date: Option<NaiveDate>,
     marketing_consent: bool,
+    phone_consent: bool,
 }
 
 impl Person {
@@ -319,14 +325,16 @@ impl World {
             roles.entry(get(&r, "user_id")).or_default().push(get(&r, "role"));
         }
         // The consent ledger: the latest record per person is their current consent.
-        let mut consent: HashMap<Uuid, (DateTime<Utc>, Uuid, bool)> = HashMap::new();
-        for r in rows("SELECT id, subject_user_id, granted, recorded_at FROM consent_records WHERE purpose = 'marketing_email' AND subject_user_id IS NOT NULL").await {
+        let mut consent: HashMap<(Uuid, String), (DateTime<Utc>, Uuid, bool)> = HashMap::new();
+        for r in rows("SELECT id, subject_user_id, purpose, granted, recorded_at FROM consent_records WHERE purpose IN ('marketing_email', 'marketing_phone') AND subject_user_id IS NOT NULL").await {
             let entry = (get::<DateTime<Utc>>(&r, "recorded_at"), get::<Uuid>(&r, "id"), get::<bool>(&r, "granted"));
-            let user: Uuid = get(&r, "subject_user_id");
-            if consent.get(&user).is_none_or(|c| (c.0, c.1) < (entry.0, entry.1)) {
-                consent.insert(user, entry);
+            let key = (get::<Uuid>(&r, "subject_user_id"), get::<String>(&r, "purpose"));
+            if consent.get(&key).is_none_or(|c| (c.0, c.1) < (entry.0, entry.1)) {
+                consent.insert(key, entry);
             }
         }
+        let given =
+            |id: Uuid, purpose: &str| consent.get(&(id, purpose.to_owned())).is_some_and(|c| c.2);
         let people = rows("SELECT id, email, status, birth_date FROM users")
             .await
             .iter()
@@ -338,7 +346,8 @@ impl World {
                     status: get(r, "status"),
                     roles: roles.remove(&id).unwrap_or_default(),
                     birth_date: get(r, "birth_date"),
-                    marketing_consent: consent.get(&id).is_some_and(|c| c.2),
+                    marketing_consent: given(id, "marketing_email"),
+                    phone_consent: given(id, "marketing_phone"),
                 };
                 (id, person)
             })
@@ -512,7 +521,16 @@ fn documented_read(
         open && cell.read
             && (cell.fields.is_empty() || cell.fields.iter().any(|f| f == label))
             && cell.conditions.iter().all(|c| match c.as_str() {
-                "consent" => subject.marketing_consent,
+                // "through the field's channel: an e-mail address (and a subscriber's topics)
+                // needs consent to marketing e-mail, a phone number consent to marketing by
+                // phone, any other field either of the two".
+                "consent" => match label {
+                    "phone" | "prospect phone" => subject.phone_consent,
+                    "e-mail" | "subscriber e-mail" | "subscriber topics" | "prospect e-mail" => {
+                        subject.marketing_consent
+                    }
+                    _ => subject.marketing_consent || subject.phone_consent,
+                },
                 "staff accounts" => world.is_staff_account(doc, subject),
                 // Conditions on writing and deciding; reading is not narrowed by them.
                 "until decision" | "decides" => true,
@@ -1250,6 +1268,16 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     // `marketingAudience` (`may_list_audience`), each subscriber decided by `policy::decide`;
     // tests/campaigns.rs checks who gets FORBIDDEN.
     ("AudienceMember", Kind::Inner),
+    // Requests for information (`prospects`): reached only through `contactRequests`
+    // (`may_list_prospects`), each field of each request decided by `policy::decide` in the
+    // domain (a prospect is no `User` to walk); tests/prospects.rs checks every role.
+    ("ContactRequest", Kind::Inner),
+    ("ContactRequestConnection", Kind::Inner),
+    ("ContactRequestEdge", Kind::Inner),
+    ("RequestInformationPayload", Kind::Action),
+    ("RecordContactExchangePayload", Kind::Action),
+    // The room's link and the recording notice of one's own live enrollment.
+    ("VirtualClassroom", Kind::Inner),
 ];
 
 /// Fields of the types that mix kinds, other than the walked (personal) ones.
@@ -1274,6 +1302,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "undeliveredMail", Kind::Rule),
     ("Query", "campaigns", Kind::Rule),
     ("Query", "marketingAudience", Kind::Rule),
+    ("Query", "contactRequests", Kind::Rule),
     ("User", "id", Kind::Public),
     ("Order", "id", Kind::Public),
     // When an order was made, like its id, goes to whoever reaches the order (`sees_all_orders`).

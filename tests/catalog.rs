@@ -452,6 +452,34 @@ async fn the_micro_cache_serves_public_reads_for_a_second_and_nothing_personal()
     );
 }
 
+/// Issue 13, item 2: concurrent misses for one public response run it once (single-flight),
+/// and at an expiry one request refreshes it while the others are served the previous one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_execute_once_and_an_expiry_is_refreshed_by_one_request() {
+    let app = TestApp::sqlite_with(|s| s.response_cache_ms = 300).await;
+    let q = "query($n: Int!) { courses(first: $n) { edges { node { slug tags sessions { seatsLeft } } } } }";
+    app.gql(None, "{ __typename }", json!({})).await.assert_ok();
+    // What one execution costs.
+    let before = app.app_statements.get();
+    app.gql(None, q, json!({ "n": 4 })).await.assert_ok();
+    let one = app.app_statements.get() - before;
+    assert!(one > 0);
+    // Thirty at once for a key nobody asked for yet: one execution, the same answer for all.
+    let before = app.app_statements.get();
+    let answers = common::race(30, |_| app.gql(None, q, json!({ "n": 6 }))).await;
+    assert_eq!(app.app_statements.get() - before, one, "thirty concurrent misses, one execution");
+    assert!(answers.iter().all(|a| a.status == 200 && a.body == answers[0].body));
+    // Expired (300 ms) but within the stale window: thirty at once, one refresh.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let before = app.app_statements.get();
+    let answers = common::race(30, |_| app.gql(None, q, json!({ "n": 6 }))).await;
+    assert_eq!(app.app_statements.get() - before, one, "one request refreshed the entry");
+    assert!(answers.iter().all(|a| a.body == answers[0].body));
+    let before = app.app_statements.get();
+    app.gql(None, q, json!({ "n": 6 })).await.assert_ok();
+    assert_eq!(app.app_statements.get(), before, "the refreshed entry is served");
+}
+
 on_both_databases!(
     visitors_filter_sort_and_page_through_the_published_catalogue,
     drafts_are_invisible_to_visitors_and_visible_to_admins,

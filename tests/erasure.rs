@@ -187,6 +187,13 @@ async fn an_erased_learner_leaves_nothing_personal_outside_the_rows_kept(
         )
         .await;
     assert_eq!(sub.assert_ok()["subscribeNewsletter"]["accepted"], true, "{}", sub.body);
+    // Two requests for information: one signed in, one sent anonymously with her address (found
+    // by its keyed hash), with her phone.
+    let ask = "mutation($input: RequestInformationInput!) { requestInformation(input: $input) { received } }";
+    let form = json!({ "name": "Léa Martin", "email": "lea.martin@demo.pupitre.test", "phone": "+33612345001",
+        "message": "Une question sur les sessions.", "contactConsent": true, "phoneConsent": true });
+    app.gql(Some(&lea_token), ask, json!({ "input": form })).await.assert_ok();
+    app.gql(None, ask, json!({ "input": form })).await.assert_ok();
     let session = paid_session(&app, "erasure-unpaid", 1).await;
     let order = app
         .gql(
@@ -243,6 +250,8 @@ async fn an_erased_learner_leaves_nothing_personal_outside_the_rows_kept(
     assert_eq!(table(report, "auth_sessions")["outcome"], "ERASED");
     let subs = table(report, "newsletter_subscriptions");
     assert_eq!((subs["outcome"].clone(), subs["rows"].clone()), (json!("ERASED"), json!(1)));
+    let asked = table(report, "contact_requests");
+    assert_eq!((asked["outcome"].clone(), asked["rows"].clone()), (json!("ERASED"), json!(2)));
     assert_eq!(table(report, "audit_log")["outcome"], "PSEUDONYMISED");
     assert_eq!(table(report, "consent_records")["outcome"], "PSEUDONYMISED");
     let inv = table(report, "invoices");

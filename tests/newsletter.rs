@@ -232,13 +232,62 @@ async fn bad_input_names_its_field(app: TestApp) {
             "input.locale",
         ),
     ];
+    let outbox = app.count("outbox").await;
     for (input, field) in cases {
         app.gql_with(None, &[TENANT], SUBSCRIBE, json!({ "input": input }))
             .await
             .assert_bad_input(field);
     }
     assert_eq!(app.count("newsletter_subscriptions").await, 0);
-    assert_eq!(app.count("outbox").await, app.count("outbox").await);
+    assert_eq!(app.count("outbox").await, outbox, "no confirmation queued");
+}
+
+/// The retention of subscriptions: an unconfirmed one goes when its link expires (7 days), any
+/// other 3 years after the last interaction.
+async fn subscriptions_go_when_unconfirmed_or_three_years_after_the_last_interaction(app: TestApp) {
+    subscribe(&app, "pending@example.org", "fr").await.assert_ok();
+    let tenant = app.services().tenants.by_slug("demo").await.expect("tenant").expect("demo").id;
+    let now = app.clock.now();
+    let (conn, _) = pupitre::db::connect(&app.settings().database_url, 1).await.expect("connect");
+    for (name, last) in [
+        ("old", now - chrono::Duration::days(3 * 365 + 1)),
+        ("recent", now - chrono::Duration::days(1)),
+    ] {
+        use pupitre::entities::newsletter_subscription as ns;
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        ns::Entity::insert(ns::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            tenant_id: Set(tenant),
+            user_id: Set(None),
+            email: Set(format!("{name}@example.org")),
+            email_hash: Set(format!("hash-{name}")),
+            topics: Set("[\"courses\"]".into()),
+            locale: Set("fr".into()),
+            status: Set(ns::NewsletterStatus::Subscribed),
+            confirm_token_hash: Set(None),
+            confirm_expires_at: Set(None),
+            consented_at: Set(Some(last)),
+            consent_source: Set(Some("form".into())),
+            consent_policy_version: Set(None),
+            consent_topics: Set(None),
+            unsubscribed_at: Set(None),
+            last_interaction_at: Set(last),
+            created_at: Set(last),
+            soft_bounces: Set(0),
+        })
+        .exec_without_returning(&conn)
+        .await
+        .expect("inserted");
+    }
+    let sweep = || pupitre::domain::newsletter::sweep(app.services(), 500);
+    assert_eq!(sweep().await.expect("sweep"), 1, "the old subscription");
+    assert_eq!(app.count("newsletter_subscriptions WHERE email = 'old@example.org'").await, 0);
+    assert_eq!(app.count("newsletter_subscriptions").await, 2);
+    app.clock.advance_secs(7 * 24 * 3600 + 60);
+    assert_eq!(sweep().await.expect("sweep"), 1, "the expired confirmation");
+    assert_eq!(app.count("newsletter_subscriptions WHERE email = 'pending@example.org'").await, 0);
+    assert_eq!(app.count("newsletter_subscriptions WHERE email = 'recent@example.org'").await, 1);
+    assert_eq!(sweep().await.expect("sweep"), 0, "idempotent");
 }
 
 async fn billing_instructors_and_reviewers_see_no_subscription(app: TestApp) {
@@ -274,6 +323,7 @@ mod both {
     use super::*;
     on_both_databases!(
         bad_input_names_its_field,
-        billing_instructors_and_reviewers_see_no_subscription
+        billing_instructors_and_reviewers_see_no_subscription,
+        subscriptions_go_when_unconfirmed_or_three_years_after_the_last_interaction
     );
 }

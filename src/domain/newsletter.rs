@@ -533,12 +533,13 @@ pub async fn of_people(
     services: &Services,
     tenant_id: Uuid,
     people: &[Uuid],
-) -> AppResult<Vec<ns::Model>> {
-    Ok(scoped::<ns::Entity>(tenant_id)
+) -> AppResult<std::collections::HashMap<Uuid, Vec<ns::Model>>> {
+    let rows = scoped::<ns::Entity>(tenant_id)
         .filter(ns::Column::UserId.is_in(people.iter().copied()))
         .order_by_asc(ns::Column::CreatedAt)
         .all(&services.db)
-        .await?)
+        .await?;
+    Ok(crate::domain::batch::group(rows.into_iter().filter_map(|r| Some((r.user_id?, r))), |x| x))
 }
 
 /// Queues one newsletter issue with its own text to subscription `id` (campaigns queue theirs

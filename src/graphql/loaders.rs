@@ -11,10 +11,10 @@ use uuid::Uuid;
 use crate::domain::Services;
 use crate::domain::accounts::{self, UserRecord};
 use crate::domain::consent::{self, ConsentState};
-use crate::domain::{catalog, equal_opportunity, learning, shop};
+use crate::domain::{catalog, equal_opportunity, learning, newsletter, shop};
 use crate::entities::{
     course, enrollment, eo_document, invoice, lesson, live_class, live_class_attendance,
-    order_line, refund, session,
+    newsletter_subscription, order_line, refund, session,
 };
 use crate::error::AppError;
 
@@ -49,7 +49,8 @@ key!(
     OrderRefunds,
     ApplicationDocuments,
     InReview,
-    PendingRoles
+    PendingRoles,
+    PersonSubscriptions
 );
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
@@ -92,4 +93,5 @@ loader!(OrderInvoices => Vec<invoice::Model>, |b, ids| shop::invoice::invoices_o
 loader!(OrderRefunds => Vec<refund::Model>, |b, ids| shop::refund::refunds_of(&b.services, b.tenant_id, &ids));
 loader!(InReview => bool, |b, ids| equal_opportunity::in_review_applicants(&b.services, b.tenant_id, &ids));
 loader!(PendingRoles => crate::policy::RoleSet, |b, ids| accounts::pending_roles_of(&b.services, b.tenant_id, &ids));
+loader!(PersonSubscriptions => Vec<newsletter_subscription::Model>, |b, ids| newsletter::of_people(&b.services, b.tenant_id, &ids));
 loader!(ApplicationDocuments => Vec<eo_document::Model>, |b, ids| equal_opportunity::documents_of(&b.services, b.tenant_id, &ids));

@@ -40,7 +40,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     /// Public catalogue responses, kept for a second (see [`microcache`]).
-    pub microcache: microcache::MicroCache,
+    pub microcache: Arc<microcache::MicroCache>,
 }
 
 /// The id of one HTTP request, echoed in `X-Request-Id` and in every GraphQL error.

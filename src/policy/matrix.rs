@@ -230,6 +230,10 @@ impl DataField {
             DataField::SubscriberEmail => "subscriber e-mail",
             DataField::SubscriberTopics => "subscriber topics",
             DataField::Phone => "phone",
+            DataField::ProspectName => "prospect name",
+            DataField::ProspectEmail => "prospect e-mail",
+            DataField::ProspectPhone => "prospect phone",
+            DataField::ProspectMessage => "prospect message",
             other => other.category().as_str(),
         }
     }

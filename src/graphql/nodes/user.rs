@@ -14,7 +14,7 @@ use crate::graphql::consent::ConsentStateGql;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::guard::{Need, Subject};
 use crate::graphql::loaders::{
-    GuardianWards, LearnerEnrollments, PendingRoles, SessionById, UserConsents,
+    GuardianWards, LearnerEnrollments, PendingRoles, PersonSubscriptions, SessionById, UserConsents,
 };
 use crate::graphql::pagination::page_args;
 use crate::policy::{self, Actor, DataField, Role};
@@ -270,14 +270,12 @@ impl UserNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Vec<crate::graphql::newsletter::SubscriptionNode>>> {
-        let s = services(ctx).gql()?;
-        let rows = crate::domain::newsletter::of_people(
-            s,
-            self.record.user.tenant_id,
-            &[self.record.user.id],
-        )
-        .await
-        .gql()?;
+        let rows = loaders(ctx)
+            .gql()?
+            .load(PersonSubscriptions(self.record.user.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         Ok(Some(rows.into_iter().map(crate::graphql::newsletter::SubscriptionNode).collect()))
     }
 

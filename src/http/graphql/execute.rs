@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use async_graphql::parser::types::OperationType;
 use serde_json::Value;
 
-use super::parse::operation_type;
+use super::parse::operation_type_of;
 use crate::error::ErrorCode;
 use crate::http::respond::{Media, app_error_response};
 use crate::http::viewer::authenticate;
@@ -121,19 +121,36 @@ pub(super) async fn execute(
         }
         _ => None,
     };
-    if let Some(hit) = cache_key.as_deref().and_then(|k| state.microcache.get(k)) {
-        return HttpResponse::Ok()
-            .content_type(media.content_type())
-            .insert_header((header::CACHE_CONTROL, hit.cache_control.to_string()))
-            .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
-            .body(hit.body.to_string());
+    // Concurrent misses for one key execute once; an expired entry is served while one
+    // request refreshes it (see `microcache`).
+    let mut flight = None;
+    if let Some(key) = cache_key.as_deref() {
+        let hit = match state.microcache.lookup(key) {
+            Some(microcache::Lookup::Hit(hit)) => Some(hit),
+            Some(microcache::Lookup::Wait(w)) => w.wait().await,
+            Some(microcache::Lookup::Lead(f)) => {
+                flight = Some(f);
+                None
+            }
+            None => None,
+        };
+        if let Some(hit) = hit {
+            return HttpResponse::Ok()
+                .content_type(media.content_type())
+                .insert_header((header::CACHE_CONTROL, hit.cache_control.to_string()))
+                .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
+                .body(hit.body.to_string());
+        }
     }
     let mut outputs = Vec::with_capacity(requests.len());
     let mut any_request_error = false;
     let mut cache = "no-store".to_owned();
-    for r in requests {
+    for mut r in requests {
+        // The document was parsed once, by the limits' check; it is not parsed again here.
+        let name = r.operation_name.clone();
         let query_only = !batch
-            && operation_type(&r.query, r.operation_name.as_deref()) == Some(OperationType::Query);
+            && r.parsed_query().ok().and_then(|d| operation_type_of(d, name.as_deref()))
+                == Some(OperationType::Query);
         let ctx =
             RequestCtx::new(rid.clone(), tenant.clone(), principal.clone(), client_key.clone());
         let resp = match &refusal {
@@ -154,11 +171,11 @@ pub(super) async fn execute(
     };
     let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
     let body = body.to_string();
-    if let Some(key) = cache_key.filter(|_| cache.starts_with("public")) {
-        state.microcache.put(
-            key,
-            microcache::Cached { body: body.as_str().into(), cache_control: cache.as_str().into() },
-        );
+    if let Some(f) = flight {
+        f.finish(cache.starts_with("public").then(|| microcache::Cached {
+            body: body.as_str().into(),
+            cache_control: cache.as_str().into(),
+        }));
     }
     HttpResponse::build(status)
         .content_type(media.content_type())

@@ -112,6 +112,14 @@ pub(super) const UPLOAD_MARKER: &[u8] = b"#__graphql_file__";
 /// The operation a GET would run, if the document parses.
 pub(super) fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
     let doc = async_graphql::parser::parse_query(query).ok()?;
+    operation_type_of(&doc, operation_name)
+}
+
+/// The operation `operation_name` (or the only one) of a parsed document.
+pub(super) fn operation_type_of(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
     let ops: Vec<_> = doc.operations.iter().collect();
     match operation_name {
         Some(name) => ops

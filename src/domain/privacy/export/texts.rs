@@ -314,6 +314,10 @@ pub fn about(lang: Lang, table: &Table) -> &'static str {
             "vos inscriptions à la lettre d'information : adresse, thèmes, état, preuve du \
              consentement"
         }
+        "contact_requests" => {
+            "vos demandes d'information : nom, adresse, téléphone, message, vos choix d'être \
+             recontacté(e)"
+        }
         "death_records" => {
             "le décès enregistré par le délégué à la protection des données, pour exécuter vos directives"
         }
