@@ -105,6 +105,49 @@ async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp)
     assert_eq!(rows, 10, "seat count and enrollment rows agree");
 }
 
+/// Issue 13, item 5: two Pupitre processes on one database behind a load balancer: forty
+/// buyers spread over both race for ten seats, and exactly ten get one.
+async fn two_instances_on_one_database_sell_exactly_the_capacity(app: TestApp) {
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-two-instances", 10, 1, &instructor).await;
+    let other = app.another_instance().await;
+    let mut tokens = Vec::new();
+    for i in 0..40 {
+        let r = app
+            .gql(
+                None,
+                "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Learner\", lastName: \"Rush\", acceptedPolicyVersion: \"2026-09\"}) { accessToken } }",
+                json!({ "e": format!("two{i}@example.test") }),
+            )
+            .await;
+        tokens.push(r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned());
+    }
+    let results = common::race(tokens.len(), |i| {
+        let base = if i % 2 == 0 { app.base.clone() } else { other.clone() };
+        let (token, session) = (tokens[i].clone(), session.clone());
+        let app = &app;
+        async move { app.gql_on(&base, Some(&token), ENROLL, json!({ "s": session })).await }
+    })
+    .await;
+    let ok: Vec<usize> = (0..results.len()).filter(|i| results[*i].errors().is_empty()).collect();
+    assert_eq!(
+        ok.len(),
+        10,
+        "exactly the capacity: {:?}",
+        results.iter().filter_map(|r| r.first_code()).collect::<Vec<_>>()
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.errors().is_empty() || r.first_code().as_deref() == Some("CONFLICT"))
+    );
+    assert_eq!(seats_left(&app, &session).await, 0);
+    let rows = app
+        .count("enrollments e JOIN sessions s ON s.id = e.session_id JOIN courses c ON c.id = s.course_id WHERE c.slug = 'course-two-instances' AND e.status <> 'cancelled' AND s.seats_taken = 10")
+        .await;
+    assert_eq!(rows, 10, "seat count and enrollment rows agree");
+}
+
 async fn enrolling_twice_is_refused_and_cancelling_frees_the_seat(app: TestApp) {
     let instructor = app.user_id(demo::INSTRUCTOR).await;
     let (_, session, _) = free_course(&app, "course-twice", 3, 1, &instructor).await;
@@ -652,6 +695,7 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
 on_both_databases!(
     reservations_hold_a_seat_until_they_expire,
     forty_learners_race_for_ten_seats_and_exactly_ten_get_one,
+    two_instances_on_one_database_sell_exactly_the_capacity,
     enrolling_twice_is_refused_and_cancelling_frees_the_seat,
     progress_is_tracked_and_the_last_lesson_completes_the_course,
     guardians_enroll_wards_and_see_their_learning_record_billing_does_not,

@@ -305,6 +305,29 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Starts another Pupitre process on this server's database, with the same settings and
+    /// clock (what a load balancer spreads requests over), and returns its base URL.
+    pub async fn another_instance(&self) -> String {
+        let c = self.clock.clone();
+        let app = Application::build_with_clock(self.settings(), Clock::from_fn(move || c.now()))
+            .await
+            .expect("second instance builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        base
+    }
+
+    /// POSTs a GraphQL operation to the instance at `base` (see [`TestApp::another_instance`]).
+    pub async fn gql_on(
+        &self,
+        base: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Gql {
+        self.post_graphql(base, token, &[], query, variables).await
+    }
+
     /// POSTs a GraphQL operation with optional bearer token and extra headers.
     pub async fn gql_with(
         &self,
@@ -313,9 +336,20 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Gql {
+        self.post_graphql(&self.base, token, headers, query, variables).await
+    }
+
+    async fn post_graphql(
+        &self,
+        base: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> Gql {
         let mut req = self
             .client
-            .post(self.url("/graphql"))
+            .post(format!("{base}/graphql"))
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
