@@ -70,20 +70,26 @@ async fn seats_left(app: &TestApp, session: &str) -> i64 {
     r.assert_ok()["session"]["seatsLeft"].as_i64().expect("seats")
 }
 
-async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp) {
-    let instructor = app.user_id(demo::INSTRUCTOR).await;
-    let (_, session, _) = free_course(&app, "course-rush", 10, 1, &instructor).await;
+/// Registers `n` new learners (`{prefix}{i}@example.test`) and returns their access tokens.
+async fn new_learners(app: &TestApp, prefix: &str, n: usize) -> Vec<String> {
     let mut tokens = Vec::new();
-    for i in 0..40 {
+    for i in 0..n {
         let r = app
             .gql(
                 None,
                 "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Learner\", lastName: \"Rush\", acceptedPolicyVersion: \"2026-09\"}) { accessToken } }",
-                json!({ "e": format!("rush{i}@example.test") }),
+                json!({ "e": format!("{prefix}{i}@example.test") }),
             )
             .await;
         tokens.push(r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned());
     }
+    tokens
+}
+
+async fn forty_learners_race_for_ten_seats_and_exactly_ten_get_one(app: TestApp) {
+    let instructor = app.user_id(demo::INSTRUCTOR).await;
+    let (_, session, _) = free_course(&app, "course-rush", 10, 1, &instructor).await;
+    let tokens = new_learners(&app, "rush", 40).await;
     let results =
         common::race(tokens.len(), |i| app.gql(Some(&tokens[i]), ENROLL, json!({ "s": session })))
             .await;
@@ -111,17 +117,7 @@ async fn two_instances_on_one_database_sell_exactly_the_capacity(app: TestApp) {
     let instructor = app.user_id(demo::INSTRUCTOR).await;
     let (_, session, _) = free_course(&app, "course-two-instances", 10, 1, &instructor).await;
     let other = app.another_instance().await;
-    let mut tokens = Vec::new();
-    for i in 0..40 {
-        let r = app
-            .gql(
-                None,
-                "mutation($e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Learner\", lastName: \"Rush\", acceptedPolicyVersion: \"2026-09\"}) { accessToken } }",
-                json!({ "e": format!("two{i}@example.test") }),
-            )
-            .await;
-        tokens.push(r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned());
-    }
+    let tokens = new_learners(&app, "two", 40).await;
     let results = common::race(tokens.len(), |i| {
         let base = if i % 2 == 0 { app.base.clone() } else { other.clone() };
         let (token, session) = (tokens[i].clone(), session.clone());
@@ -485,35 +481,16 @@ async fn live_class_recordings_reach_the_class_only_and_vanish_after_retention(a
 async fn class_recording_consent_is_told_to_the_learner_and_marked_for_the_instructor(
     app: TestApp,
 ) {
-    let admin = app.token(demo::ADMIN).await;
     let ines = app.user_id(demo::INSTRUCTOR).await;
     let ines_token = app.token(demo::INSTRUCTOR).await;
-    let r = app
-        .gql(
-            Some(&admin),
-            "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
-            json!({ "input": { "slug": "course-recorded", "title": "Classe virtuelle", "summary": "Un cours.", "description": "",
-                "level": "BEGINNER", "format": "VIRTUAL_CLASS", "language": "fr", "priceCents": 0 } }),
-        )
-        .await;
-    let course = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
-    let start = chrono::Utc::now() + chrono::Duration::days(10);
-    let r = app
-        .gql(
-            Some(&admin),
-            "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
-            json!({ "input": { "courseId": course, "startsAt": start.to_rfc3339(), "endsAt": (start + chrono::Duration::days(10)).to_rfc3339(),
-                "capacity": 5, "instructorId": ines, "virtualRoom": "https://classe.example/room/rec-1" } }),
-        )
-        .await;
-    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
-    app.gql(
-        Some(&admin),
-        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
-        json!({ "id": course }),
+    let (_, session) = common::published_course_with(
+        &app,
+        json!({ "slug": "course-recorded", "title": "Classe virtuelle", "summary": "Un cours.", "description": "",
+            "level": "BEGINNER", "format": "VIRTUAL_CLASS", "language": "fr", "priceCents": 0 }),
+        json!({ "capacity": 5, "instructorId": ines, "virtualRoom": "https://classe.example/room/rec-1" }),
     )
-    .await
-    .assert_ok();
+    .await;
+    let start = chrono::Utc::now() + chrono::Duration::days(10);
     let (lea_token, hugo_token) = (app.token(demo::LEARNER).await, app.token(demo::LEARNER2).await);
     let (lea, hugo) = (app.user_id(demo::LEARNER).await, app.user_id(demo::LEARNER2).await);
     for t in [&lea_token, &hugo_token] {

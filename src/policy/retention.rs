@@ -140,6 +140,15 @@ pub struct Rule {
     pub describe: &'static str,
 }
 
+/// Prospects' data, as an account or as a request for information.
+const PROSPECT_BOUNDS: Bounds = Bounds {
+    min_days: 365,
+    max_days: 3 * 365,
+    ends_only: false,
+    reason: "prospects: at most 3 years after the last contact (CNIL); at least 1 year, one \
+             season of courses",
+};
+
 /// Every rule, in the order of [`RuleId::ALL`].
 pub const RULES: &[Rule] = &[
     Rule {
@@ -180,13 +189,7 @@ pub const RULES: &[Rule] = &[
         clock: Clock::SinceLastContact,
         action: Action::ReportOnly,
         default_days: 3 * 365,
-        bounds: Bounds {
-            min_days: 365,
-            max_days: 3 * 365,
-            ends_only: false,
-            reason: "prospects: at most 3 years after the last contact (CNIL); at least 1 year, \
-                     one season of courses",
-        },
+        bounds: PROSPECT_BOUNDS,
         describe: "accounts without any contract are due for erasure this many days after the last contact (reported; account erasure carries it out)",
     },
     Rule {
@@ -196,13 +199,7 @@ pub const RULES: &[Rule] = &[
         clock: Clock::SinceLastContact,
         action: Action::Delete,
         default_days: 3 * 365,
-        bounds: Bounds {
-            min_days: 365,
-            max_days: 3 * 365,
-            ends_only: false,
-            reason: "prospects: at most 3 years after the last contact (CNIL); at least 1 year, \
-                     one season of courses",
-        },
+        bounds: PROSPECT_BOUNDS,
         describe: "requests for information (contact form) are deleted this many days after the last exchange",
     },
     Rule {

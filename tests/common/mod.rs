@@ -442,6 +442,16 @@ impl TestApp {
 /// Creates (as the demo admin) and publishes a course from `input` (a `CreateCourseInput`) with
 /// one session of `capacity` seats starting in 10 days. Returns (course id, session id).
 pub async fn published_course(app: &TestApp, input: Value, capacity: i32) -> (String, String) {
+    published_course_with(app, input, json!({ "capacity": capacity })).await
+}
+
+/// [`published_course`] with more of the session's `CreateSessionInput` (`capacity` and any of
+/// `instructorId`, `location`, `virtualRoom`).
+pub async fn published_course_with(
+    app: &TestApp,
+    input: Value,
+    session: Value,
+) -> (String, String) {
     let admin = app.token(demo::ADMIN).await;
     let r = app.gql(Some(&admin), "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }", json!({ "input": input })).await;
     let course =
@@ -452,7 +462,11 @@ pub async fn published_course(app: &TestApp, input: Value, capacity: i32) -> (St
         .gql(
             Some(&admin),
             "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
-            json!({ "input": { "courseId": course, "startsAt": start, "endsAt": end, "capacity": capacity } }),
+            json!({ "input": {
+                "courseId": course, "startsAt": start, "endsAt": end,
+                "capacity": session["capacity"], "instructorId": session["instructorId"],
+                "location": session["location"], "virtualRoom": session["virtualRoom"],
+            } }),
         )
         .await;
     let session =
