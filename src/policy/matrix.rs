@@ -80,15 +80,15 @@ impl Category {
             | Category::Billing
             | Category::FinancialSituation
             | Category::SupportingDocuments
-            | Category::ReviewerNotes => true,
+            | Category::ReviewerNotes
+            | Category::MarketingAudience => true,
             Category::Identity
             | Category::LearningRecord
             | Category::OrderStatus
             | Category::ConsentState
             | Category::AccessLogAboutMe
             | Category::AuditLog
-            | Category::DataSubjectRequests
-            | Category::MarketingAudience => false,
+            | Category::DataSubjectRequests => false,
         }
     }
 }
