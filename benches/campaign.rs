@@ -21,8 +21,10 @@
 //!    proxy, so the per-client throttle is exercised as in production and never refuses), and
 //!    prints the median and p90 of each and their ratios.
 //!
-//!     cargo bench --bench campaign
-//!     BENCH_DATABASE=postgres cargo bench --bench campaign
+//! ```sh
+//! cargo bench --bench campaign
+//! BENCH_DATABASE=postgres cargo bench --bench campaign
+//! ```
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
 
