@@ -4,7 +4,9 @@
 //! next campaign does not reach them; a consent withdrawn between queueing and sending stops
 //! that message; a hard bounce or a complaint stops marketing to the address at once (soft
 //! bounces past the limit too); only marketing writes and sends campaigns, only marketing and
-//! the privacy officer list the audience; bad input names its field and writes nothing.
+//! the privacy officer list the audience, and every page they read is in the audit log (the
+//! page, and each listed subscriber who has an account, in their access log), as are the
+//! creation and sending of a campaign; bad input names its field and writes nothing.
 
 #![expect(clippy::expect_used, reason = "a failed set-up must abort the test with its reason")]
 
@@ -136,6 +138,8 @@ async fn a_campaign_reaches_exactly_the_consenting_subscribers(backend: &str) {
     subscriber(&app, &sink, "ann@example.org", &["courses"], "en").await;
     subscriber(&app, &sink, "bob@example.org", &["courses", "news"], "fr").await;
     subscriber(&app, &sink, "cat@example.org", &["news"], "en").await;
+    // Léa subscribes with the address of her account (topic `news` only).
+    subscriber(&app, &sink, demo::LEARNER, &["news"], "fr").await;
     // Dan never confirms: no consent.
     app.gql_with(
         None,
@@ -158,6 +162,7 @@ async fn a_campaign_reaches_exactly_the_consenting_subscribers(backend: &str) {
         .collect();
     emails.sort();
     assert_eq!(emails, ["ann@example.org", "bob@example.org"]);
+    audience_read_is_audited(&app, &marketing).await;
 
     // Campaign 1: exactly Ann (in English) and Bob (in French), with the RFC 8058 headers.
     let (preview, queued, first) = create_and_send(&app, &marketing, 1).await;
@@ -229,6 +234,81 @@ async fn a_campaign_reaches_exactly_the_consenting_subscribers(backend: &str) {
     assert_eq!(campaigns.assert_ok()["campaigns"].as_array().map(Vec::len), Some(3));
     let again = app.gql(Some(&marketing), SEND, json!({ "id": first })).await;
     assert_eq!(again.first_code().as_deref(), Some("CONFLICT"), "{}", again.body);
+    // Three campaigns written and sent: one entry each, by marketing, about nobody.
+    for action in ["campaign.created", "campaign.sent"] {
+        let n = app
+            .count(&format!(
+                "audit_log WHERE action = '{action}' AND purpose = 'marketing' \
+                 AND actor_roles = 'marketing' AND subject_id IS NULL AND category IS NULL"
+            ))
+            .await;
+        assert_eq!(n, 3, "{action}");
+    }
+    assert_eq!(
+        app.count(
+            "audit_log WHERE action = 'campaign.sent' AND CAST(details AS TEXT) LIKE '%courses%'"
+        )
+        .await,
+        3
+    );
+}
+
+const AUDIT_OF: &str = "query($s: ID!) { auditLog(first: 20, subjectId: $s) { edges { node { action category purpose actorRoles } } } }";
+
+/// Marketing's audience reads leave their audit entries: one per page (count and topic, never
+/// an address) and one about each listed subscriber who has an account (Léa), which she sees
+/// in her own access log.
+async fn audience_read_is_audited(app: &TestApp, marketing: &str) {
+    let pages = "audit_log WHERE action = 'marketing_audience.listed' \
+                 AND category = 'marketing_audience' AND purpose = 'marketing' AND subject_id IS NULL";
+    assert_eq!(app.count(pages).await, 1, "the page on `courses`");
+    let page = "REPLACE(CAST(details AS TEXT), ' ', '')";
+    assert_eq!(
+        app.count(&format!(
+            "{pages} AND {page} LIKE '%\"count\":2%' AND {page} LIKE '%\"topic\":\"courses\"%'"
+        ))
+        .await,
+        1
+    );
+    let lea = app.user_id(demo::LEARNER).await;
+    let about_lea = "audit_log WHERE subject_id IS NOT NULL AND category = 'marketing_audience'";
+    assert_eq!(app.count(about_lea).await, 0, "Léa is not in the `courses` audience");
+
+    // The whole audience (every topic): Ann, Bob, Cat and Léa.
+    let all = app.gql(Some(marketing), AUDIENCE, json!({})).await;
+    assert_eq!(all.assert_ok()["marketingAudience"].as_array().map(Vec::len), Some(4));
+    assert_eq!(app.count(pages).await, 2);
+    assert_eq!(app.count(&format!("{pages} AND {page} LIKE '%\"count\":4%'")).await, 1);
+    assert_eq!(app.count(about_lea).await, 1, "one entry about the one account listed");
+    assert_eq!(
+        app.count("audit_log WHERE CAST(details AS TEXT) LIKE '%@%'").await,
+        0,
+        "no address in the audit log"
+    );
+    let dpo = app.token(demo::DPO).await;
+    let log = app.gql(Some(&dpo), AUDIT_OF, json!({ "s": lea })).await;
+    let entries = log.assert_ok()["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
+    let read = entries
+        .iter()
+        .find(|e| e["node"]["category"] == "marketing_audience")
+        .unwrap_or_else(|| panic!("an audience read about Léa: {entries:?}"));
+    assert_eq!(read["node"]["action"], "personal_data.read");
+    assert_eq!(read["node"]["purpose"], "marketing");
+    assert_eq!(read["node"]["actorRoles"], "marketing");
+    let lea_token = app.token(demo::LEARNER).await;
+    let mine = app
+        .gql(
+            Some(&lea_token),
+            "{ me { accessLog(first: 20) { edges { node { category purpose } } } } }",
+            json!({}),
+        )
+        .await;
+    let mine = mine.assert_ok()["me"]["accessLog"]["edges"].as_array().cloned().unwrap_or_default();
+    assert!(
+        mine.iter().any(|e| e["node"]["category"] == "marketing_audience"
+            && e["node"]["purpose"] == "marketing"),
+        "Léa sees marketing's read in her access log: {mine:?}"
+    );
 }
 
 const FEEDBACK: &str = "mutation($email: String!, $kind: MailFeedback!) { recordMailFeedback(input: { email: $email, kind: $kind }) { recorded } }";
@@ -333,6 +413,9 @@ async fn only_marketing_writes_and_sends_campaigns(app: TestApp) {
         let a = app.gql(Some(&t), AUDIENCE, json!({})).await;
         if staff == demo::DPO {
             a.assert_ok();
+            let dpo_pages = "audit_log WHERE action = 'marketing_audience.listed' \
+                             AND purpose = 'data_protection' AND actor_roles LIKE '%privacy_officer%'";
+            assert_eq!(app.count(dpo_pages).await, 1, "the privacy officer's read is audited too");
         } else {
             assert_eq!(
                 a.code_at("marketingAudience").as_deref(),
@@ -347,6 +430,13 @@ async fn only_marketing_writes_and_sends_campaigns(app: TestApp) {
     assert!(anon.data().is_null() || anon.data()["createCampaign"].is_null(), "{}", anon.body);
     assert!(anon.first_code().is_some());
     assert_eq!(app.count("newsletter_campaigns").await, 1, "only marketing's campaign");
+    assert_eq!(app.count("audit_log WHERE action = 'campaign.created'").await, 1);
+    assert_eq!(app.count("audit_log WHERE action = 'campaign.sent'").await, 0, "refused: no entry");
+    assert_eq!(
+        app.count("audit_log WHERE action = 'marketing_audience.listed'").await,
+        1,
+        "refused reads write nothing"
+    );
     assert_eq!(app.count("outbox WHERE kind = 'newsletter_issue'").await, 0);
     let list = app.gql(Some(&marketing), "{ campaigns { id status } }", json!({})).await;
     assert_eq!(list.assert_ok()["campaigns"][0]["status"], "DRAFT");

@@ -26,15 +26,8 @@ pub struct AuditRecord {
     pub details: Option<serde_json::Value>,
 }
 
-/// Appends `rec` on `conn` (a connection or an open transaction).
-#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id))]
-pub async fn record<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    rec: AuditRecord,
-) -> AppResult<()> {
-    let row = audit_entry::ActiveModel {
+fn row(actor: &Actor, at: DateTime<Utc>, rec: AuditRecord) -> audit_entry::ActiveModel {
+    audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(actor.tenant_id),
         at: Set(at),
@@ -46,8 +39,34 @@ pub async fn record<C: ConnectionTrait>(
         purpose: Set(rec.purpose.to_owned()),
         details: Set(rec.details),
         request_id: Set(Some(actor.request_id.clone())),
-    };
-    audit_entry::Entity::insert(row).exec_without_returning(conn).await?;
+    }
+}
+
+/// Appends `rec` on `conn` (a connection or an open transaction).
+#[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id, actor.id = ?actor.user_id))]
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    rec: AuditRecord,
+) -> AppResult<()> {
+    audit_entry::Entity::insert(row(actor, at, rec)).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// Appends every record of `recs` on `conn` (in statements of at most 200 rows): the entries
+/// of one read that lists many people (a page of marketing's audience).
+pub async fn record_all<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    recs: Vec<AuditRecord>,
+) -> AppResult<()> {
+    let rows: Vec<audit_entry::ActiveModel> =
+        recs.into_iter().map(|rec| row(actor, at, rec)).collect();
+    for chunk in rows.chunks(200) {
+        audit_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
+    }
     Ok(())
 }
 

@@ -21,6 +21,13 @@
 //! puts every subscriber through `policy::decide` (`marketing_audience`, under the consent
 //! condition); counts are aggregates.
 //!
+//! **Audit** (SPEC §4; `marketing_audience` is an audited staff read): each audience page read
+//! writes one entry (`marketing_audience.listed`: how many, which topic, never an address) and,
+//! for each listed subscriber who has an account, one `personal_data.read` entry about that
+//! person, so it appears in their access log; the page is returned only once they are written.
+//! Creating and sending a campaign write one entry each (its id and topic: no personal data),
+//! in the transaction of the change.
+//!
 //! This module must never log an address.
 
 use std::collections::HashSet;
@@ -32,6 +39,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::Services;
+use crate::domain::audit::{self, AuditRecord};
 use crate::domain::newsletter;
 use crate::domain::outbox::queued;
 use crate::domain::privacy::suppression;
@@ -41,7 +49,9 @@ use crate::entities::newsletter_campaign as nc;
 use crate::entities::newsletter_subscription::{self as ns, NewsletterStatus};
 use crate::entities::{marketing_suppression as ms, outbox, user};
 use crate::error::{AppError, AppResult};
-use crate::policy::{self, Actor, DataField, Op, Relations, SubjectFacts, SubjectStatus};
+use crate::policy::{
+    self, Actor, Category, DataField, Decision, Op, Relations, SubjectFacts, SubjectStatus,
+};
 
 /// Subscriptions read (and messages queued) per batch and transaction.
 pub const QUEUE_BATCH: u64 = 500;
@@ -219,6 +229,7 @@ pub struct AudienceMember {
 
 /// The audience (on `topic`, or all of it), `first` subscribers after `after`, each through
 /// `policy::decide` (`marketing_audience`): for those who may list it ([`policy::may_list_audience`]).
+/// Audited (see the module documentation): no page without its entries.
 #[tracing::instrument(skip_all, fields(tenant.id = %actor.tenant_id))]
 pub async fn audience(
     services: &Services,
@@ -232,7 +243,18 @@ pub async fn audience(
     }
     let first = first.clamp(1, AUDIENCE_PAGE_MAX);
     let relations = Relations::default();
+    // The column the page is read through (its purpose goes to the audit log).
+    let page_facts = SubjectFacts { marketing_consent: true, ..SubjectFacts::person(Uuid::nil()) };
+    let page_column = policy::granting_column(
+        actor,
+        &relations,
+        &page_facts,
+        DataField::SubscriberEmail,
+        Op::Read,
+    )
+    .ok_or(AppError::Forbidden)?;
     let mut out = Vec::new();
+    let mut read_about: Vec<AuditRecord> = Vec::new();
     let mut after = after;
     while (out.len() as u64) < first {
         let (batch, last) =
@@ -246,17 +268,37 @@ pub async fn audience(
                 status: SubjectStatus::Active,
                 ..SubjectFacts::person(sub.user_id.unwrap_or(sub.id))
             };
-            let may = |f| policy::decide(actor, &relations, &facts, f, Op::Read).allowed();
-            if !may(DataField::SubscriberEmail) {
+            let decide = |f| policy::decide(actor, &relations, &facts, f, Op::Read);
+            let Decision::Allow { audit } = decide(DataField::SubscriberEmail) else {
                 continue;
+            };
+            if let (Some(col), Some(person)) = (audit, sub.user_id) {
+                read_about.push(AuditRecord {
+                    action: "personal_data.read",
+                    category: Some(Category::MarketingAudience),
+                    subject_id: Some(person),
+                    purpose: col.purpose(),
+                    details: None,
+                });
             }
-            let topics = may(DataField::SubscriberTopics).then(|| topics_of(&sub));
+            let topics = decide(DataField::SubscriberTopics).allowed().then(|| topics_of(&sub));
             out.push(AudienceMember { id: sub.id, email: Some(sub.email), topics });
             if out.len() as u64 >= first {
                 break;
             }
         }
     }
+    let mut entries = vec![AuditRecord {
+        action: "marketing_audience.listed",
+        category: Some(Category::MarketingAudience),
+        subject_id: None,
+        purpose: page_column.purpose(),
+        details: Some(json!({ "count": out.len(), "topic": topic })),
+    }];
+    entries.extend(read_about);
+    let txn = services.db.begin().await?;
+    audit::record_all(&txn, actor, services.clock.now(), entries).await?;
+    txn.commit().await?;
     Ok(out)
 }
 
@@ -286,9 +328,11 @@ pub async fn create(
         send_started_at: None,
         queued_at: None,
     };
-    nc::Entity::insert(nc::ActiveModel::from(model.clone()))
-        .exec_without_returning(&services.db)
+    let txn = services.db.begin().await?;
+    nc::Entity::insert(nc::ActiveModel::from(model.clone())).exec_without_returning(&txn).await?;
+    audit::record(&txn, actor, model.created_at, campaign_entry("campaign.created", &model))
         .await?;
+    txn.commit().await?;
     Ok(model)
 }
 
@@ -302,6 +346,17 @@ pub async fn list(services: &Services, actor: &Actor) -> AppResult<Vec<nc::Model
         .limit(200)
         .all(&services.db)
         .await?)
+}
+
+/// The audit entry of a campaign's creation or sending: its id and topic, nobody's data.
+fn campaign_entry(action: &'static str, campaign: &nc::Model) -> AuditRecord {
+    AuditRecord {
+        action,
+        category: None,
+        subject_id: None,
+        purpose: "marketing",
+        details: Some(json!({ "campaignId": campaign.id, "topic": campaign.topic })),
+    }
 }
 
 async fn find(services: &Services, tenant_id: Uuid, id: Uuid) -> AppResult<nc::Model> {
@@ -320,19 +375,23 @@ pub async fn send(services: &Services, actor: &Actor, id: Uuid) -> AppResult<nc:
         return Err(AppError::Forbidden);
     }
     let campaign = find(services, actor.tenant_id, id).await?;
+    let now = services.clock.now();
+    let txn = services.db.begin().await?;
     let started = nc::Entity::update_many()
         .col_expr(
             nc::Column::Status,
             Expr::value(sea_orm::ActiveEnum::to_value(&CampaignStatus::Sending)),
         )
-        .col_expr(nc::Column::SendStartedAt, Expr::value(services.clock.now()))
+        .col_expr(nc::Column::SendStartedAt, Expr::value(now))
         .filter(nc::Column::Id.eq(campaign.id))
         .filter(nc::Column::Status.eq(CampaignStatus::Draft))
-        .exec(&services.db)
+        .exec(&txn)
         .await?;
     if started.rows_affected != 1 {
         return Err(AppError::Conflict("this campaign has already been sent".into()));
     }
+    audit::record(&txn, actor, now, campaign_entry("campaign.sent", &campaign)).await?;
+    txn.commit().await?;
     queue_all(services, &campaign).await?;
     find(services, actor.tenant_id, id).await
 }

@@ -352,11 +352,8 @@ async fn decided(
         out.push(v);
     }
     if !audits.is_empty() {
-        let now = services.clock.now();
         let txn = services.db.begin().await?;
-        for a in audits {
-            audit::record(&txn, actor, now, a).await?;
-        }
+        audit::record_all(&txn, actor, services.clock.now(), audits).await?;
         txn.commit().await?;
     }
     Ok(out)

@@ -85,6 +85,7 @@ impl Category {
             | Category::FinancialSituation
             | Category::SupportingDocuments
             | Category::ReviewerNotes
+            | Category::MarketingAudience
             | Category::Prospects => true,
             Category::Identity
             | Category::LearningRecord
@@ -92,8 +93,7 @@ impl Category {
             | Category::ConsentState
             | Category::AccessLogAboutMe
             | Category::AuditLog
-            | Category::DataSubjectRequests
-            | Category::MarketingAudience => false,
+            | Category::DataSubjectRequests => false,
         }
     }
 }

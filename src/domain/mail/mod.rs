@@ -184,10 +184,14 @@ async fn claim(
     );
     let ids: Vec<Uuid> = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
+            // The candidates are a materialised CTE: as `id IN (subquery)`, stale statistics
+            // right after a campaign queued 100,000 rows (the table estimated at one row) made
+            // the planner rescan the sorted, locked subquery for every row of the table.
             let sql = format!(
-                "UPDATE outbox SET status = {s}, attempts = attempts + 1, claimed_at = $1 \
-                 WHERE id IN (SELECT id FROM outbox WHERE {due} ORDER BY created_at LIMIT $2 \
-                 FOR UPDATE SKIP LOCKED) RETURNING id",
+                "WITH due AS MATERIALIZED (SELECT id FROM outbox WHERE {due} \
+                 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 UPDATE outbox SET status = {s}, attempts = attempts + 1, claimed_at = $1 \
+                 FROM due WHERE outbox.id = due.id RETURNING outbox.id",
                 s = lit(OutboxStatus::Sending)
             );
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
