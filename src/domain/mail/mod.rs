@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -52,6 +53,8 @@ use crate::error::{AppError, AppResult};
 
 pub use compose::{Composed, Recipient};
 
+/// Messages sent at once by one round of the worker.
+const SEND_CONCURRENCY: usize = 8;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: i64 = 6 * 3600;
 
@@ -129,35 +132,65 @@ pub async fn deliver(services: &Services) -> AppResult<DeliveryReport> {
         return Ok(report);
     }
     let transport = mailer.transport()?;
-    for row in claimed {
-        let outcome = attempt(services, transport.as_ref(), &row).await;
-        let (status, error, next) = match &outcome {
-            Outcome::Sent => {
-                report.sent += 1;
-                (OutboxStatus::Sent, None, None)
+    // Up to `SEND_CONCURRENCY` messages in flight at once, each settled as soon as it is sent
+    // (its own SMTP transaction, on the transport's pool of connections): a round is not paced
+    // by one message's round trips.
+    let settled: Vec<AppResult<Tally>> = futures_util::stream::iter(claimed)
+        .map(|row| {
+            let transport = transport.as_ref();
+            async move {
+                let outcome = attempt(services, transport, &row).await;
+                settle_outcome(services, &row, outcome, now).await
             }
-            Outcome::Logged => {
-                report.logged += 1;
-                (OutboxStatus::Sent, None, None)
-            }
-            Outcome::Dropped => {
-                report.dropped += 1;
-                (OutboxStatus::Dropped, None, None)
-            }
-            Outcome::Failed { class, permanent } => {
-                if *permanent || row.attempts >= mailer.settings.max_attempts {
-                    report.dead += 1;
-                    (OutboxStatus::Dead, Some(class.clone()), None)
-                } else {
-                    report.failed += 1;
-                    let wait = backoff(mailer.settings.retry_base_secs, row.attempts);
-                    (OutboxStatus::Failed, Some(class.clone()), Some(now + wait))
-                }
-            }
-        };
-        settle(services, row.id, status, error, next).await?;
+        })
+        .buffer_unordered(SEND_CONCURRENCY)
+        .collect()
+        .await;
+    for tally in settled {
+        match tally? {
+            Tally::Sent => report.sent += 1,
+            Tally::Logged => report.logged += 1,
+            Tally::Dropped => report.dropped += 1,
+            Tally::Dead => report.dead += 1,
+            Tally::Failed => report.failed += 1,
+        }
     }
     Ok(report)
+}
+
+/// Which counter of the [`DeliveryReport`] one message goes to.
+enum Tally {
+    Sent,
+    Logged,
+    Dropped,
+    Dead,
+    Failed,
+}
+
+/// Records how one attempt ended (a failure is retried after its backoff, or dead).
+async fn settle_outcome(
+    services: &Services,
+    row: &outbox::Model,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> AppResult<Tally> {
+    let settings = &services.mail.settings;
+    let (status, counted, error, next) = match outcome {
+        Outcome::Sent => (OutboxStatus::Sent, Tally::Sent, None, None),
+        // Logged instead of sent (no SMTP server): stored as sent.
+        Outcome::Logged => (OutboxStatus::Sent, Tally::Logged, None, None),
+        Outcome::Dropped => (OutboxStatus::Dropped, Tally::Dropped, None, None),
+        Outcome::Failed { class, permanent } => {
+            if permanent || row.attempts >= settings.max_attempts {
+                (OutboxStatus::Dead, Tally::Dead, Some(class), None)
+            } else {
+                let wait = backoff(settings.retry_base_secs, row.attempts);
+                (OutboxStatus::Failed, Tally::Failed, Some(class), Some(now + wait))
+            }
+        }
+    };
+    settle(services, row.id, status, error, next).await?;
+    Ok(counted)
 }
 
 /// The wait before attempt `attempts + 1`: `base · 2^(attempts − 1)`, at most 6 hours.
