@@ -235,13 +235,8 @@ pub struct ProspectPage {
 /// What the policy needs about the person of request `r`: their consents as given on the form
 /// (withdrawn by the suppression list), their account's status if they have one.
 fn facts_of(r: &cr::Model, suppressed: bool, account: Option<AccountStatus>) -> SubjectFacts {
-    let status = match account {
-        Some(AccountStatus::Restricted) => policy::SubjectStatus::Restricted,
-        Some(AccountStatus::Erased) => policy::SubjectStatus::Erased,
-        _ => policy::SubjectStatus::Active,
-    };
     SubjectFacts {
-        status,
+        status: account.map_or(policy::SubjectStatus::Active, accounts::subject_status),
         marketing_consent: r.contact_consent && !suppressed,
         phone_consent: r.phone_consent && !suppressed,
         ..SubjectFacts::person(r.user_id.unwrap_or(r.id))

@@ -73,7 +73,7 @@ impl UserRecord {
 }
 
 /// The account's status as the policy sees it (the policy does not know the entities).
-fn subject_status(s: AccountStatus) -> SubjectStatus {
+pub(crate) fn subject_status(s: AccountStatus) -> SubjectStatus {
     match s {
         AccountStatus::Active => SubjectStatus::Active,
         AccountStatus::Restricted => SubjectStatus::Restricted,

@@ -153,9 +153,7 @@ pub async fn record_live_class(
         consent::current_for_users(services, actor.tenant_id, &learners)
             .await?
             .into_iter()
-            .filter(|(_, states)| {
-                states.iter().any(|c| c.purpose == Purpose::ClassRecording && c.granted)
-            })
+            .filter(|(_, states)| consent::granted(states, Purpose::ClassRecording))
             .map(|(u, _)| u)
             .collect()
     } else {

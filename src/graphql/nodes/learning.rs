@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::catalog::SessionNode;
 use super::user::UserNode;
 use crate::domain::accounts::UserRecord;
-use crate::domain::consent::Purpose;
+use crate::domain::consent::{self, Purpose};
 use crate::domain::learning::{self, EnrollmentStatus};
 use crate::domain::types;
 use crate::entities::{enrollment, live_class, live_class_attendance};
@@ -114,10 +114,22 @@ impl VirtualClassroom {
     }
 }
 
+/// The virtual room of enrollment `e`'s session, while the enrollment is live.
+async fn live_room(
+    ctx: &Context<'_>,
+    e: &enrollment::Model,
+) -> async_graphql::Result<Option<String>> {
+    if !e.status.is_live() {
+        return Ok(None);
+    }
+    let session = loaders(ctx).gql()?.load(SessionById(e.session_id)).await.gql()?;
+    Ok(session.and_then(|s| served_link(s.virtual_room)))
+}
+
 /// Whether `learner` consents to class recording now (batched per request).
 async fn recording_consent_of(ctx: &Context<'_>, learner: Uuid) -> async_graphql::Result<bool> {
     let states = loaders(ctx).gql()?.load(UserConsents(learner)).await.gql()?.unwrap_or_default();
-    Ok(states.iter().any(|c| c.purpose == Purpose::ClassRecording && c.granted))
+    Ok(consent::granted(&states, Purpose::ClassRecording))
 }
 
 /// A learner's place in a session.
@@ -192,15 +204,7 @@ impl EnrollmentNode {
     }
     /// The virtual room, for a live enrollment of a virtual-class session.
     async fn join_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        if !self.0.status.is_live() {
-            return Ok(None);
-        }
-        Ok(loaders(ctx)
-            .gql()?
-            .load(SessionById(self.0.session_id))
-            .await
-            .gql()?
-            .and_then(|s| served_link(s.virtual_room)))
+        live_room(ctx, &self.0).await
     }
     /// The virtual room with the recording notice (`CLASS_RECORDING`), for a live enrollment of
     /// a virtual-class session; `null` otherwise.
@@ -208,19 +212,9 @@ impl EnrollmentNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<VirtualClassroom>> {
-        if !self.0.status.is_live() {
-            return Ok(None);
-        }
-        let batch = loaders(ctx).gql()?;
-        let Some(join_url) = batch
-            .load(SessionById(self.0.session_id))
-            .await
-            .gql()?
-            .and_then(|s| served_link(s.virtual_room))
-        else {
-            return Ok(None);
-        };
-        let classes = batch.load(SessionLiveClasses(self.0.session_id)).await.gql()?;
+        let Some(join_url) = live_room(ctx, &self.0).await? else { return Ok(None) };
+        let classes =
+            loaders(ctx).gql()?.load(SessionLiveClasses(self.0.session_id)).await.gql()?;
         let now = services(ctx).gql()?.clock.now();
         Ok(Some(VirtualClassroom {
             join_url: Some(join_url),
