@@ -480,8 +480,129 @@ async fn concurrent_misses_execute_once_and_an_expiry_is_refreshed_by_one_reques
     assert_eq!(app.app_statements.get(), before, "the refreshed entry is served");
 }
 
+const SESSION: &str =
+    "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }";
+
+/// Titles of the courses matching `search` in `sort`, walked one course per page (keyset
+/// cursors), with the upcoming session dates each page shows.
+async fn walk(app: &TestApp, search: &str, sort: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let vars =
+            json!({ "first": 1, "after": after, "sort": sort, "filter": { "search": search } });
+        let (nodes, info) = page(app, vars).await;
+        for n in &nodes {
+            let title = n["title"].as_str().expect("title").to_owned();
+            out.push((title, n["sessions"].as_array().map_or(0, Vec::len)));
+        }
+        if info["hasNextPage"] != true {
+            return out;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+}
+
+fn titles(walked: &[(String, usize)]) -> Vec<&str> {
+    walked.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+/// The default order follows session writes at once and time at the next jobs round; pages are
+/// keyset cursors (ties by id, each course once); searching ignores case and accents.
+async fn the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents(app: TestApp) {
+    let admin = app.token(demo::ADMIN).await;
+    let now = app.clock.now();
+    let at = |hours: i64| (now + chrono::Duration::hours(hours)).to_rfc3339();
+    let mut ids = Vec::new();
+    for (slug, title) in
+        [("zeb-a", "Zébulon alpha"), ("zeb-b", "ZÉBULON bêta"), ("zeb-c", "zebulon gamma")]
+    {
+        let mut input = course_input(slug);
+        input["title"] = json!(title);
+        input["priceCents"] = json!(5000);
+        let r = app.gql(Some(&admin), CREATE, json!({ "input": input })).await;
+        ids.push(r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned());
+    }
+    let session = |course: &str, start: i64| {
+        json!({ "input": { "courseId": course, "startsAt": at(start), "endsAt": at(start + 2),
+                "capacity": 5, "location": "Lyon" } })
+    };
+    let mut sessions = Vec::new();
+    for (course, start) in [(0, 2), (0, 50), (1, 3)] {
+        let r = app.gql(Some(&admin), SESSION, session(&ids[course], start)).await;
+        sessions
+            .push(r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned());
+    }
+    for id in &ids {
+        app.gql(
+            Some(&admin),
+            "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .assert_ok();
+    }
+    let (a, b, c) = ("Zébulon alpha", "ZÉBULON bêta", "zebulon gamma");
+
+    // Case and accents: each spelling finds the three, through the search index.
+    for term in ["zébulon", "ZEBULON", "Zebulon", "ZÉBULON", "zebu"] {
+        let found = walk(&app, term, "START_DATE").await;
+        assert_eq!(titles(&found), [a, b, c], "search {term}");
+    }
+    assert_eq!(titles(&walk(&app, "bêta zébulon", "TITLE").await), [b], "every word must match");
+    assert!(walk(&app, "zébulon delta", "TITLE").await.is_empty());
+
+    // Equal prices: the order's ties are broken by id, each course once over three pages.
+    assert_eq!(titles(&walk(&app, "zebulon", "PRICE").await), [a, b, c]);
+
+    // Moving A's next session after B's puts B first, at once.
+    let update =
+        "mutation($input: UpdateSessionInput!) { updateSession(input: $input) { session { id } } }";
+    let mut moved = session(&ids[0], 100)["input"].clone();
+    moved.as_object_mut().expect("object").remove("courseId");
+    moved["sessionId"] = json!(sessions[0]);
+    app.gql(Some(&admin), update, json!({ "input": moved })).await.assert_ok();
+    assert_eq!(titles(&walk(&app, "zebulon", "START_DATE").await), [b, a, c]);
+
+    // Cancelling B's only session sends it to the courses without one (ordered by id).
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { cancelSession(input: {sessionId: $id}) { cancelledEnrollments } }",
+        json!({ "id": sessions[2] }),
+    )
+    .await
+    .assert_ok();
+    assert_eq!(titles(&walk(&app, "zebulon", "START_DATE").await), [a, b, c]);
+
+    // C gets a session in one hour: first. Two hours later it has started; the page no longer
+    // shows it (sessions are read at request time) and the upcoming filter is exact at once.
+    app.gql(Some(&admin), SESSION, session(&ids[2], 1)).await.assert_ok();
+    assert_eq!(titles(&walk(&app, "zebulon", "START_DATE").await), [c, a, b]);
+    app.clock.advance_secs(2 * 3600);
+    let walked = walk(&app, "zebulon", "START_DATE").await;
+    assert_eq!(walked[0], (c.to_owned(), 0), "until the jobs run, C keeps its place");
+    let filter =
+        json!({ "first": 10, "filter": { "search": "zebulon", "hasUpcomingSession": true } });
+    assert_eq!(slugs(&page(&app, filter).await.0), ["zeb-a"]);
+    // The jobs round moves C to the courses without an upcoming session.
+    pupitre::jobs::run_once(app.services()).await;
+    assert_eq!(
+        walk(&app, "zebulon", "START_DATE").await,
+        [(a.to_owned(), 2), (b.to_owned(), 0), (c.to_owned(), 0)]
+    );
+
+    // A cursor of one order is refused in another.
+    let (_, info) =
+        page(&app, json!({ "first": 1, "sort": "PRICE", "filter": { "search": "zebulon" } })).await;
+    let r = app
+        .gql(None, PAGE, json!({ "first": 1, "sort": "TITLE", "after": info["endCursor"] }))
+        .await;
+    r.assert_bad_input("after");
+}
+
 on_both_databases!(
     visitors_filter_sort_and_page_through_the_published_catalogue,
+    the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents,
     drafts_are_invisible_to_visitors_and_visible_to_admins,
     anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not,
     admins_manage_courses_sessions_and_lessons_with_validation,

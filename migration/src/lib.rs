@@ -6,6 +6,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod catalogue;
 mod m20261126_000001_foundation;
 mod m20261126_000002_catalogue;
 mod m20261126_000003_shop;
@@ -19,6 +20,7 @@ mod m20261201_000010_deaths;
 mod m20261202_000011_newsletter;
 mod m20261202_000012_campaigns;
 mod m20261202_000013_prospects;
+mod m20261202_000014_catalogue_order;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -41,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_newsletter::Migration),
             Box::new(m20261202_000012_campaigns::Migration),
             Box::new(m20261202_000013_prospects::Migration),
+            Box::new(m20261202_000014_catalogue_order::Migration),
         ]
     }
 }

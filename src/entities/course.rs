@@ -22,6 +22,11 @@ pub struct Model {
     pub status: CourseStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the next upcoming session starts (`migration::catalogue::no_upcoming_session` when
+    /// none): the key of the default catalogue order, kept by `domain::catalog::next_start`.
+    pub next_start_at: DateTimeUtc,
+    /// Title and summary as searched (`migration::catalogue::fold`).
+    pub search_text: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -34,6 +34,7 @@ key!(
     UserConsents,
     GuardianWards,
     CourseSessions,
+    CourseUpcomingSessions,
     CourseLessons,
     CourseTags,
     InstructorName,
@@ -74,6 +75,7 @@ macro_rules! loader {
 }
 
 loader!(CourseSessions => Vec<session::Model>, |b, ids| catalog::sessions_of(&b.services, b.tenant_id, &ids));
+loader!(CourseUpcomingSessions => Vec<session::Model>, |b, ids| catalog::upcoming_sessions_of(&b.services, b.tenant_id, &ids));
 loader!(CourseLessons => Vec<lesson::Model>, |b, ids| catalog::lessons_of(&b.services, b.tenant_id, &ids));
 loader!(CourseTags => Vec<String>, |b, ids| catalog::tags_of(&b.services, b.tenant_id, &ids));
 loader!(InstructorName => String, |b, ids| catalog::instructor_names(&b.services, b.tenant_id, &ids));

@@ -64,6 +64,15 @@ pub fn after_offset(kind: &str, cursor: &str) -> AppResult<u64> {
         .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
 }
 
+/// `first` (default 20) checked against `max`.
+pub fn page_size(first: Option<i32>, max: i32) -> AppResult<u64> {
+    let first = first.unwrap_or(20);
+    if !(1..=max).contains(&first) {
+        return Err(AppError::bad_input("first", format!("must be between 1 and {max}")));
+    }
+    Ok(first as u64)
+}
+
 /// `first` (default 20) checked against `max`, and the offset after `after`.
 pub fn offset_page(
     first: Option<i32>,
@@ -71,15 +80,12 @@ pub fn offset_page(
     kind: &str,
     max: i32,
 ) -> AppResult<(u64, u64)> {
-    let first = first.unwrap_or(20);
-    if !(1..=max).contains(&first) {
-        return Err(AppError::bad_input("first", format!("must be between 1 and {max}")));
-    }
+    let first = page_size(first, max)?;
     let offset = match after {
         Some(c) => after_offset(kind, c)?,
         None => 0,
     };
-    Ok((first as u64, offset))
+    Ok((first, offset))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Scheduled work: expiring unpaid orders, completing refunds left pending, carrying on
+//! Scheduled work: moving courses whose next session started on in the catalogue order,
+//! expiring unpaid orders, completing refunds left pending, carrying on
 //! data-subject requests, deleting expired exports, the retention sweep. Every job is idempotent and safe to run on
 //! several instances at once (each change is a guarded UPDATE or a batch of rows that still
 //! match); the retention sweep also takes a per-tenant advisory lock on PostgreSQL (see
@@ -7,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Services, campaigns, mail, newsletter, privacy, retention, shop};
+use crate::domain::{Services, campaigns, catalog, mail, newsletter, privacy, retention, shop};
 
 /// Unpaid orders expired per round, at most.
 const EXPIRY_BATCH: u64 = 200;
@@ -15,6 +16,8 @@ const EXPIRY_BATCH: u64 = 200;
 const REQUEST_BATCH: u64 = 100;
 /// Expired exports deleted per round, at most.
 const EXPORT_EXPIRY_BATCH: u64 = 100;
+/// Courses whose next session has started, recomputed per statement.
+const NEXT_START_BATCH: u64 = 500;
 /// Expired newsletter subscriptions deleted per round, at most.
 const NEWSLETTER_SWEEP_BATCH: u64 = 500;
 
@@ -32,6 +35,14 @@ pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()>
 
 /// One round of every job; failures are logged and retried next round.
 pub async fn run_once(services: &Services) {
+    // Courses whose next session has started move on to the following one.
+    match catalog::next_start::advance(services, NEXT_START_BATCH).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(courses.moved = n, "catalogue order moved on"),
+        Err(e) => {
+            tracing::error!(error.chain = %crate::error::Chain(&e), "catalogue order failed")
+        }
+    }
     match shop::expire_orders(services, EXPIRY_BATCH).await {
         Ok(r) if r != shop::ExpiryReport::default() => {
             tracing::info!(

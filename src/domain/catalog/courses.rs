@@ -16,6 +16,7 @@ use crate::domain::types::{Money, Slug, Tag};
 use crate::entities::{course, course_tag};
 use crate::error::{AppError, AppResult};
 use crate::policy::Actor;
+use migration::catalogue::{fold, no_upcoming_session};
 
 /// A new course, parsed.
 #[derive(Clone, Debug)]
@@ -71,6 +72,11 @@ async fn replace_tags<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The text a course is searched by (see `migration::catalogue`).
+fn searched(title: &str, summary: &str) -> String {
+    fold(&format!("{title} {summary}"))
+}
+
 const SLUG_TAKEN: &str = "another course of this organisation uses this slug";
 
 /// Creates a draft course (admin). A slug already used in the tenant → `CONFLICT`.
@@ -101,7 +107,10 @@ pub async fn create_course(
         status: CourseStatus::Draft,
         created_at: now,
         updated_at: now,
+        next_start_at: no_upcoming_session(),
+        search_text: String::new(),
     };
+    let model = course::Model { search_text: searched(&model.title, &model.summary), ..model };
     let (m, actor, tags) = (model.clone(), actor.clone(), d.tags);
     services
         .db
@@ -153,6 +162,12 @@ pub async fn update_course(
         }
     }
     let now = services.clock.now();
+    let search_text = (p.title.is_some() || p.summary.is_some()).then(|| {
+        searched(
+            p.title.as_deref().unwrap_or(&current.title),
+            p.summary.as_deref().unwrap_or(&current.summary),
+        )
+    });
     let mut m: course::ActiveModel = current.into();
     if let Some(v) = p.slug {
         m.slug = Set(v.as_str().to_owned());
@@ -181,6 +196,9 @@ pub async fn update_course(
     }
     if let Some(v) = p.tax_rate_bp {
         m.tax_rate_bp = Set(v);
+    }
+    if let Some(v) = search_text {
+        m.search_text = Set(v);
     }
     m.updated_at = Set(now);
     let (actor, tags, tenant_id) = (actor.clone(), p.tags, actor.tenant_id);

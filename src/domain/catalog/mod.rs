@@ -11,6 +11,7 @@
 //! * `courses`, `sessions`, `lessons`: the admin's writes (each audited, in the transaction
 //!   of its change);
 //! * `search`: the public catalogue (published courses, filters, orders, slugs);
+//! * `next_start`: the key of the default order, kept by the session writes and by time;
 //! * `readers`: reads by id and the batch readers behind the GraphQL loaders.
 //!
 //! This file re-exports the catalogue's enums and keeps what the admin writes share (the
@@ -18,6 +19,7 @@
 
 mod courses;
 mod lessons;
+pub mod next_start;
 mod readers;
 mod search;
 mod sessions;
@@ -30,9 +32,9 @@ pub use courses::{CourseDraft, CoursePatch, create_course, set_course_status, up
 pub use lessons::{add_lesson, remove_lesson, update_lesson};
 pub use readers::{
     course, courses_by_id, instructor_names, lessons_of, session_by_id, sessions_by_id,
-    sessions_of, tags_of,
+    sessions_of, tags_of, upcoming_sessions_of,
 };
-pub use search::{CourseFilter, CourseSort, course_by_slug, published_courses};
+pub use search::{After, CourseFilter, CourseSort, SortKey, course_by_slug, published_courses};
 pub use sessions::{SessionDraft, cancel_session, create_session, update_session};
 
 use super::audit::{self, AuditRecord};

@@ -56,6 +56,24 @@ pub async fn sessions_of(
     Ok(group(rows, |s| (s.course_id, s)))
 }
 
+/// Upcoming sessions (not cancelled, not started) of several courses, by start date: one query,
+/// an index range per course (`ix_sessions_course_start`).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = courses.len()))]
+pub async fn upcoming_sessions_of(
+    services: &Services,
+    tenant_id: Uuid,
+    courses: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
+    let rows = scoped::<session::Entity>(tenant_id)
+        .filter(session::Column::CourseId.is_in(courses.iter().copied()))
+        .filter(session::Column::StartsAt.gt(services.clock.now()))
+        .filter(session::Column::Cancelled.eq(false))
+        .order_by_asc(session::Column::StartsAt)
+        .all(&services.db)
+        .await?;
+    Ok(group(rows, |s| (s.course_id, s)))
+}
+
 /// Lessons of several courses, in order: one query.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = courses.len()))]
 pub async fn lessons_of(

@@ -1,18 +1,27 @@
 //! The public catalogue: published courses, filtered (format, level, language, tag, price,
 //! upcoming session, a search term) and ordered, a page at a time; a course by its slug.
 //!
+//! A page costs the same whatever the catalogue's size: each order has an index
+//! `(tenant_id, status, key, id)` (`next_start_at`, kept by `next_start`, for the default
+//! order), a page is read from the cursor's `(key, id)` onwards (keyset, never OFFSET), and
+//! searches go through a trigram index (see `migration::catalogue`). Filters on format, level,
+//! language and price are checked on the rows the order's index yields; tags and upcoming
+//! sessions are indexed lookups per candidate row.
+//!
 //! Anonymous visitors read it, so it shows published courses only (drafts by slug for admins)
 //! and never personal data.
 
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use chrono::{DateTime, Utc};
+use migration::catalogue::fold;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, DatabaseBackend, Iterable, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::{CourseStatus, Format, Level};
 use crate::domain::Services;
 use crate::domain::tenancy::scoped;
 use crate::entities::{course, course_tag, session};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Filters of the public catalogue.
 #[derive(Clone, Debug, Default)]
@@ -37,31 +46,100 @@ pub enum CourseSort {
     Title,
 }
 
-fn like_pattern(term: &str) -> String {
-    let escaped: String = term
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
+/// Where a page of the catalogue starts: after the course with this sort key and id (a keyset
+/// cursor, so page 50 is read like page 1: an index range from that point).
+#[derive(Clone, Debug, PartialEq)]
+pub struct After {
+    pub key: SortKey,
+    pub id: Uuid,
 }
 
-/// A page of published courses: `offset` rows skipped, `first` returned, and whether more follow.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, first = first, offset = offset))]
+/// A course's key in one of the catalogue orders (ties are broken by id).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortKey {
+    StartDate(DateTime<Utc>),
+    Price(i64),
+    Title(String),
+}
+
+impl SortKey {
+    /// `course`'s key in `sort`.
+    pub fn of(sort: CourseSort, course: &course::Model) -> SortKey {
+        match sort {
+            CourseSort::StartDate => SortKey::StartDate(course.next_start_at),
+            CourseSort::Price => SortKey::Price(course.price_cents),
+            CourseSort::Title => SortKey::Title(course.title.clone()),
+        }
+    }
+
+    fn sort(&self) -> CourseSort {
+        match self {
+            SortKey::StartDate(_) => CourseSort::StartDate,
+            SortKey::Price(_) => CourseSort::Price,
+            SortKey::Title(_) => CourseSort::Title,
+        }
+    }
+
+    fn value(&self) -> sea_orm::Value {
+        match self {
+            SortKey::StartDate(t) => (*t).into(),
+            SortKey::Price(p) => (*p).into(),
+            SortKey::Title(t) => t.clone().into(),
+        }
+    }
+}
+
+/// Words of a search term as the index holds them (`migration::catalogue::fold`), at most 8.
+fn search_words(term: &str) -> Vec<String> {
+    fold(term).split(' ').filter(|w| !w.is_empty()).take(8).map(|w| format!("%{w}%")).collect()
+}
+
+/// Courses whose folded title and summary contain every word: on PostgreSQL a trigram index
+/// answers `LIKE` on `search_text`; on SQLite the FTS5 trigram table `course_search` does.
+fn matching(backend: DatabaseBackend, words: Vec<String>) -> Condition {
+    let mut all = Condition::all();
+    match backend {
+        DatabaseBackend::Postgres => {
+            for w in words {
+                all = all.add(Expr::col((course::Entity, course::Column::SearchText)).like(w));
+            }
+            all
+        }
+        _ => {
+            let mut hits = Query::select();
+            hits.expr(Expr::cust("rowid")).from("course_search");
+            for w in words {
+                hits.and_where(Expr::col(("course_search", "search_text")).like(w));
+            }
+            all.add(Expr::cust("\"courses\".\"rowid\"").in_subquery(hits.to_owned()))
+        }
+    }
+}
+
+/// A page of published courses: `first` after `after` (in `sort`, which its key must belong to),
+/// and whether more follow. The description is read only when `with_description`.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, first = first))]
 pub async fn published_courses(
     services: &Services,
     tenant_id: Uuid,
     filter: &CourseFilter,
     sort: CourseSort,
+    after: Option<&After>,
     first: u64,
-    offset: u64,
+    with_description: bool,
 ) -> AppResult<(Vec<course::Model>, bool)> {
     let now = services.clock.now();
     let mut q = scoped::<course::Entity>(tenant_id)
         .filter(course::Column::Status.eq(CourseStatus::Published));
+    if !with_description {
+        q =
+            q.select_only()
+                .columns(course::Column::iter().filter(|c| {
+                    !matches!(c, course::Column::Description | course::Column::SearchText)
+                }))
+                .column_as(Expr::cust("''"), "description")
+                .column_as(Expr::cust("''"), "search_text");
+    }
     if let Some(f) = filter.format {
         q = q.filter(course::Column::Format.eq(f));
     }
@@ -75,6 +153,7 @@ pub async fn published_courses(
         let tagged = Query::select()
             .column(course_tag::Column::CourseId)
             .from(course_tag::Entity)
+            .and_where(course_tag::Column::TenantId.eq(tenant_id))
             .and_where(course_tag::Column::Tag.eq(t.as_str()))
             .to_owned();
         q = q.filter(course::Column::Id.in_subquery(tagged));
@@ -85,7 +164,8 @@ pub async fn published_courses(
     if let Some(p) = filter.max_price_cents {
         q = q.filter(course::Column::PriceCents.lte(p));
     }
-    // Sessions of the outer course that are still to come.
+    // Sessions of the outer course that are still to come (exact at request time, whatever the
+    // last round of `next_start::advance`).
     let upcoming = || {
         Query::select()
             .from(session::Entity)
@@ -102,52 +182,32 @@ pub async fn published_courses(
         Some(false) => q = q.filter(Expr::exists(upcoming().expr(Expr::val(1)).to_owned()).not()),
         None => {}
     }
-    if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let p = like_pattern(s);
-        q = q.filter(
+    if let Some(s) = filter.search.as_deref() {
+        let words = search_words(s);
+        if !words.is_empty() {
+            q = q.filter(matching(services.db.get_database_backend(), words));
+        }
+    }
+    let key = match sort {
+        CourseSort::StartDate => course::Column::NextStartAt,
+        CourseSort::Price => course::Column::PriceCents,
+        CourseSort::Title => course::Column::Title,
+    };
+    if let Some(a) = after {
+        if a.key.sort() != sort {
+            return Err(AppError::bad_input("after", "is a cursor of another order"));
+        }
+        // `key >= K AND (key > K OR id > I)`: a range on the order's index, then the ties.
+        let k = || Expr::col((course::Entity, key));
+        q = q.filter(k().gte(a.key.value())).filter(
             Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Title))))
-                        .like(LikeExpr::new(p.clone()).escape('\\')),
-                )
-                .add(
-                    Expr::expr(Func::lower(Expr::col((course::Entity, course::Column::Summary))))
-                        .like(LikeExpr::new(p).escape('\\')),
-                ),
+                .add(k().gt(a.key.value()))
+                .add(Expr::col((course::Entity, course::Column::Id)).gt(a.id)),
         );
     }
-    q = match sort {
-        CourseSort::StartDate => {
-            // One pass over the upcoming sessions (grouped), joined to the page, rather than a
-            // correlated subquery per course.
-            let next_starts = Query::select()
-                .column(session::Column::CourseId)
-                .expr_as(Expr::col(session::Column::StartsAt).min(), "next_start")
-                .from(session::Entity)
-                .and_where(session::Column::TenantId.eq(tenant_id))
-                .and_where(session::Column::Cancelled.eq(false))
-                .and_where(session::Column::StartsAt.gt(now))
-                .group_by_col(session::Column::CourseId)
-                .to_owned();
-            QueryTrait::query(&mut q).join_subquery(
-                JoinType::LeftJoin,
-                next_starts,
-                "nx",
-                Expr::col(("nx", "course_id")).equals((course::Entity, course::Column::Id)),
-            );
-            let next = Expr::col(("nx", "next_start"));
-            q.order_by(
-                Expr::Case(Box::new(Expr::case(next.clone().is_null(), 1).finally(0))),
-                Order::Asc,
-            )
-            .order_by(next, Order::Asc)
-        }
-        CourseSort::Price => q.order_by_asc(course::Column::PriceCents),
-        CourseSort::Title => q.order_by_asc(course::Column::Title),
-    };
     let mut rows = q
+        .order_by_asc(key)
         .order_by_asc(course::Column::Id)
-        .offset(offset)
         .limit(first + 1)
         .all(&services.db)
         .await?;

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use super::readers::{course, session_by_id};
-use super::{Format, record, require_admin};
+use super::{Format, next_start, record, require_admin};
 use crate::domain::Services;
 use crate::domain::types::HttpsUrl;
 use crate::entities::enums::{EnrollmentStatus, StoredRole};
@@ -108,6 +108,7 @@ pub async fn create_session(
                 session::Entity::insert(session::ActiveModel::from(m.clone()))
                     .exec_without_returning(txn)
                     .await?;
+                next_start::refresh(txn, m.course_id, now).await?;
                 record(txn, &actor, now, "session.created", m.id).await
             })
         })
@@ -138,7 +139,7 @@ pub async fn update_session(
     if let Some(i) = d.instructor_id {
         check_instructor(services, actor.tenant_id, i, "input.instructorId").await?;
     }
-    let now = services.clock.now();
+    let (now, course_id) = (services.clock.now(), s.course_id);
     let actor = actor.clone();
     services
         .db
@@ -164,6 +165,7 @@ pub async fn update_session(
                         "is below the number of seats already taken",
                     ));
                 }
+                next_start::refresh(txn, course_id, now).await?;
                 record(txn, &actor, now, "session.updated", id).await
             })
         })
@@ -184,8 +186,8 @@ pub async fn update_session(
 )]
 pub async fn cancel_session(services: &Services, actor: &Actor, id: Uuid) -> AppResult<u64> {
     require_admin(actor)?;
-    session_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
-    let (actor, now) = (actor.clone(), services.clock.now());
+    let s = session_by_id(services, actor.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    let (actor, now, course_id) = (actor.clone(), services.clock.now(), s.course_id);
     Ok(services
         .db
         .transaction::<_, _, AppError>(|txn| {
@@ -208,6 +210,7 @@ pub async fn cancel_session(services: &Services, actor: &Actor, id: Uuid) -> App
                     .exec(txn)
                     .await?
                     .rows_affected;
+                next_start::refresh(txn, course_id, now).await?;
                 record(txn, &actor, now, "session.cancelled", id).await?;
                 Ok(cancelled)
             })

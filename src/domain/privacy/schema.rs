@@ -18,7 +18,10 @@ pub async fn live_schema<C: ConnectionTrait>(conn: &C) -> AppResult<LiveSchema> 
             let tables = conn
                 .query_all_raw(Statement::from_string(
                     backend,
-                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                    // Ordinary tables only: the catalogue's FTS5 search index (`course_search`, a
+                    // virtual table and its shadow tables) is derived from `courses` and holds no
+                    // personal data.
+                    "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
                      AND name NOT LIKE 'sqlite_%' ORDER BY name",
                 ))
                 .await?;
@@ -115,8 +118,9 @@ pub async fn column_info<C: ConnectionTrait>(
     let sql = match backend {
         DatabaseBackend::Sqlite => {
             "SELECT m.name AS t, p.name AS c, p.type AS ty, p.\"notnull\" AS nn, p.pk AS pk \
-             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
+             FROM pragma_table_list m JOIN pragma_table_info(m.name) p \
+             WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             ORDER BY m.name, p.cid"
         }
         _ => {
             "SELECT c.table_name::text AS t, c.column_name::text AS c, c.data_type::text AS ty, \

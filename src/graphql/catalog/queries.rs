@@ -6,15 +6,15 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::domain::catalog::{self, CourseFilter, CourseSort};
+use crate::domain::catalog::{self, CourseFilter, CourseSort, SortKey};
 use crate::domain::types;
 use crate::domain::visibility;
 use crate::entities::course;
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::context::{loaders, request, services};
-use crate::graphql::loaders::{CourseLessons, CourseSessions, CourseTags, InstructorName};
+use crate::graphql::loaders::{CourseLessons, CourseTags, CourseUpcomingSessions, InstructorName};
 use crate::graphql::nodes::{CourseNode, FormatGql, LevelGql, SessionNode};
-use crate::graphql::pagination::{offset_cursor, offset_page, parse_id};
+use crate::graphql::pagination::{page_size, parse_id};
 
 /// Catalogue filters; all optional and combined with AND.
 #[derive(InputObject, Default)]
@@ -73,6 +73,77 @@ impl CourseFilterInput {
     }
 }
 
+/// The catalogue's keyset cursors: the order's key and the id of the last course of a page,
+/// `course:<order>:<id>:<key>` in URL-safe base64 (opaque to clients).
+mod course_cursor {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use uuid::Uuid;
+
+    use crate::domain::catalog::{After, SortKey};
+    use crate::error::{AppError, AppResult};
+
+    /// Longest cursor accepted (a title key is at most a few hundred bytes).
+    const MAX_LEN: usize = 2048;
+
+    pub fn encode(key: &SortKey, id: Uuid) -> String {
+        let text = match key {
+            SortKey::StartDate(t) => {
+                format!("course:s:{id}:{}", t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            }
+            SortKey::Price(p) => format!("course:p:{id}:{p}"),
+            SortKey::Title(t) => format!("course:t:{id}:{t}"),
+        };
+        URL_SAFE_NO_PAD.encode(text)
+    }
+
+    pub fn decode(cursor: &str) -> AppResult<After> {
+        let invalid = || AppError::bad_input("after", "is not a valid cursor");
+        if cursor.len() > MAX_LEN {
+            return Err(invalid());
+        }
+        let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+        let text = String::from_utf8(raw).map_err(|_| invalid())?;
+        let mut parts = text.splitn(4, ':');
+        let (Some("course"), Some(order), Some(id), Some(key)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+        let key = match order {
+            "s" => SortKey::StartDate(
+                DateTime::parse_from_rfc3339(key).map_err(|_| invalid())?.with_timezone(&Utc),
+            ),
+            "p" => SortKey::Price(key.parse().map_err(|_| invalid())?),
+            "t" => SortKey::Title(key.to_owned()),
+            _ => return Err(invalid()),
+        };
+        Ok(After { key, id })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_key_survives_the_round_trip_and_forgeries_are_refused() {
+            let id = Uuid::now_v7();
+            for key in [
+                SortKey::StartDate(Utc::now()),
+                SortKey::Price(-5),
+                SortKey::Title("Cours : niveau 2 : oral".into()),
+            ] {
+                assert_eq!(decode(&encode(&key, id)).unwrap(), After { key, id });
+            }
+            for bad in ["", "Y291cnNlLW9mZnNldDo0", "Y291cnNlOng6MTI", &"A".repeat(4000)] {
+                assert!(decode(bad).is_err(), "{bad}");
+            }
+        }
+    }
+}
+
 /// Loads the nested lists a catalogue page asks for, one query per kind, before the nodes
 /// resolve: the statement count is then fixed (at most 5) whatever the page size and however
 /// the resolvers are scheduled.
@@ -90,7 +161,7 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
     }
     let tenant = rc.tenant.id;
     if node("sessions") {
-        let mut sessions = catalog::sessions_of(s, tenant, &ids).await?;
+        let mut sessions = catalog::upcoming_sessions_of(s, tenant, &ids).await?;
         let wants_instructor =
             look.field("edges").field("node").field("sessions").field("instructor").exists()
                 || look.field("nodes").field("sessions").field("instructor").exists();
@@ -107,7 +178,9 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
         }
         batch
             .feed_many(
-                ids.iter().map(|id| (CourseSessions(*id), sessions.remove(id).unwrap_or_default())),
+                ids.iter().map(|id| {
+                    (CourseUpcomingSessions(*id), sessions.remove(id).unwrap_or_default())
+                }),
             )
             .await;
     }
@@ -145,21 +218,29 @@ impl CatalogQuery {
     ) -> async_graphql::Result<Option<CourseConnection>> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
-        let (first, offset) =
-            offset_page(first, after.as_deref(), "course", MAX_COURSES_PER_PAGE).gql()?;
+        let first = page_size(first, MAX_COURSES_PER_PAGE).gql()?;
+        let after = after.as_deref().map(course_cursor::decode).transpose().gql()?;
         let filter = filter.unwrap_or_default().parse().gql()?;
         let sort = sort.map(CourseSort::from).unwrap_or_default();
-        let (rows, has_next) =
-            catalog::published_courses(s, rc.tenant.id, &filter, sort, first, offset)
-                .await
-                .gql()?;
+        let look = ctx.look_ahead();
+        let with_description = look.field("edges").field("node").field("description").exists()
+            || look.field("nodes").field("description").exists();
+        let (rows, has_next) = catalog::published_courses(
+            s,
+            rc.tenant.id,
+            &filter,
+            sort,
+            after.as_ref(),
+            first,
+            with_description,
+        )
+        .await
+        .gql()?;
         prime(ctx, &rows).await.gql()?;
-        let mut conn = Connection::new(offset > 0, has_next);
-        conn.edges.extend(
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, c)| Edge::new(offset_cursor("course", offset + i as u64), CourseNode(c))),
-        );
+        let mut conn = Connection::new(after.is_some(), has_next);
+        conn.edges.extend(rows.into_iter().map(|c| {
+            Edge::new(course_cursor::encode(&SortKey::of(sort, &c), c.id), CourseNode(c))
+        }));
         Ok(Some(conn))
     }
 

@@ -11,7 +11,8 @@ use crate::entities::{course, lesson, session};
 use crate::error::IntoGql;
 use crate::graphql::context::{loaders, request, services};
 use crate::graphql::loaders::{
-    CourseById, CourseLessons, CourseSessions, CourseTags, InstructorName, SessionLiveClasses,
+    CourseById, CourseLessons, CourseSessions, CourseTags, CourseUpcomingSessions, InstructorName,
+    SessionLiveClasses,
 };
 
 gql_enum!(LevelGql as "CourseLevel" <=> Level { Beginner, Intermediate, Advanced });
@@ -107,10 +108,13 @@ impl CourseNode {
         ctx: &Context<'_>,
         #[graphql(default)] include_past: bool,
     ) -> async_graphql::Result<Vec<SessionNode>> {
-        let now = services(ctx).gql()?.clock.now();
-        let all =
-            loaders(ctx).gql()?.load(CourseSessions(self.0.id)).await.gql()?.unwrap_or_default();
-        Ok(all.into_iter().filter(|s| include_past || s.starts_at > now).map(SessionNode).collect())
+        let l = loaders(ctx).gql()?;
+        let rows = if include_past {
+            l.load(CourseSessions(self.0.id)).await
+        } else {
+            l.load(CourseUpcomingSessions(self.0.id)).await
+        };
+        Ok(rows.gql()?.unwrap_or_default().into_iter().map(SessionNode).collect())
     }
     /// The lesson outline, in order.
     #[graphql(complexity = "5 * child_complexity")]

@@ -1,0 +1,86 @@
+//! `courses.next_start_at`, the key of the default catalogue order: when the course's next
+//! upcoming (not cancelled, not yet started) session starts, or
+//! [`no_upcoming_session`](migration::catalogue::no_upcoming_session) when it has none.
+//!
+//! **Kept exact by the writes**: creating, moving or cancelling a session recomputes its
+//! course's key ([`refresh`]) in the transaction of that change, so a page read after the
+//! change commits sees the new order.
+//!
+//! **Moved on by time**: when a course's next session starts, the course moves to its
+//! following session (or to the end of the catalogue if there is none). Time changes no row, so
+//! each round of the jobs ([`advance`]) recomputes every course whose key is no longer in the
+//! future (an index range read on `next_start_at`, across tenants, in batches). Until that
+//! round, at most `PUPITRE_JOBS_INTERVAL_SECS` (60 s by default) after the start, the course
+//! keeps its place under the session that has just started; the sessions a page shows are
+//! always the upcoming ones, read at request time. Several instances may run the round at once:
+//! each UPDATE computes the same value from the sessions.
+
+use chrono::{DateTime, Utc};
+use migration::catalogue::no_upcoming_session;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::domain::Services;
+use crate::entities::{course, session};
+use crate::error::AppResult;
+
+/// `COALESCE((SELECT MIN(starts_at) FROM sessions WHERE course_id = courses.id AND NOT cancelled
+/// AND starts_at > now), no_upcoming_session)`.
+fn key_at(now: DateTime<Utc>) -> Expr {
+    let next = Query::select()
+        .expr(Expr::col((session::Entity, session::Column::StartsAt)).min())
+        .from(session::Entity)
+        .and_where(
+            Expr::col((session::Entity, session::Column::CourseId))
+                .equals((course::Entity, course::Column::Id)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::Cancelled)).eq(false))
+        .and_where(Expr::col((session::Entity, session::Column::StartsAt)).gt(now))
+        .to_owned();
+    Func::coalesce([
+        Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(next))),
+        Expr::val(no_upcoming_session()),
+    ])
+    .into()
+}
+
+/// Recomputes the key of `course_id` (inside the transaction that changed one of its sessions).
+pub async fn refresh<C: ConnectionTrait>(
+    conn: &C,
+    course_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    course::Entity::update_many()
+        .col_expr(course::Column::NextStartAt, key_at(now))
+        .filter(course::Column::Id.eq(course_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Recomputes the keys that are no longer in the future, `batch` courses per statement, until
+/// none is left; returns how many courses were recomputed.
+#[tracing::instrument(skip_all)]
+pub async fn advance(services: &Services, batch: u64) -> AppResult<u64> {
+    let now = services.clock.now();
+    let mut total = 0;
+    loop {
+        let due = Query::select()
+            .column(course::Column::Id)
+            .from(course::Entity)
+            .and_where(course::Column::NextStartAt.lte(now))
+            .limit(batch)
+            .to_owned();
+        let n = course::Entity::update_many()
+            .col_expr(course::Column::NextStartAt, key_at(now))
+            .filter(course::Column::Id.in_subquery(due))
+            .exec(&services.db)
+            .await?
+            .rows_affected;
+        total += n;
+        if n < batch {
+            return Ok(total);
+        }
+    }
+}
