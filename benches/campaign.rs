@@ -43,7 +43,7 @@ use pupitre::entities::newsletter_subscription::{self as ns, NewsletterStatus};
 use pupitre::startup::Application;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use support::{BenchDatabase, env_or, post};
+use support::{BenchDatabase, env_or, one_id, post};
 use uuid::Uuid;
 
 const MARKETING: &str = "marc.marketing@demo.pupitre.test";
@@ -107,15 +107,6 @@ async fn count(conn: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
         .expect("a row")
         .try_get_by_index::<i64>(0)
         .expect("count")
-}
-
-async fn one_id(conn: &sea_orm::DatabaseConnection, sql: &str) -> Uuid {
-    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
-        .await
-        .expect("query")
-        .expect("a row")
-        .try_get::<Uuid>("", "id")
-        .expect("id")
 }
 
 /// Confirmed subscribers `bench-<i>@example.test` of [`TOPIC`], in one transaction per 1,000.

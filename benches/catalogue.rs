@@ -1,33 +1,79 @@
-//! Load benchmark of the public catalogue and of `me { enrollments }` (issue 3).
+//! Load benchmark of the public catalogue (issues 3 and 13) and of `me { enrollments }`, with
+//! PostGraphile 4 on the same PostgreSQL database in the same run.
 //!
 //! Starts the real server in this process (release build) on a fresh SQLite file or, with
-//! `BENCH_DATABASE=postgres`, on a fresh PostgreSQL database; loads the demo data plus
-//! `BENCH_COURSES` extra published courses (default 200) through the admin API; then drives each
-//! query from `BENCH_CONCURRENCY` client tasks (default 32, one keep-alive connection each) for
-//! `BENCH_SECONDS` (default 10) and prints requests per second and latency percentiles.
+//! `BENCH_DATABASE=postgres`, on a fresh PostgreSQL database; loads the demo data; then, for
+//! each catalogue size of `BENCH_SIZES` (default `1000`; e.g. `1000,10000,100000`), adds
+//! published courses up to that size with bulk inserts (not measured: 2 upcoming sessions and
+//! 1 past one each, a tenth with "Français" in the title) and drives each query from
+//! `BENCH_CONCURRENCY` client tasks (default 32, one keep-alive connection each) for
+//! `BENCH_SECONDS` (default 10), printing requests per second and latency percentiles:
+//!
+//! - the catalogue page (20 courses with price, tags, upcoming sessions with seats left and
+//!   instructor) executed on every request (a server with the micro-cache off): page 1 in the
+//!   default order, page 1 by title, page 50 (keyset cursor), and a search for "francais";
+//! - on PostgreSQL, unless `BENCH_POSTGRAPHILE=0`: PostGraphile 4 (`tools/postgraphile`,
+//!   installed with `npm ci` on first use) started on the same database, serving the
+//!   equivalent page (`allCourses` in the same order with tags and non-cancelled sessions), and
+//!   the ratio of the two rates;
+//! - at the first size only: the same page through the micro-cache (a second server on the
+//!   same database with `PUPITRE_RESPONSE_CACHE_MS`, default 1000, so entries expire during the
+//!   run), `me { enrollments }` as a learner, and `{ __typename }` (the floor), with the
+//!   resident memory of the process (server and load generator together).
 //!
 //!     cargo bench --bench catalogue
-//!     BENCH_DATABASE=postgres cargo bench --bench catalogue
+//!     BENCH_DATABASE=postgres BENCH_SIZES=1000,10000,100000 cargo bench --bench catalogue
 //!
-//! The load generator shares the machine with the server: the figures include its cost.
-//! `PUPITRE_*` variables are passed to the server, e.g. `PUPITRE_RESPONSE_CACHE_MS=0` to measure
-//! the catalogue without the micro-cache.
+//! The load generator shares the machine with the servers (and PostgreSQL): the figures include
+//! its cost. `PUPITRE_*` variables are passed to the servers.
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
 
 mod support;
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+use migration::catalogue::fold;
 use pupitre::config::Settings;
+use pupitre::entities::enums::{CourseStatus, Format, Level};
+use pupitre::entities::{course, course_tag, session};
 use pupitre::startup::Application;
-use serde_json::json;
-use support::{BenchDatabase, env_or, post};
+use sea_orm::{Database, DatabaseConnection, EntityTrait, TransactionTrait};
+use serde_json::{Value, json};
+use support::{BenchDatabase, env_or, one_id, post};
+use uuid::Uuid;
 
-const CATALOGUE: &str = "{ courses(first: 20) { edges { node { slug title price { amountCents currency } tags
-  sessions { id startsAt seatsLeft instructor { displayName } } } } pageInfo { hasNextPage endCursor } } }";
+const CATALOGUE: &str = "query($after: String, $sort: CourseSort, $filter: CourseFilterInput) {
+  courses(first: 20, after: $after, sort: $sort, filter: $filter) { edges { node { slug title
+  price { amountCents currency } tags sessions { id startsAt seatsLeft instructor { displayName } } } }
+  pageInfo { hasNextPage endCursor } } }";
+const POSTGRAPHILE_CATALOGUE: &str = "query($tenant: UUID!) {
+  allCourses(first: 20, condition: {tenantId: $tenant, status: \"published\"}, orderBy: [NEXT_START_AT_ASC, ID_ASC]) {
+  nodes { slug title priceCents currency courseTagsByCourseId { nodes { tag } }
+  sessionsByCourseId(condition: {cancelled: false}, orderBy: STARTS_AT_ASC) { nodes { id startsAt capacity seatsTaken instructorId } } }
+  pageInfo { hasNextPage endCursor } } }";
 const MY_ENROLLMENTS: &str = "{ me { enrollments { id status progress { completedLessons totalLessons percent } session { startsAt course { title } } } } }";
+
+fn body(query: &str, variables: Value) -> Arc<Vec<u8>> {
+    Arc::new(serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("body"))
+}
+
+/// A line of `/proc/self/status` in MB (`VmRSS`, `VmHWM`).
+fn memory_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
 
 struct Report {
     requests: usize,
@@ -41,7 +87,7 @@ struct Report {
 async fn drive(
     url: Arc<String>,
     token: Option<Arc<String>>,
-    query: &'static str,
+    body: Arc<Vec<u8>>,
     concurrency: usize,
     seconds: u64,
 ) -> Report {
@@ -49,11 +95,10 @@ async fn drive(
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (url, token) = (url.clone(), token.clone());
+        let (url, token, body) = (url.clone(), token.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             let client =
                 reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
-            let body = serde_json::to_vec(&json!({ "query": query })).expect("body");
             let mut lat = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
@@ -61,7 +106,7 @@ async fn drive(
                 let mut r = client
                     .post(url.as_str())
                     .header("content-type", "application/json")
-                    .body(body.clone());
+                    .body(body.as_ref().clone());
                 if let Some(tok) = &token {
                     r = r.bearer_auth(tok.as_str());
                 }
@@ -102,10 +147,14 @@ async fn drive(
     }
 }
 
+fn rate(r: &Report) -> f64 {
+    r.requests as f64 / r.elapsed.as_secs_f64()
+}
+
 fn print(name: &str, r: &Report) {
     println!(
-        "{name:<24} {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>7.2} ms   ({} ok, {} errors, {:.1} s)",
-        r.requests as f64 / r.elapsed.as_secs_f64(),
+        "{name:<34} {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>7.2} ms   ({} ok, {} errors, {:.1} s)",
+        rate(r),
         r.p50.as_secs_f64() * 1000.0,
         r.p99.as_secs_f64() * 1000.0,
         r.max.as_secs_f64() * 1000.0,
@@ -115,86 +164,265 @@ fn print(name: &str, r: &Report) {
     );
 }
 
+/// Adds published courses `from..to` (bulk inserts, one transaction per 5,000): prices, levels,
+/// formats and languages vary; sessions at dates spread over the next months.
+async fn grow(conn: &DatabaseConnection, tenant: Uuid, instructor: Uuid, from: usize, to: usize) {
+    let now = Utc::now();
+    let levels = [Level::Beginner, Level::Intermediate, Level::Advanced];
+    for start in (from..to).step_by(5000) {
+        let end = (start + 5000).min(to);
+        let (mut courses, mut tags, mut sessions) = (Vec::new(), Vec::new(), Vec::new());
+        for i in start..end {
+            let id = Uuid::now_v7();
+            let title = if i % 10 == 0 {
+                format!("Français des affaires {i}")
+            } else {
+                format!("Bench course {i}")
+            };
+            let summary = "A course for the benchmark.".to_owned();
+            let first = now + chrono::Duration::hours(24 + ((i * 7919) % (24 * 120)) as i64);
+            for (k, starts) in [
+                (0, now - chrono::Duration::days(30)),
+                (1, first),
+                (2, first + chrono::Duration::days(45)),
+            ] {
+                sessions.push(session::ActiveModel::from(session::Model {
+                    id: Uuid::now_v7(),
+                    tenant_id: tenant,
+                    course_id: id,
+                    starts_at: starts,
+                    ends_at: starts + chrono::Duration::days(10),
+                    instructor_id: Some(instructor),
+                    capacity: 20,
+                    seats_taken: k,
+                    location: None,
+                    virtual_room: None,
+                    cancelled: false,
+                    created_at: now,
+                }));
+            }
+            tags.push(course_tag::ActiveModel::from(course_tag::Model {
+                course_id: id,
+                tag: "bench".into(),
+                tenant_id: tenant,
+            }));
+            courses.push(course::ActiveModel::from(course::Model {
+                id,
+                tenant_id: tenant,
+                slug: format!("bench-course-{i}"),
+                search_text: fold(&format!("{title} {summary}")),
+                title,
+                summary,
+                description: "A longer description that the catalogue page does not ask for. "
+                    .repeat(8),
+                level: levels[i % 3],
+                format: Format::Online,
+                language: if i % 2 == 0 { "en" } else { "fr" }.into(),
+                price_cents: 1000 + (i % 5000) as i64,
+                currency: "EUR".into(),
+                tax_rate_bp: 2000,
+                status: CourseStatus::Published,
+                created_at: now,
+                updated_at: now,
+                next_start_at: first,
+            }));
+        }
+        let txn = conn.begin().await.expect("begin");
+        for chunk in courses.chunks(500) {
+            course::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await
+                .expect("courses");
+        }
+        for chunk in tags.chunks(1000) {
+            course_tag::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await
+                .expect("tags");
+        }
+        for chunk in sessions.chunks(500) {
+            session::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await
+                .expect("sessions");
+        }
+        txn.commit().await.expect("commit");
+    }
+}
+
+/// PostGraphile 4 on `db_url`, installed from `tools/postgraphile` on first use; ready to serve.
+async fn start_postgraphile(db_url: &str, port: u16) -> Child {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/postgraphile");
+    let bin = dir.join("node_modules/.bin/postgraphile");
+    if !bin.exists() {
+        let ok = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm");
+        assert!(ok.success(), "npm ci in tools/postgraphile");
+    }
+    let child = Command::new(bin)
+        .args(["-c", db_url, "-s", "public", "-n", "127.0.0.1", "-p", &port.to_string()])
+        .args(["--disable-query-log", "--disable-graphiql", "-m", "10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("postgraphile starts");
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    for _ in 0..300 {
+        if let Ok(r) = client.post(&url).json(&json!({ "query": "{ __typename }" })).send().await
+            && r.status().is_success()
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("PostGraphile did not answer within 30 s");
+}
+
+/// The cursor after `pages` pages of the catalogue in `sort`.
+async fn cursor_after(client: &reqwest::Client, url: &str, sort: &str, pages: usize) -> Value {
+    let mut after = Value::Null;
+    for _ in 0..pages {
+        let r = post(client, url, None, CATALOGUE, json!({ "after": after, "sort": sort })).await;
+        after = r["data"]["courses"]["pageInfo"]["endCursor"].clone();
+        assert!(after.is_string(), "a full page: {r}");
+    }
+    after
+}
+
+async fn server(db_url: &str, cache_ms: &str) -> (Arc<String>, Settings) {
+    let vars = support::settings(db_url, &[("PUPITRE_LOGIN_MAX_FAILURES", "1000")]);
+    let mut vars = vars;
+    vars.insert("PUPITRE_RESPONSE_CACHE_MS".into(), cache_ms.into());
+    vars.insert("PUPITRE_JOBS_INTERVAL_SECS".into(), "0".into());
+    let settings = Settings::from_map(&vars).expect("settings");
+    let app = Application::build(settings.clone()).await.expect("app");
+    let url = Arc::new(format!("http://127.0.0.1:{}/graphql", app.port()));
+    if cache_ms == "0" {
+        app.load_demo().await.expect("demo data");
+    }
+    tokio::spawn(app.run_until_stopped());
+    (url, settings)
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let courses: usize = env_or("BENCH_COURSES", 200);
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "1000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("BENCH_SIZES: numbers"))
+        .collect();
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let cache_ms = std::env::var("PUPITRE_RESPONSE_CACHE_MS").unwrap_or_else(|_| "1000".into());
     let dir = tempfile::tempdir().expect("tmp");
     let db = BenchDatabase::create(dir.path()).await;
     let backend = db.backend.clone();
-    let vars = support::settings(&db.url, &[("PUPITRE_LOGIN_MAX_FAILURES", "1000")]);
-    let settings = Settings::from_map(&vars).expect("settings");
-    let workers = settings.workers;
-    let db_conns = settings.db_max_connections;
-    let app = Application::build(settings).await.expect("app");
-    app.load_demo().await.expect("demo data");
-    let url = Arc::new(format!("http://127.0.0.1:{}/graphql", app.port()));
-    tokio::spawn(app.run_until_stopped());
-
-    let client = reqwest::Client::new();
-    let admin = support::demo_token(&client, &url, "admin@demo.pupitre.test").await;
-    let instructor = post(
-        &client,
-        &url,
-        Some(&admin),
-        "{ users(first: 100) { edges { node { id roles } } } }",
-        json!({}),
+    let (url, settings) = server(&db.url, "0").await;
+    let (cached_url, _) = server(&db.url, &cache_ms).await;
+    let conn = Database::connect(db.url.as_str()).await.expect("connect");
+    let tenant = one_id(&conn, "SELECT id FROM tenants WHERE slug = 'demo'").await;
+    let instructor = one_id(
+        &conn,
+        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = 'instructor'",
     )
     .await;
-    let instructor_id = instructor["data"]["users"]["edges"]
-        .as_array()
-        .and_then(|a| a.iter().find(|e| e["node"]["roles"].to_string().contains("INSTRUCTOR")))
-        .and_then(|e| e["node"]["id"].as_str())
-        .expect("the instructor is a staff account")
-        .to_owned();
-    let seed_start = Instant::now();
-    for i in 0..courses {
-        let c = post(&client, &url, Some(&admin), "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }",
-            json!({ "input": { "slug": format!("bench-course-{i}"), "title": format!("Bench course {i}"), "summary": "A course for the benchmark.",
-                "description": "", "level": "BEGINNER", "format": "ONLINE", "language": "en", "priceCents": 1000 + i as i64, "tags": ["bench"] } })).await;
-        let id = c["data"]["createCourse"]["course"]["id"].as_str().expect("course").to_owned();
-        for s in 0..2 {
-            let start = chrono::Utc::now() + chrono::Duration::days(5 + (i % 50) as i64 + s * 30);
-            post(&client, &url, Some(&admin), "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
-                json!({ "input": { "courseId": id, "startsAt": start.to_rfc3339(), "endsAt": (start + chrono::Duration::days(10)).to_rfc3339(), "capacity": 20, "instructorId": instructor_id } })).await;
-        }
-        post(
-            &client,
-            &url,
-            Some(&admin),
-            "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    }
-    // Freshly filled tables have no planner statistics yet (autovacuum has not run); a
-    // production database has them.
-    db.analyze().await;
+    let demo_courses = one_count(&conn).await;
+    let postgraphile = if backend == "postgres" && env_or("BENCH_POSTGRAPHILE", 1) == 1 {
+        let port = 15_000 + (std::process::id() % 10_000) as u16;
+        Some((
+            start_postgraphile(&db.url, port).await,
+            Arc::new(format!("http://127.0.0.1:{port}/graphql")),
+        ))
+    } else {
+        None
+    };
+    let client = reqwest::Client::new();
     let learner = support::demo_token(&client, &url, "lea.martin@demo.pupitre.test").await;
-    let check = post(&client, &url, None, CATALOGUE, json!({})).await;
-    assert_eq!(
-        check["data"]["courses"]["edges"].as_array().map(Vec::len),
-        Some(20),
-        "the page is full: {check}"
-    );
-
     println!(
-        "pupitre bench: {backend}, {} published courses, {concurrency} connections, {seconds} s per query, {workers} HTTP workers, {db_conns} DB connections, {} CPUs (seeding took {:.1} s)",
-        courses + 38,
+        "pupitre catalogue bench: {backend}, {concurrency} connections, {seconds} s per query, {} HTTP workers and {} DB connections per server, {} CPUs",
+        settings.workers,
+        settings.db_max_connections,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        seed_start.elapsed().as_secs_f64()
     );
-    // Warm up, then measure.
-    drive(url.clone(), None, CATALOGUE, concurrency, 2).await;
-    let catalogue = drive(url.clone(), None, CATALOGUE, concurrency, seconds).await;
-    print("catalogue (20 courses)", &catalogue);
-    let mine =
-        drive(url.clone(), Some(Arc::new(learner)), MY_ENROLLMENTS, concurrency, seconds).await;
-    print("me { enrollments }", &mine);
-    // The floor: HTTP, routing, GraphQL parsing and the load generator, with no resolver work.
-    let floor = drive(url.clone(), None, "{ __typename }", concurrency, seconds).await;
-    print("{ __typename } (floor)", &floor);
+    let mut grown = 0;
+    for (round, size) in sizes.iter().copied().enumerate() {
+        let t = Instant::now();
+        grow(&conn, tenant, instructor, grown, size).await;
+        grown = grown.max(size);
+        db.analyze().await;
+        println!(
+            "\n{} published courses ({} added in {:.1} s):",
+            grown + demo_courses,
+            grown,
+            t.elapsed().as_secs_f64()
+        );
+        let page50 = cursor_after(&client, &url, "START_DATE", 49).await;
+        let cases = [
+            ("page 1, next session first", json!({})),
+            ("page 1, by title", json!({ "sort": "TITLE" })),
+            ("page 50 (keyset cursor)", json!({ "after": page50 })),
+            ("search \"francais\", page 1", json!({ "filter": { "search": "francais" } })),
+        ];
+        let first = drive(url.clone(), None, body(CATALOGUE, json!({})), concurrency, 2).await;
+        assert_eq!(first.errors, 0, "the page answers without errors");
+        let mut pupitre_rate = 0.0;
+        for (i, (name, vars)) in cases.into_iter().enumerate() {
+            let r = drive(url.clone(), None, body(CATALOGUE, vars), concurrency, seconds).await;
+            print(&format!("pupitre {name}"), &r);
+            if i == 0 {
+                pupitre_rate = rate(&r);
+            }
+        }
+        if let Some((_, pg_url)) = &postgraphile {
+            let q = body(POSTGRAPHILE_CATALOGUE, json!({ "tenant": tenant }));
+            let check = client
+                .post(pg_url.as_str())
+                .header("content-type", "application/json")
+                .body(q.as_ref().clone())
+                .send()
+                .await
+                .expect("postgraphile")
+                .json::<Value>()
+                .await
+                .expect("json");
+            assert_eq!(
+                check["data"]["allCourses"]["nodes"].as_array().map(Vec::len),
+                Some(20),
+                "PostGraphile answers the page: {check}"
+            );
+            drive(pg_url.clone(), None, q.clone(), concurrency, 2).await;
+            let r = drive(pg_url.clone(), None, q, concurrency, seconds).await;
+            print("postgraphile page 1, same order", &r);
+            println!("ratio pupitre / postgraphile (page 1): {:.2}", pupitre_rate / rate(&r));
+        }
+        if round == 0 {
+            println!(
+                "resident memory of this process between loads (two servers, load generator): {:.1} MB",
+                memory_mb("VmRSS:")
+            );
+            let q = body(CATALOGUE, json!({}));
+            drive(cached_url.clone(), None, q.clone(), concurrency, 2).await;
+            let r = drive(cached_url.clone(), None, q, concurrency, seconds).await;
+            print(&format!("pupitre page 1, micro-cache {cache_ms} ms"), &r);
+            let mine = body(MY_ENROLLMENTS, json!({}));
+            let r = drive(url.clone(), Some(Arc::new(learner.clone())), mine, concurrency, seconds)
+                .await;
+            print("me { enrollments }", &r);
+            let r =
+                drive(url.clone(), None, body("{ __typename }", json!({})), concurrency, seconds)
+                    .await;
+            print("{ __typename } (floor)", &r);
+        }
+    }
+    println!(
+        "\nresident memory of this process (servers, load generator, seeding): now {:.1} MB, peak {:.1} MB",
+        memory_mb("VmRSS:"),
+        memory_mb("VmHWM:")
+    );
     let metrics = client
         .get(url.replace("/graphql", "/metrics"))
         .send()
@@ -206,5 +434,19 @@ async fn main() {
     if let Some(line) = metrics.lines().find(|l| l.starts_with("pupitre_db_statements_total")) {
         println!("{line}");
     }
+    if let Some((mut child, _)) = postgraphile {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    drop(conn);
     db.drop_it().await;
+}
+
+async fn one_count(conn: &DatabaseConnection) -> usize {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    course::Entity::find()
+        .filter(course::Column::Status.eq(CourseStatus::Published))
+        .count(conn)
+        .await
+        .expect("count") as usize
 }

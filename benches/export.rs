@@ -29,7 +29,7 @@ use pupitre::entities::{audit_entry, enums::OrderStatus, lesson, lesson_completi
 use pupitre::startup::Application;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
 use serde_json::json;
-use support::{BenchDatabase, env_or, post};
+use support::{BenchDatabase, env_or, one_id, post};
 use uuid::Uuid;
 
 const LEARNER: &str = "lea.martin@demo.pupitre.test";
@@ -47,15 +47,6 @@ fn status_kb(key: &str) -> u64 {
 }
 
 /// One id of a query's first row (ids read as UUIDs: SQLite stores them as blobs).
-async fn one_id(conn: &sea_orm::DatabaseConnection, sql: &str) -> Uuid {
-    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
-        .await
-        .expect("query")
-        .expect("a row")
-        .try_get::<Uuid>("", "id")
-        .expect("id")
-}
-
 async fn insert_in_chunks<A, I>(conn: &sea_orm::DatabaseConnection, rows: I)
 where
     A: sea_orm::ActiveModelTrait + Send,

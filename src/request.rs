@@ -94,6 +94,8 @@ pub struct RequestCtx {
     /// A stable key for the client (its address), used only for log-in throttling.
     pub client_key: Option<String>,
     actor: OnceCell<Result<Actor, ()>>,
+    /// The signed-in person, read with the session check.
+    signed_in: std::sync::OnceLock<accounts::SignedIn>,
     relations: OnceCell<Relations>,
     audited: Mutex<HashMap<(Uuid, Category), AuditOnce>>,
 }
@@ -111,6 +113,7 @@ impl RequestCtx {
             principal,
             client_key,
             actor: OnceCell::new(),
+            signed_in: std::sync::OnceLock::new(),
             relations: OnceCell::new(),
             audited: Mutex::new(HashMap::new()),
         }
@@ -131,8 +134,11 @@ impl RequestCtx {
                         Ok(Actor::anonymous(self.tenant.id, self.request_id.clone()))
                     }
                     Principal::Token(c) => {
-                        if accounts::session_is_open(services, self.tenant.id, c.sid, c.sub).await?
-                        {
+                        let open =
+                            accounts::signed_in_by_session(services, self.tenant.id, c.sid, c.sub)
+                                .await?;
+                        if let Some(person) = open {
+                            let _ = self.signed_in.set(person);
                             Ok(Actor::user(
                                 self.tenant.id,
                                 c.sub,
@@ -159,9 +165,26 @@ impl RequestCtx {
         Ok(a)
     }
 
-    /// The actor's relations to other people, loaded once per request.
+    /// The signed-in person's record (user and held roles), as read with the session check;
+    /// `None` for an anonymous request.
+    pub async fn me(&self, services: &Services) -> AppResult<Option<accounts::UserRecord>> {
+        self.actor(services).await?;
+        Ok(self.signed_in.get().map(|p| p.record.clone()))
+    }
+
+    /// The actor's relations to other people, loaded once per request (for the signed-in
+    /// person, without a query for wards when they are nobody's guardian).
     pub async fn relations(&self, services: &Services, actor: &Actor) -> AppResult<&Relations> {
-        self.relations.get_or_try_init(|| accounts::relations(services, actor)).await
+        self.relations
+            .get_or_try_init(|| async {
+                match self.signed_in.get() {
+                    Some(p) if actor.user_id == Some(p.record.user.id) => {
+                        accounts::relations_known(services, actor, p.guardian).await
+                    }
+                    _ => accounts::relations(services, actor).await,
+                }
+            })
+            .await
     }
 
     /// The signed-in actor and their relations: what an operation acting for a person starts

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
 pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
@@ -94,4 +94,14 @@ pub async fn demo_token(client: &reqwest::Client, url: &str, email: &str) -> Str
         .as_str()
         .expect("access token")
         .to_owned()
+}
+
+/// The `id` of the one row `sql` selects.
+pub async fn one_id(conn: &DatabaseConnection, sql: &str) -> uuid::Uuid {
+    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get::<uuid::Uuid>("", "id")
+        .expect("id")
 }

@@ -23,13 +23,7 @@ impl UserQuery {
     #[graphql(cache_control(no_cache))]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
         let s = services(ctx).gql()?;
-        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
-        let id = actor.user_id.ok_or(AppError::Unauthenticated).gql()?;
-        let rec = accounts::find_record(s, actor.tenant_id, id)
-            .await
-            .gql()?
-            .ok_or(AppError::Unauthenticated)
-            .gql()?;
+        let rec = request(ctx).gql()?.me(s).await.gql()?.ok_or(AppError::Unauthenticated).gql()?;
         Ok(Some(UserNode::new(rec)))
     }
 

@@ -26,12 +26,26 @@ use crate::policy::{self, Actor, Category, Column, Relations, Role};
     fields(tenant.id = %actor.tenant_id, actor.id = actor.user_id.map(tracing::field::display))
 )]
 pub async fn relations(services: &Services, actor: &Actor) -> AppResult<Relations> {
+    relations_known(services, actor, true).await
+}
+
+/// [`relations`] when it is already known whether the actor is linked to anyone as a guardian
+/// (`signed_in_by_session` reads it with the session check): without links, no query for wards.
+pub async fn relations_known(
+    services: &Services,
+    actor: &Actor,
+    guardian: bool,
+) -> AppResult<Relations> {
     let Some(me) = actor.user_id else { return Ok(Relations::default()) };
-    let wards = wards_of(services, actor.tenant_id, me)
-        .await?
-        .into_iter()
-        .map(|r| r.user.id)
-        .collect::<HashSet<_>>();
+    let wards = if guardian {
+        wards_of(services, actor.tenant_id, me)
+            .await?
+            .into_iter()
+            .map(|r| r.user.id)
+            .collect::<HashSet<_>>()
+    } else {
+        HashSet::new()
+    };
     let learners = if actor.has(Role::Instructor) {
         crate::domain::learning::learners_of_instructor(services, actor.tenant_id, me).await?
     } else {

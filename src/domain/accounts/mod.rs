@@ -35,13 +35,16 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 pub use directory::{audit_read, find_record, find_records, list_users};
-pub use guardianship::{link_guardian, relations, unlink_guardian, wards_of, wards_of_many};
+pub use guardianship::{
+    link_guardian, relations, relations_known, unlink_guardian, wards_of, wards_of_many,
+};
 pub use profile::{Patch, ProfilePatch, update_profile};
 pub use reauth::reauthenticate;
 pub use registration::{Registration, current_policy, hash_password, register};
 pub use roles::{answer_role, held_roles, operator_grant, pending_roles_of, set_role};
 pub use sessions::{
-    LoginPolicy, SignIn, change_password, end_sessions, login, logout, refresh, session_is_open,
+    LoginPolicy, SignIn, SignedIn, change_password, end_sessions, login, logout, refresh,
+    session_is_open, signed_in_by_session,
 };
 pub(crate) use sessions::{SessionScope, revoke_sessions};
 pub(crate) use throttle::throttle_key;

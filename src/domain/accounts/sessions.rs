@@ -301,6 +301,78 @@ pub async fn session_is_open(
         .is_some())
 }
 
+/// Who is signed in behind an open session: their record (user and held roles), and whether
+/// they are linked to anyone as a guardian (when not, their relations need no query).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub record: UserRecord,
+    pub guardian: bool,
+}
+
+/// [`session_is_open`] and, when it is, the person behind it, in one statement: the session
+/// joined to its user, the user's held roles (one row each) and whether any guardian link starts
+/// from them. `None` when the session is closed, expired, revoked or not this user's.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
+pub async fn signed_in_by_session(
+    services: &Services,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<SignedIn>> {
+    use sea_orm::sea_query::{Asterisk, ExprTrait, Query};
+    use sea_orm::{FromQueryResult, JoinType};
+
+    use crate::entities::{enums::StoredRole, guardian_link, user_role};
+    let now = services.clock.now();
+    let links = Query::select()
+        .expr(Expr::val(1))
+        .from(guardian_link::Entity)
+        .and_where(
+            Expr::col((guardian_link::Entity, guardian_link::Column::GuardianId))
+                .equals((user::Entity, user::Column::Id)),
+        )
+        .and_where(
+            Expr::col((guardian_link::Entity, guardian_link::Column::TenantId)).eq(tenant_id),
+        )
+        .to_owned();
+    let q = Query::select()
+        .column((user::Entity, Asterisk))
+        .expr_as(Expr::col((user_role::Entity, user_role::Column::Role)), "held_role")
+        .expr_as(Expr::exists(links), "is_guardian")
+        .from(auth_session::Entity)
+        .join(
+            JoinType::InnerJoin,
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id))
+                .equals((auth_session::Entity, auth_session::Column::UserId)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            user_role::Entity,
+            Expr::col((user_role::Entity, user_role::Column::UserId))
+                .equals((user::Entity, user::Column::Id))
+                .and(Expr::col((user_role::Entity, user_role::Column::AcceptedAt)).is_not_null()),
+        )
+        .and_where(Expr::col((auth_session::Entity, auth_session::Column::TenantId)).eq(tenant_id))
+        .and_where(Expr::col((auth_session::Entity, auth_session::Column::Id)).eq(session_id))
+        .and_where(Expr::col((auth_session::Entity, auth_session::Column::UserId)).eq(user_id))
+        .and_where(Expr::col((auth_session::Entity, auth_session::Column::RevokedAt)).is_null())
+        .and_where(Expr::col((auth_session::Entity, auth_session::Column::ExpiresAt)).gt(now))
+        .and_where(Expr::col((user::Entity, user::Column::TenantId)).eq(tenant_id))
+        .to_owned();
+    let rows = services.db.query_all(&q).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let user = user::Model::from_query_result(first, "")?;
+    let guardian: bool = first.try_get("", "is_guardian")?;
+    let mut roles = crate::policy::RoleSet::default();
+    for r in &rows {
+        if let Some(role) = r.try_get::<Option<StoredRole>>("", "held_role")? {
+            roles.insert(role.into());
+        }
+    }
+    Ok(Some(SignedIn { record: UserRecord { user, roles }, guardian }))
+}
+
 /// Logs out: revokes the current session, or every session of the user.
 #[tracing::instrument(
     skip_all,
