@@ -1005,8 +1005,56 @@ async fn issued_invoices_cannot_be_rewritten(app: TestApp, stripe: StripeStandIn
     assert!(app.try_execute("UPDATE invoices SET buyer_id = NULL").await.is_ok());
 }
 
+/// Behind a load balancer Stripe's retries may reach any instance: the same event delivered at
+/// once to two Pupitre processes on one database pays once, issues one invoice (its number the
+/// next of the series, no gap) and queues one receipt.
+async fn one_event_delivered_to_two_instances_at_once_counts_once(
+    app: TestApp,
+    stripe: StripeStandIn,
+) {
+    let (_, session) = paid_course(&app, "paid-two-hosts", 5_000, "EUR", 3).await;
+    let learner = app.token(demo::LEARNER).await;
+    let (id, pi) = order(&app, &learner, "two-hosts-key-01", &[&session]).await;
+    stripe.set_auto_deliver(false);
+    let (status, _) = stripe.confirm(&pi, "pm_card_visa").await;
+    assert_eq!(status, 200);
+    let event = stripe
+        .events()
+        .into_iter()
+        .rev()
+        .find(|e| e.type_ == "payment_intent.succeeded")
+        .expect("succeeded event");
+    let other = app.another_instance().await;
+    let signature = stripe.sign(&event.payload, app.clock.now().timestamp());
+    let hosts = [app.url(""), other.clone(), app.url(""), other];
+    let statuses = common::race(hosts.len(), |i| {
+        let (url, payload, signature) =
+            (format!("{}/webhooks/stripe", hosts[i]), event.payload.clone(), signature.clone());
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("stripe-signature", signature)
+                .body(payload)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    })
+    .await;
+    assert_eq!(statuses, [200, 200, 200, 200]);
+    let view = order_view(&app, &learner, &id).await;
+    assert_eq!(view["status"], "PAID");
+    assert_eq!(view["invoices"].as_array().expect("invoices").len(), 1);
+    assert_eq!(app.count(INVOICES).await, 1);
+    assert_eq!(app.count("outbox").await, 1);
+    assert_eq!(app.count("payment_events WHERE event_type = 'payment_intent.succeeded'").await, 1);
+}
+
 with_stripe_on_both_databases!(
     an_order_paid_through_stripe_activates_the_enrollment_and_issues_a_numbered_invoice,
+    one_event_delivered_to_two_instances_at_once_counts_once,
     create_order_is_idempotent_and_a_reused_key_with_other_input_conflicts,
     bad_order_input_names_the_field_and_writes_nothing,
     a_stripe_outage_leaves_no_order_and_no_seat_and_the_retry_works,
