@@ -18,7 +18,8 @@
 //!   the ratio of the two rates;
 //! - at the first size only: the same page through the micro-cache (a second server on the
 //!   same database with `PUPITRE_RESPONSE_CACHE_MS`, default 1000, so entries expire during the
-//!   run), `me { enrollments }` as a learner, and `{ __typename }` (the floor), with the
+//!   run), `me { enrollments }` as a learner, `{ __typename }` and `GET /healthz` (the
+//!   GraphQL and HTTP floors, and their ratio), with the
 //!   resident memory of the process (server and load generator together).
 //!
 //!     cargo bench --bench catalogue
@@ -103,10 +104,15 @@ async fn drive(
             let mut errors = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let mut r = client
-                    .post(url.as_str())
-                    .header("content-type", "application/json")
-                    .body(body.as_ref().clone());
+                // An empty body: a GET (the `/healthz` floor).
+                let mut r = if body.is_empty() {
+                    client.get(url.as_str())
+                } else {
+                    client
+                        .post(url.as_str())
+                        .header("content-type", "application/json")
+                        .body(body.as_ref().clone())
+                };
                 if let Some(tok) = &token {
                     r = r.bearer_auth(tok.as_str());
                 }
@@ -412,10 +418,14 @@ async fn main() {
             let r = drive(url.clone(), Some(Arc::new(learner.clone())), mine, concurrency, seconds)
                 .await;
             print("me { enrollments }", &r);
-            let r =
+            let floor =
                 drive(url.clone(), None, body("{ __typename }", json!({})), concurrency, seconds)
                     .await;
-            print("{ __typename } (floor)", &r);
+            print("{ __typename } (GraphQL floor)", &floor);
+            let health = Arc::new(url.replace("/graphql", "/healthz"));
+            let r = drive(health, None, Arc::new(Vec::new()), concurrency, seconds).await;
+            print("GET /healthz (HTTP floor)", &r);
+            println!("floor ratio {{ __typename }} / healthz: {:.2}", rate(&floor) / rate(&r));
         }
     }
     println!(
