@@ -55,10 +55,15 @@ impl BenchDatabase {
     }
 
     /// Gathers planner statistics (PostgreSQL), as autovacuum would on a live database.
+    /// Planner statistics after bulk seeding, as a live database has them: PostgreSQL's
+    /// `ANALYZE` (autovacuum's job), SQLite's `PRAGMA optimize` (what Pupitre's jobs round runs,
+    /// `pupitre::db::optimize`).
     pub async fn analyze(&self) {
+        let conn = Database::connect(self.url.as_str()).await.expect("connect");
         if self.admin.is_some() {
-            let conn = Database::connect(self.url.as_str()).await.expect("connect");
             conn.execute_unprepared("ANALYZE").await.expect("analyze");
+        } else {
+            pupitre::db::optimize(&conn).await.expect("optimize");
         }
     }
 

@@ -35,6 +35,10 @@ pub fn spawn(services: Services, every: Duration) -> tokio::task::JoinHandle<()>
 
 /// One round of every job; failures are logged and retried next round.
 pub async fn run_once(services: &Services) {
+    // SQLite's planner statistics (see `db::optimize`).
+    if let Err(e) = crate::db::optimize(&services.db).await {
+        tracing::error!(error = %e, "database optimize failed");
+    }
     // Courses whose next session has started move on to the following one.
     match catalog::next_start::advance(services, NEXT_START_BATCH).await {
         Ok(0) => {}
