@@ -427,6 +427,11 @@ async fn a_sold_out_session_is_a_conflict_and_holds_nothing(app: TestApp, _strip
     assert_eq!(app.count(ORDERS).await, 1);
 }
 
+/// The latest event of `kind` the stand-in emitted.
+fn last_event(stripe: &StripeStandIn, kind: &str) -> common::stripe::StandInEvent {
+    stripe.events().into_iter().rev().find(|e| e.type_ == kind).expect("such an event")
+}
+
 async fn webhooks_need_a_valid_fresh_signature_and_count_once(app: TestApp, stripe: StripeStandIn) {
     let (_, session) = paid_course(&app, "paid-hooks", 5_000, "EUR", 3).await;
     let learner = app.token(demo::LEARNER).await;
@@ -434,12 +439,7 @@ async fn webhooks_need_a_valid_fresh_signature_and_count_once(app: TestApp, stri
     stripe.set_auto_deliver(false);
     let (status, intent) = stripe.confirm(&pi, "pm_card_visa").await;
     assert_eq!(status, 200);
-    let event = stripe
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.type_ == "payment_intent.succeeded")
-        .expect("succeeded event");
+    let event = last_event(&stripe, "payment_intent.succeeded");
 
     // A wrong signature and a stale one are refused, and change nothing. (The server's clock
     // is the test clock, which stands still unless the test moves it.)
@@ -483,12 +483,7 @@ async fn events_out_of_order_still_end_paid_and_a_decline_keeps_the_seats(
     // A declined card: payment_failed arrives; the order says so and keeps its seat.
     let (status, _) = stripe.confirm(&pi, "pm_card_chargeDeclined").await;
     assert_eq!(status, 402);
-    let failed = stripe
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.type_ == "payment_intent.payment_failed")
-        .expect("failed event");
+    let failed = last_event(&stripe, "payment_intent.payment_failed");
     assert_eq!(stripe.deliver(&failed).await, 200);
     let view = order_view(&app, &learner, &id).await;
     assert_eq!(view["status"], "PAYMENT_FAILED");
@@ -498,12 +493,7 @@ async fn events_out_of_order_still_end_paid_and_a_decline_keeps_the_seats(
     // The buyer retries with a good card; `succeeded` arrives before a late `processing`.
     let (status, intent) = stripe.confirm(&pi, "pm_card_visa").await;
     assert_eq!(status, 200);
-    let succeeded = stripe
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.type_ == "payment_intent.succeeded")
-        .expect("succeeded event");
+    let succeeded = last_event(&stripe, "payment_intent.succeeded");
     let mut processing_object = intent.clone();
     processing_object["status"] = json!("processing");
     processing_object["amount_received"] = json!(0);
@@ -546,12 +536,7 @@ async fn an_event_signed_by_stripes_node_library_is_accepted(app: TestApp, strip
     let (id, pi) = order(&app, &learner, "node-key-00001", &[&session]).await;
     stripe.set_auto_deliver(false);
     stripe.confirm(&pi, "pm_card_visa").await;
-    let event = stripe
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.type_ == "payment_intent.succeeded")
-        .expect("event");
+    let event = last_event(&stripe, "payment_intent.succeeded");
     let file = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(file.path(), &event.payload).expect("write payload");
     let now = chrono::Utc::now().timestamp();
@@ -1018,12 +1003,7 @@ async fn one_event_delivered_to_two_instances_at_once_counts_once(
     stripe.set_auto_deliver(false);
     let (status, _) = stripe.confirm(&pi, "pm_card_visa").await;
     assert_eq!(status, 200);
-    let event = stripe
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.type_ == "payment_intent.succeeded")
-        .expect("succeeded event");
+    let event = last_event(&stripe, "payment_intent.succeeded");
     let other = app.another_instance().await;
     let signature = stripe.sign(&event.payload, app.clock.now().timestamp());
     let hosts = [app.url(""), other.clone(), app.url(""), other];

@@ -17,7 +17,7 @@
 
 use chrono::{DateTime, Utc};
 use migration::catalogue::no_upcoming_session;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement, SubQueryStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -25,11 +25,10 @@ use crate::domain::Services;
 use crate::entities::{course, session};
 use crate::error::AppResult;
 
-/// `COALESCE((SELECT MIN(starts_at) FROM sessions WHERE course_id = courses.id AND NOT cancelled
-/// AND starts_at > now), no_upcoming_session)`.
-fn key_at(now: DateTime<Utc>) -> Expr {
-    let next = Query::select()
-        .expr(Expr::col((session::Entity, session::Column::StartsAt)).min())
+/// `SELECT … FROM sessions` of the outer query's course that are still to come at `now` (not
+/// cancelled, not started): the key below, and the catalogue's `hasUpcomingSession` filter.
+pub(super) fn upcoming_of_outer_course(now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
         .from(session::Entity)
         .and_where(
             Expr::col((session::Entity, session::Column::CourseId))
@@ -37,6 +36,14 @@ fn key_at(now: DateTime<Utc>) -> Expr {
         )
         .and_where(Expr::col((session::Entity, session::Column::Cancelled)).eq(false))
         .and_where(Expr::col((session::Entity, session::Column::StartsAt)).gt(now))
+        .to_owned()
+}
+
+/// `COALESCE((SELECT MIN(starts_at) FROM sessions WHERE course_id = courses.id AND NOT cancelled
+/// AND starts_at > now), no_upcoming_session)`.
+fn key_at(now: DateTime<Utc>) -> Expr {
+    let next = upcoming_of_outer_course(now)
+        .expr(Expr::col((session::Entity, session::Column::StartsAt)).min())
         .to_owned();
     Func::coalesce([
         Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(next))),

@@ -47,13 +47,7 @@ pub async fn sessions_of(
     tenant_id: Uuid,
     courses: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
-    let rows = scoped::<session::Entity>(tenant_id)
-        .filter(session::Column::CourseId.is_in(courses.iter().copied()))
-        .filter(session::Column::Cancelled.eq(false))
-        .order_by_asc(session::Column::StartsAt)
-        .all(&services.db)
-        .await?;
-    Ok(group(rows, |s| (s.course_id, s)))
+    sessions_after(services, tenant_id, courses, None).await
 }
 
 /// Upcoming sessions (not cancelled, not started) of several courses, by start date: one query,
@@ -64,13 +58,22 @@ pub async fn upcoming_sessions_of(
     tenant_id: Uuid,
     courses: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
-    let rows = scoped::<session::Entity>(tenant_id)
+    sessions_after(services, tenant_id, courses, Some(services.clock.now())).await
+}
+
+async fn sessions_after(
+    services: &Services,
+    tenant_id: Uuid,
+    courses: &[Uuid],
+    after: Option<chrono::DateTime<chrono::Utc>>,
+) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
+    let mut q = scoped::<session::Entity>(tenant_id)
         .filter(session::Column::CourseId.is_in(courses.iter().copied()))
-        .filter(session::Column::StartsAt.gt(services.clock.now()))
-        .filter(session::Column::Cancelled.eq(false))
-        .order_by_asc(session::Column::StartsAt)
-        .all(&services.db)
-        .await?;
+        .filter(session::Column::Cancelled.eq(false));
+    if let Some(t) = after {
+        q = q.filter(session::Column::StartsAt.gt(t));
+    }
+    let rows = q.order_by_asc(session::Column::StartsAt).all(&services.db).await?;
     Ok(group(rows, |s| (s.course_id, s)))
 }
 

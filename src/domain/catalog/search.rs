@@ -17,10 +17,10 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DatabaseBackend, Iterable, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{CourseStatus, Format, Level};
+use super::{CourseStatus, Format, Level, next_start};
 use crate::domain::Services;
 use crate::domain::tenancy::scoped;
-use crate::entities::{course, course_tag, session};
+use crate::entities::{course, course_tag};
 use crate::error::{AppError, AppResult};
 
 /// Filters of the public catalogue.
@@ -164,19 +164,8 @@ pub async fn published_courses(
     if let Some(p) = filter.max_price_cents {
         q = q.filter(course::Column::PriceCents.lte(p));
     }
-    // Sessions of the outer course that are still to come (exact at request time, whatever the
-    // last round of `next_start::advance`).
-    let upcoming = || {
-        Query::select()
-            .from(session::Entity)
-            .and_where(
-                Expr::col((session::Entity, session::Column::CourseId))
-                    .equals((course::Entity, course::Column::Id)),
-            )
-            .and_where(Expr::col((session::Entity, session::Column::Cancelled)).eq(false))
-            .and_where(Expr::col((session::Entity, session::Column::StartsAt)).gt(now))
-            .to_owned()
-    };
+    // Exact at request time, whatever the last round of `next_start::advance`.
+    let upcoming = || next_start::upcoming_of_outer_course(now);
     match filter.has_upcoming_session {
         Some(true) => q = q.filter(Expr::exists(upcoming().expr(Expr::val(1)).to_owned())),
         Some(false) => q = q.filter(Expr::exists(upcoming().expr(Expr::val(1)).to_owned()).not()),
