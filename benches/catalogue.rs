@@ -22,8 +22,10 @@
 //!   GraphQL and HTTP floors, and their ratio), with the
 //!   resident memory of the process (server and load generator together).
 //!
-//!     cargo bench --bench catalogue
-//!     BENCH_DATABASE=postgres BENCH_SIZES=1000,10000,100000 cargo bench --bench catalogue
+//! ```sh
+//! cargo bench --bench catalogue
+//! BENCH_DATABASE=postgres BENCH_SIZES=1000,10000,100000 cargo bench --bench catalogue
+//! ```
 //!
 //! The load generator shares the machine with the servers (and PostgreSQL): the figures include
 //! its cost. `PUPITRE_*` variables are passed to the servers.
@@ -268,7 +270,7 @@ async fn start_postgraphile(db_url: &str, port: u16) -> Child {
             .expect("npm");
         assert!(ok.success(), "npm ci in tools/postgraphile");
     }
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .args(["-c", db_url, "-s", "public", "-n", "127.0.0.1", "-p", &port.to_string()])
         .args(["--disable-query-log", "--disable-graphiql", "-m", "10"])
         .stdout(Stdio::null())
@@ -285,6 +287,8 @@ async fn start_postgraphile(db_url: &str, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("PostGraphile did not answer within 30 s");
 }
 
