@@ -41,9 +41,9 @@ use pupitre::config::Settings;
 use pupitre::domain::{mail, privacy::suppression};
 use pupitre::entities::newsletter_subscription::{self as ns, NewsletterStatus};
 use pupitre::startup::Application;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use support::{BenchDatabase, env_or, one_id, post};
+use support::{BenchDatabase, env_or, insert_in_chunks, one_id, post, status_kb};
 use uuid::Uuid;
 
 const MARKETING: &str = "marc.marketing@demo.pupitre.test";
@@ -51,15 +51,7 @@ const TOPIC: &str = "courses";
 const SUBSCRIBE: &str = "mutation($input: SubscribeNewsletterInput!) { subscribeNewsletter(input: $input) { accepted } }";
 
 fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    status_kb("VmRSS:")
 }
 
 fn mb(kb: u64) -> f64 {
@@ -145,12 +137,7 @@ async fn seed(
             })
             .collect();
         let txn = conn.begin().await.expect("begin");
-        for chunk in rows.chunks(500) {
-            ns::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .expect("bulk insert");
-        }
+        insert_in_chunks(&txn, rows).await;
         txn.commit().await.expect("commit");
     }
 }

@@ -46,7 +46,7 @@ use pupitre::entities::{course, course_tag, session};
 use pupitre::startup::Application;
 use sea_orm::{Database, DatabaseConnection, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
-use support::{BenchDatabase, env_or, one_id, post};
+use support::{BenchDatabase, env_or, insert_in_chunks, one_id, post, status_kb};
 use uuid::Uuid;
 
 const CATALOGUE: &str = "query($after: String, $sort: CourseSort, $filter: CourseFilterInput) {
@@ -64,18 +64,9 @@ fn body(query: &str, variables: Value) -> Arc<Vec<u8>> {
     Arc::new(serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("body"))
 }
 
-/// A line of `/proc/self/status` in MB (`VmRSS`, `VmHWM`).
+/// A `/proc/self/status` figure in MB.
 fn memory_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    status_kb(field) as f64 / 1024.0
 }
 
 struct Report {
@@ -236,24 +227,9 @@ async fn grow(conn: &DatabaseConnection, tenant: Uuid, instructor: Uuid, from: u
             }));
         }
         let txn = conn.begin().await.expect("begin");
-        for chunk in courses.chunks(500) {
-            course::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .expect("courses");
-        }
-        for chunk in tags.chunks(1000) {
-            course_tag::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .expect("tags");
-        }
-        for chunk in sessions.chunks(500) {
-            session::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .expect("sessions");
-        }
+        insert_in_chunks(&txn, courses).await;
+        insert_in_chunks(&txn, tags).await;
+        insert_in_chunks(&txn, sessions).await;
         txn.commit().await.expect("commit");
     }
 }

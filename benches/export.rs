@@ -27,41 +27,12 @@ use chrono::Utc;
 use pupitre::config::Settings;
 use pupitre::entities::{audit_entry, enums::OrderStatus, lesson, lesson_completion, order};
 use pupitre::startup::Application;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
-use support::{BenchDatabase, env_or, one_id, post};
+use support::{BenchDatabase, env_or, insert_in_chunks, one_id, post, status_kb};
 use uuid::Uuid;
 
 const LEARNER: &str = "lea.martin@demo.pupitre.test";
-
-fn status_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// One id of a query's first row (ids read as UUIDs: SQLite stores them as blobs).
-async fn insert_in_chunks<A, I>(conn: &sea_orm::DatabaseConnection, rows: I)
-where
-    A: sea_orm::ActiveModelTrait + Send,
-    I: IntoIterator<Item = A>,
-{
-    let rows: Vec<A> = rows.into_iter().collect();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(200).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await
-            .expect("bulk insert");
-    }
-}
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {

@@ -50,7 +50,6 @@ pub async fn prepare_database(
 ) -> Result<(sea_orm::DatabaseConnection, StatementCounter), StartupError> {
     let (conn, counter) = db::connect(&settings.database_url, settings.db_max_connections).await?;
     db::migrate(&conn).await?;
-    db::optimize(&conn).await?;
     Ok((conn, counter))
 }
 

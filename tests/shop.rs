@@ -432,14 +432,36 @@ fn last_event(stripe: &StripeStandIn, kind: &str) -> common::stripe::StandInEven
     stripe.events().into_iter().rev().find(|e| e.type_ == kind).expect("such an event")
 }
 
-async fn webhooks_need_a_valid_fresh_signature_and_count_once(app: TestApp, stripe: StripeStandIn) {
-    let (_, session) = paid_course(&app, "paid-hooks", 5_000, "EUR", 3).await;
+/// The order is paid, with one invoice, one receipt queued and one `succeeded` event recorded.
+async fn assert_paid_once(app: &TestApp, learner: &str, id: &str) {
+    let view = order_view(app, learner, id).await;
+    assert_eq!(view["status"], "PAID");
+    assert_eq!(view["invoices"].as_array().expect("invoices").len(), 1);
+    assert_eq!(app.count(INVOICES).await, 1);
+    assert_eq!(app.count("outbox").await, 1);
+    assert_eq!(app.count("payment_events WHERE event_type = 'payment_intent.succeeded'").await, 1);
+}
+
+/// A learner's order of one seat of a new 50 € course `slug`, paid with a good card, whose
+/// `payment_intent.succeeded` event is held back: (learner's token, order id, that event).
+async fn paid_but_not_told(
+    app: &TestApp,
+    stripe: &StripeStandIn,
+    slug: &str,
+    key: &str,
+) -> (String, String, common::stripe::StandInEvent) {
+    let (_, session) = paid_course(app, slug, 5_000, "EUR", 3).await;
     let learner = app.token(demo::LEARNER).await;
-    let (id, pi) = order(&app, &learner, "hooks-key-0001", &[&session]).await;
+    let (id, pi) = order(app, &learner, key, &[&session]).await;
     stripe.set_auto_deliver(false);
-    let (status, intent) = stripe.confirm(&pi, "pm_card_visa").await;
+    let (status, _) = stripe.confirm(&pi, "pm_card_visa").await;
     assert_eq!(status, 200);
-    let event = last_event(&stripe, "payment_intent.succeeded");
+    (learner, id, last_event(stripe, "payment_intent.succeeded"))
+}
+
+async fn webhooks_need_a_valid_fresh_signature_and_count_once(app: TestApp, stripe: StripeStandIn) {
+    let (learner, id, event) =
+        paid_but_not_told(&app, &stripe, "paid-hooks", "hooks-key-0001").await;
 
     // A wrong signature and a stale one are refused, and change nothing. (The server's clock
     // is the test clock, which stands still unless the test moves it.)
@@ -462,13 +484,7 @@ async fn webhooks_need_a_valid_fresh_signature_and_count_once(app: TestApp, stri
     let statuses = common::race(3, |_| stripe.deliver(&event)).await;
     assert_eq!(statuses, [200, 200, 200]);
     assert_eq!(stripe.deliver(&event).await, 200);
-    let view = order_view(&app, &learner, &id).await;
-    assert_eq!(view["status"], "PAID");
-    assert_eq!(view["invoices"].as_array().expect("invoices").len(), 1);
-    assert_eq!(app.count(INVOICES).await, 1);
-    assert_eq!(app.count("outbox").await, 1);
-    assert_eq!(app.count("payment_events WHERE event_type = 'payment_intent.succeeded'").await, 1);
-    let _ = intent;
+    assert_paid_once(&app, &learner, &id).await;
 }
 
 async fn events_out_of_order_still_end_paid_and_a_decline_keeps_the_seats(
@@ -997,13 +1013,8 @@ async fn one_event_delivered_to_two_instances_at_once_counts_once(
     app: TestApp,
     stripe: StripeStandIn,
 ) {
-    let (_, session) = paid_course(&app, "paid-two-hosts", 5_000, "EUR", 3).await;
-    let learner = app.token(demo::LEARNER).await;
-    let (id, pi) = order(&app, &learner, "two-hosts-key-01", &[&session]).await;
-    stripe.set_auto_deliver(false);
-    let (status, _) = stripe.confirm(&pi, "pm_card_visa").await;
-    assert_eq!(status, 200);
-    let event = last_event(&stripe, "payment_intent.succeeded");
+    let (learner, id, event) =
+        paid_but_not_told(&app, &stripe, "paid-two-hosts", "two-hosts-key-01").await;
     let other = app.another_instance().await;
     let signature = stripe.sign(&event.payload, app.clock.now().timestamp());
     let hosts = [app.url(""), other.clone(), app.url(""), other];
@@ -1024,12 +1035,7 @@ async fn one_event_delivered_to_two_instances_at_once_counts_once(
     })
     .await;
     assert_eq!(statuses, [200, 200, 200, 200]);
-    let view = order_view(&app, &learner, &id).await;
-    assert_eq!(view["status"], "PAID");
-    assert_eq!(view["invoices"].as_array().expect("invoices").len(), 1);
-    assert_eq!(app.count(INVOICES).await, 1);
-    assert_eq!(app.count("outbox").await, 1);
-    assert_eq!(app.count("payment_events WHERE event_type = 'payment_intent.succeeded'").await, 1);
+    assert_paid_once(&app, &learner, &id).await;
 }
 
 with_stripe_on_both_databases!(

@@ -1,4 +1,5 @@
-//! Set-up shared by the load benchmarks: settings, a fresh database, a GraphQL client call.
+//! Set-up shared by the load benchmarks: settings, a fresh database, a GraphQL client call,
+//! bulk inserts and the process's memory.
 
 use std::collections::HashMap;
 
@@ -109,4 +110,34 @@ pub async fn one_id(conn: &DatabaseConnection, sql: &str) -> uuid::Uuid {
         .expect("a row")
         .try_get::<uuid::Uuid>("", "id")
         .expect("id")
+}
+
+/// A `/proc/self/status` figure in kB (`VmRSS:`, `VmHWM:`); 0 when unreadable.
+pub fn status_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Inserts `rows` 200 at a time (seeding only, outside what a bench measures).
+pub async fn insert_in_chunks<C, A, I>(conn: &C, rows: I)
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send,
+    I: IntoIterator<Item = A>,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(200).collect();
+        <A::Entity as sea_orm::EntityTrait>::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await
+            .expect("bulk insert");
+    }
 }

@@ -279,7 +279,8 @@ pub async fn end_sessions<C: ConnectionTrait>(
 }
 
 /// Checks that the session behind an access token is still open (not logged out, not revoked
-/// by refresh-token reuse, not expired).
+/// by refresh-token reuse, not expired): [`signed_in_by_session`], whose statement holds the
+/// rule, without keeping what it read.
 #[tracing::instrument(
     skip_all,
     fields(tenant.id = %tenant_id, session.id = %session_id, user.id = %user_id)
@@ -290,15 +291,7 @@ pub async fn session_is_open(
     session_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<bool> {
-    let now = services.clock.now();
-    Ok(scoped::<auth_session::Entity>(tenant_id)
-        .filter(auth_session::Column::Id.eq(session_id))
-        .filter(auth_session::Column::UserId.eq(user_id))
-        .filter(auth_session::Column::RevokedAt.is_null())
-        .filter(auth_session::Column::ExpiresAt.gt(now))
-        .one(&services.db)
-        .await?
-        .is_some())
+    Ok(signed_in_by_session(services, tenant_id, session_id, user_id).await?.is_some())
 }
 
 /// Who is signed in behind an open session: their record (user and held roles), and whether
