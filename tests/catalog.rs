@@ -600,8 +600,31 @@ async fn the_catalogue_order_follows_sessions_and_time_and_search_ignores_accent
     r.assert_bad_input("after");
 }
 
+/// The page reads the description only when asked; asked through a fragment, under an alias or
+/// not at all, the answer is the same as the course's own page.
+async fn the_description_is_read_whenever_a_page_asks_for_it(app: TestApp) {
+    let q = "{ courses(first: 5) { edges { node { slug ...D } } } } fragment D on Course { d: description }";
+    let r = app.gql(None, q, json!({})).await;
+    let edges = r.assert_ok()["courses"]["edges"].as_array().expect("edges").clone();
+    assert_eq!(edges.len(), 5);
+    for e in edges {
+        let slug = e["node"]["slug"].as_str().expect("slug");
+        let own = app
+            .gql(
+                None,
+                "query($s: String!) { course(slug: $s) { description } }",
+                json!({ "s": slug }),
+            )
+            .await;
+        let description = own.assert_ok()["course"]["description"].clone();
+        assert!(description.as_str().is_some_and(|d| !d.is_empty()), "{slug}");
+        assert_eq!(e["node"]["d"], description, "{slug}");
+    }
+}
+
 on_both_databases!(
     visitors_filter_sort_and_page_through_the_published_catalogue,
+    the_description_is_read_whenever_a_page_asks_for_it,
     the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents,
     drafts_are_invisible_to_visitors_and_visible_to_admins,
     anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not,
