@@ -51,7 +51,7 @@ const TOPIC: &str = "courses";
 const SUBSCRIBE: &str = "mutation($input: SubscribeNewsletterInput!) { subscribeNewsletter(input: $input) { accepted } }";
 
 fn rss_kb() -> u64 {
-    status_kb("VmRSS:")
+    status_kb("self", "VmRSS:")
 }
 
 fn mb(kb: u64) -> f64 {

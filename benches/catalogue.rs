@@ -1,13 +1,15 @@
 //! Load benchmark of the public catalogue (issues 3 and 13) and of `me { enrollments }`, with
 //! PostGraphile 4 on the same PostgreSQL database in the same run.
 //!
-//! Starts the real server in this process (release build) on a fresh SQLite file or, with
-//! `BENCH_DATABASE=postgres`, on a fresh PostgreSQL database; loads the demo data; then, for
+//! Loads the demo data through an in-process server on a fresh SQLite file or, with
+//! `BENCH_DATABASE=postgres`, on a fresh PostgreSQL database; then, for
 //! each catalogue size of `BENCH_SIZES` (default `1000`; e.g. `1000,10000,100000`), adds
 //! published courses up to that size with bulk inserts (not measured: 2 upcoming sessions and
 //! 1 past one each, a tenth with "Français" in the title) and drives each query from
-//! `BENCH_CONCURRENCY` client tasks (default 32, one keep-alive connection each) for
-//! `BENCH_SECONDS` (default 10), printing requests per second and latency percentiles:
+//! `BENCH_CONCURRENCY` keep-alive connections (default 32) for `BENCH_SECONDS` (default 10)
+//! against `pupitre serve` (this build's binary, release) started in its own process after each
+//! growth, printing requests per second, latency percentiles and the server's own memory (idle
+//! after start, peak):
 //!
 //! - the catalogue page (20 courses with price, tags, upcoming sessions with seats left and
 //!   instructor) executed on every request (a server with the micro-cache off): page 1 in the
@@ -19,15 +21,15 @@
 //! - at the first size only: the same page through the micro-cache (a second server on the
 //!   same database with `PUPITRE_RESPONSE_CACHE_MS`, default 1000, so entries expire during the
 //!   run), `me { enrollments }` as a learner, `{ __typename }` and `GET /healthz` (the
-//!   GraphQL and HTTP floors, and their ratio), with the
-//!   resident memory of the process (server and load generator together).
+//!   GraphQL and HTTP floors, and their ratio).
 //!
 //! ```sh
 //! cargo bench --bench catalogue
 //! BENCH_DATABASE=postgres BENCH_SIZES=1000,10000,100000 cargo bench --bench catalogue
 //! ```
 //!
-//! The load generator shares the machine with the servers (and PostgreSQL): the figures include
+//! The load generator is `wrk` when installed (as the issue measured), else client tasks of this
+//! process; either shares the machine with the servers (and PostgreSQL), and the figures include
 //! its cost. `PUPITRE_*` variables are passed to the servers.
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on set-up failure")]
@@ -64,11 +66,6 @@ fn body(query: &str, variables: Value) -> Arc<Vec<u8>> {
     Arc::new(serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("body"))
 }
 
-/// A `/proc/self/status` figure in MB.
-fn memory_mb(field: &str) -> f64 {
-    status_kb(field) as f64 / 1024.0
-}
-
 struct Report {
     requests: usize,
     errors: usize,
@@ -78,7 +75,121 @@ struct Report {
     max: Duration,
 }
 
+/// Drives `url` with `body` (a GET when empty) from `concurrency` connections for `seconds`:
+/// with `wrk` when it is installed (`apt-get install wrk`; a C load generator, cheap enough to
+/// leave the CPU to the servers, as the issue's figures were measured), else from client tasks
+/// of this process (`BENCH_LOADGEN=builtin` forces them).
 async fn drive(
+    url: Arc<String>,
+    token: Option<Arc<String>>,
+    body: Arc<Vec<u8>>,
+    concurrency: usize,
+    seconds: u64,
+) -> Report {
+    if wrk_installed() {
+        wrk(&url, token.as_deref().map(String::as_str), &body, concurrency, seconds).await
+    } else {
+        builtin(url, token, body, concurrency, seconds).await
+    }
+}
+
+fn wrk_installed() -> bool {
+    std::env::var("BENCH_LOADGEN").as_deref() != Ok("builtin")
+        && Command::new("wrk").arg("--version").output().is_ok()
+}
+
+/// One request first (a GraphQL answer must carry no `errors`: wrk counts statuses only), then
+/// `wrk --latency` with a script that sends the body and the token.
+async fn wrk(
+    url: &str,
+    token: Option<&str>,
+    body: &[u8],
+    concurrency: usize,
+    seconds: u64,
+) -> Report {
+    let client = reqwest::Client::new();
+    let mut check = if body.is_empty() {
+        client.get(url)
+    } else {
+        client.post(url).header("content-type", "application/json").body(body.to_vec())
+    };
+    if let Some(t) = token {
+        check = check.bearer_auth(t);
+    }
+    let answer = check.send().await.expect("request").text().await.expect("body");
+    assert!(!answer.contains("\"errors\":"), "the request answers without errors: {answer}");
+    let mut script = String::new();
+    if !body.is_empty() {
+        let text = std::str::from_utf8(body).expect("a UTF-8 body");
+        script.push_str(&format!(
+            "wrk.method = \"POST\"\nwrk.body = [==[{text}]==]\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        ));
+    }
+    if let Some(t) = token {
+        script.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {t}\"\n"));
+    }
+    let file = tempfile::NamedTempFile::new().expect("script file");
+    std::fs::write(file.path(), script).expect("script");
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let out = tokio::process::Command::new("wrk")
+        .args(["-t", &threads.min(concurrency).to_string(), "-c", &concurrency.to_string()])
+        .args(["-d", &format!("{seconds}s"), "--latency", "-s"])
+        .arg(file.path())
+        .arg(url)
+        .output()
+        .await
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "wrk: {text}{}", String::from_utf8_lossy(&out.stderr));
+    parse_wrk(&text)
+}
+
+/// `1.23ms`, `456.00us`, `1.02s` as a duration.
+fn wrk_duration(text: &str) -> Duration {
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (n, unit) = text.split_at(split);
+    let n: f64 = n.parse().unwrap_or(0.0);
+    Duration::from_secs_f64(match unit {
+        "us" => n / 1e6,
+        "ms" => n / 1e3,
+        "m" => n * 60.0,
+        _ => n,
+    })
+}
+
+fn parse_wrk(text: &str) -> Report {
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        p50: Duration::ZERO,
+        p99: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Latency", _avg, _stdev, max, ..] => report.max = wrk_duration(max),
+            ["50%", t] => report.p50 = wrk_duration(t),
+            ["99%", t] => report.p99 = wrk_duration(t),
+            [n, "requests", "in", t, ..] => {
+                report.requests = n.parse().unwrap_or(0);
+                report.elapsed = wrk_duration(t.trim_end_matches(','));
+            }
+            ["Non-2xx", "or", "3xx", "responses:", n] => report.errors += n.parse().unwrap_or(0),
+            ["Socket", "errors:", rest @ ..] => {
+                report.errors += rest
+                    .iter()
+                    .filter_map(|w| w.trim_end_matches(',').parse::<usize>().ok())
+                    .sum::<usize>()
+            }
+            _ => {}
+        }
+    }
+    report
+}
+
+async fn builtin(
     url: Arc<String>,
     token: Option<Arc<String>>,
     body: Arc<Vec<u8>>,
@@ -279,22 +390,78 @@ async fn cursor_after(client: &reqwest::Client, url: &str, sort: &str, pages: us
     after
 }
 
-/// A server on `db_url` (the demo data loaded when `demo`), with the micro-cache set to
-/// `cache_ms`, its pool opened now: on SQLite its connections read the planner statistics
-/// present at this point (see `pupitre::db::optimize`).
-async fn server(db_url: &str, cache_ms: &str, demo: bool) -> (Arc<String>, Settings) {
-    let vars = support::settings(db_url, &[("PUPITRE_LOGIN_MAX_FAILURES", "1000")]);
-    let mut vars = vars;
-    vars.insert("PUPITRE_RESPONSE_CACHE_MS".into(), cache_ms.into());
+/// The in-process server that loads the demo data (and answers the bench's own set-up calls).
+async fn seeding_server(db_url: &str) -> (Arc<String>, Settings) {
+    let mut vars = support::settings(db_url, &[("PUPITRE_LOGIN_MAX_FAILURES", "1000")]);
+    vars.insert("PUPITRE_RESPONSE_CACHE_MS".into(), "0".into());
     vars.insert("PUPITRE_JOBS_INTERVAL_SECS".into(), "0".into());
     let settings = Settings::from_map(&vars).expect("settings");
     let app = Application::build(settings.clone()).await.expect("app");
     let url = Arc::new(format!("http://127.0.0.1:{}/graphql", app.port()));
-    if demo {
-        app.load_demo().await.expect("demo data");
-    }
+    app.load_demo().await.expect("demo data");
     tokio::spawn(app.run_until_stopped());
     (url, settings)
+}
+
+/// A measured server: `pupitre serve` (this build's binary) in its own process on `db_url`,
+/// its logs at the default level to nowhere, the micro-cache set to `cache_ms`; started now, so
+/// that on SQLite its connections read the planner statistics present at this point (see
+/// `pupitre::db::optimize`). Its memory is its own (`rss_mb`, `peak_mb`).
+struct Server {
+    child: Child,
+    url: Arc<String>,
+}
+
+impl Server {
+    async fn start(db_url: &str, cache_ms: &str) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut vars = support::settings(db_url, &[("PUPITRE_LOGIN_MAX_FAILURES", "1000")]);
+        vars.insert("PUPITRE_BIND".into(), format!("127.0.0.1:{port}"));
+        vars.insert("PUPITRE_RESPONSE_CACHE_MS".into(), cache_ms.into());
+        vars.insert("PUPITRE_JOBS_INTERVAL_SECS".into(), "0".into());
+        // `BENCH_SERVER_PRELOAD`: a library preloaded into the server (another allocator, say).
+        if let Ok(lib) = std::env::var("BENCH_SERVER_PRELOAD") {
+            vars.insert("LD_PRELOAD".into(), lib);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pupitre"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(vars)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("pupitre serve starts");
+        let client = reqwest::Client::new();
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        for _ in 0..300 {
+            if client.get(&health).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Server { child, url: Arc::new(format!("http://127.0.0.1:{port}/graphql")) };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("pupitre serve did not answer within 30 s");
+    }
+
+    fn rss_mb(&self) -> f64 {
+        status_kb(&self.child.id().to_string(), "VmRSS:") as f64 / 1024.0
+    }
+
+    fn peak_mb(&self) -> f64 {
+        status_kb(&self.child.id().to_string(), "VmHWM:") as f64 / 1024.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -310,7 +477,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = BenchDatabase::create(dir.path()).await;
     let backend = db.backend.clone();
-    let (demo_url, settings) = server(&db.url, "0", true).await;
+    let (demo_url, settings) = seeding_server(&db.url).await;
     let conn = Database::connect(db.url.as_str()).await.expect("connect");
     let tenant = one_id(&conn, "SELECT id FROM tenants WHERE slug = 'demo'").await;
     let instructor = one_id(
@@ -331,7 +498,8 @@ async fn main() {
     let client = reqwest::Client::new();
     let learner = support::demo_token(&client, &demo_url, "lea.martin@demo.pupitre.test").await;
     println!(
-        "pupitre catalogue bench: {backend}, {concurrency} connections, {seconds} s per query, {} HTTP workers and {} DB connections per server, {} CPUs",
+        "pupitre catalogue bench: {backend}, {concurrency} connections ({}), {seconds} s per query, {} HTTP workers and {} DB connections per server, {} CPUs",
+        if wrk_installed() { "wrk" } else { "built-in load generator" },
         settings.workers,
         settings.db_max_connections,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
@@ -344,7 +512,9 @@ async fn main() {
         db.analyze().await;
         // Servers started now, as after a restart (or a pool's connection renewal) on a live
         // database whose statistics are current.
-        let (url, _) = server(&db.url, "0", false).await;
+        let measured = Server::start(&db.url, "0").await;
+        let url = measured.url.clone();
+        let idle_mb = measured.rss_mb();
         println!(
             "\n{} published courses ({} added in {:.1} s):",
             grown + demo_courses,
@@ -391,11 +561,8 @@ async fn main() {
             println!("ratio pupitre / postgraphile (page 1): {:.2}", pupitre_rate / rate(&r));
         }
         if round == 0 {
-            let (cached_url, _) = server(&db.url, &cache_ms, false).await;
-            println!(
-                "resident memory of this process between loads (two servers, load generator): {:.1} MB",
-                memory_mb("VmRSS:")
-            );
+            let cached = Server::start(&db.url, &cache_ms).await;
+            let cached_url = cached.url.clone();
             let q = body(CATALOGUE, json!({}));
             drive(cached_url.clone(), None, q.clone(), concurrency, 2).await;
             let r = drive(cached_url.clone(), None, q, concurrency, seconds).await;
@@ -412,13 +579,18 @@ async fn main() {
             let r = drive(health, None, Arc::new(Vec::new()), concurrency, seconds).await;
             print("GET /healthz (HTTP floor)", &r);
             println!("floor ratio {{ __typename }} / healthz: {:.2}", rate(&floor) / rate(&r));
+            println!(
+                "memory of the micro-cache server (pupitre serve): {:.1} MB now, peak {:.1} MB",
+                cached.rss_mb(),
+                cached.peak_mb()
+            );
         }
+        println!(
+            "memory of the uncached server (pupitre serve): {idle_mb:.1} MB idle after start, {:.1} MB now, peak {:.1} MB",
+            measured.rss_mb(),
+            measured.peak_mb()
+        );
     }
-    println!(
-        "\nresident memory of this process (servers, load generator, seeding): now {:.1} MB, peak {:.1} MB",
-        memory_mb("VmRSS:"),
-        memory_mb("VmHWM:")
-    );
     if let Some((mut child, _)) = postgraphile {
         let _ = child.kill();
         let _ = child.wait();

@@ -181,14 +181,14 @@ async fn main() {
         // Memory: the peak is reset to the current size, and sampled meanwhile in case the
         // reset is refused.
         let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-        let before = status_kb("VmRSS:");
+        let before = status_kb("self", "VmRSS:");
         let sampled = Arc::new(AtomicU64::new(before));
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
             let (sampled, stop) = (sampled.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    sampled.fetch_max(status_kb("VmRSS:"), Ordering::Relaxed);
+                    sampled.fetch_max(status_kb("self", "VmRSS:"), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(2));
                 }
             })
@@ -201,7 +201,7 @@ async fn main() {
         stop.store(true, Ordering::Relaxed);
         let _ = sampler.join();
         let peak = if reset {
-            status_kb("VmHWM:").max(sampled.load(Ordering::Relaxed))
+            status_kb("self", "VmHWM:").max(sampled.load(Ordering::Relaxed))
         } else {
             sampled.load(Ordering::Relaxed)
         };

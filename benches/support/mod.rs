@@ -112,9 +112,10 @@ pub async fn one_id(conn: &DatabaseConnection, sql: &str) -> uuid::Uuid {
         .expect("id")
 }
 
-/// A `/proc/self/status` figure in kB (`VmRSS:`, `VmHWM:`); 0 when unreadable.
-pub fn status_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A `/proc/<pid>/status` figure in kB (`VmRSS:`, `VmHWM:`) of process `pid` (`"self"` for this
+/// one); 0 when unreadable.
+pub fn status_kb(pid: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

@@ -31,7 +31,7 @@ use uuid::Uuid;
 /// A cached body and its `Cache-Control` value.
 #[derive(Clone)]
 pub struct Cached {
-    pub body: Arc<str>,
+    pub body: bytes::Bytes,
     pub cache_control: Arc<str>,
 }
 

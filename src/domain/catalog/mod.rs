@@ -32,9 +32,12 @@ pub use courses::{CourseDraft, CoursePatch, create_course, set_course_status, up
 pub use lessons::{add_lesson, remove_lesson, update_lesson};
 pub use readers::{
     course, courses_by_id, instructor_names, lessons_of, session_by_id, sessions_by_id,
-    sessions_of, tags_of, upcoming_sessions_of,
+    sessions_of, tags_of, upcoming_sessions_and_instructors, upcoming_sessions_of,
 };
-pub use search::{After, CourseFilter, CourseSort, SortKey, course_by_slug, published_courses};
+pub use search::{
+    After, CourseFilter, CourseSort, Listed, PageColumns, SortKey, course_by_slug,
+    published_courses,
+};
 pub use sessions::{SessionDraft, cancel_session, create_session, update_session};
 
 use super::audit::{self, AuditRecord};

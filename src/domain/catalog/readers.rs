@@ -5,7 +5,11 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::domain::Services;
@@ -61,19 +65,79 @@ pub async fn upcoming_sessions_of(
     sessions_after(services, tenant_id, courses, Some(services.clock.now())).await
 }
 
-async fn sessions_after(
+/// Upcoming sessions of several courses, as [`upcoming_sessions_of`], with the public names of
+/// their instructors ([`instructor_names`]' rule) joined in: one query for both.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = courses.len()))]
+pub async fn upcoming_sessions_and_instructors(
     services: &Services,
     tenant_id: Uuid,
     courses: &[Uuid],
+) -> AppResult<(HashMap<Uuid, Vec<session::Model>>, HashMap<Uuid, String>)> {
+    let instructor = session::Entity::belongs_to(user::Entity)
+        .from(session::Column::InstructorId)
+        .to(user::Column::Id)
+        .on_condition(move |_, users| {
+            Expr::col((users, user::Column::TenantId)).eq(tenant_id).into_condition()
+        })
+        .into();
+    let rows = sessions_query(tenant_id, courses, Some(services.clock.now()))
+        .join(JoinType::LeftJoin, instructor)
+        .column_as(user::Column::FirstName, "instructor_first_name")
+        .column_as(user::Column::LastName, "instructor_last_name")
+        .column_as(user::Column::DisplayName, "instructor_display_name")
+        .into_model::<WithInstructor>()
+        .all(&services.db)
+        .await?;
+    let mut names = HashMap::new();
+    let mut sessions: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
+    for row in rows {
+        if let (Some(id), Some(name)) = (row.session.instructor_id, row.name) {
+            names.insert(id, name);
+        }
+        sessions.entry(row.session.course_id).or_default().push(row.session);
+    }
+    Ok((sessions, names))
+}
+
+/// A session and its instructor's public name (when it has one of this tenant).
+struct WithInstructor {
+    session: session::Model,
+    name: Option<String>,
+}
+
+impl FromQueryResult for WithInstructor {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let first: Option<String> = row.try_get(pre, "instructor_first_name")?;
+        let last: Option<String> = row.try_get(pre, "instructor_last_name")?;
+        let display: Option<String> = row.try_get(pre, "instructor_display_name")?;
+        Ok(WithInstructor {
+            session: session::Model::from_query_result(row, pre)?,
+            name: first.map(|first| public_name(first, &last.unwrap_or_default(), display)),
+        })
+    }
+}
+
+fn sessions_query(
+    tenant_id: Uuid,
+    courses: &[Uuid],
     after: Option<chrono::DateTime<chrono::Utc>>,
-) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
+) -> Select<session::Entity> {
     let mut q = scoped::<session::Entity>(tenant_id)
         .filter(session::Column::CourseId.is_in(courses.iter().copied()))
         .filter(session::Column::Cancelled.eq(false));
     if let Some(t) = after {
         q = q.filter(session::Column::StartsAt.gt(t));
     }
-    let rows = q.order_by_asc(session::Column::StartsAt).all(&services.db).await?;
+    q.order_by_asc(session::Column::StartsAt).order_by_asc(session::Column::Id)
+}
+
+async fn sessions_after(
+    services: &Services,
+    tenant_id: Uuid,
+    courses: &[Uuid],
+    after: Option<chrono::DateTime<chrono::Utc>>,
+) -> AppResult<HashMap<Uuid, Vec<session::Model>>> {
+    let rows = sessions_query(tenant_id, courses, after).all(&services.db).await?;
     Ok(group(rows, |s| (s.course_id, s)))
 }
 
@@ -155,12 +219,14 @@ pub async fn instructor_names(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, first, last, display)| {
-            let name = display.unwrap_or_else(|| match last.chars().next() {
-                Some(i) => format!("{first} {i}."),
-                None => first,
-            });
-            (id, name)
-        })
+        .map(|(id, first, last, display)| (id, public_name(first, &last, display)))
         .collect())
+}
+
+/// The chosen display name, else the first name and the initial of the last ("Inès M.").
+fn public_name(first: String, last: &str, display: Option<String>) -> String {
+    display.unwrap_or_else(|| match last.chars().next() {
+        Some(i) => format!("{first} {i}."),
+        None => first,
+    })
 }

@@ -14,7 +14,10 @@
 use chrono::{DateTime, Utc};
 use migration::catalogue::fold;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DatabaseBackend, Iterable, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseBackend, DbErr, FromQueryResult, Iterable, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::{CourseStatus, Format, Level, next_start};
@@ -116,8 +119,45 @@ fn matching(backend: DatabaseBackend, words: Vec<String>) -> Condition {
     }
 }
 
+/// What a catalogue page reads besides a course's short columns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageColumns {
+    /// The long description (otherwise left empty).
+    pub description: bool,
+    /// The tags, in order, aggregated in the page's own statement.
+    pub tags: bool,
+}
+
+/// A course of a catalogue page and its tags (empty unless the page read them).
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub course: course::Model,
+    pub tags: Vec<String>,
+}
+
+impl FromQueryResult for Listed {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let tags: Option<String> = row.try_get(pre, "tags")?;
+        Ok(Listed {
+            course: course::Model::from_query_result(row, pre)?,
+            tags: tags.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
+        })
+    }
+}
+
+/// The course's tags in order, joined by commas (a tag is letters, digits and hyphens).
+fn tags_column(backend: DatabaseBackend) -> Expr {
+    let aggregate = match backend {
+        DatabaseBackend::Postgres => "string_agg(t.tag, ',' ORDER BY t.tag)",
+        _ => "group_concat(t.tag, ',' ORDER BY t.tag)",
+    };
+    Expr::cust(format!(
+        "(SELECT {aggregate} FROM course_tags t WHERE t.tenant_id = \"courses\".\"tenant_id\" AND t.course_id = \"courses\".\"id\")"
+    ))
+}
+
 /// A page of published courses: `first` after `after` (in `sort`, which its key must belong to),
-/// and whether more follow. The description is read only when `with_description`.
+/// and whether more follow, reading the optional `columns` only when asked.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, first = first))]
 pub async fn published_courses(
     services: &Services,
@@ -126,12 +166,13 @@ pub async fn published_courses(
     sort: CourseSort,
     after: Option<&After>,
     first: u64,
-    with_description: bool,
-) -> AppResult<(Vec<course::Model>, bool)> {
+    columns: PageColumns,
+) -> AppResult<(Vec<Listed>, bool)> {
     let now = services.clock.now();
+    let backend = services.db.get_database_backend();
     let mut q = scoped::<course::Entity>(tenant_id)
         .filter(course::Column::Status.eq(CourseStatus::Published));
-    if !with_description {
+    if !columns.description {
         q =
             q.select_only()
                 .columns(course::Column::iter().filter(|c| {
@@ -174,7 +215,7 @@ pub async fn published_courses(
     if let Some(s) = filter.search.as_deref() {
         let words = search_words(s);
         if !words.is_empty() {
-            q = q.filter(matching(services.db.get_database_backend(), words));
+            q = q.filter(matching(backend, words));
         }
     }
     let key = match sort {
@@ -194,10 +235,13 @@ pub async fn published_courses(
                 .add(Expr::col((course::Entity, course::Column::Id)).gt(a.id)),
         );
     }
+    let tags = if columns.tags { tags_column(backend) } else { Expr::cust("CAST(NULL AS TEXT)") };
     let mut rows = q
+        .column_as(tags, "tags")
         .order_by_asc(key)
         .order_by_asc(course::Column::Id)
         .limit(first + 1)
+        .into_model::<Listed>()
         .all(&services.db)
         .await?;
     let has_next = rows.len() as u64 > first;

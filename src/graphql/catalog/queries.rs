@@ -4,12 +4,11 @@
 //! statement count does not grow with its size.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Lookahead, Object};
 
-use crate::domain::catalog::{self, CourseFilter, CourseSort, SortKey};
+use crate::domain::catalog::{self, CourseFilter, CourseSort, Listed, PageColumns, SortKey};
 use crate::domain::types;
 use crate::domain::visibility;
-use crate::entities::course;
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::context::{loaders, request, services};
 use crate::graphql::loaders::{CourseLessons, CourseTags, CourseUpcomingSessions, InstructorName};
@@ -144,38 +143,40 @@ mod course_cursor {
     }
 }
 
+/// Whether the page's nodes (under `edges { node }` or `nodes`) ask for the field at `path`.
+fn asks(look: &Lookahead<'_>, path: &[&str]) -> bool {
+    let under = |mut l: Lookahead<'_>| {
+        for f in path {
+            l = l.field(f);
+        }
+        l.exists()
+    };
+    under(look.field("edges").field("node")) || under(look.field("nodes"))
+}
+
 /// Loads the nested lists a catalogue page asks for, one query per kind, before the nodes
-/// resolve: the statement count is then fixed (at most 5) whatever the page size and however
-/// the resolvers are scheduled.
-async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
+/// resolve: the statement count is then fixed whatever the page size and however the resolvers
+/// are scheduled. Tags came with the page's own statement; sessions come with their
+/// instructors' names in one statement.
+async fn prime(ctx: &Context<'_>, rows: &[Listed], columns: PageColumns) -> AppResult<()> {
     let s = services(ctx)?;
     let rc = request(ctx)?;
     let batch = &loaders(ctx)?.batch;
     let look = ctx.look_ahead();
-    let node = |f: &str| {
-        look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists()
-    };
-    let ids: Vec<uuid::Uuid> = rows.iter().map(|c| c.id).collect();
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|c| c.course.id).collect();
     if ids.is_empty() {
         return Ok(());
     }
     let tenant = rc.tenant.id;
-    if node("sessions") {
-        let mut sessions = catalog::upcoming_sessions_of(s, tenant, &ids).await?;
-        let wants_instructor =
-            look.field("edges").field("node").field("sessions").field("instructor").exists()
-                || look.field("nodes").field("sessions").field("instructor").exists();
-        if wants_instructor {
-            let instructors: Vec<uuid::Uuid> = sessions
-                .values()
-                .flatten()
-                .filter_map(|x| x.instructor_id)
-                .collect::<std::collections::HashSet<_>>()
-                .into_iter()
-                .collect();
-            let names = catalog::instructor_names(s, tenant, &instructors).await?;
+    if asks(&look, &["sessions"]) {
+        let mut sessions = if asks(&look, &["sessions", "instructor"]) {
+            let (sessions, names) =
+                catalog::upcoming_sessions_and_instructors(s, tenant, &ids).await?;
             batch.feed_many(names.into_iter().map(|(k, v)| (InstructorName(k), v))).await;
-        }
+            sessions
+        } else {
+            catalog::upcoming_sessions_of(s, tenant, &ids).await?
+        };
         batch
             .feed_many(
                 ids.iter().map(|id| {
@@ -184,13 +185,10 @@ async fn prime(ctx: &Context<'_>, rows: &[course::Model]) -> AppResult<()> {
             )
             .await;
     }
-    if node("tags") {
-        let mut tags = catalog::tags_of(s, tenant, &ids).await?;
-        batch
-            .feed_many(ids.iter().map(|id| (CourseTags(*id), tags.remove(id).unwrap_or_default())))
-            .await;
+    if columns.tags {
+        batch.feed_many(rows.iter().map(|r| (CourseTags(r.course.id), r.tags.clone()))).await;
     }
-    if node("lessons") {
+    if asks(&look, &["lessons"]) {
         let mut lessons = catalog::lessons_of(s, tenant, &ids).await?;
         batch
             .feed_many(
@@ -223,8 +221,10 @@ impl CatalogQuery {
         let filter = filter.unwrap_or_default().parse().gql()?;
         let sort = sort.map(CourseSort::from).unwrap_or_default();
         let look = ctx.look_ahead();
-        let with_description = look.field("edges").field("node").field("description").exists()
-            || look.field("nodes").field("description").exists();
+        let columns = PageColumns {
+            description: asks(&look, &["description"]),
+            tags: asks(&look, &["tags"]),
+        };
         let (rows, has_next) = catalog::published_courses(
             s,
             rc.tenant.id,
@@ -232,13 +232,13 @@ impl CatalogQuery {
             sort,
             after.as_ref(),
             first,
-            with_description,
+            columns,
         )
         .await
         .gql()?;
-        prime(ctx, &rows).await.gql()?;
+        prime(ctx, &rows, columns).await.gql()?;
         let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(rows.into_iter().map(|c| {
+        conn.edges.extend(rows.into_iter().map(|Listed { course: c, .. }| {
             Edge::new(course_cursor::encode(&SortKey::of(sort, &c), c.id), CourseNode(c))
         }));
         Ok(Some(conn))

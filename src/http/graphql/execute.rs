@@ -48,8 +48,10 @@ fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std
 }
 
 /// Finishes a response: adds the request id to every error, gives async-graphql's own errors
-/// (parse, validation, coercion) the `BAD_USER_INPUT` code, counts errors by code.
-fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Value, bool) {
+/// (parse, validation, coercion) the `BAD_USER_INPUT` code, counts errors by code; writes it as
+/// JSON text straight from async-graphql's value (fields in the query's order), without `data`
+/// when the request as a whole was refused.
+fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (String, bool) {
     let request_error = resp.data == async_graphql::Value::Null
         && !resp.errors.is_empty()
         && resp.errors.iter().all(|e| e.path.is_empty());
@@ -72,12 +74,18 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (Va
             state.metrics.graphql_error(code);
         }
     }
-    let mut value = serde_json::to_value(&resp)
-        .unwrap_or_else(|_| serde_json::json!({ "errors": [{ "message": "internal error" }] }));
-    if request_error && let Value::Object(m) = &mut value {
-        m.remove("data");
-    }
-    (value, request_error)
+    let text = if request_error {
+        serde_json::to_value(&resp).map(|mut value| {
+            if let Value::Object(m) = &mut value {
+                m.remove("data");
+            }
+            value.to_string()
+        })
+    } else {
+        serde_json::to_string(&resp)
+    };
+    let text = text.unwrap_or_else(|_| r#"{"errors":[{"message":"internal error"}]}"#.to_owned());
+    (text, request_error)
 }
 
 /// `Cache-Control` for a response: public caching only for an anonymous, error-free query whose
@@ -139,7 +147,7 @@ pub(super) async fn execute(
                 .content_type(media.content_type())
                 .insert_header((header::CACHE_CONTROL, hit.cache_control.to_string()))
                 .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
-                .body(hit.body.to_string());
+                .body(hit.body);
         }
     }
     let mut outputs = Vec::with_capacity(requests.len());
@@ -169,11 +177,14 @@ pub(super) async fn execute(
     } else {
         StatusCode::OK
     };
-    let body = if batch { Value::Array(outputs) } else { outputs.pop().unwrap_or(Value::Null) };
-    let body = body.to_string();
+    let body = bytes::Bytes::from(if batch {
+        format!("[{}]", outputs.join(","))
+    } else {
+        outputs.pop().unwrap_or_else(|| "null".to_owned())
+    });
     if let Some(f) = flight {
         f.finish(cache.starts_with("public").then(|| microcache::Cached {
-            body: body.as_str().into(),
+            body: body.clone(),
             cache_control: cache.as_str().into(),
         }));
     }
