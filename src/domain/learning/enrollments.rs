@@ -8,7 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+use sea_orm::{
+    ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::EnrollmentStatus;
@@ -100,6 +103,34 @@ pub async fn enrollments_of(
         .all(&services.db)
         .await?;
     Ok(group(rows, |r| (r.learner_id, r)))
+}
+
+/// Enrollments of several learners (not cancelled), newest first, each with its session: one
+/// query (the sessions joined in).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
+pub async fn enrollments_with_sessions_of(
+    services: &Services,
+    tenant_id: Uuid,
+    learners: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<(enrollment::Model, session::Model)>>> {
+    let of_tenant = enrollment::Entity::belongs_to(session::Entity)
+        .from(enrollment::Column::SessionId)
+        .to(session::Column::Id)
+        .on_condition(move |_, sessions| {
+            Expr::col((sessions, session::Column::TenantId)).eq(tenant_id).into_condition()
+        })
+        .into();
+    let rows = scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
+        .order_by_desc(enrollment::Column::CreatedAt)
+        .join(JoinType::LeftJoin, of_tenant)
+        .select_also(session::Entity)
+        .all(&services.db)
+        .await?;
+    // An enrollment always has its session (foreign key): one without is not shown.
+    let rows = rows.into_iter().filter_map(|(e, s)| s.map(|s| (e, s)));
+    Ok(group(rows, |(e, s)| (e.learner_id, (e, s))))
 }
 
 /// The live enrollments of a session, for its roster. Access is decided by the caller through

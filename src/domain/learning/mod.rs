@@ -30,7 +30,8 @@ mod progress;
 mod seats;
 
 pub use enrollments::{
-    cancel, enroll, enrollment_by_id, enrollments_of, learners_of_instructor, roster,
+    cancel, enroll, enrollment_by_id, enrollments_of, enrollments_with_sessions_of,
+    learners_of_instructor, roster,
 };
 pub use live_classes::{
     LiveClassDraft, LiveClassRecord, Participation, attendance_of, live_classes_of,

@@ -324,11 +324,12 @@ impl LiveClassNode {
             Some(me) => loaders(ctx).gql()?.load(LearnerEnrollments(me)).await.gql()?,
             None => None,
         };
+        let own: Vec<_> = own.unwrap_or_default().into_iter().map(|(e, _)| e).collect();
         let stored = learning::recording(
             &actor,
             &self.lc,
             self.instructor,
-            &own.unwrap_or_default(),
+            &own,
             rc.tenant.recording_retention_days,
             s.clock.now(),
         )

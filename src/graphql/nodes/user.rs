@@ -231,18 +231,17 @@ impl UserNode {
         let rows =
             loaders.load(LearnerEnrollments(self.record.user.id)).await.gql()?.unwrap_or_default();
         let mut visible = Vec::with_capacity(rows.len());
-        for e in rows {
+        let mut sessions = Vec::with_capacity(rows.len());
+        for (e, session) in rows {
             // Who teaches the session matters only to an instructor's narrowed view.
-            let instructor = if scope.depends_on_instructor() {
-                let session = loaders.load(SessionById(e.session_id)).await.gql()?;
-                session.and_then(|x| x.instructor_id)
-            } else {
-                None
-            };
+            let instructor = session.instructor_id.filter(|_| scope.depends_on_instructor());
             if scope.admits(instructor) {
                 visible.push(EnrollmentNode(e));
+                sessions.push((SessionById(session.id), session));
             }
         }
+        // The sessions came with the enrollments: the nodes' `session` and `progress` read them.
+        loaders.batch.feed_many(sessions).await;
         Ok(Some(visible))
     }
 
