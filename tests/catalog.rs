@@ -523,6 +523,89 @@ fn titles(walked: &[(String, usize)]) -> Vec<&str> {
     walked.iter().map(|(t, _)| t.as_str()).collect()
 }
 
+/// Every page of `sort` (50 at a time) with `filter`: title and summary of each course.
+async fn every_page(app: &TestApp, sort: &str, filter: Value) -> Vec<(String, String)> {
+    let q = "query($after: String, $sort: CourseSort, $filter: CourseFilterInput) {
+      courses(first: 50, after: $after, sort: $sort, filter: $filter) {
+        edges { node { title summary } } pageInfo { hasNextPage endCursor } } }";
+    let mut out = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let vars = json!({ "after": after, "sort": sort, "filter": filter });
+        let r = app.gql(None, q, vars).await;
+        let d = &r.assert_ok()["courses"];
+        for e in d["edges"].as_array().expect("edges") {
+            let field = |f: &str| e["node"][f].as_str().expect("text").to_owned();
+            out.push((field("title"), field("summary")));
+        }
+        if d["pageInfo"]["hasNextPage"] != true {
+            return out;
+        }
+        after = d["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// A term that many courses hold and one that few hold find exactly the courses whose title or
+/// summary holds them, in the order's sequence. (On SQLite a common term is checked on the rows
+/// of the order's index and a rare one is listed by the FTS index first: both ways are taken.)
+async fn common_and_rare_search_terms_find_exactly_the_matching_courses(app: TestApp) {
+    use pupitre::entities::enums::{CourseStatus, Format, Level};
+    use pupitre::entities::{course, tenant};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let db = &app.connect().await;
+    let tenant = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq("demo"))
+        .one(db)
+        .await
+        .expect("read")
+        .expect("the demo tenant");
+    let now = app.clock.now();
+    let rows = (0..260).map(|i| {
+        let title = if i % 9 == 0 {
+            format!("Terme commun rarissime {i}")
+        } else {
+            format!("Terme commun {i}")
+        };
+        let summary = format!("Résumé {}", 260 - i);
+        course::ActiveModel::from(course::Model {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: tenant.id,
+            slug: format!("terme-{i}"),
+            search_text: migration::catalogue::fold(&format!("{title} {summary}")),
+            title,
+            summary,
+            description: String::new(),
+            level: Level::Beginner,
+            format: Format::Online,
+            language: "fr".into(),
+            price_cents: 1000 + (i * 37) % 500,
+            currency: "EUR".into(),
+            tax_rate_bp: 2000,
+            status: CourseStatus::Published,
+            created_at: now,
+            updated_at: now,
+            next_start_at: now + chrono::Duration::hours(1 + (i * 53) % 300),
+        })
+    });
+    course::Entity::insert_many(rows).exec_without_returning(db).await.expect("insert");
+    let folded = |(t, s): &(String, String)| migration::catalogue::fold(&format!("{t} {s}"));
+    for sort in ["START_DATE", "TITLE", "PRICE"] {
+        let everything = every_page(&app, sort, json!({})).await;
+        for (term, at_least) in [("commun", 260), ("RARISSIME", 29), ("résumé 26", 1)] {
+            let words = migration::catalogue::fold(term);
+            let expected: Vec<_> = everything
+                .iter()
+                .filter(|c| words.split(' ').all(|w| folded(c).contains(w)))
+                .cloned()
+                .collect();
+            assert!(expected.len() >= at_least, "{term}: {}", expected.len());
+            let found = every_page(&app, sort, json!({ "search": term })).await;
+            assert_eq!(found, expected, "search {term} by {sort}");
+        }
+    }
+}
+
 /// The default order follows session writes at once and time at the next jobs round; pages are
 /// keyset cursors (ties by id, each course once); searching ignores case and accents.
 async fn the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents(app: TestApp) {
@@ -642,6 +725,7 @@ on_both_databases!(
     visitors_filter_sort_and_page_through_the_published_catalogue,
     the_description_is_read_whenever_a_page_asks_for_it,
     the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents,
+    common_and_rare_search_terms_find_exactly_the_matching_courses,
     drafts_are_invisible_to_visitors_and_visible_to_admins,
     anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not,
     admins_manage_courses_sessions_and_lessons_with_validation,

@@ -422,6 +422,11 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// A connection of its own to the app's database (to arrange data in bulk).
+    pub async fn connect(&self) -> sea_orm::DatabaseConnection {
+        pupitre::db::connect(&self.database_url(), 1).await.expect("connect").0
+    }
+
     /// Runs one SQL statement directly and reports whether the database accepted it.
     pub async fn try_execute(&self, sql: &str) -> Result<(), String> {
         let (conn, _) = pupitre::db::connect(&self.database_url(), 1).await.expect("connect");

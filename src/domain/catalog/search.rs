@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use migration::catalogue::fold;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DbErr, FromQueryResult, Iterable, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Iterable, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -97,26 +97,49 @@ fn search_words(term: &str) -> Vec<String> {
     fold(term).split(' ').filter(|w| !w.is_empty()).take(8).map(|w| format!("%{w}%")).collect()
 }
 
-/// Courses whose folded title and summary contain every word: on PostgreSQL a trigram index
-/// answers `LIKE` on `search_text`; on SQLite the FTS5 trigram table `course_search` does.
-fn matching(backend: DatabaseBackend, words: Vec<String>) -> Condition {
+/// From how many matches a search term counts as common on SQLite (see [`matching`]).
+const SQLITE_COMMON_TERM: u64 = 200;
+
+/// Courses whose folded title and summary contain every word. On PostgreSQL a trigram index
+/// answers `LIKE` on `search_text` (the planner weighs it against the order's index). On SQLite
+/// the FTS5 trigram table `course_search` lists the matches, which SQLite materialises before
+/// walking the order's index: cheap for a rare term, not for a common one (10,000 matches cost
+/// ~25 ms). So a probe counts matches up to [`SQLITE_COMMON_TERM`] first; a common term is
+/// checked on each row the order's index yields instead, and fills a page within a few hundred
+/// rows.
+async fn matching(services: &Services, words: Vec<String>) -> AppResult<Condition> {
     let mut all = Condition::all();
-    match backend {
-        DatabaseBackend::Postgres => {
-            for w in words {
-                all = all.add(Expr::col((course::Entity, course::Column::SearchText)).like(w));
-            }
-            all
+    let backend = services.db.get_database_backend();
+    let on_courses = |mut all: Condition, words: Vec<String>| {
+        for w in words {
+            all = all.add(Expr::col((course::Entity, course::Column::SearchText)).like(w));
         }
-        _ => {
-            let mut hits = Query::select();
-            hits.expr(Expr::cust("rowid")).from("course_search");
-            for w in words {
-                hits.and_where(Expr::col(("course_search", "search_text")).like(w));
-            }
-            all.add(Expr::cust("\"courses\".\"rowid\"").in_subquery(hits.to_owned()))
-        }
+        all
+    };
+    if backend == DatabaseBackend::Postgres {
+        return Ok(on_courses(all, words));
     }
+    let mut hits = Query::select();
+    hits.expr(Expr::cust("rowid")).from("course_search");
+    for w in &words {
+        hits.and_where(Expr::col(("course_search", "search_text")).like(w.as_str()));
+    }
+    let probe = Query::select()
+        .expr(Expr::cust("count(*)"))
+        .from_subquery(hits.clone().limit(SQLITE_COMMON_TERM).to_owned(), "probe")
+        .to_owned();
+    let found: i64 = services
+        .db
+        .query_one_raw(backend.build(&probe))
+        .await?
+        .map(|row| row.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(0);
+    if found as u64 >= SQLITE_COMMON_TERM {
+        return Ok(on_courses(all, words));
+    }
+    all = all.add(Expr::cust("\"courses\".\"rowid\"").in_subquery(hits));
+    Ok(all)
 }
 
 /// What a catalogue page reads besides a course's short columns.
@@ -215,7 +238,7 @@ pub async fn published_courses(
     if let Some(s) = filter.search.as_deref() {
         let words = search_words(s);
         if !words.is_empty() {
-            q = q.filter(matching(backend, words));
+            q = q.filter(matching(services, words).await?);
         }
     }
     let key = match sort {
