@@ -65,6 +65,12 @@ pub async fn upcoming_sessions_of(
     sessions_after(services, tenant_id, courses, Some(services.clock.now())).await
 }
 
+/// Upcoming sessions by course, and the public names of their instructors by id.
+pub struct SessionsAndInstructors {
+    pub sessions: HashMap<Uuid, Vec<session::Model>>,
+    pub instructors: HashMap<Uuid, String>,
+}
+
 /// Upcoming sessions of several courses, as [`upcoming_sessions_of`], with the public names of
 /// their instructors ([`instructor_names`]' rule) joined in: one query for both.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, batch.size = courses.len()))]
@@ -72,7 +78,7 @@ pub async fn upcoming_sessions_and_instructors(
     services: &Services,
     tenant_id: Uuid,
     courses: &[Uuid],
-) -> AppResult<(HashMap<Uuid, Vec<session::Model>>, HashMap<Uuid, String>)> {
+) -> AppResult<SessionsAndInstructors> {
     let instructor = session::Entity::belongs_to(user::Entity)
         .from(session::Column::InstructorId)
         .to(user::Column::Id)
@@ -96,7 +102,7 @@ pub async fn upcoming_sessions_and_instructors(
         }
         sessions.entry(row.session.course_id).or_default().push(row.session);
     }
-    Ok((sessions, names))
+    Ok(SessionsAndInstructors { sessions, instructors: names })
 }
 
 /// A session and its instructor's public name (when it has one of this tenant).

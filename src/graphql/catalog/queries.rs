@@ -170,10 +170,11 @@ async fn prime(ctx: &Context<'_>, rows: &[Listed], columns: PageColumns) -> AppR
     let tenant = rc.tenant.id;
     if asks(&look, &["sessions"]) {
         let mut sessions = if asks(&look, &["sessions", "instructor"]) {
-            let (sessions, names) =
-                catalog::upcoming_sessions_and_instructors(s, tenant, &ids).await?;
-            batch.feed_many(names.into_iter().map(|(k, v)| (InstructorName(k), v))).await;
-            sessions
+            let both = catalog::upcoming_sessions_and_instructors(s, tenant, &ids).await?;
+            batch
+                .feed_many(both.instructors.into_iter().map(|(k, v)| (InstructorName(k), v)))
+                .await;
+            both.sessions
         } else {
             catalog::upcoming_sessions_of(s, tenant, &ids).await?
         };
