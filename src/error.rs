@@ -58,6 +58,9 @@ impl fmt::Display for ErrorCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// What an installation without any tenant answers and logs at start.
+pub const NO_TENANT_HINT: &str = "this installation has no tenant yet: create one with `pupitre tenant create --slug SLUG --name NAME --dpo-name NAME --dpo-email EMAIL --policy-url URL` (see README, \"Running Pupitre for several organisations\"), or try the demo with `pupitre serve --demo`";
+
 /// Every failure a domain service or resolver can report.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -79,6 +82,9 @@ pub enum AppError {
     BadUserInput { field: String, message: String },
     #[error("not found")]
     NotFound,
+    /// The installation has no tenant at all (`NOT_FOUND`): the message says how to create one.
+    #[error("{}", NO_TENANT_HINT)]
+    NoTenant,
     #[error("{0}")]
     Conflict(String),
     #[error("too many attempts, retry in {retry_after_secs} s")]
@@ -135,7 +141,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::InvalidCredentials => ErrorCode::Unauthenticated,
             AppError::Forbidden | AppError::ReauthenticationFailed => ErrorCode::Forbidden,
             AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
-            AppError::NotFound => ErrorCode::NotFound,
+            AppError::NotFound | AppError::NoTenant => ErrorCode::NotFound,
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Unavailable { .. } => ErrorCode::Unavailable,

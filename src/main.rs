@@ -1,13 +1,15 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
-//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `processing-record`, `retention run`.
+//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `tenant create|list|update`,
+//! `processing-record`, `retention run`.
 //! Everything else lives in the library.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -28,7 +30,7 @@ async fn main() -> ExitCode {
         }
     };
     // Commands that print a document keep stdout for it; their logs go to stderr.
-    let logs = if command == "processing-record" || command == "retention" {
+    let logs = if matches!(command, "processing-record" | "retention" | "tenant") {
         pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stderr)
     } else {
         pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout)
@@ -51,6 +53,7 @@ async fn main() -> ExitCode {
         ("seed", []) => seed(&settings).await,
         ("rotate-document-keys", []) => rotate_document_keys(&settings).await,
         ("grant-role", [tenant, email, role]) => grant_role(&settings, tenant, email, role).await,
+        ("tenant", [verb, flags @ ..]) => tenant_command(&settings, verb, flags).await,
         ("processing-record", flags) => match processing_flags(flags) {
             Some((tenant, json)) => processing_record(&settings, tenant, json).await,
             None => {
@@ -300,5 +303,128 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
         load_demo(&app).await?;
     }
     tracing::info!(http.bind = %bind, http.port = app.port(), "pupitre listening");
+    match app.services().tenants.all().await {
+        Ok(all) if all.is_empty() => tracing::warn!("{}", pupitre::error::NO_TENANT_HINT),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "tenants could not be listed at start"),
+    }
     app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+/// The values of `--name value` flags, each allowed at most once; `None` for anything else.
+fn named_flags<'a>(flags: &'a [String], allowed: &[&str]) -> Option<HashMap<&'a str, &'a str>> {
+    let mut out = HashMap::new();
+    let mut it = flags.iter();
+    while let Some(flag) = it.next() {
+        let name = flag.strip_prefix("--").filter(|n| allowed.contains(n))?;
+        let value = it.next()?;
+        if out.insert(name, value.as_str()).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// `tenant create|list|update`: the operator's commands on tenants (see `domain::platform`).
+async fn tenant_command(settings: &Settings, verb: &str, flags: &[String]) -> Result<(), String> {
+    use pupitre::domain::platform::{self, Created, TenantUpdate};
+    use pupitre::domain::tenancy::NewTenant;
+    use pupitre::domain::types::{Email, Slug};
+
+    let usage = || USAGE.to_owned();
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        jobs_interval_secs: 0,
+        ..settings.clone()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let s = app.services();
+    let text = |e: pupitre::error::AppError| match e {
+        pupitre::error::AppError::BadUserInput { field, message } => format!("{field} {message}"),
+        e => e.to_string(),
+    };
+    match verb {
+        "create" => {
+            let f = named_flags(
+                flags,
+                &["slug", "name", "dpo-name", "dpo-email", "policy-url", "policy-version", "host"],
+            )
+            .ok_or_else(usage)?;
+            let need = |k: &str| f.get(k).copied().ok_or_else(|| format!("--{k} is required"));
+            let new = NewTenant {
+                slug: Slug::parse("--slug", need("slug")?).map_err(text)?,
+                name: required_text("--name", need("name")?)?,
+                dpo_name: required_text("--dpo-name", need("dpo-name")?)?,
+                dpo_email: Email::parse("--dpo-email", need("dpo-email")?).map_err(text)?,
+                host: f
+                    .get("host")
+                    .map(|h| platform::host("--host", h))
+                    .transpose()
+                    .map_err(text)?,
+            };
+            let version = f.get("policy-version").copied().unwrap_or("1");
+            match platform::create_tenant(s, new, version, need("policy-url")?)
+                .await
+                .map_err(text)?
+            {
+                Created::New(t) => println!("tenant {} created ({})", t.slug, t.id),
+                Created::Unchanged(t) => {
+                    println!("tenant {} exists with these values: unchanged", t.slug)
+                }
+            }
+            Ok(())
+        }
+        "list" => {
+            if !flags.is_empty() {
+                return Err(usage());
+            }
+            for t in platform::list_tenants(s).await.map_err(text)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.slug,
+                    t.name,
+                    t.host.as_deref().unwrap_or("-"),
+                    t.created_at.format("%Y-%m-%d")
+                );
+            }
+            Ok(())
+        }
+        "update" => {
+            let f = named_flags(flags, &["slug", "name", "dpo-name", "dpo-email", "host"])
+                .ok_or_else(usage)?;
+            let slug =
+                Slug::parse("--slug", f.get("slug").ok_or("--slug is required")?).map_err(text)?;
+            let update = TenantUpdate {
+                name: f.get("name").map(|n| required_text("--name", n)).transpose()?,
+                dpo_name: f.get("dpo-name").map(|n| required_text("--dpo-name", n)).transpose()?,
+                dpo_email: f
+                    .get("dpo-email")
+                    .map(|e| Email::parse("--dpo-email", e))
+                    .transpose()
+                    .map_err(text)?,
+                host: match f.get("host") {
+                    None => None,
+                    Some(&"") => Some(None),
+                    Some(h) => Some(Some(platform::host("--host", h).map_err(text)?)),
+                },
+            };
+            let changed = platform::update_tenant(s, &slug, update).await.map_err(|e| match e {
+                pupitre::error::AppError::NotFound => format!("no tenant `{}`", slug.as_str()),
+                e => e.to_string(),
+            })?;
+            println!(
+                "tenant {} {}",
+                slug.as_str(),
+                if changed { "updated" } else { "unchanged: nothing differs" }
+            );
+            Ok(())
+        }
+        _ => Err(usage()),
+    }
+}
+
+/// A name given on the command line: trimmed, 1 to 200 characters, no control characters.
+fn required_text(flag: &str, raw: &str) -> Result<String, String> {
+    pupitre::domain::types::text(flag, raw, 1, 200, false).map_err(|e| format!("{flag} {e}"))
 }

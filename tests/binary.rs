@@ -1,6 +1,11 @@
 //! The `pupitre` binary itself: starts with demo data, serves, stops gracefully on SIGTERM,
 //! never writes an e-mail address (or a password or token) to its logs, refuses unsafe
-//! production settings, prints the checked-in SDL.
+//! production settings, prints the checked-in SDL; an empty installation explains itself and the
+//! operator's tenant commands create, list and update tenants (SQLite and PostgreSQL).
+
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+
+mod common;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -202,4 +207,179 @@ async fn the_operator_command_grants_a_role_to_an_existing_account_only() {
         .expect("query")
         .expect("row");
     assert_eq!(row.try_get::<i64>("", "n").expect("n"), 1);
+}
+
+/// `pupitre <args>` on `db` (JSON logs), from `dir`.
+async fn run_on(db: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    pupitre()
+        .current_dir(dir)
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("PUPITRE_LOG_FORMAT", "json")
+        .output()
+        .await
+        .expect("binary runs")
+}
+
+/// `pupitre serve` on `db`: its GraphQL URL once it listens, and its log lines so far.
+async fn serve_on(db: &str, dir: &std::path::Path) -> (tokio::process::Child, String, Vec<Value>) {
+    let mut child = pupitre()
+        .current_dir(dir)
+        .arg("serve")
+        .env("DATABASE_URL", db)
+        .env("PUPITRE_BIND", "127.0.0.1:0")
+        .env("PUPITRE_LOG_FORMAT", "json")
+        .env("PUPITRE_WORKERS", "1")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    let port = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            seen.push(v.clone());
+            if let Some(p) = v["http.port"].as_u64() {
+                return p;
+            }
+        }
+        panic!("the server stopped before listening");
+    })
+    .await
+    .expect("listening in time");
+    // The lines logged right after "listening" (the empty-installation hint among them).
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await
+    {
+        seen.push(serde_json::from_str(&line).unwrap_or(Value::Null));
+    }
+    (child, format!("http://127.0.0.1:{port}/graphql"), seen)
+}
+
+/// An installation without a tenant says so (log at start, every GraphQL answer) and how to
+/// create one; `tenant create` creates one (again: unchanged; with other values: refused, pointing
+/// at `update`), `tenant list` lists, `tenant update` changes, bad input names its flag, and each
+/// change is in the platform's log.
+async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(db: &str) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dir = dir.path();
+    let (mut server, url, logs) = serve_on(db, dir).await;
+    assert!(
+        logs.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("pupitre tenant create"))
+            || l["message"].as_str().is_some_and(|m| m.contains("pupitre tenant create"))),
+        "the start logs the hint: {logs:?}"
+    );
+    let client = reqwest::Client::new();
+    let q = json!({ "query": "{ courses(first: 5) { edges { node { slug } } } }" });
+    let r: Value =
+        client.post(&url).json(&q).send().await.expect("answer").json().await.expect("json");
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+    let message = r["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no tenant") && message.contains("pupitre tenant create"), "{r}");
+    let _ = server.kill().await;
+
+    let create: &[&str] = &[
+        "tenant",
+        "create",
+        "--slug",
+        "ecole-a",
+        "--name",
+        "École A",
+        "--dpo-name",
+        "Marie Curie",
+        "--dpo-email",
+        "dpo@ecole-a.example",
+        "--policy-url",
+        "https://ecole-a.example/confidentialite",
+        "--host",
+        "Formation.Ecole-A.example",
+    ];
+    let out = run_on(db, dir, create).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("tenant ecole-a created"), "{stdout}");
+    let again = run_on(db, dir, create).await;
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("unchanged"));
+    let mut other = create.to_vec();
+    other[5] = "École B";
+    let refused = run_on(db, dir, &other).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pupitre tenant update"));
+    let mut bad = create.to_vec();
+    bad[3] = "École A";
+    let bad = run_on(db, dir, &bad).await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--slug"), "the flag is named");
+    let missing = run_on(db, dir, &create[..10]).await;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--policy-url is required"));
+
+    let list = run_on(db, dir, &["tenant", "list"]).await;
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(listed.starts_with("ecole-a\tÉcole A\tformation.ecole-a.example\t"), "{listed}");
+    assert_eq!(listed.lines().count(), 1);
+    let update = ["tenant", "update", "--slug", "ecole-a", "--host", "", "--name", "École A+"];
+    let out = run_on(db, dir, &update).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tenant ecole-a updated"));
+    let out = run_on(db, dir, &update).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged"));
+    let listed =
+        String::from_utf8_lossy(&run_on(db, dir, &["tenant", "list"]).await.stdout).into_owned();
+    assert!(listed.starts_with("ecole-a\tÉcole A+\t-\t"), "{listed}");
+    let nobody = run_on(db, dir, &["tenant", "update", "--slug", "nope", "--name", "x"]).await;
+    assert!(!nobody.status.success());
+
+    // The platform's log: one row per change, none for the runs that changed nothing.
+    let (conn, _) = pupitre::db::connect(db, 1).await.expect("connect");
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT command, tenant_slug FROM platform_log ORDER BY at, id".to_owned(),
+        ))
+        .await
+        .expect("query");
+    let logged: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "command").expect("command"),
+                r.try_get("", "tenant_slug").expect("slug"),
+            )
+        })
+        .collect();
+    let slug = "ecole-a".to_owned();
+    assert_eq!(
+        logged,
+        [("tenant.create".to_owned(), slug.clone()), ("tenant.update".to_owned(), slug)]
+    );
+
+    // Served: the tenant answers (by header), with an empty catalogue.
+    let (_server, url, _) = serve_on(db, dir).await;
+    let r: Value = client
+        .post(&url)
+        .header("X-Pupitre-Tenant", "ecole-a")
+        .json(&q)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["data"]["courses"]["edges"], json!([]), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_empty_installation_explains_itself_and_the_operator_creates_tenants() {
+    let db = common::EmptyDatabase::sqlite();
+    an_empty_installation_explains_itself_and_the_operator_creates_tenants(&db.url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_empty_installation_explains_itself_and_the_operator_creates_tenants() {
+    let Some(db) = common::EmptyDatabase::postgres().await else { return };
+    an_empty_installation_explains_itself_and_the_operator_creates_tenants(&db.url).await;
 }

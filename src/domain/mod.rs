@@ -15,6 +15,7 @@ pub mod mail;
 pub mod newsletter;
 pub mod outbox;
 pub mod payments;
+pub mod platform;
 pub mod privacy;
 pub mod prospects;
 pub mod retention;

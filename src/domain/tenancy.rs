@@ -209,7 +209,7 @@ impl TenantDirectory {
         let all = self.snapshot(Some(Self::MISS_REFRESH)).await?;
         match all.as_slice() {
             [only] => Ok(only.clone()),
-            [] => Err(AppError::NotFound),
+            [] => Err(AppError::NoTenant),
             _ => Err(AppError::bad_input(
                 "X-Pupitre-Tenant",
                 "this installation serves several tenants: name one with the X-Pupitre-Tenant header",
@@ -257,19 +257,26 @@ pub async fn create(
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                tenant::Entity::insert(tenant::ActiveModel::from(m2))
+                tenant::Entity::insert(tenant::ActiveModel::from(m2.clone()))
                     .exec_without_returning(txn)
                     .await?;
                 privacy_policy::Entity::insert(privacy_policy::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     tenant_id: Set(id),
-                    version: Set(version),
+                    version: Set(version.clone()),
                     url: Set(url),
                     published_at: Set(now),
                 })
                 .exec_without_returning(txn)
                 .await?;
-                Ok(())
+                crate::domain::platform::log(
+                    txn,
+                    now,
+                    "tenant.create",
+                    &m2.slug,
+                    serde_json::json!({ "name": m2.name, "host": m2.host, "policy_version": version }),
+                )
+                .await
             })
         })
         .await

@@ -38,6 +38,7 @@ pub mod order;
 pub mod order_line;
 pub mod outbox;
 pub mod payment_event;
+pub mod platform_log;
 pub mod post_mortem_directive;
 pub mod privacy_policy;
 pub mod refresh_token;

@@ -751,6 +751,10 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Delete,
         retention: Retention::Expiring,
     },
+    Table::no_personal_data(
+        "platform_log",
+        "the platform operator's commands (tenant created, changed), naming organisations only",
+    ),
 ];
 
 /// Tables that belong to the migration tool, not to Pupitre.

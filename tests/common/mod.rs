@@ -88,6 +88,53 @@ impl Drop for DbGuard {
     }
 }
 
+/// A fresh, empty database (no migrations run) that is dropped with this value: a SQLite file
+/// in a temporary directory, or a new PostgreSQL database.
+pub struct EmptyDatabase {
+    pub url: String,
+    guard: DbGuard,
+}
+
+impl EmptyDatabase {
+    pub fn sqlite() -> EmptyDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pupitre.db").display());
+        EmptyDatabase { url, guard: DbGuard::Sqlite(dir) }
+    }
+
+    /// `None` (with a printed reason) when PostgreSQL is unreachable and not required.
+    pub async fn postgres() -> Option<EmptyDatabase> {
+        let admin_url = std::env::var("PUPITRE_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin = match Database::connect(admin_url.as_str()).await {
+            Ok(a) => a,
+            Err(e) => {
+                if postgres_required() {
+                    panic!(
+                        "PostgreSQL is required here (CI or PUPITRE_TEST_PG_URL is set) and unreachable at {admin_url}: {e}"
+                    );
+                }
+                // Straight to stderr, past the test harness's capture: a skip must be seen.
+                let test = std::thread::current().name().unwrap_or("a test").to_owned();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED {test}: PostgreSQL unreachable at {admin_url} ({e}); set CI=true or PUPITRE_TEST_PG_URL to make this fail"
+                );
+                return None;
+            }
+        };
+        let name = format!("pupitre_t_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
+        let (prefix, _) = admin_url.rsplit_once('/').expect("admin url has a database path");
+        let url = format!("{prefix}/{name}");
+        Some(EmptyDatabase { url, guard: DbGuard::Postgres { admin_url, name } })
+    }
+}
+
 /// A running Pupitre with its own database.
 pub struct TestApp {
     pub base: String,
@@ -195,16 +242,13 @@ fn base_settings(database_url: String) -> Settings {
 impl TestApp {
     /// A server on a fresh SQLite file, with the demo data loaded.
     pub async fn sqlite() -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pupitre.db").display());
-        Self::start(base_settings(url), DbGuard::Sqlite(dir), "sqlite").await
+        Self::sqlite_with(|_| {}).await
     }
 
     /// A SQLite server with adjusted settings.
     pub async fn sqlite_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pupitre.db").display());
-        Self::start_with(base_settings(url), DbGuard::Sqlite(dir), "sqlite", tweak).await
+        let db = EmptyDatabase::sqlite();
+        Self::start_with(base_settings(db.url.clone()), db.guard, "sqlite", tweak).await
     }
 
     /// A server on a fresh PostgreSQL database, or `None` (with the reason printed) when
@@ -215,46 +259,9 @@ impl TestApp {
 
     /// A PostgreSQL server with adjusted settings (see [`TestApp::postgres`]).
     pub async fn postgres_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
-        let admin_url = std::env::var("PUPITRE_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let admin = match Database::connect(admin_url.as_str()).await {
-            Ok(a) => a,
-            Err(e) => {
-                if postgres_required() {
-                    panic!(
-                        "PostgreSQL is required here (CI or PUPITRE_TEST_PG_URL is set) and unreachable at {admin_url}: {e}"
-                    );
-                }
-                // Straight to stderr, past the test harness's capture: a skip must be seen.
-                let test = std::thread::current().name().unwrap_or("a test").to_owned();
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED {test}: PostgreSQL unreachable at {admin_url} ({e}); set CI=true or PUPITRE_TEST_PG_URL to make this fail"
-                );
-                return None;
-            }
-        };
-        let name = format!("pupitre_t_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create test database");
-        let _ = admin.close().await;
-        let (prefix, _) = admin_url.rsplit_once('/').expect("admin url has a database path");
-        let url = format!("{prefix}/{name}");
-        Some(
-            Self::start_with(
-                base_settings(url),
-                DbGuard::Postgres { admin_url, name },
-                "postgres",
-                tweak,
-            )
-            .await,
-        )
-    }
-
-    async fn start(settings: Settings, guard: DbGuard, backend: &'static str) -> TestApp {
-        Self::start_with(settings, guard, backend, |_| {}).await
+        let db = EmptyDatabase::postgres().await?;
+        let url = db.url.clone();
+        Some(Self::start_with(base_settings(url), db.guard, "postgres", tweak).await)
     }
 
     async fn start_with(
