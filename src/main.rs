@@ -53,7 +53,14 @@ async fn main() -> ExitCode {
         ("seed", []) => seed(&settings).await,
         ("rotate-document-keys", []) => rotate_document_keys(&settings).await,
         ("grant-role", [tenant, email, role]) => grant_role(&settings, tenant, email, role).await,
-        ("tenant", [verb, flags @ ..]) => tenant_command(&settings, verb, flags).await,
+        ("tenant", [verb, flags @ ..]) => match parse_tenant_command(verb, flags) {
+            Ok(command) => tenant_command(&settings, command).await,
+            Err(Refused::Invalid(why)) => Err(why),
+            Err(Refused::Usage) => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         ("processing-record", flags) => match processing_flags(flags) {
             Some((tenant, json)) => processing_record(&settings, tenant, json).await,
             None => {
@@ -325,13 +332,97 @@ fn named_flags<'a>(flags: &'a [String], allowed: &[&str]) -> Option<HashMap<&'a 
     Some(out)
 }
 
-/// `tenant create|list|update`: the operator's commands on tenants (see `domain::platform`).
-async fn tenant_command(settings: &Settings, verb: &str, flags: &[String]) -> Result<(), String> {
-    use pupitre::domain::platform::{self, Created, TenantUpdate};
-    use pupitre::domain::tenancy::NewTenant;
-    use pupitre::domain::types::{Email, Slug};
+/// An operator command on tenants, parsed and checked before anything is opened.
+enum TenantCommand {
+    Create { new: pupitre::domain::tenancy::NewTenant, policy_version: String, policy_url: String },
+    List,
+    Update { slug: pupitre::domain::types::Slug, update: pupitre::domain::platform::TenantUpdate },
+}
 
-    let usage = || USAGE.to_owned();
+/// Why a `tenant` command line was refused: not a command at all (usage, exit 2), or a value
+/// that is not valid (named by its flag, exit 1).
+enum Refused {
+    Usage,
+    Invalid(String),
+}
+
+fn parse_tenant_command(verb: &str, flags: &[String]) -> Result<TenantCommand, Refused> {
+    use pupitre::domain::platform::{self, TenantUpdate};
+    use pupitre::domain::tenancy::NewTenant;
+    use pupitre::domain::types::{self, Email, HttpsUrl, Slug};
+
+    let invalid = |e: pupitre::error::AppError| match e {
+        pupitre::error::AppError::BadUserInput { field, message } => {
+            Refused::Invalid(format!("{field} {message}"))
+        }
+        e => Refused::Invalid(e.to_string()),
+    };
+    let name = |flag: &str, raw: &str| types::text(flag, raw, 1, 200, false).map_err(invalid);
+    match verb {
+        "create" => {
+            let f = named_flags(
+                flags,
+                &["slug", "name", "dpo-name", "dpo-email", "policy-url", "policy-version", "host"],
+            )
+            .ok_or(Refused::Usage)?;
+            let need = |k: &str| {
+                f.get(k).copied().ok_or_else(|| Refused::Invalid(format!("--{k} is required")))
+            };
+            let new = NewTenant {
+                slug: Slug::parse("--slug", need("slug")?).map_err(invalid)?,
+                name: name("--name", need("name")?)?,
+                dpo_name: name("--dpo-name", need("dpo-name")?)?,
+                dpo_email: Email::parse("--dpo-email", need("dpo-email")?).map_err(invalid)?,
+                host: f
+                    .get("host")
+                    .map(|h| platform::host("--host", h))
+                    .transpose()
+                    .map_err(invalid)?,
+            };
+            let policy_url =
+                HttpsUrl::parse("--policy-url", need("policy-url")?).map_err(invalid)?.into_inner();
+            let policy_version = types::text(
+                "--policy-version",
+                f.get("policy-version").copied().unwrap_or("1"),
+                1,
+                32,
+                false,
+            )
+            .map_err(invalid)?;
+            Ok(TenantCommand::Create { new, policy_version, policy_url })
+        }
+        "list" if flags.is_empty() => Ok(TenantCommand::List),
+        "update" => {
+            let f = named_flags(flags, &["slug", "name", "dpo-name", "dpo-email", "host"])
+                .ok_or(Refused::Usage)?;
+            let slug = f.get("slug").ok_or(Refused::Invalid("--slug is required".into()))?;
+            let update = TenantUpdate {
+                name: f.get("name").map(|n| name("--name", n)).transpose()?,
+                dpo_name: f.get("dpo-name").map(|n| name("--dpo-name", n)).transpose()?,
+                dpo_email: f
+                    .get("dpo-email")
+                    .map(|e| Email::parse("--dpo-email", e))
+                    .transpose()
+                    .map_err(invalid)?,
+                host: match f.get("host") {
+                    None => None,
+                    Some(&"") => Some(None),
+                    Some(h) => Some(Some(platform::host("--host", h).map_err(invalid)?)),
+                },
+            };
+            Ok(TenantCommand::Update {
+                slug: Slug::parse("--slug", slug).map_err(invalid)?,
+                update,
+            })
+        }
+        _ => Err(Refused::Usage),
+    }
+}
+
+/// Runs a `tenant` command (see `domain::platform`).
+async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(), String> {
+    use pupitre::domain::platform::{self, Created};
+
     let app = Application::build(Settings {
         bind: "127.0.0.1:0".into(),
         jobs_interval_secs: 0,
@@ -340,46 +431,20 @@ async fn tenant_command(settings: &Settings, verb: &str, flags: &[String]) -> Re
     .await
     .map_err(|e| e.to_string())?;
     let s = app.services();
-    let text = |e: pupitre::error::AppError| match e {
-        pupitre::error::AppError::BadUserInput { field, message } => format!("{field} {message}"),
-        e => e.to_string(),
-    };
-    match verb {
-        "create" => {
-            let f = named_flags(
-                flags,
-                &["slug", "name", "dpo-name", "dpo-email", "policy-url", "policy-version", "host"],
-            )
-            .ok_or_else(usage)?;
-            let need = |k: &str| f.get(k).copied().ok_or_else(|| format!("--{k} is required"));
-            let new = NewTenant {
-                slug: Slug::parse("--slug", need("slug")?).map_err(text)?,
-                name: required_text("--name", need("name")?)?,
-                dpo_name: required_text("--dpo-name", need("dpo-name")?)?,
-                dpo_email: Email::parse("--dpo-email", need("dpo-email")?).map_err(text)?,
-                host: f
-                    .get("host")
-                    .map(|h| platform::host("--host", h))
-                    .transpose()
-                    .map_err(text)?,
-            };
-            let version = f.get("policy-version").copied().unwrap_or("1");
-            match platform::create_tenant(s, new, version, need("policy-url")?)
+    match command {
+        TenantCommand::Create { new, policy_version, policy_url } => {
+            match platform::create_tenant(s, new, &policy_version, &policy_url)
                 .await
-                .map_err(text)?
+                .map_err(|e| e.to_string())?
             {
                 Created::New(t) => println!("tenant {} created ({})", t.slug, t.id),
                 Created::Unchanged(t) => {
                     println!("tenant {} exists with these values: unchanged", t.slug)
                 }
             }
-            Ok(())
         }
-        "list" => {
-            if !flags.is_empty() {
-                return Err(usage());
-            }
-            for t in platform::list_tenants(s).await.map_err(text)? {
+        TenantCommand::List => {
+            for t in platform::list_tenants(s).await.map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     t.slug,
@@ -388,27 +453,8 @@ async fn tenant_command(settings: &Settings, verb: &str, flags: &[String]) -> Re
                     t.created_at.format("%Y-%m-%d")
                 );
             }
-            Ok(())
         }
-        "update" => {
-            let f = named_flags(flags, &["slug", "name", "dpo-name", "dpo-email", "host"])
-                .ok_or_else(usage)?;
-            let slug =
-                Slug::parse("--slug", f.get("slug").ok_or("--slug is required")?).map_err(text)?;
-            let update = TenantUpdate {
-                name: f.get("name").map(|n| required_text("--name", n)).transpose()?,
-                dpo_name: f.get("dpo-name").map(|n| required_text("--dpo-name", n)).transpose()?,
-                dpo_email: f
-                    .get("dpo-email")
-                    .map(|e| Email::parse("--dpo-email", e))
-                    .transpose()
-                    .map_err(text)?,
-                host: match f.get("host") {
-                    None => None,
-                    Some(&"") => Some(None),
-                    Some(h) => Some(Some(platform::host("--host", h).map_err(text)?)),
-                },
-            };
+        TenantCommand::Update { slug, update } => {
             let changed = platform::update_tenant(s, &slug, update).await.map_err(|e| match e {
                 pupitre::error::AppError::NotFound => format!("no tenant `{}`", slug.as_str()),
                 e => e.to_string(),
@@ -418,13 +464,7 @@ async fn tenant_command(settings: &Settings, verb: &str, flags: &[String]) -> Re
                 slug.as_str(),
                 if changed { "updated" } else { "unchanged: nothing differs" }
             );
-            Ok(())
         }
-        _ => Err(usage()),
     }
-}
-
-/// A name given on the command line: trimmed, 1 to 200 characters, no control characters.
-fn required_text(flag: &str, raw: &str) -> Result<String, String> {
-    pupitre::domain::types::text(flag, raw, 1, 200, false).map_err(|e| format!("{flag} {e}"))
+    Ok(())
 }

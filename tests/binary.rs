@@ -250,7 +250,7 @@ async fn serve_on(db: &str, dir: &std::path::Path) -> (tokio::process::Child, St
     .expect("listening in time");
     // The lines logged right after "listening" (the empty-installation hint among them).
     while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await
+        tokio::time::timeout(Duration::from_secs(2), lines.next_line()).await
     {
         seen.push(serde_json::from_str(&line).unwrap_or(Value::Null));
     }
@@ -311,8 +311,16 @@ async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(
     let mut bad = create.to_vec();
     bad[3] = "École A";
     let bad = run_on(db, dir, &bad).await;
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--slug"), "the flag is named");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--slug must be"), "the flag is named");
+    let mut clash = create.to_vec();
+    clash[3] = "ecole-b";
+    let clash = run_on(db, dir, &clash).await;
+    assert!(!clash.status.success());
+    let why = String::from_utf8_lossy(&clash.stderr);
+    assert!(why.contains("already used by tenant `ecole-a`"), "{why}");
+    let usage = run_on(db, dir, &["tenant", "frobnicate"]).await;
+    assert_eq!(usage.status.code(), Some(2), "not a command: usage");
     let missing = run_on(db, dir, &create[..10]).await;
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--policy-url is required"));
@@ -331,6 +339,11 @@ async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(
     assert!(listed.starts_with("ecole-a\tÉcole A+\t-\t"), "{listed}");
     let nobody = run_on(db, dir, &["tenant", "update", "--slug", "nope", "--name", "x"]).await;
     assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no tenant `nope`"));
+    let dpo =
+        ["tenant", "update", "--slug", "ecole-a", "--dpo-email", "nouveau.dpo@ecole-a.example"];
+    let out = run_on(db, dir, &dpo).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tenant ecole-a updated"));
 
     // The platform's log: one row per change, none for the runs that changed nothing.
     let (conn, _) = pupitre::db::connect(db, 1).await.expect("connect");
@@ -338,10 +351,17 @@ async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(
     let rows = conn
         .query_all_raw(Statement::from_string(
             conn.get_database_backend(),
-            "SELECT command, tenant_slug FROM platform_log ORDER BY at, id".to_owned(),
+            "SELECT command, tenant_slug, details FROM platform_log ORDER BY at, id".to_owned(),
         ))
         .await
         .expect("query");
+    let details: Vec<String> =
+        rows.iter().map(|r| format!("{:?}", r.try_get::<Value>("", "details"))).collect();
+    assert!(details.iter().any(|d| d.contains("dpo_changed") && d.contains("true")), "{details:?}");
+    assert!(
+        details.iter().all(|d| !d.contains('@') && !d.contains("Curie")),
+        "no DPO contact in the platform's log: {details:?}"
+    );
     let logged: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
@@ -352,10 +372,8 @@ async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(
         })
         .collect();
     let slug = "ecole-a".to_owned();
-    assert_eq!(
-        logged,
-        [("tenant.create".to_owned(), slug.clone()), ("tenant.update".to_owned(), slug)]
-    );
+    let update = ("tenant.update".to_owned(), slug.clone());
+    assert_eq!(logged, [("tenant.create".to_owned(), slug), update.clone(), update]);
 
     // Served: the tenant answers (by header), with an empty catalogue.
     let (_server, url, _) = serve_on(db, dir).await;

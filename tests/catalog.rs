@@ -545,6 +545,77 @@ async fn every_page(app: &TestApp, sort: &str, filter: Value) -> Vec<(String, St
     }
 }
 
+/// The demo tenant's first 50 courses with their sessions' instructors, the tenant named (the
+/// installation has two).
+async fn demo_page(app: &TestApp) -> Vec<Value> {
+    let q = "{ courses(first: 50) { edges { node { slug sessions { id instructor { displayName } } } } } }";
+    let r = app.gql_with(None, &[("X-Pupitre-Tenant", "demo")], q, json!({})).await;
+    r.assert_ok()["courses"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+/// A session whose instructor is (wrongly) a person of another tenant shows no instructor: the
+/// joined name is read within the tenant, on the page as through the course's own loaders.
+async fn an_instructor_of_another_tenant_is_never_shown(app: TestApp) {
+    use pupitre::domain::tenancy::{self, NewTenant};
+    use pupitre::domain::types::{Email, Slug};
+    use pupitre::entities::session;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let other = NewTenant {
+        slug: Slug::parse("slug", "autre").expect("slug"),
+        name: "Autre école".into(),
+        dpo_name: "Paul Dpo".into(),
+        dpo_email: Email::parse("email", "dpo@autre.example").expect("email"),
+        host: None,
+    };
+    tenancy::create(app.services(), other, "1", "https://autre.example/confidentialite")
+        .await
+        .expect("tenant");
+    let register = "mutation($input: RegisterInput!) { register(input: $input) { user { id } } }";
+    let input = json!({ "input": { "email": "intrus@autre.example",
+        "password": "a long enough passphrase", "firstName": "Ivan", "lastName": "Intrus",
+        "acceptedPolicyVersion": "1", "marketingEmailConsent": false } });
+    let r = app.gql_with(None, &[("X-Pupitre-Tenant", "autre")], register, input).await;
+    let intruder: uuid::Uuid =
+        r.assert_ok()["register"]["user"]["id"].as_str().expect("id").parse().expect("uuid");
+    let (slug, session_id) = demo_page(&app)
+        .await
+        .iter()
+        .find_map(|n| {
+            let s = n["sessions"].as_array()?.iter().find(|s| s["instructor"].is_object())?;
+            Some((n["slug"].clone(), s["id"].as_str()?.parse::<uuid::Uuid>().ok()?))
+        })
+        .expect("a session with an instructor");
+    session::Entity::update_many()
+        .col_expr(session::Column::InstructorId, Expr::value(intruder))
+        .filter(session::Column::Id.eq(session_id))
+        .exec(&app.connect().await)
+        .await
+        .expect("update");
+    let nodes = demo_page(&app).await;
+    let on_page = nodes
+        .iter()
+        .flat_map(|n| n["sessions"].as_array().cloned().unwrap_or_default())
+        .find(|s| s["id"] == json!(session_id.to_string()))
+        .expect("the session is listed");
+    assert_eq!(on_page["instructor"], Value::Null, "page: {on_page}");
+    assert!(!serde_json::to_string(&nodes).expect("json").contains("Ivan"));
+    let one = "query($slug: String!) { course(slug: $slug) { sessions { id instructor { displayName } } } }";
+    let alone =
+        app.gql_with(None, &[("X-Pupitre-Tenant", "demo")], one, json!({ "slug": slug })).await;
+    let text = alone.assert_ok().to_string();
+    assert!(
+        text.contains(&session_id.to_string()) && !text.contains("Ivan"),
+        "course(slug): {text}"
+    );
+}
+
 /// A term that many courses hold and one that few hold find exactly the courses whose title or
 /// summary holds them, in the order's sequence. (On SQLite a common term is checked on the rows
 /// of the order's index and a rare one is listed by the FTS index first: both ways are taken.)
@@ -726,6 +797,7 @@ on_both_databases!(
     the_description_is_read_whenever_a_page_asks_for_it,
     the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents,
     common_and_rare_search_terms_find_exactly_the_matching_courses,
+    an_instructor_of_another_tenant_is_never_shown,
     drafts_are_invisible_to_visitors_and_visible_to_admins,
     anonymous_catalogue_reads_are_cacheable_and_personal_ones_are_not,
     admins_manage_courses_sessions_and_lessons_with_validation,

@@ -670,8 +670,8 @@ async fn reservations_hold_a_seat_until_they_expire(app: TestApp) {
 }
 
 /// The signed-in path reads what the data needs and no more: `me { enrollments … }` of a
-/// learner with enrollments is 6 statements whatever their number: the session check with the
-/// user, held roles and the guardian flag (1), the enrollments (1), their sessions (1), then in
+/// learner with enrollments is 5 statements whatever their number: the session check with the
+/// user, held roles and the guardian flag (1), the enrollments with their sessions (1), then in
 /// one batch round their courses, the courses' lessons and the enrollments' completions (3).
 /// A guardian's relations add their wards' reads; an instructor's, their learners'.
 async fn the_signed_in_learning_path_costs_five_statements(app: TestApp) {
@@ -683,8 +683,6 @@ async fn the_signed_in_learning_path_costs_five_statements(app: TestApp) {
     assert_eq!(first.assert_ok()["me"]["roles"], json!(["LEARNER"]));
     let before = app.app_statements.get();
     let again = app.gql(Some(&lea), q, json!({})).await;
-    // Session check with user and roles; enrollments with their sessions; completions; lessons;
-    // courses.
     assert_eq!(app.app_statements.get() - before, 5);
     assert_eq!(again.body, first.body);
     // A closed session is refused by the same statement.

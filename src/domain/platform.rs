@@ -87,7 +87,25 @@ pub async fn create_tenant(
             )))
         };
     }
+    if let Some(h) = &new.host {
+        refuse_taken_host(services, h, None).await?;
+    }
     Ok(Created::New(tenancy::create(services, new, policy_version, policy_url).await?))
+}
+
+/// `CONFLICT` when another tenant than `except` answers on `host`.
+async fn refuse_taken_host(services: &Services, host: &str, except: Option<Uuid>) -> AppResult<()> {
+    let taken = tenant::Entity::find()
+        .filter(tenant::Column::Host.eq(host))
+        .one(&services.db)
+        .await?
+        .filter(|t| Some(t.id) != except);
+    match taken {
+        Some(t) => {
+            Err(AppError::Conflict(format!("host `{host}` is already used by tenant `{}`", t.slug)))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Every tenant of the installation, by slug.
@@ -105,57 +123,69 @@ pub struct TenantUpdate {
     pub host: Option<Option<String>>,
 }
 
-/// Applies `update` to the tenant `slug` and logs what changed; `false` when nothing did.
+/// Applies `update` to the tenant `slug` and logs what changed, in one transaction; `false`
+/// when nothing differs. The log says whether the DPO contact changed, never what it is.
 pub async fn update_tenant(
     services: &Services,
     slug: &Slug,
     update: TenantUpdate,
 ) -> AppResult<bool> {
-    let Some(current) = tenant::Entity::find()
+    let current = tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(slug.as_str()))
         .one(&services.db)
         .await?
-    else {
-        return Err(AppError::NotFound);
-    };
-    let mut next = current.clone();
-    if let Some(n) = update.name {
-        next.name = n;
-    }
-    if let Some(n) = update.dpo_name {
-        next.dpo_name = n;
-    }
-    if let Some(e) = update.dpo_email {
-        next.dpo_email = e.into_inner();
-    }
-    if let Some(h) = update.host {
-        next.host = h;
-    }
-    if next == current {
-        return Ok(false);
+        .ok_or(AppError::NotFound)?;
+    if let Some(Some(h)) = &update.host {
+        refuse_taken_host(services, h, Some(current.id)).await?;
     }
     let now = services.clock.now();
-    let changed = serde_json::json!({
-        "name": (next.name != current.name).then_some(&next.name),
-        "host": (next.host != current.host).then_some(&next.host),
-        "dpo_changed": next.dpo_name != current.dpo_name || next.dpo_email != current.dpo_email,
-    });
-    let model = next.clone();
-    services
+    let slug = slug.as_str().to_owned();
+    let changed = services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                let mut active: tenant::ActiveModel = model.clone().into();
-                active.name = Set(model.name.clone());
-                active.dpo_name = Set(model.dpo_name.clone());
-                active.dpo_email = Set(model.dpo_email.clone());
-                active.host = Set(model.host.clone());
+                // Read again inside the transaction: what is logged is what changed.
+                let current = tenant::Entity::find()
+                    .filter(tenant::Column::Slug.eq(slug.as_str()))
+                    .one(txn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let mut next = current.clone();
+                if let Some(n) = update.name {
+                    next.name = n;
+                }
+                if let Some(n) = update.dpo_name {
+                    next.dpo_name = n;
+                }
+                if let Some(e) = update.dpo_email {
+                    next.dpo_email = e.into_inner();
+                }
+                if let Some(h) = update.host {
+                    next.host = h;
+                }
+                if next == current {
+                    return Ok(false);
+                }
+                let details = serde_json::json!({
+                    "name": (next.name != current.name).then_some(&next.name),
+                    "host": (next.host != current.host).then_some(&next.host),
+                    "dpo_changed": next.dpo_name != current.dpo_name
+                        || next.dpo_email != current.dpo_email,
+                });
+                let mut active: tenant::ActiveModel = current.into();
+                active.name = Set(next.name.clone());
+                active.dpo_name = Set(next.dpo_name.clone());
+                active.dpo_email = Set(next.dpo_email.clone());
+                active.host = Set(next.host.clone());
                 tenant::Entity::update(active).exec(txn).await?;
-                log(txn, now, "tenant.update", &model.slug, changed).await
+                log(txn, now, "tenant.update", &next.slug, details).await?;
+                Ok(true)
             })
         })
         .await
-        .map_err(AppError::from)?;
+        .map_err(|e| {
+            AppError::from(e).unique_as_conflict("this host is already used by another tenant")
+        })?;
     services.tenants.invalidate().await;
-    Ok(true)
+    Ok(changed)
 }

@@ -80,6 +80,23 @@ pub fn scoped<E: TenantOwned>(tenant_id: Uuid) -> Select<E> {
     E::find().filter(E::tenant_column().eq(tenant_id))
 }
 
+/// A join from `E` to `R` on `from = to`, limited to `R`'s rows of `tenant_id`: the scope of
+/// [`scoped`] carried into a joined table.
+pub fn join_within<E: EntityTrait, R: TenantOwned>(
+    from: E::Column,
+    to: R::Column,
+    tenant_id: Uuid,
+) -> sea_orm::RelationDef {
+    use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+    E::belongs_to(R::default())
+        .from(from)
+        .to(to)
+        .on_condition(move |_, joined| {
+            Expr::col((joined, R::tenant_column())).eq(tenant_id).into_condition()
+        })
+        .into()
+}
+
 /// A tenant as requests see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tenant {
@@ -281,7 +298,7 @@ pub async fn create(
         })
         .await
         .map_err(|e| {
-            AppError::from(e).unique_as_conflict("a tenant with this slug already exists")
+            AppError::from(e).unique_as_conflict("a tenant with this slug or host already exists")
         })?;
     services.tenants.invalidate().await;
     Ok(Tenant::from(model))

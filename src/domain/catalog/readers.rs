@@ -5,16 +5,15 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, Select,
+    ColumnTrait, DbErr, FromQueryResult, JoinType, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::batch::group;
-use crate::domain::tenancy::scoped;
+use crate::domain::tenancy::{join_within, scoped};
 use crate::entities::{course, course_tag, lesson, session, user};
 use crate::error::AppResult;
 
@@ -79,13 +78,11 @@ pub async fn upcoming_sessions_and_instructors(
     tenant_id: Uuid,
     courses: &[Uuid],
 ) -> AppResult<SessionsAndInstructors> {
-    let instructor = session::Entity::belongs_to(user::Entity)
-        .from(session::Column::InstructorId)
-        .to(user::Column::Id)
-        .on_condition(move |_, users| {
-            Expr::col((users, user::Column::TenantId)).eq(tenant_id).into_condition()
-        })
-        .into();
+    let instructor = join_within::<session::Entity, user::Entity>(
+        session::Column::InstructorId,
+        user::Column::Id,
+        tenant_id,
+    );
     let rows = sessions_query(tenant_id, courses, Some(services.clock.now()))
         .join(JoinType::LeftJoin, instructor)
         .column_as(user::Column::FirstName, "instructor_first_name")

@@ -104,10 +104,15 @@ const SQLITE_COMMON_TERM: u64 = 200;
 /// answers `LIKE` on `search_text` (the planner weighs it against the order's index). On SQLite
 /// the FTS5 trigram table `course_search` lists the matches, which SQLite materialises before
 /// walking the order's index: cheap for a rare term, not for a common one (10,000 matches cost
-/// ~25 ms). So a probe counts matches up to [`SQLITE_COMMON_TERM`] first; a common term is
-/// checked on each row the order's index yields instead, and fills a page within a few hundred
-/// rows.
-async fn matching(services: &Services, words: Vec<String>) -> AppResult<Condition> {
+/// ~25 ms). So a probe counts the tenant's published matches up to [`SQLITE_COMMON_TERM`]
+/// first; a common term is checked on each row the order's index yields instead, and fills a
+/// page within a few hundred rows (a term just above the threshold in a very large catalogue
+/// walks more of it: the threshold is a constant, not a share of the catalogue).
+async fn matching(
+    services: &Services,
+    tenant_id: Uuid,
+    words: Vec<String>,
+) -> AppResult<Condition> {
     let mut all = Condition::all();
     let backend = services.db.get_database_backend();
     let on_courses = |mut all: Condition, words: Vec<String>| {
@@ -120,14 +125,23 @@ async fn matching(services: &Services, words: Vec<String>) -> AppResult<Conditio
         return Ok(on_courses(all, words));
     }
     let mut hits = Query::select();
-    hits.expr(Expr::cust("rowid")).from("course_search");
+    hits.expr(Expr::cust("\"course_search\".\"rowid\"")).from("course_search");
     for w in &words {
         hits.and_where(Expr::col(("course_search", "search_text")).like(w.as_str()));
     }
-    let probe = Query::select()
-        .expr(Expr::cust("count(*)"))
-        .from_subquery(hits.clone().limit(SQLITE_COMMON_TERM).to_owned(), "probe")
-        .to_owned();
+    // Counted among the tenant's published courses only: another tenant's catalogue must not
+    // choose this one's plan.
+    let mut of_tenant = hits.clone();
+    of_tenant
+        .inner_join(
+            course::Entity,
+            Expr::cust("\"courses\".\"rowid\" = \"course_search\".\"rowid\""),
+        )
+        .and_where(Expr::col((course::Entity, course::Column::TenantId)).eq(tenant_id))
+        .and_where(course::Column::Status.eq(CourseStatus::Published))
+        .limit(SQLITE_COMMON_TERM);
+    let probe =
+        Query::select().expr(Expr::cust("count(*)")).from_subquery(of_tenant, "probe").to_owned();
     let found: i64 = services
         .db
         .query_one_raw(backend.build(&probe))
@@ -238,7 +252,7 @@ pub async fn published_courses(
     if let Some(s) = filter.search.as_deref() {
         let words = search_words(s);
         if !words.is_empty() {
-            q = q.filter(matching(services, words).await?);
+            q = q.filter(matching(services, tenant_id, words).await?);
         }
     }
     let key = match sort {

@@ -8,17 +8,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
-use sea_orm::{
-    ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
 use super::EnrollmentStatus;
 use super::seats::{bookable, release, take_seat};
 use crate::domain::Services;
 use crate::domain::batch::group;
-use crate::domain::tenancy::scoped;
+use crate::domain::tenancy::{join_within, scoped};
 use crate::entities::{enrollment, session};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor, Relations};
@@ -113,13 +110,11 @@ pub async fn enrollments_with_sessions_of(
     tenant_id: Uuid,
     learners: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<(enrollment::Model, session::Model)>>> {
-    let of_tenant = enrollment::Entity::belongs_to(session::Entity)
-        .from(enrollment::Column::SessionId)
-        .to(session::Column::Id)
-        .on_condition(move |_, sessions| {
-            Expr::col((sessions, session::Column::TenantId)).eq(tenant_id).into_condition()
-        })
-        .into();
+    let of_tenant = join_within::<enrollment::Entity, session::Entity>(
+        enrollment::Column::SessionId,
+        session::Column::Id,
+        tenant_id,
+    );
     let rows = scoped::<enrollment::Entity>(tenant_id)
         .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
         .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
