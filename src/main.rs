@@ -92,13 +92,7 @@ async fn main() -> ExitCode {
 
 /// Loads the demo data through the services of a built (not serving) application.
 async fn seed(settings: &Settings) -> Result<(), String> {
-    let app = Application::build(Settings {
-        bind: "127.0.0.1:0".into(),
-        jobs_interval_secs: 0,
-        ..settings.clone()
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let app = offline_app(settings).await?;
     load_demo(&app).await
 }
 
@@ -135,13 +129,7 @@ async fn grant_role(
         let names: Vec<&str> = pupitre::policy::Role::ALL.iter().map(|r| r.as_str()).collect();
         format!("unknown role `{role}`: one of {}", names.join(", "))
     })?;
-    let app = Application::build(Settings {
-        bind: "127.0.0.1:0".into(),
-        jobs_interval_secs: 0,
-        ..settings.clone()
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let app = offline_app(settings).await?;
     pupitre::domain::accounts::operator_grant(app.services(), tenant, email, role)
         .await
         .map_err(|e| e.to_string())?;
@@ -236,13 +224,7 @@ async fn retention_run(
     tenant: Option<&str>,
 ) -> Result<(), String> {
     use pupitre::domain::retention::{self, Origin, SweepOptions};
-    let app = Application::build(Settings {
-        bind: "127.0.0.1:0".into(),
-        jobs_interval_secs: 0,
-        ..settings.clone()
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let app = offline_app(settings).await?;
     let services = app.services();
     let batch = services.retention.batch_size;
     let mut opts = if dry_run {
@@ -423,13 +405,7 @@ fn parse_tenant_command(verb: &str, flags: &[String]) -> Result<TenantCommand, R
 async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(), String> {
     use pupitre::domain::platform::{self, Created};
 
-    let app = Application::build(Settings {
-        bind: "127.0.0.1:0".into(),
-        jobs_interval_secs: 0,
-        ..settings.clone()
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let app = offline_app(settings).await?;
     let s = app.services();
     match command {
         TenantCommand::Create { new, policy_version, policy_url } => {
@@ -467,4 +443,16 @@ async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The application for a one-off command: its database and services, on no public port and
+/// without the periodic jobs.
+async fn offline_app(settings: &Settings) -> Result<Application, String> {
+    Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        jobs_interval_secs: 0,
+        ..settings.clone()
+    })
+    .await
+    .map_err(|e| e.to_string())
 }

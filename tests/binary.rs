@@ -165,20 +165,7 @@ async fn the_schema_command_prints_the_checked_in_sdl() {
 async fn the_operator_command_grants_a_role_to_an_existing_account_only() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("ops.db").display());
-    let run = |args: &'static [&'static str]| {
-        let db = db.clone();
-        let dir = dir.path().to_path_buf();
-        async move {
-            pupitre()
-                .current_dir(dir)
-                .args(args)
-                .env("DATABASE_URL", db)
-                .env("PUPITRE_LOG_FORMAT", "json")
-                .output()
-                .await
-                .expect("binary runs")
-        }
-    };
+    let run = |args: &'static [&'static str]| run_on(&db, dir.path(), args);
     assert!(run(&["seed"]).await.status.success());
     let ok =
         run(&["grant-role", "demo", "hugo.bernard@demo.pupitre.test", "privacy_officer"]).await;
