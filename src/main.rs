@@ -142,17 +142,13 @@ async fn grant_role(
 
 /// `[--tenant SLUG] [--format md|json]`, in any order: the tenant, and whether JSON is asked.
 fn processing_flags(flags: &[String]) -> Option<(Option<&str>, bool)> {
-    let (mut tenant, mut json) = (None, false);
-    let mut it = flags.iter();
-    while let Some(flag) = it.next() {
-        match (flag.as_str(), it.next().map(String::as_str)) {
-            ("--tenant", Some(slug)) => tenant = Some(slug),
-            ("--format", Some("md")) => json = false,
-            ("--format", Some("json")) => json = true,
-            _ => return None,
-        }
-    }
-    Some((tenant, json))
+    let f = named_flags(flags, &["tenant", "format"])?;
+    let json = match f.get("format").copied() {
+        None | Some("md") => false,
+        Some("json") => true,
+        Some(_) => return None,
+    };
+    Some((f.get("tenant").copied(), json))
 }
 
 /// Prints the record of processing activities (GDPR art. 30), made from the registry and the

@@ -57,7 +57,6 @@ pub fn host(field: &str, raw: &str) -> AppResult<String> {
 }
 
 /// What `tenant create` did.
-#[derive(Debug)]
 pub enum Created {
     New(Tenant),
     /// A tenant with this slug and these values already existed: nothing was changed.
@@ -88,16 +87,20 @@ pub async fn create_tenant(
         };
     }
     if let Some(h) = &new.host {
-        refuse_taken_host(services, h, None).await?;
+        refuse_taken_host(&services.db, h, None).await?;
     }
     Ok(Created::New(tenancy::create(services, new, policy_version, policy_url).await?))
 }
 
 /// `CONFLICT` when another tenant than `except` answers on `host`.
-async fn refuse_taken_host(services: &Services, host: &str, except: Option<Uuid>) -> AppResult<()> {
+async fn refuse_taken_host<C: ConnectionTrait>(
+    conn: &C,
+    host: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
     let taken = tenant::Entity::find()
         .filter(tenant::Column::Host.eq(host))
-        .one(&services.db)
+        .one(conn)
         .await?
         .filter(|t| Some(t.id) != except);
     match taken {
@@ -113,8 +116,9 @@ pub async fn list_tenants(services: &Services) -> AppResult<Vec<tenant::Model>> 
     Ok(tenant::Entity::find().order_by_asc(tenant::Column::Slug).all(&services.db).await?)
 }
 
-/// Changes to a tenant's identity; `None` leaves a value as it is.
-#[derive(Debug, Default)]
+/// Changes to a tenant's identity; `None` leaves a value as it is. (No `Debug`: it may hold the
+/// DPO's name.)
+#[derive(Default)]
 pub struct TenantUpdate {
     pub name: Option<String>,
     pub dpo_name: Option<String>,
@@ -130,26 +134,21 @@ pub async fn update_tenant(
     slug: &Slug,
     update: TenantUpdate,
 ) -> AppResult<bool> {
-    let current = tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(slug.as_str()))
-        .one(&services.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Some(Some(h)) = &update.host {
-        refuse_taken_host(services, h, Some(current.id)).await?;
-    }
     let now = services.clock.now();
     let slug = slug.as_str().to_owned();
     let changed = services
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                // Read again inside the transaction: what is logged is what changed.
+                // Read inside the transaction: what is logged is what changed.
                 let current = tenant::Entity::find()
                     .filter(tenant::Column::Slug.eq(slug.as_str()))
                     .one(txn)
                     .await?
                     .ok_or(AppError::NotFound)?;
+                if let Some(Some(h)) = &update.host {
+                    refuse_taken_host(txn, h, Some(current.id)).await?;
+                }
                 let mut next = current.clone();
                 if let Some(n) = update.name {
                     next.name = n;

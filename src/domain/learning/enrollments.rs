@@ -8,7 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::EnrollmentStatus;
@@ -86,6 +88,14 @@ pub async fn enrollment_by_id(
         .await?)
 }
 
+/// The live (not cancelled) enrollments of several learners, newest first.
+fn live_enrollments_of(tenant_id: Uuid, learners: &[Uuid]) -> Select<enrollment::Entity> {
+    scoped::<enrollment::Entity>(tenant_id)
+        .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
+        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
+        .order_by_desc(enrollment::Column::CreatedAt)
+}
+
 /// Enrollments of several learners (not cancelled), newest first: one query.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
 pub async fn enrollments_of(
@@ -93,17 +103,11 @@ pub async fn enrollments_of(
     tenant_id: Uuid,
     learners: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<enrollment::Model>>> {
-    let rows = scoped::<enrollment::Entity>(tenant_id)
-        .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
-        .order_by_desc(enrollment::Column::CreatedAt)
-        .all(&services.db)
-        .await?;
+    let rows = live_enrollments_of(tenant_id, learners).all(&services.db).await?;
     Ok(group(rows, |r| (r.learner_id, r)))
 }
 
-/// Enrollments of several learners (not cancelled), newest first, each with its session: one
-/// query (the sessions joined in).
+/// The same, each with its session: one query (the sessions joined in).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, learner.count = learners.len()))]
 pub async fn enrollments_with_sessions_of(
     services: &Services,
@@ -115,10 +119,7 @@ pub async fn enrollments_with_sessions_of(
         session::Column::Id,
         tenant_id,
     );
-    let rows = scoped::<enrollment::Entity>(tenant_id)
-        .filter(enrollment::Column::LearnerId.is_in(learners.iter().copied()))
-        .filter(enrollment::Column::Status.ne(EnrollmentStatus::Cancelled))
-        .order_by_desc(enrollment::Column::CreatedAt)
+    let rows = live_enrollments_of(tenant_id, learners)
         .join(JoinType::LeftJoin, of_tenant)
         .select_also(session::Entity)
         .all(&services.db)
