@@ -1,15 +1,16 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
-//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `tenant create|list|update`,
+//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `tenant create|list|update|export|offboard`,
 //! `processing-record`, `retention run`.
 //! Everything else lives in the library.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | tenant export --slug S [--out FILE] | tenant offboard --slug S --confirm S [--out FILE] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -199,6 +200,20 @@ fn retention_flags(flags: &[String]) -> Option<(bool, Option<&str>)> {
 /// The command's progress bar (stderr; hidden when stderr is not a terminal).
 struct Bar(indicatif::ProgressBar);
 
+impl Bar {
+    /// An empty bar counting rows, headed by `prefix`.
+    fn rows(prefix: &str) -> Bar {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} rows {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(prefix.to_owned());
+        Bar(bar)
+    }
+}
+
 impl pupitre::domain::retention::Progress for Bar {
     fn tenant(&self, slug: &str, rows: u64) {
         self.0.inc_length(rows);
@@ -209,6 +224,16 @@ impl pupitre::domain::retention::Progress for Bar {
     }
     fn advanced(&self, rows: u64) {
         self.0.inc(rows);
+    }
+}
+
+impl pupitre::domain::platform::export::Progress for Bar {
+    fn start(&self, what: &str, total: u64) {
+        self.0.inc_length(total);
+        self.0.set_message(what.to_owned());
+    }
+    fn advanced(&self, n: u64) {
+        self.0.inc(n);
     }
 }
 
@@ -237,13 +262,7 @@ async fn retention_run(
             .ok_or_else(|| format!("no tenant `{slug}`"))?;
         opts.tenant = Some(t.id);
     }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} rows {msg}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    let bar = Bar(bar);
+    let bar = Bar::rows("");
     let outcome = retention::sweep(services, &opts, &bar).await;
     bar.0.finish_and_clear();
     let tenants = outcome.map_err(|e| e.to_string())?;
@@ -315,6 +334,8 @@ enum TenantCommand {
     Create { new: pupitre::domain::tenancy::NewTenant, policy_version: String, policy_url: String },
     List,
     Update { slug: pupitre::domain::types::Slug, update: pupitre::domain::platform::TenantUpdate },
+    Export { slug: pupitre::domain::types::Slug, out: PathBuf },
+    Offboard { slug: pupitre::domain::types::Slug, confirm: String, out: PathBuf },
 }
 
 /// Why a `tenant` command line was refused: not a command at all (usage, exit 2), or a value
@@ -393,6 +414,26 @@ fn parse_tenant_command(verb: &str, flags: &[String]) -> Result<TenantCommand, R
                 update,
             })
         }
+        "export" | "offboard" => {
+            let allowed: &[&str] =
+                if verb == "export" { &["slug", "out"] } else { &["slug", "out", "confirm"] };
+            let f = named_flags(flags, allowed).ok_or(Refused::Usage)?;
+            let slug = f.get("slug").ok_or(Refused::Invalid("--slug is required".into()))?;
+            let slug = Slug::parse("--slug", slug).map_err(invalid)?;
+            let date = chrono::Utc::now().format("%Y%m%d");
+            let out = f.get("out").map_or_else(
+                || PathBuf::from(format!("{}-export-{date}.zip", slug.as_str())),
+                PathBuf::from,
+            );
+            if verb == "export" {
+                return Ok(TenantCommand::Export { slug, out });
+            }
+            let confirm = f.get("confirm").ok_or(Refused::Invalid(format!(
+                "--confirm {} is required: offboarding destroys every row of the tenant",
+                slug.as_str()
+            )))?;
+            Ok(TenantCommand::Offboard { slug, confirm: (*confirm).to_owned(), out })
+        }
         _ => Err(Refused::Usage),
     }
 }
@@ -427,18 +468,75 @@ async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(
             }
         }
         TenantCommand::Update { slug, update } => {
-            let changed = platform::update_tenant(s, &slug, update).await.map_err(|e| match e {
-                pupitre::error::AppError::NotFound => format!("no tenant `{}`", slug.as_str()),
-                e => e.to_string(),
-            })?;
+            let changed =
+                platform::update_tenant(s, &slug, update).await.map_err(|e| no_tenant(&slug, e))?;
             println!(
                 "tenant {} {}",
                 slug.as_str(),
                 if changed { "updated" } else { "unchanged: nothing differs" }
             );
         }
+        TenantCommand::Export { slug, out } => {
+            let bar = Bar::rows("exporting");
+            let summary = platform::export::export(s, &slug, &out, &bar)
+                .await
+                .map_err(|e| no_tenant(&slug, e))?;
+            bar.0.finish_and_clear();
+            print_export(&summary);
+        }
+        TenantCommand::Offboard { slug, confirm, out } => {
+            use platform::offboard::{Offboarded, offboard};
+            let bar = Bar::rows("offboarding");
+            let done = offboard(s, &slug, &confirm, &out, &bar)
+                .await
+                .map_err(|e| no_tenant(&slug, e))?;
+            bar.0.finish_and_clear();
+            match done {
+                Offboarded::Already(at) => println!(
+                    "tenant {} was offboarded on {}: nothing left to do",
+                    slug.as_str(),
+                    at.format("%Y-%m-%d %H:%M UTC")
+                ),
+                Offboarded::Done(report) => {
+                    match &report.export {
+                        Some(summary) => print_export(summary),
+                        None => println!("export written by the interrupted run: {}", report.export_file),
+                    }
+                    for (table, rows) in &report.deleted {
+                        println!("deleted\t{table}\t{rows}");
+                    }
+                    println!(
+                        "tenant {} offboarded: {} rows and {} stored files deleted",
+                        slug.as_str(),
+                        report.rows(),
+                        report.blobs
+                    );
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// `no tenant `slug`` for a missing tenant, the error's text otherwise.
+fn no_tenant(slug: &pupitre::domain::types::Slug, e: pupitre::error::AppError) -> String {
+    match e {
+        pupitre::error::AppError::NotFound => format!("no tenant `{}`", slug.as_str()),
+        e => e.to_string(),
+    }
+}
+
+fn print_export(summary: &pupitre::domain::platform::export::ExportSummary) {
+    for (table, rows) in &summary.tables {
+        println!("exported\t{table}\t{rows}");
+    }
+    println!(
+        "export written: {} ({} rows, {} documents, {} bytes)",
+        summary.path.display(),
+        summary.rows(),
+        summary.documents,
+        summary.bytes
+    );
 }
 
 /// The application for a one-off command: its database and services, on no public port and

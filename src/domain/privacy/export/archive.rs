@@ -125,11 +125,11 @@ pub struct Built {
     pub key: StoredKey,
 }
 
-fn zip_error(e: impl std::fmt::Display) -> AppError {
+pub(crate) fn zip_error(e: impl std::fmt::Display) -> AppError {
     AppError::internal("writing an export", e.to_string())
 }
 
-fn options(method: CompressionMethod, at: DateTime<Utc>) -> SimpleFileOptions {
+pub(crate) fn options(method: CompressionMethod, at: DateTime<Utc>) -> SimpleFileOptions {
     let mut o = SimpleFileOptions::default().compression_method(method).unix_permissions(0o600);
     let (y, mo, d) = (at.year(), at.month(), at.day());
     if let Ok(t) = zip::DateTime::from_date_and_time(
@@ -168,7 +168,7 @@ async fn documents(
         .await?)
 }
 
-fn entry(d: &eo_document::Model) -> DocumentEntry {
+pub(crate) fn entry(d: &eo_document::Model) -> DocumentEntry {
     let ext = DocumentType::parse_mime(&d.mime_type).map_or("bin", DocumentType::extension);
     DocumentEntry {
         id: d.id,
@@ -182,11 +182,26 @@ fn entry(d: &eo_document::Model) -> DocumentEntry {
     }
 }
 
+/// A supporting document decrypted for an export (its blob missing is `DATA_CORRUPTED`).
+pub(crate) async fn open_document(
+    services: &Services,
+    doc: &eo_document::Model,
+) -> AppResult<Zeroizing<Vec<u8>>> {
+    let blob = services.documents.store.get(&doc.storage_key).await.map_err(|err| match err {
+        VaultError::Missing => AppError::Corrupted("a stored document is missing"),
+        other => AppError::internal("reading a document for an export", other),
+    })?;
+    let keys = &services.documents.keys;
+    Ok(Zeroizing::new(vault::open(keys, doc.id, &doc.key_id, &doc.wrapped_key, &blob).map_err(
+        |err| AppError::internal("decrypting a document for an export", err),
+    )?))
+}
+
 /// The one read-only transaction every page of an export is read in: both passes (`data.json`
 /// and `index.html`) see the same rows, and on SQLite one pooled connection's page cache serves
 /// the whole export instead of each page warming another connection's. PostgreSQL: repeatable
 /// read, read only; SQLite: a deferred transaction that never writes (WAL: writers go on).
-async fn read_transaction(services: &Services) -> AppResult<DatabaseTransaction> {
+pub(crate) async fn read_transaction(services: &Services) -> AppResult<DatabaseTransaction> {
     Ok(match services.db.get_database_backend() {
         DatabaseBackend::Postgres => {
             services
@@ -254,17 +269,7 @@ pub async fn build(
             upload.drain().await?;
         }
         for (doc, e) in docs.iter().zip(&entries) {
-            let blob =
-                services.documents.store.get(&doc.storage_key).await.map_err(|err| match err {
-                    VaultError::Missing => AppError::Corrupted("a stored document is missing"),
-                    other => AppError::internal("reading a document for an export", other),
-                })?;
-            let plain = Zeroizing::new(
-                vault::open(keys, doc.id, &doc.key_id, &doc.wrapped_key, &blob).map_err(|err| {
-                    AppError::internal("decrypting a document for an export", err)
-                })?,
-            );
-            drop(blob);
+            let plain = open_document(services, doc).await?;
             // PDF, JPEG and PNG are compressed already.
             zip.start_file(
                 e.file.as_str(),

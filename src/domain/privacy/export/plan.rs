@@ -93,46 +93,54 @@ struct LiveColumn {
 pub async fn plan<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<TablePlan>> {
     let mut out = Vec::new();
     for table in registry::TABLES.iter().filter(|t| t.export) {
-        let live = live_columns(conn, table.name).await?;
-        if live.is_empty() {
-            return Err(AppError::internal(
-                "planning an export",
-                format!("registered table {} is missing", table.name),
-            ));
-        }
-        let mut key: Vec<(i64, String, Kind)> = live
-            .iter()
-            .filter(|c| c.pk > 0)
-            .map(|c| (c.pk, c.name.clone(), Kind::of(&c.declared)))
-            .collect();
-        key.sort_by_key(|k| k.0);
-        if key.is_empty() {
-            return Err(AppError::internal(
-                "planning an export",
-                format!("table {} has no primary key", table.name),
-            ));
-        }
-        let columns = live
-            .iter()
-            .filter(|c| c.name != "tenant_id")
-            .filter_map(|c| {
-                let holds = table.column(&c.name).map(|r| r.holds);
-                let role = match holds {
-                    Some(Holds::Secret | Holds::OwnerHash) => return None,
-                    Some(Holds::Owner | Holds::OtherPerson) => Role::Person,
-                    _ => Role::Plain,
-                };
-                Some(PlannedColumn { name: c.name.clone(), kind: Kind::of(&c.declared), role })
-            })
-            .collect();
-        out.push(TablePlan {
-            table,
-            columns,
-            key: key.into_iter().map(|(_, n, k)| (n, k)).collect(),
-            tenant_scoped: live.iter().any(|c| c.name == "tenant_id"),
-        });
+        out.push(plan_table(conn, table).await?);
     }
     Ok(out)
+}
+
+/// The plan of one registered table: its live columns minus secrets and the tenant column.
+pub async fn plan_table<C: ConnectionTrait>(
+    conn: &C,
+    table: &'static Table,
+) -> AppResult<TablePlan> {
+    let live = live_columns(conn, table.name).await?;
+    if live.is_empty() {
+        return Err(AppError::internal(
+            "planning an export",
+            format!("registered table {} is missing", table.name),
+        ));
+    }
+    let mut key: Vec<(i64, String, Kind)> = live
+        .iter()
+        .filter(|c| c.pk > 0)
+        .map(|c| (c.pk, c.name.clone(), Kind::of(&c.declared)))
+        .collect();
+    key.sort_by_key(|k| k.0);
+    if key.is_empty() {
+        return Err(AppError::internal(
+            "planning an export",
+            format!("table {} has no primary key", table.name),
+        ));
+    }
+    let columns = live
+        .iter()
+        .filter(|c| c.name != "tenant_id")
+        .filter_map(|c| {
+            let holds = table.column(&c.name).map(|r| r.holds);
+            let role = match holds {
+                Some(Holds::Secret | Holds::OwnerHash) => return None,
+                Some(Holds::Owner | Holds::OtherPerson) => Role::Person,
+                _ => Role::Plain,
+            };
+            Some(PlannedColumn { name: c.name.clone(), kind: Kind::of(&c.declared), role })
+        })
+        .collect();
+    Ok(TablePlan {
+        table,
+        columns,
+        key: key.into_iter().map(|(_, n, k)| (n, k)).collect(),
+        tenant_scoped: live.iter().any(|c| c.name == "tenant_id"),
+    })
 }
 
 async fn live_columns<C: ConnectionTrait>(conn: &C, table: &str) -> AppResult<Vec<LiveColumn>> {

@@ -29,13 +29,17 @@ pub const PAGE: u64 = 500;
 const MAX_DEPTH: usize = 4;
 
 /// Bound parameters of one statement, numbered for the backend (`$n` or `?n`).
-struct Binds {
-    backend: DatabaseBackend,
-    values: Vec<Value>,
+pub(crate) struct Binds {
+    pub(crate) backend: DatabaseBackend,
+    pub(crate) values: Vec<Value>,
 }
 
 impl Binds {
-    fn push(&mut self, v: Value) -> String {
+    pub(crate) fn new(backend: DatabaseBackend) -> Self {
+        Binds { backend, values: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, v: Value) -> String {
         self.values.push(v);
         match self.backend {
             DatabaseBackend::Sqlite => format!("?{}", self.values.len()),
@@ -77,7 +81,7 @@ fn owned(table: &Table, alias: &str, subject: &str, depth: usize) -> AppResult<S
 }
 
 /// A database value as it is bound again (the key of the last row read).
-fn bind_value(kind: Kind, v: &Json) -> Value {
+pub(crate) fn bind_value(kind: Kind, v: &Json) -> Value {
     match (kind, v) {
         (Kind::Uuid, Json::String(s)) => Value::from(Uuid::parse_str(s).unwrap_or_default()),
         (Kind::Timestamp, Json::String(s)) => {
@@ -90,7 +94,7 @@ fn bind_value(kind: Kind, v: &Json) -> Value {
 }
 
 /// Reads one column of a row as JSON (null for NULL).
-fn read(row: &QueryResult, name: &str, kind: Kind) -> AppResult<Json> {
+pub(crate) fn read(row: &QueryResult, name: &str, kind: Kind) -> AppResult<Json> {
     let v = match kind {
         Kind::Uuid => row.try_get::<Option<Uuid>>("", name)?.map(|u| json!(u.to_string())),
         Kind::Timestamp => row.try_get::<Option<DateTime<Utc>>>("", name)?.map(|t| json!(t)),
@@ -111,11 +115,22 @@ fn read(row: &QueryResult, name: &str, kind: Kind) -> AppResult<Json> {
     Ok(v.unwrap_or(Json::Null))
 }
 
-/// Reads a table's rows about one subject, page after page.
+/// Which rows a [`Cursor`] reads.
+#[derive(Clone, Copy, Debug)]
+enum Scope<'p> {
+    /// The rows about one person, other people shown by display name.
+    Subject(Uuid),
+    /// Every row of the tenant, as stored (the operator's export of a whole tenant). A table
+    /// without a tenant column is reached through `(column, parent)`: its rows whose `column`
+    /// points at a row of the tenant in `parent`.
+    Tenant(Option<(&'p str, &'p str)>),
+}
+
+/// Reads a table's rows about one subject (or of a whole tenant), page after page.
 pub struct Cursor<'p> {
     plan: &'p TablePlan,
     tenant_id: Uuid,
-    subject: Uuid,
+    scope: Scope<'p>,
     after: Option<Vec<Json>>,
     done: bool,
     /// Display names of the other people met so far.
@@ -124,7 +139,15 @@ pub struct Cursor<'p> {
 
 impl<'p> Cursor<'p> {
     pub fn new(plan: &'p TablePlan, tenant_id: Uuid, subject: Uuid) -> Self {
-        Cursor { plan, tenant_id, subject, after: None, done: false, names: HashMap::new() }
+        let scope = Scope::Subject(subject);
+        Cursor { plan, tenant_id, scope, after: None, done: false, names: HashMap::new() }
+    }
+
+    /// Every row of the tenant in the table, person references as stored; `via` reaches a
+    /// table without a tenant column through a parent that has one.
+    pub fn of_tenant(plan: &'p TablePlan, tenant_id: Uuid, via: Option<(&'p str, &'p str)>) -> Self {
+        let scope = Scope::Tenant(via);
+        Cursor { plan, tenant_id, scope, after: None, done: false, names: HashMap::new() }
     }
 
     /// The next page of rows (each a JSON object in column order), or `None` after the last,
@@ -139,10 +162,25 @@ impl<'p> Cursor<'p> {
         }
         let plan = self.plan;
         let mut b = Binds { backend: conn.get_database_backend(), values: Vec::new() };
-        let subject = b.push(Value::from(self.subject));
-        let mut conditions = vec![owned(plan.table, "t", &subject, 0)?];
-        if plan.tenant_scoped {
-            conditions.push(format!("t.\"tenant_id\" = {}", b.push(Value::from(self.tenant_id))));
+        let mut conditions = Vec::new();
+        if let Scope::Subject(subject) = self.scope {
+            let subject = b.push(Value::from(subject));
+            conditions.push(owned(plan.table, "t", &subject, 0)?);
+        }
+        let tenant = self.tenant_id;
+        match self.scope {
+            _ if plan.tenant_scoped => {
+                conditions.push(format!("t.\"tenant_id\" = {}", b.push(Value::from(tenant))));
+            }
+            Scope::Tenant(Some((column, parent))) => conditions.push(format!(
+                "t.{} IN (SELECT p.\"id\" FROM {} p WHERE p.\"tenant_id\" = {})",
+                quote_ident(column),
+                quote_ident(parent),
+                b.push(Value::from(tenant))
+            )),
+            Scope::Tenant(None) => conditions.push("1 = 0".into()),
+            // Reached through an owner chain whose tables are scoped.
+            Scope::Subject(_) => {}
         }
         let keys: Vec<String> =
             plan.key.iter().map(|(n, _)| format!("t.{}", quote_ident(n))).collect();
@@ -183,6 +221,19 @@ impl<'p> Cursor<'p> {
                 .map(|(i, (_, kind))| read(last, &format!("__key{i}"), *kind))
                 .collect::<AppResult<_>>()?,
         );
+        let Scope::Subject(subject) = self.scope else {
+            return rows
+                .iter()
+                .map(|row| {
+                    let mut obj = Map::new();
+                    for c in &plan.columns {
+                        obj.insert(c.name.clone(), read(row, &c.name, c.kind)?);
+                    }
+                    Ok(obj)
+                })
+                .collect::<AppResult<_>>()
+                .map(Some);
+        };
         let mut out = Vec::with_capacity(rows.len());
         let mut others = Vec::new();
         for row in &rows {
@@ -191,7 +242,7 @@ impl<'p> Cursor<'p> {
                 let v = read(row, &c.name, c.kind)?;
                 if c.role == Role::Person
                     && let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok())
-                    && id != self.subject
+                    && id != subject
                     && !self.names.contains_key(&id)
                 {
                     others.push(id);
@@ -205,7 +256,7 @@ impl<'p> Cursor<'p> {
             for c in plan.columns.iter().filter(|c| c.role == Role::Person) {
                 let Some(v) = obj.get_mut(&c.name) else { continue };
                 let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) else { continue };
-                if id != self.subject {
+                if id != subject {
                     let name = self.names.get(&id).cloned().flatten();
                     *v = json!({ "displayName": name });
                 }

@@ -3,6 +3,14 @@
 //! tenants' personal data; what they change is written to the platform's own log
 //! (`platform_log`, one row per change, in the change's transaction), which names organisations
 //! only and outlives a tenant.
+//!
+//! - [`export`]: the whole tenant as a ZIP (`tenant export`);
+//! - [`offboard`]: export, then destruction of every row and blob (`tenant offboard`);
+//! - [`tables`]: which tables hold a tenant's rows, found from the registry and the schema.
+
+pub mod export;
+pub mod offboard;
+pub mod tables;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
