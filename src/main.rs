@@ -487,9 +487,8 @@ async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(
         TenantCommand::Offboard { slug, confirm, out } => {
             use platform::offboard::{Offboarded, offboard};
             let bar = Bar::rows("offboarding");
-            let done = offboard(s, &slug, &confirm, &out, &bar)
-                .await
-                .map_err(|e| no_tenant(&slug, e))?;
+            let done =
+                offboard(s, &slug, &confirm, &out, &bar).await.map_err(|e| no_tenant(&slug, e))?;
             bar.0.finish_and_clear();
             match done {
                 Offboarded::Already(at) => println!(
@@ -500,7 +499,10 @@ async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(
                 Offboarded::Done(report) => {
                     match &report.export {
                         Some(summary) => print_export(summary),
-                        None => println!("export written by the interrupted run: {}", report.export_file),
+                        None => println!(
+                            "export written by the interrupted run: {}",
+                            report.export_file
+                        ),
                     }
                     for (table, rows) in &report.deleted {
                         println!("deleted\t{table}\t{rows}");

@@ -363,7 +363,7 @@ async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(
     assert_eq!(logged, [("tenant.create".to_owned(), slug), update.clone(), update]);
 
     // Served: the tenant answers (by header), with an empty catalogue.
-    let (_server, url, _) = serve_on(db, dir).await;
+    let (server, url, _) = serve_on(db, dir).await;
     let r: Value = client
         .post(&url)
         .header("X-Pupitre-Tenant", "ecole-a")
@@ -375,6 +375,28 @@ async fn an_empty_installation_explains_itself_and_the_operator_creates_tenants(
         .await
         .expect("json");
     assert_eq!(r["data"]["courses"]["edges"], json!([]), "{r}");
+    drop(server);
+
+    // The end of the contract: export, then offboarding only with the slug repeated.
+    let export =
+        run_on(db, dir, &["tenant", "export", "--slug", "ecole-a", "--out", "a.zip"]).await;
+    let said = String::from_utf8_lossy(&export.stdout);
+    assert!(export.status.success() && said.contains("export written: a.zip"), "{said}");
+    assert!(dir.join("a.zip").is_file() && !dir.join("a.zip.partial").exists());
+    let unconfirmed = run_on(db, dir, &["tenant", "offboard", "--slug", "ecole-a"]).await;
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--confirm ecole-a is required"));
+    let offboard =
+        ["tenant", "offboard", "--slug", "ecole-a", "--confirm", "ecole-a", "--out", "end.zip"];
+    let out = run_on(db, dir, &offboard).await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("tenant ecole-a offboarded"), "{said}");
+    assert!(dir.join("end.zip").is_file());
+    let again = run_on(db, dir, &offboard).await;
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("was offboarded on"));
+    let listed = run_on(db, dir, &["tenant", "list"]).await;
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

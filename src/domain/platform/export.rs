@@ -27,7 +27,9 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::tables::{TenantTable, tenant_tables};
 use crate::domain::Services;
-use crate::domain::privacy::export::archive::{entry, open_document, options, read_transaction, zip_error};
+use crate::domain::privacy::export::archive::{
+    entry, open_document, options, read_transaction, zip_error,
+};
 use crate::domain::privacy::export::rows::Cursor;
 use crate::domain::tenancy::scoped;
 use crate::domain::types::Slug;
@@ -132,8 +134,11 @@ async fn write(
         for t in tables {
             let total = t.count(&reader, tenant.id).await?;
             progress.start(t.name(), total);
-            zip.start_file(format!("tables/{}.json", t.name()), options(CompressionMethod::Deflated, now))
-                .map_err(zip_error)?;
+            zip.start_file(
+                format!("tables/{}.json", t.name()),
+                options(CompressionMethod::Deflated, now),
+            )
+            .map_err(zip_error)?;
             let mut rows = 0u64;
             zip.write_all(b"[").map_err(zip_error)?;
             let mut cursor = Cursor::of_tenant(&t.plan, tenant.id, t.via);
@@ -203,7 +208,8 @@ async fn write(
                  token hashes, wrapped keys) are not exported. documents/<id>.<ext> is the \
                  decrypted file of the row <id> of tables/eo_documents.json.",
     });
-    zip.start_file("manifest.json", options(CompressionMethod::Deflated, now)).map_err(zip_error)?;
+    zip.start_file("manifest.json", options(CompressionMethod::Deflated, now))
+        .map_err(zip_error)?;
     serde_json::to_writer_pretty(&mut zip, &manifest).map_err(zip_error)?;
     let mut out = zip.finish().map_err(zip_error)?.into_inner();
     out.flush().map_err(zip_error)?;

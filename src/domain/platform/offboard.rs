@@ -214,7 +214,8 @@ async fn destroy(
             table.condition(&mut b, tenant_id),
             keys.join(", ")
         );
-        let page = txn.query_all_raw(Statement::from_sql_and_values(backend, sql, b.values)).await?;
+        let page =
+            txn.query_all_raw(Statement::from_sql_and_values(backend, sql, b.values)).await?;
         if page.is_empty() {
             txn.rollback().await?;
             return Ok((rows, blobs));

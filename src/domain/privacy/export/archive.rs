@@ -192,9 +192,10 @@ pub(crate) async fn open_document(
         other => AppError::internal("reading a document for an export", other),
     })?;
     let keys = &services.documents.keys;
-    Ok(Zeroizing::new(vault::open(keys, doc.id, &doc.key_id, &doc.wrapped_key, &blob).map_err(
-        |err| AppError::internal("decrypting a document for an export", err),
-    )?))
+    Ok(Zeroizing::new(
+        vault::open(keys, doc.id, &doc.key_id, &doc.wrapped_key, &blob)
+            .map_err(|err| AppError::internal("decrypting a document for an export", err))?,
+    ))
 }
 
 /// The one read-only transaction every page of an export is read in: both passes (`data.json`

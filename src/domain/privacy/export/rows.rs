@@ -145,7 +145,11 @@ impl<'p> Cursor<'p> {
 
     /// Every row of the tenant in the table, person references as stored; `via` reaches a
     /// table without a tenant column through a parent that has one.
-    pub fn of_tenant(plan: &'p TablePlan, tenant_id: Uuid, via: Option<(&'p str, &'p str)>) -> Self {
+    pub fn of_tenant(
+        plan: &'p TablePlan,
+        tenant_id: Uuid,
+        via: Option<(&'p str, &'p str)>,
+    ) -> Self {
         let scope = Scope::Tenant(via);
         Cursor { plan, tenant_id, scope, after: None, done: false, names: HashMap::new() }
     }

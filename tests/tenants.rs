@@ -1,0 +1,301 @@
+//! Tenants as customers of the platform (issue 14): the operator's export and offboarding of a
+//! whole tenant, on both databases. The demo tenant ("A": accounts, orders, invoices, audit log,
+//! consent ledger, supporting documents) is offboarded while a second tenant ("B") goes on.
+
+#![expect(clippy::expect_used, reason = "test helpers abort the test with their reason")]
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::Path;
+
+use common::TestApp;
+use pupitre::domain::platform::export::{ExportSummary, Progress};
+use pupitre::domain::platform::offboard::{Offboarded, offboard};
+use pupitre::domain::platform::{self, Created};
+use pupitre::domain::tenancy::NewTenant;
+use pupitre::domain::types::{Email, Slug};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Counts what the commands report, as the progress bar does.
+#[derive(Default)]
+struct Seen(std::sync::Mutex<(u64, u64)>);
+
+impl Progress for Seen {
+    fn start(&self, _what: &str, total: u64) {
+        self.0.lock().expect("lock").0 += total;
+    }
+    fn advanced(&self, n: u64) {
+        self.0.lock().expect("lock").1 += n;
+    }
+}
+
+async fn second_tenant(app: &TestApp) -> uuid::Uuid {
+    let created = platform::create_tenant(
+        app.services(),
+        NewTenant {
+            slug: Slug::parse("slug", "ecole-b").expect("slug"),
+            name: "École B".into(),
+            dpo_name: "Dora B".into(),
+            dpo_email: Email::parse("e", "dpo@ecole-b.example").expect("email"),
+            host: Some("b.example".into()),
+        },
+        "v1",
+        "https://ecole-b.example/privacy",
+    )
+    .await
+    .expect("tenant B");
+    let Created::New(b) = created else { panic!("B is new") };
+    let reg = "mutation { register(input: {email: \"max@ecole-b.example\", password: \"a long enough passphrase\", firstName: \"Max\", lastName: \"Bé\", acceptedPolicyVersion: \"v1\"}) { user { id } } }";
+    app.gql_with(None, &[("x-pupitre-tenant", "ecole-b")], reg, json!({})).await.assert_ok();
+    b.id
+}
+
+/// Every table of the live schema with a `tenant_id` column → its rows of `tenant`.
+async fn rows_by_table(app: &TestApp, tenant: uuid::Uuid) -> BTreeMap<String, i64> {
+    let db = app.connect().await;
+    let live = pupitre::domain::privacy::schema::live_schema(&db).await.expect("schema");
+    let backend = db.get_database_backend();
+    let mut out = BTreeMap::new();
+    for (table, cols) in &live.tables {
+        if !cols.iter().any(|c| c.name == "tenant_id") {
+            continue;
+        }
+        let sql = match backend {
+            sea_orm::DatabaseBackend::Sqlite => {
+                format!("SELECT COUNT(*) AS n FROM \"{table}\" WHERE tenant_id = ?")
+            }
+            _ => format!("SELECT COUNT(*) AS n FROM \"{table}\" WHERE tenant_id = $1"),
+        };
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, [tenant.into()]))
+            .await
+            .expect("count")
+            .expect("row");
+        out.insert(table.clone(), row.try_get::<i64>("", "n").expect("n"));
+    }
+    out
+}
+
+/// Every text value of every table that contains `needle`, as `table.column`.
+async fn text_hits(app: &TestApp, needle: &str) -> Vec<String> {
+    let db = app.connect().await;
+    let backend = db.get_database_backend();
+    let tables = pupitre::domain::privacy::schema::column_info(&db).await.expect("columns");
+    let mut hits = Vec::new();
+    for (table, cols) in tables {
+        for c in cols.iter().filter(|c| c.text) {
+            let sql = match backend {
+                sea_orm::DatabaseBackend::Sqlite => format!(
+                    "SELECT COUNT(*) AS n FROM \"{table}\" WHERE CAST(\"{}\" AS TEXT) LIKE ?",
+                    c.name
+                ),
+                _ => format!(
+                    "SELECT COUNT(*) AS n FROM \"{table}\" WHERE CAST(\"{}\" AS TEXT) LIKE $1",
+                    c.name
+                ),
+            };
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [format!("%{needle}%").into()],
+                ))
+                .await
+                .expect("scan")
+                .expect("row");
+            if row.try_get::<i64>("", "n").expect("n") > 0 {
+                hits.push(format!("{table}.{}", c.name));
+            }
+        }
+    }
+    hits
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}
+
+fn zip_file(archive: &mut zip::ZipArchive<std::fs::File>, name: &str) -> Vec<u8> {
+    let mut f = archive.by_name(name).unwrap_or_else(|_| panic!("{name} in the export"));
+    let mut out = Vec::new();
+    f.read_to_end(&mut out).expect("read");
+    out
+}
+
+async fn offboarding_returns_the_data_then_leaves_nothing_of_the_tenant_and_b_intact(app: TestApp) {
+    let a = app.services().tenants.by_slug("demo").await.expect("dir").expect("demo").id;
+    let b = second_tenant(&app).await;
+    let a_before = rows_by_table(&app, a).await;
+    let b_before = rows_by_table(&app, b).await;
+    for t in ["users", "audit_log", "consent_records", "eo_documents", "invoices", "orders"] {
+        assert!(a_before[t] > 0, "the demo tenant has {t}: {a_before:?}");
+    }
+    assert!(b_before["users"] == 1 && b_before["privacy_policy_versions"] == 1, "{b_before:?}");
+    let a_blobs = format!("documents/{a}");
+    let blobs_before: Vec<String> =
+        files_under(app.documents.path()).into_iter().filter(|f| f.contains(&a_blobs)).collect();
+    assert_eq!(blobs_before.len() as i64, a_before["eo_documents"]);
+    let learner = "lea.martin@demo.pupitre.test";
+    assert!(!text_hits(&app, learner).await.is_empty(), "the scan finds what is there");
+
+    let out = tempfile::tempdir().expect("tmp");
+    let path = out.path().join("demo.zip");
+    let slug = Slug::parse("slug", "demo").expect("slug");
+    // The confirmation must repeat the slug: refused before anything changes.
+    let refused = offboard(app.services(), &slug, "ecole-b", &path, &Seen::default()).await;
+    assert!(
+        matches!(refused, Err(pupitre::error::AppError::BadUserInput { ref field, .. }) if field == "confirm")
+    );
+    assert!(!path.exists());
+    assert_eq!(rows_by_table(&app, a).await, a_before);
+
+    let seen = Seen::default();
+    let done = offboard(app.services(), &slug, "demo", &path, &seen).await.expect("offboard");
+    let Offboarded::Done(report) = done else { panic!("offboarded now") };
+    let (announced, advanced) = *seen.0.lock().expect("lock");
+    assert!(announced > 0 && announced == advanced, "progress {announced}/{advanced}");
+
+    // 1. The export holds the tenant: every table's rows, the documents decrypted, no secret.
+    let summary: &ExportSummary = report.export.as_ref().expect("exported first");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).expect("zip")).expect("zip");
+    let manifest: Value =
+        serde_json::from_slice(&zip_file(&mut archive, "manifest.json")).expect("json");
+    assert_eq!(manifest["format"], "pupitre-tenant-export/1");
+    assert_eq!(manifest["organisation"]["slug"], "demo");
+    for (table, n) in &a_before {
+        let listed = manifest["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .find(|t| t["name"] == table.as_str())
+            .unwrap_or_else(|| panic!("{table} in the manifest"));
+        assert_eq!(listed["rows"].as_i64(), Some(*n), "{table}");
+        let rows: Vec<Value> =
+            serde_json::from_slice(&zip_file(&mut archive, &format!("tables/{table}.json")))
+                .expect("rows");
+        assert_eq!(rows.len() as i64, *n, "{table}");
+    }
+    let users = String::from_utf8(zip_file(&mut archive, "tables/users.json")).expect("utf8");
+    assert!(users.contains(learner));
+    assert!(!users.contains("ecole-b.example"), "nothing of B");
+    let names: Vec<String> =
+        archive.file_names().map(|n| n.expect("a file name").into_owned()).collect();
+    let all_tables: String = names
+        .iter()
+        .filter(|n| n.starts_with("tables/"))
+        .map(|n| String::from_utf8(zip_file(&mut archive, n)).expect("utf8"))
+        .collect();
+    for secret in ["password_hash", "token_hash", "wrapped_key", "$argon2"] {
+        assert!(!all_tables.contains(secret), "{secret} is never exported");
+    }
+    let docs: Vec<Value> =
+        serde_json::from_slice(&zip_file(&mut archive, "tables/eo_documents.json")).expect("docs");
+    assert_eq!(summary.documents as usize, docs.len());
+    for d in &docs {
+        let name = names
+            .iter()
+            .find(|n| n.starts_with(&format!("documents/{}.", d["id"].as_str().expect("id"))))
+            .expect("the document's file");
+        let plain = zip_file(&mut archive, name);
+        let sha: String = Sha256::digest(&plain).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(sha, d["sha256"].as_str().expect("sha"));
+    }
+
+    // 2. Nothing of A is left: no row in any table with a tenant column, no blob, no text.
+    let a_after = rows_by_table(&app, a).await;
+    assert!(a_after.values().all(|n| *n == 0), "{a_after:?}");
+    for (table, n) in &report.deleted {
+        match a_before.get(table) {
+            Some(before) => assert_eq!(*n as i64, *before, "{table}"),
+            None => assert!(table == "tenants" || table == "refresh_tokens", "{table}"),
+        }
+    }
+    assert_eq!(report.deleted.len(), a_before.len() + 2, "every table, refresh tokens, the tenant");
+    assert!(files_under(app.documents.path()).iter().all(|f| !f.contains(&a_blobs)));
+    assert_eq!(report.blobs as i64, a_before["eo_documents"]);
+    for needle in [learner, "dpo@demo.pupitre.test", "@demo.pupitre.test"] {
+        assert_eq!(text_hits(&app, needle).await, Vec::<String>::new(), "{needle}");
+    }
+    assert!(app.services().tenants.by_slug("demo").await.expect("dir").is_none());
+    let r = app
+        .gql_with(
+            None,
+            &[("x-pupitre-tenant", "demo")],
+            "{ courses(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.first_code().as_deref(), Some("NOT_FOUND"), "{:?}", r.body);
+
+    // 3. B is untouched and answers.
+    assert_eq!(rows_by_table(&app, b).await, b_before);
+    let r = app
+        .gql_with(None, &[("x-pupitre-tenant", "ecole-b")], "mutation { login(input: {email: \"max@ecole-b.example\", password: \"a long enough passphrase\"}) { accessToken } }", json!({}))
+        .await;
+    r.assert_ok();
+
+    // 4. Logged in the platform's log, and idempotent.
+    let db = app.connect().await;
+    let logged = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT command FROM platform_log WHERE tenant_slug = 'demo' ORDER BY at, id",
+        ))
+        .await
+        .expect("log");
+    let commands: Vec<String> =
+        logged.iter().map(|r| r.try_get::<String>("", "command").expect("c")).collect();
+    assert!(
+        commands.ends_with(&["tenant.offboard.started".into(), "tenant.offboard".into()]),
+        "{commands:?}"
+    );
+    let again =
+        offboard(app.services(), &slug, "demo", &out.path().join("again.zip"), &Seen::default())
+            .await
+            .expect("again");
+    assert!(matches!(again, Offboarded::Already(_)));
+    assert!(!out.path().join("again.zip").exists());
+}
+
+/// An offboarding interrupted after its export resumes the destruction without exporting again
+/// (a second export would hold only what was left).
+async fn an_interrupted_offboarding_resumes_without_exporting_again(app: TestApp) {
+    let a = app.services().tenants.by_slug("demo").await.expect("dir").expect("demo").id;
+    // The first run exported and logged its start, then stopped.
+    platform::log(
+        &app.connect().await,
+        app.clock.now(),
+        "tenant.offboard.started",
+        "demo",
+        json!({ "tenant_id": a.to_string(), "export_file": "/srv/exports/demo.zip" }),
+    )
+    .await
+    .expect("log");
+    let out = tempfile::tempdir().expect("tmp");
+    let path = out.path().join("second.zip");
+    let slug = Slug::parse("slug", "demo").expect("slug");
+    let done =
+        offboard(app.services(), &slug, "demo", &path, &Seen::default()).await.expect("resume");
+    let Offboarded::Done(report) = done else { panic!("done") };
+    assert!(report.export.is_none() && !path.exists(), "not exported twice");
+    assert_eq!(report.export_file, "/srv/exports/demo.zip");
+    assert!(rows_by_table(&app, a).await.values().all(|n| *n == 0));
+}
+
+on_both_databases!(
+    offboarding_returns_the_data_then_leaves_nothing_of_the_tenant_and_b_intact,
+    an_interrupted_offboarding_resumes_without_exporting_again,
+);
