@@ -1,5 +1,5 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
-//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `tenant create|list|update|export|offboard`,
+//! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `tenant create|list|update|admin|export|offboard`,
 //! `processing-record`, `retention run`.
 //! Everything else lives in the library.
 
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | tenant export --slug S [--out FILE] | tenant offboard --slug S --confirm S [--out FILE] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | tenant admin --slug S --email E [--first-name F] [--last-name L] | tenant export --slug S [--out FILE] | tenant offboard --slug S --confirm S [--out FILE] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -331,11 +331,31 @@ fn named_flags<'a>(flags: &'a [String], allowed: &[&str]) -> Option<HashMap<&'a 
 
 /// An operator command on tenants, parsed and checked before anything is opened.
 enum TenantCommand {
-    Create { new: pupitre::domain::tenancy::NewTenant, policy_version: String, policy_url: String },
+    Create {
+        new: pupitre::domain::tenancy::NewTenant,
+        policy_version: String,
+        policy_url: String,
+    },
     List,
-    Update { slug: pupitre::domain::types::Slug, update: pupitre::domain::platform::TenantUpdate },
-    Export { slug: pupitre::domain::types::Slug, out: PathBuf },
-    Offboard { slug: pupitre::domain::types::Slug, confirm: String, out: PathBuf },
+    Update {
+        slug: pupitre::domain::types::Slug,
+        update: pupitre::domain::platform::TenantUpdate,
+    },
+    Export {
+        slug: pupitre::domain::types::Slug,
+        out: PathBuf,
+    },
+    Admin {
+        slug: pupitre::domain::types::Slug,
+        email: pupitre::domain::types::Email,
+        first_name: String,
+        last_name: String,
+    },
+    Offboard {
+        slug: pupitre::domain::types::Slug,
+        confirm: String,
+        out: PathBuf,
+    },
 }
 
 /// Why a `tenant` command line was refused: not a command at all (usage, exit 2), or a value
@@ -414,6 +434,22 @@ fn parse_tenant_command(verb: &str, flags: &[String]) -> Result<TenantCommand, R
                 update,
             })
         }
+        "admin" => {
+            let f = named_flags(flags, &["slug", "email", "first-name", "last-name"])
+                .ok_or(Refused::Usage)?;
+            let need = |k: &str| {
+                f.get(k).copied().ok_or_else(|| Refused::Invalid(format!("--{k} is required")))
+            };
+            Ok(TenantCommand::Admin {
+                slug: Slug::parse("--slug", need("slug")?).map_err(invalid)?,
+                email: Email::parse("--email", need("email")?).map_err(invalid)?,
+                first_name: name(
+                    "--first-name",
+                    f.get("first-name").copied().unwrap_or("Administrateur"),
+                )?,
+                last_name: name("--last-name", f.get("last-name").copied().unwrap_or("Pupitre"))?,
+            })
+        }
         "export" | "offboard" => {
             let allowed: &[&str] =
                 if verb == "export" { &["slug", "out"] } else { &["slug", "out", "confirm"] };
@@ -474,6 +510,20 @@ async fn tenant_command(settings: &Settings, command: TenantCommand) -> Result<(
                 "tenant {} {}",
                 slug.as_str(),
                 if changed { "updated" } else { "unchanged: nothing differs" }
+            );
+        }
+        TenantCommand::Admin { slug, email, first_name, last_name } => {
+            use pupitre::domain::accounts::set_password::operator_admin;
+            let link = operator_admin(s, slug.as_str(), &email, &first_name, &last_name)
+                .await
+                .map_err(|e| no_tenant(&slug, e))?;
+            println!(
+                "{} {}: give this one-time link to its holder (valid until {}; the admin role \
+                 is accepted after the first sign-in):\n{}",
+                if link.created { "account created for" } else { "new set-password link for" },
+                email.as_str(),
+                link.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                link.link
             );
         }
         TenantCommand::Export { slug, out } => {

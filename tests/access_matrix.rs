@@ -1234,6 +1234,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("AuthPayload", Kind::Action),
     ("CancelSessionPayload", Kind::Action),
     ("ChangePasswordPayload", Kind::Action),
+    ("SetPasswordPayload", Kind::Action),
     ("CoursePayload", Kind::Action),
     ("CreateOrderPayload", Kind::Action),
     ("DeleteApplicationPayload", Kind::Action),

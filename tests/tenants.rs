@@ -13,6 +13,7 @@ use common::TestApp;
 use pupitre::domain::platform::export::{ExportSummary, Progress};
 use pupitre::domain::platform::offboard::{Offboarded, offboard};
 use pupitre::domain::platform::{self, Created};
+use pupitre::domain::retention::{self, Origin, Silent, SweepOptions};
 use pupitre::domain::tenancy::NewTenant;
 use pupitre::domain::types::{Email, Slug};
 use sea_orm::{ConnectionTrait, Statement};
@@ -295,7 +296,144 @@ async fn an_interrupted_offboarding_resumes_without_exporting_again(app: TestApp
     assert!(rows_by_table(&app, a).await.values().all(|n| *n == 0));
 }
 
+/// `tenant admin`: the first administrator of a new organisation gets a one-time link, never a
+/// password in the operator's shell; the link sets a password once, in its tenant only, for 72
+/// hours; running the command again issues a new link and the earlier one stops working.
+async fn the_operator_s_admin_link_sets_a_password_once(app: TestApp) {
+    use pupitre::domain::accounts::set_password::operator_admin;
+    second_tenant(&app).await;
+    let email = Email::parse("e", "Boss@Ecole-B.example").expect("email");
+    let first =
+        operator_admin(app.services(), "ecole-b", &email, "Bea", "Boss").await.expect("admin");
+    assert!(first.created);
+    let token = first.link.split("token=").nth(1).expect("a token in the link").to_owned();
+    assert!(
+        first.link.starts_with(&format!("{}/set-password?token=sp_", app.settings().public_url))
+    );
+
+    // Opening the link shows a form and spends nothing.
+    let page =
+        app.client.get(app.url(&format!("/set-password?token={token}"))).send().await.expect("get");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!("value=\"{token}\"")) && html.contains("type=\"password\""));
+
+    let set = "mutation($t: String!, $p: String!) { setPassword(input: {token: $t, password: $p}) { passwordSet } }";
+    let b = [("x-pupitre-tenant", "ecole-b")];
+    let demo = [("x-pupitre-tenant", "demo")];
+    // Another tenant's request cannot spend it; a short password is refused with its field.
+    app.gql_with(None, &demo, set, json!({ "t": token, "p": "a long enough passphrase" }))
+        .await
+        .assert_bad_input("input.token");
+    app.gql_with(None, &b, set, json!({ "t": token, "p": "short" }))
+        .await
+        .assert_bad_input("input.password");
+    app.gql_with(None, &b, set, json!({ "t": "sp_forged", "p": "a long enough passphrase" }))
+        .await
+        .assert_bad_input("input.token");
+    let r = app.gql_with(None, &b, set, json!({ "t": token, "p": "the first passphrase" })).await;
+    assert_eq!(r.assert_ok()["setPassword"]["passwordSet"], true);
+    let again =
+        app.gql_with(None, &b, set, json!({ "t": token, "p": "another passphrase!" })).await;
+    again.assert_bad_input("input.token");
+
+    let login = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken refreshToken user { roles pendingRoles } } }";
+    let r = app
+        .gql_with(
+            None,
+            &b,
+            login,
+            json!({ "e": "boss@ecole-b.example", "p": "the first passphrase" }),
+        )
+        .await;
+    let user = &r.assert_ok()["login"]["user"];
+    assert_eq!(user["pendingRoles"], json!(["ADMIN"]), "granted, to be accepted: {user}");
+    assert!(!user["roles"].as_array().expect("roles").contains(&json!("ADMIN")));
+    let refresh = r.data()["login"]["refreshToken"].as_str().expect("refresh").to_owned();
+
+    // A reset: a new link; the earlier unused one no longer works; setting ends the sessions.
+    let second = operator_admin(app.services(), "ecole-b", &email, "x", "y").await.expect("again");
+    let third = operator_admin(app.services(), "ecole-b", &email, "x", "y").await.expect("again");
+    assert!(!second.created && !third.created);
+    let stale = second.link.split("token=").nth(1).expect("token");
+    let fresh = third.link.split("token=").nth(1).expect("token");
+    app.gql_with(None, &b, set, json!({ "t": stale, "p": "a long enough passphrase" }))
+        .await
+        .assert_bad_input("input.token");
+    let form = app
+        .client
+        .post(app.url("/set-password"))
+        .form(&[("token", fresh), ("password", "the second passphrase")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(form.status(), 200, "the form sets it");
+    let r = app
+        .gql_with(
+            None,
+            &b,
+            "mutation($r: String!) { refreshToken(input: {refreshToken: $r}) { accessToken } }",
+            json!({ "r": refresh }),
+        )
+        .await;
+    assert!(r.first_code().is_some(), "the earlier session has ended: {:?}", r.body);
+    let r = app
+        .gql_with(
+            None,
+            &b,
+            login,
+            json!({ "e": "boss@ecole-b.example", "p": "the second passphrase" }),
+        )
+        .await;
+    r.assert_ok();
+    let spent = app
+        .client
+        .post(app.url("/set-password"))
+        .form(&[("token", fresh), ("password", "the third passphrase")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(spent.status(), 404);
+
+    // Expired after 72 hours.
+    let late = operator_admin(app.services(), "ecole-b", &email, "x", "y").await.expect("late");
+    app.clock.advance_secs(72 * 3600 + 1);
+    let late = late.link.split("token=").nth(1).expect("token").to_owned();
+    app.gql_with(None, &b, set, json!({ "t": late, "p": "a long enough passphrase" }))
+        .await
+        .assert_bad_input("input.token");
+
+    // The retention sweep deletes spent and expired links (the sessions rule, 0 days).
+    assert_eq!(
+        app.count("password_tokens").await,
+        1,
+        "the expired link (a new link replaces the earlier ones)"
+    );
+    let b_id = app.services().tenants.by_slug("ecole-b").await.expect("dir").expect("b").id;
+    let mut opts = SweepOptions::sweep(Origin::Command, 500);
+    opts.tenant = Some(b_id);
+    let swept = retention::sweep(app.services(), &opts, &Silent).await.expect("sweep");
+    assert_eq!(swept[0].error, None, "{swept:?}");
+    assert_eq!(app.count("password_tokens").await, 0);
+
+    // The platform's log says what happened, never to whom.
+    let db = app.connect().await;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT details FROM platform_log WHERE command = 'tenant.admin' ORDER BY at, id",
+        ))
+        .await
+        .expect("log");
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        let d = format!("{:?}", r.try_get::<Value>("", "details"));
+        assert!(!d.contains("boss") && !d.contains('@'), "{d}");
+    }
+}
+
 on_both_databases!(
+    the_operator_s_admin_link_sets_a_password_once,
     offboarding_returns_the_data_then_leaves_nothing_of_the_tenant_and_b_intact,
     an_interrupted_offboarding_resumes_without_exporting_again,
 );

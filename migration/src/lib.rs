@@ -22,6 +22,7 @@ mod m20261202_000012_campaigns;
 mod m20261202_000013_prospects;
 mod m20261202_000014_catalogue_order;
 mod m20261202_000015_platform_log;
+mod m20261202_000016_password_tokens;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_prospects::Migration),
             Box::new(m20261202_000014_catalogue_order::Migration),
             Box::new(m20261202_000015_platform_log::Migration),
+            Box::new(m20261202_000016_password_tokens::Migration),
         ]
     }
 }

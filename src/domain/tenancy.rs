@@ -16,8 +16,9 @@ use crate::entities::{
     data_subject_request, data_subject_request_step, death_record, enrollment, eo_application,
     eo_document, erasure_gate, erasure_report, erasure_report_table, guardian_link, invoice,
     lesson, lesson_completion, live_class, live_class_attendance, marketing_suppression,
-    newsletter_campaign, newsletter_subscription, order, order_line, outbox, post_mortem_directive,
-    privacy_policy, refund, retention_gate, retention_run, session, tenant, user, user_role,
+    newsletter_campaign, newsletter_subscription, order, order_line, outbox, password_token,
+    post_mortem_directive, privacy_policy, refund, retention_gate, retention_run, session, tenant,
+    user, user_role,
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::retention;
@@ -42,6 +43,7 @@ tenant_owned!(
     user_role,
     guardian_link,
     auth_session,
+    password_token,
     consent_record,
     contact_request,
     privacy_policy,

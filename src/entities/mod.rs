@@ -37,6 +37,7 @@ pub mod newsletter_subscription;
 pub mod order;
 pub mod order_line;
 pub mod outbox;
+pub mod password_token;
 pub mod payment_event;
 pub mod platform_log;
 pub mod post_mortem_directive;

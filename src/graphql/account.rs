@@ -1,4 +1,5 @@
-//! Sign-in mutations: register, log in, refresh, log out, change password.
+//! Sign-in mutations: register, log in, refresh, log out, change password, set a password
+//! from a one-time link.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use validator::Validate;
@@ -125,6 +126,20 @@ pub struct ChangePasswordPayload {
     pub changed: bool,
 }
 
+/// A one-time set-password link's token (`pupitre tenant admin` prints the link) and the new
+/// password.
+#[derive(InputObject)]
+pub struct SetPasswordInput {
+    pub token: String,
+    pub password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SetPasswordPayload {
+    /// The password is set; every session of the account has ended. Sign in with it.
+    pub password_set: bool,
+}
+
 #[derive(Default)]
 pub struct AccountMutation;
 
@@ -203,5 +218,22 @@ impl AccountMutation {
         let new = Password::parse("input.newPassword", &input.new_password).gql()?;
         accounts::change_password(s, &actor, input.current_password, new).await.gql()?;
         Ok(ChangePasswordPayload { changed: true })
+    }
+
+    /// Sets the password of the account a one-time link was issued for (the token works once,
+    /// for 72 hours, in this organisation only); every session of the account ends.
+    #[graphql(complexity = "crate::graphql::limits::PASSWORD_HASH_COST + child_complexity")]
+    async fn set_password(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPasswordInput,
+    ) -> async_graphql::Result<SetPasswordPayload> {
+        let s = services(ctx).gql()?;
+        let tenant = &request(ctx).gql()?.tenant;
+        let password = Password::parse("input.password", &input.password).gql()?;
+        accounts::set_password::set_password(s, Some(tenant.id), &input.token, password)
+            .await
+            .gql()?;
+        Ok(SetPasswordPayload { password_set: true })
     }
 }

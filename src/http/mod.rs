@@ -5,6 +5,7 @@
 //! connections per worker capped (see `startup`). A client's mistake is answered with a body
 //! that says what was wrong and is never logged above WARN.
 
+mod account;
 pub mod body;
 mod export;
 pub mod front;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod microcache;
 mod newsletter;
 mod ops;
+mod pages;
 mod respond;
 mod shop;
 mod viewer;
@@ -75,6 +77,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         .route("/documents/{id}", web::get().to(shop::document))
         .route("/exports/{id}", web::get().to(export::download))
         .route("/newsletter/confirm", web::get().to(newsletter::confirm))
+        .service(
+            web::resource("/set-password")
+                .route(web::get().to(account::form))
+                .route(web::post().to(account::submit)),
+        )
         .service(
             web::resource("/newsletter/unsubscribe")
                 .route(web::get().to(newsletter::unsubscribe_page))

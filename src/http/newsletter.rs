@@ -7,56 +7,12 @@
 //!
 //! Wiring only: each handler makes one domain call and answers a small HTML page.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::domain::newsletter;
-use crate::error::AppError;
 
+use super::pages::{escape, failed, page, token};
 use super::{AppState, request_id};
-
-fn token(req: &HttpRequest) -> String {
-    url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("referrer-policy", "no-referrer"))
-        .insert_header(("x-content-type-options", "nosniff"))
-        .body(format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-             <body style=\"font-family: sans-serif; max-width: 36em; margin: 2em auto;\">\
-             <h1>{title}</h1>{body}</body></html>"
-        ))
-}
-
-fn failed(e: &AppError, rid: &str) -> HttpResponse {
-    use actix_web::http::StatusCode;
-    match e {
-        AppError::BadUserInput { .. } | AppError::NotFound => page(
-            StatusCode::NOT_FOUND,
-            "Lien invalide ou expiré / Invalid or expired link",
-            "<p>Ce lien n'est pas valide ou a expiré. / This link is invalid or has expired.</p>",
-        ),
-        other => {
-            tracing::error!(request.id = %rid, error.chain = %crate::error::Chain(other), "newsletter link failed");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Erreur / Error",
-                "<p>Réessayez plus tard. / Please try again later.</p>",
-            )
-        }
-    }
-}
 
 pub async fn confirm(req: HttpRequest, state: actix_web::web::Data<AppState>) -> HttpResponse {
     let rid = request_id(&req);
@@ -67,7 +23,7 @@ pub async fn confirm(req: HttpRequest, state: actix_web::web::Data<AppState>) ->
             "<p>Merci : votre inscription à la lettre d'information est confirmée. / Thank you: \
              your newsletter subscription is confirmed.</p>",
         ),
-        Err(e) => failed(&e, &rid),
+        Err(e) => failed(&e, &rid, "newsletter link"),
     }
 }
 
@@ -93,6 +49,6 @@ pub async fn unsubscribe(req: HttpRequest, state: actix_web::web::Data<AppState>
             "<p>Vous ne recevrez plus notre lettre d'information. / You will not receive our \
              newsletter any more.</p>",
         ),
-        Err(e) => failed(&e, &rid),
+        Err(e) => failed(&e, &rid, "newsletter link"),
     }
 }

@@ -375,6 +375,14 @@ pub const TABLES: &[Table] = &[
         retention: Retention::Expiring,
     },
     Table {
+        name: "password_tokens",
+        about: "hashed one-time set-password tokens (an organisation's first administrator)",
+        columns: &[col("user_id", OWNER), col("token_hash", SECRET)],
+        export: false,
+        erasure: Erasure::Delete,
+        retention: Retention::Expiring,
+    },
+    Table {
         name: "login_failures",
         about: "failed sign-ins, under a keyed hash of the address or e-mail, for throttling",
         columns: &[col("key_hash", Holds::OwnerHash)],

@@ -253,7 +253,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: RuleId::Sessions,
         class: Retention::Expiring,
-        tables: &["auth_sessions", "refresh_tokens"],
+        tables: &["auth_sessions", "refresh_tokens", "password_tokens"],
         clock: Clock::UntilExpiry,
         action: Action::Delete,
         default_days: 0,
@@ -264,7 +264,7 @@ pub const RULES: &[Rule] = &[
             reason: "an expired or revoked session serves nothing but the investigation of a \
                      compromised account: 90 days at most",
         },
-        describe: "sessions and refresh tokens are deleted this many days after they expired or were revoked",
+        describe: "sessions, refresh tokens and set-password links are deleted this many days after they expired, were revoked or were used",
     },
     Rule {
         id: RuleId::LoginFailures,

@@ -10,6 +10,7 @@
 //!
 //! * `registration`: new learner accounts and the privacy policy they accept;
 //! * `sessions`: log-in, refresh-token rotation, log-out, password change;
+//! * `set_password`: one-time set-password links (an organisation's first administrator);
 //! * `reauth`: the current password asked again before a sensitive action;
 //! * `throttle`: counting attempts (log-in, registration, password check) per keyed hash;
 //! * `profile`: rectification of a person's identity data;
@@ -27,6 +28,7 @@ mod reauth;
 mod registration;
 mod roles;
 mod sessions;
+pub mod set_password;
 pub(crate) mod throttle;
 pub mod tokens;
 

@@ -116,13 +116,19 @@ impl TokenService {
 
 /// A new opaque refresh token (256 random bits) and the hash stored for it.
 pub fn new_refresh_token() -> (String, String) {
+    new_opaque_token("rt")
+}
+
+/// A new opaque token `<prefix>_…` (256 random bits, URL-safe) and the hash stored for it.
+pub fn new_opaque_token(prefix: &str) -> (String, String) {
     let bytes: [u8; 32] = rand::random();
-    let token = format!("rt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let token =
+        format!("{prefix}_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_refresh_token(&token);
     (token, hash)
 }
 
-/// The stored form of a refresh token: SHA-256, hex. The token itself is never stored.
+/// The stored form of an opaque token (refresh, set-password): SHA-256, hex. The token itself is never stored.
 pub fn hash_refresh_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }

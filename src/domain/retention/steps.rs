@@ -93,6 +93,7 @@ pub enum Step {
     CookieConsents,
     RefreshTokens,
     Sessions,
+    PasswordTokens,
     LoginFailures,
     AuditLog,
     Outbox,
@@ -127,7 +128,7 @@ fn session_ended(alias: &str) -> String {
 
 impl Step {
     /// In order: a step may rely on an earlier one (attendance after enrollments).
-    pub const ALL: [Step; 16] = [
+    pub const ALL: [Step; 17] = [
         Step::RecordingRefs,
         Step::Applications,
         Step::Prospects,
@@ -140,6 +141,7 @@ impl Step {
         Step::CookieConsents,
         Step::RefreshTokens,
         Step::Sessions,
+        Step::PasswordTokens,
         Step::LoginFailures,
         Step::AuditLog,
         Step::Outbox,
@@ -155,7 +157,7 @@ impl Step {
             Step::Enrollments | Step::Attendance => RuleId::Contract,
             Step::Invoices | Step::Orders | Step::PaymentEvents => RuleId::Accounting,
             Step::CookieConsents => RuleId::CookieConsent,
-            Step::RefreshTokens | Step::Sessions => RuleId::Sessions,
+            Step::RefreshTokens | Step::Sessions | Step::PasswordTokens => RuleId::Sessions,
             Step::LoginFailures => RuleId::LoginFailures,
             Step::AuditLog => RuleId::AuditLog,
             Step::Outbox => RuleId::Outbox,
@@ -177,6 +179,7 @@ impl Step {
             Step::CookieConsents => "consent_records",
             Step::RefreshTokens => "refresh_tokens",
             Step::Sessions => "auth_sessions",
+            Step::PasswordTokens => "password_tokens",
             Step::LoginFailures => "login_failures",
             Step::AuditLog => "audit_log",
             Step::Outbox => "outbox",
@@ -218,7 +221,7 @@ impl Step {
             Step::Invoices => Some("issued_at"),
             Step::Orders => Some("created_at"),
             Step::CookieConsents => Some("recorded_at"),
-            Step::Sessions => Some("expires_at"),
+            Step::Sessions | Step::PasswordTokens => Some("expires_at"),
             Step::LoginFailures | Step::AuditLog => Some("at"),
             Step::Outbox => Some("sent_at"),
             _ => None,
@@ -286,6 +289,10 @@ impl Step {
                 session_ended("s")
             ),
             Step::Sessions => format!("x.tenant_id = $1 AND {}", session_ended("x")),
+            // A set-password link is spent once used and dead once expired.
+            Step::PasswordTokens => {
+                "x.tenant_id = $1 AND (x.expires_at < $2 OR x.used_at < $2)".into()
+            }
             Step::LoginFailures | Step::AuditLog => "x.tenant_id = $1 AND x.at < $2".into(),
             Step::Outbox => format!(
                 "x.tenant_id = $1 AND x.status = {sent} AND x.sent_at IS NOT NULL AND x.sent_at < $2",
