@@ -432,7 +432,137 @@ async fn the_operator_s_admin_link_sets_a_password_once(app: TestApp) {
     }
 }
 
+/// Privacy-policy versions: the privacy officer publishes (now or later), people who accepted
+/// an older version are asked to accept the new one, acceptances are kept with their version,
+/// the published versions stay listed; another tenant is not concerned.
+async fn a_new_policy_version_requires_re_acceptance(app: TestApp) {
+    use common::demo;
+    second_tenant(&app).await;
+    let me = "{ me { acceptedPolicyVersion mustAcceptPolicy } }";
+    let learner = app.token(demo::LEARNER).await;
+    let r = app.gql(Some(&learner), me, json!({})).await;
+    assert_eq!(
+        r.assert_ok()["me"],
+        json!({ "acceptedPolicyVersion": "2026-09", "mustAcceptPolicy": false })
+    );
+
+    let publish = "mutation($v: String!, $u: String!, $at: DateTime) { publishPrivacyPolicy(input: {version: $v, url: $u, takesEffectAt: $at}) { privacyPolicy { version url publishedAt } } }";
+    let url = "https://demo.pupitre.test/confidentialite-2027";
+    for who in [demo::LEARNER, demo::ADMIN, demo::SUPPORT] {
+        let t = app.token(who).await;
+        let r = app.gql(Some(&t), publish, json!({ "v": "2027-01", "u": url })).await;
+        assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "{who}");
+    }
+    let dpo = app.token(demo::DPO).await;
+    let past = (app.clock.now() - chrono::Duration::days(1)).to_rfc3339();
+    app.gql(Some(&dpo), publish, json!({ "v": "2027-01", "u": url, "at": past }))
+        .await
+        .assert_bad_input("input.takesEffectAt");
+    app.gql(Some(&dpo), publish, json!({ "v": "2027 01", "u": url }))
+        .await
+        .assert_bad_input("input.version");
+    app.gql(Some(&dpo), publish, json!({ "v": "2027-01", "u": "http://demo.pupitre.test/p" }))
+        .await
+        .assert_bad_input("input.url");
+    let dup = app.gql(Some(&dpo), publish, json!({ "v": "2026-09", "u": url })).await;
+    assert_eq!(dup.first_code().as_deref(), Some("CONFLICT"));
+    assert_eq!(
+        app.count("privacy_policy_versions").await,
+        3,
+        "nothing written by the refusals (2 demo + B's)"
+    );
+
+    let r = app.gql(Some(&dpo), publish, json!({ "v": "2027-01", "u": url })).await;
+    assert_eq!(r.assert_ok()["publishPrivacyPolicy"]["privacyPolicy"]["version"], "2027-01");
+    let r = app.gql(Some(&learner), me, json!({})).await;
+    assert_eq!(r.assert_ok()["me"]["mustAcceptPolicy"], true);
+    let tenant = "{ tenant { privacyPolicy { version } privacyPolicies(first: 2) { totalCount edges { node { version } } pageInfo { hasNextPage } } } }";
+    let r = app.gql_with(None, &[("x-pupitre-tenant", "demo")], tenant, json!({})).await;
+    let t = &r.assert_ok()["tenant"];
+    assert_eq!(t["privacyPolicy"]["version"], "2027-01");
+    assert_eq!(t["privacyPolicies"]["totalCount"], 3);
+    assert_eq!(
+        t["privacyPolicies"]["edges"],
+        json!([{ "node": { "version": "2027-01" } }, { "node": { "version": "2026-09" } }])
+    );
+    assert_eq!(t["privacyPolicies"]["pageInfo"]["hasNextPage"], true);
+
+    let accept =
+        "mutation($v: String!) { acceptPrivacyPolicy(input: {version: $v}) { acceptedVersion } }";
+    app.gql_with(None, &[("x-pupitre-tenant", "demo")], accept, json!({ "v": "2027-01" }))
+        .await
+        .first_code()
+        .expect("needs a sign-in");
+    app.gql(Some(&learner), accept, json!({ "v": "2026-09" }))
+        .await
+        .assert_bad_input("input.version");
+    app.gql(Some(&learner), accept, json!({ "v": "2027-01" })).await.assert_ok();
+    app.gql(Some(&learner), accept, json!({ "v": "2027-01" })).await.assert_ok();
+    let r = app.gql(Some(&learner), me, json!({})).await;
+    assert_eq!(
+        r.assert_ok()["me"],
+        json!({ "acceptedPolicyVersion": "2027-01", "mustAcceptPolicy": false })
+    );
+    let db = app.connect().await;
+    let learner_id = app.user_id(demo::LEARNER).await;
+    let learner_id: uuid::Uuid = learner_id.parse().expect("uuid");
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Sqlite => {
+            "SELECT version FROM policy_acceptances WHERE user_id = ? ORDER BY accepted_at"
+        }
+        _ => "SELECT version FROM policy_acceptances WHERE user_id = $1 ORDER BY accepted_at",
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [learner_id.into()]))
+        .await
+        .expect("history");
+    let versions: Vec<String> = rows.iter().map(|r| r.try_get("", "version").expect("v")).collect();
+    assert_eq!(versions, ["2026-09", "2027-01"], "at registration, then the new one (once)");
+
+    // A version that takes effect later changes nothing until then.
+    let later = (app.clock.now() + chrono::Duration::days(2)).to_rfc3339();
+    app.gql(Some(&dpo), publish, json!({ "v": "2027-02", "u": url, "at": later }))
+        .await
+        .assert_ok();
+    let r = app.gql(Some(&learner), me, json!({})).await;
+    assert_eq!(r.assert_ok()["me"]["mustAcceptPolicy"], false);
+    let reg = "mutation($v: String!, $e: String!) { register(input: {email: $e, password: \"a long enough passphrase\", firstName: \"Nina\", lastName: \"New\", acceptedPolicyVersion: $v}) { user { id } } }";
+    app.gql_with(
+        None,
+        &[("x-pupitre-tenant", "demo")],
+        reg,
+        json!({ "v": "2027-02", "e": "nina@new.test" }),
+    )
+    .await
+    .assert_bad_input("input.acceptedPolicyVersion");
+    app.clock.advance_secs(2 * 86_400 + 1);
+    let r = app.gql(Some(&learner), me, json!({})).await;
+    assert_eq!(r.assert_ok()["me"]["mustAcceptPolicy"], true);
+    app.gql_with(
+        None,
+        &[("x-pupitre-tenant", "demo")],
+        reg,
+        json!({ "v": "2027-02", "e": "nina@new.test" }),
+    )
+    .await
+    .assert_ok();
+
+    // Tenant B still has its own version.
+    let r = app
+        .gql_with(
+            None,
+            &[("x-pupitre-tenant", "ecole-b")],
+            "{ tenant { privacyPolicy { version } privacyPolicies { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["tenant"]["privacyPolicy"]["version"], "v1");
+    assert_eq!(r.data()["tenant"]["privacyPolicies"]["totalCount"], 1);
+}
+
 on_both_databases!(
+    a_new_policy_version_requires_re_acceptance,
     the_operator_s_admin_link_sets_a_password_once,
     offboarding_returns_the_data_then_leaves_nothing_of_the_tenant_and_b_intact,
     an_interrupted_offboarding_resumes_without_exporting_again,

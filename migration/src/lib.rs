@@ -23,6 +23,7 @@ mod m20261202_000013_prospects;
 mod m20261202_000014_catalogue_order;
 mod m20261202_000015_platform_log;
 mod m20261202_000016_password_tokens;
+mod m20261202_000017_policy_acceptances;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_catalogue_order::Migration),
             Box::new(m20261202_000015_platform_log::Migration),
             Box::new(m20261202_000016_password_tokens::Migration),
+            Box::new(m20261202_000017_policy_acceptances::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ pub mod newsletter;
 pub mod outbox;
 pub mod payments;
 pub mod platform;
+pub mod policy_versions;
 pub mod privacy;
 pub mod prospects;
 pub mod retention;

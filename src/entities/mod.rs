@@ -40,6 +40,7 @@ pub mod outbox;
 pub mod password_token;
 pub mod payment_event;
 pub mod platform_log;
+pub mod policy_acceptance;
 pub mod post_mortem_directive;
 pub mod privacy_policy;
 pub mod refresh_token;

@@ -51,7 +51,8 @@ key!(
     ApplicationDocuments,
     InReview,
     PendingRoles,
-    PersonSubscriptions
+    PersonSubscriptions,
+    CurrentPolicy
 );
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
@@ -94,6 +95,7 @@ loader!(OrderLines => Vec<order_line::Model>, |b, ids| shop::lines_of(&b.service
 loader!(OrderInvoices => Vec<invoice::Model>, |b, ids| shop::invoice::invoices_of(&b.services, b.tenant_id, &ids));
 loader!(OrderRefunds => Vec<refund::Model>, |b, ids| shop::refund::refunds_of(&b.services, b.tenant_id, &ids));
 loader!(InReview => bool, |b, ids| equal_opportunity::in_review_applicants(&b.services, b.tenant_id, &ids));
+loader!(CurrentPolicy => crate::entities::privacy_policy::Model, |b, ids| crate::domain::policy_versions::current_of(&b.services, &ids));
 loader!(PendingRoles => crate::policy::RoleSet, |b, ids| accounts::pending_roles_of(&b.services, b.tenant_id, &ids));
 loader!(PersonSubscriptions => Vec<newsletter_subscription::Model>, |b, ids| newsletter::of_people(&b.services, b.tenant_id, &ids));
 loader!(ApplicationDocuments => Vec<eo_document::Model>, |b, ids| equal_opportunity::documents_of(&b.services, b.tenant_id, &ids));

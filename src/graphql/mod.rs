@@ -76,6 +76,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     account::AccountMutation,
+    tenant::TenantMutation,
     user::ProfileMutation,
     consent::ConsentMutation,
     catalog::CatalogMutation,

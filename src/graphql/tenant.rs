@@ -1,10 +1,17 @@
-//! Public facts about the tenant: its name, its data-protection officer, its privacy policy.
+//! Public facts about the tenant: its name, its data-protection officer, its privacy policy
+//! and the versions published before; the privacy officer publishes a new version, and a
+//! signed-in person accepts the current one.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::context::{request, services};
+use super::pagination::{offset_cursor, offset_page};
 use crate::domain::accounts;
+use crate::domain::policy_versions::{self, NewVersion};
+use crate::entities::privacy_policy;
 use crate::error::IntoGql;
 
 /// A published privacy-policy version.
@@ -12,12 +19,30 @@ use crate::error::IntoGql;
 pub struct PrivacyPolicy {
     pub version: String,
     pub url: String,
+    /// When it took (or takes) effect.
     pub published_at: DateTime<Utc>,
 }
 
+impl From<privacy_policy::Model> for PrivacyPolicy {
+    fn from(p: privacy_policy::Model) -> Self {
+        PrivacyPolicy { version: p.version, url: p.url, published_at: p.published_at }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PrivacyPolicyConnectionFields {
+    pub total_count: u64,
+}
+
+pub type PrivacyPolicyConnection =
+    Connection<String, PrivacyPolicy, PrivacyPolicyConnectionFields, EmptyFields>;
+
 /// The organisation behind this API, as its privacy policy presents it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct TenantInfo {
+    #[graphql(skip)]
+    pub id: Uuid,
     pub slug: String,
     pub name: String,
     /// The data-protection officer's published contact.
@@ -25,6 +50,33 @@ pub struct TenantInfo {
     pub dpo_email: String,
     /// The version a new account must accept.
     pub privacy_policy: Option<PrivacyPolicy>,
+}
+
+#[ComplexObject]
+impl TenantInfo {
+    /// Every version in force now or before, newest first (what people were shown when).
+    /// `first` ≤ 50.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
+    async fn privacy_policies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<PrivacyPolicyConnection> {
+        let s = services(ctx).gql()?;
+        let (first, offset) = offset_page(first, after.as_deref(), "policy", 50).gql()?;
+        let (rows, total) = policy_versions::history(s, self.id, offset, first).await.gql()?;
+        let has_next = offset + (rows.len() as u64) < total;
+        let mut conn = Connection::with_additional_fields(
+            offset > 0,
+            has_next,
+            PrivacyPolicyConnectionFields { total_count: total },
+        );
+        conn.edges.extend(rows.into_iter().enumerate().map(|(i, p)| {
+            Edge::new(offset_cursor("policy", offset + i as u64), PrivacyPolicy::from(p))
+        }));
+        Ok(conn)
+    }
 }
 
 #[derive(Default)]
@@ -38,15 +90,72 @@ impl TenantQuery {
         let t = &request(ctx).gql()?.tenant;
         let policy = accounts::current_policy(s, t.id).await.gql()?;
         Ok(TenantInfo {
+            id: t.id,
             slug: t.slug.clone(),
             name: t.name.clone(),
             dpo_name: t.dpo_name.clone(),
             dpo_email: t.dpo_email.clone(),
-            privacy_policy: policy.map(|p| PrivacyPolicy {
-                version: p.version,
-                url: p.url,
-                published_at: p.published_at,
-            }),
+            privacy_policy: policy.map(PrivacyPolicy::from),
         })
+    }
+}
+
+/// A new privacy-policy version.
+#[derive(InputObject)]
+pub struct PublishPrivacyPolicyInput {
+    /// Its label, once per organisation (letters, digits, `.`, `_`, `-`; e.g. `2027-01`).
+    pub version: String,
+    /// Where its text is published (https).
+    pub url: String,
+    /// When it takes effect (now when omitted; never in the past). From then on, people who
+    /// accepted an earlier version are asked to accept it (`User.mustAcceptPolicy`).
+    pub takes_effect_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct PublishPrivacyPolicyPayload {
+    pub privacy_policy: PrivacyPolicy,
+}
+
+#[derive(InputObject)]
+pub struct AcceptPrivacyPolicyInput {
+    /// The version read and accepted: must be the current one.
+    pub version: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AcceptPrivacyPolicyPayload {
+    pub accepted_version: String,
+}
+
+#[derive(Default)]
+pub struct TenantMutation;
+
+#[Object]
+impl TenantMutation {
+    /// Publishes a new privacy-policy version (the privacy officer; audited).
+    async fn publish_privacy_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishPrivacyPolicyInput,
+    ) -> async_graphql::Result<PublishPrivacyPolicyPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let new = NewVersion::parse(&input.version, &input.url, input.takes_effect_at).gql()?;
+        let published = policy_versions::publish(s, &actor, new).await.gql()?;
+        Ok(PublishPrivacyPolicyPayload { privacy_policy: published.into() })
+    }
+
+    /// Accepts the current privacy-policy version (recorded with the version and the time;
+    /// earlier acceptances are kept).
+    async fn accept_privacy_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptPrivacyPolicyInput,
+    ) -> async_graphql::Result<AcceptPrivacyPolicyPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        policy_versions::accept(s, &actor, &input.version).await.gql()?;
+        Ok(AcceptPrivacyPolicyPayload { accepted_version: input.version })
     }
 }

@@ -375,6 +375,14 @@ pub const TABLES: &[Table] = &[
         retention: Retention::Expiring,
     },
     Table {
+        name: "policy_acceptances",
+        about: "each privacy-policy version a person accepted, and when",
+        columns: &[col("user_id", OWNER), col("version", CONSENT)],
+        export: true,
+        erasure: Erasure::Delete,
+        retention: Retention::Account,
+    },
+    Table {
         name: "password_tokens",
         about: "hashed one-time set-password tokens (an organisation's first administrator)",
         columns: &[col("user_id", OWNER), col("token_hash", SECRET)],

@@ -128,6 +128,12 @@ pub fn may_read_processing_record(actor: &Actor) -> bool {
     actor.has(Role::PrivacyOfficer)
 }
 
+/// Whether `actor` publishes a new privacy-policy version (SPEC §2: the controller informs
+/// people; the privacy officer keeps the notice): the privacy officer.
+pub fn may_publish_privacy_policy(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
+}
+
 /// Whether `actor` writes and sends newsletter campaigns and reads their audience counts: the
 /// marketing role. A campaign's text is nobody's personal data and a count is an aggregate;
 /// who receives a campaign is decided from consent when each message is queued and again when

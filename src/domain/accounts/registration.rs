@@ -162,6 +162,14 @@ async fn register_inner(
                     .exec_without_returning(txn)
                     .await?;
                 insert_role(txn, actor.tenant_id, id, Role::Learner, now, None, true).await?;
+                crate::domain::policy_versions::record_acceptance(
+                    txn,
+                    actor.tenant_id,
+                    id,
+                    &version,
+                    now,
+                )
+                .await?;
                 if marketing {
                     consent::insert(
                         txn,

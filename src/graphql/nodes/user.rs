@@ -14,7 +14,8 @@ use crate::graphql::consent::ConsentStateGql;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::guard::{Need, Subject};
 use crate::graphql::loaders::{
-    GuardianWards, LearnerEnrollments, PendingRoles, PersonSubscriptions, SessionById, UserConsents,
+    CurrentPolicy, GuardianWards, LearnerEnrollments, PendingRoles, PersonSubscriptions,
+    SessionById, UserConsents,
 };
 use crate::graphql::pagination::page_args;
 use crate::policy::{self, Actor, DataField, Role};
@@ -180,6 +181,16 @@ impl UserNode {
     #[graphql(guard = "Need::read(&self.subject, DataField::ConsentState)")]
     async fn accepted_policy_at(&self) -> Option<DateTime<Utc>> {
         self.record.user.accepted_policy_at
+    }
+
+    /// Whether a newer privacy-policy version than the one accepted is in force
+    /// (`tenant { privacyPolicy }`): ask the person to read it and `acceptPrivacyPolicy`.
+    #[graphql(guard = "Need::read(&self.subject, DataField::ConsentState)")]
+    async fn must_accept_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        let current =
+            loaders(ctx).gql()?.load(CurrentPolicy(self.record.user.tenant_id)).await.gql()?;
+        let accepted = self.record.user.accepted_policy_version.as_deref();
+        Ok(Some(crate::domain::policy_versions::must_accept(current.as_ref(), accepted)))
     }
 
     /// Current consent per purpose, derived from the consent ledger.
