@@ -87,6 +87,9 @@ pub struct Settings {
     pub stripe_api_base: Option<String>,
     /// Signing secret of the `/webhooks/stripe` endpoint (`whsec_…`).
     pub stripe_webhook_secret: Secret,
+    /// The tenant (slug) the installation's Stripe keys serve; unset: the only tenant, if there
+    /// is one. Other tenants set their own keys (`setPaymentAccount`).
+    pub stripe_tenant: Option<String>,
     /// Per-attempt timeout of every Stripe call.
     pub stripe_timeout_ms: u64,
     /// Largest accepted age (and clock skew) of a webhook signature timestamp.
@@ -392,6 +395,7 @@ impl Settings {
                 }
             },
             stripe_api_base: get("PUPITRE_STRIPE_API_BASE"),
+            stripe_tenant: get("PUPITRE_STRIPE_TENANT").filter(|s| !s.trim().is_empty()),
             stripe_webhook_secret: match get("PUPITRE_STRIPE_WEBHOOK_SECRET") {
                 Some(k) => Secret::new(k),
                 None => {

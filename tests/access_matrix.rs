@@ -1221,6 +1221,8 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     // The retention report holds no personal data (rules, dates, counts) but is the privacy
     // officer's alone (`policy::may_manage_retention`): inner to its rule-guarded root.
     ("RetentionReport", Kind::Inner),
+    // What is shown of the organisation's Stripe keys: admins' (`may_configure_payments`).
+    ("PaymentAccount", Kind::Inner),
     // The record of processing describes processing, not anyone: the DPO contact is published.
     ("ProcessingRecord", Kind::Public),
     ("ProcessingActivity", Kind::Public),
@@ -1239,6 +1241,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("ChangePasswordPayload", Kind::Action),
     ("SetPasswordPayload", Kind::Action),
     ("PublishPrivacyPolicyPayload", Kind::Action),
+    ("SetPaymentAccountPayload", Kind::Action),
     ("AcceptPrivacyPolicyPayload", Kind::Action),
     ("CoursePayload", Kind::Action),
     ("CreateOrderPayload", Kind::Action),
@@ -1305,6 +1308,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("DataSubjectRequest", "id", Kind::Public),
     ("Query", "retentionReport", Kind::Rule),
     ("Query", "processingRecord", Kind::Rule),
+    ("Query", "paymentAccount", Kind::Rule),
     ("Query", "undeliveredMail", Kind::Rule),
     ("Query", "campaigns", Kind::Rule),
     ("Query", "marketingAudience", Kind::Rule),

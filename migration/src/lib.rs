@@ -24,6 +24,7 @@ mod m20261202_000014_catalogue_order;
 mod m20261202_000015_platform_log;
 mod m20261202_000016_password_tokens;
 mod m20261202_000017_policy_acceptances;
+mod m20261202_000018_payment_accounts;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_platform_log::Migration),
             Box::new(m20261202_000016_password_tokens::Migration),
             Box::new(m20261202_000017_policy_acceptances::Migration),
+            Box::new(m20261202_000018_payment_accounts::Migration),
         ]
     }
 }

@@ -116,8 +116,13 @@ impl Services {
             )),
             documents,
             payments: payments::Payments {
-                gateway: Arc::new(gateway),
-                webhook_secret: Arc::new(settings.stripe_webhook_secret.clone()),
+                accounts: Arc::new(payments::accounts::Accounts::new(
+                    gateway,
+                    settings.stripe_webhook_secret.clone(),
+                    settings.stripe_tenant.clone(),
+                    settings.stripe_api_base.clone(),
+                    std::time::Duration::from_millis(settings.stripe_timeout_ms),
+                )),
                 tolerance_secs: settings.stripe_webhook_tolerance_secs,
                 stats: payments::StripeStats::default(),
             },

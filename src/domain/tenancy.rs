@@ -17,8 +17,8 @@ use crate::entities::{
     eo_document, erasure_gate, erasure_report, erasure_report_table, guardian_link, invoice,
     lesson, lesson_completion, live_class, live_class_attendance, marketing_suppression,
     newsletter_campaign, newsletter_subscription, order, order_line, outbox, password_token,
-    policy_acceptance, post_mortem_directive, privacy_policy, refund, retention_gate,
-    retention_run, session, tenant, user, user_role,
+    payment_account, policy_acceptance, post_mortem_directive, privacy_policy, refund,
+    retention_gate, retention_run, session, tenant, user, user_role,
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::retention;
@@ -44,6 +44,7 @@ tenant_owned!(
     guardian_link,
     auth_session,
     password_token,
+    payment_account,
     policy_acceptance,
     consent_record,
     contact_request,

@@ -38,6 +38,7 @@ pub mod order;
 pub mod order_line;
 pub mod outbox;
 pub mod password_token;
+pub mod payment_account;
 pub mod payment_event;
 pub mod platform_log;
 pub mod policy_acceptance;

@@ -40,6 +40,7 @@ mod loaders;
 mod newsletter;
 mod nodes;
 mod pagination;
+mod payments;
 mod privacy;
 mod processing;
 mod prospects;
@@ -59,6 +60,7 @@ pub use context::with_request;
 pub struct Query(
     user::UserQuery,
     tenant::TenantQuery,
+    payments::PaymentQuery,
     audit::AuditQuery,
     consent::ConsentQuery,
     catalog::CatalogQuery,
@@ -77,6 +79,7 @@ pub struct Query(
 pub struct Mutation(
     account::AccountMutation,
     tenant::TenantMutation,
+    payments::PaymentMutation,
     user::ProfileMutation,
     consent::ConsentMutation,
     catalog::CatalogMutation,

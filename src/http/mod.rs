@@ -73,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                 .route(web::route().to(graphql::method_not_allowed)),
         )
         .route("/webhooks/stripe", web::post().to(shop::stripe_webhook))
+        .route("/webhooks/stripe/{tenant}", web::post().to(shop::stripe_webhook_of))
         .route("/invoices/{id}.pdf", web::get().to(shop::invoice_pdf))
         .route("/documents/{id}", web::get().to(shop::document))
         .route("/exports/{id}", web::get().to(export::download))

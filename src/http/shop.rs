@@ -27,6 +27,27 @@ pub async fn stripe_webhook(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    tenant_stripe_webhook(req, payload, state, None).await
+}
+
+/// `POST /webhooks/stripe/{tenant}`: the same, for a tenant with its own Stripe account (its
+/// signing secret; its orders only). `404` when no tenant or account answers there.
+pub async fn stripe_webhook_of(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let slug = path.into_inner();
+    tenant_stripe_webhook(req, payload, state, Some(&slug)).await
+}
+
+async fn tenant_stripe_webhook(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    tenant: Option<&str>,
+) -> HttpResponse {
     let limit = body::Limit {
         max_bytes: STRIPE_WEBHOOK_MAX_BODY_BYTES,
         timeout: state.settings.body_read_timeout(),
@@ -42,7 +63,7 @@ pub async fn stripe_webhook(
         }
     };
     let signature = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
-    match webhook::handle(&state.services, &body, signature).await {
+    match webhook::handle(&state.services, tenant, &body, signature).await {
         Ok(WebhookOutcome::Processed(outcome)) => {
             HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": outcome }))
         }
@@ -53,6 +74,8 @@ pub async fn stripe_webhook(
             tracing::warn!(webhook.rejected = %e, "Stripe webhook signature refused");
             HttpResponse::BadRequest().json(serde_json::json!({ "error": "invalid signature" }))
         }
+        Err(WebhookError::NoAccount) => HttpResponse::NotFound()
+            .json(serde_json::json!({ "error": "no Stripe account answers on this endpoint" })),
         Err(WebhookError::Payload(e)) => {
             tracing::warn!(webhook.rejected = e, "Stripe webhook payload refused");
             HttpResponse::BadRequest().json(serde_json::json!({ "error": "invalid payload" }))

@@ -767,6 +767,19 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Delete,
         retention: Retention::Expiring,
     },
+    Table {
+        name: "payment_accounts",
+        about: "each organisation's own Stripe account: keys sealed under the master key",
+        columns: &[
+            col("key_id", SECRET),
+            col("wrapped_key", SECRET),
+            col("sealed", SECRET),
+            col("secret_key_last4", SECRET),
+        ],
+        export: false,
+        erasure: Erasure::NotApplicable,
+        retention: Retention::Tenant,
+    },
     Table::no_personal_data(
         "platform_log",
         "the platform operator's commands (tenant created, changed), naming organisations only",

@@ -134,6 +134,12 @@ pub fn may_publish_privacy_policy(actor: &Actor) -> bool {
     actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
 }
 
+/// Whether `actor` sets the organisation's own Stripe keys and reads what is shown of them (the
+/// publishable key, the secret key's last four characters): admins.
+pub fn may_configure_payments(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::Admin)
+}
+
 /// Whether `actor` writes and sends newsletter campaigns and reads their audience counts: the
 /// marketing role. A campaign's text is nobody's personal data and a count is an aggregate;
 /// who receives a campaign is decided from consent when each message is queued and again when

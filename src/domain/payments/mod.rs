@@ -10,6 +10,7 @@
 //!
 //! This module must never log a signing secret, a client secret or a payload.
 
+pub mod accounts;
 pub mod events;
 pub mod gateway;
 
@@ -21,13 +22,11 @@ use hmac::{Hmac, Mac};
 
 pub use gateway::{GatewayError, IntentStatus, IntentView, RefundView, StripeGateway};
 
-use crate::config::Secret;
-
 /// What the payments area needs, built once from the settings.
 #[derive(Clone)]
 pub struct Payments {
-    pub gateway: Arc<StripeGateway>,
-    pub webhook_secret: Arc<Secret>,
+    /// Whose Stripe account serves each tenant ([`accounts::account_for`]).
+    pub accounts: Arc<accounts::Accounts>,
     pub tolerance_secs: i64,
     /// Time spent waiting for Stripe, exported in `/metrics` so Pupitre's own share of a
     /// checkout can be told apart.

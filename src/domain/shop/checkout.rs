@@ -20,6 +20,7 @@ use super::{
 };
 use crate::domain::Services;
 use crate::domain::learning::{self, EnrollmentStatus};
+use crate::domain::payments::accounts::{Account, account_for};
 use crate::domain::payments::{GatewayError, IntentStatus, IntentView};
 use crate::domain::tenancy::scoped;
 use crate::entities::{order, order_line};
@@ -82,6 +83,10 @@ pub async fn create_order(
     let subtotal: i64 = priced.iter().map(|l| l.course.price_cents).sum();
     let total: i64 = priced.iter().map(|l| l.total).sum();
     let tax: i64 = priced.iter().map(|l| l.tax).sum();
+    if total > 0 {
+        // A tenant whose payments nobody takes is told so before anything is written.
+        account_for(services, actor.tenant_id).await?;
+    }
     let model = order::Model {
         id: order_id,
         tenant_id: actor.tenant_id,
@@ -201,6 +206,14 @@ pub async fn create_order(
     Ok(OrderRecord { order, lines })
 }
 
+/// The tenant's Stripe account, for the steps whose errors are the gateway's.
+pub(super) async fn gateway_of(
+    services: &Services,
+    tenant_id: Uuid,
+) -> Result<std::sync::Arc<Account>, GatewayError> {
+    account_for(services, tenant_id).await.map_err(|e| GatewayError::Unavailable(e.to_string()))
+}
+
 /// Creates the order's PaymentIntent (Stripe idempotency key `pupitre-order-<id>`, so a second
 /// attempt for the same order gets the same intent) and attaches it to the still-pending order.
 async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), GatewayError> {
@@ -208,7 +221,8 @@ async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), Gate
     let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let description = format!("Pupitre order {}", o.id.simple());
     let key = format!("pupitre-order-{}", o.id);
-    let gw = &services.payments.gateway;
+    let account = gateway_of(services, o.tenant_id).await?;
+    let gw = &account.gateway;
     let intent = services
         .payments
         .stats
@@ -241,7 +255,6 @@ async fn attach_intent(services: &Services, o: &order::Model) -> Result<(), Gate
         .map_err(|e| GatewayError::Protocol(format!("re-reading the order: {e}")))?
         .map(|x| x.total_cents);
     if let Some(t) = now_total.filter(|t| *t != intent.amount && *t > 0) {
-        let gw = &services.payments.gateway;
         services
             .payments
             .stats

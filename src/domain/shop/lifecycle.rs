@@ -275,7 +275,14 @@ pub enum Settled {
 #[tracing::instrument(skip_all, fields(tenant.id = %o.tenant_id, order.id = %o.id))]
 pub async fn settle_or_cancel(services: &Services, o: &order::Model) -> AppResult<Settled> {
     if let Some(pi) = &o.payment_intent_id {
-        let gw = &services.payments.gateway;
+        let account = match super::checkout::gateway_of(services, o.tenant_id).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(order.id = %o.id, error = %e, "no Stripe account to check the PaymentIntent of an unpaid order");
+                return Ok(Settled::Deferred);
+            }
+        };
+        let gw = &account.gateway;
         match services.payments.stats.time(gw.retrieve_payment_intent(pi)).await {
             Ok(intent) if intent.status == IntentStatus::Succeeded => {
                 let txn = services.db.begin().await?;

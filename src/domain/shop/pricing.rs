@@ -217,12 +217,17 @@ pub async fn apply_approved_discount(
         }
         if let Some(pi) = &o.payment_intent_id {
             let key = format!("pupitre-discount-{}-{total}", o.id);
-            if let Err(e) = services
-                .payments
-                .stats
-                .time(services.payments.gateway.update_payment_intent_amount(pi, total, &key))
-                .await
-            {
+            let lowered = match super::checkout::gateway_of(services, o.tenant_id).await {
+                Ok(a) => {
+                    services
+                        .payments
+                        .stats
+                        .time(a.gateway.update_payment_intent_amount(pi, total, &key))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = lowered {
                 tracing::warn!(order.id = %o.id, error = %e, "could not lower the PaymentIntent of an unpaid order; it keeps its price");
                 continue;
             }

@@ -141,7 +141,11 @@ enum Sent {
 async fn send(services: &Services, r: &refund::Model, pi: &str) -> Sent {
     let metadata = [("order_id", r.order_id.to_string()), ("refund_id", r.id.to_string())];
     let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let gw = &services.payments.gateway;
+    let account = match super::checkout::gateway_of(services, r.tenant_id).await {
+        Ok(a) => a,
+        Err(e) => return Sent::Unknown(e),
+    };
+    let gw = &account.gateway;
     let res = services
         .payments
         .stats

@@ -27,6 +27,7 @@ use super::{
     order_by_id,
 };
 use crate::domain::Services;
+use crate::domain::payments::accounts::{account_for, installation_tenant};
 use crate::domain::payments::events::{announced, intent_from_json, is_intent_id, parse_event};
 use crate::domain::payments::{
     GatewayError, IntentStatus, IntentView, SignatureError, verify_signature,
@@ -42,6 +43,9 @@ pub enum WebhookError {
     Signature(#[from] SignatureError),
     #[error("not a Stripe event: {0}")]
     Payload(&'static str),
+    /// No tenant answers on this endpoint, or the tenant has no Stripe account.
+    #[error("no Stripe account answers on this endpoint")]
+    NoAccount,
     #[error(transparent)]
     Internal(#[from] AppError),
 }
@@ -57,11 +61,14 @@ pub enum WebhookOutcome {
 
 async fn order_of(
     services: &Services,
+    tenant_id: Uuid,
     intent: &IntentView,
 ) -> Result<Option<order::Model>, AppError> {
     let by_meta = match (intent.metadata.get("tenant_id"), intent.metadata.get("order_id")) {
         (Some(t), Some(o)) => match (Uuid::parse_str(t), Uuid::parse_str(o)) {
-            (Ok(t), Ok(o)) => order_by_id(services, t, o).await?,
+            // Only the endpoint's tenant: another tenant's intent is not this account's.
+            (Ok(t), Ok(o)) if t == tenant_id => order_by_id(services, t, o).await?,
+            (Ok(_), Ok(_)) => return Ok(None),
             _ => None,
         },
         _ => None,
@@ -73,14 +80,16 @@ async fn order_of(
         }
         return Ok(None);
     }
-    // Webhooks are deployment-wide: the intent id is unique across tenants.
     Ok(order::Entity::find()
+        .filter(order::Column::TenantId.eq(tenant_id))
         .filter(order::Column::PaymentIntentId.eq(intent.id.as_str()))
         .one(&services.db)
         .await?)
 }
 
-/// Verifies, parses and processes one delivery of `/webhooks/stripe`.
+/// Verifies, parses and processes one delivery of `/webhooks/stripe/<tenant slug>` (`tenant`
+/// given) or `/webhooks/stripe` (the tenant the installation's keys serve), with the signing
+/// secret of that tenant's Stripe account; only that tenant's orders are looked at.
 #[tracing::instrument(skip_all, fields(
     stripe.event = tracing::field::Empty,
     tenant.id = tracing::field::Empty,
@@ -88,15 +97,25 @@ async fn order_of(
 ))]
 pub async fn handle(
     services: &Services,
+    tenant: Option<&str>,
     payload: &[u8],
     signature: Option<&str>,
 ) -> Result<WebhookOutcome, WebhookError> {
     let p = &services.payments;
     let now = services.clock.now();
+    let tenant_id = match tenant {
+        Some(slug) => services.tenants.by_slug(slug).await?.map(|t| t.id),
+        None => installation_tenant(services).await?,
+    }
+    .ok_or(WebhookError::NoAccount)?;
+    let account = account_for(services, tenant_id).await.map_err(|e| match e {
+        AppError::Unavailable { .. } => WebhookError::NoAccount,
+        other => WebhookError::Internal(other),
+    })?;
     verify_signature(
         payload,
         signature,
-        p.webhook_secret.expose().as_bytes(),
+        account.webhook_secret.expose().as_bytes(),
         p.tolerance_secs,
         now.timestamp(),
     )?;
@@ -132,7 +151,7 @@ pub async fn handle(
             intent = None;
             if let Some(id) = ev.object["id"].as_str().filter(|s| is_intent_id(s)) {
                 named_intent = Some(id.to_owned());
-                match p.stats.time(p.gateway.retrieve_payment_intent(id)).await {
+                match p.stats.time(account.gateway.retrieve_payment_intent(id)).await {
                     Ok(fetched) => intent = Some(fetched),
                     Err(GatewayError::Rejected { code, .. }) if code == "resource_missing" => {
                         // Stripe will never know it: retrying cannot help. Recorded, acknowledged.
@@ -156,7 +175,7 @@ pub async fn handle(
     }
 
     let order = match &intent {
-        Some(i) => order_of(services, i).await?,
+        Some(i) => order_of(services, tenant_id, i).await?,
         None => None,
     };
     if let Some(o) = &order {
@@ -235,7 +254,7 @@ pub async fn handle(
         let reason = outcome.to_string();
         match p
             .stats
-            .time(p.gateway.create_refund(&i.id, None, &[("reason", reason.as_str())], &key))
+            .time(account.gateway.create_refund(&i.id, None, &[("reason", reason.as_str())], &key))
             .await
         {
             Ok(_) => {
