@@ -561,6 +561,226 @@ async fn a_new_policy_version_requires_re_acceptance(app: TestApp) {
     assert_eq!(r.data()["tenant"]["privacyPolicies"]["totalCount"], 1);
 }
 
+const CREATE_ORDER: &str = "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id status payment { paymentIntentId } } } }";
+
+fn order_input(key: &str, session: &str) -> Value {
+    json!({
+        "idempotencyKey": key,
+        "lines": [{ "sessionId": session }],
+        "billing": { "name": "Max Bé", "address": { "line1": "1 rue de l'École", "postalCode": "69001", "city": "Lyon", "country": "FR" } },
+    })
+}
+
+/// B's administrator, signed in with the admin role accepted: (token).
+async fn b_admin(app: &TestApp) -> String {
+    use pupitre::domain::accounts::set_password::{operator_admin, set_password};
+    let email = Email::parse("e", "admin@ecole-b.example").expect("email");
+    let link =
+        operator_admin(app.services(), "ecole-b", &email, "Ada", "Admin").await.expect("admin");
+    let token = link.link.split("token=").nth(1).expect("token").to_owned();
+    let password = pupitre::domain::types::Password::parse("p", "b admin passphrase").expect("pw");
+    set_password(app.services(), None, &token, password).await.expect("set");
+    let b = [("x-pupitre-tenant", "ecole-b")];
+    let login = "mutation { login(input: {email: \"admin@ecole-b.example\", password: \"b admin passphrase\"}) { accessToken } }";
+    let r = app.gql_with(None, &b, login, json!({})).await;
+    let t = r.assert_ok()["login"]["accessToken"].as_str().expect("token").to_owned();
+    app.gql(
+        Some(&t),
+        "mutation { acceptRole(input: {role: ADMIN}) { user { roles } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    // Roles are in the token: sign in again.
+    let r = app.gql_with(None, &b, login, json!({})).await;
+    r.assert_ok()["login"]["accessToken"].as_str().expect("token").to_owned()
+}
+
+/// Each tenant takes its own payments: PaymentIntents are created with the tenant's own key,
+/// its webhooks are verified with its own secret at its own endpoint; a tenant without keys
+/// (that the installation's keys do not serve) answers `UNAVAILABLE` and writes nothing.
+async fn each_tenant_takes_its_own_payments(app: TestApp, stripe: common::stripe::StripeStandIn) {
+    use common::demo;
+    stripe.set_auto_deliver(false);
+    second_tenant(&app).await;
+    let admin = b_admin(&app).await;
+    let course = json!({ "slug": "cours-b", "title": "Cours B", "summary": "Un cours.", "description": "",
+        "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": 9000, "currency": "EUR", "taxRateBp": 2000 });
+    let r = app.gql(Some(&admin), "mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id } } }", json!({ "input": course })).await;
+    let course_id = r.assert_ok()["createCourse"]["course"]["id"].as_str().expect("id").to_owned();
+    let start = (app.clock.now() + chrono::Duration::days(10)).to_rfc3339();
+    let end = (app.clock.now() + chrono::Duration::days(20)).to_rfc3339();
+    let r = app.gql(Some(&admin), "mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }",
+        json!({ "input": { "courseId": course_id, "startsAt": start, "endsAt": end, "capacity": 5 } })).await;
+    let session = r.assert_ok()["createSession"]["session"]["id"].as_str().expect("id").to_owned();
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { publishCourse(input: {courseId: $id}) { course { id } } }",
+        json!({ "id": course_id }),
+    )
+    .await
+    .assert_ok();
+    let b = [("x-pupitre-tenant", "ecole-b")];
+    let login = "mutation { login(input: {email: \"max@ecole-b.example\", password: \"a long enough passphrase\"}) { accessToken } }";
+    let r = app.gql_with(None, &b, login, json!({})).await;
+    let buyer = r.assert_ok()["login"]["accessToken"].as_str().expect("token").to_owned();
+
+    // B has no keys, and the installation's keys serve demo only: nothing is written.
+    let r = app
+        .gql(Some(&buyer), CREATE_ORDER, json!({ "input": order_input("b-order-0001", &session) }))
+        .await;
+    assert_eq!(r.first_code().as_deref(), Some("UNAVAILABLE"), "{:?}", r.body);
+    let b_id = app.services().tenants.by_slug("ecole-b").await.expect("dir").expect("b").id;
+    assert_eq!(rows_by_table(&app, b_id).await["orders"], 0);
+    let account = "{ paymentAccount { ownKeys ready secretKeyLast4 publishableKey webhookPath } }";
+    let r = app.gql(Some(&admin), account, json!({})).await;
+    assert_eq!(
+        r.assert_ok()["paymentAccount"],
+        json!({ "ownKeys": false, "ready": false, "secretKeyLast4": null, "publishableKey": null, "webhookPath": "/webhooks/stripe/ecole-b" })
+    );
+
+    // B's admin sets B's own keys; a learner may not, nor read them; bad keys are named.
+    let (b_key, b_secret) = stripe.add_account();
+    let set = "mutation($s: String!, $p: String!, $w: String!) { setPaymentAccount(input: {secretKey: $s, publishableKey: $p, webhookSecret: $w}) { paymentAccount { ownKeys ready secretKeyLast4 } } }";
+    let publishable = "pk_test_0123456789abcdefghijklmn";
+    let r =
+        app.gql(Some(&buyer), set, json!({ "s": b_key, "p": publishable, "w": b_secret })).await;
+    assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(Some(&buyer), account, json!({})).await.first_code().as_deref(),
+        Some("FORBIDDEN")
+    );
+    app.gql(Some(&admin), set, json!({ "s": publishable, "p": publishable, "w": b_secret }))
+        .await
+        .assert_bad_input("input.secretKey");
+    app.gql(Some(&admin), set, json!({ "s": b_key, "p": publishable, "w": "secret" }))
+        .await
+        .assert_bad_input("input.webhookSecret");
+    let r =
+        app.gql(Some(&admin), set, json!({ "s": b_key, "p": publishable, "w": b_secret })).await;
+    let last4: String = b_key.chars().skip(b_key.len() - 4).collect();
+    assert_eq!(
+        r.assert_ok()["setPaymentAccount"]["paymentAccount"],
+        json!({ "ownKeys": true, "ready": true, "secretKeyLast4": last4 })
+    );
+    // Sealed: neither key is stored in clear.
+    for needle in [b_key.as_str(), b_secret.as_str()] {
+        assert_eq!(text_hits(&app, needle).await, Vec::<String>::new());
+    }
+
+    // Each tenant's PaymentIntent is created with its own key.
+    let r = app
+        .gql(Some(&buyer), CREATE_ORDER, json!({ "input": order_input("b-order-0002", &session) }))
+        .await;
+    let b_order = r.assert_ok()["createOrder"]["order"]["id"].as_str().expect("id").to_owned();
+    let b_pi = r.data()["createOrder"]["order"]["payment"]["paymentIntentId"]
+        .as_str()
+        .expect("pi")
+        .to_owned();
+    let (_, demo_session) = common::published_course(&app, json!({ "slug": "cours-demo-paye", "title": "Cours payé", "summary": "Un cours.", "description": "",
+        "level": "BEGINNER", "format": "ONLINE", "language": "fr", "priceCents": 5000, "currency": "EUR", "taxRateBp": 2000 }), 5).await;
+    let learner = app.token(demo::LEARNER).await;
+    let r = app
+        .gql(
+            Some(&learner),
+            CREATE_ORDER,
+            json!({ "input": order_input("demo-order-0001", &demo_session) }),
+        )
+        .await;
+    let demo_pi = r.assert_ok()["createOrder"]["order"]["payment"]["paymentIntentId"]
+        .as_str()
+        .expect("pi")
+        .to_owned();
+    let creates: Vec<_> = stripe
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "POST" && q.path == "/v1/payment_intents")
+        .collect();
+    assert_eq!(creates.len(), 2);
+    let key_of = |pi: &str| {
+        creates
+            .iter()
+            .find(|q| q.answer.as_ref().is_some_and(|(_, a)| a["id"] == pi))
+            .map(|q| q.api_key.clone())
+            .expect("created")
+    };
+    assert_eq!(key_of(&b_pi), b_key, "B's intent with B's key");
+    assert_eq!(key_of(&demo_pi), stripe.secret_key, "demo's with the installation's key");
+
+    // B's webhook: signed with another account's secret → refused; with B's → applied.
+    let (status, _) = stripe.confirm(&b_pi, "pm_card_visa").await;
+    assert_eq!(status, 200);
+    let event = stripe
+        .events()
+        .into_iter()
+        .rev()
+        .find(|e| e.type_ == "payment_intent.succeeded")
+        .expect("event");
+    let now = app.clock.now().timestamp();
+    let post = |path: &str, sig: String| {
+        app.client
+            .post(app.url(path))
+            .header("stripe-signature", sig)
+            .header("content-type", "application/json")
+            .body(event.payload.clone())
+            .send()
+    };
+    let wrong =
+        post("/webhooks/stripe/ecole-b", stripe.sign(&event.payload, now)).await.expect("post");
+    assert_eq!(wrong.status(), 400, "signed with the installation's secret");
+    let nobody = post(
+        "/webhooks/stripe/nope",
+        common::stripe::StripeStandIn::sign_with(&b_secret, &event.payload, now),
+    )
+    .await
+    .expect("post");
+    assert_eq!(nobody.status(), 404);
+    let view = "query($id: ID!) { order(id: $id) { status } }";
+    let r = app.gql(Some(&buyer), view, json!({ "id": b_order })).await;
+    assert_eq!(r.assert_ok()["order"]["status"], "AWAITING_PAYMENT");
+    // The installation's endpoint serves demo: B's intent is no order of demo's.
+    let other =
+        stripe.make_event("payment_intent.succeeded", stripe.payment_intent(&b_pi).expect("pi"));
+    let r = app
+        .client
+        .post(app.url("/webhooks/stripe"))
+        .header("stripe-signature", stripe.sign(&other.payload, now))
+        .header("content-type", "application/json")
+        .body(other.payload.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["outcome"], "unknown_order");
+    let r = app.gql(Some(&buyer), view, json!({ "id": b_order })).await;
+    assert_eq!(r.assert_ok()["order"]["status"], "AWAITING_PAYMENT");
+    let right = post(
+        "/webhooks/stripe/ecole-b",
+        common::stripe::StripeStandIn::sign_with(&b_secret, &event.payload, now),
+    )
+    .await
+    .expect("post");
+    assert_eq!(right.status(), 200);
+    let r = app.gql(Some(&buyer), view, json!({ "id": b_order })).await;
+    assert_eq!(r.assert_ok()["order"]["status"], "PAID");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_each_tenant_takes_its_own_payments() {
+    let serve_demo = |s: &mut pupitre::config::Settings| s.stripe_tenant = Some("demo".into());
+    if let Some((app, stripe)) = TestApp::with_stripe("sqlite", serve_demo).await {
+        each_tenant_takes_its_own_payments(app, stripe).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_each_tenant_takes_its_own_payments() {
+    let serve_demo = |s: &mut pupitre::config::Settings| s.stripe_tenant = Some("demo".into());
+    if let Some((app, stripe)) = TestApp::with_stripe("postgres", serve_demo).await {
+        each_tenant_takes_its_own_payments(app, stripe).await;
+    }
+}
+
 on_both_databases!(
     a_new_policy_version_requires_re_acceptance,
     the_operator_s_admin_link_sets_a_password_once,

@@ -42,6 +42,9 @@ pub struct Account {
     pub installation: bool,
 }
 
+/// A tenant's account as built, with the version of its row it was built from.
+type Built = (DateTime<Utc>, Arc<Account>);
+
 /// The installation's keys and what building a tenant's gateway needs; the tenants' gateways,
 /// built once per key version.
 pub struct Accounts {
@@ -50,7 +53,7 @@ pub struct Accounts {
     installation_tenant: Option<String>,
     api_base: Option<String>,
     timeout: Duration,
-    built: Mutex<HashMap<Uuid, (DateTime<Utc>, Arc<Account>)>>,
+    built: Mutex<HashMap<Uuid, Built>>,
 }
 
 impl Accounts {

@@ -78,6 +78,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// The `Idempotency-Key` header, if any.
     pub idempotency_key: Option<String>,
+    /// The API key the call was made with (the `Authorization: Bearer` value).
+    pub api_key: String,
     /// Decoded form body (POST) or query (GET), in the order sent, keys as sent
     /// (e.g. `metadata[order_id]`).
     pub form: Vec<(String, String)>,
@@ -133,6 +135,7 @@ impl StripeStandIn {
             publishable_key: format!("pk_test_{}", random(24)),
             webhook_secret: format!("whsec_{}", random(32)),
             state: Mutex::new(State {
+                other_secret_keys: Vec::new(),
                 webhook_url: None,
                 auto_deliver: true,
                 enabled_events: Vec::new(),
@@ -251,6 +254,22 @@ impl StripeStandIn {
     /// The `Stripe-Signature` header value Stripe would send for `payload` at `timestamp`.
     pub fn sign(&self, payload: &str, timestamp: i64) -> String {
         signature_header(&self.webhook_secret, payload, timestamp)
+    }
+
+    /// Opens another account on this stand-in (another organisation's Stripe account): its
+    /// secret key is accepted like the first, and [`RecordedRequest::api_key`] tells which
+    /// account each call used. Returns the account's secret key and webhook signing secret
+    /// (sign its events with [`StripeStandIn::sign_with`]; automatic deliveries use the first
+    /// account's secret and URL).
+    pub fn add_account(&self) -> (String, String) {
+        let key = format!("sk_test_{}", random(24));
+        lock(&self.shared).other_secret_keys.push(key.clone());
+        (key, format!("whsec_{}", random(32)))
+    }
+
+    /// The `Stripe-Signature` header for `payload` under `secret` at `timestamp`.
+    pub fn sign_with(secret: &str, payload: &str, timestamp: i64) -> String {
+        signature_header(secret, payload, timestamp)
     }
 
     /// POSTs `event` to the webhook URL, signed now; returns the HTTP status (0 if no answer).

@@ -58,6 +58,9 @@ pub(super) async fn handle(
             method: method.clone(),
             path: path.clone(),
             idempotency_key: idempotency_key.clone(),
+            api_key: header(&req, "Authorization")
+                .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned))
+                .unwrap_or_default(),
             form: form.clone(),
             answer: None,
         });
@@ -222,7 +225,7 @@ fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Key, Answer> {
             events: Vec::new(),
         });
     }
-    if given == shared.secret_key {
+    if given == shared.secret_key || lock(shared).other_secret_keys.contains(&given) {
         return Ok(Key::Secret);
     }
     if given == shared.publishable_key {

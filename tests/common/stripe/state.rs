@@ -23,6 +23,8 @@ pub(super) struct Shared {
 }
 
 pub(super) struct State {
+    /// Secret keys of further accounts (`StripeStandIn::add_account`), accepted like the first.
+    pub(super) other_secret_keys: Vec<String>,
     pub(super) webhook_url: Option<String>,
     pub(super) auto_deliver: bool,
     pub(super) enabled_events: Vec<String>,
