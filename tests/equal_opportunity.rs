@@ -724,14 +724,25 @@ async fn rotating_master_keys_rewraps_every_document() {
     let doc = body["data"]["addDocuments"]["documents"][0]["id"].as_str().expect("doc").to_owned();
     let total = app.count("eo_documents").await;
     assert_eq!(app.count("eo_documents WHERE key_id = 'old'").await, total);
+    // The tenant's own Stripe keys are sealed in the same envelope.
+    let admin = app.token(demo::ADMIN).await;
+    app.gql(
+        Some(&admin),
+        "mutation { setPaymentAccount(input: {secretKey: \"sk_test_rotation0123456789\", publishableKey: \"pk_test_rotation0123456789\", webhookSecret: \"whsec_rotation0123456789\"}) { paymentAccount { ownKeys } } }",
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    assert_eq!(app.count("payment_accounts WHERE key_id = 'old'").await, 1);
 
     let mut settings = app.settings();
     settings.document_keys = Some(pupitre::config::Secret::new(format!("{new},{old}")));
     let (conn, _) = pupitre::db::connect(&settings.database_url, 1).await.expect("connect");
     let moved =
         rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("rotation");
-    assert_eq!(moved as i64, total);
+    assert_eq!(moved as i64, total + 1, "the documents and the Stripe keys");
     assert_eq!(app.count("eo_documents WHERE key_id = 'new'").await, total);
+    assert_eq!(app.count("payment_accounts WHERE key_id = 'new'").await, 1);
     assert_eq!(
         rotate_keys(&conn, &document_config(&settings).expect("config")).await.expect("again"),
         0,
@@ -749,6 +760,11 @@ async fn rotating_master_keys_rewraps_every_document() {
     let (status, bytes, _) = download(&fresh, &token, &format!("/documents/{doc}")).await;
     assert_eq!(status, 200);
     assert_eq!(bytes, PDF);
+    let demo_id = fresh.services().tenants.by_slug("demo").await.expect("dir").expect("demo").id;
+    let account = pupitre::domain::payments::accounts::account_for(fresh.services(), demo_id)
+        .await
+        .expect("the Stripe keys open with the new master key");
+    assert!(!account.installation);
 }
 
 on_both_databases!(
