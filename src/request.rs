@@ -145,7 +145,8 @@ impl RequestCtx {
                                 Some(c.sid),
                                 c.role_set(),
                                 self.request_id.clone(),
-                            ))
+                            )
+                            .narrowed(self.tenant.narrowing.clone()))
                         } else {
                             Err(())
                         }

@@ -1223,6 +1223,12 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("RetentionReport", Kind::Inner),
     // What is shown of the organisation's Stripe keys: admins' (`may_configure_payments`).
     ("PaymentAccount", Kind::Inner),
+    // The need-to-know table with the tenant's removed cells: the privacy officer's
+    // (`may_narrow_access`); it describes access, not anyone.
+    ("AccessMatrix", Kind::Inner),
+    ("AccessRow", Kind::Inner),
+    ("AccessCell", Kind::Inner),
+    ("AccessCellRef", Kind::Inner),
     // The record of processing describes processing, not anyone: the DPO contact is published.
     ("ProcessingRecord", Kind::Public),
     ("ProcessingActivity", Kind::Public),
@@ -1242,6 +1248,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("SetPasswordPayload", Kind::Action),
     ("PublishPrivacyPolicyPayload", Kind::Action),
     ("SetPaymentAccountPayload", Kind::Action),
+    ("SetAccessNarrowingPayload", Kind::Action),
     ("AcceptPrivacyPolicyPayload", Kind::Action),
     ("CoursePayload", Kind::Action),
     ("CreateOrderPayload", Kind::Action),
@@ -1309,6 +1316,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "retentionReport", Kind::Rule),
     ("Query", "processingRecord", Kind::Rule),
     ("Query", "paymentAccount", Kind::Rule),
+    ("Query", "accessMatrix", Kind::Rule),
     ("Query", "undeliveredMail", Kind::Rule),
     ("Query", "campaigns", Kind::Rule),
     ("Query", "marketingAudience", Kind::Rule),

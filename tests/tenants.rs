@@ -781,7 +781,99 @@ async fn postgres_each_tenant_takes_its_own_payments() {
     }
 }
 
+/// Narrowing the matrix: the privacy officer removes a cell (instructors without their
+/// learners' contact data); the next request is decided without it; protected and empty cells
+/// cannot be removed; nothing can be added; restoring the default gives the access back.
+async fn narrowing_removes_a_grant_at_once(app: TestApp) {
+    use common::demo;
+    let instructor = app.token(demo::INSTRUCTOR).await;
+    let lea = app.user_id(demo::LEARNER).await;
+    let profile = "query($id: ID!) { user(id: $id) { firstName email } }";
+    let r = app.gql(Some(&instructor), profile, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["email"], demo::LEARNER, "the default table: {}", r.body);
+
+    let set = "mutation($removed: [AccessCellInput!]!) { setAccessNarrowing(input: {removed: $removed}) { accessMatrix { removed { category column } } } }";
+    let cell = |category: &str, column: &str| json!({ "category": category, "column": column });
+    for who in [demo::ADMIN, demo::INSTRUCTOR, demo::SUPPORT] {
+        let t = app.token(who).await;
+        let r = app.gql(Some(&t), set, json!({ "removed": [cell("contact", "instructor")] })).await;
+        assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "{who}");
+        let r = app.gql(Some(&t), "{ accessMatrix { removed { column } } }", json!({})).await;
+        assert_eq!(r.first_code().as_deref(), Some("FORBIDDEN"), "{who}");
+    }
+    let dpo = app.token(demo::DPO).await;
+    let refused = [
+        (json!([cell("contact", "self")]), "input.removed[0]"),
+        (
+            json!([cell("contact", "instructor"), cell("identity", "privacy_officer")]),
+            "input.removed[1]",
+        ),
+        (json!([cell("financial_situation", "marketing")]), "input.removed[0]"),
+        (json!([cell("contact", "janitor")]), "input.removed[0]"),
+        (json!([cell("gossip", "support")]), "input.removed[0]"),
+    ];
+    for (removed, field) in refused {
+        app.gql(Some(&dpo), set, json!({ "removed": removed })).await.assert_bad_input(field);
+    }
+    let r = app.gql(Some(&instructor), profile, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["email"], demo::LEARNER, "nothing changed by the refusals");
+
+    let r = app.gql(Some(&dpo), set, json!({ "removed": [cell("contact", "instructor")] })).await;
+    assert_eq!(
+        r.assert_ok()["setAccessNarrowing"]["accessMatrix"]["removed"],
+        json!([cell("contact", "instructor")])
+    );
+    // At once: the same token, the next request.
+    let r = app.gql(Some(&instructor), profile, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["firstName"], "Léa", "identity stays: {}", r.body);
+    assert_eq!(r.code_at("user.email").as_deref(), Some("FORBIDDEN"));
+    // Support keeps its own cell; the learner keeps their own data.
+    let support = app.token(demo::SUPPORT).await;
+    let r = app.gql(Some(&support), profile, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["email"], demo::LEARNER);
+    let me = app.token(demo::LEARNER).await;
+    let r = app.gql(Some(&me), "{ me { email } }", json!({})).await;
+    assert_eq!(r.assert_ok()["me"]["email"], demo::LEARNER);
+
+    // The table in ACCESS.md terms.
+    let r = app
+        .gql(
+            Some(&dpo),
+            "{ accessMatrix { rows { category cells { column defaultAccess effectiveAccess } } } }",
+            json!({}),
+        )
+        .await;
+    let rows = r.assert_ok()["accessMatrix"]["rows"].as_array().expect("rows").clone();
+    let contact = rows.iter().find(|r| r["category"] == "contact").expect("contact");
+    let instructor_cell = contact["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["column"] == "instructor")
+        .expect("cell")
+        .clone();
+    assert_eq!(
+        instructor_cell,
+        json!({ "column": "instructor", "defaultAccess": "R (e-mail)", "effectiveAccess": "—" })
+    );
+    let identity = rows.iter().find(|r| r["category"] == "identity").expect("identity");
+    assert!(
+        identity["cells"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .all(|c| c["defaultAccess"] == c["effectiveAccess"])
+    );
+
+    // Back to the default table.
+    app.gql(Some(&dpo), set, json!({ "removed": [] })).await.assert_ok();
+    let r = app.gql(Some(&instructor), profile, json!({ "id": lea })).await;
+    assert_eq!(r.data()["user"]["email"], demo::LEARNER);
+    assert_eq!(app.count("audit_log WHERE action = 'access.narrowed'").await, 2);
+}
+
 on_both_databases!(
+    narrowing_removes_a_grant_at_once,
     a_new_policy_version_requires_re_acceptance,
     the_operator_s_admin_link_sets_a_password_once,
     offboarding_returns_the_data_then_leaves_nothing_of_the_tenant_and_b_intact,

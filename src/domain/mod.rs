@@ -12,6 +12,7 @@ pub mod consent;
 pub mod equal_opportunity;
 pub mod learning;
 pub mod mail;
+pub mod narrowing;
 pub mod newsletter;
 pub mod outbox;
 pub mod payments;

@@ -112,6 +112,8 @@ pub struct Tenant {
     pub dpo_email: String,
     /// How long live-class recordings stay available after the class: 7 or 14 days.
     pub recording_retention_days: i64,
+    /// The cells of the need-to-know matrix this organisation removed.
+    pub narrowing: crate::policy::Narrowing,
 }
 
 impl From<tenant::Model> for Tenant {
@@ -126,6 +128,7 @@ impl From<tenant::Model> for Tenant {
             dpo_name: m.dpo_name,
             dpo_email: m.dpo_email,
             recording_retention_days: days,
+            narrowing: crate::policy::Narrowing::from_json(m.settings.get("narrowed")),
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod guard;
 mod learning;
 pub mod limits;
 mod loaders;
+mod narrowing;
 mod newsletter;
 mod nodes;
 mod pagination;
@@ -61,6 +62,7 @@ pub struct Query(
     user::UserQuery,
     tenant::TenantQuery,
     payments::PaymentQuery,
+    narrowing::NarrowingQuery,
     audit::AuditQuery,
     consent::ConsentQuery,
     catalog::CatalogQuery,
@@ -80,6 +82,7 @@ pub struct Mutation(
     account::AccountMutation,
     tenant::TenantMutation,
     payments::PaymentMutation,
+    narrowing::NarrowingMutation,
     user::ProfileMutation,
     consent::ConsentMutation,
     catalog::CatalogMutation,

@@ -110,11 +110,26 @@ pub struct Actor {
     pub session_id: Option<Uuid>,
     pub roles: RoleSet,
     pub request_id: String,
+    /// The cells of the matrix the tenant removed (see [`super::narrowing`]).
+    pub narrowing: super::Narrowing,
 }
 
 impl Actor {
     pub fn anonymous(tenant_id: Uuid, request_id: String) -> Self {
-        Actor { tenant_id, user_id: None, session_id: None, roles: RoleSet::default(), request_id }
+        Actor {
+            tenant_id,
+            user_id: None,
+            session_id: None,
+            roles: RoleSet::default(),
+            request_id,
+            narrowing: super::Narrowing::default(),
+        }
+    }
+
+    /// The same actor under its tenant's narrowing of the matrix.
+    #[must_use]
+    pub fn narrowed(self, narrowing: super::Narrowing) -> Self {
+        Actor { narrowing, ..self }
     }
 
     pub fn user(
@@ -124,7 +139,14 @@ impl Actor {
         roles: RoleSet,
         request_id: String,
     ) -> Self {
-        Actor { tenant_id, user_id: Some(user_id), session_id, roles, request_id }
+        Actor {
+            tenant_id,
+            user_id: Some(user_id),
+            session_id,
+            roles,
+            request_id,
+            narrowing: super::Narrowing::default(),
+        }
     }
 
     /// A system actor for jobs and the seeder: no user, no roles.

@@ -13,7 +13,7 @@
 use super::{Op, Role, SubjectFacts};
 
 /// Data categories: every guarded field belongs to exactly one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
     Identity,
     Contact,
@@ -54,6 +54,11 @@ impl Category {
         Category::MarketingAudience,
         Category::Prospects,
     ];
+
+    /// The category of a name of [`Category::as_str`].
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
 
     /// Stable name used in `docs/ACCESS.md` and in the audit log.
     pub fn as_str(self) -> &'static str {
@@ -245,7 +250,7 @@ impl DataField {
 }
 
 /// The matrix columns: how the actor relates to the subject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Column {
     /// The data subject themselves.
     Subject,
@@ -313,6 +318,11 @@ impl Column {
             Role::Admin => Some(Column::Admin),
             Role::Learner | Role::Guardian | Role::Integration => None,
         }
+    }
+
+    /// The column of a header of [`Column::as_str`].
+    pub fn parse(s: &str) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
     /// Header used in `docs/ACCESS.md`.

@@ -15,6 +15,7 @@
 mod actor;
 mod derived;
 pub mod matrix;
+pub mod narrowing;
 pub mod processing;
 pub mod registry;
 pub mod requests;
@@ -29,9 +30,10 @@ pub use derived::{
     sees_all_orders, sees_all_prospects, sees_withdrawn_applications, user_rows,
 };
 pub use matrix::{Category, Cell, Channel, Column, Condition, DataField, Reach};
+pub use narrowing::Narrowing;
 pub use rules::{
     acts_for, may_configure_payments, may_decide_application, may_grant_role, may_manage_catalogue,
-    may_monitor_mail, may_publish_privacy_policy, may_read_client_secret,
+    may_monitor_mail, may_narrow_access, may_publish_privacy_policy, may_read_client_secret,
     may_read_processing_record, may_record_mail_feedback, may_record_progress,
     may_report_attendance, may_revoke_role, may_run_campaigns, may_schedule_live_class,
     may_watch_recording, people_acted_for, processes_personal_data,
@@ -167,6 +169,8 @@ pub fn granting_column(
     columns(actor, relations, subject)
         .into_iter()
         .filter(|col| !blocked_by_status(*col, subject.status))
+        // The tenant's own narrowing of the table: a removed cell grants nothing.
+        .filter(|col| !actor.narrowing.removes(category, *col))
         .find(|col| matrix::cell(category, *col).permits(field, op, subject))
 }
 

@@ -134,6 +134,12 @@ pub fn may_publish_privacy_policy(actor: &Actor) -> bool {
     actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
 }
 
+/// Whether `actor` narrows the organisation's need-to-know matrix (removes cells, never adds)
+/// and reads the effective table: the privacy officer, who answers for it.
+pub fn may_narrow_access(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
+}
+
 /// Whether `actor` sets the organisation's own Stripe keys and reads what is shown of them (the
 /// publishable key, the secret key's last four characters): admins.
 pub fn may_configure_payments(actor: &Actor) -> bool {
