@@ -296,6 +296,9 @@ pub fn about(lang: Lang, table: &Table) -> &'static str {
         "auth_sessions" => "vos connexions",
         "audit_log" => "qui a consulté ou modifié vos données sensibles, et vos propres actions",
         "consent_records" => "l'historique de vos consentements",
+        "policy_acceptances" => {
+            "les versions de la politique de confidentialité que vous avez acceptées, et quand"
+        }
         "enrollments" => "vos inscriptions aux sessions",
         "lesson_completions" => "les leçons terminées (progression)",
         "live_class_attendance" => "votre présence aux classes virtuelles",
