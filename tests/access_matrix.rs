@@ -1226,6 +1226,9 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     // The need-to-know table with the tenant's removed cells: the privacy officer's
     // (`may_narrow_access`); it describes access, not anyone.
     ("AccessMatrix", Kind::Inner),
+    // The organisation's settings (the DPO contact is published anyway): admins and the privacy
+    // officer (`domain::tenant_settings`).
+    ("TenantSettings", Kind::Inner),
     ("AccessRow", Kind::Inner),
     ("AccessCell", Kind::Inner),
     ("AccessCellRef", Kind::Inner),
@@ -1249,6 +1252,7 @@ const WHOLE_TYPES: &[(&str, Kind)] = &[
     ("PublishPrivacyPolicyPayload", Kind::Action),
     ("SetPaymentAccountPayload", Kind::Action),
     ("SetAccessNarrowingPayload", Kind::Action),
+    ("UpdateTenantSettingsPayload", Kind::Action),
     ("AcceptPrivacyPolicyPayload", Kind::Action),
     ("CoursePayload", Kind::Action),
     ("CreateOrderPayload", Kind::Action),
@@ -1317,6 +1321,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("Query", "processingRecord", Kind::Rule),
     ("Query", "paymentAccount", Kind::Rule),
     ("Query", "accessMatrix", Kind::Rule),
+    ("Query", "tenantSettings", Kind::Rule),
     ("Query", "undeliveredMail", Kind::Rule),
     ("Query", "campaigns", Kind::Rule),
     ("Query", "marketingAudience", Kind::Rule),

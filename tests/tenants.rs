@@ -872,7 +872,84 @@ async fn narrowing_removes_a_grant_at_once(app: TestApp) {
     assert_eq!(app.count("audit_log WHERE action = 'access.narrowed'").await, 2);
 }
 
+/// The organisation's settings through the API: the admin's part, the privacy officer's part,
+/// validation naming the field, a host taken by another tenant refused, and the new values in
+/// effect (the public DPO contact, the language of new accounts, the hold of a new order).
+async fn tenant_settings_are_changed_by_whom_they_belong_to(app: TestApp) {
+    use common::demo;
+    second_tenant(&app).await;
+    let admin = app.token(demo::ADMIN).await;
+    let dpo = app.token(demo::DPO).await;
+    let support = app.token(demo::SUPPORT).await;
+    let read = "{ tenantSettings { name host dpoName dpoEmail defaultLocale orderHoldMinutes } }";
+    assert_eq!(
+        app.gql(Some(&support), read, json!({})).await.first_code().as_deref(),
+        Some("FORBIDDEN")
+    );
+    let r = app.gql(Some(&dpo), read, json!({})).await;
+    assert_eq!(r.assert_ok()["tenantSettings"]["defaultLocale"], "fr");
+
+    let update = "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { name host dpoName dpoEmail defaultLocale orderHoldMinutes } } }";
+    let up = |token: &str, input: Value| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.gql(Some(&token), update, json!({ "input": input })).await }
+    };
+    assert_eq!(
+        up(&dpo, json!({ "name": "École X" })).await.first_code().as_deref(),
+        Some("FORBIDDEN")
+    );
+    assert_eq!(
+        up(&admin, json!({ "dpoEmail": "x@y.example" })).await.first_code().as_deref(),
+        Some("FORBIDDEN")
+    );
+    up(&admin, json!({})).await.assert_bad_input("input");
+    up(&admin, json!({ "orderHoldMinutes": 2 })).await.assert_bad_input("input.orderHoldMinutes");
+    up(&admin, json!({ "host": "not a host" })).await.assert_bad_input("input.host");
+    up(&admin, json!({ "defaultLocale": "french" })).await.assert_bad_input("input.defaultLocale");
+    up(&dpo, json!({ "dpoEmail": "nope" })).await.assert_bad_input("input.dpoEmail");
+    let taken = up(&admin, json!({ "host": "b.example" })).await;
+    assert_eq!(taken.first_code().as_deref(), Some("CONFLICT"), "B's host");
+
+    let r = up(&admin, json!({ "name": "École Pupitre", "host": "formation.demo.example", "defaultLocale": "en", "orderHoldMinutes": 30 })).await;
+    let s = &r.assert_ok()["updateTenantSettings"]["settings"];
+    assert_eq!(
+        (
+            s["name"].as_str(),
+            s["host"].as_str(),
+            s["defaultLocale"].as_str(),
+            s["orderHoldMinutes"].as_i64()
+        ),
+        (Some("École Pupitre"), Some("formation.demo.example"), Some("en"), Some(30))
+    );
+    let r = up(&dpo, json!({ "dpoName": "Nouvelle DPO", "dpoEmail": "dpo2@demo.example" })).await;
+    assert_eq!(r.assert_ok()["updateTenantSettings"]["settings"]["dpoEmail"], "dpo2@demo.example");
+
+    // In effect: the public contact, by the new host; a new account's language; a new hold.
+    let r = app
+        .gql_with(
+            None,
+            &[("host", "formation.demo.example")],
+            "{ tenant { name dpoName dpoEmail } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.assert_ok()["tenant"],
+        json!({ "name": "École Pupitre", "dpoName": "Nouvelle DPO", "dpoEmail": "dpo2@demo.example" })
+    );
+    let reg = "mutation { register(input: {email: \"new@demo.example\", password: \"a long enough passphrase\", firstName: \"N\", lastName: \"E\", acceptedPolicyVersion: \"2026-09\"}) { accessToken user { id } } }";
+    let r = app.gql_with(None, &[("x-pupitre-tenant", "demo")], reg, json!({})).await;
+    let token = r.assert_ok()["register"]["accessToken"].as_str().expect("token").to_owned();
+    let r = app.gql(Some(&token), "{ me { locale } }", json!({})).await;
+    assert_eq!(r.assert_ok()["me"]["locale"], "en");
+    let demo_t = app.services().tenants.by_slug("demo").await.expect("dir").expect("demo");
+    assert_eq!(demo_t.order_hold_secs, Some(1800), "what checkout reads for a new order's hold");
+    assert_eq!(app.count("audit_log WHERE action = 'tenant.settings_changed'").await, 2);
+}
+
 on_both_databases!(
+    tenant_settings_are_changed_by_whom_they_belong_to,
     narrowing_removes_a_grant_at_once,
     a_new_policy_version_requires_re_acceptance,
     the_operator_s_admin_link_sets_a_password_once,

@@ -23,6 +23,7 @@ pub mod prospects;
 pub mod retention;
 pub mod shop;
 pub mod tenancy;
+pub mod tenant_settings;
 pub mod types;
 pub mod visibility;
 

@@ -114,6 +114,11 @@ pub struct Tenant {
     pub recording_retention_days: i64,
     /// The cells of the need-to-know matrix this organisation removed.
     pub narrowing: crate::policy::Narrowing,
+    /// The language of new accounts that do not say theirs (`fr` unless set).
+    pub default_locale: String,
+    /// How long an unpaid order holds its seats, when the organisation set it (else the
+    /// installation's `PUPITRE_ORDER_HOLD_SECS`).
+    pub order_hold_secs: Option<i64>,
 }
 
 impl From<tenant::Model> for Tenant {
@@ -129,6 +134,13 @@ impl From<tenant::Model> for Tenant {
             dpo_email: m.dpo_email,
             recording_retention_days: days,
             narrowing: crate::policy::Narrowing::from_json(m.settings.get("narrowed")),
+            default_locale: m
+                .settings
+                .get("default_locale")
+                .and_then(|v| v.as_str())
+                .unwrap_or("fr")
+                .to_owned(),
+            order_hold_secs: m.settings.get("order_hold_secs").and_then(serde_json::Value::as_i64),
         }
     }
 }

@@ -50,7 +50,7 @@ pub struct RegisterInput {
 const REGISTER_FIELDS: &[(&str, &str)] = &[("first_name", "firstName"), ("last_name", "lastName")];
 
 impl RegisterInput {
-    fn parse(self) -> AppResult<Registration> {
+    fn parse(self, default_locale: &str) -> AppResult<Registration> {
         self.validate().map_err(|e| validation(e, REGISTER_FIELDS))?;
         Ok(Registration {
             email: Email::parse("input.email", &self.email)?,
@@ -58,7 +58,10 @@ impl RegisterInput {
             first_name: PersonName::parse("input.firstName", &self.first_name)?,
             last_name: PersonName::parse("input.lastName", &self.last_name)?,
             civility: self.civility.map(Into::into),
-            locale: Locale::parse("input.locale", self.locale.as_deref().unwrap_or("fr"))?,
+            locale: Locale::parse(
+                "input.locale",
+                self.locale.as_deref().unwrap_or(default_locale),
+            )?,
             accepted_policy_version: self.accepted_policy_version,
             marketing_email_consent: self.marketing_email_consent,
         })
@@ -156,7 +159,7 @@ impl AccountMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let s = services(ctx).gql()?;
         let rc = request(ctx).gql()?;
-        let reg = input.parse().gql()?;
+        let reg = input.parse(&rc.tenant.default_locale).gql()?;
         let signed =
             accounts::register(s, &rc.tenant, reg, &rc.request_id, rc.client_key.as_deref())
                 .await

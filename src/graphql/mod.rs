@@ -61,6 +61,7 @@ pub use context::with_request;
 pub struct Query(
     user::UserQuery,
     tenant::TenantQuery,
+    tenant::TenantSettingsQuery,
     payments::PaymentQuery,
     narrowing::NarrowingQuery,
     audit::AuditQuery,
@@ -81,6 +82,7 @@ pub struct Query(
 pub struct Mutation(
     account::AccountMutation,
     tenant::TenantMutation,
+    tenant::TenantSettingsMutation,
     payments::PaymentMutation,
     narrowing::NarrowingMutation,
     user::ProfileMutation,

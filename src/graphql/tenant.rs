@@ -3,7 +3,7 @@
 //! signed-in person accepts the current one.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -11,6 +11,7 @@ use super::context::{request, services};
 use super::pagination::{offset_cursor, offset_page};
 use crate::domain::accounts;
 use crate::domain::policy_versions::{self, NewVersion};
+use crate::domain::{platform, tenant_settings, types};
 use crate::entities::privacy_policy;
 use crate::error::IntoGql;
 
@@ -157,5 +158,108 @@ impl TenantMutation {
         let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
         policy_versions::accept(s, &actor, &input.version).await.gql()?;
         Ok(AcceptPrivacyPolicyPayload { accepted_version: input.version })
+    }
+}
+
+/// An organisation's settings (admins and the privacy officer).
+#[derive(SimpleObject)]
+pub struct TenantSettings {
+    pub name: String,
+    /// The storefront host requests are recognised by.
+    pub host: Option<String>,
+    /// The data-protection officer's published contact.
+    pub dpo_name: String,
+    pub dpo_email: String,
+    /// The language of new accounts that do not say theirs.
+    pub default_locale: String,
+    /// How long an unpaid order holds its seats.
+    pub order_hold_minutes: i64,
+}
+
+impl From<tenant_settings::View> for TenantSettings {
+    fn from(v: tenant_settings::View) -> Self {
+        TenantSettings {
+            name: v.name,
+            host: v.host,
+            dpo_name: v.dpo_name,
+            dpo_email: v.dpo_email,
+            default_locale: v.default_locale,
+            order_hold_minutes: v.order_hold_minutes,
+        }
+    }
+}
+
+/// Changes to the settings; an absent field is left as it is. Admins: `name`, `host`,
+/// `defaultLocale`, `orderHoldMinutes`; the privacy officer: `dpoName`, `dpoEmail`.
+#[derive(InputObject)]
+pub struct UpdateTenantSettingsInput {
+    pub name: Option<String>,
+    /// `null` removes the host.
+    pub host: MaybeUndefined<String>,
+    pub default_locale: Option<String>,
+    /// 5 to 1440.
+    pub order_hold_minutes: Option<i64>,
+    pub dpo_name: Option<String>,
+    pub dpo_email: Option<String>,
+}
+
+impl UpdateTenantSettingsInput {
+    fn parse(self) -> crate::error::AppResult<tenant_settings::Patch> {
+        let text = |f: &str, v: &str| types::text(f, v, 1, 200, false);
+        Ok(tenant_settings::Patch {
+            name: self.name.map(|n| text("input.name", &n)).transpose()?,
+            host: match self.host {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(h) => Some(Some(platform::host("input.host", &h)?)),
+            },
+            default_locale: self
+                .default_locale
+                .map(|l| types::Locale::parse("input.defaultLocale", &l))
+                .transpose()?,
+            order_hold_minutes: self.order_hold_minutes,
+            dpo_name: self.dpo_name.map(|n| text("input.dpoName", &n)).transpose()?,
+            dpo_email: self
+                .dpo_email
+                .map(|e| types::Email::parse("input.dpoEmail", &e))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateTenantSettingsPayload {
+    pub settings: TenantSettings,
+}
+
+#[derive(Default)]
+pub struct TenantSettingsQuery;
+
+#[Object]
+impl TenantSettingsQuery {
+    /// This organisation's settings (admins and the privacy officer).
+    async fn tenant_settings(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantSettings> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        Ok(tenant_settings::read(s, &actor).await.gql()?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct TenantSettingsMutation;
+
+#[Object]
+impl TenantSettingsMutation {
+    /// Changes this organisation's settings (audited; see the input for who changes what).
+    async fn update_tenant_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantSettingsInput,
+    ) -> async_graphql::Result<UpdateTenantSettingsPayload> {
+        let s = services(ctx).gql()?;
+        let actor = request(ctx).gql()?.user_actor(s).await.gql()?;
+        let patch = input.parse().gql()?;
+        let v = tenant_settings::update(s, &actor, patch).await.gql()?;
+        Ok(UpdateTenantSettingsPayload { settings: v.into() })
     }
 }

@@ -32,11 +32,12 @@ pub use derived::{
 pub use matrix::{Category, Cell, Channel, Column, Condition, DataField, Reach};
 pub use narrowing::Narrowing;
 pub use rules::{
-    acts_for, may_configure_payments, may_decide_application, may_grant_role, may_manage_catalogue,
-    may_monitor_mail, may_narrow_access, may_publish_privacy_policy, may_read_client_secret,
-    may_read_processing_record, may_record_mail_feedback, may_record_progress,
-    may_report_attendance, may_revoke_role, may_run_campaigns, may_schedule_live_class,
-    may_watch_recording, people_acted_for, processes_personal_data,
+    acts_for, may_change_dpo_contact, may_change_tenant_settings, may_configure_payments,
+    may_decide_application, may_grant_role, may_manage_catalogue, may_monitor_mail,
+    may_narrow_access, may_publish_privacy_policy, may_read_client_secret,
+    may_read_processing_record, may_read_tenant_settings, may_record_mail_feedback,
+    may_record_progress, may_report_attendance, may_revoke_role, may_run_campaigns,
+    may_schedule_live_class, may_watch_recording, people_acted_for, processes_personal_data,
 };
 
 use std::collections::HashSet;

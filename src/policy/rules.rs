@@ -140,6 +140,23 @@ pub fn may_narrow_access(actor: &Actor) -> bool {
     actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
 }
 
+/// Whether `actor` changes the organisation's settings (name, host, language of new accounts,
+/// order hold time): admins.
+pub fn may_change_tenant_settings(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::Admin)
+}
+
+/// Whether `actor` changes the published contact of the data-protection officer: the privacy
+/// officer.
+pub fn may_change_dpo_contact(actor: &Actor) -> bool {
+    actor.user_id.is_some() && actor.has(Role::PrivacyOfficer)
+}
+
+/// Whether `actor` reads the organisation's settings: those who change them.
+pub fn may_read_tenant_settings(actor: &Actor) -> bool {
+    may_change_tenant_settings(actor) || may_change_dpo_contact(actor)
+}
+
 /// Whether `actor` sets the organisation's own Stripe keys and reads what is shown of them (the
 /// publishable key, the secret key's last four characters): admins.
 pub fn may_configure_payments(actor: &Actor) -> bool {

@@ -77,7 +77,11 @@ pub async fn create_order(
     }
     let now = services.clock.now();
     let (priced, currency) = price(services, actor.tenant_id, &r, learner, now).await?;
-    let hold = now + Duration::seconds(services.shop.hold_secs);
+    let hold_secs = match services.tenants.by_id(actor.tenant_id).await? {
+        Some(t) => t.order_hold_secs.unwrap_or(services.shop.hold_secs),
+        None => services.shop.hold_secs,
+    };
+    let hold = now + Duration::seconds(hold_secs);
     let order_id = Uuid::now_v7();
     tracing::Span::current().record("order.id", tracing::field::display(order_id));
     let subtotal: i64 = priced.iter().map(|l| l.course.price_cents).sum();

@@ -1,0 +1,183 @@
+//! An organisation's settings through the API (issue 14, item 2): the admin changes its name,
+//! its storefront host, the language of new accounts and how long an unpaid order holds its
+//! seats; the privacy officer changes the published DPO contact. Retention durations (the
+//! recordings' 7 or 14 days among them) have their own mutation (`setRetentionPeriod`, the
+//! privacy officer, within legal bounds). Each change is audited in the tenant's log and seen by
+//! every request of this instance at once (other instances within the tenant directory's
+//! refresh).
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use super::Services;
+use super::audit::{self, AuditRecord};
+use super::types::{Email, Locale};
+use crate::entities::tenant;
+use crate::error::{AppError, AppResult};
+use crate::policy::{self, Actor};
+
+/// Bounds of the order hold time, in minutes: long enough to pay, short enough not to block
+/// seats for a day.
+pub const HOLD_MINUTES: std::ops::RangeInclusive<i64> = 5..=1440;
+
+/// The settings as the API shows them.
+#[derive(Clone, Debug)]
+pub struct View {
+    pub name: String,
+    pub host: Option<String>,
+    pub dpo_name: String,
+    pub dpo_email: String,
+    pub default_locale: String,
+    pub order_hold_minutes: i64,
+}
+
+/// A change; `None` leaves a setting as it is.
+#[derive(Default)]
+pub struct Patch {
+    pub name: Option<String>,
+    /// `Some(None)` removes the host.
+    pub host: Option<Option<String>>,
+    pub default_locale: Option<Locale>,
+    pub order_hold_minutes: Option<i64>,
+    /// The privacy officer's.
+    pub dpo_name: Option<String>,
+    pub dpo_email: Option<Email>,
+}
+
+fn view(services: &Services, t: &tenant::Model) -> View {
+    let hold = t
+        .settings
+        .get("order_hold_secs")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(services.shop.hold_secs);
+    View {
+        name: t.name.clone(),
+        host: t.host.clone(),
+        dpo_name: t.dpo_name.clone(),
+        dpo_email: t.dpo_email.clone(),
+        default_locale: t
+            .settings
+            .get("default_locale")
+            .and_then(|v| v.as_str())
+            .unwrap_or("fr")
+            .to_owned(),
+        order_hold_minutes: hold / 60,
+    }
+}
+
+/// The actor's organisation's settings (admins and the privacy officer).
+pub async fn read(services: &Services, actor: &Actor) -> AppResult<View> {
+    if !policy::may_read_tenant_settings(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let t = tenant::Entity::find_by_id(actor.tenant_id)
+        .one(&services.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(view(services, &t))
+}
+
+/// Applies `patch`: the admin's settings need the admin role, the DPO contact the privacy
+/// officer's; a field the actor may not change is `FORBIDDEN` and nothing changes. A host used
+/// by another organisation is a `CONFLICT`.
+pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResult<View> {
+    let admin_part = patch.name.is_some()
+        || patch.host.is_some()
+        || patch.default_locale.is_some()
+        || patch.order_hold_minutes.is_some();
+    let dpo_part = patch.dpo_name.is_some() || patch.dpo_email.is_some();
+    if !admin_part && !dpo_part {
+        return Err(AppError::bad_input("input", "give at least one setting to change"));
+    }
+    if (admin_part && !policy::may_change_tenant_settings(actor))
+        || (dpo_part && !policy::may_change_dpo_contact(actor))
+    {
+        return Err(AppError::Forbidden);
+    }
+    if let Some(m) = patch.order_hold_minutes
+        && !HOLD_MINUTES.contains(&m)
+    {
+        return Err(AppError::bad_input(
+            "input.orderHoldMinutes",
+            format!("must be between {} and {}", HOLD_MINUTES.start(), HOLD_MINUTES.end()),
+        ));
+    }
+    let now = services.clock.now();
+    let a = actor.clone();
+    let updated = services
+        .db
+        .transaction::<_, _, AppError>(|txn| {
+            Box::pin(async move {
+                let current = tenant::Entity::find_by_id(a.tenant_id)
+                    .one(txn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                if let Some(Some(h)) = &patch.host {
+                    let taken = tenant::Entity::find()
+                        .filter(tenant::Column::Host.eq(h.as_str()))
+                        .filter(tenant::Column::Id.ne(a.tenant_id))
+                        .one(txn)
+                        .await?;
+                    if taken.is_some() {
+                        return Err(AppError::Conflict(
+                            "this host is used by another organisation".into(),
+                        ));
+                    }
+                }
+                let mut next = current.clone();
+                let mut changed: Vec<&str> = Vec::new();
+                if let Some(n) = patch.name {
+                    next.name = n;
+                    changed.push("name");
+                }
+                if let Some(h) = patch.host {
+                    next.host = h;
+                    changed.push("host");
+                }
+                if let Some(n) = patch.dpo_name {
+                    next.dpo_name = n;
+                    changed.push("dpo_name");
+                }
+                if let Some(e) = patch.dpo_email {
+                    next.dpo_email = e.into_inner();
+                    changed.push("dpo_email");
+                }
+                let mut settings = next.settings.as_object().cloned().unwrap_or_default();
+                if let Some(l) = patch.default_locale {
+                    settings.insert("default_locale".into(), l.into_inner().into());
+                    changed.push("default_locale");
+                }
+                if let Some(m) = patch.order_hold_minutes {
+                    settings.insert("order_hold_secs".into(), (m * 60).into());
+                    changed.push("order_hold_minutes");
+                }
+                next.settings = serde_json::Value::Object(settings);
+                let mut m: tenant::ActiveModel = current.into();
+                m.name = Set(next.name.clone());
+                m.host = Set(next.host.clone());
+                m.dpo_name = Set(next.dpo_name.clone());
+                m.dpo_email = Set(next.dpo_email.clone());
+                m.settings = Set(next.settings.clone());
+                tenant::Entity::update(m).exec(txn).await?;
+                audit::record(
+                    txn,
+                    &a,
+                    now,
+                    AuditRecord {
+                        action: "tenant.settings_changed",
+                        category: None,
+                        subject_id: None,
+                        purpose: "running the organisation's platform",
+                        details: Some(serde_json::json!({ "changed": changed })),
+                    },
+                )
+                .await?;
+                Ok(next)
+            })
+        })
+        .await
+        .map_err(|e| {
+            AppError::from(e).unique_as_conflict("this host is used by another organisation")
+        })?;
+    services.tenants.invalidate().await;
+    Ok(view(services, &updated))
+}
