@@ -767,7 +767,40 @@ async fn rotating_master_keys_rewraps_every_document() {
     assert!(!account.installation);
 }
 
+/// An organisation's own upload limits (tenant settings) apply below the installation's.
+async fn an_organisation_s_lower_upload_limits_apply(app: TestApp) {
+    let admin = app.token(demo::ADMIN).await;
+    let set = "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { uploadMaxFiles uploadMaxFileBytes } } }";
+    let too_big =
+        app.gql(Some(&admin), set, json!({ "input": { "uploadMaxFiles": 10_000 } })).await;
+    too_big.assert_bad_input("input.uploadMaxFiles");
+    let small: u64 = 1024;
+    let r = app
+        .gql(
+            Some(&admin),
+            set,
+            json!({ "input": { "uploadMaxFiles": 1, "uploadMaxFileBytes": small } }),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["updateTenantSettings"]["settings"]["uploadMaxFiles"], 1);
+    let (course, _) = course(&app, "eo-limits").await;
+    let learner = app.token(demo::LEARNER).await;
+    let id = create(&app, &learner, &course, None).await;
+    let (status, body) =
+        upload(&app, &learner, &id, &[("a.png", "image/png", PNG), ("b.png", "image/png", PNG)])
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "input.files", "{body}");
+    let bigger: Vec<u8> = [PNG, &[0_u8; 1024][..]].concat();
+    let (_, body) = upload(&app, &learner, &id, &[("big", "image/png", &bigger)]).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "input.files.0", "{body}");
+    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains(&small.to_string())));
+    let (_, body) = upload(&app, &learner, &id, &[("ok.png", "image/png", PNG)]).await;
+    assert!(body["errors"].is_null(), "within the limits: {body}");
+}
+
 on_both_databases!(
+    an_organisation_s_lower_upload_limits_apply,
     the_demo_data_has_applications_in_every_status_with_readable_documents,
     real_pdf_and_png_are_accepted_encrypted_at_rest_and_downloadable,
     bad_files_are_refused_with_their_index_and_nothing_is_stored,

@@ -119,6 +119,9 @@ pub struct Tenant {
     /// How long an unpaid order holds its seats, when the organisation set it (else the
     /// installation's `PUPITRE_ORDER_HOLD_SECS`).
     pub order_hold_secs: Option<i64>,
+    /// Upload limits the organisation set below the installation's (`PUPITRE_UPLOAD_*`).
+    pub upload_max_file_bytes: Option<usize>,
+    pub upload_max_files: Option<usize>,
 }
 
 impl From<tenant::Model> for Tenant {
@@ -141,6 +144,16 @@ impl From<tenant::Model> for Tenant {
                 .unwrap_or("fr")
                 .to_owned(),
             order_hold_secs: m.settings.get("order_hold_secs").and_then(serde_json::Value::as_i64),
+            upload_max_file_bytes: m
+                .settings
+                .get("upload_max_file_bytes")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok()),
+            upload_max_files: m
+                .settings
+                .get("upload_max_files")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! An organisation's settings through the API (issue 14, item 2): the admin changes its name,
 //! its storefront host, the language of new accounts and how long an unpaid order holds its
-//! seats; the privacy officer changes the published DPO contact. Retention durations (the
+//! seats, and lower the upload limits; the privacy officer changes the published DPO contact. Retention durations (the
 //! recordings' 7 or 14 days among them) have their own mutation (`setRetentionPeriod`, the
 //! privacy officer, within legal bounds). Each change is audited in the tenant's log and seen by
 //! every request of this instance at once (other instances within the tenant directory's
@@ -28,6 +28,9 @@ pub struct View {
     pub dpo_email: String,
     pub default_locale: String,
     pub order_hold_minutes: i64,
+    /// The limits in effect (the organisation's, else the installation's).
+    pub upload_max_file_bytes: usize,
+    pub upload_max_files: usize,
 }
 
 /// A change; `None` leaves a setting as it is.
@@ -38,6 +41,9 @@ pub struct Patch {
     pub host: Option<Option<String>>,
     pub default_locale: Option<Locale>,
     pub order_hold_minutes: Option<i64>,
+    /// At most the installation's limits (`PUPITRE_UPLOAD_MAX_FILE_BYTES`, `…_FILES`).
+    pub upload_max_file_bytes: Option<usize>,
+    pub upload_max_files: Option<usize>,
     /// The privacy officer's.
     pub dpo_name: Option<String>,
     pub dpo_email: Option<Email>,
@@ -61,7 +67,18 @@ fn view(services: &Services, t: &tenant::Model) -> View {
             .unwrap_or("fr")
             .to_owned(),
         order_hold_minutes: hold / 60,
+        upload_max_file_bytes: limit(t, "upload_max_file_bytes", services.documents.max_file_bytes),
+        upload_max_files: limit(t, "upload_max_files", services.documents.max_files),
     }
+}
+
+/// A tenant's limit `key`, never above the installation's `max`.
+fn limit(t: &tenant::Model, key: &str, max: usize) -> usize {
+    t.settings
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .map_or(max, |n| n.min(max))
 }
 
 /// The actor's organisation's settings (admins and the privacy officer).
@@ -83,7 +100,9 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
     let admin_part = patch.name.is_some()
         || patch.host.is_some()
         || patch.default_locale.is_some()
-        || patch.order_hold_minutes.is_some();
+        || patch.order_hold_minutes.is_some()
+        || patch.upload_max_file_bytes.is_some()
+        || patch.upload_max_files.is_some();
     let dpo_part = patch.dpo_name.is_some() || patch.dpo_email.is_some();
     if !admin_part && !dpo_part {
         return Err(AppError::bad_input("input", "give at least one setting to change"));
@@ -99,6 +118,23 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
         return Err(AppError::bad_input(
             "input.orderHoldMinutes",
             format!("must be between {} and {}", HOLD_MINUTES.start(), HOLD_MINUTES.end()),
+        ));
+    }
+    let docs = &services.documents;
+    if let Some(n) = patch.upload_max_file_bytes
+        && !(1024..=docs.max_file_bytes).contains(&n)
+    {
+        return Err(AppError::bad_input(
+            "input.uploadMaxFileBytes",
+            format!("must be between 1024 and {} (the installation's limit)", docs.max_file_bytes),
+        ));
+    }
+    if let Some(n) = patch.upload_max_files
+        && !(1..=docs.max_files).contains(&n)
+    {
+        return Err(AppError::bad_input(
+            "input.uploadMaxFiles",
+            format!("must be between 1 and {} (the installation's limit)", docs.max_files),
         ));
     }
     let now = services.clock.now();
@@ -149,6 +185,14 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
                 if let Some(m) = patch.order_hold_minutes {
                     settings.insert("order_hold_secs".into(), (m * 60).into());
                     changed.push("order_hold_minutes");
+                }
+                if let Some(n) = patch.upload_max_file_bytes {
+                    settings.insert("upload_max_file_bytes".into(), n.into());
+                    changed.push("upload_max_file_bytes");
+                }
+                if let Some(n) = patch.upload_max_files {
+                    settings.insert("upload_max_files".into(), n.into());
+                    changed.push("upload_max_files");
                 }
                 next.settings = serde_json::Value::Object(settings);
                 let mut m: tenant::ActiveModel = current.into();

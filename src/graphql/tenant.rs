@@ -174,6 +174,9 @@ pub struct TenantSettings {
     pub default_locale: String,
     /// How long an unpaid order holds its seats.
     pub order_hold_minutes: i64,
+    /// Supporting documents: largest file, and files per application, in effect.
+    pub upload_max_file_bytes: u64,
+    pub upload_max_files: u64,
 }
 
 impl From<tenant_settings::View> for TenantSettings {
@@ -185,12 +188,14 @@ impl From<tenant_settings::View> for TenantSettings {
             dpo_email: v.dpo_email,
             default_locale: v.default_locale,
             order_hold_minutes: v.order_hold_minutes,
+            upload_max_file_bytes: v.upload_max_file_bytes as u64,
+            upload_max_files: v.upload_max_files as u64,
         }
     }
 }
 
 /// Changes to the settings; an absent field is left as it is. Admins: `name`, `host`,
-/// `defaultLocale`, `orderHoldMinutes`; the privacy officer: `dpoName`, `dpoEmail`.
+/// `defaultLocale`, `orderHoldMinutes`, `uploadMaxFileBytes`, `uploadMaxFiles`; the privacy officer: `dpoName`, `dpoEmail`.
 #[derive(InputObject)]
 pub struct UpdateTenantSettingsInput {
     pub name: Option<String>,
@@ -199,6 +204,10 @@ pub struct UpdateTenantSettingsInput {
     pub default_locale: Option<String>,
     /// 5 to 1440.
     pub order_hold_minutes: Option<i64>,
+    /// 1024 up to the installation's limit.
+    pub upload_max_file_bytes: Option<u64>,
+    /// 1 up to the installation's limit.
+    pub upload_max_files: Option<u64>,
     pub dpo_name: Option<String>,
     pub dpo_email: Option<String>,
 }
@@ -218,6 +227,12 @@ impl UpdateTenantSettingsInput {
                 .map(|l| types::Locale::parse("input.defaultLocale", &l))
                 .transpose()?,
             order_hold_minutes: self.order_hold_minutes,
+            upload_max_file_bytes: self
+                .upload_max_file_bytes
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            upload_max_files: self
+                .upload_max_files
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             dpo_name: self.dpo_name.map(|n| text("input.dpoName", &n)).transpose()?,
             dpo_email: self
                 .dpo_email

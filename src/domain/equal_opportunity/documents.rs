@@ -57,6 +57,14 @@ pub async fn add_documents(
     files: Vec<IncomingFile>,
 ) -> AppResult<Vec<eo_document::Model>> {
     let cfg = &services.documents;
+    // The organisation's own limits, never above the installation's.
+    let (max_files, max_file_bytes) = match services.tenants.by_id(actor.tenant_id).await? {
+        Some(t) => (
+            t.upload_max_files.map_or(cfg.max_files, |n| n.min(cfg.max_files)),
+            t.upload_max_file_bytes.map_or(cfg.max_file_bytes, |n| n.min(cfg.max_file_bytes)),
+        ),
+        None => (cfg.max_files, cfg.max_file_bytes),
+    };
     let rec = visible(services, actor, relations, id).await?;
     if !policy::acts_for(actor, relations, rec.application.applicant_id) {
         return Err(AppError::Forbidden);
@@ -72,10 +80,10 @@ pub async fn add_documents(
         .filter(eo_document::Column::ApplicationId.eq(id))
         .count(&services.db)
         .await? as usize;
-    if existing + files.len() > cfg.max_files {
+    if existing + files.len() > max_files {
         return Err(AppError::bad_input(
             "input.files",
-            format!("an application holds at most {} files ({existing} already)", cfg.max_files),
+            format!("an application holds at most {max_files} files ({existing} already)"),
         ));
     }
     let mut checked = Vec::with_capacity(files.len());
@@ -84,10 +92,10 @@ pub async fn add_documents(
         if f.content.is_empty() {
             return Err(AppError::bad_input(field, "the file is empty"));
         }
-        if f.content.len() > cfg.max_file_bytes {
+        if f.content.len() > max_file_bytes {
             return Err(AppError::bad_input(
                 field,
-                format!("the file is larger than {} bytes", cfg.max_file_bytes),
+                format!("the file is larger than {max_file_bytes} bytes"),
             ));
         }
         let Some(kind_of_content) = vault::sniff(&f.content) else {
@@ -151,13 +159,10 @@ pub async fn add_documents(
             .filter(eo_document::Column::ApplicationId.eq(id))
             .count(&txn)
             .await? as usize;
-        if now_held + rows.len() > cfg.max_files {
+        if now_held + rows.len() > max_files {
             return Err(AppError::bad_input(
                 "input.files",
-                format!(
-                    "an application holds at most {} files ({now_held} already)",
-                    cfg.max_files
-                ),
+                format!("an application holds at most {max_files} files ({now_held} already)"),
             ));
         }
         touch_documents(&txn, id, now).await?;
