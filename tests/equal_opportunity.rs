@@ -70,15 +70,7 @@ async fn upload(
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let res = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .await
-        .expect("upload sent");
+    let res = app.post_multipart(token, boundary, body).await;
     let status = res.status().as_u16();
     (status, res.json().await.expect("JSON"))
 }

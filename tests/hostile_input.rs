@@ -557,16 +557,7 @@ async fn upload_named(app: &TestApp, token: &str, disposition_name: &[u8]) -> Va
     body.extend_from_slice(disposition_name);
     body.extend_from_slice(b"\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n%hostile\r\n");
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let res = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .await
-        .expect("upload sent");
-    res.json().await.expect("JSON")
+    app.post_multipart(token, boundary, body).await.json().await.expect("JSON")
 }
 
 async fn file_names_with_control_characters_are_refused_before_the_upload_runs(app: TestApp) {

@@ -14,9 +14,6 @@ use std::io::Read as _;
 
 use common::{TestApp, demo};
 use pupitre::domain::platform::export::{Progress, export_tenant};
-use pupitre::domain::platform::{self, Created};
-use pupitre::domain::tenancy::NewTenant;
-use pupitre::domain::types::{Email, Slug};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::{Value, json};
 
@@ -167,16 +164,7 @@ async fn multipart(app: &TestApp, token: &str, query: &str, mut variables: Value
         body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let res = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .await
-        .expect("sent");
-    res.json().await.expect("json")
+    app.post_multipart(token, boundary, body).await.json().await.expect("json")
 }
 
 struct Schema {
@@ -271,21 +259,7 @@ impl Schema {
 /// Every operation with an id, called by B's everything-user with A's ids.
 async fn nothing_of_a_tenant_is_reachable_from_another_by_id(app: TestApp) {
     let a = app.services().tenants.by_slug("demo").await.expect("dir").expect("demo").id;
-    let created = platform::create_tenant(
-        app.services(),
-        NewTenant {
-            slug: Slug::parse("slug", "ecole-b").expect("slug"),
-            name: "École B".into(),
-            dpo_name: "Dora B".into(),
-            dpo_email: Email::parse("e", "dpo@ecole-b.example").expect("email"),
-            host: Some("b.example".into()),
-        },
-        "v1",
-        "https://ecole-b.example/privacy",
-    )
-    .await
-    .expect("tenant B");
-    let Created::New(b) = created else { panic!("B is new") };
+    let b = common::second_tenant(&app).await;
     let reg = "mutation { register(input: {email: \"mallory@ecole-b.example\", password: \"a long enough passphrase\", firstName: \"Mallory\", lastName: \"B\", acceptedPolicyVersion: \"v1\"}) { user { id } } }";
     let r = app.gql_with(None, &[("x-pupitre-tenant", "ecole-b")], reg, json!({})).await;
     let mallory: uuid::Uuid =

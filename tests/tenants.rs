@@ -10,11 +10,10 @@ use std::io::Read as _;
 use std::path::Path;
 
 use common::TestApp;
+use pupitre::domain::platform;
 use pupitre::domain::platform::export::{ExportSummary, Progress};
 use pupitre::domain::platform::offboard::{Offboarded, offboard};
-use pupitre::domain::platform::{self, Created};
 use pupitre::domain::retention::{self, Origin, Silent, SweepOptions};
-use pupitre::domain::tenancy::NewTenant;
 use pupitre::domain::types::{Email, Slug};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -34,21 +33,7 @@ impl Progress for Seen {
 }
 
 async fn second_tenant(app: &TestApp) -> uuid::Uuid {
-    let created = platform::create_tenant(
-        app.services(),
-        NewTenant {
-            slug: Slug::parse("slug", "ecole-b").expect("slug"),
-            name: "École B".into(),
-            dpo_name: "Dora B".into(),
-            dpo_email: Email::parse("e", "dpo@ecole-b.example").expect("email"),
-            host: Some("b.example".into()),
-        },
-        "v1",
-        "https://ecole-b.example/privacy",
-    )
-    .await
-    .expect("tenant B");
-    let Created::New(b) = created else { panic!("B is new") };
+    let b = common::second_tenant(app).await;
     let reg = "mutation { register(input: {email: \"max@ecole-b.example\", password: \"a long enough passphrase\", firstName: \"Max\", lastName: \"Bé\", acceptedPolicyVersion: \"v1\"}) { user { id } } }";
     app.gql_with(None, &[("x-pupitre-tenant", "ecole-b")], reg, json!({})).await.assert_ok();
     b.id
@@ -285,6 +270,24 @@ async fn an_interrupted_offboarding_resumes_without_exporting_again(app: TestApp
     )
     .await
     .expect("log");
+    let lea = app.token(common::demo::LEARNER).await;
+    // The first run also marked the tenant: from then on it answers nothing.
+    {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        let db = app.connect().await;
+        let t =
+            pupitre::entities::tenant::Entity::find_by_id(a).one(&db).await.expect("q").expect("t");
+        let mut settings = t.settings.clone();
+        settings["offboarding"] = json!(true);
+        let mut m: pupitre::entities::tenant::ActiveModel = t.into();
+        m.settings = Set(settings);
+        m.update(&db).await.expect("mark");
+        app.services().tenants.invalidate().await;
+    }
+    let r = app.gql(Some(&lea), "{ me { email } }", json!({})).await;
+    assert!(r.first_code().is_some(), "a token of the tenant being offboarded: {:?}", r.body);
+    let r = app.gql(None, "{ courses(first: 1) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(r.first_code().as_deref(), Some("NOT_FOUND"), "{:?}", r.body);
     let out = tempfile::tempdir().expect("tmp");
     let path = out.path().join("second.zip");
     let slug = Slug::parse("slug", "demo").expect("slug");
@@ -865,16 +868,26 @@ async fn narrowing_removes_a_grant_at_once(app: TestApp) {
             .all(|c| c["defaultAccess"] == c["effectiveAccess"])
     );
 
+    // List-level decisions read the same narrowed table: support without `order_status` no
+    // longer lists the organisation's orders.
+    let orders = "{ orders(first: 50) { totalCount } }";
+    let all = app.gql(Some(&support), orders, json!({})).await;
+    let all = all.assert_ok()["orders"]["totalCount"].as_i64().expect("count");
+    assert!(all > 0);
+    let r = app.gql(Some(&dpo), set, json!({ "removed": [cell("order_status", "support")] })).await;
+    r.assert_ok();
+    let r = app.gql(Some(&support), orders, json!({})).await;
+    assert_eq!(r.assert_ok()["orders"]["totalCount"], 0, "support bought nothing itself");
+
     // Back to the default table.
     app.gql(Some(&dpo), set, json!({ "removed": [] })).await.assert_ok();
     let r = app.gql(Some(&instructor), profile, json!({ "id": lea })).await;
     assert_eq!(r.data()["user"]["email"], demo::LEARNER);
-    assert_eq!(app.count("audit_log WHERE action = 'access.narrowed'").await, 2);
+    assert_eq!(app.count("audit_log WHERE action = 'access.narrowed'").await, 3);
 }
 
 /// The organisation's settings through the API: the admin's part, the privacy officer's part,
-/// validation naming the field, a host taken by another tenant refused, and the new values in
-/// effect (the public DPO contact, the language of new accounts, the hold of a new order).
+/// validation naming the field, no host (the operator's), and the new values in effect (the public DPO contact, the language of new accounts, the hold of a new order).
 async fn tenant_settings_are_changed_by_whom_they_belong_to(app: TestApp) {
     use common::demo;
     second_tenant(&app).await;
@@ -905,13 +918,16 @@ async fn tenant_settings_are_changed_by_whom_they_belong_to(app: TestApp) {
     );
     up(&admin, json!({})).await.assert_bad_input("input");
     up(&admin, json!({ "orderHoldMinutes": 2 })).await.assert_bad_input("input.orderHoldMinutes");
-    up(&admin, json!({ "host": "not a host" })).await.assert_bad_input("input.host");
+    // The host is the operator's: no input field for it.
+    assert!(up(&admin, json!({ "host": "formation.demo.example" })).await.first_code().is_some());
     up(&admin, json!({ "defaultLocale": "french" })).await.assert_bad_input("input.defaultLocale");
     up(&dpo, json!({ "dpoEmail": "nope" })).await.assert_bad_input("input.dpoEmail");
-    let taken = up(&admin, json!({ "host": "b.example" })).await;
-    assert_eq!(taken.first_code().as_deref(), Some("CONFLICT"), "B's host");
 
-    let r = up(&admin, json!({ "name": "École Pupitre", "host": "formation.demo.example", "defaultLocale": "en", "orderHoldMinutes": 30 })).await;
+    let r = up(
+        &admin,
+        json!({ "name": "École Pupitre", "defaultLocale": "en", "orderHoldMinutes": 30 }),
+    )
+    .await;
     let s = &r.assert_ok()["updateTenantSettings"]["settings"];
     assert_eq!(
         (
@@ -920,16 +936,16 @@ async fn tenant_settings_are_changed_by_whom_they_belong_to(app: TestApp) {
             s["defaultLocale"].as_str(),
             s["orderHoldMinutes"].as_i64()
         ),
-        (Some("École Pupitre"), Some("formation.demo.example"), Some("en"), Some(30))
+        (Some("École Pupitre"), None, Some("en"), Some(30))
     );
     let r = up(&dpo, json!({ "dpoName": "Nouvelle DPO", "dpoEmail": "dpo2@demo.example" })).await;
     assert_eq!(r.assert_ok()["updateTenantSettings"]["settings"]["dpoEmail"], "dpo2@demo.example");
 
-    // In effect: the public contact, by the new host; a new account's language; a new hold.
+    // In effect: the public contact; a new account's language; a new hold.
     let r = app
         .gql_with(
             None,
-            &[("host", "formation.demo.example")],
+            &[("x-pupitre-tenant", "demo")],
             "{ tenant { name dpoName dpoEmail } }",
             json!({}),
         )

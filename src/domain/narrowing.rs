@@ -4,7 +4,9 @@
 //! request of this instance at once, and of other instances within the tenant directory's
 //! refresh ([`TenantDirectory::TTL`](super::tenancy::TenantDirectory::TTL)).
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
 
 use super::Services;
 use super::audit::{self, AuditRecord};
@@ -95,6 +97,7 @@ pub async fn set(
             Box::pin(async move {
                 let t = tenant::Entity::find()
                     .filter(tenant::Column::Id.eq(a.tenant_id))
+                    .lock_exclusive()
                     .one(txn)
                     .await?
                     .ok_or(AppError::NotFound)?;

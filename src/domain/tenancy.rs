@@ -158,6 +158,11 @@ impl From<tenant::Model> for Tenant {
     }
 }
 
+/// Whether the operator started offboarding this tenant (`settings.offboarding`).
+pub fn offboarding(m: &tenant::Model) -> bool {
+    m.settings.get("offboarding").and_then(serde_json::Value::as_bool).unwrap_or(false)
+}
+
 struct Cache {
     tenants: Vec<Arc<Tenant>>,
     loaded_at: Option<Instant>,
@@ -202,8 +207,13 @@ impl TenantDirectory {
             }
         }
         let rows = tenant::Entity::find().all(&self.db).await?;
-        let tenants: Vec<Arc<Tenant>> =
-            rows.into_iter().map(|m| Arc::new(Tenant::from(m))).collect();
+        // A tenant being offboarded answers nothing: no request, token, webhook or job reaches
+        // it while its data is exported and destroyed (`platform::offboard`).
+        let tenants: Vec<Arc<Tenant>> = rows
+            .into_iter()
+            .filter(|m| !offboarding(m))
+            .map(|m| Arc::new(Tenant::from(m)))
+            .collect();
         let mut c = self.cache.write().await;
         c.tenants = tenants.clone();
         c.loaded_at = Some(Instant::now());

@@ -1,12 +1,12 @@
 //! An organisation's settings through the API (issue 14, item 2): the admin changes its name,
-//! its storefront host, the language of new accounts and how long an unpaid order holds its
+//! the language of new accounts and how long an unpaid order holds its
 //! seats, and lower the upload limits; the privacy officer changes the published DPO contact. Retention durations (the
 //! recordings' 7 or 14 days among them) have their own mutation (`setRetentionPeriod`, the
 //! privacy officer, within legal bounds). Each change is audited in the tenant's log and seen by
 //! every request of this instance at once (other instances within the tenant directory's
 //! refresh).
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, QuerySelect, TransactionTrait};
 
 use super::Services;
 use super::audit::{self, AuditRecord};
@@ -37,8 +37,6 @@ pub struct View {
 #[derive(Default)]
 pub struct Patch {
     pub name: Option<String>,
-    /// `Some(None)` removes the host.
-    pub host: Option<Option<String>>,
     pub default_locale: Option<Locale>,
     pub order_hold_minutes: Option<i64>,
     /// At most the installation's limits (`PUPITRE_UPLOAD_MAX_FILE_BYTES`, `…_FILES`).
@@ -94,11 +92,11 @@ pub async fn read(services: &Services, actor: &Actor) -> AppResult<View> {
 }
 
 /// Applies `patch`: the admin's settings need the admin role, the DPO contact the privacy
-/// officer's; a field the actor may not change is `FORBIDDEN` and nothing changes. A host used
-/// by another organisation is a `CONFLICT`.
+/// officer's; a field the actor may not change is `FORBIDDEN` and nothing changes. The host is
+/// the operator's (`pupitre tenant update --host`): a host claimed through the API could take
+/// the anonymous traffic of the installation's shared host or of another organisation.
 pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResult<View> {
     let admin_part = patch.name.is_some()
-        || patch.host.is_some()
         || patch.default_locale.is_some()
         || patch.order_hold_minutes.is_some()
         || patch.upload_max_file_bytes.is_some()
@@ -143,31 +141,18 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
+                // Locked: the privacy officer's narrowing and retention overrides live in the
+                // same settings and must not be undone by a concurrent save.
                 let current = tenant::Entity::find_by_id(a.tenant_id)
+                    .lock_exclusive()
                     .one(txn)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                if let Some(Some(h)) = &patch.host {
-                    let taken = tenant::Entity::find()
-                        .filter(tenant::Column::Host.eq(h.as_str()))
-                        .filter(tenant::Column::Id.ne(a.tenant_id))
-                        .one(txn)
-                        .await?;
-                    if taken.is_some() {
-                        return Err(AppError::Conflict(
-                            "this host is used by another organisation".into(),
-                        ));
-                    }
-                }
                 let mut next = current.clone();
                 let mut changed: Vec<&str> = Vec::new();
                 if let Some(n) = patch.name {
                     next.name = n;
                     changed.push("name");
-                }
-                if let Some(h) = patch.host {
-                    next.host = h;
-                    changed.push("host");
                 }
                 if let Some(n) = patch.dpo_name {
                     next.dpo_name = n;
@@ -197,7 +182,6 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
                 next.settings = serde_json::Value::Object(settings);
                 let mut m: tenant::ActiveModel = current.into();
                 m.name = Set(next.name.clone());
-                m.host = Set(next.host.clone());
                 m.dpo_name = Set(next.dpo_name.clone());
                 m.dpo_email = Set(next.dpo_email.clone());
                 m.settings = Set(next.settings.clone());

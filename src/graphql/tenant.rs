@@ -3,7 +3,7 @@
 //! signed-in person accepts the current one.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{ComplexObject, Context, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -11,7 +11,7 @@ use super::context::{request, services};
 use super::pagination::{offset_cursor, offset_page};
 use crate::domain::accounts;
 use crate::domain::policy_versions::{self, NewVersion};
-use crate::domain::{platform, tenant_settings, types};
+use crate::domain::{tenant_settings, types};
 use crate::entities::privacy_policy;
 use crate::error::IntoGql;
 
@@ -165,7 +165,7 @@ impl TenantMutation {
 #[derive(SimpleObject)]
 pub struct TenantSettings {
     pub name: String,
-    /// The storefront host requests are recognised by.
+    /// The storefront host requests are recognised by (set by the platform operator).
     pub host: Option<String>,
     /// The data-protection officer's published contact.
     pub dpo_name: String,
@@ -173,10 +173,10 @@ pub struct TenantSettings {
     /// The language of new accounts that do not say theirs.
     pub default_locale: String,
     /// How long an unpaid order holds its seats.
-    pub order_hold_minutes: i64,
+    pub order_hold_minutes: i32,
     /// Supporting documents: largest file, and files per application, in effect.
-    pub upload_max_file_bytes: u64,
-    pub upload_max_files: u64,
+    pub upload_max_file_bytes: i32,
+    pub upload_max_files: i32,
 }
 
 impl From<tenant_settings::View> for TenantSettings {
@@ -187,27 +187,25 @@ impl From<tenant_settings::View> for TenantSettings {
             dpo_name: v.dpo_name,
             dpo_email: v.dpo_email,
             default_locale: v.default_locale,
-            order_hold_minutes: v.order_hold_minutes,
-            upload_max_file_bytes: v.upload_max_file_bytes as u64,
-            upload_max_files: v.upload_max_files as u64,
+            order_hold_minutes: i32::try_from(v.order_hold_minutes).unwrap_or(i32::MAX),
+            upload_max_file_bytes: i32::try_from(v.upload_max_file_bytes).unwrap_or(i32::MAX),
+            upload_max_files: i32::try_from(v.upload_max_files).unwrap_or(i32::MAX),
         }
     }
 }
 
-/// Changes to the settings; an absent field is left as it is. Admins: `name`, `host`,
+/// Changes to the settings; an absent field is left as it is. Admins: `name`,
 /// `defaultLocale`, `orderHoldMinutes`, `uploadMaxFileBytes`, `uploadMaxFiles`; the privacy officer: `dpoName`, `dpoEmail`.
 #[derive(InputObject)]
 pub struct UpdateTenantSettingsInput {
     pub name: Option<String>,
-    /// `null` removes the host.
-    pub host: MaybeUndefined<String>,
     pub default_locale: Option<String>,
     /// 5 to 1440.
-    pub order_hold_minutes: Option<i64>,
+    pub order_hold_minutes: Option<i32>,
     /// 1024 up to the installation's limit.
-    pub upload_max_file_bytes: Option<u64>,
+    pub upload_max_file_bytes: Option<i32>,
     /// 1 up to the installation's limit.
-    pub upload_max_files: Option<u64>,
+    pub upload_max_files: Option<i32>,
     pub dpo_name: Option<String>,
     pub dpo_email: Option<String>,
 }
@@ -217,22 +215,16 @@ impl UpdateTenantSettingsInput {
         let text = |f: &str, v: &str| types::text(f, v, 1, 200, false);
         Ok(tenant_settings::Patch {
             name: self.name.map(|n| text("input.name", &n)).transpose()?,
-            host: match self.host {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(h) => Some(Some(platform::host("input.host", &h)?)),
-            },
             default_locale: self
                 .default_locale
                 .map(|l| types::Locale::parse("input.defaultLocale", &l))
                 .transpose()?,
-            order_hold_minutes: self.order_hold_minutes,
+            order_hold_minutes: self.order_hold_minutes.map(i64::from),
+            // A negative number is below every minimum: refused with its field.
             upload_max_file_bytes: self
                 .upload_max_file_bytes
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-            upload_max_files: self
-                .upload_max_files
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                .map(|n| usize::try_from(n).unwrap_or(0)),
+            upload_max_files: self.upload_max_files.map(|n| usize::try_from(n).unwrap_or(0)),
             dpo_name: self.dpo_name.map(|n| text("input.dpoName", &n)).transpose()?,
             dpo_email: self
                 .dpo_email

@@ -28,7 +28,8 @@ pub(super) fn possible_columns(actor: &Actor) -> impl Iterator<Item = Column> {
 /// Whether one of `actor`'s staff columns reaches everyone and its `category` cell satisfies
 /// `ok`.
 fn everyones(actor: &Actor, category: Category, ok: impl Fn(&Cell) -> bool) -> bool {
-    staff_columns(actor).any(|c| c.reach() == Reach::Everyone && ok(&matrix::cell(category, c)))
+    staff_columns(actor)
+        .any(|c| c.reach() == Reach::Everyone && ok(&super::effective_cell(actor, category, c)))
 }
 
 /// Whether `actor` reads `category` of everyone in the tenant (a staff column that reaches
@@ -69,7 +70,7 @@ pub fn user_rows(actor: &Actor, relations: &Relations) -> UserRows {
     let (mut staff_accounts, mut consenting_to_marketing) = (false, false);
     let mut learners = HashSet::new();
     for column in staff_columns(actor) {
-        let cell = matrix::cell(Category::Identity, column);
+        let cell = super::effective_cell(actor, Category::Identity, column);
         if !cell.read {
             continue;
         }
@@ -116,7 +117,7 @@ pub fn sees_all_orders(actor: &Actor) -> bool {
 /// `financial_situation` cell carries the "decides" condition (reviewers).
 pub fn may_review(actor: &Actor) -> bool {
     staff_columns(actor).any(|c| {
-        let cell = matrix::cell(Category::FinancialSituation, c);
+        let cell = super::effective_cell(actor, Category::FinancialSituation, c);
         cell.read && cell.conditions.contains(&Condition::Decides)
     })
 }
@@ -128,7 +129,7 @@ pub fn may_review(actor: &Actor) -> bool {
 pub fn sees_all_applications(actor: &Actor) -> bool {
     staff_columns(actor).any(|c| {
         matches!(c.reach(), Reach::Applicants | Reach::Everyone)
-            && matrix::cell(Category::FinancialSituation, c).reads_all()
+            && super::effective_cell(actor, Category::FinancialSituation, c).reads_all()
     })
 }
 
@@ -151,9 +152,10 @@ pub fn enrollments_visible_to(
     relations: &Relations,
     subject: &SubjectFacts,
 ) -> EnrollmentScope {
-    let broad = columns(actor, relations, subject)
-        .into_iter()
-        .any(|c| c.reach() != Reach::Learners && matrix::cell(Category::LearningRecord, c).read);
+    let broad = columns(actor, relations, subject).into_iter().any(|c| {
+        c.reach() != Reach::Learners
+            && super::effective_cell(actor, Category::LearningRecord, c).read
+    });
     match (broad, actor.user_id) {
         (true, _) => EnrollmentScope::All,
         (false, Some(me)) => EnrollmentScope::TaughtBy(me),
@@ -220,14 +222,14 @@ pub fn sees_withdrawn_applications(actor: &Actor) -> bool {
 /// officer). Each subscriber listed still goes through `decide`, which the consent condition
 /// narrows to people whose consent is current.
 pub fn may_list_audience(actor: &Actor) -> bool {
-    staff_columns(actor).any(|c| matrix::cell(Category::MarketingAudience, c).read)
+    staff_columns(actor).any(|c| super::effective_cell(actor, Category::MarketingAudience, c).read)
 }
 
 /// Whether `actor` may list requests for information (`contactRequests`): one of their columns
 /// reads `prospects` (support, the privacy officer, and marketing under its consent
 /// condition). Each request listed still goes through `decide`.
 pub fn may_list_prospects(actor: &Actor) -> bool {
-    staff_columns(actor).any(|c| matrix::cell(Category::Prospects, c).read)
+    staff_columns(actor).any(|c| super::effective_cell(actor, Category::Prospects, c).read)
 }
 
 /// Whether `actor` lists every request for information, not only those of people who agreed

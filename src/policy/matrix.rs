@@ -426,6 +426,11 @@ pub struct Cell {
 }
 
 const NONE: Cell = Cell { read: false, write: false, only: &[], conditions: &[] };
+
+impl Cell {
+    /// The cell that grants nothing (`—`).
+    pub const DENY: Cell = NONE;
+}
 const R: Cell = Cell { read: true, ..NONE };
 const RW: Cell = Cell { read: true, write: true, ..NONE };
 

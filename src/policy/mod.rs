@@ -171,8 +171,18 @@ pub fn granting_column(
         .into_iter()
         .filter(|col| !blocked_by_status(*col, subject.status))
         // The tenant's own narrowing of the table: a removed cell grants nothing.
-        .filter(|col| !actor.narrowing.removes(category, *col))
-        .find(|col| matrix::cell(category, *col).permits(field, op, subject))
+        .find(|col| effective_cell(actor, category, *col).permits(field, op, subject))
+}
+
+/// The cell of `column` for `category` as it applies to `actor`'s organisation: the default
+/// table's, or `—` where the organisation removed it ([`narrowing`]). Every helper that reads
+/// the matrix for an actor reads it through here.
+pub fn effective_cell(actor: &Actor, category: Category, column: Column) -> Cell {
+    if actor.narrowing.removes(category, column) {
+        Cell::DENY
+    } else {
+        matrix::cell(category, column)
+    }
 }
 
 /// Decides whether `actor` may perform `op` on `field` of `subject`. Deny by default.

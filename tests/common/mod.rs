@@ -449,6 +449,49 @@ impl TestApp {
     fn database_url(&self) -> String {
         self.db_url.clone()
     }
+
+    /// POSTs a multipart body (the GraphQL multipart request spec) to `/graphql` as `token`.
+    pub async fn post_multipart(
+        &self,
+        token: &str,
+        boundary: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .expect("multipart request sent")
+    }
+}
+
+/// A second organisation, "ecole-b" (host `b.example`, privacy policy `v1`), created as the
+/// operator's command does.
+pub async fn second_tenant(app: &TestApp) -> pupitre::domain::tenancy::Tenant {
+    use pupitre::domain::platform::{self, Created};
+    use pupitre::domain::tenancy::NewTenant;
+    use pupitre::domain::types::{Email, Slug};
+    let created = platform::create_tenant(
+        app.services(),
+        NewTenant {
+            slug: Slug::parse("slug", "ecole-b").expect("slug"),
+            name: "École B".into(),
+            dpo_name: "Dora B".into(),
+            dpo_email: Email::parse("e", "dpo@ecole-b.example").expect("email"),
+            host: Some("b.example".into()),
+        },
+        "v1",
+        "https://ecole-b.example/privacy",
+    )
+    .await
+    .expect("tenant B");
+    match created {
+        Created::New(b) => b,
+        Created::Unchanged(b) => b,
+    }
 }
 
 /// Creates (as the demo admin) and publishes a course from `input` (a `CreateCourseInput`) with

@@ -104,7 +104,17 @@ pub async fn export_tenant(
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let file = File::create(&partial).map_err(|e| io_error(&partial, e))?;
+    // It holds every learner's data and documents in clear: the operator's eyes only (a file
+    // left by an interrupted run is replaced, not reused with its permissions).
+    let _ = std::fs::remove_file(&partial);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options.open(&partial).map_err(|e| io_error(&partial, e))?;
     let result = write(services, tenant, &tables, file, progress).await;
     let mut summary = match result {
         Ok(s) => s,

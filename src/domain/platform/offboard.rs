@@ -9,8 +9,9 @@
 //! export's file) once the export is complete, and `tenant.offboard` with the report when the
 //! tenant row is gone. Run again after an interruption, it resumes the deletion without
 //! exporting again (a second export would hold only what was left); run again after the end, it
-//! says when it was done. From the start its host no longer answers (it is cleared with the
-//! `started` entry).
+//! says when it was done. From the start the tenant answers nothing: it is marked
+//! `offboarding` (and its host cleared) before the export, and the tenant directory leaves such
+//! tenants out, so no request, token, webhook or job writes after the export's snapshot.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,10 +27,10 @@ use uuid::Uuid;
 use super::export::{ExportSummary, Progress, export_tenant};
 use super::log;
 use super::tables::{BLOB_COLUMN, TenantTable, tenant_tables};
-use crate::domain::Services;
 use crate::domain::privacy::export::plan::quote_ident;
 use crate::domain::privacy::export::rows::{Binds, bind_value, read};
 use crate::domain::types::Slug;
+use crate::domain::{Services, tenancy};
 use crate::entities::{platform_log, retention_gate, tenant};
 use crate::error::{AppError, AppResult};
 
@@ -111,6 +112,17 @@ pub async fn offboard(
         .into_iter()
         .find(|l| l.details.get("tenant_id").and_then(|v| v.as_str()) == Some(id.as_str()));
     let mut report = OffboardReport::default();
+    // First of all the tenant stops answering (requests, tokens, webhooks, jobs: the directory
+    // no longer lists it), so nothing is written after the export's snapshot.
+    if !tenancy::offboarding(&tenant) {
+        let mut settings = tenant.settings.as_object().cloned().unwrap_or_default();
+        settings.insert("offboarding".into(), true.into());
+        let mut active: tenant::ActiveModel = tenant.clone().into();
+        active.settings = Set(serde_json::Value::Object(settings));
+        active.host = Set(None);
+        tenant::Entity::update(active).exec(&services.db).await?;
+        services.tenants.invalidate().await;
+    }
     match started {
         Some(s) => {
             report.export_file =
@@ -127,20 +139,7 @@ pub async fn offboard(
                 "bytes": summary.bytes,
             });
             let now = services.clock.now();
-            let t = tenant.clone();
-            services
-                .db
-                .transaction::<_, _, AppError>(|txn| {
-                    Box::pin(async move {
-                        let slug = t.slug.clone();
-                        let mut active: tenant::ActiveModel = t.into();
-                        active.host = Set(None);
-                        tenant::Entity::update(active).exec(txn).await?;
-                        log(txn, now, "tenant.offboard.started", &slug, details).await
-                    })
-                })
-                .await?;
-            services.tenants.invalidate().await;
+            log(&services.db, now, "tenant.offboard.started", &tenant.slug, details).await?;
             report.export = Some(summary);
         }
     }
