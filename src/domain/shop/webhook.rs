@@ -186,7 +186,8 @@ pub async fn handle(
     let inserted =
         payment_event::Entity::insert(payment_event::ActiveModel::from(payment_event::Model {
             id: ev.id.clone(),
-            tenant_id: order.as_ref().map(|o| o.tenant_id),
+            // The endpoint's tenant, even when no order matched: offboarding finds it.
+            tenant_id: Some(tenant_id),
             event_type: ev.type_.clone(),
             payment_intent_id: intent.as_ref().map(|i| i.id.clone()).or(named_intent),
             order_id: order.as_ref().map(|o| o.id),
