@@ -4,9 +4,7 @@
 //! request of this instance at once, and of other instances within the tenant directory's
 //! refresh ([`TenantDirectory::TTL`](super::tenancy::TenantDirectory::TTL)).
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 
 use super::Services;
 use super::audit::{self, AuditRecord};
@@ -95,20 +93,11 @@ pub async fn set(
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                let t = tenant::Entity::find()
-                    .filter(tenant::Column::Id.eq(a.tenant_id))
-                    .lock_exclusive()
-                    .one(txn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                let mut settings = t.settings.clone();
-                if let Some(map) = settings.as_object_mut() {
-                    map.insert("narrowed".into(), stored.clone());
-                } else {
-                    settings = serde_json::json!({ "narrowed": stored });
-                }
+                let t = super::tenancy::lock_row(txn, a.tenant_id).await?;
+                let mut settings = t.settings.as_object().cloned().unwrap_or_default();
+                settings.insert("narrowed".into(), stored.clone());
                 let mut m: tenant::ActiveModel = t.into();
-                m.settings = Set(settings);
+                m.settings = Set(serde_json::Value::Object(settings));
                 tenant::Entity::update(m).exec(txn).await?;
                 audit::record(
                     txn,

@@ -124,6 +124,17 @@ pub struct Tenant {
     pub upload_max_files: Option<usize>,
 }
 
+impl Tenant {
+    /// The organisation's upload limits, never above the installation's: (files per
+    /// application, bytes per file).
+    pub fn upload_limits(&self, max_files: usize, max_file_bytes: usize) -> (usize, usize) {
+        (
+            self.upload_max_files.map_or(max_files, |n| n.min(max_files)),
+            self.upload_max_file_bytes.map_or(max_file_bytes, |n| n.min(max_file_bytes)),
+        )
+    }
+}
+
 impl From<tenant::Model> for Tenant {
     fn from(m: tenant::Model) -> Self {
         // The period the retention sweep applies (7 or 14 days, the default when unset).
@@ -156,6 +167,21 @@ impl From<tenant::Model> for Tenant {
                 .and_then(|n| usize::try_from(n).ok()),
         }
     }
+}
+
+/// The tenant's row, locked for the rest of `txn`: every read-modify-write of its `settings`
+/// (narrowing, settings, retention overrides share the one JSON value) goes through here, so
+/// a concurrent save cannot undo another.
+pub async fn lock_row<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+) -> AppResult<tenant::Model> {
+    use sea_orm::QuerySelect as _;
+    tenant::Entity::find_by_id(tenant_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Whether the operator started offboarding this tenant (`settings.offboarding`).

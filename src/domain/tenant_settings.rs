@@ -6,7 +6,7 @@
 //! every request of this instance at once (other instances within the tenant directory's
 //! refresh).
 
-use sea_orm::{ActiveValue::Set, EntityTrait, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 
 use super::Services;
 use super::audit::{self, AuditRecord};
@@ -47,36 +47,22 @@ pub struct Patch {
     pub dpo_email: Option<Email>,
 }
 
+/// The settings in effect, read through [`Tenant`](super::tenancy::Tenant) (the one place that
+/// interprets the stored settings), the installation's values where the organisation set none.
 fn view(services: &Services, t: &tenant::Model) -> View {
-    let hold = t
-        .settings
-        .get("order_hold_secs")
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(services.shop.hold_secs);
+    let eff = super::tenancy::Tenant::from(t.clone());
+    let docs = &services.documents;
+    let (files, bytes) = eff.upload_limits(docs.max_files, docs.max_file_bytes);
     View {
-        name: t.name.clone(),
-        host: t.host.clone(),
-        dpo_name: t.dpo_name.clone(),
-        dpo_email: t.dpo_email.clone(),
-        default_locale: t
-            .settings
-            .get("default_locale")
-            .and_then(|v| v.as_str())
-            .unwrap_or("fr")
-            .to_owned(),
-        order_hold_minutes: hold / 60,
-        upload_max_file_bytes: limit(t, "upload_max_file_bytes", services.documents.max_file_bytes),
-        upload_max_files: limit(t, "upload_max_files", services.documents.max_files),
+        name: eff.name,
+        host: eff.host,
+        dpo_name: eff.dpo_name,
+        dpo_email: eff.dpo_email,
+        default_locale: eff.default_locale,
+        order_hold_minutes: eff.order_hold_secs.unwrap_or(services.shop.hold_secs) / 60,
+        upload_max_file_bytes: bytes,
+        upload_max_files: files,
     }
-}
-
-/// A tenant's limit `key`, never above the installation's `max`.
-fn limit(t: &tenant::Model, key: &str, max: usize) -> usize {
-    t.settings
-        .get(key)
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|n| usize::try_from(n).ok())
-        .map_or(max, |n| n.min(max))
 }
 
 /// The actor's organisation's settings (admins and the privacy officer).
@@ -141,13 +127,7 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
         .db
         .transaction::<_, _, AppError>(|txn| {
             Box::pin(async move {
-                // Locked: the privacy officer's narrowing and retention overrides live in the
-                // same settings and must not be undone by a concurrent save.
-                let current = tenant::Entity::find_by_id(a.tenant_id)
-                    .lock_exclusive()
-                    .one(txn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
+                let current = super::tenancy::lock_row(txn, a.tenant_id).await?;
                 let mut next = current.clone();
                 let mut changed: Vec<&str> = Vec::new();
                 if let Some(n) = patch.name {

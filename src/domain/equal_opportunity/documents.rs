@@ -59,10 +59,7 @@ pub async fn add_documents(
     let cfg = &services.documents;
     // The organisation's own limits, never above the installation's.
     let (max_files, max_file_bytes) = match services.tenants.by_id(actor.tenant_id).await? {
-        Some(t) => (
-            t.upload_max_files.map_or(cfg.max_files, |n| n.min(cfg.max_files)),
-            t.upload_max_file_bytes.map_or(cfg.max_file_bytes, |n| n.min(cfg.max_file_bytes)),
-        ),
+        Some(t) => t.upload_limits(cfg.max_files, cfg.max_file_bytes),
         None => (cfg.max_files, cfg.max_file_bytes),
     };
     let rec = visible(services, actor, relations, id).await?;
