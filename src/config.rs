@@ -81,6 +81,15 @@ pub struct Settings {
     pub response_cache_ms: u64,
     /// Addresses of reverse proxies / load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Browser origins every tenant's API accepts (CORS), besides each tenant's own
+    /// (`corsOrigins` in its settings). Development also accepts any `localhost` origin.
+    pub cors_origins: Vec<String>,
+    /// Which GraphQL documents run: any, with automatic persisted queries, or only the
+    /// registered operations (trusted documents).
+    pub persisted_queries: crate::http::graphql::PersistedMode,
+    /// The registered operations (an Apollo persisted query manifest written by `pupitre
+    /// operations register`); `None`: the reference operations built into the server.
+    pub operations_manifest: Option<String>,
     /// Stripe secret API key (`sk_live_…` / `sk_test_…`).
     pub stripe_secret_key: Secret,
     /// Stripe API base URL; `None` is Stripe itself (tests point it at a local stand-in).
@@ -385,6 +394,34 @@ impl Settings {
                     })
                     .collect(),
             },
+            cors_origins: get("PUPITRE_CORS_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .filter_map(|o| {
+                    match crate::domain::types::Origin::parse("PUPITRE_CORS_ORIGINS", o) {
+                        Ok(o) => Some(o.into_inner()),
+                        Err(_) => {
+                            problems.push(format!(
+                                "PUPITRE_CORS_ORIGINS: `{o}` is not an origin such as https://shop.example.org"
+                            ));
+                            None
+                        }
+                    }
+                })
+                .collect(),
+            persisted_queries: match get("PUPITRE_PERSISTED_QUERIES").as_deref() {
+                None | Some("automatic") => crate::http::graphql::PersistedMode::Automatic,
+                Some("trusted") => crate::http::graphql::PersistedMode::Trusted,
+                Some(other) => {
+                    problems.push(format!(
+                        "PUPITRE_PERSISTED_QUERIES must be `automatic` or `trusted`, not `{other}`"
+                    ));
+                    crate::http::graphql::PersistedMode::Automatic
+                }
+            },
+            operations_manifest: get("PUPITRE_OPERATIONS_MANIFEST").filter(|s| !s.trim().is_empty()),
             stripe_secret_key: match get("PUPITRE_STRIPE_SECRET_KEY") {
                 Some(k) => Secret::new(k),
                 None => {

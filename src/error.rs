@@ -19,11 +19,15 @@ pub enum ErrorCode {
     /// Stored data failed its integrity check (a tampered or damaged encrypted document).
     DataCorrupted,
     Internal,
+    /// Automatic persisted queries: this hash is unknown here; send the query text with it.
+    PersistedQueryNotFound,
+    /// Trusted documents: only registered operations run on this installation.
+    PersistedQueryNotInList,
 }
 
 impl ErrorCode {
     /// Every code, for metrics and documentation.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::BadUserInput,
@@ -33,6 +37,8 @@ impl ErrorCode {
         ErrorCode::Unavailable,
         ErrorCode::DataCorrupted,
         ErrorCode::Internal,
+        ErrorCode::PersistedQueryNotFound,
+        ErrorCode::PersistedQueryNotInList,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl ErrorCode {
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::DataCorrupted => "DATA_CORRUPTED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The `pupitre` binary: `serve` (default; `--demo` loads the demo data first), `migrate`,
 //! `seed`, `schema`, `rotate-document-keys`, `grant-role`, `tenant create|list|update|admin|export|offboard`,
-//! `processing-record`, `retention run`.
+//! `processing-record`, `retention run`, `operations register`.
 //! Everything else lives in the library.
 
 use std::collections::HashMap;
@@ -10,7 +10,43 @@ use std::process::ExitCode;
 use pupitre::config::Settings;
 use pupitre::startup::{self, Application};
 
-const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | tenant admin --slug S --email E [--first-name F] [--last-name L] | tenant export --slug S [--out FILE] | tenant offboard --slug S --confirm S [--out FILE] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG]]";
+const USAGE: &str = "usage: pupitre [serve [--demo] | migrate | seed | schema | rotate-document-keys | grant-role <tenant-slug> <email> <role> | tenant create --slug S --name N --dpo-name N --dpo-email E --policy-url U [--policy-version V] [--host H] | tenant list | tenant update --slug S [--name N] [--dpo-name N] [--dpo-email E] [--host H|\"\"] | tenant admin --slug S --email E [--first-name F] [--last-name L] | tenant export --slug S [--out FILE] | tenant offboard --slug S --confirm S [--out FILE] | processing-record [--tenant SLUG] [--format md|json] | retention run [--dry-run] [--tenant SLUG] | operations register [--dir DIR] [--out FILE]]";
+
+/// `operations register [--dir graphql/operations] [--out DIR/manifest.json]`: writes the
+/// manifest of registered operations (trusted documents, see `http::graphql::manifest`).
+fn register_operations(flags: &[String]) -> ExitCode {
+    let Some(rest) = flags.strip_prefix(&["register".to_owned()]) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let mut dir = PathBuf::from("graphql/operations");
+    let mut out = None;
+    let mut it = rest.iter();
+    while let Some(flag) = it.next() {
+        match (flag.as_str(), it.next()) {
+            ("--dir", Some(d)) => dir = PathBuf::from(d),
+            ("--out", Some(f)) => out = Some(PathBuf::from(f)),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let out = out.unwrap_or_else(|| dir.join("manifest.json"));
+    let manifest = match pupitre::http::graphql::Manifest::build(&dir) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = std::fs::write(&out, manifest.to_json()) {
+        eprintln!("cannot write {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    println!("registered {} operations in {}", manifest.operations.len(), out.display());
+    ExitCode::SUCCESS
+}
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -22,6 +58,9 @@ async fn main() -> ExitCode {
     if command == "schema" {
         print!("{}", pupitre::http::graphql::sdl());
         return ExitCode::SUCCESS;
+    }
+    if command == "operations" {
+        return register_operations(&flags);
     }
     let settings = match Settings::from_env() {
         Ok(s) => s,

@@ -31,6 +31,8 @@ pub enum StartupError {
     DevelopmentDocumentKey,
     #[error("cannot start the HTTP server: {0}")]
     Server(#[from] std::io::Error),
+    #[error("cannot read the registered operations: {0}")]
+    Operations(#[from] crate::http::graphql::ManifestError),
     #[error("cannot load the e-mail templates: {0}")]
     Mail(#[from] crate::error::AppError),
 }
@@ -142,12 +144,18 @@ impl Application {
             std::time::Duration::from_millis(settings.response_cache_ms),
             2_000,
         ));
+        let manifest = match &settings.operations_manifest {
+            Some(path) => http::graphql::Manifest::load(std::path::Path::new(path))?,
+            None => http::graphql::Manifest::embedded()?,
+        };
+        let persisted = http::graphql::Persisted::new(settings.persisted_queries, &manifest);
         let state = web::Data::new(AppState {
             services: services.clone(),
             schema,
             settings: Arc::new(settings),
             metrics,
             microcache,
+            persisted,
         });
         let addr = listener.local_addr().map_err(StartupError::Server)?;
         let mut builder = actix_server::Server::build();
@@ -164,6 +172,10 @@ impl Application {
             .listen("pupitre-http", listener, move || {
                 let app = App::new()
                     .app_data(state.clone())
+                    // Outermost last: request id and metrics, then the allowed origins, then
+                    // CORS itself (preflights are answered there).
+                    .wrap(http::cors::cors())
+                    .wrap(middleware::from_fn(http::cors::origins))
                     .wrap(middleware::from_fn(http::observe))
                     .configure(|cfg| http::configure(cfg, max_body))
                     .into_factory()

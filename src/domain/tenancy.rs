@@ -122,6 +122,9 @@ pub struct Tenant {
     /// Upload limits the organisation set below the installation's (`PUPITRE_UPLOAD_*`).
     pub upload_max_file_bytes: Option<usize>,
     pub upload_max_files: Option<usize>,
+    /// The browser origins of the organisation's storefronts (CORS), as
+    /// [`Origin`](super::types::Origin) writes them.
+    pub cors_origins: Vec<String>,
 }
 
 impl Tenant {
@@ -165,6 +168,12 @@ impl From<tenant::Model> for Tenant {
                 .get("upload_max_files")
                 .and_then(serde_json::Value::as_u64)
                 .and_then(|n| usize::try_from(n).ok()),
+            cors_origins: m
+                .settings
+                .get("cors_origins")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| a.iter().filter_map(|o| o.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! An organisation's settings through the API (issue 14, item 2): the admin changes its name,
-//! the language of new accounts and how long an unpaid order holds its
-//! seats, and lower the upload limits; the privacy officer changes the published DPO contact. Retention durations (the
+//! the language of new accounts, how long an unpaid order holds its seats and the browser
+//! origins of its storefronts (CORS, see `http::cors`), and lower the upload limits; the privacy officer changes the published DPO contact. Retention durations (the
 //! recordings' 7 or 14 days among them) have their own mutation (`setRetentionPeriod`, the
 //! privacy officer, within legal bounds). Each change is audited in the tenant's log and seen by
 //! every request of this instance at once (other instances within the tenant directory's
@@ -10,7 +10,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 
 use super::Services;
 use super::audit::{self, AuditRecord};
-use super::types::{Email, Locale};
+use super::types::{Email, Locale, Origin};
 use crate::entities::tenant;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Actor};
@@ -31,7 +31,12 @@ pub struct View {
     /// The limits in effect (the organisation's, else the installation's).
     pub upload_max_file_bytes: usize,
     pub upload_max_files: usize,
+    /// The browser origins allowed to call the API (CORS).
+    pub cors_origins: Vec<String>,
 }
+
+/// The most CORS origins one organisation lists (a few storefronts and their previews).
+pub const MAX_CORS_ORIGINS: usize = 20;
 
 /// A change; `None` leaves a setting as it is.
 #[derive(Default)]
@@ -42,6 +47,8 @@ pub struct Patch {
     /// At most the installation's limits (`PUPITRE_UPLOAD_MAX_FILE_BYTES`, `…_FILES`).
     pub upload_max_file_bytes: Option<usize>,
     pub upload_max_files: Option<usize>,
+    /// Replaces the list; an empty list allows no browser origin (but the installation's).
+    pub cors_origins: Option<Vec<Origin>>,
     /// The privacy officer's.
     pub dpo_name: Option<String>,
     pub dpo_email: Option<Email>,
@@ -62,6 +69,7 @@ fn view(services: &Services, t: &tenant::Model) -> View {
         order_hold_minutes: eff.order_hold_secs.unwrap_or(services.shop.hold_secs) / 60,
         upload_max_file_bytes: bytes,
         upload_max_files: files,
+        cors_origins: eff.cors_origins,
     }
 }
 
@@ -86,7 +94,8 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
         || patch.default_locale.is_some()
         || patch.order_hold_minutes.is_some()
         || patch.upload_max_file_bytes.is_some()
-        || patch.upload_max_files.is_some();
+        || patch.upload_max_files.is_some()
+        || patch.cors_origins.is_some();
     let dpo_part = patch.dpo_name.is_some() || patch.dpo_email.is_some();
     if !admin_part && !dpo_part {
         return Err(AppError::bad_input("input", "give at least one setting to change"));
@@ -119,6 +128,12 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
         return Err(AppError::bad_input(
             "input.uploadMaxFiles",
             format!("must be between 1 and {} (the installation's limit)", docs.max_files),
+        ));
+    }
+    if patch.cors_origins.as_ref().is_some_and(|o| o.len() > MAX_CORS_ORIGINS) {
+        return Err(AppError::bad_input(
+            "input.corsOrigins",
+            format!("at most {MAX_CORS_ORIGINS} origins"),
         ));
     }
     let now = services.clock.now();
@@ -158,6 +173,13 @@ pub async fn update(services: &Services, actor: &Actor, patch: Patch) -> AppResu
                 if let Some(n) = patch.upload_max_files {
                     settings.insert("upload_max_files".into(), n.into());
                     changed.push("upload_max_files");
+                }
+                if let Some(list) = patch.cors_origins {
+                    let mut list: Vec<String> = list.into_iter().map(Origin::into_inner).collect();
+                    list.sort();
+                    list.dedup();
+                    settings.insert("cors_origins".into(), list.into());
+                    changed.push("cors_origins");
                 }
                 next.settings = serde_json::Value::Object(settings);
                 let mut m: tenant::ActiveModel = current.into();

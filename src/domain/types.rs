@@ -234,6 +234,46 @@ impl Locale {
     }
 }
 
+/// A web origin (`https://shop.example.org`, `http://localhost:5173`) as browsers send it in
+/// `Origin`: scheme, host and port only, lower-case, the default port left out. What CORS
+/// compares, byte for byte, with the `Origin` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim();
+        let refuse = || {
+            bad(
+                field,
+                "must be an origin such as https://shop.example.org (scheme, host and port, no path)",
+            )
+        };
+        let url = url::Url::parse(s).map_err(|_| refuse())?;
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !matches!(url.scheme(), "http" | "https")
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || !bare
+            || s.len() > 200
+        {
+            return Err(refuse());
+        }
+        // A trailing `/` is the only path a browser's origin never has but people type.
+        let origin = url.origin().ascii_serialization();
+        if origin == "null" {
+            return Err(refuse());
+        }
+        Ok(Origin(origin))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A URL-safe identifier: lower-case letters, digits and hyphens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slug(String);
@@ -267,6 +307,29 @@ mod tests {
         );
         for bad in ["", "no-at", "a@b", "a@@b.fr", "a b@c.fr", "@x.fr", "a@.fr", "a@x..fr"] {
             assert!(Email::parse("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        let o = |s: &str| Origin::parse("o", s).map(Origin::into_inner);
+        assert_eq!(
+            o("https://Shop.Example.org/").ok().as_deref(),
+            Some("https://shop.example.org")
+        );
+        assert_eq!(o("http://localhost:5173").ok().as_deref(), Some("http://localhost:5173"));
+        assert_eq!(o("https://a.example:443").ok().as_deref(), Some("https://a.example"));
+        for bad in [
+            "*",
+            "shop.example.org",
+            "ftp://a.example",
+            "https://a.example/shop",
+            "https://u:p@a.example",
+            "https://a.example?x=1",
+            "null",
+            "",
+        ] {
+            assert!(o(bad).is_err(), "{bad} accepted");
         }
     }
 

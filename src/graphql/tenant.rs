@@ -177,6 +177,8 @@ pub struct TenantSettings {
     /// Supporting documents: largest file, and files per application, in effect.
     pub upload_max_file_bytes: i32,
     pub upload_max_files: i32,
+    /// Browser origins allowed to call the API (CORS), besides the installation's.
+    pub cors_origins: Vec<String>,
 }
 
 impl From<tenant_settings::View> for TenantSettings {
@@ -190,12 +192,14 @@ impl From<tenant_settings::View> for TenantSettings {
             order_hold_minutes: i32::try_from(v.order_hold_minutes).unwrap_or(i32::MAX),
             upload_max_file_bytes: i32::try_from(v.upload_max_file_bytes).unwrap_or(i32::MAX),
             upload_max_files: i32::try_from(v.upload_max_files).unwrap_or(i32::MAX),
+            cors_origins: v.cors_origins,
         }
     }
 }
 
 /// Changes to the settings; an absent field is left as it is. Admins: `name`,
-/// `defaultLocale`, `orderHoldMinutes`, `uploadMaxFileBytes`, `uploadMaxFiles`; the privacy officer: `dpoName`, `dpoEmail`.
+/// `defaultLocale`, `orderHoldMinutes`, `uploadMaxFileBytes`, `uploadMaxFiles`, `corsOrigins`;
+/// the privacy officer: `dpoName`, `dpoEmail`.
 #[derive(InputObject)]
 pub struct UpdateTenantSettingsInput {
     pub name: Option<String>,
@@ -206,6 +210,8 @@ pub struct UpdateTenantSettingsInput {
     pub upload_max_file_bytes: Option<i32>,
     /// 1 up to the installation's limit.
     pub upload_max_files: Option<i32>,
+    /// Replaces the list of storefront origins (`https://shop.example.org`); at most 20.
+    pub cors_origins: Option<Vec<String>>,
     pub dpo_name: Option<String>,
     pub dpo_email: Option<String>,
 }
@@ -225,6 +231,15 @@ impl UpdateTenantSettingsInput {
                 .upload_max_file_bytes
                 .map(|n| usize::try_from(n).unwrap_or(0)),
             upload_max_files: self.upload_max_files.map(|n| usize::try_from(n).unwrap_or(0)),
+            cors_origins: self
+                .cors_origins
+                .map(|list| {
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, o)| types::Origin::parse(&format!("input.corsOrigins.{i}"), o))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?,
             dpo_name: self.dpo_name.map(|n| text("input.dpoName", &n)).transpose()?,
             dpo_email: self
                 .dpo_email

@@ -7,6 +7,7 @@
 
 mod account;
 pub mod body;
+pub mod cors;
 mod export;
 pub mod front;
 pub mod graphql;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Public catalogue responses, kept for a second (see [`microcache`]).
     pub microcache: Arc<microcache::MicroCache>,
+    /// Registered operations and automatic persisted queries (see [`graphql::persisted`]).
+    pub persisted: graphql::Persisted,
 }
 
 /// The id of one HTTP request, echoed in `X-Request-Id` and in every GraphQL error.

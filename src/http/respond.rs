@@ -55,7 +55,9 @@ pub(super) fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpR
     let status = match e.code() {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::BadUserInput
+        | ErrorCode::PersistedQueryNotFound
+        | ErrorCode::PersistedQueryNotInList => StatusCode::BAD_REQUEST,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -180,6 +180,7 @@ impl Gql {
     pub fn first_code(&self) -> Option<String> {
         self.errors().first().and_then(|e| e["extensions"]["code"].as_str().map(str::to_owned))
     }
+    #[track_caller]
     pub fn assert_ok(&self) -> &Value {
         assert!(self.errors().is_empty(), "unexpected errors: {}", self.body);
         self.data()

@@ -12,8 +12,10 @@
 //! route handlers, which only read the request and hand it on.
 
 mod execute;
+mod manifest;
 mod multipart;
 mod parse;
+mod persisted;
 
 use std::collections::HashMap;
 
@@ -24,12 +26,14 @@ use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value};
 
 use execute::execute;
+pub use manifest::{Manifest, ManifestError};
 use multipart::multipart;
 pub use multipart::multipart_body_limit;
 use parse::{
     Invalid, JSON, MAX_JSON_VALUES, UPLOAD_MARKER, json_values, negotiate, operation_type,
     to_request,
 };
+pub use persisted::{Mode as PersistedMode, Persisted};
 
 use super::respond::{Media, bad_request, error_response};
 use super::{AppState, request_id};
@@ -54,6 +58,39 @@ pub fn schema(settings: &Settings, services: Services) -> PupitreSchema {
 /// The SDL of that schema, as `pupitre schema` prints it and `graphql/schema.graphql` keeps it.
 pub fn sdl() -> String {
     crate::graphql::sdl()
+}
+
+/// The answer to a request whose persisted document was not found or is not allowed. Apollo
+/// and urql clients recognise `PersistedQueryNotFound` by its message and code and resend the
+/// text; with `application/json` it is a 200, as those clients expect.
+pub(super) fn persisted_refusal(
+    media: Media,
+    rid: &str,
+    refusal: persisted::Refusal,
+) -> HttpResponse {
+    use persisted::Refusal;
+    let status = match media {
+        Media::GraphqlResponse => StatusCode::BAD_REQUEST,
+        Media::Json => StatusCode::OK,
+    };
+    let (code, message) = match refusal {
+        Refusal::NotFound => (ErrorCode::PersistedQueryNotFound, "PersistedQueryNotFound"),
+        Refusal::NotInList => (
+            ErrorCode::PersistedQueryNotInList,
+            "only registered operations run on this server (trusted documents): add the operation to graphql/operations/ and run `pupitre operations register`",
+        ),
+        Refusal::Invalid(msg) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                rid,
+                ErrorCode::BadUserInput,
+                msg,
+                Some("extensions.persistedQuery"),
+            );
+        }
+    };
+    error_response(status, media, rid, code, message, None)
 }
 
 /// The answer to a body that was not read to its end (413, 408, 400), in the GraphQL error
@@ -152,7 +189,10 @@ pub async fn post(
         }
     };
     let mut requests = Vec::with_capacity(items.len());
-    for o in items {
+    for mut o in items {
+        if let Err(refusal) = state.persisted.resolve(&mut o) {
+            return persisted_refusal(media, &rid, refusal);
+        }
         match to_request(o) {
             Ok(r) => requests.push(r),
             Err(Invalid(msg)) => {
@@ -175,7 +215,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    if state.settings.graphiql && wants_html && !params.contains_key("query") {
+    if state.settings.graphiql
+        && wants_html
+        && !params.contains_key("query")
+        && !params.contains_key("extensions")
+    {
         let html = async_graphql::http::GraphiQLSource::build()
             .endpoint("/graphql")
             .title("Pupitre")
@@ -186,26 +230,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         return HttpResponse::NotAcceptable()
             .body("accept application/graphql-response+json or application/json");
     };
-    let Some(query) = params.get("query") else {
-        return bad_request(media, &rid, "missing `query` parameter");
-    };
-    let op_name = params.get("operationName").filter(|s| !s.is_empty());
-    if let Some(ty) = operation_type(query, op_name.map(String::as_str))
-        && ty != OperationType::Query
-    {
-        let mut r = error_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            &rid,
-            ErrorCode::BadUserInput,
-            "mutations must be sent with POST",
-            None,
-        );
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
-    }
     let mut obj = Map::new();
-    obj.insert("query".into(), Value::String(query.clone()));
+    if let Some(q) = params.get("query") {
+        obj.insert("query".into(), Value::String(q.clone()));
+    }
+    let op_name = params.get("operationName").filter(|s| !s.is_empty());
     if let Some(n) = op_name {
         obj.insert("operationName".into(), Value::String(n.clone()));
     }
@@ -221,6 +250,27 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                 }
             }
         }
+    }
+    // A catalogue read may name its document by hash only (a URL a CDN can cache).
+    if let Err(refusal) = state.persisted.resolve(&mut obj) {
+        return persisted_refusal(media, &rid, refusal);
+    }
+    let Some(Value::String(query)) = obj.get("query") else {
+        return bad_request(media, &rid, "missing `query` parameter");
+    };
+    if let Some(ty) = operation_type(query, op_name.map(String::as_str))
+        && ty != OperationType::Query
+    {
+        let mut r = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            &rid,
+            ErrorCode::BadUserInput,
+            "mutations must be sent with POST",
+            None,
+        );
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
     }
     match to_request(obj) {
         Ok(r) => execute(&req, &state, media, vec![r], false).await,

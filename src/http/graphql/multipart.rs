@@ -134,6 +134,10 @@ pub(super) async fn multipart(
             None,
         );
     }
+    // Trusted documents: an upload runs a registered operation too, sent as its exact text.
+    if !batch.iter().all(|r| state.persisted.allows_text(&r.query)) {
+        return super::persisted_refusal(media, rid, super::persisted::Refusal::NotInList);
+    }
     match batch {
         async_graphql::BatchRequest::Single(r) => execute(req, state, media, vec![r], false).await,
         async_graphql::BatchRequest::Batch(rs) => {
