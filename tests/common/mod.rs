@@ -316,8 +316,15 @@ impl TestApp {
     /// Starts another Pupitre process on this server's database, with the same settings and
     /// clock (what a load balancer spreads requests over), and returns its base URL.
     pub async fn another_instance(&self) -> String {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// [`TestApp::another_instance`] with adjusted settings.
+    pub async fn another_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> String {
         let c = self.clock.clone();
-        let app = Application::build_with_clock(self.settings(), Clock::from_fn(move || c.now()))
+        let mut settings = self.settings();
+        tweak(&mut settings);
+        let app = Application::build_with_clock(settings, Clock::from_fn(move || c.now()))
             .await
             .expect("second instance builds");
         let base = format!("http://127.0.0.1:{}", app.port());
