@@ -11,6 +11,7 @@ pub mod cors;
 mod export;
 pub mod front;
 pub mod graphql;
+pub mod lang;
 pub mod metrics;
 pub mod microcache;
 mod newsletter;

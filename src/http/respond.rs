@@ -52,6 +52,16 @@ pub(super) fn error_response(
 /// The answer to an [`AppError`]: its code as the HTTP status and in the body (an internal
 /// error is logged with its cause chain and answered `internal error`).
 pub(super) fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpResponse {
+    app_error_response_in(e, media, rid, super::lang::Lang::En)
+}
+
+/// [`app_error_response`] with the message in `lang` (see [`super::lang`]).
+pub(super) fn app_error_response_in(
+    e: &AppError,
+    media: Media,
+    rid: &str,
+    lang: super::lang::Lang,
+) -> HttpResponse {
     let status = match e.code() {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
@@ -67,11 +77,15 @@ pub(super) fn app_error_response(e: &AppError, media: Media, rid: &str) -> HttpR
     };
     if let AppError::Internal { .. } = e {
         tracing::error!(error.chain = %crate::error::Chain(e), "internal error before execution");
-        return error_response(status, media, rid, ErrorCode::Internal, "internal error", None);
+        let message = super::lang::localize("internal error", lang);
+        let message = message.as_deref().unwrap_or("internal error");
+        return error_response(status, media, rid, ErrorCode::Internal, message, None);
     }
     let field = match e {
         AppError::BadUserInput { field, .. } => Some(field.as_str()),
         _ => None,
     };
-    error_response(status, media, rid, e.code(), &e.to_string(), field)
+    let message = e.to_string();
+    let message = super::lang::localize(&message, lang).unwrap_or(message);
+    error_response(status, media, rid, e.code(), &message, field)
 }

@@ -1,8 +1,8 @@
 //! Running the operations of one request: the limits checked before any of them runs, the
 //! request context built once per operation (tenant and principal from [`authenticate`], the
 //! client's address for throttling), the public micro-cache for anonymous catalogue reads, and
-//! the response (request ids on errors, error codes counted, `Cache-Control`, the status the
-//! spec gives).
+//! the response (request ids on errors, messages in the client's language, error codes counted,
+//! `Cache-Control`, the status the spec gives).
 //!
 //! Access is never decided here: the resolvers ask `policy` through the request context.
 
@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::parse::operation_type_of;
 use crate::error::ErrorCode;
-use crate::http::respond::{Media, app_error_response};
+use crate::http::lang::{Lang, localize};
+use crate::http::respond::{Media, app_error_response_in};
 use crate::http::viewer::authenticate;
 use crate::http::{AppState, microcache, request_id};
 use crate::request::{Principal, RequestCtx};
@@ -51,7 +52,12 @@ fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std
 /// (parse, validation, coercion) the `BAD_USER_INPUT` code, counts errors by code; writes it as
 /// JSON text straight from async-graphql's value (fields in the query's order), without `data`
 /// when the request as a whole was refused.
-fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (String, bool) {
+fn finish(
+    state: &AppState,
+    mut resp: async_graphql::Response,
+    rid: &str,
+    lang: Lang,
+) -> (String, bool) {
     let request_error = resp.data == async_graphql::Value::Null
         && !resp.errors.is_empty()
         && resp.errors.iter().all(|e| e.path.is_empty());
@@ -70,6 +76,9 @@ fn finish(state: &AppState, mut resp: async_graphql::Response, rid: &str) -> (St
             }
         }
         ext.set("requestId", rid);
+        if let Some(m) = localize(&err.message, lang) {
+            err.message = m;
+        }
         if let Some(async_graphql::Value::String(code)) = ext.get("code") {
             state.metrics.graphql_error(code);
         }
@@ -108,6 +117,9 @@ pub(super) async fn execute(
     batch: bool,
 ) -> HttpResponse {
     let rid = request_id(req);
+    let lang = Lang::from_accept_language(
+        req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+    );
     // Control characters, depth, introspection, expensive mutations: the whole request (every
     // operation of a batch) is refused before anything of it runs.
     let refusal = crate::graphql::limits::check(
@@ -117,7 +129,7 @@ pub(super) async fn execute(
     .err();
     let (tenant, principal) = match authenticate(req, state).await {
         Ok(x) => x,
-        Err(e) => return app_error_response(&e, media, &rid),
+        Err(e) => return app_error_response_in(&e, media, &rid, lang),
     };
     let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
     // A public catalogue read may already be in the micro-cache.
@@ -168,7 +180,7 @@ pub(super) async fn execute(
             }
         };
         cache = cache_header(&principal, query_only, &resp);
-        let (v, request_error) = finish(state, resp, &rid);
+        let (v, request_error) = finish(state, resp, &rid, lang);
         any_request_error |= request_error;
         outputs.push(v);
     }
