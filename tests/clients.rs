@@ -181,7 +181,30 @@ async fn automatic_persisted_queries_over_post_and_get(app: TestApp) {
         .expect("GET");
     assert_eq!(get.status().as_u16(), 200);
     assert!(header(&get, "cache-control").starts_with("public"), "a CDN may keep it by URL");
+    let etag = header(&get, "etag");
+    assert!(etag.len() > 10, "an entity tag: {etag}");
     assert_eq!(get.json::<Value>().await.expect("json"), first);
+    // Revalidation: the same body is not sent again.
+    let again = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("operationName", "PublicCourses"), ("extensions", &pq.to_string())])
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(header(&again, "etag"), etag);
+    assert!(again.bytes().await.expect("body").is_empty());
+    let stale = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("operationName", "PublicCourses"), ("extensions", &pq.to_string())])
+        .header("if-none-match", "\"0000\"")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(stale.status().as_u16(), 200, "another tag gets the body");
     // The registered reference operations are known without being sent first; a mutation stays
     // POST-only even by hash.
     let manifest = Manifest::embedded().expect("embedded manifest");

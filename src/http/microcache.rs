@@ -33,6 +33,8 @@ use uuid::Uuid;
 pub struct Cached {
     pub body: bytes::Bytes,
     pub cache_control: Arc<str>,
+    /// The body's entity tag (see `http::graphql`'s `etag`).
+    pub etag: Arc<str>,
 }
 
 pub struct MicroCache {
@@ -204,7 +206,11 @@ mod tests {
     use super::*;
 
     fn cached(len: usize) -> Cached {
-        Cached { body: "x".repeat(len).into(), cache_control: "public, max-age=60".into() }
+        Cached {
+            body: "x".repeat(len).into(),
+            cache_control: "public, max-age=60".into(),
+            etag: "\"x\"".into(),
+        }
     }
 
     #[test]

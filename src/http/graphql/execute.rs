@@ -109,6 +109,38 @@ fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::R
     }
 }
 
+/// The entity tag of a public response: its SHA-256, shortened (a CDN or an app revalidates
+/// with `If-None-Match` and gets `304` without the body when the catalogue did not change).
+fn etag(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// A public (cacheable) answer: `304 Not Modified` when the client already holds this body.
+fn public_response(
+    req: &HttpRequest,
+    media: Media,
+    cache_control: &str,
+    etag: &str,
+    body: bytes::Bytes,
+) -> HttpResponse {
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|list| list.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let mut r = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    r.insert_header((header::CACHE_CONTROL, cache_control.to_owned()))
+        .insert_header((header::ETAG, etag.to_owned()))
+        .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"));
+    if fresh {
+        return r.finish();
+    }
+    r.content_type(media.content_type()).body(body)
+}
+
 pub(super) async fn execute(
     req: &HttpRequest,
     state: &AppState,
@@ -155,11 +187,7 @@ pub(super) async fn execute(
             None => None,
         };
         if let Some(hit) = hit {
-            return HttpResponse::Ok()
-                .content_type(media.content_type())
-                .insert_header((header::CACHE_CONTROL, hit.cache_control.to_string()))
-                .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
-                .body(hit.body);
+            return public_response(req, media, &hit.cache_control, &hit.etag, hit.body);
         }
     }
     let mut outputs = Vec::with_capacity(requests.len());
@@ -194,11 +222,17 @@ pub(super) async fn execute(
     } else {
         outputs.pop().unwrap_or_else(|| "null".to_owned())
     });
+    let public = cache.starts_with("public") && status == StatusCode::OK;
+    let tag = public.then(|| etag(&body));
     if let Some(f) = flight {
-        f.finish(cache.starts_with("public").then(|| microcache::Cached {
+        f.finish(tag.as_ref().map(|t| microcache::Cached {
             body: body.clone(),
             cache_control: cache.as_str().into(),
+            etag: t.as_str().into(),
         }));
+    }
+    if let Some(t) = tag {
+        return public_response(req, media, &cache, &t, body);
     }
     HttpResponse::build(status)
         .content_type(media.content_type())
