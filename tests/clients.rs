@@ -131,15 +131,44 @@ async fn cors_follows_each_tenants_origins(app: TestApp) {
             .as_deref(),
         Some(SHOP)
     );
-    // A preflight cannot name its tenant (browsers send the header's name only): on the shared
-    // host it passes for an origin some tenant lists.
-    assert_eq!(allow_origin(&preflight(&app, SHOP, &[]).await).as_deref(), Some(SHOP));
-    // B's host is B's: the demo's origin does not pass there.
-    assert_eq!(allow_origin(&preflight(&app, SHOP, &[("host", "b.example")]).await), None);
+    // By host too: B's host is B's.
+    assert_eq!(allow_origin(&cross_origin_post(&app, SHOP, &[("host", "b.example")]).await), None);
+    let b_shop = "https://shop.ecole-b.example";
+    b_settings(&app, &[b_shop]).await;
+    assert_eq!(
+        allow_origin(&cross_origin_post(&app, b_shop, &for_b).await).as_deref(),
+        Some(b_shop)
+    );
+    assert_eq!(
+        allow_origin(&cross_origin_post(&app, b_shop, &[("host", "b.example")]).await).as_deref(),
+        Some(b_shop)
+    );
+    // A signed-in request is its token's tenant's, whatever host it reaches.
+    let learner = app.token(demo::LEARNER).await;
+    let auth = format!("Bearer {learner}");
+    let signed = [("authorization", auth.as_str()), ("host", "b.example")];
+    assert_eq!(allow_origin(&cross_origin_post(&app, b_shop, &signed).await), None);
+    assert_eq!(allow_origin(&cross_origin_post(&app, SHOP, &signed).await).as_deref(), Some(SHOP));
+    // A preflight cannot name its tenant (no token, only the header's name): it passes for an
+    // origin some tenant lists, whichever host or default it reaches.
+    for headers in [&[][..], &[("host", "b.example")][..]] {
+        assert_eq!(allow_origin(&preflight(&app, SHOP, headers).await).as_deref(), Some(SHOP));
+        assert_eq!(allow_origin(&preflight(&app, b_shop, headers).await).as_deref(), Some(b_shop));
+    }
 
     // Emptying the list withdraws the origin at once.
     set(admin, json!([])).await.assert_ok();
     assert_eq!(allow_origin(&cross_origin_post(&app, SHOP, &[]).await), None);
+}
+
+/// Sets the second tenant's storefront origins as the operator's domain call would.
+async fn b_settings(app: &TestApp, origins: &[&str]) {
+    let list = serde_json::to_string(origins).expect("json");
+    app.execute(&format!(
+        "UPDATE tenants SET settings = '{{\"cors_origins\": {list}}}' WHERE slug = 'ecole-b'"
+    ))
+    .await;
+    app.services().tenants.invalidate().await;
 }
 
 async fn automatic_persisted_queries_over_post_and_get(app: TestApp) {
@@ -195,6 +224,8 @@ async fn automatic_persisted_queries_over_post_and_get(app: TestApp) {
         .expect("GET");
     assert_eq!(again.status().as_u16(), 304);
     assert_eq!(header(&again, "etag"), etag);
+    assert!(header(&again, "cache-control").starts_with("public"));
+    assert!(header(&again, "vary").contains("authorization"));
     assert!(again.bytes().await.expect("body").is_empty());
     let stale = app
         .client
@@ -252,6 +283,36 @@ async fn trusted_documents_only(app: TestApp) {
         .await
         .expect("json");
     assert_eq!(by_hash["data"], r.body["data"]);
+    // By hash over GET, as a CDN would cache it.
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": catalogue.id } }).to_string();
+    let get: Value = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("extensions", ext.as_str()), ("variables", r#"{"first":1}"#)])
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(get["data"], r.body["data"]);
+    // A batch with one unregistered operation runs none of them.
+    let batch = json!([{ "query": catalogue.body, "variables": { "first": 1 } }, { "query": "{ __typename }" }]);
+    let refused: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_IN_LIST",
+        "{refused}"
+    );
+    assert!(refused.get("data").is_none() && !refused.is_array(), "nothing ran: {refused}");
     // Registering a new document the APQ way is refused, and it stays unknown.
     let q = "{ __typename }";
     let pq = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(q) } });

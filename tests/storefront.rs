@@ -68,6 +68,12 @@ fn build_storefront(dir: &Path) -> Option<()> {
     Some(())
 }
 
+async fn login(app: &TestApp, base: &str, email: &str, password: &str) -> String {
+    let login = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }";
+    let r = app.gql_on(base, None, login, json!({ "e": email, "p": password })).await;
+    r.assert_ok()["login"]["accessToken"].as_str().expect("token").to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/storefront");
@@ -78,6 +84,20 @@ async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
     // Trusted documents: the storefront's every operation is registered and sent by hash.
     let trusted = |s: &mut pupitre::config::Settings| s.persisted_queries = PersistedMode::Trusted;
     let (app, stripe) = TestApp::with_stripe("sqlite", trusted).await.expect("SQLite app");
+    // A second instance on the same database that runs any query (the test's own checks).
+    let open = app.another_instance_with(|s| s.persisted_queries = PersistedMode::Automatic).await;
+    // The shop is served from 127.0.0.2, which development does not allow by itself: the
+    // organisation lists it as its storefront (CORS), as an admin would.
+    let shop_port = std::net::TcpListener::bind("127.0.0.2:0")
+        .expect("a port on 127.0.0.2")
+        .local_addr()
+        .expect("address")
+        .port();
+    let shop_origin = format!("http://127.0.0.2:{shop_port}");
+    let admin = login(&app, &open, common::demo::ADMIN, common::DEMO_PASSWORD).await;
+    let set = "mutation($o: [String!]) { updateTenantSettings(input: { corsOrigins: $o }) { settings { corsOrigins } } }";
+    app.gql_on(&open, Some(&admin), set, json!({ "o": [shop_origin] })).await.assert_ok();
+    app.services().tenants.invalidate().await;
     let newsletter_choices = "consent_records WHERE purpose = 'marketing_email'";
     let choices_before = app.count(newsletter_choices).await;
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/storefront-artifacts");
@@ -90,6 +110,8 @@ async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
         .env("STRIPE_PK", &stripe.publishable_key)
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", &browser)
+        .env("SHOP_HOST", "127.0.0.2")
+        .env("SHOP_PORT", shop_port.to_string())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(std::time::Duration::from_secs(180), journey)

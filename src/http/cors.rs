@@ -5,11 +5,11 @@
 //! `corsOrigins` setting of the tenant the request is for, or, in development only, when its
 //! host is `localhost`, `127.0.0.1` or `[::1]`. Production allows nothing by default.
 //!
-//! The tenant is found as for an anonymous GraphQL request: the `X-Pupitre-Tenant` header, the
-//! host, the installation's default, the only tenant. A preflight never carries the header's
-//! value (browsers send only its name), so on a host shared by several tenants a preflight is
-//! allowed for an origin that any tenant of the installation lists; the request that follows
-//! names its tenant and is checked against that tenant's list alone. This opens nothing: the API
+//! A request's tenant is found as `/graphql` finds it ([`super::viewer::authenticate`]): the
+//! token's, else the `X-Pupitre-Tenant` header, the host, the installation's default, the only
+//! tenant; the request is checked against that tenant's list alone. A preflight carries neither
+//! the token nor the header's value (browsers send only the header's name), so a preflight is
+//! allowed for an origin that any tenant of the installation lists. This opens nothing: the API
 //! takes bearer tokens, never cookies (credentials are not allowed), so an origin gains no
 //! access by passing CORS: it only lets a page read answers it could fetch anyway.
 //!
@@ -20,12 +20,13 @@
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{RequestHead, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
 use super::AppState;
-use crate::domain::tenancy::TenantHint;
+use crate::domain::tenancy::Tenant;
 
 /// How long a browser may keep a preflight's answer, in seconds.
 const PREFLIGHT_MAX_AGE: usize = 600;
@@ -78,7 +79,7 @@ pub async fn origins(
     {
         req.headers_mut().insert(verdict, HeaderValue::from_static("1"));
     }
-    next.call(req).await
+    Box::pin(next.call(req)).await
 }
 
 /// Whether `origin` may read the answers to `req`.
@@ -89,22 +90,18 @@ async fn is_allowed(origin: &str, req: &ServiceRequest, state: &AppState) -> boo
     {
         return true;
     }
-    let headers = req.headers();
-    let hint = TenantHint {
-        header_slug: headers.get("x-pupitre-tenant").and_then(|v| v.to_str().ok()).map(str::trim),
-        host: headers.get(header::HOST).and_then(|v| v.to_str().ok()),
-        default_slug: settings.default_tenant.as_deref(),
-    };
-    let lists = |t: &crate::domain::tenancy::Tenant| t.cors_origins.iter().any(|o| o == origin);
-    let directory = &state.services.tenants;
-    match directory.resolve(&hint).await {
-        Ok(t) => lists(&t),
-        // No tenant named (a preflight on a shared host): any tenant's storefront.
-        Err(_) if hint.header_slug.is_none() => {
-            directory.all().await.unwrap_or_default().iter().any(|t| lists(t))
-        }
-        Err(_) => false,
+    let lists = |t: &Tenant| t.cors_origins.iter().any(|o| o == origin);
+    let preflight = req.method() == Method::OPTIONS
+        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    // The request's own tenant, found as `/graphql` finds it: the token's, else the header,
+    // the host, the default, the only one.
+    if !preflight && let Ok((tenant, _)) = super::viewer::authenticate(req.request(), state).await {
+        return lists(&tenant);
     }
+    // A preflight names no tenant (browsers send the header's name, not its value), and a
+    // request refused anyway (an unknown tenant, a bad token) may let the page read why: an
+    // origin any tenant lists.
+    state.services.tenants.all().await.unwrap_or_default().iter().any(|t| lists(t))
 }
 
 #[cfg(test)]

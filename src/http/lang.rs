@@ -25,33 +25,49 @@ impl Lang {
     /// `q`, the first listed among equals; `fr-CA` counts as `fr`); English when it names
     /// neither.
     pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let Some(raw) = header else { return Lang::En };
-        let mut best: Option<(f32, Lang)> = None;
-        for part in raw.split(',') {
-            let mut pieces = part.split(';');
-            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = pieces
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let primary = tag.split('-').next().unwrap_or("");
-            let lang = match primary {
-                "fr" => Lang::Fr,
-                "en" => Lang::En,
-                _ => continue,
-            };
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, lang));
-            }
-        }
-        best.map_or(Lang::En, |(_, l)| l)
+        let pick = |tag: &str| match tag.split('-').next() {
+            Some("fr") => Some(Lang::Fr),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        };
+        header.and_then(|raw| super::best_of(raw, pick)).unwrap_or(Lang::En)
     }
 }
 
 struct Catalogue {
     exact: HashMap<&'static str, &'static str>,
-    /// Patterns with values, split at each `{}`: (English pieces, French pieces).
-    patterns: Vec<(Vec<&'static str>, Vec<&'static str>)>,
+    /// Patterns with values, the most literal text first (so that `must be between {} and {}
+    /// (the installation's limit)` is tried before `must be between {} and {}`).
+    patterns: Vec<Pattern>,
+}
+
+struct Pattern {
+    /// The English text split at each `{}`.
+    en: Vec<&'static str>,
+    /// The French text split at each `{}` or `{t}`.
+    fr: Vec<&'static str>,
+    /// Per value: whether it is itself a message to translate (`{t}` in the French text);
+    /// other values (names, numbers, anything a person typed) are carried over as they are.
+    translated: Vec<bool>,
+}
+
+fn split_french(fr: &'static str) -> (Vec<&'static str>, Vec<bool>) {
+    let (mut pieces, mut flags, mut rest) = (Vec::new(), Vec::new(), fr);
+    loop {
+        let plain = rest.find("{}");
+        let message = rest.find("{t}");
+        let (at, len, flag) = match (plain, message) {
+            (Some(p), Some(m)) if m < p => (m, 3, true),
+            (Some(p), _) => (p, 2, false),
+            (None, Some(m)) => (m, 3, true),
+            (None, None) => break,
+        };
+        pieces.push(&rest[..at]);
+        flags.push(flag);
+        rest = &rest[at + len..];
+    }
+    pieces.push(rest);
+    (pieces, flags)
 }
 
 fn catalogue() -> &'static Catalogue {
@@ -61,11 +77,13 @@ fn catalogue() -> &'static Catalogue {
         let mut patterns = Vec::new();
         for (en, fr) in fr::MESSAGES {
             if en.contains("{}") {
-                patterns.push((en.split("{}").collect(), fr.split("{}").collect()));
+                let (fr, translated) = split_french(fr);
+                patterns.push(Pattern { en: en.split("{}").collect(), fr, translated });
             } else {
                 exact.insert(*en, *fr);
             }
         }
+        patterns.sort_by_key(|p| std::cmp::Reverse(p.en.iter().map(|s| s.len()).sum::<usize>()));
         Catalogue { exact, patterns }
     })
 }
@@ -98,16 +116,13 @@ fn french(message: &str, depth: u8) -> Option<String> {
     if let Some(fr) = c.exact.get(message) {
         return Some((*fr).to_owned());
     }
-    for (en, fr) in &c.patterns {
-        let Some(values) = captures(en, message) else { continue };
+    for p in &c.patterns {
+        let Some(values) = captures(&p.en, message) else { continue };
         let mut out = String::with_capacity(message.len() + 16);
-        for (i, piece) in fr.iter().enumerate() {
+        for (i, piece) in p.fr.iter().enumerate() {
             out.push_str(piece);
-            if let Some(v) = values.get(i)
-                && i + 1 < fr.len()
-            {
-                // A value may itself be a message (what became of a payment, say).
-                let inner = (depth > 0).then(|| french(v, depth - 1)).flatten();
+            if let (Some(v), Some(&translate)) = (values.get(i), p.translated.get(i)) {
+                let inner = (translate && depth > 0).then(|| french(v, depth - 1)).flatten();
                 out.push_str(inner.as_deref().unwrap_or(v));
             }
         }
@@ -135,6 +150,27 @@ mod tests {
         assert_eq!(l("de-DE,fr-CA;q=0.7,en;q=0.6"), Lang::Fr);
         assert_eq!(l("de"), Lang::En);
         assert_eq!(l("fr;q=0,en"), Lang::En);
+    }
+
+    /// Each pattern, filled with sample values, comes back as its own French text: no shorter
+    /// pattern shadows a longer one.
+    #[test]
+    fn every_pattern_translates_to_its_own_text() {
+        for (en, fr) in fr::MESSAGES.iter().filter(|(en, _)| en.contains("{}")) {
+            let sample = en.replace("{}", "7");
+            let want = fr.replace("{t}", "7").replace("{}", "7");
+            assert_eq!(localize(&sample, Lang::Fr).as_deref(), Some(want.as_str()), "{en}");
+        }
+    }
+
+    #[test]
+    fn a_value_is_translated_only_where_it_is_a_message() {
+        // A course named "not found" stays its name.
+        let m = "currency mismatch: not found is priced in EUR, not USD";
+        assert_eq!(
+            localize(m, Lang::Fr).as_deref(),
+            Some("devise différente : not found est vendu en EUR, pas en USD")
+        );
     }
 
     #[test]

@@ -97,6 +97,32 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         .route("/metrics", web::get().to(ops::metrics));
 }
 
+/// The entries of a header with quality values (`Accept`, `Accept-Language`): each lower-cased
+/// item with its `q` (1 when absent), in the order given.
+pub(crate) fn quality_list(raw: &str) -> impl Iterator<Item = (String, f32)> + '_ {
+    raw.split(',').map(|part| {
+        let mut pieces = part.split(';');
+        let item = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        (item, q)
+    })
+}
+
+/// The best of a quality list by `pick` (highest `q` above 0, the first among equals).
+pub(crate) fn best_of<T: Copy>(raw: &str, pick: impl Fn(&str) -> Option<T>) -> Option<T> {
+    let mut best: Option<(f32, T)> = None;
+    for (item, q) in quality_list(raw) {
+        let Some(t) = pick(&item) else { continue };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, t));
+        }
+    }
+    best.map(|(_, t)| t)
+}
+
 /// 414 for a request URI over [`MAX_URI_BYTES`], in the GraphQL error shape.
 fn uri_too_long(rid: &str) -> HttpResponse {
     let body = serde_json::json!({ "errors": [{

@@ -46,7 +46,12 @@ pub(super) fn error_response(
         ext.insert("field".into(), f.into());
     }
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": ext }] });
-    HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+    // A refusal is never cached (a CDN keeping `PERSISTED_QUERY_NOT_FOUND` for a hash's URL
+    // would keep answering it after the text was sent).
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body.to_string())
 }
 
 /// The answer to an [`AppError`]: its code as the HTTP status and in the body (an internal
@@ -65,6 +70,7 @@ pub(super) fn app_error_response_in(
     let status = match e.code() {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        // (The persisted-query codes never come from an `AppError`; see `graphql::persisted`.)
         ErrorCode::BadUserInput
         | ErrorCode::PersistedQueryNotFound
         | ErrorCode::PersistedQueryNotInList => StatusCode::BAD_REQUEST,

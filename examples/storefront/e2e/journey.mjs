@@ -5,7 +5,8 @@
 // to ARTIFACTS. Prints one JSON line with what it did, for the caller to check in the database.
 //
 // Environment: PUPITRE_GRAPHQL (the API), STRIPE_BASE and STRIPE_PK (the stand-in and its
-// publishable key), ARTIFACTS (a directory), CHROMIUM (default /usr/bin/chromium).
+// publishable key), ARTIFACTS (a directory), CHROMIUM (default /usr/bin/chromium), SHOP_HOST and
+// SHOP_PORT (where the shop is served: its origin must be one the API allows).
 //
 // The built storefront (dist/) is served on its own origin by a small static server, which
 // also relays /stripe/* to the stand-in the way js.stripe.com would be reached by Stripe.js.
@@ -63,8 +64,9 @@ const server = createServer(async (req, res) => {
     res.end('not found');
   }
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const host = process.env.SHOP_HOST ?? '127.0.0.1';
+await new Promise((ok) => server.listen(Number(process.env.SHOP_PORT ?? 0), host, ok));
+const origin = `http://${host}:${server.address().port}`;
 
 const browser = await chromium.launch({
   executablePath,
@@ -79,6 +81,13 @@ page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
 page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
 page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
 page.setDefaultTimeout(15_000);
+// How each API call went: method, signed in or not, and whether the query text was sent.
+const calls = [];
+page.on('request', (r) => {
+  if (!r.url().startsWith(api) || r.method() === 'OPTIONS') return;
+  const body = r.postData() ?? '';
+  calls.push({ method: r.method(), signedIn: !!r.headers().authorization, text: /"query"\s*:/.test(body) || r.url().includes('query=') });
+});
 
 async function shot(name) {
   step += 1;
@@ -161,6 +170,13 @@ try {
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByRole('heading', { name: 'My data', exact: true }).waitFor();
   await shot('privacy-english');
+  result.calls = {
+    total: calls.length,
+    anonymousGets: calls.filter((c) => c.method === 'GET' && !c.signedIn).length,
+    signedInGets: calls.filter((c) => c.method === 'GET' && c.signedIn).length,
+    // Only the upload carries its (registered) text; everything else goes by hash.
+    withText: calls.filter((c) => c.text).length,
+  };
   result.ok = true;
 } catch (e) {
   result.ok = false;

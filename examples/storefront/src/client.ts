@@ -1,7 +1,8 @@
 // The urql client: the bearer token (refreshed before it expires, and once more when the API
-// answers UNAUTHENTICATED), registered operations sent by hash (the server's trusted documents;
-// queries go as GET so a CDN may cache the public ones), then fetch.
-import { Client, fetchExchange, type TypedDocumentNode } from 'urql';
+// answers UNAUTHENTICATED), registered operations sent by hash (the server's trusted documents),
+// anonymous queries as GET (a short URL a CDN may cache) and everything signed in as POST (no
+// personal variables in URLs, which proxies and CDNs log), then fetch.
+import { Client, fetchExchange, makeOperation, mapExchange, type TypedDocumentNode } from 'urql';
 import { authExchange } from '@urql/exchange-auth';
 import { persistedExchange } from '@urql/exchange-persisted';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
@@ -54,10 +55,16 @@ export function makeClient(lang: string): Client {
       persistedExchange({
         enforcePersistedQueries: true,
         enableForMutation: true,
-        preferGetForPersistedQueries: 'within-url-limit',
+        preferGetForPersistedQueries: false,
         generateHash: async (_query, document) => {
           const name = operationName(document);
           return name ? registered.get(name)?.id : undefined;
+        },
+      }),
+      mapExchange({
+        onOperation(operation) {
+          if (operation.kind !== 'query' || session.get()) return operation;
+          return makeOperation(operation.kind, operation, { ...operation.context, preferGetMethod: 'within-url-limit' });
         },
       }),
       fetchExchange,

@@ -109,16 +109,22 @@ fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::R
     }
 }
 
-/// The entity tag of a public response: its SHA-256, shortened (a CDN or an app revalidates
-/// with `If-None-Match` and gets `304` without the body when the catalogue did not change).
-fn etag(body: &[u8]) -> String {
+/// The entity tag of a public response: the SHA-256 of its media type and body, shortened (a
+/// CDN or an app revalidates with `If-None-Match` and gets `304` without the body when the
+/// catalogue did not change).
+fn etag(media: Media, body: &[u8]) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(body);
+    let digest = sha2::Sha256::new()
+        .chain_update(media.content_type().as_bytes())
+        .chain_update(body)
+        .finalize();
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
 }
 
-/// A public (cacheable) answer: `304 Not Modified` when the client already holds this body.
+/// A public (cacheable) answer: `304 Not Modified` to a `GET` whose client already holds this
+/// body (`If-None-Match` with its tag, or `*`); a `POST` always gets the body (RFC 9110
+/// §13.1.2).
 fn public_response(
     req: &HttpRequest,
     media: Media,
@@ -126,11 +132,15 @@ fn public_response(
     etag: &str,
     body: bytes::Bytes,
 ) -> HttpResponse {
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|list| list.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let fresh = req.method() == actix_web::http::Method::GET
+        && req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(
+            |list| {
+                list.split(',').any(|t| {
+                    let t = t.trim();
+                    t == "*" || t.trim_start_matches("W/") == etag
+                })
+            },
+        );
     let mut r = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     r.insert_header((header::CACHE_CONTROL, cache_control.to_owned()))
         .insert_header((header::ETAG, etag.to_owned()))
@@ -223,7 +233,7 @@ pub(super) async fn execute(
         outputs.pop().unwrap_or_else(|| "null".to_owned())
     });
     let public = cache.starts_with("public") && status == StatusCode::OK;
-    let tag = public.then(|| etag(&body));
+    let tag = public.then(|| etag(media, &body));
     if let Some(f) = flight {
         f.finish(tag.as_ref().map(|t| microcache::Cached {
             body: body.clone(),

@@ -7,8 +7,9 @@
 //! operations).
 //!
 //! An operation's `body` is its own text as written in its file, followed by the text of each
-//! fragment it uses (in order of first use), separated by a blank line: a client that sends the
-//! registered text or only its hash runs exactly what was reviewed.
+//! fragment it uses (in order of first use), separated by a blank line, and is parsed again to
+//! check that it holds just that: a client that sends the registered text or only its hash runs
+//! exactly what was reviewed. Fragments are shared within a file, not across files.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -156,12 +157,10 @@ fn operations_of(text: &str) -> Result<Vec<Operation>, String> {
             OperationType::Mutation => "mutation",
             OperationType::Subscription => "subscription",
         };
-        out.push(Operation {
-            id: sha256_hex(&body),
-            name: name.to_string(),
-            kind: kind.into(),
-            body,
-        });
+        let op =
+            Operation { id: sha256_hex(&body), name: name.to_string(), kind: kind.into(), body };
+        check_body(&op, &used)?;
+        out.push(op);
     }
     Ok(out)
 }
@@ -193,30 +192,53 @@ fn spreads(
     Ok(())
 }
 
-/// The source text of each named definition: from its first line to the line before the next
-/// definition, without the trailing comments and blank lines (which introduce the next one).
+/// The byte offset of a parser position (1-based line, 1-based column in characters).
+fn offset(text: &str, pos: async_graphql::Pos) -> usize {
+    let line_start: usize =
+        text.split_inclusive('\n').take(pos.line.saturating_sub(1)).map(str::len).sum();
+    let line = &text[line_start..];
+    line_start
+        + line.char_indices().nth(pos.column.saturating_sub(1)).map_or(line.len(), |(i, _)| i)
+}
+
+/// The source text of each named definition: from its first character to the start of the
+/// next definition, without the trailing comments and blank lines (which introduce the next
+/// one). Two definitions on one line are cut between them.
 fn definitions(text: &str, doc: &ExecutableDocument) -> HashMap<String, String> {
     let mut starts: Vec<(usize, String)> = doc
         .operations
         .iter()
-        .filter_map(|(n, op)| n.map(|n| (op.pos.line, n.to_string())))
-        .chain(doc.fragments.iter().map(|(n, f)| (f.pos.line, n.to_string())))
+        .filter_map(|(n, op)| n.map(|n| (offset(text, op.pos), n.to_string())))
+        .chain(doc.fragments.iter().map(|(n, f)| (offset(text, f.pos), n.to_string())))
         .collect();
     starts.sort();
-    let lines: Vec<&str> = text.lines().collect();
     let mut out = HashMap::new();
-    for (i, (line, name)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(lines.len() + 1, |(l, _)| *l);
-        let mut piece: Vec<&str> = lines
-            .get(line.saturating_sub(1)..end.saturating_sub(1).min(lines.len()))
-            .unwrap_or_default()
-            .to_vec();
-        while piece.last().is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-            piece.pop();
+    for (i, (start, name)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text.len(), |(next, _)| *next);
+        let mut lines: Vec<&str> = text[*start..end].lines().collect();
+        while lines.last().is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            lines.pop();
         }
-        out.insert(name.clone(), piece.join("\n"));
+        out.insert(name.clone(), lines.join("\n").trim_end().to_owned());
     }
     out
+}
+
+/// A registered body must be what it claims: it parses, and holds that one operation and only
+/// the fragments it uses.
+fn check_body(op: &Operation, used: &[String]) -> Result<(), String> {
+    let doc = async_graphql::parser::parse_query(&op.body)
+        .map_err(|e| format!("operation {} does not stand on its own: {e}", op.name))?;
+    let names: Vec<String> =
+        doc.operations.iter().filter_map(|(n, _)| n.map(|n| n.to_string())).collect();
+    let mut fragments: Vec<String> = doc.fragments.keys().map(|n| n.to_string()).collect();
+    let mut want = used.to_vec();
+    fragments.sort();
+    want.sort();
+    if names != [op.name.clone()] || fragments != want {
+        return Err(format!("operation {} could not be cut out of its file on its own", op.name));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

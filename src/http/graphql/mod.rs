@@ -64,6 +64,7 @@ pub fn sdl() -> String {
 /// and urql clients recognise `PersistedQueryNotFound` by its message and code and resend the
 /// text; with `application/json` it is a 200, as those clients expect.
 pub(super) fn persisted_refusal(
+    state: &AppState,
     media: Media,
     rid: &str,
     refusal: persisted::Refusal,
@@ -90,6 +91,7 @@ pub(super) fn persisted_refusal(
             );
         }
     };
+    state.metrics.graphql_error(code.as_str());
     error_response(status, media, rid, code, message, None)
 }
 
@@ -191,7 +193,7 @@ pub async fn post(
     let mut requests = Vec::with_capacity(items.len());
     for mut o in items {
         if let Err(refusal) = state.persisted.resolve(&mut o) {
-            return persisted_refusal(media, &rid, refusal);
+            return persisted_refusal(&state, media, &rid, refusal);
         }
         match to_request(o) {
             Ok(r) => requests.push(r),
@@ -253,7 +255,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
     // A catalogue read may name its document by hash only (a URL a CDN can cache).
     if let Err(refusal) = state.persisted.resolve(&mut obj) {
-        return persisted_refusal(media, &rid, refusal);
+        return persisted_refusal(&state, media, &rid, refusal);
     }
     let Some(Value::String(query)) = obj.get("query") else {
         return bad_request(media, &rid, "missing `query` parameter");

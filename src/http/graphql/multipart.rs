@@ -134,9 +134,16 @@ pub(super) async fn multipart(
             None,
         );
     }
-    // Trusted documents: an upload runs a registered operation too, sent as its exact text.
-    if !batch.iter().all(|r| state.persisted.allows_text(&r.query)) {
-        return super::persisted_refusal(media, rid, super::persisted::Refusal::NotInList);
+    // Persisted queries as for JSON requests: a registered operation by hash or by its text.
+    let mut batch = batch;
+    let resolved = match &mut batch {
+        async_graphql::BatchRequest::Single(r) => state.persisted.resolve_request(r),
+        async_graphql::BatchRequest::Batch(rs) => {
+            rs.iter_mut().try_for_each(|r| state.persisted.resolve_request(r))
+        }
+    };
+    if let Err(refusal) = resolved {
+        return super::persisted_refusal(state, media, rid, refusal);
     }
     match batch {
         async_graphql::BatchRequest::Single(r) => execute(req, state, media, vec![r], false).await,

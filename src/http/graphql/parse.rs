@@ -19,24 +19,11 @@ pub(super) fn negotiate(req: &HttpRequest) -> Option<Media> {
     let Some(raw) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Some(Media::Json);
     };
-    let mut best: Option<(f32, Media)> = None;
-    for part in raw.split(',') {
-        let mut pieces = part.split(';');
-        let ty = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = pieces
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let media = match ty.as_str() {
-            GRAPHQL_RESPONSE => Media::GraphqlResponse,
-            JSON | "*/*" | "application/*" => Media::Json,
-            _ => continue,
-        };
-        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, media));
-        }
-    }
-    best.map(|(_, m)| m)
+    crate::http::best_of(raw, |ty| match ty {
+        GRAPHQL_RESPONSE => Some(Media::GraphqlResponse),
+        JSON | "*/*" | "application/*" => Some(Media::Json),
+        _ => None,
+    })
 }
 
 /// A request body that is not a valid GraphQL-over-HTTP request.

@@ -67,7 +67,7 @@ impl Persisted {
     }
 
     /// Whether a document sent as text may run (always, but in trusted mode).
-    pub fn allows_text(&self, query: &str) -> bool {
+    fn allows_text(&self, query: &str) -> bool {
         self.mode == Mode::Automatic || self.registered.contains_key(&sha256_hex(query))
     }
 
@@ -125,8 +125,12 @@ impl Persisted {
                 if self.mode == Mode::Trusted {
                     return Err(Refusal::NotInList);
                 }
-                let q = q.to_owned();
-                self.learn(hash, &q);
+                // Only a document that parses is remembered (the limits and validation still
+                // run on every execution).
+                if async_graphql::parser::parse_query(q).is_ok() {
+                    let q = q.to_owned();
+                    self.learn(hash, &q);
+                }
                 Ok(())
             }
             None => {
@@ -135,6 +139,26 @@ impl Persisted {
                 Ok(())
             }
         }
+    }
+}
+
+impl Persisted {
+    /// [`Persisted::resolve`] for a request already read by async-graphql (the operations of a
+    /// multipart upload): a registered hash without text runs, trusted mode refuses the rest.
+    pub fn resolve_request(&self, r: &mut async_graphql::Request) -> Result<(), Refusal> {
+        let mut obj = Map::new();
+        if !r.query.is_empty() {
+            obj.insert("query".into(), Value::String(std::mem::take(&mut r.query)));
+        }
+        if let Some(pq) = r.extensions.get("persistedQuery") {
+            let pq = serde_json::to_value(pq).unwrap_or(Value::Null);
+            obj.insert("extensions".into(), serde_json::json!({ "persistedQuery": pq }));
+        }
+        let outcome = self.resolve(&mut obj);
+        if let Some(Value::String(q)) = obj.remove("query") {
+            r.query = q;
+        }
+        outcome
     }
 }
 
@@ -178,6 +202,14 @@ mod tests {
         let q = "{ __typename }";
         let h = sha256_hex(q);
         assert_eq!(p.resolve(&mut req(json!({ "extensions": pq(&h) }))), Err(Refusal::NotFound));
+        let junk = "{ not graphql";
+        let mut junk_req = req(json!({ "query": junk, "extensions": pq(&sha256_hex(junk)) }));
+        assert_eq!(p.resolve(&mut junk_req), Ok(()), "left for the parser to refuse");
+        assert_eq!(
+            p.resolve(&mut req(json!({ "extensions": pq(&sha256_hex(junk)) }))),
+            Err(Refusal::NotFound),
+            "and never remembered"
+        );
         let mut wrong = req(json!({ "query": "{ other }", "extensions": pq(&h) }));
         assert!(matches!(p.resolve(&mut wrong), Err(Refusal::Invalid(_))), "text and hash differ");
         assert_eq!(p.resolve(&mut req(json!({ "query": q, "extensions": pq(&h) }))), Ok(()));

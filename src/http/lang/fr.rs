@@ -1,5 +1,6 @@
 //! The French text of every message a GraphQL error can carry, keyed by its English text.
-//! `{}` stands for a value (a number, a name, a status) and is carried over in the same order.
+//! `{}` stands for a value (a number, a name, a status) and is carried over in the same order;
+//! `{t}` in the French text marks a value that is itself a message (translated too).
 //! `tests/messages.rs` finds every message literal in `src/` and fails when one is missing.
 
 pub const MESSAGES: &[(&str, &str)] = &[
@@ -13,12 +14,12 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ),
     ("not found", "introuvable"),
     ("too many attempts, retry in {} s", "trop de tentatives, réessayez dans {} s"),
-    ("the payment provider is unavailable: {}", "le prestataire de paiement ne répond pas : {}"),
+    ("the payment provider is unavailable: {}", "le prestataire de paiement ne répond pas : {t}"),
     ("internal error while {}", "erreur interne ({})"),
     ("internal error", "erreur interne"),
     ("malformed or unverifiable token: {}", "jeton mal formé ou invérifiable : {}"),
     ("not an access token", "ce n’est pas un jeton d’accès"),
-    ("line {}: {}", "ligne {} : {}"),
+    ("line {}: {}", "ligne {} : {t}"),
     (
         "this installation serves several tenants: name one with the X-Pupitre-Tenant header",
         "cette installation sert plusieurs organisations : nommez-en une avec l’en-tête X-Pupitre-Tenant",
@@ -210,7 +211,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "give a phone number to agree to be called",
         "indiquez un numéro de téléphone pour accepter d’être appelé",
     ),
-    ("give the trusted person's {} too", "indiquez aussi {} de la personne de confiance"),
+    ("give the trusted person's {} too", "indiquez aussi le champ {} de la personne de confiance"),
     (
         "a body is 1 to {} characters of text",
         "un corps de message compte 1 à {} caractères de texte",
@@ -491,7 +492,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ),
     (
         "`{}` {}: one request may run it once, this one asks for it {} times; send them one by one",
-        "`{}` ({}) : une requête ne peut l’exécuter qu’une fois, celle-ci le demande {} fois ; envoyez-les une par une",
+        "`{}` ({t}) : une requête ne peut l’exécuter qu’une fois, celle-ci le demande {} fois ; envoyez-les une par une",
     ),
     (
         "`{}` contains a control character (U+{}); only tab, line feed and carriage return are accepted",
@@ -508,7 +509,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("calls Stripe for unpaid orders", "appelle Stripe pour les commandes impayées"),
     ("encrypts and stores files", "chiffre et enregistre des fichiers"),
     // async-graphql's own validation (the most frequent)
-    ("Unknown field \"{}\" on type \"{}\".{}", "Champ « {} » inconnu sur le type « {} ».{}"),
+    ("Unknown field \"{}\" on type \"{}\".{}", "Champ « {} » inconnu sur le type « {} ».{t}"),
     (" Did you mean {}", " Vouliez-vous dire {}"),
     (
         "Invalid value for argument \"{}\", expected type \"{}\"",
@@ -516,7 +517,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ),
     (
         "Unknown argument \"{}\" on field \"{}\" of type \"{}\".{}",
-        "Argument « {} » inconnu sur le champ « {} » du type « {} ».{}",
+        "Argument « {} » inconnu sur le champ « {} » du type « {} ».{t}",
     ),
     (
         "Field \"{}\" argument \"{}\" of type \"{}\" is required but not provided",
