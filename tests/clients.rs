@@ -48,6 +48,12 @@ async fn cross_origin_post(
     req.send().await.expect("request sent")
 }
 
+/// POSTs a JSON body to `/graphql` and reads the JSON answer.
+async fn post_json(app: &TestApp, body: &Value) -> Value {
+    let r = app.client.post(app.url("/graphql")).json(body).send().await.expect("sent");
+    r.json().await.expect("json")
+}
+
 fn allow_origin(r: &reqwest::Response) -> Option<String> {
     r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
@@ -272,16 +278,7 @@ async fn trusted_documents_only(app: TestApp) {
     let r = app.gql(None, &catalogue.body, json!({ "first": 1 })).await;
     assert!(r.assert_ok()["courses"]["edges"].is_array());
     let body = json!({ "variables": { "first": 1 }, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": catalogue.id } } });
-    let by_hash: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&body)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let by_hash = post_json(&app, &body).await;
     assert_eq!(by_hash["data"], r.body["data"]);
     // By hash over GET, as a CDN would cache it.
     let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": catalogue.id } }).to_string();
@@ -298,16 +295,7 @@ async fn trusted_documents_only(app: TestApp) {
     assert_eq!(get["data"], r.body["data"]);
     // A batch with one unregistered operation runs none of them.
     let batch = json!([{ "query": catalogue.body, "variables": { "first": 1 } }, { "query": "{ __typename }" }]);
-    let refused: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&batch)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let refused = post_json(&app, &batch).await;
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_IN_LIST",
         "{refused}"
@@ -316,16 +304,7 @@ async fn trusted_documents_only(app: TestApp) {
     // Registering a new document the APQ way is refused, and it stays unknown.
     let q = "{ __typename }";
     let pq = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(q) } });
-    let refused: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": q, "extensions": pq }))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let refused = post_json(&app, &json!({ "query": q, "extensions": pq })).await;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_IN_LIST");
     let get = app.client.get(app.url("/graphql")).query(&[("query", q)]).send().await.expect("GET");
     let get: Value = get.json().await.expect("json");

@@ -81,8 +81,13 @@ async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
     if build_storefront(&dir).is_none() {
         return;
     }
-    // Trusted documents: the storefront's every operation is registered and sent by hash.
-    let trusted = |s: &mut pupitre::config::Settings| s.persisted_queries = PersistedMode::Trusted;
+    // Trusted documents: the storefront's every operation is registered and sent by hash. Access
+    // tokens live 31 s, so that the storefront (which renews a token with less than 30 s left)
+    // refreshes its session throughout the journey.
+    let trusted = |s: &mut pupitre::config::Settings| {
+        s.persisted_queries = PersistedMode::Trusted;
+        s.access_token_ttl_secs = 31;
+    };
     let (app, stripe) = TestApp::with_stripe("sqlite", trusted).await.expect("SQLite app");
     // A second instance on the same database that runs any query (the test's own checks).
     let open = app.another_instance_with(|s| s.persisted_queries = PersistedMode::Automatic).await;

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { CreateOrderDocument, StorefrontOrderStatusDocument } from '../generated/graphql';
 import { config } from '../config';
@@ -6,6 +6,8 @@ import { go } from '../router';
 import { money, useT } from '../i18n';
 import { ErrorMessage } from '../ErrorMessage';
 import { RequireSignIn } from '../App';
+
+const StripePayment = lazy(() => import('./StripePayment'));
 
 export function Checkout({ sessionId }: { sessionId: string }) {
   return (
@@ -67,22 +69,29 @@ function CheckoutForm({ sessionId }: { sessionId: string }) {
 }
 
 /**
- * The payment step. In production Stripe Elements collects the card in Stripe's own iframe and
- * calls `stripe.confirmPayment({ clientSecret })`; no card data reaches the storefront or
- * Pupitre. Against the test stand-in (`stripe.testApiBase`), the page confirms with one of
- * Stripe's test payment methods the way Stripe.js would. Either way, Pupitre learns the outcome
- * from Stripe's signed webhook, and the order page waits for it.
+ * The payment step. In production (`stripe.publishableKey`) Stripe Elements takes the card
+ * (`StripePayment`). Against the test stand-in (`stripe.testApiBase`), the page confirms with
+ * one of Stripe's test payment methods the way Stripe.js would. Either way, Pupitre learns the
+ * outcome from Stripe's signed webhook, and the order page waits for it. Without Stripe
+ * settings the page says where the payment goes.
  */
 function Payment({ orderId, clientSecret }: { orderId: string; clientSecret: string }) {
   const { t } = useT();
   const [card, setCard] = useState('pm_card_visa');
   const [failure, setFailure] = useState<string | null>(null);
   const stripe = config.stripe;
-  if (!stripe?.testApiBase) {
+  if (!stripe) {
     return (
       <p>
         {t.paymentProduction} <a href={`#/order/${orderId}`}>{t.orderStatus}</a>
       </p>
+    );
+  }
+  if (!stripe.testApiBase) {
+    return (
+      <Suspense fallback={<p aria-live="polite">{t.loading}</p>}>
+        <StripePayment publishableKey={stripe.publishableKey} clientSecret={clientSecret} orderId={orderId} />
+      </Suspense>
     );
   }
   const pay = async () => {
