@@ -105,6 +105,8 @@ async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
     app.services().tenants.invalidate().await;
     let newsletter_choices = "consent_records WHERE purpose = 'marketing_email'";
     let choices_before = app.count(newsletter_choices).await;
+    let revoked = "auth_sessions WHERE revoked_at IS NOT NULL";
+    let revoked_before = app.count(revoked).await;
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/storefront-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
     let journey = tokio::process::Command::new("node")
@@ -139,15 +141,19 @@ async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
         .count();
     assert_eq!(shots, 9, "a screenshot per step");
 
-    // What the browser did, as the API sees it for that account (through a second instance on
-    // the same database that runs any query).
-    let open = app.another_instance_with(|s| s.persisted_queries = PersistedMode::Automatic).await;
+    // The session was refreshed (each refresh token used once, rotated) and never revoked.
+    assert!(app.count("refresh_tokens WHERE used_at IS NOT NULL").await > 0, "refreshed");
+    assert_eq!(app.count(revoked).await, revoked_before, "no session was revoked");
+    // Registered operations by hash, anonymous reads by GET, nothing signed in by GET.
+    let calls = &result["calls"];
+    assert_eq!(calls["signedInGets"], 0, "{calls}");
+    assert!(calls["anonymousGets"].as_u64().is_some_and(|n| n > 0), "{calls}");
+    assert_eq!(calls["withText"], 0, "every JSON request and GET goes by hash: {calls}");
+    assert_eq!(calls["uploads"], 1, "{calls}");
+
+    // What the browser did, as the API sees it for that account.
     let email = result["email"].as_str().expect("email");
-    let login = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }";
-    let r = app
-        .gql_on(&open, None, login, json!({ "e": email, "p": "un mot de passe assez long" }))
-        .await;
-    let token = r.assert_ok()["login"]["accessToken"].as_str().expect("token").to_owned();
+    let token = login(&app, &open, email, "un mot de passe assez long").await;
     let order = app
         .gql_on(
             &open,

@@ -85,8 +85,9 @@ page.setDefaultTimeout(15_000);
 const calls = [];
 page.on('request', (r) => {
   if (!r.url().startsWith(api) || r.method() === 'OPTIONS') return;
-  const body = r.postData() ?? '';
-  calls.push({ method: r.method(), signedIn: !!r.headers().authorization, text: /"query"\s*:/.test(body) || r.url().includes('query=') });
+  const multipart = (r.headers()['content-type'] ?? '').startsWith('multipart/');
+  const body = multipart ? '' : r.postData() ?? '';
+  calls.push({ method: r.method(), signedIn: !!r.headers().authorization, multipart, text: /"query"\s*:/.test(body) || r.url().includes('query=') });
 });
 
 async function shot(name) {
@@ -174,8 +175,9 @@ try {
     total: calls.length,
     anonymousGets: calls.filter((c) => c.method === 'GET' && !c.signedIn).length,
     signedInGets: calls.filter((c) => c.method === 'GET' && c.signedIn).length,
-    // Only the upload carries its (registered) text; everything else goes by hash.
+    // Every JSON request and GET goes by hash; the upload (multipart) carries its registered text.
     withText: calls.filter((c) => c.text).length,
+    uploads: calls.filter((c) => c.multipart).length,
   };
   result.ok = true;
 } catch (e) {

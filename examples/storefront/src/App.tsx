@@ -1,6 +1,6 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Provider, useMutation } from 'urql';
-import { makeClient } from './client';
+import { makeClient, setLanguage } from './client';
 import { LangContext, messages, useT, type Lang } from './i18n';
 import { go, useRoute } from './router';
 import { session, useSession } from './auth';
@@ -17,10 +17,13 @@ export function App() {
   const [lang, setLangState] = useState<Lang>(() => (localStorage.getItem('pupitre.lang') === 'en' ? 'en' : 'fr'));
   const setLang = (l: Lang) => {
     localStorage.setItem('pupitre.lang', l);
-    document.documentElement.lang = l;
     setLangState(l);
   };
-  const client = useMemo(() => makeClient(lang), [lang]);
+  setLanguage(lang);
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
+  const client = useMemo(() => makeClient(), []);
   return (
     <LangContext.Provider value={{ lang, t: messages[lang], setLang }}>
       <Provider value={client}>
@@ -38,7 +41,7 @@ function Layout() {
   return (
     <>
       <header>
-        <nav aria-label="main">
+        <nav aria-label={t.mainNav}>
           <a href="#/">{t.shop}</a>
           {signedIn && <a href="#/learning">{t.learning}</a>}
           {signedIn && <a href="#/privacy">{t.privacy}</a>}
@@ -49,11 +52,11 @@ function Layout() {
               {t.signOut}
             </button>
           )}
-          <button type="button" onClick={() => setLang(lang === 'fr' ? 'en' : 'fr')}>{t.language}</button>
+          <button type="button" lang={lang === 'fr' ? 'en' : 'fr'} onClick={() => setLang(lang === 'fr' ? 'en' : 'fr')}>{t.language}</button>
         </nav>
       </header>
       <main>
-        <Page route={route} />
+        <Page key={route.join('/')} route={route} />
       </main>
     </>
   );

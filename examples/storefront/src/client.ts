@@ -26,30 +26,49 @@ export function registeredBody(doc: TypedDocumentNode<any, any>): string {
   return op.body;
 }
 
-export function makeClient(lang: string): Client {
+/** The language messages are asked in (`Accept-Language`); one client serves every language,
+ * so that two clients never refresh the same session at once. */
+let language = 'fr';
+export function setLanguage(lang: string) {
+  language = lang;
+}
+
+/** Operations that carry no access token: signing in, and renewing an expired token. */
+const WITHOUT_TOKEN = new Set(['Login', 'Register', 'Refresh']);
+const needsToken = (doc: DocumentNode) => !WITHOUT_TOKEN.has(operationName(doc) ?? '');
+
+export function makeClient(): Client {
   return new Client({
     url: config.graphqlUrl,
-    fetchOptions: () => ({ headers: baseHeaders(lang) }),
+    fetchOptions: () => ({ headers: baseHeaders(language) }),
     requestPolicy: 'network-only',
     exchanges: [
       authExchange(async (utils) => ({
         addAuthToOperation(operation) {
           const t = session.get();
-          return t ? utils.appendHeaders(operation, { Authorization: `Bearer ${t.accessToken}` }) : operation;
+          if (!t || !needsToken(operation.query)) return operation;
+          return utils.appendHeaders(operation, { Authorization: `Bearer ${t.accessToken}` });
         },
-        willAuthError() {
+        // Renewed when less than 30 s are left, before the request rather than after a refusal.
+        willAuthError(operation) {
           const t = session.get();
-          return !!t && t.expiresAt - Date.now() < 30_000;
+          return !!t && needsToken(operation.query) && t.expiresAt - Date.now() < 30_000;
         },
-        didAuthError(error) {
-          return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+        // A refused token (revoked, say): renew once. A failed log-in is not one.
+        didAuthError(error, operation) {
+          return (
+            !!session.get() &&
+            needsToken(operation.query) &&
+            error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')
+          );
         },
         async refreshAuth() {
           const t = session.get();
           if (!t) return;
           const r = await utils.mutate(RefreshDocument, { refreshToken: t.refreshToken });
           if (r.data?.refreshToken) session.set(r.data.refreshToken);
-          else session.clear();
+          // Signed out only when the refresh token itself is refused, not on a network blip.
+          else if (r.error?.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) session.clear();
         },
       })),
       persistedExchange({
@@ -63,8 +82,9 @@ export function makeClient(lang: string): Client {
       }),
       mapExchange({
         onOperation(operation) {
-          if (operation.kind !== 'query' || session.get()) return operation;
-          return makeOperation(operation.kind, operation, { ...operation.context, preferGetMethod: 'within-url-limit' });
+          if (operation.kind !== 'query') return operation;
+          const preferGetMethod = session.get() ? false : 'within-url-limit';
+          return makeOperation(operation.kind, operation, { ...operation.context, preferGetMethod });
         },
       }),
       fetchExchange,
@@ -78,7 +98,6 @@ export async function uploadDocuments(
   doc: TypedDocumentNode<any, any>,
   variables: { input: { applicationId: string; kind: string } },
   files: File[],
-  lang: string,
 ): Promise<{ errors?: { message: string; extensions?: { code?: string } }[] }> {
   const operations = {
     query: registeredBody(doc),
@@ -89,10 +108,15 @@ export async function uploadDocuments(
   const form = new FormData();
   form.append('operations', JSON.stringify(operations));
   form.append('map', JSON.stringify(map));
-  files.forEach((f, i) => form.append(String(i), f, f.name));
+  // A neutral name: a file's own name often holds the person's name.
+  files.forEach((f, i) => form.append(String(i), f, `document-${i + 1}.${f.name.split('.').pop()?.toLowerCase() ?? 'pdf'}`));
   const t = session.get();
-  const headers: Record<string, string> = baseHeaders(lang);
+  const headers: Record<string, string> = baseHeaders(language);
   if (t) headers.Authorization = `Bearer ${t.accessToken}`;
   const res = await fetch(config.graphqlUrl, { method: 'POST', headers, body: form });
-  return res.json();
+  try {
+    return await res.json();
+  } catch {
+    return { errors: [{ message: `HTTP ${res.status}` }] };
+  }
 }

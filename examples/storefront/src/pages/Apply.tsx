@@ -24,13 +24,16 @@ export function Apply({ courseId }: { courseId: string }) {
 type ApiError = { message: string; extensions?: Record<string, unknown> };
 
 function Application({ courseId }: { courseId: string }) {
-  const { t, lang } = useT();
+  const { t } = useT();
   const [created, createApplication] = useMutation(CreateApplicationDocument);
   const [submitted, submitApplication] = useMutation(SubmitApplicationDocument);
   const [{ data: mine }, refetch] = useQuery({ query: MyApplicationsDocument });
   const [uploadErrors, setUploadErrors] = useState<ApiError[] | null>(null);
   const [sent, setSent] = useState(false);
   const [busy, setBusy] = useState(false);
+  // The draft, once created: a retry (after a refused file, say) adds to it instead of
+  // creating a second application, which the API refuses.
+  const [draftId, setDraftId] = useState<string | null>(null);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     setBusy(true);
@@ -39,20 +42,24 @@ function Application({ courseId }: { courseId: string }) {
       const f = new FormData(e.currentTarget);
       const file = f.get('file');
       const bracket = String(f.get('incomeBracket'));
-      const r = await createApplication({
-        input: {
-          courseId,
-          situation: {
-            incomeBracket: bracket ? (bracket as IncomeBracket) : undefined,
-            scholarshipHolder: f.get('scholarship') === 'on',
-            text: String(f.get('text') ?? '') || undefined,
+      let id = draftId;
+      if (!id) {
+        const r = await createApplication({
+          input: {
+            courseId,
+            situation: {
+              incomeBracket: bracket ? (bracket as IncomeBracket) : undefined,
+              scholarshipHolder: f.get('scholarship') === 'on',
+              text: String(f.get('text') ?? '') || undefined,
+            },
           },
-        },
-      });
-      const id = r.data?.createApplication.application.id;
-      if (!id) return;
+        });
+        id = r.data?.createApplication.application.id ?? null;
+        if (!id) return;
+        setDraftId(id);
+      }
       if (file instanceof File && file.size > 0) {
-        const up = await uploadDocuments(AddDocumentsDocument, { input: { applicationId: id, kind: String(f.get('kind')) as DocumentKind } }, [file], lang);
+        const up = await uploadDocuments(AddDocumentsDocument, { input: { applicationId: id, kind: String(f.get('kind')) as DocumentKind } }, [file]);
         if (up.errors?.length) {
           setUploadErrors(up.errors);
           return;

@@ -69,7 +69,7 @@ export function Catalogue() {
           </li>
         ))}
       </ul>
-      <nav aria-label="pagination" className="pager">
+      <nav aria-label={t.pagination} className="pager">
         <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>{t.previous}</button>
         <button
           type="button"

@@ -110,7 +110,7 @@ function Payment({ orderId, clientSecret }: { orderId: string; clientSecret: str
         {t.testCard}
         <select name="card" value={card} onChange={(e) => setCard(e.target.value)}>
           <option value="pm_card_visa">Visa 4242 4242 4242 4242</option>
-          <option value="pm_card_chargeDeclined">Visa 4000 0000 0000 0002 (declined)</option>
+          <option value="pm_card_chargeDeclined">Visa 4000 0000 0000 0002 ({t.PAYMENT_FAILED})</option>
         </select>
       </label>
       {failure && <p role="alert" className="error">{failure}</p>}
@@ -127,29 +127,41 @@ export function OrderPage({ id }: { id: string }) {
   );
 }
 
+/** Statuses after which nothing changes without the buyer. */
+const SETTLED = new Set(['PAID', 'CANCELLED', 'REFUNDED', 'PARTIALLY_REFUNDED', 'PAYMENT_FAILED']);
+
 function OrderStatus({ id }: { id: string }) {
   const { t, lang } = useT();
   const [{ data, error }, refetch] = useQuery({ query: StorefrontOrderStatusDocument, variables: { id } });
   const status = data?.order?.status;
-  // The webhook may arrive a moment after the card was confirmed: ask again until it did.
+  const settled = !!error || (data && !data.order) || (status ? SETTLED.has(status) : false);
+  // The webhook may arrive a moment after the card was confirmed: ask again (every second,
+  // then less often) until the order settles or the API answers an error.
+  const [tries, setTries] = useState(0);
   useEffect(() => {
-    if (status === 'PAID' || status === 'CANCELLED') return;
-    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), 1000);
-    return () => clearInterval(timer);
-  }, [status, refetch]);
+    if (settled || tries > 120) return;
+    const timer = setTimeout(() => {
+      setTries((n) => n + 1);
+      refetch({ requestPolicy: 'network-only' });
+    }, tries < 30 ? 1000 : 5000);
+    return () => clearTimeout(timer);
+  }, [settled, tries, refetch]);
   const o = data?.order;
   return (
     <section aria-labelledby="order-title">
       <h1 id="order-title">{t.orderStatus}</h1>
       <ErrorMessage error={error} />
-      {o && (
-        <p aria-live="polite" data-status={o.status ?? ''}>
-          <strong className="status">{o.status ? t[o.status] : ''}</strong>
-          {o.total && ` · ${money(o.total.amountCents, o.total.currency, lang)}`}
-        </p>
-      )}
-      {o && o.status !== 'PAID' && <p>{t.waitingPayment}</p>}
-      {o?.status === 'PAID' && <p><a href="#/learning">{t.learning}</a></p>}
+      <div aria-live="polite">
+        {o && (
+          <p data-status={o.status ?? ''}>
+            <strong className="status">{o.status ? t[o.status] : ''}</strong>
+            {o.total && ` · ${money(o.total.amountCents, o.total.currency, lang)}`}
+          </p>
+        )}
+        {o && (o.status === 'AWAITING_PAYMENT' || o.status === 'PENDING') && <p>{t.waitingPayment}</p>}
+        {o?.status === 'PAYMENT_FAILED' && <p role="alert">{t.paymentFailed}</p>}
+        {o?.status === 'PAID' && <p><a href="#/learning">{t.learning}</a></p>}
+      </div>
     </section>
   );
 }

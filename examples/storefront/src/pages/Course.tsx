@@ -26,7 +26,12 @@ export function CoursePage({ slug }: { slug: string }) {
             {s.location && <span> · {s.location}</span>}
             {s.instructor && <span> · {s.instructor.displayName}</span>}
             <span className="seats"> · {t.seatsLeft(s.seatsLeft)}</span>
-            <a className="button" aria-disabled={s.seatsLeft === 0} href={s.seatsLeft > 0 ? `#/checkout/${s.id}` : undefined}>
+            <a
+              className="button"
+              aria-disabled={s.seatsLeft === 0}
+              aria-label={`${t.buy} — ${date(s.startsAt, lang)}`}
+              href={s.seatsLeft > 0 ? `#/checkout/${s.id}` : undefined}
+            >
               {t.buy}
             </a>
           </li>

@@ -41,6 +41,7 @@ function MyLearning() {
                   ) : (
                     <button
                       type="button"
+                      aria-label={`${t.markDone} — ${l.title}`}
                       disabled={complete.fetching}
                       onClick={async () => {
                         await completeLesson({ enrollmentId: e.id, lessonId: l.id });
