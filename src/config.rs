@@ -36,6 +36,16 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Which GraphQL documents an instance runs (`PUPITRE_PERSISTED_QUERIES`, see
+/// `http::graphql::persisted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistedQueries {
+    /// Any document; hashes of documents seen before (APQ) or registered.
+    Automatic,
+    /// Registered documents only (trusted documents).
+    Trusted,
+}
+
 /// Log output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -86,7 +96,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Which GraphQL documents run: any, with automatic persisted queries, or only the
     /// registered operations (trusted documents).
-    pub persisted_queries: crate::http::graphql::PersistedMode,
+    pub persisted_queries: PersistedQueries,
     /// The registered operations (an Apollo persisted query manifest written by `pupitre
     /// operations register`); `None`: the reference operations built into the server.
     pub operations_manifest: Option<String>,
@@ -412,13 +422,13 @@ impl Settings {
                 })
                 .collect(),
             persisted_queries: match get("PUPITRE_PERSISTED_QUERIES").as_deref() {
-                None | Some("automatic") => crate::http::graphql::PersistedMode::Automatic,
-                Some("trusted") => crate::http::graphql::PersistedMode::Trusted,
+                None | Some("automatic") => PersistedQueries::Automatic,
+                Some("trusted") => PersistedQueries::Trusted,
                 Some(other) => {
                     problems.push(format!(
                         "PUPITRE_PERSISTED_QUERIES must be `automatic` or `trusted`, not `{other}`"
                     ));
-                    crate::http::graphql::PersistedMode::Automatic
+                    PersistedQueries::Automatic
                 }
             },
             operations_manifest: get("PUPITRE_OPERATIONS_MANIFEST").filter(|s| !s.trim().is_empty()),

@@ -266,9 +266,6 @@ impl Origin {
         }
         Ok(Origin(origin))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
     pub fn into_inner(self) -> String {
         self.0
     }

@@ -109,6 +109,9 @@ fn cache_header(principal: &Principal, query_only: bool, resp: &async_graphql::R
     }
 }
 
+/// What every GraphQL answer varies by (a cache keeps one copy per value of each).
+const VARY: &str = "Accept, Authorization, X-Pupitre-Tenant";
+
 /// The entity tag of a public response: the SHA-256 of its media type and body, shortened (a
 /// CDN or an app revalidates with `If-None-Match` and gets `304` without the body when the
 /// catalogue did not change).
@@ -144,7 +147,7 @@ fn public_response(
     let mut r = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     r.insert_header((header::CACHE_CONTROL, cache_control.to_owned()))
         .insert_header((header::ETAG, etag.to_owned()))
-        .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"));
+        .insert_header((header::VARY, VARY));
     if fresh {
         return r.finish();
     }
@@ -247,7 +250,7 @@ pub(super) async fn execute(
     HttpResponse::build(status)
         .content_type(media.content_type())
         .insert_header((header::CACHE_CONTROL, cache))
-        .insert_header((header::VARY, "Accept, Authorization, X-Pupitre-Tenant"))
+        .insert_header((header::VARY, VARY))
         .body(body)
 }
 

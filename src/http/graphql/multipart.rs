@@ -96,7 +96,7 @@ pub(super) async fn multipart(
     if let Some(e) = failure.get() {
         return body_error_response(e, media, rid);
     }
-    let batch = match parsed {
+    let mut batch = match parsed {
         Ok(b) => b,
         Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
             let msg = format!(
@@ -135,7 +135,6 @@ pub(super) async fn multipart(
         );
     }
     // Persisted queries as for JSON requests: a registered operation by hash or by its text.
-    let mut batch = batch;
     let resolved = match &mut batch {
         async_graphql::BatchRequest::Single(r) => state.persisted.resolve_request(r),
         async_graphql::BatchRequest::Batch(rs) => {

@@ -27,14 +27,8 @@ pub const MAX_LEARNED: usize = 5_000;
 /// Bytes of documents an instance remembers from clients, at most.
 pub const MAX_LEARNED_BYTES: usize = 16 * 1024 * 1024;
 
-/// Which documents run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Any document; hashes of documents seen before (APQ) or registered.
-    Automatic,
-    /// Registered documents only.
-    Trusted,
-}
+/// Which documents run (the setting `PUPITRE_PERSISTED_QUERIES`).
+pub use crate::config::PersistedQueries as Mode;
 
 /// Why a request's document was not found or not allowed.
 #[derive(Debug, PartialEq, Eq)]
@@ -140,9 +134,7 @@ impl Persisted {
             }
         }
     }
-}
 
-impl Persisted {
     /// [`Persisted::resolve`] for a request already read by async-graphql (the operations of a
     /// multipart upload): a registered hash without text runs, trusted mode refuses the rest.
     pub fn resolve_request(&self, r: &mut async_graphql::Request) -> Result<(), Refusal> {
