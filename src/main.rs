@@ -70,10 +70,14 @@ async fn main() -> ExitCode {
         }
     };
     // Commands that print a document keep stdout for it; their logs go to stderr.
+    // Colours only for a person at a terminal, never into a file or a log collector.
+    use std::io::IsTerminal as _;
     let logs = if matches!(command, "processing-record" | "retention" | "tenant") {
-        pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stderr)
+        let ansi = std::io::stderr().is_terminal();
+        pupitre::telemetry::init(&settings.log_filter, settings.log_format, ansi, std::io::stderr)
     } else {
-        pupitre::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout)
+        let ansi = std::io::stdout().is_terminal();
+        pupitre::telemetry::init(&settings.log_filter, settings.log_format, ansi, std::io::stdout)
     };
     if let Err(e) = logs {
         eprintln!("{e}");

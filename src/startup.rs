@@ -150,12 +150,13 @@ impl Application {
         };
         let persisted = http::graphql::Persisted::new(settings.persisted_queries, &manifest);
         let state = web::Data::new(AppState {
-            services: services.clone(),
+            services: Arc::new(services.clone()),
             schema,
             settings: Arc::new(settings),
             metrics,
             microcache,
             persisted,
+            parsed: Default::default(),
         });
         let addr = listener.local_addr().map_err(StartupError::Server)?;
         let mut builder = actix_server::Server::build();

@@ -19,8 +19,9 @@ use tracing_subscriber::{
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. Returns an error if one is already installed.
-pub fn init<W>(filter: &str, format: LogFormat, sink: W) -> Result<(), String>
+/// Installs the global subscriber, with ANSI colours in the pretty format when `ansi` (the sink
+/// is a terminal). Returns an error if one is already installed.
+pub fn init<W>(filter: &str, format: LogFormat, ansi: bool, sink: W) -> Result<(), String>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -42,6 +43,7 @@ where
             .with(
                 tracing_subscriber::fmt::layer()
                     .compact()
+                    .with_ansi(ansi)
                     .with_writer(sink)
                     .with_filter(NotAClientError),
             )

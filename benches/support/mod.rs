@@ -45,7 +45,12 @@ impl BenchDatabase {
                 .await
                 .expect("create db");
             let prefix = admin_url.rsplit_once('/').map(|(p, _)| p.to_owned()).expect("url");
-            BenchDatabase { backend, url: format!("{prefix}/{name}"), admin: Some((admin, name)) }
+            // Plain TCP for every server of the run by default: PostgreSQL here has TLS on,
+            // which sqlx uses unless told otherwise while PostGraphile's `pg` does not ask for
+            // it (`BENCH_PG_SSLMODE=prefer` measures Pupitre with it).
+            let mode = std::env::var("BENCH_PG_SSLMODE").unwrap_or_else(|_| "disable".into());
+            let url = format!("{prefix}/{name}?sslmode={mode}");
+            BenchDatabase { backend, url, admin: Some((admin, name)) }
         } else {
             BenchDatabase {
                 backend,

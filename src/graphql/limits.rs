@@ -42,6 +42,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Positioned, Request, UploadValue};
 
 use super::Limits;
+use super::parsed::ParsedDocuments;
 use crate::error::ErrorCode;
 
 pub use crate::config::{MIN_COMPLEXITY, PASSWORD_HASH_COST};
@@ -118,9 +119,14 @@ impl Refusal {
 }
 
 /// Checks every operation of one HTTP request (see the module comment). Each document is
-/// parsed here and handed to async-graphql parsed; a document that does not parse is left to
-/// async-graphql, which reports the syntax error.
-pub fn check(limits: &Limits, requests: &mut [Request]) -> Result<(), Refusal> {
+/// parsed here (or copied from `parsed`, which keeps what it parsed) and handed to
+/// async-graphql parsed; a document that does not parse is left to async-graphql, which
+/// reports the syntax error.
+pub fn check(
+    limits: &Limits,
+    parsed: &ParsedDocuments,
+    requests: &mut [Request],
+) -> Result<(), Refusal> {
     let mut expensive: BTreeMap<&'static str, usize> = BTreeMap::new();
     for r in requests.iter_mut() {
         if token_estimate(&r.query) > MAX_TOKENS {
@@ -128,7 +134,7 @@ pub fn check(limits: &Limits, requests: &mut [Request]) -> Result<(), Refusal> {
                 "Query is too large: more than {MAX_TOKENS} tokens."
             )));
         }
-        let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
+        let Ok(doc) = parsed.parse(&r.query) else {
             continue;
         };
         Strings::new(&doc, &r.variables, &r.uploads).check()?;
@@ -596,7 +602,7 @@ mod tests {
     fn run(query: &str, variables: serde_json::Value) -> Result<(), Refusal> {
         let vars = async_graphql::Variables::from_json(variables);
         let mut rs = vec![Request::new(query).variables(vars)];
-        check(&limits(), &mut rs)
+        check(&limits(), &ParsedDocuments::default(), &mut rs)
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::error::AppError;
 
 /// One loader, many key types; scoped to the request's tenant.
 pub struct Batch {
-    pub services: Services,
+    pub services: Arc<Services>,
     pub tenant_id: Uuid,
 }
 
@@ -42,6 +42,7 @@ key!(
     SessionById,
     LearnerEnrollments,
     EnrollmentCompletions,
+    EnrollmentProgress,
     SessionLiveClasses,
     LearnerAttendance,
     UserById,
@@ -83,6 +84,7 @@ loader!(InstructorName => String, |b, ids| catalog::instructor_names(&b.services
 loader!(CourseById => course::Model, |b, ids| catalog::courses_by_id(&b.services, b.tenant_id, &ids));
 loader!(SessionById => session::Model, |b, ids| catalog::sessions_by_id(&b.services, b.tenant_id, &ids));
 loader!(LearnerEnrollments => Vec<(enrollment::Model, session::Model)>, |b, ids| learning::enrollments_with_sessions_of(&b.services, b.tenant_id, &ids));
+loader!(EnrollmentProgress => learning::ProgressCounts, |b, ids| learning::progress_counts_of(&b.services, b.tenant_id, &ids));
 loader!(EnrollmentCompletions => Vec<Uuid>, |b, ids| learning::completions_of(&b.services, b.tenant_id, &ids));
 loader!(SessionLiveClasses => Vec<live_class::Model>, |b, ids| learning::live_classes_of(&b.services, b.tenant_id, &ids));
 loader!(LearnerAttendance => Vec<live_class_attendance::Model>, |b, ids| learning::attendance_of(&b.services, b.tenant_id, &ids));

@@ -41,6 +41,7 @@ mod narrowing;
 mod newsletter;
 mod nodes;
 mod pagination;
+pub mod parsed;
 mod payments;
 mod privacy;
 mod processing;

@@ -39,7 +39,8 @@ use metrics::Metrics;
 
 /// Shared by every worker.
 pub struct AppState {
-    pub services: Services,
+    /// Shared with each request's batch loaders without a copy.
+    pub services: Arc<Services>,
     pub schema: PupitreSchema,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
@@ -47,6 +48,8 @@ pub struct AppState {
     pub microcache: Arc<microcache::MicroCache>,
     /// Registered operations and automatic persisted queries (see [`graphql::persisted`]).
     pub persisted: graphql::Persisted,
+    /// Parsed documents, kept by their text (see [`crate::graphql::parsed`]).
+    pub parsed: crate::graphql::parsed::ParsedDocuments,
 }
 
 /// The id of one HTTP request, echoed in `X-Request-Id` and in every GraphQL error.

@@ -38,7 +38,7 @@ pub use live_classes::{
     record_live_class, recording, recording_expires_at, recording_notice, records_upcoming,
     schedule_live_class,
 };
-pub use progress::{complete_lesson, completions_of};
+pub use progress::{ProgressCounts, complete_lesson, completions_of, progress_counts_of};
 pub use seats::{
     activate, activate_paid, activate_reservation, release, release_expired_holds, reserve,
     take_seat,

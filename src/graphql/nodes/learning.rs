@@ -18,7 +18,7 @@ use crate::error::{AppError, IntoGql};
 use crate::graphql::context::{loaders, request, services};
 use crate::graphql::guard::{Need, Subject};
 use crate::graphql::loaders::{
-    CourseLessons, EnrollmentCompletions, LearnerAttendance, LearnerEnrollments, SessionById,
+    EnrollmentCompletions, EnrollmentProgress, LearnerAttendance, LearnerEnrollments, SessionById,
     SessionLiveClasses, UserConsents,
 };
 use crate::policy::DataField;
@@ -158,14 +158,15 @@ async fn attendance_in_session(
 }
 
 async fn progress_of(ctx: &Context<'_>, e: &enrollment::Model) -> async_graphql::Result<Progress> {
-    let batch = loaders(ctx).gql()?;
-    let session =
-        batch.load(SessionById(e.session_id)).await.gql()?.ok_or(AppError::NotFound).gql()?;
-    let lessons = batch.load(CourseLessons(session.course_id)).await.gql()?.unwrap_or_default();
-    let done = batch.load(EnrollmentCompletions(e.id)).await.gql()?.unwrap_or_default();
-    let completed = lessons.iter().filter(|l| done.contains(&l.id)).count() as i32;
-    let total = lessons.len() as i32;
-    let percent = if total == 0 { 0 } else { completed * 100 / total };
+    let counts =
+        loaders(ctx).gql()?.load(EnrollmentProgress(e.id)).await.gql()?.unwrap_or_default();
+    let completed = i32::try_from(counts.completed).unwrap_or(i32::MAX);
+    let total = i32::try_from(counts.total).unwrap_or(i32::MAX);
+    let percent = if total == 0 {
+        0
+    } else {
+        i32::try_from(counts.completed * 100 / counts.total).unwrap_or(100)
+    };
     Ok(Progress { completed_lessons: completed, total_lessons: total, percent })
 }
 

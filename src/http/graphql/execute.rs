@@ -169,6 +169,7 @@ pub(super) async fn execute(
     // operation of a batch) is refused before anything of it runs.
     let refusal = crate::graphql::limits::check(
         &crate::graphql::Limits::from(&*state.settings),
+        &state.parsed,
         &mut requests,
     )
     .err();
