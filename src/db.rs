@@ -34,9 +34,10 @@ pub async fn connect(
         .acquire_timeout(Duration::from_secs(10))
         // A connection is checked (one round trip) before it is handed out only when it sat
         // idle for a second or more, as HikariCP does: sqlx's default checks every acquire,
-        // which cost each statement a second round trip (a catalogue page 2 statements and 4
-        // round trips, `me { enrollments }` 5 and 10). A hot connection that broke fails one
-        // statement; sqlx's check on release then closes it, and the pool opens another.
+        // which cost each statement one more round trip (a catalogue page: 2 statements, 2
+        // more round trips). A hot connection that broke fails one statement; sqlx's check on
+        // release (kept: it also closes a connection left mid-statement) then closes it, and
+        // the pool opens another.
         .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
