@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod fifo;
 pub mod graphql;
 pub mod http;
 pub mod jobs;

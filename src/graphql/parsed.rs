@@ -14,13 +14,14 @@
 //! sending ever-new documents only churns it (first in, first out), and its memory stays a few
 //! megabytes (a parsed document holds about ten times its text).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::parser::{Error, parse_query};
 
-/// ParsedDocuments kept at most.
+use crate::fifo::FifoMap;
+
+/// Documents kept at most.
 pub const MAX_DOCUMENTS: usize = 256;
 /// Longer documents are parsed each time (a client's own documents are a few KiB at most).
 pub const MAX_DOCUMENT_BYTES: usize = 8 * 1024;
@@ -28,35 +29,33 @@ pub const MAX_DOCUMENT_BYTES: usize = 8 * 1024;
 pub const MAX_TOTAL_BYTES: usize = 256 * 1024;
 
 /// The per-process cache of parsed documents (see the module comment).
-#[derive(Default)]
 pub struct ParsedDocuments {
-    kept: Mutex<Kept>,
+    kept: Mutex<FifoMap<Arc<ExecutableDocument>>>,
 }
 
-#[derive(Default)]
-struct Kept {
-    by_text: HashMap<Arc<str>, Arc<ExecutableDocument>>,
-    order: VecDeque<Arc<str>>,
-    bytes: usize,
+impl Default for ParsedDocuments {
+    fn default() -> Self {
+        ParsedDocuments { kept: Mutex::new(FifoMap::new(MAX_DOCUMENTS, MAX_TOTAL_BYTES)) }
+    }
 }
 
 impl ParsedDocuments {
     /// `query` parsed: a copy of the kept tree when the same text was parsed before.
     pub fn parse(&self, query: &str) -> Result<ExecutableDocument, Error> {
         let keep = query.len() <= MAX_DOCUMENT_BYTES;
-        if keep && let Some(doc) = self.kept().by_text.get(query).cloned() {
+        if keep && let Some(doc) = self.kept().get(query).cloned() {
             return Ok((*doc).clone());
         }
         let doc = parse_query(query)?;
         if keep {
-            self.kept().insert(query, Arc::new(doc.clone()));
+            self.kept().insert(query, Arc::new(doc.clone()), query.len());
         }
         Ok(doc)
     }
 
     /// How many documents are kept.
     pub fn len(&self) -> usize {
-        self.kept().by_text.len()
+        self.kept().len()
     }
 
     /// Whether none is.
@@ -64,30 +63,10 @@ impl ParsedDocuments {
         self.len() == 0
     }
 
-    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, FifoMap<Arc<ExecutableDocument>>> {
         // A panic elsewhere while holding the lock leaves the map consistent (every change is
         // one call on it): keep serving.
         self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Kept {
-    fn insert(&mut self, query: &str, doc: Arc<ExecutableDocument>) {
-        if self.by_text.contains_key(query) {
-            return;
-        }
-        while !self.order.is_empty()
-            && (self.order.len() >= MAX_DOCUMENTS || self.bytes + query.len() > MAX_TOTAL_BYTES)
-        {
-            if let Some(old) = self.order.pop_front() {
-                self.bytes -= old.len();
-                self.by_text.remove(&old);
-            }
-        }
-        let text: Arc<str> = Arc::from(query);
-        self.bytes += text.len();
-        self.order.push_back(text.clone());
-        self.by_text.insert(text, doc);
     }
 }
 
@@ -131,11 +110,9 @@ mod tests {
         }
         assert_eq!(docs.len(), MAX_DOCUMENTS);
         let kept = docs.kept();
-        assert!(!kept.by_text.contains_key("{ a0: __typename }"), "the oldest went first");
-        assert!(
-            kept.by_text.contains_key(format!("{{ a{}: __typename }}", MAX_DOCUMENTS + 9).as_str())
-        );
-        assert_eq!(kept.order.len(), kept.by_text.len());
+        assert!(kept.get("{ a0: __typename }").is_none(), "the oldest went first");
+        let last = format!("{{ a{}: __typename }}", MAX_DOCUMENTS + 9);
+        assert!(kept.get(&last).is_some(), "the newest is kept");
         drop(kept);
         // Bounded by bytes too: documents of 6 KiB fill 256 KiB with 42 of them.
         let docs = ParsedDocuments::default();
@@ -144,8 +121,7 @@ mod tests {
                 .expect("parses");
         }
         let kept = docs.kept();
-        assert!(kept.bytes <= MAX_TOTAL_BYTES, "{} bytes kept", kept.bytes);
-        assert_eq!(kept.bytes, kept.order.iter().map(|t| t.len()).sum::<usize>());
-        assert!(kept.by_text.len() < 50 && kept.by_text.len() > 30, "{}", kept.by_text.len());
+        assert!(kept.weight() <= MAX_TOTAL_BYTES, "{} bytes kept", kept.weight());
+        assert!(kept.len() < 50 && kept.len() > 30, "{}", kept.len());
     }
 }

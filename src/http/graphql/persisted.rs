@@ -15,12 +15,13 @@
 //! Both work with `GET /graphql?operationName=…&extensions=…` (no `query`), so that a CDN can
 //! cache public catalogue reads by URL; the usual `Cache-Control` applies.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
 use super::manifest::{Manifest, sha256_hex};
+use crate::fifo::FifoMap;
 
 /// Documents an instance remembers from clients, at most.
 pub const MAX_LEARNED: usize = 5_000;
@@ -41,23 +42,20 @@ pub enum Refusal {
     Invalid(&'static str),
 }
 
-#[derive(Default)]
-struct Learned {
-    docs: HashMap<String, Arc<str>>,
-    order: VecDeque<String>,
-    bytes: usize,
-}
-
 /// The registered operations and what this instance learned.
 pub struct Persisted {
     mode: Mode,
     registered: HashMap<String, Arc<str>>,
-    learned: Mutex<Learned>,
+    learned: Mutex<FifoMap<Arc<str>>>,
 }
 
 impl Persisted {
     pub fn new(mode: Mode, manifest: &Manifest) -> Self {
-        Persisted { mode, registered: manifest.by_id(), learned: Mutex::default() }
+        Persisted {
+            mode,
+            registered: manifest.by_id(),
+            learned: Mutex::new(FifoMap::new(MAX_LEARNED, MAX_LEARNED_BYTES)),
+        }
     }
 
     /// Whether a document sent as text may run (always, but in trusted mode).
@@ -73,23 +71,12 @@ impl Persisted {
             return None;
         }
         let learned = self.learned.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        learned.docs.get(hash).cloned()
+        learned.get(hash).cloned()
     }
 
     fn learn(&self, hash: String, doc: &str) {
         let mut l = self.learned.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if doc.len() > MAX_LEARNED_BYTES || l.docs.contains_key(&hash) {
-            return;
-        }
-        while l.docs.len() >= MAX_LEARNED || l.bytes + doc.len() > MAX_LEARNED_BYTES {
-            let Some(old) = l.order.pop_front() else { break };
-            if let Some(d) = l.docs.remove(&old) {
-                l.bytes -= d.len();
-            }
-        }
-        l.bytes += doc.len();
-        l.order.push_back(hash.clone());
-        l.docs.insert(hash, doc.into());
+        l.insert(&hash, doc.into(), doc.len());
     }
 
     /// Fills in the `query` of a request from its persisted-query hash, checks a given text
@@ -239,7 +226,7 @@ mod tests {
             p.learn(sha256_hex(&q), &q);
         }
         let l = p.learned.lock().expect("lock");
-        assert_eq!((l.docs.len(), l.order.len()), (MAX_LEARNED, MAX_LEARNED));
-        assert!(!l.docs.contains_key(&sha256_hex("{ f0 }")), "the oldest went first");
+        assert_eq!(l.len(), MAX_LEARNED);
+        assert!(l.get(&sha256_hex("{ f0 }")).is_none(), "the oldest went first");
     }
 }
