@@ -13,7 +13,7 @@ use crate::domain::accounts::{self, UserRecord};
 use crate::domain::consent::{self, ConsentState};
 use crate::domain::{catalog, equal_opportunity, learning, newsletter, shop};
 use crate::entities::{
-    course, enrollment, eo_document, invoice, lesson, live_class, live_class_attendance,
+    course, eo_document, invoice, lesson, live_class, live_class_attendance,
     newsletter_subscription, order_line, refund, session,
 };
 use crate::error::AppError;
@@ -83,7 +83,7 @@ loader!(CourseTags => Vec<String>, |b, ids| catalog::tags_of(&b.services, b.tena
 loader!(InstructorName => String, |b, ids| catalog::instructor_names(&b.services, b.tenant_id, &ids));
 loader!(CourseById => course::Model, |b, ids| catalog::courses_by_id(&b.services, b.tenant_id, &ids));
 loader!(SessionById => session::Model, |b, ids| catalog::sessions_by_id(&b.services, b.tenant_id, &ids));
-loader!(LearnerEnrollments => Vec<(enrollment::Model, session::Model)>, |b, ids| learning::enrollments_with_sessions_of(&b.services, b.tenant_id, &ids));
+loader!(LearnerEnrollments => Vec<learning::Enrolled>, |b, ids| learning::enrolled_of(&b.services, b.tenant_id, &ids));
 loader!(EnrollmentProgress => learning::ProgressCounts, |b, ids| learning::progress_counts_of(&b.services, b.tenant_id, &ids));
 loader!(EnrollmentCompletions => Vec<Uuid>, |b, ids| learning::completions_of(&b.services, b.tenant_id, &ids));
 loader!(SessionLiveClasses => Vec<live_class::Model>, |b, ids| learning::live_classes_of(&b.services, b.tenant_id, &ids));

@@ -30,7 +30,7 @@ mod progress;
 mod seats;
 
 pub use enrollments::{
-    cancel, enroll, enrollment_by_id, enrollments_of, enrollments_with_sessions_of,
+    Enrolled, cancel, enroll, enrolled_of, enrollment_by_id, enrollments_of,
     learners_of_instructor, roster,
 };
 pub use live_classes::{

@@ -26,20 +26,13 @@ pub struct ProgressCounts {
     pub total: i64,
 }
 
-/// [`ProgressCounts`] of several enrollments: one statement, the counts made by the database
-/// (each enrollment joined to its session for the course, a correlated count of the course's
-/// lessons and one of the completions of those lessons). Completions of a lesson since removed
-/// from the course do not count. Enrollments of another tenant are not found.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.count = enrollments.len()))]
-pub async fn progress_counts_of(
-    services: &Services,
-    tenant_id: Uuid,
-    enrollments: &[Uuid],
-) -> AppResult<HashMap<Uuid, ProgressCounts>> {
+/// The two correlated counts of [`ProgressCounts`] as select expressions, named `completed`
+/// and `total`, for a statement that has the enrollment and its session in scope: the lessons
+/// of the session's course, and the completions of those lessons by the enrollment. Completions
+/// of a lesson since removed from the course do not count.
+pub(super) fn count_columns(tenant_id: Uuid) -> [(Expr, &'static str); 2] {
     use sea_orm::sea_query::{ExprTrait, Func, Query};
-    use sea_orm::{FromQueryResult, JoinType, QuerySelect};
 
-    use crate::domain::tenancy::join_within;
     use crate::entities::session;
     let course_of_session = || Expr::col((session::Entity, session::Column::CourseId));
     let lessons = Query::select()
@@ -67,17 +60,37 @@ pub async fn progress_counts_of(
                 .equals((enrollment::Entity, enrollment::Column::Id)),
         )
         .to_owned();
+    [
+        (Expr::SubQuery(None, Box::new(done.into())), "completed"),
+        (Expr::SubQuery(None, Box::new(lessons.into())), "total"),
+    ]
+}
+
+/// [`ProgressCounts`] of several enrollments: one statement, the counts made by the database
+/// (each enrollment joined to its session for the course, see [`count_columns`]). Enrollments
+/// of another tenant are not found.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, enrollment.count = enrollments.len()))]
+pub async fn progress_counts_of(
+    services: &Services,
+    tenant_id: Uuid,
+    enrollments: &[Uuid],
+) -> AppResult<HashMap<Uuid, ProgressCounts>> {
+    use sea_orm::{FromQueryResult, JoinType, QuerySelect};
+
+    use crate::domain::tenancy::join_within;
+    use crate::entities::session;
     #[derive(FromQueryResult)]
     struct Row {
         id: Uuid,
         completed: i64,
         total: i64,
     }
-    let rows = scoped::<enrollment::Entity>(tenant_id)
-        .select_only()
-        .column(enrollment::Column::Id)
-        .expr_as(Expr::SubQuery(None, Box::new(done.into())), "completed")
-        .expr_as(Expr::SubQuery(None, Box::new(lessons.into())), "total")
+    let mut q =
+        scoped::<enrollment::Entity>(tenant_id).select_only().column(enrollment::Column::Id);
+    for (expr, name) in count_columns(tenant_id) {
+        q = q.expr_as(expr, name);
+    }
+    let rows = q
         .join(
             JoinType::InnerJoin,
             join_within::<enrollment::Entity, session::Entity>(

@@ -325,7 +325,7 @@ impl LiveClassNode {
             Some(me) => loaders(ctx).gql()?.load(LearnerEnrollments(me)).await.gql()?,
             None => None,
         };
-        let own: Vec<_> = own.unwrap_or_default().into_iter().map(|(e, _)| e).collect();
+        let own: Vec<_> = own.unwrap_or_default().into_iter().map(|x| x.enrollment).collect();
         let stored = learning::recording(
             &actor,
             &self.lc,

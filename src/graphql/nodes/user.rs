@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::learning::EnrollmentNode;
 use crate::domain::accounts::{self, AccountStatus, UserRecord};
 use crate::domain::audit as audit_domain;
+use crate::domain::learning::Enrolled;
 use crate::domain::types::{self, Civility};
 use crate::error::IntoGql;
 use crate::graphql::audit::AuditEntryConnection;
@@ -14,8 +15,8 @@ use crate::graphql::consent::ConsentStateGql;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::guard::{Need, Subject};
 use crate::graphql::loaders::{
-    CurrentPolicy, GuardianWards, LearnerEnrollments, PendingRoles, PersonSubscriptions,
-    SessionById, UserConsents,
+    CourseById, CurrentPolicy, EnrollmentProgress, GuardianWards, LearnerEnrollments, PendingRoles,
+    PersonSubscriptions, SessionById, UserConsents,
 };
 use crate::graphql::pagination::page_args;
 use crate::policy::{self, Actor, DataField, Role};
@@ -243,16 +244,23 @@ impl UserNode {
             loaders.load(LearnerEnrollments(self.record.user.id)).await.gql()?.unwrap_or_default();
         let mut visible = Vec::with_capacity(rows.len());
         let mut sessions = Vec::with_capacity(rows.len());
-        for (e, session) in rows {
+        let mut courses = Vec::with_capacity(rows.len());
+        let mut progress = Vec::with_capacity(rows.len());
+        for Enrolled { enrollment: e, session, course, progress: counts } in rows {
             // Who teaches the session matters only to an instructor's narrowed view.
             let instructor = session.instructor_id.filter(|_| scope.depends_on_instructor());
             if scope.admits(instructor) {
+                progress.push((EnrollmentProgress(e.id), counts));
                 visible.push(EnrollmentNode(e));
+                courses.push((CourseById(course.id), course));
                 sessions.push((SessionById(session.id), session));
             }
         }
-        // The sessions came with the enrollments: the nodes' `session` and `progress` read them.
+        // Sessions, courses and progress came with the enrollments, in the same statement: the
+        // nodes' `session`, `session { course }` and `progress` read them from the loaders.
         loaders.batch.feed_many(sessions).await;
+        loaders.batch.feed_many(courses).await;
+        loaders.batch.feed_many(progress).await;
         Ok(Some(visible))
     }
 
