@@ -89,3 +89,27 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 pub fn backend(db: &DatabaseConnection) -> DatabaseBackend {
     db.get_database_backend()
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    /// `.cargo/config.toml` builds the bundled SQLite without memory statistics (with them,
+    /// every allocation of every connection takes one process-wide lock: docs/BENCHMARKS.md,
+    /// fifth pass). A build that lost the setting fails here instead of running slower unseen.
+    #[tokio::test]
+    async fn sqlite_is_built_without_memory_statistics() {
+        let Ok((db, _)) = super::connect("sqlite::memory:", 1).await else {
+            panic!("an in-memory SQLite database opens");
+        };
+        let sql = "PRAGMA compile_options";
+        let rows = db
+            .query_all_raw(Statement::from_string(DatabaseBackend::Sqlite, sql))
+            .await
+            .unwrap_or_default();
+        let options: Vec<String> =
+            rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "options read: {options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+}
