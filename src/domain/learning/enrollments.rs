@@ -109,6 +109,15 @@ pub async fn enrollments_of(
     Ok(group(rows, |r| (r.learner_id, r)))
 }
 
+/// The join from an enrollment to its session, within the tenant.
+pub(super) fn to_session(tenant_id: Uuid) -> sea_orm::RelationDef {
+    join_within::<enrollment::Entity, session::Entity>(
+        enrollment::Column::SessionId,
+        session::Column::Id,
+        tenant_id,
+    )
+}
+
 /// A live enrollment as its learner's list shows it: with its session, the session's course
 /// and how far it is.
 #[derive(Clone, Debug)]
@@ -147,14 +156,7 @@ pub async fn enrolled_of(
     use sea_orm::{IdenStatic, Iterable, QueryTrait};
 
     let mut q = live_enrollments_of(tenant_id, learners)
-        .join(
-            JoinType::InnerJoin,
-            join_within::<enrollment::Entity, session::Entity>(
-                enrollment::Column::SessionId,
-                session::Column::Id,
-                tenant_id,
-            ),
-        )
+        .join(JoinType::InnerJoin, to_session(tenant_id))
         .join(
             JoinType::InnerJoin,
             join_within::<session::Entity, course::Entity>(

@@ -77,8 +77,6 @@ pub async fn progress_counts_of(
 ) -> AppResult<HashMap<Uuid, ProgressCounts>> {
     use sea_orm::{FromQueryResult, JoinType, QuerySelect};
 
-    use crate::domain::tenancy::join_within;
-    use crate::entities::session;
     #[derive(FromQueryResult)]
     struct Row {
         id: Uuid,
@@ -91,14 +89,7 @@ pub async fn progress_counts_of(
         q = q.expr_as(expr, name);
     }
     let rows = q
-        .join(
-            JoinType::InnerJoin,
-            join_within::<enrollment::Entity, session::Entity>(
-                enrollment::Column::SessionId,
-                session::Column::Id,
-                tenant_id,
-            ),
-        )
+        .join(JoinType::InnerJoin, super::enrollments::to_session(tenant_id))
         .filter(enrollment::Column::Id.is_in(enrollments.iter().copied()))
         .into_model::<Row>()
         .all(&services.db)
