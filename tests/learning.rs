@@ -9,6 +9,15 @@ mod common;
 use common::{TestApp, demo};
 use serde_json::{Value, json};
 
+/// Enrollment `id` as the signed-in learner's list (`me { enrollments }`) gives `fields` of it.
+async fn my_enrollment(app: &TestApp, token: &str, id: &str, fields: &str) -> Value {
+    let q = format!("{{ me {{ enrollments {{ id {fields} }} }} }}");
+    let r = app.gql(Some(token), &q, json!({})).await;
+    let mine = r.assert_ok()["me"]["enrollments"].as_array().cloned().unwrap_or_default();
+    let found = mine.into_iter().find(|x| x["id"] == id);
+    found.unwrap_or_else(|| panic!("enrollment {id} is listed: {}", r.body))
+}
+
 /// Creates and publishes a free course with `lessons` lessons and one session of `capacity`
 /// seats taught by `instructor` (a user id), as the demo admin. Returns (course id, session id,
 /// lesson ids).
@@ -234,20 +243,12 @@ async fn progress_is_tracked_and_the_last_lesson_completes_the_course(app: TestA
     // Idempotent; a lesson of another course is bad input; someone else's enrollment is forbidden.
     app.gql(Some(&token), complete, json!({ "e": id, "l": lessons[0] })).await.assert_ok();
     // The learner's list counts the same (there, progress comes with the enrollments' statement).
-    let listed = app
-        .gql(
-            Some(&token),
-            "{ me { enrollments { id progress { completedLessons totalLessons percent } } } }",
-            json!({}),
-        )
-        .await;
-    let mine = listed.assert_ok()["me"]["enrollments"].as_array().cloned().unwrap_or_default();
-    let this = mine.iter().find(|x| x["id"] == id.as_str()).expect("enrollment listed");
+    let this =
+        my_enrollment(&app, &token, &id, "progress { completedLessons totalLessons percent }")
+            .await;
     assert_eq!(
         this["progress"],
-        json!({ "completedLessons": 1, "totalLessons": 3, "percent": 33 }),
-        "{}",
-        listed.body
+        json!({ "completedLessons": 1, "totalLessons": 3, "percent": 33 })
     );
     let foreign_lesson = app
         .gql(None, "{ courses(first: 1) { edges { node { lessons { id } } } } }", json!({}))
@@ -269,15 +270,9 @@ async fn progress_is_tracked_and_the_last_lesson_completes_the_course(app: TestA
     for l in &lessons[1..] {
         app.gql(Some(&token), complete, json!({ "e": id, "l": l })).await.assert_ok();
     }
-    let me = app
-        .gql(
-            Some(&token),
-            "{ me { enrollments { id status progress { percent } session { course { slug } } } } }",
-            json!({}),
-        )
-        .await;
-    let mine = me.assert_ok()["me"]["enrollments"].as_array().cloned().unwrap_or_default();
-    let done = mine.iter().find(|x| x["id"] == id.as_str()).expect("enrollment listed");
+    let done =
+        my_enrollment(&app, &token, &id, "status progress { percent } session { course { slug } }")
+            .await;
     assert_eq!(done["status"], "COMPLETED");
     assert_eq!(done["progress"]["percent"], 100);
     assert_eq!(done["session"]["course"]["slug"], "course-progress");

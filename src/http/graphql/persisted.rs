@@ -74,9 +74,9 @@ impl Persisted {
         learned.get(hash).cloned()
     }
 
-    fn learn(&self, hash: String, doc: &str) {
+    fn learn(&self, hash: &str, doc: &str) {
         let mut l = self.learned.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        l.insert(&hash, doc.into(), doc.len());
+        l.insert(hash, doc.into(), doc.len());
     }
 
     /// Fills in the `query` of a request from its persisted-query hash, checks a given text
@@ -109,8 +109,7 @@ impl Persisted {
                 // Only a document that parses is remembered (the limits and validation still
                 // run on every execution).
                 if async_graphql::parser::parse_query(q).is_ok() {
-                    let q = q.to_owned();
-                    self.learn(hash, &q);
+                    self.learn(&hash, q);
                 }
                 Ok(())
             }
@@ -223,7 +222,7 @@ mod tests {
         let p = Persisted::new(Mode::Automatic, &manifest("query Registered { a }"));
         for i in 0..MAX_LEARNED + 10 {
             let q = format!("{{ f{i} }}");
-            p.learn(sha256_hex(&q), &q);
+            p.learn(&sha256_hex(&q), &q);
         }
         let l = p.learned.lock().expect("lock");
         assert_eq!(l.len(), MAX_LEARNED);
