@@ -96,9 +96,12 @@ mod tests {
 
     /// `.cargo/config.toml` builds the bundled SQLite without memory statistics (with them,
     /// every allocation of every connection takes one process-wide lock: docs/BENCHMARKS.md,
-    /// fifth pass). A build that lost the setting fails here instead of running slower unseen.
+    /// fifth pass) and with the query planner stability guarantee (without it, a cached
+    /// statement whose plan could depend on a bound value is prepared again at every
+    /// execution: sixth pass). A build that lost either fails here instead of running slower
+    /// unseen.
     #[tokio::test]
-    async fn sqlite_is_built_without_memory_statistics() {
+    async fn sqlite_is_built_with_the_options_pupitre_sets() {
         let Ok((db, _)) = super::connect("sqlite::memory:", 1).await else {
             panic!("an in-memory SQLite database opens");
         };
@@ -111,5 +114,6 @@ mod tests {
             rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
         assert!(options.iter().any(|o| o == "THREADSAFE=1"), "options read: {options:?}");
         assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
     }
 }
