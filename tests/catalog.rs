@@ -468,6 +468,47 @@ async fn the_micro_cache_serves_public_reads_for_a_second_and_nothing_personal()
     );
 }
 
+/// A hit of the micro-cache is answered before the request's limits are checked (it is the very
+/// request that passed them when it was stored): what the limits refuse is still refused with
+/// the cache on, whether the same document was cached with other variables or not, and a
+/// refusal is never stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_limits_refuse_is_refused_with_the_micro_cache_on() {
+    let app = TestApp::sqlite_with(|s| s.response_cache_ms = 60_000).await;
+    let q = "query($s: String) { courses(first: 2, filter: { search: $s }) { edges { node { slug } } } }";
+    app.gql(None, q, json!({ "s": "francais" })).await.assert_ok();
+    let before = app.app_statements.get();
+    app.gql(None, q, json!({ "s": "francais" })).await.assert_ok();
+    assert_eq!(app.app_statements.get(), before, "the clean read is served from the cache");
+    let deep = format!(
+        "{{ courses(first: 1) {{ edges {{ node {}slug{} }} }} }}",
+        "sessions { course { ".repeat(12),
+        " } }".repeat(12)
+    );
+    for _ in 0..2 {
+        let bad = app.gql(None, q, json!({ "s": "fran\u{1}cais" })).await;
+        let errors = bad.errors();
+        assert_eq!(
+            errors.first().map(|e| e["extensions"]["code"].clone()),
+            Some(json!("BAD_USER_INPUT")),
+            "{:?}",
+            bad.body
+        );
+        assert!(bad.data().is_null(), "refused before anything ran: {:?}", bad.body);
+        let too_deep = app.gql(None, &deep, json!({})).await;
+        assert!(too_deep.data().is_null(), "refused: {:?}", too_deep.body);
+        assert!(
+            too_deep
+                .errors()
+                .iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.contains("deep"))),
+            "{:?}",
+            too_deep.body
+        );
+    }
+    assert_eq!(app.app_statements.get(), before, "no refused request ran a statement");
+}
+
 /// Issue 13, item 2: concurrent misses for one public response run it once (single-flight),
 /// and at an expiry one request refreshes it while the others are served the previous one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

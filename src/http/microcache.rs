@@ -136,8 +136,13 @@ impl MicroCache {
         self.ttl * (1 + STALE_FACTOR)
     }
 
-    /// The key of a request, or `None` when it cannot be serialised.
+    /// The key of a request, or `None` when it cannot be serialised or is longer than
+    /// [`MAX_KEY_BYTES`].
     pub fn key(tenant: Uuid, media: &str, r: &async_graphql::Request) -> Option<String> {
+        // Looked up before the request's limits are checked: a long document costs no copy.
+        if r.query.len() > MAX_KEY_BYTES {
+            return None;
+        }
         let vars = serde_json::to_string(&r.variables).ok()?;
         let ext = serde_json::to_string(&r.extensions).ok()?;
         let key = format!(

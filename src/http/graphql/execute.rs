@@ -165,30 +165,26 @@ pub(super) async fn execute(
     let lang = Lang::from_accept_language(
         req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
     );
-    // Control characters, depth, introspection, expensive mutations: the whole request (every
-    // operation of a batch) is refused before anything of it runs.
-    let refusal = crate::graphql::limits::check(
-        &crate::graphql::Limits::from(&*state.settings),
-        &state.parsed,
-        &mut requests,
-    )
-    .err();
     let (tenant, principal) = match authenticate(req, state).await {
         Ok(x) => x,
         Err(e) => return app_error_response_in(&e, media, &rid, lang),
     };
-    let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
-    // A public catalogue read may already be in the micro-cache.
+    // A public catalogue read may already be in the micro-cache. Its key is the whole request
+    // (tenant, media type, query, operation, variables, extensions), and only a request that
+    // passed the limits below and executed without error stored an entry: a hit is that same
+    // request, answered without parsing and checking its document again. A request with files
+    // always goes through the checks (its files are not part of the key).
     let cache_key = match (&principal, batch, requests.first()) {
         (Principal::Anonymous, false, Some(r))
-            if state.microcache.enabled() && refusal.is_none() =>
+            if state.microcache.enabled() && r.uploads.is_empty() =>
         {
             microcache::MicroCache::key(tenant.id, media.content_type(), r)
         }
         _ => None,
     };
     // Concurrent misses for one key execute once; an expired entry is served while one
-    // request refreshes it (see `microcache`).
+    // request refreshes it (see `microcache`). A leader that the limits refuse stores nothing
+    // (its answer is an error) and releases its waiters, who are then checked themselves.
     let mut flight = None;
     if let Some(key) = cache_key.as_deref() {
         let hit = match state.microcache.lookup(key) {
@@ -204,6 +200,15 @@ pub(super) async fn execute(
             return public_response(req, media, &hit.cache_control, &hit.etag, hit.body);
         }
     }
+    // Control characters, depth, introspection, expensive mutations: the whole request (every
+    // operation of a batch) is refused before anything of it runs.
+    let refusal = crate::graphql::limits::check(
+        &crate::graphql::Limits::from(&*state.settings),
+        &state.parsed,
+        &mut requests,
+    )
+    .err();
+    let client_key = client_address(req, &state.settings.trusted_proxies).map(|a| a.to_string());
     let mut outputs = Vec::with_capacity(requests.len());
     let mut any_request_error = false;
     let mut cache = "no-store".to_owned();
