@@ -471,7 +471,7 @@ async fn the_micro_cache_serves_public_reads_for_a_second_and_nothing_personal()
 /// A hit of the micro-cache is answered before the request's limits are checked (it is the very
 /// request that passed them when it was stored): what the limits refuse is still refused with
 /// the cache on, whether the same document was cached with other variables or not, and a
-/// refusal is never stored.
+/// refusal is never stored (each carries its own request id; a stored one would repeat it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_the_limits_refuse_is_refused_with_the_micro_cache_on() {
     let app = TestApp::sqlite_with(|s| s.response_cache_ms = 60_000).await;
@@ -485,6 +485,7 @@ async fn what_the_limits_refuse_is_refused_with_the_micro_cache_on() {
         "sessions { course { ".repeat(12),
         " } }".repeat(12)
     );
+    let mut request_ids = Vec::new();
     for _ in 0..2 {
         let bad = app.gql(None, q, json!({ "s": "fran\u{1}cais" })).await;
         let errors = bad.errors();
@@ -495,6 +496,7 @@ async fn what_the_limits_refuse_is_refused_with_the_micro_cache_on() {
             bad.body
         );
         assert!(bad.data().is_null(), "refused before anything ran: {:?}", bad.body);
+        request_ids.push(errors.first().map(|e| e["extensions"]["requestId"].clone()));
         let too_deep = app.gql(None, &deep, json!({})).await;
         assert!(too_deep.data().is_null(), "refused: {:?}", too_deep.body);
         assert!(
@@ -506,6 +508,8 @@ async fn what_the_limits_refuse_is_refused_with_the_micro_cache_on() {
             too_deep.body
         );
     }
+    assert!(request_ids[0].as_ref().is_some_and(Value::is_string), "{request_ids:?}");
+    assert_ne!(request_ids[0], request_ids[1], "the second refusal was not a stored copy");
     assert_eq!(app.app_statements.get(), before, "no refused request ran a statement");
 }
 
