@@ -136,11 +136,12 @@ impl MicroCache {
         self.ttl * (1 + STALE_FACTOR)
     }
 
-    /// The key of a request, or `None` when it cannot be serialised or is longer than
-    /// [`MAX_KEY_BYTES`].
+    /// The key of a request, or `None` when it cannot be serialised, is longer than
+    /// [`MAX_KEY_BYTES`] or carries files (they are not part of the key, and a hit is served
+    /// before the request's limits are checked: `http::graphql`).
     pub fn key(tenant: Uuid, media: &str, r: &async_graphql::Request) -> Option<String> {
         // Looked up before the request's limits are checked: a long document costs no copy.
-        if r.query.len() > MAX_KEY_BYTES {
+        if r.query.len() > MAX_KEY_BYTES || !r.uploads.is_empty() {
             return None;
         }
         let vars = serde_json::to_string(&r.variables).ok()?;

@@ -172,12 +172,10 @@ pub(super) async fn execute(
     // A public catalogue read may already be in the micro-cache. Its key is the whole request
     // (tenant, media type, query, operation, variables, extensions), and only a request that
     // passed the limits below and executed without error stored an entry: a hit is that same
-    // request, answered without parsing and checking its document again. A request with files
-    // always goes through the checks (its files are not part of the key).
+    // request, answered without parsing and checking its document again (a request with files
+    // has no key: see `MicroCache::key`).
     let cache_key = match (&principal, batch, requests.first()) {
-        (Principal::Anonymous, false, Some(r))
-            if state.microcache.enabled() && r.uploads.is_empty() =>
-        {
+        (Principal::Anonymous, false, Some(r)) if state.microcache.enabled() => {
             microcache::MicroCache::key(tenant.id, media.content_type(), r)
         }
         _ => None,
