@@ -443,6 +443,60 @@ async fn the_catalogue_query_costs_the_same_statements_for_5_and_50_courses(app:
     assert!(tagged > 0 && named > 0, "the demo has courses with tags and named instructors");
 }
 
+/// PostgreSQL plans a prepared statement again at each execution while it judges the plan for
+/// the values bound cheaper than its generic plan; a page whose limit is a parameter was planned
+/// every time (as long as it took to run). A page's statement, run as Pupitre runs it (prepared,
+/// on one connection), must be on its generic plan after a few executions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_one_plan_for_a_catalogue_page() {
+    use pupitre::domain::catalog::{self, CourseFilter, CourseSort, PageColumns};
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    let Some(app) = TestApp::postgres().await else { return };
+    let tenant = app.services().tenants.by_slug("demo").await.expect("tenant").expect("demo");
+    let columns = PageColumns { description: false, tags: true };
+    let mut opts = sea_orm::ConnectOptions::new(app.settings().database_url.clone());
+    opts.max_connections(1).min_connections(1);
+    let conn = Database::connect(opts).await.expect("one connection");
+    // A catalogue of some size: at the demo's 38 courses even a plan for an unknown limit is
+    // cheap, and PostgreSQL keeps it either way.
+    conn.execute_unprepared(&format!(
+        "INSERT INTO courses (id, tenant_id, slug, title, summary, description, level, format,
+           language, price_cents, currency, tax_rate_bp, status, created_at, updated_at,
+           next_start_at, search_text)
+         SELECT gen_random_uuid(), '{}', 'more-' || i, 'More ' || i, 'More.', '', 'beginner',
+           'online', 'fr', 1000 + i, 'EUR', 2000, 'published', now(), now(),
+           now() + i * interval '1 hour', 'more ' || i
+         FROM generate_series(1, 1000) AS i;
+         ANALYZE",
+        tenant.id
+    ))
+    .await
+    .expect("1,000 more courses");
+    let filter = CourseFilter::default();
+    for sort in [CourseSort::StartDate, CourseSort::Title, CourseSort::Price] {
+        let page =
+            catalog::page_statement(app.services(), tenant.id, &filter, sort, None, 20, columns)
+                .await
+                .expect("the page's statement");
+        for _ in 0..8 {
+            let rows = conn.query_all_raw(page.clone()).await.expect("page").len();
+            assert_eq!(rows, 21, "{sort:?}");
+        }
+        let plans = conn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+                [page.sql.clone().into()],
+            ))
+            .await
+            .expect("plans")
+            .expect("the page is a prepared statement of this connection");
+        let generic: i64 = plans.try_get("", "generic_plans").expect("generic");
+        let custom: i64 = plans.try_get("", "custom_plans").expect("custom");
+        assert!(generic >= 3, "{sort:?}: {generic} generic, {custom} custom plans in 8 runs");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_micro_cache_serves_public_reads_for_a_second_and_nothing_personal() {
     let app = TestApp::sqlite_with(|s| s.response_cache_ms = 60_000).await;

@@ -1,5 +1,14 @@
 //! Catalogue nodes: public, without personal data, cacheable for anonymous visitors; a
 //! session's roster is the one guarded door from here into learning records.
+//!
+//! Their fields resolve one after another (`serial`), not as concurrent futures: a catalogue
+//! page of 20 courses resolves about 360 fields, nearly all plain reads or loads that the
+//! page's own statements already answered, and async-graphql's concurrent resolution gives
+//! each field a task in a `FuturesUnordered` of its own (an allocation, reference counts, a
+//! wake-up), more than the field itself costs. Loads still batch: sibling courses (or
+//! sessions) of a list resolve concurrently, so each loader still sees every key of its level
+//! at once. What a course loads that the page did not (its lessons, say) now waits for the
+//! fields before it: at most one more round trip per loaded field of a course or session.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -21,7 +30,7 @@ gql_enum!(StatusGql as "CourseStatus" <=> CourseStatus { Draft, Published, Archi
 
 /// An amount in minor units (cents) and its currency.
 #[derive(SimpleObject, Clone)]
-#[graphql(name = "Money", cache_control(max_age = 60))]
+#[graphql(name = "Money", serial, cache_control(max_age = 60))]
 pub struct MoneyGql {
     pub amount_cents: i64,
     pub currency: String,
@@ -29,7 +38,7 @@ pub struct MoneyGql {
 
 /// An instructor as the public sees them: a display name, nothing else.
 #[derive(SimpleObject, Clone)]
-#[graphql(cache_control(max_age = 60))]
+#[graphql(serial, cache_control(max_age = 60))]
 pub struct Instructor {
     pub display_name: String,
 }
@@ -37,7 +46,7 @@ pub struct Instructor {
 /// A lesson of a course outline.
 pub struct LessonNode(pub lesson::Model);
 
-#[Object(name = "Lesson", cache_control(max_age = 60))]
+#[Object(name = "Lesson", serial, cache_control(max_age = 60))]
 impl LessonNode {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -60,7 +69,7 @@ impl LessonNode {
 /// A catalogue item.
 pub struct CourseNode(pub course::Model);
 
-#[Object(name = "Course", cache_control(max_age = 60))]
+#[Object(name = "Course", serial, cache_control(max_age = 60))]
 impl CourseNode {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -134,7 +143,7 @@ impl CourseNode {
 /// A cohort of a course.
 pub struct SessionNode(pub session::Model);
 
-#[Object(name = "Session", cache_control(max_age = 60))]
+#[Object(name = "Session", serial, cache_control(max_age = 60))]
 impl SessionNode {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
