@@ -1,14 +1,13 @@
 //! Catalogue nodes: public, without personal data, cacheable for anonymous visitors; a
 //! session's roster is the one guarded door from here into learning records.
 //!
-//! Their fields resolve one after another (`serial`), not as concurrent futures: a catalogue
-//! page of 20 courses resolves about 360 fields, nearly all plain reads or loads that the
-//! page's own statements already answered, and async-graphql's concurrent resolution gives
-//! each field a task in a `FuturesUnordered` of its own (an allocation, reference counts, a
-//! wake-up), more than the field itself costs. Loads still batch: sibling courses (or
-//! sessions) of a list resolve concurrently, so each loader still sees every key of its level
-//! at once. What a course loads that the page did not (its lessons, say) now waits for the
-//! fields before it: at most one more round trip per loaded field of a course or session.
+//! The leaf types (`Money`, `Instructor`, `Lesson`) resolve their fields one after another
+//! (`serial`): none of their fields waits for anything, and async-graphql's concurrent
+//! resolution gives each field a task in a `FuturesUnordered` (an allocation, reference counts,
+//! a wake-up), more than the field itself costs. `Course` and `Session` stay concurrent: their
+//! fields load (tags, sessions, lessons, instructors, live classes), each load waits for the
+//! loader's next dispatch (about a millisecond of tokio's timer), and loads one after another
+//! doubled the time of a course page (3.8 → 7.6 ms; docs/BENCHMARKS.md, seventh pass).
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -69,7 +68,7 @@ impl LessonNode {
 /// A catalogue item.
 pub struct CourseNode(pub course::Model);
 
-#[Object(name = "Course", serial, cache_control(max_age = 60))]
+#[Object(name = "Course", cache_control(max_age = 60))]
 impl CourseNode {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -143,7 +142,7 @@ impl CourseNode {
 /// A cohort of a course.
 pub struct SessionNode(pub session::Model);
 
-#[Object(name = "Session", serial, cache_control(max_age = 60))]
+#[Object(name = "Session", cache_control(max_age = 60))]
 impl SessionNode {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
