@@ -449,7 +449,7 @@ async fn the_catalogue_query_costs_the_same_statements_for_5_and_50_courses(app:
 /// on one connection), must be on its generic plan after a few executions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_one_plan_for_a_catalogue_page() {
-    use pupitre::domain::catalog::{self, CourseFilter, CourseSort, PageColumns};
+    use pupitre::domain::catalog::{self, CourseFilter, CourseSort, PageColumns, PageRequest};
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
     let Some(app) = TestApp::postgres().await else { return };
     let tenant = app.services().tenants.by_slug("demo").await.expect("tenant").expect("demo");
@@ -474,10 +474,10 @@ async fn postgres_keeps_one_plan_for_a_catalogue_page() {
     .expect("1,000 more courses");
     let filter = CourseFilter::default();
     for sort in [CourseSort::StartDate, CourseSort::Title, CourseSort::Price] {
-        let page =
-            catalog::page_statement(app.services(), tenant.id, &filter, sort, None, 20, columns)
-                .await
-                .expect("the page's statement");
+        let request = PageRequest { filter: &filter, sort, after: None, first: 20, columns };
+        let page = catalog::page_statement(app.services(), tenant.id, request)
+            .await
+            .expect("the page's statement");
         for _ in 0..8 {
             let rows = conn.query_all_raw(page.clone()).await.expect("page").len();
             assert_eq!(rows, 21, "{sort:?}");

@@ -35,8 +35,8 @@ pub use readers::{
     sessions_of, tags_of, upcoming_sessions_and_instructors, upcoming_sessions_of,
 };
 pub use search::{
-    After, CourseFilter, CourseSort, Listed, PageColumns, SortKey, course_by_slug, page_statement,
-    published_courses,
+    After, CourseFilter, CourseSort, Listed, PageColumns, PageRequest, SortKey, course_by_slug,
+    page_statement, published_courses,
 };
 pub use sessions::{SessionDraft, cancel_session, create_session, update_session};
 

@@ -193,22 +193,28 @@ fn tags_column(backend: DatabaseBackend) -> Expr {
     ))
 }
 
-/// A page of published courses: `first` after `after` (in `sort`, which its key must belong to),
-/// and whether more follow, reading the optional `columns` only when asked.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, first = first))]
+/// What a catalogue page asks for: `first` courses after `after` (in `sort`, which its key must
+/// belong to), filtered, reading the optional `columns` only when asked.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest<'a> {
+    pub filter: &'a CourseFilter,
+    pub sort: CourseSort,
+    pub after: Option<&'a After>,
+    pub first: u64,
+    pub columns: PageColumns,
+}
+
+/// A page of published courses, and whether more follow.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id, first = page.first))]
 pub async fn published_courses(
     services: &Services,
     tenant_id: Uuid,
-    filter: &CourseFilter,
-    sort: CourseSort,
-    after: Option<&After>,
-    first: u64,
-    columns: PageColumns,
+    page: PageRequest<'_>,
 ) -> AppResult<(Vec<Listed>, bool)> {
-    let page = page_statement(services, tenant_id, filter, sort, after, first, columns).await?;
-    let mut rows = Listed::find_by_statement(page).all(&services.db).await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
+    let statement = page_statement(services, tenant_id, page).await?;
+    let mut rows = Listed::find_by_statement(statement).all(&services.db).await?;
+    let has_next = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
     Ok((rows, has_next))
 }
 
@@ -217,12 +223,9 @@ pub async fn published_courses(
 pub async fn page_statement(
     services: &Services,
     tenant_id: Uuid,
-    filter: &CourseFilter,
-    sort: CourseSort,
-    after: Option<&After>,
-    first: u64,
-    columns: PageColumns,
+    page: PageRequest<'_>,
 ) -> AppResult<Statement> {
+    let PageRequest { filter, sort, after, first, columns } = page;
     let now = services.clock.now();
     let backend = services.db.get_database_backend();
     let mut q = scoped::<course::Entity>(tenant_id)

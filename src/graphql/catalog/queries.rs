@@ -6,7 +6,9 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Lookahead, Object};
 
-use crate::domain::catalog::{self, CourseFilter, CourseSort, Listed, PageColumns, SortKey};
+use crate::domain::catalog::{
+    self, CourseFilter, CourseSort, Listed, PageColumns, PageRequest, SortKey,
+};
 use crate::domain::types;
 use crate::domain::visibility;
 use crate::error::{AppError, AppResult, IntoGql};
@@ -226,17 +228,8 @@ impl CatalogQuery {
             description: asks(&look, &["description"]),
             tags: asks(&look, &["tags"]),
         };
-        let (rows, has_next) = catalog::published_courses(
-            s,
-            rc.tenant.id,
-            &filter,
-            sort,
-            after.as_ref(),
-            first,
-            columns,
-        )
-        .await
-        .gql()?;
+        let page = PageRequest { filter: &filter, sort, after: after.as_ref(), first, columns };
+        let (rows, has_next) = catalog::published_courses(s, rc.tenant.id, page).await.gql()?;
         prime(ctx, &rows, columns).await.gql()?;
         let mut conn = Connection::new(after.is_some(), has_next);
         conn.edges.extend(rows.into_iter().map(|Listed { course: c, .. }| {
