@@ -6,8 +6,8 @@
 //! resolution gives each field a task in a `FuturesUnordered` (an allocation, reference counts,
 //! a wake-up), more than the field itself costs. `Course` and `Session` stay concurrent: their
 //! fields load (tags, sessions, lessons, instructors, live classes), each load waits for the
-//! loader's next dispatch (about a millisecond of tokio's timer), and loads one after another
-//! doubled the time of a course page (3.8 → 7.6 ms; docs/BENCHMARKS.md, seventh pass).
+//! loader's dispatch (which goes through tokio's timer), and loads one after another doubled
+//! the time of a course page (3.8 → 7.5 ms; docs/BENCHMARKS.md, seventh pass).
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
