@@ -308,8 +308,8 @@ pub async fn page_statement(
     // dearer than a plan for the value bound, and so plans the page again at every execution
     // (about 0.1 ms, as long as running it). With the number in the text it keeps one generic
     // plan per connection after five runs (the order's index whatever the tenant; a filtered
-    // page may still be planned for its values, as PostgreSQL judges). `first` is a checked
-    // integer (at most 100): one statement per page size, nothing a client writes.
+    // page may still be planned for its values, as PostgreSQL judges). `first` is a number,
+    // never text (the API takes 1 to 100): one statement per page size.
     let mut page = q.build(backend);
     page.sql.push_str(&format!(" LIMIT {}", first + 1));
     Ok(page)
