@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod catalog;
 pub mod consent;
 pub mod equal_opportunity;
+pub mod in_order;
 pub mod learning;
 pub mod mail;
 pub mod narrowing;

@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, DbErr, FromQueryResult, JoinType, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbErr, JoinType, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::batch::group;
+use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order};
 use crate::domain::tenancy::{join_within, scoped};
 use crate::entities::{course, course_tag, lesson, session, user};
 use crate::error::AppResult;
@@ -83,17 +84,18 @@ pub async fn upcoming_sessions_and_instructors(
         user::Column::Id,
         tenant_id,
     );
-    let rows = sessions_query(tenant_id, courses, Some(services.clock.now()))
+    let [first, last, display] = INSTRUCTOR_NAMES;
+    let statement = sessions_query(tenant_id, courses, Some(services.clock.now()))
         .join(JoinType::LeftJoin, instructor)
-        .column_as(user::Column::FirstName, "instructor_first_name")
-        .column_as(user::Column::LastName, "instructor_last_name")
-        .column_as(user::Column::DisplayName, "instructor_display_name")
-        .into_model::<WithInstructor>()
-        .all(&services.db)
-        .await?;
+        .column_as(user::Column::FirstName, first)
+        .column_as(user::Column::LastName, last)
+        .column_as(user::Column::DisplayName, display)
+        .build(services.db.get_database_backend());
+    let rows = services.db.query_all_raw(statement).await?;
     let mut names = HashMap::new();
     let mut sessions: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
-    for row in rows {
+    for (i, row) in rows.iter().enumerate() {
+        let row = WithInstructor::read(row, i == 0)?;
         if let (Some(id), Some(name)) = (row.session.instructor_id, row.name) {
             names.insert(id, name);
         }
@@ -108,17 +110,29 @@ struct WithInstructor {
     name: Option<String>,
 }
 
-impl FromQueryResult for WithInstructor {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let first: Option<String> = row.try_get(pre, "instructor_first_name")?;
-        let last: Option<String> = row.try_get(pre, "instructor_last_name")?;
-        let display: Option<String> = row.try_get(pre, "instructor_display_name")?;
+impl WithInstructor {
+    /// A row of [`upcoming_sessions_and_instructors`]' statement: the session's columns in
+    /// order, then the instructor's names. The first row also checks the columns' names.
+    fn read(row: &QueryResult, first: bool) -> Result<Self, DbErr> {
+        let mut r = InOrder::new(row);
+        if first {
+            r.expect(columns_in_order::<session::Entity>().chain(INSTRUCTOR_NAMES))?;
+        }
+        let session = session::Model::read_in_order(&mut r)?;
+        let first: Option<String> = r.next()?;
+        let last: Option<String> = r.next()?;
+        let display: Option<String> = r.next()?;
         Ok(WithInstructor {
-            session: session::Model::from_query_result(row, pre)?,
+            session,
             name: first.map(|first| public_name(first, &last.unwrap_or_default(), display)),
         })
     }
 }
+
+/// The instructor's names in [`upcoming_sessions_and_instructors`]' statement, after the
+/// session's columns.
+const INSTRUCTOR_NAMES: [&str; 3] =
+    ["instructor_first_name", "instructor_last_name", "instructor_display_name"];
 
 fn sessions_query(
     tenant_id: Uuid,

@@ -15,13 +15,14 @@ use chrono::{DateTime, Utc};
 use migration::catalogue::fold;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Iterable, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, IdenStatic, Iterable, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
 use super::{CourseStatus, Format, Level, next_start};
 use crate::domain::Services;
+use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order};
 use crate::domain::tenancy::scoped;
 use crate::entities::{course, course_tag};
 use crate::error::{AppError, AppResult};
@@ -172,11 +173,18 @@ pub struct Listed {
     pub tags: Vec<String>,
 }
 
-impl FromQueryResult for Listed {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let tags: Option<String> = row.try_get(pre, "tags")?;
+impl Listed {
+    /// A row of [`page_statement`]: the course's columns in order, then its tags. The first row
+    /// of a result also checks the columns' names.
+    fn read(row: &QueryResult, first: bool) -> Result<Self, DbErr> {
+        let mut r = InOrder::new(row);
+        if first {
+            r.expect(columns_in_order::<course::Entity>().chain(["tags"]))?;
+        }
+        let course = course::Model::read_in_order(&mut r)?;
+        let tags: Option<String> = r.next()?;
         Ok(Listed {
-            course: course::Model::from_query_result(row, pre)?,
+            course,
             tags: tags.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
         })
     }
@@ -212,7 +220,12 @@ pub async fn published_courses(
     page: PageRequest<'_>,
 ) -> AppResult<(Vec<Listed>, bool)> {
     let statement = page_statement(services, tenant_id, page).await?;
-    let mut rows = Listed::find_by_statement(statement).all(&services.db).await?;
+    let rows = services.db.query_all_raw(statement).await?;
+    let mut rows: Vec<Listed> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| Listed::read(row, i == 0))
+        .collect::<Result<_, _>>()?;
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok((rows, has_next))
@@ -231,13 +244,16 @@ pub async fn page_statement(
     let mut q = scoped::<course::Entity>(tenant_id)
         .filter(course::Column::Status.eq(CourseStatus::Published));
     if !columns.description {
-        q =
-            q.select_only()
-                .columns(course::Column::iter().filter(|c| {
-                    !matches!(c, course::Column::Description | course::Column::SearchText)
-                }))
-                .column_as(Expr::cust("''"), "description")
-                .column_as(Expr::cust("''"), "search_text");
+        // The columns in the entity's order (`Listed::read`), the long ones left empty.
+        q = q.select_only();
+        for c in course::Column::iter() {
+            q = match c {
+                course::Column::Description | course::Column::SearchText => {
+                    q.column_as(Expr::cust("''"), c.as_str())
+                }
+                c => q.column(c),
+            };
+        }
     }
     if let Some(f) = filter.format {
         q = q.filter(course::Column::Format.eq(f));
