@@ -47,7 +47,7 @@ impl<'r> InOrder<'r> {
     }
 
     /// The next column's value.
-    pub fn next<T: Decoded>(&mut self) -> Result<T, DbErr> {
+    pub fn read<T: Decoded>(&mut self) -> Result<T, DbErr> {
         let at = self.at;
         self.at += 1;
         let read = if let Some(row) = self.row.try_as_pg_row() {
@@ -61,8 +61,8 @@ impl<'r> InOrder<'r> {
     }
 
     /// The next column, a vocabulary stored as its string.
-    pub fn next_enum<E: ActiveEnum<Value = String>>(&mut self) -> Result<E, DbErr> {
-        E::try_from_value(&self.next::<String>()?)
+    pub fn read_enum<E: ActiveEnum<Value = String>>(&mut self) -> Result<E, DbErr> {
+        E::try_from_value(&self.read::<String>()?)
     }
 
     /// Fails unless the next columns are named `names`, in order (the reader does not move).
@@ -100,23 +100,23 @@ pub trait ReadInOrder: Sized {
 impl ReadInOrder for course::Model {
     fn read_in_order(r: &mut InOrder<'_>) -> Result<Self, DbErr> {
         Ok(course::Model {
-            id: r.next::<Uuid>()?,
-            tenant_id: r.next()?,
-            slug: r.next()?,
-            title: r.next()?,
-            summary: r.next()?,
-            description: r.next()?,
-            level: r.next_enum()?,
-            format: r.next_enum()?,
-            language: r.next()?,
-            price_cents: r.next()?,
-            currency: r.next()?,
-            tax_rate_bp: r.next()?,
-            status: r.next_enum()?,
-            created_at: r.next()?,
-            updated_at: r.next()?,
-            next_start_at: r.next()?,
-            search_text: r.next()?,
+            id: r.read::<Uuid>()?,
+            tenant_id: r.read()?,
+            slug: r.read()?,
+            title: r.read()?,
+            summary: r.read()?,
+            description: r.read()?,
+            level: r.read_enum()?,
+            format: r.read_enum()?,
+            language: r.read()?,
+            price_cents: r.read()?,
+            currency: r.read()?,
+            tax_rate_bp: r.read()?,
+            status: r.read_enum()?,
+            created_at: r.read()?,
+            updated_at: r.read()?,
+            next_start_at: r.read()?,
+            search_text: r.read()?,
         })
     }
 }
@@ -124,18 +124,18 @@ impl ReadInOrder for course::Model {
 impl ReadInOrder for session::Model {
     fn read_in_order(r: &mut InOrder<'_>) -> Result<Self, DbErr> {
         Ok(session::Model {
-            id: r.next()?,
-            tenant_id: r.next()?,
-            course_id: r.next()?,
-            starts_at: r.next()?,
-            ends_at: r.next()?,
-            instructor_id: r.next()?,
-            capacity: r.next()?,
-            seats_taken: r.next()?,
-            location: r.next()?,
-            virtual_room: r.next()?,
-            cancelled: r.next()?,
-            created_at: r.next()?,
+            id: r.read()?,
+            tenant_id: r.read()?,
+            course_id: r.read()?,
+            starts_at: r.read()?,
+            ends_at: r.read()?,
+            instructor_id: r.read()?,
+            capacity: r.read()?,
+            seats_taken: r.read()?,
+            location: r.read()?,
+            virtual_room: r.read()?,
+            cancelled: r.read()?,
+            created_at: r.read()?,
         })
     }
 }
@@ -159,10 +159,10 @@ mod tests {
         r.expect(["a", "b", "c"]).unwrap();
         assert!(r.expect(["a", "c"]).is_err(), "b read as c");
         assert!(r.expect(["a", "b", "c", "d"]).is_err(), "no fourth column");
-        assert_eq!(r.next::<i64>().unwrap(), 7);
+        assert_eq!(r.read::<i64>().unwrap(), 7);
         r.expect(["b", "c"]).unwrap();
-        assert_eq!(r.next::<String>().unwrap(), "x");
-        assert_eq!(r.next::<Option<String>>().unwrap(), None);
-        assert!(r.next::<i64>().is_err(), "past the last column");
+        assert_eq!(r.read::<String>().unwrap(), "x");
+        assert_eq!(r.read::<Option<String>>().unwrap(), None);
+        assert!(r.read::<i64>().is_err(), "past the last column");
     }
 }

@@ -119,9 +119,9 @@ impl WithInstructor {
             r.expect(columns_in_order::<session::Entity>().chain(INSTRUCTOR_NAMES))?;
         }
         let session = session::Model::read_in_order(&mut r)?;
-        let first: Option<String> = r.next()?;
-        let last: Option<String> = r.next()?;
-        let display: Option<String> = r.next()?;
+        let first: Option<String> = r.read()?;
+        let last: Option<String> = r.read()?;
+        let display: Option<String> = r.read()?;
         Ok(WithInstructor {
             session,
             name: first.map(|first| public_name(first, &last.unwrap_or_default(), display)),

@@ -182,7 +182,7 @@ impl Listed {
             r.expect(columns_in_order::<course::Entity>().chain(["tags"]))?;
         }
         let course = course::Model::read_in_order(&mut r)?;
-        let tags: Option<String> = r.next()?;
+        let tags: Option<String> = r.read()?;
         Ok(Listed {
             course,
             tags: tags.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
