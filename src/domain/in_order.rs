@@ -87,6 +87,19 @@ impl<'r> InOrder<'r> {
     }
 }
 
+/// Every row of a result through `read`, after checking on the first row that its columns are
+/// named `names`, in order (the names are the same on every row of a result).
+pub fn read_rows<'n, T>(
+    rows: &[QueryResult],
+    names: impl IntoIterator<Item = &'n str>,
+    read: impl Fn(&mut InOrder<'_>) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    if let Some(first) = rows.first() {
+        InOrder::new(first).expect(names)?;
+    }
+    rows.iter().map(|row| read(&mut InOrder::new(row))).collect()
+}
+
 /// The names of `E`'s columns in the order its [`ReadInOrder`] reads them.
 pub fn columns_in_order<E: EntityTrait>() -> impl Iterator<Item = &'static str> {
     E::Column::iter().map(|c| c.as_str())
@@ -164,5 +177,9 @@ mod tests {
         assert_eq!(r.read::<String>().unwrap(), "x");
         assert_eq!(r.read::<Option<String>>().unwrap(), None);
         assert!(r.read::<i64>().is_err(), "past the last column");
+        let rows = [row];
+        let read = |r: &mut InOrder<'_>| r.read::<i64>();
+        assert_eq!(read_rows(&rows, ["a", "b", "c"], read).unwrap(), [7]);
+        assert!(read_rows(&rows, ["b"], read).is_err(), "a read as b");
     }
 }

@@ -6,14 +6,14 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, JoinType, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbErr, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select,
 };
 use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::batch::group;
-use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order};
+use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order, read_rows};
 use crate::domain::tenancy::{join_within, scoped};
 use crate::entities::{course, course_tag, lesson, session, user};
 use crate::error::AppResult;
@@ -94,8 +94,8 @@ pub async fn upcoming_sessions_and_instructors(
     let rows = services.db.query_all_raw(statement).await?;
     let mut names = HashMap::new();
     let mut sessions: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        let row = WithInstructor::read(row, i == 0)?;
+    let columns = columns_in_order::<session::Entity>().chain(INSTRUCTOR_NAMES);
+    for row in read_rows(&rows, columns, WithInstructor::read)? {
         if let (Some(id), Some(name)) = (row.session.instructor_id, row.name) {
             names.insert(id, name);
         }
@@ -112,13 +112,9 @@ struct WithInstructor {
 
 impl WithInstructor {
     /// A row of [`upcoming_sessions_and_instructors`]' statement: the session's columns in
-    /// order, then the instructor's names. The first row also checks the columns' names.
-    fn read(row: &QueryResult, first: bool) -> Result<Self, DbErr> {
-        let mut r = InOrder::new(row);
-        if first {
-            r.expect(columns_in_order::<session::Entity>().chain(INSTRUCTOR_NAMES))?;
-        }
-        let session = session::Model::read_in_order(&mut r)?;
+    /// order, then the instructor's names ([`INSTRUCTOR_NAMES`]).
+    fn read(r: &mut InOrder<'_>) -> Result<Self, DbErr> {
+        let session = session::Model::read_in_order(r)?;
         let first: Option<String> = r.read()?;
         let last: Option<String> = r.read()?;
         let display: Option<String> = r.read()?;

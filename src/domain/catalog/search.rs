@@ -16,13 +16,13 @@ use migration::catalogue::fold;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, IdenStatic, Iterable, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
+    QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
 use super::{CourseStatus, Format, Level, next_start};
 use crate::domain::Services;
-use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order};
+use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order, read_rows};
 use crate::domain::tenancy::scoped;
 use crate::entities::{course, course_tag};
 use crate::error::{AppError, AppResult};
@@ -174,14 +174,14 @@ pub struct Listed {
 }
 
 impl Listed {
-    /// A row of [`page_statement`]: the course's columns in order, then its tags. The first row
-    /// of a result also checks the columns' names.
-    fn read(row: &QueryResult, first: bool) -> Result<Self, DbErr> {
-        let mut r = InOrder::new(row);
-        if first {
-            r.expect(columns_in_order::<course::Entity>().chain(["tags"]))?;
-        }
-        let course = course::Model::read_in_order(&mut r)?;
+    /// The columns of [`page_statement`], in order.
+    fn columns() -> impl Iterator<Item = &'static str> {
+        columns_in_order::<course::Entity>().chain(["tags"])
+    }
+
+    /// A row of [`page_statement`]: the course's columns in order, then its tags.
+    fn read(r: &mut InOrder<'_>) -> Result<Self, DbErr> {
+        let course = course::Model::read_in_order(r)?;
         let tags: Option<String> = r.read()?;
         Ok(Listed {
             course,
@@ -221,11 +221,7 @@ pub async fn published_courses(
 ) -> AppResult<(Vec<Listed>, bool)> {
     let statement = page_statement(services, tenant_id, page).await?;
     let rows = services.db.query_all_raw(statement).await?;
-    let mut rows: Vec<Listed> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| Listed::read(row, i == 0))
-        .collect::<Result<_, _>>()?;
+    let mut rows = read_rows(&rows, Listed::columns(), Listed::read)?;
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok((rows, has_next))
