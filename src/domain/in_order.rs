@@ -8,7 +8,7 @@
 //! straight from the driver's row, with the driver's own type check and nothing else.
 //!
 //! A statement read this way selects its columns in the entity's order ([`columns_in_order`]
-//! lists them). [`InOrder::expect`] checks that order against the statement's column names,
+//! lists them). [`InOrder::check_names`] checks that order against the statement's column names,
 //! once per result (the names are the same on every row): a statement and its reader that fall
 //! out of step fail with a clear error, never with a value read from the wrong column.
 
@@ -66,7 +66,7 @@ impl<'r> InOrder<'r> {
     }
 
     /// Fails unless the next columns are named `names`, in order (the reader does not move).
-    pub fn expect<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Result<(), DbErr> {
+    pub fn check_names<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Result<(), DbErr> {
         let found: Vec<&str> = if let Some(row) = self.row.try_as_pg_row() {
             row.columns().iter().map(sqlx::Column::name).collect()
         } else if let Some(row) = self.row.try_as_sqlite_row() {
@@ -95,7 +95,7 @@ pub fn read_rows<'n, T>(
     read: impl Fn(&mut InOrder<'_>) -> Result<T, DbErr>,
 ) -> Result<Vec<T>, DbErr> {
     if let Some(first) = rows.first() {
-        InOrder::new(first).expect(names)?;
+        InOrder::new(first).check_names(names)?;
     }
     rows.iter().map(|row| read(&mut InOrder::new(row))).collect()
 }
@@ -169,11 +169,11 @@ mod tests {
             .unwrap()
             .unwrap();
         let mut r = InOrder::new(&row);
-        r.expect(["a", "b", "c"]).unwrap();
-        assert!(r.expect(["a", "c"]).is_err(), "b read as c");
-        assert!(r.expect(["a", "b", "c", "d"]).is_err(), "no fourth column");
+        r.check_names(["a", "b", "c"]).unwrap();
+        assert!(r.check_names(["a", "c"]).is_err(), "b read as c");
+        assert!(r.check_names(["a", "b", "c", "d"]).is_err(), "no fourth column");
         assert_eq!(r.read::<i64>().unwrap(), 7);
-        r.expect(["b", "c"]).unwrap();
+        r.check_names(["b", "c"]).unwrap();
         assert_eq!(r.read::<String>().unwrap(), "x");
         assert_eq!(r.read::<Option<String>>().unwrap(), None);
         assert!(r.read::<i64>().is_err(), "past the last column");
