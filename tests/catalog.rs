@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{TestApp, demo};
+use common::{EmptyDatabase, TestApp, demo};
 use serde_json::{Value, json};
 
 const SEED: &str = include_str!("../seed/catalog.json");
@@ -447,6 +447,46 @@ async fn the_catalogue_query_costs_the_same_statements_for_5_and_50_courses(app:
 /// the values bound cheaper than its generic plan; a page whose limit is a parameter was planned
 /// every time (as long as it took to run). A page's statement, run as Pupitre runs it (prepared,
 /// on one connection), must be on its generic plan after a few executions.
+/// Rows read by position (the catalogue's hot statements): names checked on the first row;
+/// types checked once per column on PostgreSQL (its columns are typed for the whole result, so
+/// a NULL on the first row is checked against its column's type), per value on SQLite.
+async fn rows_are_read_by_position_with_their_types_checked(db: EmptyDatabase) {
+    use pupitre::domain::in_order::{InOrder, read_rows};
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let conn = Database::connect(db.url.as_str()).await.expect("connect");
+    let sql = "SELECT CAST(7 AS BIGINT) AS a, 'x' AS b, NULL AS c
+               UNION ALL SELECT 8, 'y', 'z' ORDER BY a";
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect("rows");
+    let names = ["a", "b", "c"];
+    let right = |r: &mut InOrder<'_>| {
+        Ok((r.read::<i64>()?, r.read::<String>()?, r.read::<Option<String>>()?))
+    };
+    assert_eq!(
+        read_rows(&rows, names, right).expect("read"),
+        [(7, "x".to_owned(), None), (8, "y".to_owned(), Some("z".to_owned()))]
+    );
+    let a_as_text = |r: &mut InOrder<'_>| r.read::<String>();
+    assert!(read_rows(&rows, names, a_as_text).is_err(), "a number read as text");
+    let c_as_number =
+        |r: &mut InOrder<'_>| Ok((r.read::<i64>()?, r.read::<String>()?, r.read::<Option<i64>>()?));
+    assert!(read_rows(&rows, names, c_as_number).is_err(), "text read as a number");
+    assert!(read_rows(&rows, ["a", "c"], right).is_err(), "b read as c");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rows_are_read_by_position_with_their_types_checked() {
+    rows_are_read_by_position_with_their_types_checked(EmptyDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rows_are_read_by_position_with_their_types_checked() {
+    let Some(db) = EmptyDatabase::postgres().await else { return };
+    rows_are_read_by_position_with_their_types_checked(db).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_one_plan_for_a_catalogue_page() {
     use pupitre::domain::catalog::{self, CourseFilter, CourseSort, PageColumns, PageRequest};

@@ -5,12 +5,19 @@
 //! row, and for every NULL it reads, an error message formatted and dropped. On a catalogue
 //! page (21 courses, 40 sessions, ~900 values) that was 21 % of the server's instructions
 //! (`docs/BENCHMARKS.md`, eighth pass). [`InOrder`] reads the columns one after the other
-//! straight from the driver's row, with the driver's own type check and nothing else.
+//! straight from the driver's row.
 //!
 //! A statement read this way selects its columns in the entity's order ([`columns_in_order`]
 //! lists them). [`InOrder::check_names`] checks that order against the statement's column names,
 //! once per result (the names are the same on every row): a statement and its reader that fall
 //! out of step fail with a clear error, never with a value read from the wrong column.
+//!
+//! Types are checked as the driver's `try_get` checks them, except that PostgreSQL's are
+//! checked once per result too: PostgreSQL types a result's columns once for all its rows (its
+//! row description), and `try_get` built and compared a list of compatible types for every
+//! value (a tenth of a page's instructions). The first row's columns are checked against their
+//! declared types, NULL or not; later rows are decoded without the check. SQLite types each
+//! value, not the column: every value is checked there, as `try_get` does.
 
 use sea_orm::sqlx::{self, Postgres, Row, Sqlite};
 use sea_orm::{ActiveEnum, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult};
@@ -39,11 +46,19 @@ impl<T> Decoded for T where
 pub struct InOrder<'r> {
     row: &'r QueryResult,
     at: usize,
+    /// This row's result had its PostgreSQL column types checked on its first row.
+    types_checked: bool,
 }
 
 impl<'r> InOrder<'r> {
+    /// A row read on its own, or the first row of a result: every column's type is checked.
     pub fn new(row: &'r QueryResult) -> Self {
-        InOrder { row, at: 0 }
+        InOrder { row, at: 0, types_checked: false }
+    }
+
+    /// A later row of a result whose first row was read through [`InOrder::new`].
+    fn after_first(row: &'r QueryResult) -> Self {
+        InOrder { row, at: 0, types_checked: true }
     }
 
     /// The next column's value.
@@ -51,7 +66,16 @@ impl<'r> InOrder<'r> {
         let at = self.at;
         self.at += 1;
         let read = if let Some(row) = self.row.try_as_pg_row() {
-            row.try_get::<T, _>(at)
+            if !self.types_checked {
+                let declared = row.columns().get(at).map(sqlx::Column::type_info);
+                if !declared.is_some_and(<T as sqlx::Type<Postgres>>::compatible) {
+                    return Err(DbErr::Type(format!(
+                        "column {at} is {declared:?}, read as {}",
+                        std::any::type_name::<T>()
+                    )));
+                }
+            }
+            row.try_get_unchecked::<T, _>(at)
         } else if let Some(row) = self.row.try_as_sqlite_row() {
             row.try_get::<T, _>(at)
         } else {
@@ -88,16 +112,24 @@ impl<'r> InOrder<'r> {
 }
 
 /// Every row of a result through `read`, after checking on the first row that its columns are
-/// named `names`, in order (the names are the same on every row of a result).
+/// named `names`, in order, and (PostgreSQL) of the types read (the names and a PostgreSQL
+/// column's type are the same on every row of a result).
 pub fn read_rows<'n, T>(
     rows: &[QueryResult],
     names: impl IntoIterator<Item = &'n str>,
     read: impl Fn(&mut InOrder<'_>) -> Result<T, DbErr>,
 ) -> Result<Vec<T>, DbErr> {
-    if let Some(first) = rows.first() {
-        InOrder::new(first).check_names(names)?;
+    let Some((first, later)) = rows.split_first() else {
+        return Ok(Vec::new());
+    };
+    let mut reader = InOrder::new(first);
+    reader.check_names(names)?;
+    let mut read_all = Vec::with_capacity(rows.len());
+    read_all.push(read(&mut reader)?);
+    for row in later {
+        read_all.push(read(&mut InOrder::after_first(row))?);
     }
-    rows.iter().map(|row| read(&mut InOrder::new(row))).collect()
+    Ok(read_all)
 }
 
 /// The names of `E`'s columns in the order its [`ReadInOrder`] reads them.
