@@ -443,10 +443,6 @@ async fn the_catalogue_query_costs_the_same_statements_for_5_and_50_courses(app:
     assert!(tagged > 0 && named > 0, "the demo has courses with tags and named instructors");
 }
 
-/// PostgreSQL plans a prepared statement again at each execution while it judges the plan for
-/// the values bound cheaper than its generic plan; a page whose limit is a parameter was planned
-/// every time (as long as it took to run). A page's statement, run as Pupitre runs it (prepared,
-/// on one connection), must be on its generic plan after a few executions.
 /// Rows read by position (the catalogue's hot statements): names checked on the first row;
 /// types checked once per column on PostgreSQL (its columns are typed for the whole result, so
 /// a NULL on the first row is checked against its column's type), per value on SQLite.
@@ -487,6 +483,10 @@ async fn postgres_rows_are_read_by_position_with_their_types_checked() {
     rows_are_read_by_position_with_their_types_checked(db).await;
 }
 
+/// PostgreSQL plans a prepared statement again at each execution while it judges the plan for
+/// the values bound cheaper than its generic plan; a page whose limit is a parameter was planned
+/// every time (as long as it took to run). A page's statement, run as Pupitre runs it (prepared,
+/// on one connection), must be on its generic plan after a few executions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_one_plan_for_a_catalogue_page() {
     use pupitre::domain::catalog::{self, CourseFilter, CourseSort, PageColumns, PageRequest};

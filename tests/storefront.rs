@@ -82,11 +82,12 @@ async fn the_storefront_takes_a_learner_from_browsing_to_the_privacy_centre() {
         return;
     }
     // Trusted documents: the storefront's every operation is registered and sent by hash. Access
-    // tokens live 31 s, so that the storefront (which renews a token with less than 30 s left)
-    // refreshes its session throughout the journey.
+    // tokens live 30 s (the shortest allowed), so that the storefront, which renews a token with
+    // less than 30 s left, refreshes its session before each signed-in operation: the whole
+    // signed-in journey can take under a second (with 31 s it did, and nothing was renewed).
     let trusted = |s: &mut pupitre::config::Settings| {
         s.persisted_queries = PersistedMode::Trusted;
-        s.access_token_ttl_secs = 31;
+        s.access_token_ttl_secs = 30;
     };
     let (app, stripe) = TestApp::with_stripe("sqlite", trusted).await.expect("SQLite app");
     // A second instance on the same database that runs any query (the test's own checks).

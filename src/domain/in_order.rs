@@ -15,7 +15,7 @@
 //! Types are checked as the driver's `try_get` checks them, except that PostgreSQL's are
 //! checked once per result too: PostgreSQL types a result's columns once for all its rows (its
 //! row description), and `try_get` built and compared a list of compatible types for every
-//! value (a tenth of a page's instructions). The first row's columns are checked against their
+//! value (about 5 % of a page's instructions). The first row's columns are checked against their
 //! declared types, NULL or not; later rows are decoded without the check. SQLite types each
 //! value, not the column: every value is checked there, as `try_get` does.
 
@@ -67,10 +67,13 @@ impl<'r> InOrder<'r> {
         self.at += 1;
         let read = if let Some(row) = self.row.try_as_pg_row() {
             if !self.types_checked {
-                let declared = row.columns().get(at).map(sqlx::Column::type_info);
-                if !declared.is_some_and(<T as sqlx::Type<Postgres>>::compatible) {
+                let Some(column) = row.columns().get(at) else {
+                    return Err(DbErr::Type(format!("no column {at}")));
+                };
+                let declared = sqlx::Column::type_info(column);
+                if !<T as sqlx::Type<Postgres>>::compatible(declared) {
                     return Err(DbErr::Type(format!(
-                        "column {at} is {declared:?}, read as {}",
+                        "column {at} is {declared}, read as {}",
                         std::any::type_name::<T>()
                     )));
                 }
@@ -113,7 +116,9 @@ impl<'r> InOrder<'r> {
 
 /// Every row of a result through `read`, after checking on the first row that its columns are
 /// named `names`, in order, and (PostgreSQL) of the types read (the names and a PostgreSQL
-/// column's type are the same on every row of a result).
+/// column's type are the same on every row of a result). `read` reads the same columns as the
+/// same types on every row, as a model's reader does: on PostgreSQL, what it reads on later rows
+/// only is not checked.
 pub fn read_rows<'n, T>(
     rows: &[QueryResult],
     names: impl IntoIterator<Item = &'n str>,
