@@ -59,7 +59,7 @@ pub struct Settings {
     pub env: Environment,
     pub bind: String,
     pub database_url: String,
-    /// Pool size; by default [`default_pool_size`].
+    /// Pool size; by default [`DEFAULT_POOL_SIZE`].
     pub db_max_connections: u32,
     pub jwt_secret: Secret,
     /// True when no secret was configured and a random one was generated (development only).
@@ -302,18 +302,17 @@ impl Settings {
         if !(30..=3600).contains(&access_token_ttl_secs) {
             problems.push("PUPITRE_ACCESS_TOKEN_TTL_SECS must be between 30 and 3600".into());
         }
-        let database_url =
-            get("DATABASE_URL").unwrap_or_else(|| "sqlite://pupitre.db?mode=rwc".into());
         let settings = Settings {
             env,
             bind: get("PUPITRE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://pupitre.db?mode=rwc".into()),
             db_max_connections: parse(
                 &mut problems,
                 "PUPITRE_DB_MAX_CONNECTIONS",
                 get("PUPITRE_DB_MAX_CONNECTIONS"),
-                default_pool_size(&database_url),
+                DEFAULT_POOL_SIZE,
             ),
-            database_url,
             jwt_secret,
             jwt_secret_generated,
             jwt_issuer: get("PUPITRE_JWT_ISSUER").unwrap_or_else(|| "pupitre".into()),
@@ -738,17 +737,15 @@ impl Settings {
     }
 }
 
-/// The pool size when `PUPITRE_DB_MAX_CONNECTIONS` is not set: 32 on PostgreSQL, 10 on SQLite.
+/// The pool size when `PUPITRE_DB_MAX_CONNECTIONS` is not set.
 ///
 /// A connection goes back to the pool only once the worker that used it has polled its release
 /// (sqlx checks it with one more round trip then), and a worker serving many requests polls it
-/// late: with 32 requests in flight on 2 workers, 10 PostgreSQL connections left the CPU 15 to
-/// 19 % idle, 32 served 24 % more catalogue pages, p99 1 to 3 ms higher (`docs/BENCHMARKS.md`,
-/// ninth pass). An SQLite connection is a page cache inside this process: 32 of them served
-/// 13 % more pages for 45 MB more memory at peak, so SQLite keeps 10.
-pub fn default_pool_size(database_url: &str) -> u32 {
-    if database_url.starts_with("sqlite:") { 10 } else { 32 }
-}
+/// late: with 32 requests in flight on 2 workers, 10 connections left the CPU 15 to 19 % idle.
+/// 32 served 24 % more catalogue pages on PostgreSQL and 13 to 15 % more on SQLite, p99 1 to 3 ms
+/// higher; on SQLite each connection also keeps its own page cache (peak 60 → 105 MB under
+/// that load) (`docs/BENCHMARKS.md`, ninth pass).
+pub const DEFAULT_POOL_SIZE: u32 = 32;
 
 fn random_secret() -> String {
     use base64::Engine;
@@ -765,7 +762,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_size_defaults_by_database_and_is_set_by_the_operator() {
+    fn the_pool_size_defaults_to_32_and_is_set_by_the_operator() {
         let postgres = ("DATABASE_URL", "postgres://db.internal/pupitre");
         assert_eq!(Settings::from_map(&map(&[postgres])).expect("valid").db_max_connections, 32);
         let set = ("PUPITRE_DB_MAX_CONNECTIONS", "12");
@@ -773,8 +770,6 @@ mod tests {
             Settings::from_map(&map(&[postgres, set])).expect("valid").db_max_connections,
             12
         );
-        let sqlite = ("DATABASE_URL", "sqlite://other.db?mode=rwc");
-        assert_eq!(Settings::from_map(&map(&[sqlite])).expect("valid").db_max_connections, 10);
         let zero = ("PUPITRE_DB_MAX_CONNECTIONS", "0");
         assert!(Settings::from_map(&map(&[postgres, zero])).is_err(), "at least one connection");
     }
@@ -784,7 +779,7 @@ mod tests {
         let s = Settings::from_map(&map(&[])).expect("defaults are valid");
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.database_url, "sqlite://pupitre.db?mode=rwc");
-        assert_eq!(s.db_max_connections, 10, "SQLite's pool");
+        assert_eq!(s.db_max_connections, 32);
         assert!(s.jwt_secret_generated);
         assert!(s.graphiql && s.introspection);
     }
