@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::Services;
 use crate::domain::batch::group;
-use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order, read_rows};
+use crate::domain::in_order::{InOrder, ReadInOrder, read_rows};
 use crate::domain::tenancy::{join_within, scoped};
 use crate::entities::{course, course_tag, lesson, session, user};
 use crate::error::AppResult;
@@ -94,8 +94,7 @@ pub async fn upcoming_sessions_and_instructors(
     let rows = services.db.query_all_raw(statement).await?;
     let mut names = HashMap::new();
     let mut sessions: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
-    let columns = columns_in_order::<session::Entity>().chain(INSTRUCTOR_NAMES);
-    for row in read_rows(&rows, columns, WithInstructor::read)? {
+    for row in read_rows(&rows, WithInstructor::read)? {
         if let (Some(id), Some(name)) = (row.session.instructor_id, row.name) {
             names.insert(id, name);
         }
@@ -115,9 +114,10 @@ impl WithInstructor {
     /// order, then the instructor's names ([`INSTRUCTOR_NAMES`]).
     fn read(r: &mut InOrder<'_>) -> Result<Self, DbErr> {
         let session = session::Model::read_in_order(r)?;
-        let first: Option<String> = r.read()?;
-        let last: Option<String> = r.read()?;
-        let display: Option<String> = r.read()?;
+        let [first, last, display] = INSTRUCTOR_NAMES;
+        let first: Option<String> = r.read(first)?;
+        let last: Option<String> = r.read(last)?;
+        let display: Option<String> = r.read(display)?;
         Ok(WithInstructor {
             session,
             name: first.map(|first| public_name(first, &last.unwrap_or_default(), display)),

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{CourseStatus, Format, Level, next_start};
 use crate::domain::Services;
-use crate::domain::in_order::{InOrder, ReadInOrder, columns_in_order, read_rows};
+use crate::domain::in_order::{InOrder, ReadInOrder, read_rows};
 use crate::domain::tenancy::scoped;
 use crate::entities::{course, course_tag};
 use crate::error::{AppError, AppResult};
@@ -174,15 +174,10 @@ pub struct Listed {
 }
 
 impl Listed {
-    /// The columns of [`page_statement`], in order.
-    fn columns() -> impl Iterator<Item = &'static str> {
-        columns_in_order::<course::Entity>().chain(["tags"])
-    }
-
     /// A row of [`page_statement`]: the course's columns in order, then its tags.
     fn read(r: &mut InOrder<'_>) -> Result<Self, DbErr> {
         let course = course::Model::read_in_order(r)?;
-        let tags: Option<String> = r.read()?;
+        let tags: Option<String> = r.read("tags")?;
         Ok(Listed {
             course,
             tags: tags.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
@@ -221,7 +216,7 @@ pub async fn published_courses(
 ) -> AppResult<(Vec<Listed>, bool)> {
     let statement = page_statement(services, tenant_id, page).await?;
     let rows = services.db.query_all_raw(statement).await?;
-    let mut rows = read_rows(&rows, Listed::columns(), Listed::read)?;
+    let mut rows = read_rows(&rows, Listed::read)?;
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok((rows, has_next))
