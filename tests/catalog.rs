@@ -487,11 +487,21 @@ async fn postgres_rows_are_read_by_position_with_their_types_checked() {
 /// PostgreSQL plans a prepared statement again at each execution while it judges the plan for
 /// the values bound cheaper than its generic plan; a page whose limit is a parameter was planned
 /// every time (as long as it took to run). A page's statement, run as Pupitre runs it (prepared,
-/// on one connection), must be on its generic plan after a few executions.
+/// on one connection), must be on its generic plan after a few executions, for page 1 and for a
+/// page after a cursor, in every order; and that generic plan must read the order's index from
+/// the tenant on, the cursor's key in its index condition, with no sort (an index on the key
+/// alone, the jobs' until `m20261204_000019`, gave a plan that read every tenant's courses).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_one_plan_for_a_catalogue_page() {
-    use pupitre::domain::catalog::{self, CourseFilter, CourseSort, PageColumns, PageRequest};
-    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    use pupitre::domain::catalog::{
+        self, After, CourseFilter, CourseSort, PageColumns, PageRequest, SortKey,
+    };
+    use pupitre::entities::course;
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
+    use sea_orm::{
+        ColumnTrait, ConnectionTrait, Database, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+        QuerySelect, Statement,
+    };
     let Some(app) = TestApp::postgres().await else { return };
     let tenant = app.services().tenants.by_slug("demo").await.expect("tenant").expect("demo");
     let columns = PageColumns { description: false, tags: true };
@@ -514,27 +524,92 @@ async fn postgres_keeps_one_plan_for_a_catalogue_page() {
     .await
     .expect("1,000 more courses");
     let filter = CourseFilter::default();
-    for sort in [CourseSort::StartDate, CourseSort::Title, CourseSort::Price] {
-        let request = PageRequest { filter: &filter, sort, after: None, first: 20, columns };
-        let page = catalog::page_statement(app.services(), tenant.id, request)
+    for (n, sort) in
+        [CourseSort::StartDate, CourseSort::Title, CourseSort::Price].into_iter().enumerate()
+    {
+        let (key, name, index) = match sort {
+            CourseSort::StartDate => (course::Column::NextStartAt, "next_start_at", "start"),
+            CourseSort::Title => (course::Column::Title, "title", "title"),
+            CourseSort::Price => (course::Column::PriceCents, "price_cents", "price"),
+        };
+        // The course at the top of page 26 of 20: a cursor half-way down the catalogue.
+        let middle = course::Entity::find()
+            .filter(course::Column::TenantId.eq(tenant.id))
+            .filter(course::Column::Status.eq(pupitre::entities::enums::CourseStatus::Published))
+            .order_by_asc(key)
+            .order_by_asc(course::Column::Id)
+            .offset(500)
+            .one(&conn)
             .await
-            .expect("the page's statement");
-        for _ in 0..8 {
-            let rows = conn.query_all_raw(page.clone()).await.expect("page").len();
-            assert_eq!(rows, 21, "{sort:?}");
-        }
-        let plans = conn
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-                [page.sql.clone().into()],
+            .expect("a course")
+            .expect("the 501st course");
+        let after = After { key: SortKey::of(sort, &middle), id: middle.id };
+        for (page_no, after) in [(1, None), (26, Some(&after))] {
+            let request = PageRequest { filter: &filter, sort, after, first: 20, columns };
+            let page = catalog::page_statement(app.services(), tenant.id, request)
+                .await
+                .expect("the page's statement");
+            for _ in 0..8 {
+                let rows = conn.query_all_raw(page.clone()).await.expect("page").len();
+                assert_eq!(rows, 21, "{sort:?}, page {page_no}");
+            }
+            let plans = conn
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+                    [page.sql.clone().into()],
+                ))
+                .await
+                .expect("plans")
+                .expect("the page is a prepared statement of this connection");
+            let generic: i64 = plans.try_get("", "generic_plans").expect("generic");
+            let custom: i64 = plans.try_get("", "custom_plans").expect("custom");
+            assert!(
+                generic >= 3,
+                "{sort:?}, page {page_no}: {generic} generic, {custom} custom plans in 8 runs"
+            );
+            // The generic plan itself, with this page's values.
+            let values = page.values.iter().flat_map(|v| v.0.iter());
+            let values: Vec<String> =
+                values.map(|v| PostgresQueryBuilder.value_to_string(v)).collect();
+            let prepared = format!("page_{n}_{page_no}");
+            conn.execute_unprepared(&format!(
+                "PREPARE {prepared} AS {}; SET plan_cache_mode = force_generic_plan",
+                page.sql
             ))
             .await
-            .expect("plans")
-            .expect("the page is a prepared statement of this connection");
-        let generic: i64 = plans.try_get("", "generic_plans").expect("generic");
-        let custom: i64 = plans.try_get("", "custom_plans").expect("custom");
-        assert!(generic >= 3, "{sort:?}: {generic} generic, {custom} custom plans in 8 runs");
+            .expect("prepare");
+            let explain = conn
+                .query_all_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!("EXPLAIN EXECUTE {prepared}({})", values.join(", ")),
+                ))
+                .await
+                .expect("explain");
+            conn.execute_unprepared("RESET plan_cache_mode").await.expect("reset");
+            let plan: Vec<String> = explain
+                .iter()
+                .map(|r| r.try_get_by_index::<String>(0).expect("a plan line"))
+                .collect();
+            let plan = plan.join("\n");
+            // The outer scan: the first scan line (the tags' subplans come after it).
+            let scan = plan.lines().find(|l| l.contains(" Scan ")).expect("a scan");
+            assert!(
+                scan.contains(&format!("Index Scan using ix_courses_order_{index} on courses")),
+                "{sort:?}, page {page_no}: {plan}"
+            );
+            assert!(!plan.contains("Sort"), "{sort:?}, page {page_no}: {plan}");
+            let cond = plan.lines().find(|l| l.contains("Index Cond")).expect("an index condition");
+            assert!(cond.contains("tenant_id = "), "{sort:?}, page {page_no}: {plan}");
+            if page_no > 1 {
+                // `ROW(next_start_at, id) > ROW($2, $3)`; a title is cast: `ROW((title)::text, …`.
+                let row = cond.split("ROW(").nth(1).unwrap_or_default();
+                assert!(
+                    row.trim_start_matches('(').starts_with(name) && cond.contains(") > ROW("),
+                    "the cursor's key is in the index condition: {plan}"
+                );
+            }
+        }
     }
 }
 

@@ -25,6 +25,7 @@ mod m20261202_000015_platform_log;
 mod m20261202_000016_password_tokens;
 mod m20261202_000017_policy_acceptances;
 mod m20261202_000018_payment_accounts;
+mod m20261204_000019_next_start_by_tenant;
 mod util;
 
 /// The ordered list of Pupitre's migrations.
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_password_tokens::Migration),
             Box::new(m20261202_000017_policy_acceptances::Migration),
             Box::new(m20261202_000018_payment_accounts::Migration),
+            Box::new(m20261204_000019_next_start_by_tenant::Migration),
         ]
     }
 }

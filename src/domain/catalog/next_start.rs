@@ -9,7 +9,8 @@
 //! **Moved on by time**: when a course's next session starts, the course moves to its
 //! following session (or to the end of the catalogue if there is none). Time changes no row, so
 //! each round of the jobs ([`advance`]) recomputes every course whose key is no longer in the
-//! future (an index range read on `next_start_at`, across tenants, in batches). Until that
+//! future, tenant by tenant and in batches: a range read of the catalogue order's index
+//! `(tenant_id, status, next_start_at, id)` for each status. Until that
 //! round, at most `PUPITRE_JOBS_INTERVAL_SECS` (60 s by default) after the start, the course
 //! keeps its place under the session that has just started; the sessions a page shows are
 //! always the upcoming ones, read at request time. Several instances may run the round at once:
@@ -18,10 +19,14 @@
 use chrono::{DateTime, Utc};
 use migration::catalogue::no_upcoming_session;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement, SubQueryStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait,
+};
 use uuid::Uuid;
 
 use crate::domain::Services;
+use crate::domain::tenancy::scoped;
+use crate::entities::enums::CourseStatus;
 use crate::entities::{course, session};
 use crate::error::AppResult;
 
@@ -66,21 +71,38 @@ pub async fn refresh<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Recomputes the keys that are no longer in the future, `batch` courses per statement, until
-/// none is left; returns how many courses were recomputed.
+/// Recomputes the keys that are no longer in the future, tenant by tenant, `batch` courses per
+/// statement, until none is left; returns how many courses were recomputed.
 #[tracing::instrument(skip_all)]
 pub async fn advance(services: &Services, batch: u64) -> AppResult<u64> {
     let now = services.clock.now();
     let mut total = 0;
+    for tenant in services.tenants.all().await?.iter() {
+        total += advance_tenant(services, tenant.id, now, batch).await?;
+    }
+    Ok(total)
+}
+
+/// One tenant's share of [`advance`]. Every status is named, so that the tenant, the status and
+/// the key are a range of the order's index (there is no other index on `next_start_at`).
+async fn advance_tenant(
+    services: &Services,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> AppResult<u64> {
+    let mut total = 0;
     loop {
-        let due = Query::select()
+        let due = scoped::<course::Entity>(tenant_id)
+            .select_only()
             .column(course::Column::Id)
-            .from(course::Entity)
-            .and_where(course::Column::NextStartAt.lte(now))
+            .filter(course::Column::Status.is_in(CourseStatus::iter()))
+            .filter(course::Column::NextStartAt.lte(now))
             .limit(batch)
-            .to_owned();
+            .into_query();
         let n = course::Entity::update_many()
             .col_expr(course::Column::NextStartAt, key_at(now))
+            .filter(course::Column::TenantId.eq(tenant_id))
             .filter(course::Column::Id.in_subquery(due))
             .exec(&services.db)
             .await?

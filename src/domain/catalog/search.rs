@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Utc};
 use migration::catalogue::fold;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SubQueryStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, IdenStatic, Iterable, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Statement,
@@ -89,6 +89,15 @@ impl SortKey {
             SortKey::StartDate(t) => (*t).into(),
             SortKey::Price(p) => (*p).into(),
             SortKey::Title(t) => t.clone().into(),
+        }
+    }
+
+    /// The PostgreSQL type of the key's column (see the cursor in [`page_statement`]).
+    fn pg_type(&self) -> &'static str {
+        match self {
+            SortKey::StartDate(_) => "timestamptz",
+            SortKey::Price(_) => "bigint",
+            SortKey::Title(_) => "text",
         }
     }
 }
@@ -294,13 +303,32 @@ pub async fn page_statement(
         if a.key.sort() != sort {
             return Err(AppError::bad_input("after", "is a cursor of another order"));
         }
-        // `key >= K AND (key > K OR id > I)`: a range on the order's index, then the ties.
         let k = || Expr::col((course::Entity, key));
-        q = q.filter(k().gte(a.key.value())).filter(
-            Condition::any()
-                .add(k().gt(a.key.value()))
-                .add(Expr::col((course::Entity, course::Column::Id)).gt(a.id)),
-        );
+        let id = || Expr::col((course::Entity, course::Column::Id));
+        q =
+            match backend {
+                // `(key, id) > (SELECT K, I)`: a range of the order's index from the cursor on (an
+                // index condition, ties included). The sub-select hides the cursor's values from the
+                // planner, so the plan for its values costs what the generic plan costs, and
+                // PostgreSQL keeps the generic one after five runs. Compared with the values
+                // themselves, it judged a plan for the values cheaper (a better row estimate) for a
+                // cursor in the first half of the catalogue, and planned such a page again at each
+                // execution (0.12 ms, as long as running it).
+                DatabaseBackend::Postgres => {
+                    let cursor = Query::select()
+                        .expr(Expr::val(a.key.value()).cast_as(a.key.pg_type()))
+                        .expr(Expr::val(a.id).cast_as("uuid"))
+                        .to_owned();
+                    q.filter(Expr::tuple([k(), id()]).gt(Expr::SubQuery(
+                        None,
+                        Box::new(SubQueryStatement::SelectStatement(cursor)),
+                    )))
+                }
+                // `key >= K AND (key > K OR id > I)`: a range on the order's index, then the ties.
+                _ => q
+                    .filter(k().gte(a.key.value()))
+                    .filter(Condition::any().add(k().gt(a.key.value())).add(id().gt(a.id))),
+            };
     }
     let tags = if columns.tags { tags_column(backend) } else { Expr::cust("CAST(NULL AS TEXT)") };
     let q = q.column_as(tags, "tags").order_by_asc(key).order_by_asc(course::Column::Id);
