@@ -895,6 +895,10 @@ async fn common_and_rare_search_terms_find_exactly_the_matching_courses(app: Tes
 /// The default order follows session writes at once and time at the next jobs round; pages are
 /// keyset cursors (ties by id, each course once); searching ignores case and accents.
 async fn the_catalogue_order_follows_sessions_and_time_and_search_ignores_accents(app: TestApp) {
+    use pupitre::entities::course;
+    use pupitre::entities::enums::{CourseStatus, Format, Level};
+    use sea_orm::EntityTrait;
+
     let admin = app.token(demo::ADMIN).await;
     let now = app.clock.now();
     let at = |hours: i64| (now + chrono::Duration::hours(hours)).to_rfc3339();
@@ -983,6 +987,37 @@ async fn the_catalogue_order_follows_sessions_and_time_and_search_ignores_accent
         .gql(None, PAGE, json!({ "first": 1, "sort": "TITLE", "after": info["endCursor"] }))
         .await;
     r.assert_bad_input("after");
+
+    // Another tenant's draft whose key has passed (as a migrated row's has): the next round
+    // moves it on too (every tenant, every status).
+    let other = common::second_tenant(&app).await;
+    let draft = course::Model {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: other.id,
+        slug: "zeb-b-draft".into(),
+        title: "Zébulon B".into(),
+        summary: String::new(),
+        description: String::new(),
+        level: Level::Beginner,
+        format: Format::Online,
+        language: "fr".into(),
+        price_cents: 1000,
+        currency: "EUR".into(),
+        tax_rate_bp: 2000,
+        status: CourseStatus::Draft,
+        created_at: now,
+        updated_at: now,
+        next_start_at: now,
+        search_text: "zebulon b".into(),
+    };
+    let db = app.connect().await;
+    course::Entity::insert(course::ActiveModel::from(draft.clone()))
+        .exec_without_returning(&db)
+        .await
+        .expect("insert");
+    pupitre::jobs::run_once(app.services()).await;
+    let moved = course::Entity::find_by_id(draft.id).one(&db).await.expect("read").expect("draft");
+    assert_eq!(moved.next_start_at, migration::catalogue::no_upcoming_session());
 }
 
 /// The page reads the description only when asked; asked through a fragment, under an alias or
