@@ -532,7 +532,7 @@ async fn postgres_keeps_one_plan_for_a_catalogue_page() {
             CourseSort::Title => (course::Column::Title, "title", "title"),
             CourseSort::Price => (course::Column::PriceCents, "price_cents", "price"),
         };
-        // The course at the top of page 26 of 20: a cursor half-way down the catalogue.
+        // The 501st course: a cursor half-way down the catalogue (the page after it is page 26).
         let middle = course::Entity::find()
             .filter(course::Column::TenantId.eq(tenant.id))
             .filter(course::Column::Status.eq(pupitre::entities::enums::CourseStatus::Published))
@@ -602,7 +602,8 @@ async fn postgres_keeps_one_plan_for_a_catalogue_page() {
             let cond = plan.lines().find(|l| l.contains("Index Cond")).expect("an index condition");
             assert!(cond.contains("tenant_id = "), "{sort:?}, page {page_no}: {plan}");
             if page_no > 1 {
-                // `ROW(next_start_at, id) > ROW($2, $3)`; a title is cast: `ROW((title)::text, …`.
+                // `ROW(next_start_at, id) > ROW(…)`, the sub-select's output on the right; a
+                // title is cast: `ROW((title)::text, id) > …`.
                 let row = cond.split("ROW(").nth(1).unwrap_or_default();
                 assert!(
                     row.trim_start_matches('(').starts_with(name) && cond.contains(") > ROW("),

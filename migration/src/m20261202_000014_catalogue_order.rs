@@ -91,7 +91,8 @@ impl MigrationTrait for Migration {
         for (name, key) in ORDER_INDEXES {
             m.create_index(index(name, "courses", &["tenant_id", "status", key, "id"])).await?;
         }
-        // The jobs' search for courses whose next session has started, across tenants.
+        // The jobs' search for courses whose next session has started, across tenants (dropped
+        // by m20261204_000019: the jobs read the order index tenant by tenant).
         m.create_index(index("ix_courses_next_start", "courses", &["next_start_at"])).await?;
         // Replaced by the order indexes, which start with the same two columns.
         m.drop_index(Index::drop().name("ix_courses_tenant_status").table("courses").to_owned())

@@ -3,8 +3,8 @@
 //! `ix_courses_next_start` they read across tenants goes.
 //!
 //! Why: PostgreSQL chose that index for the generic plan of a catalogue page after a cursor
-//! (`next_start_at >= $k`), with the tenant and the status as a filter, so a page read other
-//! tenants' entries and sorted again. Without it the order's index is the only one that serves
+//! (`next_start_at >= $k`), with the tenant and the status as a filter, so a page could read
+//! other tenants' entries. Without it the order's index is the only one that serves
 //! `next_start_at`, and it starts with the tenant.
 
 use sea_orm_migration::prelude::*;

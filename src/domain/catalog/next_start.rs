@@ -72,19 +72,30 @@ pub async fn refresh<C: ConnectionTrait>(
 }
 
 /// Recomputes the keys that are no longer in the future, tenant by tenant, `batch` courses per
-/// statement, until none is left; returns how many courses were recomputed.
+/// statement, until none is left; returns how many courses were recomputed. The tenants are the
+/// directory's (`TenantDirectory::all`: a tenant being offboarded is left out, its catalogue is
+/// no longer served). A tenant whose statement fails is logged and retried next round; the
+/// others are still moved on. At least one statement per tenant and round.
 #[tracing::instrument(skip_all)]
 pub async fn advance(services: &Services, batch: u64) -> AppResult<u64> {
     let now = services.clock.now();
     let mut total = 0;
     for tenant in services.tenants.all().await?.iter() {
-        total += advance_tenant(services, tenant.id, now, batch).await?;
+        match advance_tenant(services, tenant.id, now, batch).await {
+            Ok(n) => total += n,
+            Err(e) => tracing::error!(
+                tenant.id = %tenant.id,
+                error.chain = %crate::error::Chain(&e),
+                "catalogue order failed for a tenant"
+            ),
+        }
     }
     Ok(total)
 }
 
 /// One tenant's share of [`advance`]. Every status is named, so that the tenant, the status and
 /// the key are a range of the order's index (there is no other index on `next_start_at`).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant_id))]
 async fn advance_tenant(
     services: &Services,
     tenant_id: Uuid,

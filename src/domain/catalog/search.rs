@@ -305,30 +305,28 @@ pub async fn page_statement(
         }
         let k = || Expr::col((course::Entity, key));
         let id = || Expr::col((course::Entity, course::Column::Id));
-        q =
-            match backend {
-                // `(key, id) > (SELECT K, I)`: a range of the order's index from the cursor on (an
-                // index condition, ties included). The sub-select hides the cursor's values from the
-                // planner, so the plan for its values costs what the generic plan costs, and
-                // PostgreSQL keeps the generic one after five runs. Compared with the values
-                // themselves, it judged a plan for the values cheaper (a better row estimate) for a
-                // cursor in the first half of the catalogue, and planned such a page again at each
-                // execution (0.12 ms, as long as running it).
-                DatabaseBackend::Postgres => {
-                    let cursor = Query::select()
-                        .expr(Expr::val(a.key.value()).cast_as(a.key.pg_type()))
-                        .expr(Expr::val(a.id).cast_as("uuid"))
-                        .to_owned();
-                    q.filter(Expr::tuple([k(), id()]).gt(Expr::SubQuery(
-                        None,
-                        Box::new(SubQueryStatement::SelectStatement(cursor)),
-                    )))
-                }
-                // `key >= K AND (key > K OR id > I)`: a range on the order's index, then the ties.
-                _ => q
-                    .filter(k().gte(a.key.value()))
-                    .filter(Condition::any().add(k().gt(a.key.value())).add(id().gt(a.id))),
-            };
+        // PostgreSQL: `(key, id) > (SELECT K, I)`, a range of the order's index from the cursor
+        // on (an index condition, ties included). The planner cannot see values produced by a
+        // sub-select, so it estimates the cursor's condition alike in a plan for the values and
+        // in the generic plan, and keeps the generic one after five runs. Given the values
+        // themselves, it estimated more rows after a cursor half-way down a catalogue of 1,042
+        // courses, judged a plan for those values cheaper, and planned such a page again at
+        // each execution (0.12 ms, as long as running it; `docs/BENCHMARKS.md`, tenth pass).
+        // SQLite: `key >= K AND (key > K OR id > I)`, a range of the index, then the ties.
+        q = match backend {
+            DatabaseBackend::Postgres => {
+                let cursor = Query::select()
+                    .expr(Expr::val(a.key.value()).cast_as(a.key.pg_type()))
+                    .expr(Expr::val(a.id).cast_as("uuid"))
+                    .to_owned();
+                let cursor =
+                    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(cursor)));
+                q.filter(Expr::tuple([k(), id()]).gt(cursor))
+            }
+            _ => q
+                .filter(k().gte(a.key.value()))
+                .filter(Condition::any().add(k().gt(a.key.value())).add(id().gt(a.id))),
+        };
     }
     let tags = if columns.tags { tags_column(backend) } else { Expr::cust("CAST(NULL AS TEXT)") };
     let q = q.column_as(tags, "tags").order_by_asc(key).order_by_asc(course::Column::Id);
