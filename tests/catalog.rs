@@ -499,8 +499,8 @@ async fn postgres_keeps_one_plan_for_a_catalogue_page() {
     use pupitre::entities::course;
     use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
     use sea_orm::{
-        ColumnTrait, ConnectionTrait, Database, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-        QuerySelect, Statement,
+        ColumnTrait, ConnectionTrait, Database, DbBackend, EntityTrait, IdenStatic, QueryFilter,
+        QueryOrder, QuerySelect, Statement,
     };
     let Some(app) = TestApp::postgres().await else { return };
     let tenant = app.services().tenants.by_slug("demo").await.expect("tenant").expect("demo");
@@ -527,10 +527,13 @@ async fn postgres_keeps_one_plan_for_a_catalogue_page() {
     for (n, sort) in
         [CourseSort::StartDate, CourseSort::Title, CourseSort::Price].into_iter().enumerate()
     {
-        let (key, name, index) = match sort {
-            CourseSort::StartDate => (course::Column::NextStartAt, "next_start_at", "start"),
-            CourseSort::Title => (course::Column::Title, "title", "title"),
-            CourseSort::Price => (course::Column::PriceCents, "price_cents", "price"),
+        let key = sort.key_column();
+        let name = key.as_str();
+        // The migration's names of the order indexes.
+        let index = match sort {
+            CourseSort::StartDate => "start",
+            CourseSort::Title => "title",
+            CourseSort::Price => "price",
         };
         // The 501st course: a cursor half-way down the catalogue (the page after it is page 26).
         let middle = course::Entity::find()

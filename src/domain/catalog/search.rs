@@ -50,6 +50,18 @@ pub enum CourseSort {
     Title,
 }
 
+impl CourseSort {
+    /// The course column the order sorts on (then by id), the key of its index
+    /// `(tenant_id, status, key, id)`.
+    pub fn key_column(self) -> course::Column {
+        match self {
+            CourseSort::StartDate => course::Column::NextStartAt,
+            CourseSort::Price => course::Column::PriceCents,
+            CourseSort::Title => course::Column::Title,
+        }
+    }
+}
+
 /// Where a page of the catalogue starts: after the course with this sort key and id (a keyset
 /// cursor, so page 50 is read like page 1: an index range from that point).
 #[derive(Clone, Debug, PartialEq)]
@@ -294,11 +306,7 @@ pub async fn page_statement(
             searched = true;
         }
     }
-    let key = match sort {
-        CourseSort::StartDate => course::Column::NextStartAt,
-        CourseSort::Price => course::Column::PriceCents,
-        CourseSort::Title => course::Column::Title,
-    };
+    let key = sort.key_column();
     if let Some(a) = after {
         if a.key.sort() != sort {
             return Err(AppError::bad_input("after", "is a cursor of another order"));
